@@ -10,13 +10,13 @@ package io.loomkv.compress;
  */
 public class CorruptDataException extends RuntimeException {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public CorruptDataException(String message) {
-    super(message);
-  }
+    public CorruptDataException(String message) {
+        super(message);
+    }
 
-  public CorruptDataException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public CorruptDataException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -9,17 +9,17 @@ package io.loomkv.compress;
  */
 public final class DecompressedSizeLimitException extends CorruptDataException {
 
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final long limitBytes;
+    private final long limitBytes;
 
-  public DecompressedSizeLimitException(String message, long limitBytes) {
-    super(message);
-    this.limitBytes = limitBytes;
-  }
+    public DecompressedSizeLimitException(String message, long limitBytes) {
+        super(message);
+        this.limitBytes = limitBytes;
+    }
 
-  /** The caller-given maximum decompressed size that was exceeded. */
-  public long limitBytes() {
-    return limitBytes;
-  }
+    /** The caller-given maximum decompressed size that was exceeded. */
+    public long limitBytes() {
+        return limitBytes;
+    }
 }

@@ -11,51 +11,51 @@ import java.io.InputStream;
  */
 final class SourceTrackingInputStream extends FilterInputStream {
 
-  private boolean failed;
-  private long bytesRead;
+    private boolean failed;
+    private long bytesRead;
 
-  SourceTrackingInputStream(InputStream source) {
-    super(source);
-  }
-
-  @Override
-  public int read() throws IOException {
-    try {
-      int b = super.read();
-      if (b >= 0) {
-        bytesRead++;
-      }
-      return b;
-    } catch (IOException e) {
-      failed = true;
-      throw e;
+    SourceTrackingInputStream(InputStream source) {
+        super(source);
     }
-  }
 
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    try {
-      int n = in.read(b, off, len);
-      if (n > 0) {
-        bytesRead += n;
-      }
-      return n;
-    } catch (IOException e) {
-      failed = true;
-      throw e;
+    @Override
+    public int read() throws IOException {
+        try {
+            int b = super.read();
+            if (b >= 0) {
+                bytesRead++;
+            }
+            return b;
+        } catch (IOException e) {
+            failed = true;
+            throw e;
+        }
     }
-  }
 
-  @Override
-  public long skip(long n) throws IOException {
-    throw new IOException("skip is not used on a compressed source");
-  }
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        try {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                bytesRead += n;
+            }
+            return n;
+        } catch (IOException e) {
+            failed = true;
+            throw e;
+        }
+    }
 
-  boolean failed() {
-    return failed;
-  }
+    @Override
+    public long skip(long n) throws IOException {
+        throw new IOException("skip is not used on a compressed source");
+    }
 
-  long bytesRead() {
-    return bytesRead;
-  }
+    boolean failed() {
+        return failed;
+    }
+
+    long bytesRead() {
+        return bytesRead;
+    }
 }

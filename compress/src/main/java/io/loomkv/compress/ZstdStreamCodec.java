@@ -41,76 +41,76 @@ import java.util.Objects;
  */
 public final class ZstdStreamCodec {
 
-  /** Zstd's own default: a good speed/ratio balance for snapshots. */
-  public static final int DEFAULT_LEVEL = 3;
+    /** Zstd's own default: a good speed/ratio balance for snapshots. */
+    public static final int DEFAULT_LEVEL = 3;
 
-  public static final int MIN_LEVEL = 1;
+    public static final int MIN_LEVEL = 1;
 
-  /** Levels above 19 ("ultra") need windows larger than {@link #MAX_WINDOW_LOG} allows. */
-  public static final int MAX_LEVEL = 19;
+    /** Levels above 19 ("ultra") need windows larger than {@link #MAX_WINDOW_LOG} allows. */
+    public static final int MAX_LEVEL = 19;
 
-  /** log2 of the largest decoder window accepted: 16 MiB, enough for every level up to 19. */
-  public static final int MAX_WINDOW_LOG = 24;
+    /** log2 of the largest decoder window accepted: 16 MiB, enough for every level up to 19. */
+    public static final int MAX_WINDOW_LOG = 24;
 
-  private final int level;
+    private final int level;
 
-  /**
-   * @param level Zstd compression level, {@value #MIN_LEVEL}..{@value #MAX_LEVEL}
-   */
-  public ZstdStreamCodec(int level) {
-    if (level < MIN_LEVEL || level > MAX_LEVEL) {
-      throw new IllegalArgumentException(
-          "Zstd level must be in [" + MIN_LEVEL + ", " + MAX_LEVEL + "], got " + level);
+    /**
+     * @param level Zstd compression level, {@value #MIN_LEVEL}..{@value #MAX_LEVEL}
+     */
+    public ZstdStreamCodec(int level) {
+        if (level < MIN_LEVEL || level > MAX_LEVEL) {
+            throw new IllegalArgumentException(
+                    "Zstd level must be in [" + MIN_LEVEL + ", " + MAX_LEVEL + "], got " + level);
+        }
+        this.level = level;
     }
-    this.level = level;
-  }
 
-  /** A codec at {@link #DEFAULT_LEVEL}. */
-  public static ZstdStreamCodec withDefaults() {
-    return new ZstdStreamCodec(DEFAULT_LEVEL);
-  }
-
-  public int level() {
-    return level;
-  }
-
-  /**
-   * Wraps {@code sink} so that bytes written are Zstd-compressed into it (one frame).
-   *
-   * @throws IOException if the Zstd context cannot be created
-   */
-  public ZstdSnapshotOutputStream compressingStream(OutputStream sink) throws IOException {
-    Objects.requireNonNull(sink, "sink");
-    ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(sink, level);
-    zstd.setChecksum(true);
-    return new ZstdSnapshotOutputStream(zstd, sink);
-  }
-
-  /**
-   * Wraps {@code source} (one Zstd stream, as written by {@link #compressingStream}) so that
-   * reads return the decompressed bytes, at most {@code maxDecompressedBytes} of them.
-   *
-   * <p>Closing the returned stream closes {@code source}.
-   *
-   * @throws IOException if the Zstd context cannot be created
-   */
-  public InputStream decompressingStream(InputStream source, long maxDecompressedBytes)
-      throws IOException {
-    Objects.requireNonNull(source, "source");
-    if (maxDecompressedBytes < 0) {
-      throw new IllegalArgumentException(
-          "maxDecompressedBytes must be >= 0, got " + maxDecompressedBytes);
+    /** A codec at {@link #DEFAULT_LEVEL}. */
+    public static ZstdStreamCodec withDefaults() {
+        return new ZstdStreamCodec(DEFAULT_LEVEL);
     }
-    SourceTrackingInputStream tracked = new SourceTrackingInputStream(source);
-    ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(tracked);
-    // Not continuous: a source that ends mid-frame is an error ("Truncated source"), not EOF.
-    zstd.setContinuous(false);
-    zstd.setLongMax(MAX_WINDOW_LOG);
-    return new BoundedZstdInputStream(zstd, tracked, maxDecompressedBytes);
-  }
 
-  @Override
-  public String toString() {
-    return "ZstdStreamCodec{level=" + level + "}";
-  }
+    public int level() {
+        return level;
+    }
+
+    /**
+     * Wraps {@code sink} so that bytes written are Zstd-compressed into it (one frame).
+     *
+     * @throws IOException if the Zstd context cannot be created
+     */
+    public ZstdSnapshotOutputStream compressingStream(OutputStream sink) throws IOException {
+        Objects.requireNonNull(sink, "sink");
+        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(sink, level);
+        zstd.setChecksum(true);
+        return new ZstdSnapshotOutputStream(zstd, sink);
+    }
+
+    /**
+     * Wraps {@code source} (one Zstd stream, as written by {@link #compressingStream}) so that
+     * reads return the decompressed bytes, at most {@code maxDecompressedBytes} of them.
+     *
+     * <p>Closing the returned stream closes {@code source}.
+     *
+     * @throws IOException if the Zstd context cannot be created
+     */
+    public InputStream decompressingStream(InputStream source, long maxDecompressedBytes)
+            throws IOException {
+        Objects.requireNonNull(source, "source");
+        if (maxDecompressedBytes < 0) {
+            throw new IllegalArgumentException(
+                    "maxDecompressedBytes must be >= 0, got " + maxDecompressedBytes);
+        }
+        SourceTrackingInputStream tracked = new SourceTrackingInputStream(source);
+        ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(tracked);
+        // Not continuous: a source that ends mid-frame is an error ("Truncated source"), not EOF.
+        zstd.setContinuous(false);
+        zstd.setLongMax(MAX_WINDOW_LOG);
+        return new BoundedZstdInputStream(zstd, tracked, maxDecompressedBytes);
+    }
+
+    @Override
+    public String toString() {
+        return "ZstdStreamCodec{level=" + level + "}";
+    }
 }
