@@ -31,7 +31,8 @@ import java.util.Optional;
  * <h2>Budget</h2>
  *
  * <p>Each partition's search gets at most {@code maxStepsPerPartition} steps (one step = one
- * event visited); the checker is pure and never reads a clock. Partitions are checked in order of
+ * event visited), shared by two search orders run side by side (see {@code PartitionSearch});
+ * the checker is pure and never reads a clock. Partitions are checked in order of
  * their first operation; the first ILLEGAL one decides the result. If none is illegal but one ran
  * out of steps, the verdict is UNKNOWN.
  */
@@ -39,6 +40,9 @@ public final class LinearizabilityChecker {
 
     /** A budget that decides typical test histories (thousands of operations) with room to spare. */
     public static final long DEFAULT_MAX_STEPS_PER_PARTITION = 20_000_000L;
+
+    /** Steps each search order runs before the other gets its turn. */
+    private static final long STEPS_PER_SLICE = 4096;
 
     private final long maxStepsPerPartition;
 
@@ -66,20 +70,34 @@ public final class LinearizabilityChecker {
         long totalSteps = 0;
         List<String> undecided = new ArrayList<>();
         for (Partition partition : partitions) {
-            PartitionSearch<S, I, O> search =
-                    new PartitionSearch<>(model, history, partition.operations, partition.keys,
-                            maxStepsPerPartition);
-            Verdict verdict = search.run();
-            totalSteps += search.steps();
-            switch (verdict) {
-                case ILLEGAL -> {
-                    return new CheckResult(Verdict.ILLEGAL, search.violationText(),
-                            Optional.of(search.violation()), totalSteps, partitions.size());
+            PartitionSearch<S, I, O> listOrder =
+                    new PartitionSearch<>(model, history, partition.operations, partition.keys);
+            PartitionSearch<S, I, O> completedFirst =
+                    new PartitionSearch<>(model, history, partition.operations, partition.keys);
+            listOrder.start(false);
+            completedFirst.start(true);
+            PartitionSearch<S, I, O> decider = null;
+            Verdict verdict = null;
+            // Two sound search orders side by side, in slices; the first to decide wins. The
+            // budget covers both, so a partition costs at most maxStepsPerPartition steps.
+            long used = 0;
+            while (verdict == null && used < maxStepsPerPartition) {
+                long slice = Math.min(STEPS_PER_SLICE, (maxStepsPerPartition - used + 1) / 2);
+                for (PartitionSearch<S, I, O> search : List.of(listOrder, completedFirst)) {
+                    if (verdict == null) {
+                        verdict = search.advance(slice);
+                        decider = search;
+                    }
                 }
-                case UNKNOWN -> undecided.add(
-                        "keys " + abbreviated(partition.keys) + " (" + partition.operations.length
-                                + " operations)");
-                case OK -> { }
+                used = listOrder.steps() + completedFirst.steps();
+            }
+            totalSteps += listOrder.steps() + completedFirst.steps();
+            if (verdict == null) {
+                undecided.add("keys " + abbreviated(partition.keys) + " (" + partition.operations.length
+                        + " operations)");
+            } else if (verdict == Verdict.ILLEGAL) {
+                return new CheckResult(Verdict.ILLEGAL, decider.violationText(),
+                        Optional.of(decider.violation()), totalSteps, partitions.size());
             }
         }
         if (!undecided.isEmpty()) {

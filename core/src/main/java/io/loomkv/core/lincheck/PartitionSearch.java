@@ -2,9 +2,9 @@ package io.loomkv.core.lincheck;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
  * The Wing &amp; Gong search with Lowe's memoization over one partition of a history, as in
@@ -15,13 +15,15 @@ import java.util.Set;
  * operation now (the model accepts its output in the current state); if so it removes the call
  * and its return from the list, pushes a backtrack point and restarts from the head. Reaching a
  * return means that operation completed without being linearized, so the last choice was wrong:
- * pop it, put its events back and try the next call after it. An empty list means every operation
- * was linearized. The memo (Lowe) records every (set of linearized operations, state) reached:
- * arriving at one again cannot lead anywhere new, which turns the exponential search into one
- * that is fast on real histories.
+ * pop it, put its events back and try the next call after it. Once every completed operation is
+ * linearized the history is linearizable: the pending operations left over never took effect (or
+ * did so after everything observed). The memo (Lowe) records every (set of linearized operations,
+ * state) reached: arriving at one again cannot lead anywhere new, which turns the exponential
+ * search into one that is fast on real histories; {@link #remember} extends it so that pending
+ * operations do not blow the search up.
  *
- * <p>Iterative (an explicit stack, no recursion) and bounded by a step budget; the memo grows by
- * at most one entry per step, so memory is bounded too.
+ * <p>Iterative (an explicit stack, no recursion), resumable in slices of steps so the caller can
+ * bound it; the memo grows by at most one entry per step, so memory is bounded too.
  */
 final class PartitionSearch<S, I, O> {
 
@@ -33,7 +35,6 @@ final class PartitionSearch<S, I, O> {
     private final List<Operation<I, O>> history;
     private final int[] operations; // local op -> history index
     private final List<?> partitionKeys;
-    private final long maxSteps;
 
     // Event list: node 0 is the head sentinel, nodes 1..2m the events in time order.
     private final int[] next;
@@ -43,22 +44,39 @@ final class PartitionSearch<S, I, O> {
 
     private long steps;
 
-    /** Set when the verdict is ILLEGAL. */
-    private CheckResult.Violation violation;
+    // Search state, kept in fields so the search can run in slices (see advance).
+    private boolean completedFirst;
+    private int[] bitOf; // local op -> its bit in the completed or the pending bitset
+    private boolean[] pending;
+    private int completedCount;
+    private int pendingCount;
+    private long[] completedDone;
+    private long[] pendingDone;
+    private int linearizedCompleted;
+    private final Map<MemoKey, List<long[]>> memo = new HashMap<>();
+    private int[] stackNode;
+    private Object[] stackState;
+    private long[][] stackCompleted;
+    private long[][] stackPending;
+    private int depth;
+    private int bestDepth = -1;
+    private S state;
+    private int node;
+    private boolean pendingPass;
+    private Verdict decided;
 
-    private String violationText;
+    /** Where the search got deepest; kept until the verdict is known. */
+    private Deepest<S> deepest;
 
     PartitionSearch(
             Model<S, I, O> model,
             List<Operation<I, O>> history,
             int[] operations,
-            List<?> partitionKeys,
-            long maxSteps) {
+            List<?> partitionKeys) {
         this.model = model;
         this.history = history;
         this.operations = operations;
         this.partitionKeys = partitionKeys;
-        this.maxSteps = maxSteps;
         int nodes = 2 * operations.length + 1;
         this.next = new int[nodes];
         this.prev = new int[nodes];
@@ -112,70 +130,183 @@ final class PartitionSearch<S, I, O> {
         return event < m ? op.invokeTime() : op.completeTime();
     }
 
-    /** Runs the search; afterwards {@link #steps()} and, for ILLEGAL, the violation are set. */
-    Verdict run() {
+    /**
+     * Prepares the search.
+     *
+     * @param completedFirst try each configuration's completed candidates before its pending
+     *     ones (else in event-list order, as Porcupine does). Both are sound; list order tends to
+     *     find a linearization of a legal history sooner, completed-first refutes an illegal
+     *     history with many pending writes sooner (the dominance rule in {@link #remember} then
+     *     prunes most pending branches), so the checker runs one of each side by side.
+     */
+    void start(boolean completedFirst) {
+        this.completedFirst = completedFirst;
         int m = operations.length;
-        int words = (m + 63) >>> 6;
-        long[] linearized = new long[words];
-        Set<MemoKey> memo = new HashSet<>();
-        int[] stackNode = new int[m];
-        @SuppressWarnings("unchecked")
-        S[] stackState = (S[]) new Object[m];
-        int depth = 0;
-        int bestDepth = -1;
-        S state = model.initialState();
-        int node = next[HEAD];
-        while (next[HEAD] != NIL) {
-            if (steps >= maxSteps) {
-                return Verdict.UNKNOWN;
+        bitOf = new int[m];
+        pending = new boolean[m];
+        for (int i = 0; i < m; i++) {
+            pending[i] = history.get(operations[i]).isPending();
+            bitOf[i] = pending[i] ? pendingCount++ : completedCount++;
+        }
+        completedDone = new long[(completedCount + 63) >>> 6];
+        pendingDone = new long[(pendingCount + 63) >>> 6];
+        stackNode = new int[m];
+        stackState = new Object[m];
+        stackCompleted = new long[m][];
+        stackPending = new long[m][];
+        state = model.initialState();
+        node = next[HEAD];
+    }
+
+    /**
+     * Runs up to {@code stepLimit} more steps of the search.
+     *
+     * @return OK or ILLEGAL once decided (and from then on), or {@code null} if still undecided
+     */
+    Verdict advance(long stepLimit) {
+        if (decided != null) {
+            return decided;
+        }
+        long stop = steps + stepLimit;
+        // Goal: every completed operation linearized. Pending ones left over never took effect
+        // (or took effect after everything else, which nobody observed): both allowed.
+        while (linearizedCompleted < completedCount) {
+            if (steps >= stop) {
+                return null;
             }
             steps++;
             if (match[node] != NIL) {
-                int localOp = opOf[node];
-                Operation<I, O> op = history.get(operations[localOp]);
-                S after = model.step(state, op.input(), op.output());
-                if (after == null && op.isPending()) {
-                    throw new IllegalStateException(
-                            "model rejected pending operation " + op + " in state " + state
-                                    + "; an unknown outcome must always be acceptable");
-                }
-                if (after != null) {
-                    long[] withOp = linearized.clone();
-                    withOp[localOp >>> 6] |= 1L << localOp;
-                    if (memo.add(new MemoKey(withOp, after))) {
-                        stackNode[depth] = node;
-                        stackState[depth] = state;
-                        depth++;
-                        state = after;
-                        linearized[localOp >>> 6] |= 1L << localOp;
-                        lift(node);
-                        node = next[HEAD];
-                        continue;
-                    }
-                }
-                node = next[node];
-            } else {
-                // The return of an operation not yet linearized: the latest choice was wrong.
-                if (depth > bestDepth) {
-                    bestDepth = depth;
-                    recordViolation(stackNode, depth, node, state);
-                }
-                if (depth == 0) {
-                    return Verdict.ILLEGAL;
-                }
-                depth--;
-                node = stackNode[depth];
-                state = stackState[depth];
-                stackState[depth] = null;
-                int localOp = opOf[node];
-                linearized[localOp >>> 6] &= ~(1L << localOp);
-                unlift(node);
-                node = next[node];
+                tryCall();
+            } else if (completedFirst && !pendingPass && pendingCount > 0) {
+                // End of the completed candidates: now the pending ones, from the head again.
+                pendingPass = true;
+                node = next[HEAD];
+            } else if (!backtrack()) {
+                decided = Verdict.ILLEGAL;
+                return decided;
             }
         }
-        violation = null;
-        violationText = null;
-        return Verdict.OK;
+        deepest = null;
+        decided = Verdict.OK;
+        return decided;
+    }
+
+    /** At a call: linearize its operation now if the model allows it and the memo has not seen it. */
+    private void tryCall() {
+        int localOp = opOf[node];
+        if (completedFirst && pending[localOp] != pendingPass) {
+            node = next[node];
+            return;
+        }
+        Operation<I, O> op = history.get(operations[localOp]);
+        S after = model.step(state, op.input(), op.output());
+        if (after == null && op.isPending()) {
+            throw new IllegalStateException("model rejected pending operation " + op + " in state "
+                    + state + "; an unknown outcome must always be acceptable");
+        }
+        if (after != null) {
+            // Bitsets are never mutated once built, so memo entries and stack frames share them.
+            long[] nextCompleted = pending[localOp] ? completedDone : withBit(completedDone, bitOf[localOp]);
+            long[] nextPending = pending[localOp] ? withBit(pendingDone, bitOf[localOp]) : pendingDone;
+            if (remember(memo, new MemoKey(nextCompleted, after), nextPending)) {
+                stackNode[depth] = node;
+                stackState[depth] = state;
+                stackCompleted[depth] = completedDone;
+                stackPending[depth] = pendingDone;
+                depth++;
+                state = after;
+                completedDone = nextCompleted;
+                pendingDone = nextPending;
+                if (!pending[localOp]) {
+                    linearizedCompleted++;
+                }
+                lift(node);
+                node = next[HEAD];
+                pendingPass = false;
+                return;
+            }
+        }
+        node = next[node];
+    }
+
+    /**
+     * At the return of an operation not yet linearized: the latest choice was wrong, undo it.
+     *
+     * @return false if there is nothing left to undo (the history is not linearizable)
+     */
+    private boolean backtrack() {
+        if (depth > bestDepth) {
+            bestDepth = depth;
+            recordViolation(stackNode, depth, node, state);
+        }
+        if (depth == 0) {
+            return false;
+        }
+        depth--;
+        node = stackNode[depth];
+        @SuppressWarnings("unchecked")
+        S previous = (S) stackState[depth];
+        state = previous;
+        completedDone = stackCompleted[depth];
+        pendingDone = stackPending[depth];
+        stackState[depth] = null;
+        stackCompleted[depth] = null;
+        stackPending[depth] = null;
+        pendingPass = pending[opOf[node]];
+        if (!pendingPass) {
+            linearizedCompleted--;
+        }
+        unlift(node);
+        node = next[node];
+        return true;
+    }
+
+    /**
+     * Lowe's memo, extended for pending operations. A configuration is (completed operations
+     * linearized, pending operations linearized, state). One with the same completed set and
+     * state but a subset of the pending ones dominates it: it can mimic every move (a pending
+     * operation has no return event, so it never blocks anything) and every success (the goal
+     * only asks for the completed operations). So a new configuration is explored only when no
+     * remembered one dominates it. This is sound: if the search failed although some remembered
+     * configuration could reach the goal, take such a configuration nearest to the goal; its next
+     * configuration on a shortest way there was either explored (nearer, contradiction) or
+     * dominated by a remembered one, which is then at most as far (contradiction again). Without
+     * this, every pending write would double the search space; with no pending operations it is
+     * exactly Lowe's (linearized set, state) cache.
+     *
+     * @return true if the configuration is new (and now remembered)
+     */
+    private static boolean remember(Map<MemoKey, List<long[]>> memo, MemoKey key, long[] pendingDone) {
+        List<long[]> minimalPendingSets = memo.get(key);
+        if (minimalPendingSets == null) {
+            List<long[]> sets = new ArrayList<>(1);
+            sets.add(pendingDone);
+            memo.put(key, sets);
+            return true;
+        }
+        for (long[] known : minimalPendingSets) {
+            if (isSubset(known, pendingDone)) {
+                return false;
+            }
+        }
+        minimalPendingSets.removeIf(known -> isSubset(pendingDone, known));
+        minimalPendingSets.add(pendingDone);
+        return true;
+    }
+
+    private static boolean isSubset(long[] small, long[] large) {
+        for (int i = 0; i < small.length; i++) {
+            if ((small[i] & ~large[i]) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long[] withBit(long[] bits, int bit) {
+        long[] copy = bits.clone();
+        copy[bit >>> 6] |= 1L << bit;
+        return copy;
     }
 
     /** Removes a call and its return from the list (the return always follows the call). */
@@ -201,20 +332,23 @@ final class PartitionSearch<S, I, O> {
     }
 
     private void recordViolation(int[] stackNode, int depth, int returnNode, S state) {
-        List<Integer> prefix = new ArrayList<>(depth);
+        int[] prefix = new int[depth];
         for (int i = 0; i < depth; i++) {
-            prefix.add(operations[opOf[stackNode[i]]]);
+            prefix[i] = operations[opOf[stackNode[i]]];
         }
         int blocked = operations[opOf[returnNode]];
         List<Integer> candidates = new ArrayList<>();
         for (int n = next[HEAD]; n != returnNode && n != NIL; n = next[n]) {
-            if (match[n] != NIL && operations[opOf[n]] != blocked) {
+            if (match[n] != NIL && operations[opOf[n]] != blocked
+                    && candidates.size() < MAX_LISTED_OPERATIONS + 1) {
                 candidates.add(operations[opOf[n]]);
             }
         }
-        violation = new CheckResult.Violation(partitionKeys, prefix, blocked, String.valueOf(state));
-        violationText = describe(prefix, blocked, candidates, state);
+        deepest = new Deepest<>(prefix, blocked, candidates, state);
     }
+
+    /** The deepest point the search reached before having to backtrack; text is built lazily. */
+    private record Deepest<S>(int[] prefix, int blocked, List<Integer> candidates, S state) { }
 
     private String describe(List<Integer> prefix, int blocked, List<Integer> candidates, S state) {
         StringBuilder text = new StringBuilder();
@@ -263,15 +397,22 @@ final class PartitionSearch<S, I, O> {
         return steps;
     }
 
+    /** For an ILLEGAL verdict: the violation as data. */
     CheckResult.Violation violation() {
-        return violation;
+        List<Integer> prefix = new ArrayList<>(deepest.prefix().length);
+        for (int index : deepest.prefix()) {
+            prefix.add(index);
+        }
+        return new CheckResult.Violation(partitionKeys, prefix, deepest.blocked(), String.valueOf(deepest.state()));
     }
 
+    /** For an ILLEGAL verdict: the violation in words. */
     String violationText() {
-        return violationText;
+        return describe(violation().longestLinearizedPrefix(), deepest.blocked(), deepest.candidates(),
+                deepest.state());
     }
 
-    /** A memo entry: which operations are linearized, and the state they lead to. */
+    /** A memo key: which completed operations are linearized, and the state they lead to. */
     private static final class MemoKey {
         private final long[] linearized;
         private final Object state;
