@@ -72,7 +72,8 @@ public final class FrameReader {
      * cleanly between frames. The (decompressed) body is then at {@link #bodyArray()}.
      *
      * @throws FrameFormatException on a malformed or truncated frame
-     * @throws SocketTimeoutException when the idle or partial-frame timeout expired
+     * @throws IdleTimeoutException when no frame started within the idle timeout
+     * @throws SocketTimeoutException when a started frame did not complete within the partial-frame timeout
      */
     public FrameHeader next() throws IOException {
         if (!fill(FrameCodec.HEADER_SIZE_BYTES, FrameCodec.HEADER_SIZE_BYTES)) {
@@ -200,7 +201,7 @@ public final class FrameReader {
             n = in.read(into, offset, length);
         } catch (SocketTimeoutException e) {
             if (idle) {
-                SocketTimeoutException idleTimeout = new SocketTimeoutException(
+                SocketTimeoutException idleTimeout = new IdleTimeoutException(
                         "idle: no frame started within " + idleTimeoutMillis + " ms");
                 idleTimeout.initCause(e);
                 throw idleTimeout;

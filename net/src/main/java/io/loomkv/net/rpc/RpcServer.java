@@ -43,6 +43,7 @@ public final class RpcServer implements AutoCloseable {
     private ServerSocket serverSocket;
     private Thread acceptThread;
     private volatile boolean stopping;
+    private volatile boolean draining;
     private boolean stopped;
 
     public RpcServer(RpcServerConfig config, RpcHandlers handlers) {
@@ -86,6 +87,11 @@ public final class RpcServer implements AutoCloseable {
     /** Connections currently open (handshaking or established). */
     public int openConnections() {
         return connections.size();
+    }
+
+    /** True once shutdown has told every connection to refuse new requests. */
+    boolean isDraining() {
+        return draining;
     }
 
     public boolean isRunning() {
@@ -187,6 +193,7 @@ public final class RpcServer implements AutoCloseable {
         }
         List<ServerConnection> open = List.copyOf(connections);
         open.forEach(ServerConnection::beginDrain);
+        draining = true;
         long deadline = System.nanoTime() + grace.toNanos();
         try {
             while (System.nanoTime() < deadline && open.stream().anyMatch(c -> c.callsInFlight() > 0)) {

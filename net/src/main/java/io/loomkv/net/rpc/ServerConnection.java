@@ -9,6 +9,7 @@ import io.loomkv.net.frame.FrameFormatException;
 import io.loomkv.net.frame.FrameHeader;
 import io.loomkv.net.frame.FrameReader;
 import io.loomkv.net.frame.FrameType;
+import io.loomkv.net.frame.IdleTimeoutException;
 import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
 import java.io.IOException;
@@ -108,6 +109,8 @@ final class ServerConnection implements Runnable {
         } catch (FrameFormatException | ProtocolViolationException e) {
             reason = "protocol error: " + e.getMessage();
             suspicious = true;
+        } catch (IdleTimeoutException e) {
+            reason = e.getMessage();
         } catch (SocketTimeoutException e) {
             reason = e.getMessage();
             suspicious = true;
