@@ -74,7 +74,8 @@ final class ClientConnection implements Runnable {
         this.config = config;
         this.reader = reader;
         this.writer = new FrameWriter(socket.getOutputStream(), config.maxInFlightPerConnection() + ONE_WAY_QUEUE_SLACK,
-                compression.encoder(), config.compressThresholdBytes(), written -> { }, "rpc-client-write-" + address);
+                compression.encoder(), config.compressThresholdBytes(), written -> { }, this::onWriteFailure,
+                "rpc-client-write-" + address);
         this.readerThread = Thread.ofVirtual().name("rpc-client-read-" + address).unstarted(this);
     }
 
@@ -254,6 +255,12 @@ final class ClientConnection implements Runnable {
         } catch (InvalidProtocolBufferException e) {
             throw new FrameFormatException("garbage ErrorReply body: " + e.getMessage(), e);
         }
+    }
+
+    private void onWriteFailure(IOException e) {
+        String reason = "write failed: " + e.getMessage();
+        close(new RpcException(ErrorReply.Code.CODE_UNAVAILABLE, "connection to " + address + " lost (" + reason
+                + ") with the request in flight; it may or may not have executed"), reason, false);
     }
 
     /** Fails the calls whose deadline has passed. */

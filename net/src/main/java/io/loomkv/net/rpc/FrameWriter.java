@@ -26,6 +26,7 @@ final class FrameWriter implements Runnable {
     private final FrameBodyEncoder bodyEncoder;
     private final int compressThresholdBytes;
     private final IntConsumer onResponsesWritten;
+    private final java.util.function.Consumer<IOException> onFailure;
     private final Thread thread;
     private int position;
     private int responsesInBuffer;
@@ -37,14 +38,16 @@ final class FrameWriter implements Runnable {
     /**
      * @param bodyEncoder compresses bodies of at least {@code compressThresholdBytes}; null: never compress
      * @param onResponsesWritten told how many {@code answersRequest} frames reached the socket
+     * @param onFailure told, on the writer thread, why writing stopped (the owner closes the connection)
      */
     FrameWriter(OutputStream out, int queueCapacity, FrameBodyEncoder bodyEncoder, int compressThresholdBytes,
-            IntConsumer onResponsesWritten, String threadName) {
+            IntConsumer onResponsesWritten, java.util.function.Consumer<IOException> onFailure, String threadName) {
         this.queue = new MpscArrayQueue<>(queueCapacity);
         this.out = out;
         this.bodyEncoder = bodyEncoder;
         this.compressThresholdBytes = compressThresholdBytes;
         this.onResponsesWritten = onResponsesWritten;
+        this.onFailure = onFailure;
         this.thread = Thread.ofVirtual().name(threadName).unstarted(this);
     }
 
@@ -115,12 +118,16 @@ final class FrameWriter implements Runnable {
                 parked = false;
             }
         } catch (IOException e) {
-            failure = e;
-            aborted = true;
+            fail(e);
         } catch (RuntimeException e) {
-            failure = new IOException("encoding a frame failed", e);
-            aborted = true;
+            fail(new IOException("encoding a frame failed: " + e, e));
         }
+    }
+
+    private void fail(IOException e) {
+        failure = e;
+        aborted = true;
+        onFailure.accept(e);
     }
 
     private void append(OutboundFrame frame) throws IOException {

@@ -72,7 +72,7 @@ final class ServerConnection implements Runnable {
         this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
         this.writer = new FrameWriter(socket.getOutputStream(), config.maxInFlightPerConnection() + CONTROL_FRAME_SLACK,
                 compression.encoder(), config.compressThresholdBytes(), inFlightPermits::release,
-                "rpc-write-" + description);
+                e -> close("write failed: " + e.getMessage(), false), "rpc-write-" + description);
         this.readerThread = Thread.ofVirtual().name("rpc-read-" + description).unstarted(this);
     }
 
@@ -298,8 +298,13 @@ final class ServerConnection implements Runnable {
         }
         if (!writer.offer(frame)) {
             inFlightPermits.release();
-            if (!closed.get()) {
-                close("send queue refused a response (closing or full)", true);
+            if (!closed.get() && !draining) {
+                IOException writeFailure = writer.failure();
+                if (writeFailure != null) {
+                    close("write failed: " + writeFailure.getMessage(), false);
+                } else {
+                    close("send queue refused a response (queue full)", true);
+                }
             }
         }
     }
