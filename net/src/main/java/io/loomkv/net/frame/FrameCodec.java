@@ -99,6 +99,11 @@ public final class FrameCodec {
         return new FrameHeader(type, flags, requestId, methodId, bodyLengthBytes);
     }
 
+    /** The raw body-length field of the header at {@code offset}, not validated. */
+    static int bodyLengthAt(byte[] source, int offset) {
+        return (int) INT.get(source, offset + 20);
+    }
+
     /** The encoded size of a frame with this (uncompressed) body. */
     public static int frameSizeBytes(MessageLite body) {
         return HEADER_SIZE_BYTES + body.getSerializedSize();

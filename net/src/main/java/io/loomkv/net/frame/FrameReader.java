@@ -131,6 +131,19 @@ public final class FrameReader {
         return writePosition > readPosition;
     }
 
+    /**
+     * True when the next {@link #next()} can return a whole frame without reading the stream. A
+     * connection uses it to hold back its writer while it works through a pipelined batch.
+     */
+    public boolean hasCompleteFrameBuffered() {
+        int buffered = writePosition - readPosition;
+        if (buffered < FrameCodec.HEADER_SIZE_BYTES) {
+            return false;
+        }
+        int bodyLengthBytes = (int) FrameCodec.bodyLengthAt(buffer, readPosition);
+        return bodyLengthBytes >= 0 && buffered - FrameCodec.HEADER_SIZE_BYTES >= bodyLengthBytes;
+    }
+
     /** A body that does not fit the buffer: allocated at its exact (already bounded) size. */
     private byte[] readLargeBody(int bodyLengthBytes, int frameSizeBytes) throws IOException {
         byte[] body = new byte[bodyLengthBytes];

@@ -102,6 +102,7 @@ final class ClientConnection implements Runnable {
             checkHandshakeReply(reader, address, config);
             reader.setIdleTimeoutMillis(0);
             ClientConnection connection = new ClientConnection(socket, address, config, reader, compression);
+            connection.writer.batchOffersFrom(connection.readerThread);
             connection.writer.start();
             connection.readerThread.start();
             return connection;
@@ -200,6 +201,9 @@ final class ClientConnection implements Runnable {
                     throw new ProtocolViolationException("unexpected " + header.type() + " frame from the server");
                 }
                 onResponse(header);
+                if (!reader.hasCompleteFrameBuffered()) {
+                    writer.wakeIfQueued();
+                }
             }
         } catch (FrameFormatException | ProtocolViolationException e) {
             reason = "protocol error: " + e.getMessage();
@@ -265,6 +269,8 @@ final class ClientConnection implements Runnable {
 
     /** Fails the calls whose deadline has passed. */
     void expire(long nowNanos) {
+        // Safety net: a callback that blocks on the reader thread must not strand frames it queued.
+        writer.wakeIfQueued();
         if (pending.isEmpty()) {
             return;
         }

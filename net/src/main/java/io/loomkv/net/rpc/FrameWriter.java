@@ -34,6 +34,8 @@ final class FrameWriter implements Runnable {
     private volatile boolean closeRequested;
     private volatile boolean aborted;
     private volatile IOException failure;
+    /** Offers from this thread do not wake the writer; it calls {@link #wakeIfQueued()} after its batch. */
+    private volatile Thread batchingThread;
 
     /**
      * @param bodyEncoder compresses bodies of at least {@code compressThresholdBytes}; null: never compress
@@ -60,10 +62,26 @@ final class FrameWriter implements Runnable {
         if (closeRequested || aborted || !queue.offer(frame)) {
             return false;
         }
-        if (parked) {
+        if (parked && Thread.currentThread() != batchingThread) {
             LockSupport.unpark(thread);
         }
         return true;
+    }
+
+    /**
+     * Lets {@code reader}, the connection's reader thread, queue frames without waking the writer
+     * for each one: while it works through frames that arrived together, everything it queues goes
+     * out in one socket write. It must call {@link #wakeIfQueued()} before it blocks.
+     */
+    void batchOffersFrom(Thread reader) {
+        batchingThread = reader;
+    }
+
+    /** Wakes the writer if frames are waiting. */
+    void wakeIfQueued() {
+        if (parked && !queue.isEmpty()) {
+            LockSupport.unpark(thread);
+        }
     }
 
     /** Writes what is queued, then stops; the owner closes the socket after {@link #awaitExit}. */

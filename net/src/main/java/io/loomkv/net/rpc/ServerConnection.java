@@ -77,6 +77,7 @@ final class ServerConnection implements Runnable {
     }
 
     void start() {
+        writer.batchOffersFrom(readerThread);
         writer.start();
         readerThread.start();
     }
@@ -97,6 +98,7 @@ final class ServerConnection implements Runnable {
             if (!handshake()) {
                 return;
             }
+            writer.wakeIfQueued();
             FrameHeader header;
             while ((header = reader.next()) != null) {
                 switch (header.type()) {
@@ -104,6 +106,9 @@ final class ServerConnection implements Runnable {
                     case ONE_WAY -> onOneWay(header);
                     case HELLO, RESPONSE -> throw new ProtocolViolationException(
                             "unexpected " + header.type() + " frame from a client/peer after the handshake");
+                }
+                if (!reader.hasCompleteFrameBuffered()) {
+                    writer.wakeIfQueued();
                 }
             }
         } catch (FrameFormatException | ProtocolViolationException e) {
@@ -223,6 +228,7 @@ final class ServerConnection implements Runnable {
         if (inFlightPermits.tryAcquire()) {
             return;
         }
+        writer.wakeIfQueued(); // The permits come back only once our queued answers are written.
         long waitMillis = config.readIdleTimeout().toMillis();
         if (waitMillis == 0) {
             inFlightPermits.acquire();

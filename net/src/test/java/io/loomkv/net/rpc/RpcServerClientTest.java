@@ -287,6 +287,21 @@ class RpcServerClientTest {
     }
 
     @Test
+    void serverInFlightLimitWithSynchronousHandlersDoesNotStall() throws Exception {
+        // The reader queues answers without waking the writer while it works through a batch; at
+        // the in-flight limit it must wake the writer before it waits for permits.
+        RpcServer server = server(RpcServerConfig.defaults(CLUSTER).withMaxInFlightPerConnection(2));
+        RpcEndpoint endpoint = endpoint(server, RpcClientConfig.client(CLUSTER).withConnectionsPerEndpoint(1));
+        List<CompletableFuture<EchoReply>> calls = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            calls.add(endpoint.call(EchoService.ECHO, echoRequest("s" + i), WAIT));
+        }
+        for (int i = 0; i < calls.size(); i++) {
+            assertEquals("s" + i, await(calls.get(i)).getPayload().toStringUtf8());
+        }
+    }
+
+    @Test
     void poolSpreadsCallsOverItsConnections() throws Exception {
         ConcurrentHashMap<String, Integer> callsByConnection = new ConcurrentHashMap<>();
         RpcHandlers handlers = RpcHandlers.builder().add(ASYNC_ECHO, (request, context) -> {
