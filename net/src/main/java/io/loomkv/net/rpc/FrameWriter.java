@@ -106,6 +106,11 @@ final class FrameWriter implements Runnable {
         return failure;
     }
 
+    /** For tests: the writer thread is parked waiting for frames. */
+    boolean isParkedForTest() {
+        return parked && thread.getState() == Thread.State.WAITING;
+    }
+
     int queuedFrames() {
         return queue.size();
     }
