@@ -223,9 +223,8 @@ public final class FrameReader {
             partial.initCause(e);
             throw partial;
         }
-        if (n > 0 && idle) {
-            frameStartNanos = System.nanoTime();
-        }
+        // The partial-frame clock starts at the first wait for the rest of a frame (see above), not
+        // here: reading the clock once per read would cost more than the slack it saves.
         return n;
     }
 
