@@ -319,8 +319,8 @@ final class ServerConnection implements Runnable {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
         if (cause instanceof RpcException rpc) {
-            String message = rpc.getMessage();
-            return errorFrame(call.requestId, call.methodId, rpc.code(), message == null ? "" : message);
+            String detail = rpc.detail();
+            return errorFrame(call.requestId, call.methodId, rpc.code(), detail == null ? "" : detail);
         }
         LOG.debug("connection {}: handler of method {} failed", description, MethodIds.describe(call.methodId), cause);
         return errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_INTERNAL, String.valueOf(cause));
