@@ -140,7 +140,7 @@ public final class FrameReader {
         if (buffered < FrameCodec.HEADER_SIZE_BYTES) {
             return false;
         }
-        int bodyLengthBytes = (int) FrameCodec.bodyLengthAt(buffer, readPosition);
+        int bodyLengthBytes = FrameCodec.bodyLengthAt(buffer, readPosition);
         return bodyLengthBytes >= 0 && buffered - FrameCodec.HEADER_SIZE_BYTES >= bodyLengthBytes;
     }
 
