@@ -29,7 +29,13 @@ public final class MemoryStorage implements Storage {
         entries.add(Entry.getDefaultInstance());
     }
 
-    /** A storage for a brand-new cluster member whose initial membership is {@code voters}. */
+    /**
+     * An empty storage whose membership, until a snapshot replaces it, is the cluster's founding
+     * voters. Every node starts from the same founding membership, including nodes added later:
+     * the log's conf change entries are applied on top of it, so a joiner that replays the log
+     * from index 1 goes through the same memberships as everyone else (a joiner that gets a
+     * snapshot takes the snapshot's membership instead).
+     */
     public static MemoryStorage bootstrap(List<Long> voters) {
         MemoryStorage storage = new MemoryStorage();
         storage.bootstrapConfState = ConfState.newBuilder().addAllVoters(voters).build();

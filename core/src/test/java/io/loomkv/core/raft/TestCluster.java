@@ -245,6 +245,17 @@ final class TestCluster {
         return out;
     }
 
+    /** Snapshots {@code id}'s state machine at its applied index and compacts its log up to there. */
+    io.loomkv.core.raft.proto.SnapshotMetadata snapshotAndCompact(long id) {
+        List<Entry> done = applied.get(id);
+        long index = done.get(done.size() - 1).getIndex();
+        MemoryStorage s = storages.get(id);
+        io.loomkv.core.raft.proto.SnapshotMetadata meta =
+                s.createSnapshot(index, nodes.get(id).status().confState(), stateMachine.get(id));
+        s.compact(index);
+        return meta;
+    }
+
     List<Message> deliveredOfType(MessageType type) {
         return delivered.stream().filter(m -> m.getType() == type).toList();
     }
