@@ -1,5 +1,6 @@
 package io.loomkv.core.raft.scenario;
 
+import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.sim.LabHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -80,6 +81,10 @@ class Lab2DSnapshotTest {
                 cfg.one(cfg.rand(), servers, true);
                 leader1 = cfg.checkOneLeader();
             }
+        }
+        long snapshotMessages = cfg.sim().network().messagesSent(MessageType.MSG_SNAP);
+        if ((disconnect || crash) && snapshotMessages == 0) {
+            throw cfg.sim().fail("followers that fell behind never needed InstallSnapshot: the scenario lost its point");
         }
     }
 

@@ -37,6 +37,7 @@ class RandomizedSimulationTest {
         long confChanges = 0;
         long transfers = 0;
         long crashes = 0;
+        long reads = 0;
         for (long seed = 1; seed <= seeds; seed++) {
             RandomRun.Summary summary = RandomRun.run(seed, REPLAY_HINT, false);
             ticks += summary.ticks();
@@ -45,13 +46,15 @@ class RandomizedSimulationTest {
             confChanges += summary.confChanges();
             transfers += summary.transfers();
             crashes += summary.crashes();
+            reads += summary.readsConfirmed();
         }
         // Guard against a run that silently stopped exercising anything.
-        if (proposals == 0 || confChanges == 0 || transfers == 0 || crashes == 0) {
+        if (proposals == 0 || confChanges == 0 || transfers == 0 || crashes == 0 || reads == 0) {
             throw new AssertionError("randomized runs exercised too little: " + proposals + " proposals, "
-                    + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes");
+                    + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes, " + reads + " reads");
         }
         System.out.println(seeds + " seeds: " + ticks + " ticks, " + steps + " steps, " + proposals + " proposals, "
-                + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes");
+                + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes, " + reads
+                + " reads confirmed");
     }
 }

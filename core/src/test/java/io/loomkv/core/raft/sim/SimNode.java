@@ -6,6 +6,7 @@ import com.google.protobuf.TextFormat;
 import io.loomkv.core.raft.MemoryStorage;
 import io.loomkv.core.raft.RaftConfig;
 import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.ReadState;
 import io.loomkv.core.raft.Ready;
 import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.Role;
@@ -173,16 +174,18 @@ public final class SimNode {
         stagedSnapshot = null;
         armedCrash = null;
         SimOptions options = sim.options();
-        RaftConfig config = RaftConfig.builder(id)
+        RaftConfig.Builder config = RaftConfig.builder(id)
                 .electionTimeoutTicks(options.electionTimeoutTicks())
                 .heartbeatTicks(options.heartbeatIntervalTicks())
                 .randomSeed(sim.random().nextLong())
                 .preVote(options.preVote())
                 .checkQuorum(options.checkQuorum())
-                .maxSnapshotChunkBytes(1024)
-                .build();
+                .maxSnapshotChunkBytes(1024);
+        if (options.leaseReads()) {
+            config.leaseReads(options.electionTimeoutTicks() * 2 / 3);
+        }
         guard("restart", () -> {
-            raft = new RaftNode(config, storage);
+            raft = new RaftNode(config.build(), storage);
             processReadies();
         });
     }
@@ -265,6 +268,20 @@ public final class SimNode {
         return true;
     }
 
+    boolean readIndex(long context) {
+        ByteString encoded = ByteString.copyFrom(java.nio.ByteBuffer.allocate(Long.BYTES).putLong(context).flip());
+        try {
+            raft.readIndex(encoded);
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped read " + context + ": " + e.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            guard("readIndex", () -> { throw e; });
+        }
+        guard("handling the read's Ready", this::processReadies);
+        return true;
+    }
+
     void campaign() {
         guard("campaign", () -> {
             raft.campaign();
@@ -340,6 +357,9 @@ public final class SimNode {
             }
         }
         apply(ready.committedEntries());
+        for (ReadState read : ready.readStates()) {
+            sim.onReadState(id, read.context().asReadOnlyByteBuffer().getLong(), read.index());
+        }
         raft.advance();
     }
 
