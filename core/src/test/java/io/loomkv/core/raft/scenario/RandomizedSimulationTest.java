@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * check.
  *
  * <ul>
- *   <li>More seeds: {@code -Dloomkv.sim.seeds=100000} (seeds 1..N).
+ *   <li>More seeds: {@code -Dloomkv.sim.seeds=100000} (seeds 1..N; {@code -Dloomkv.sim.firstSeed=F}
+ *       starts elsewhere; {@code -Dloomkv.sim.chaosTicks=T} makes each seed longer).
  *   <li>Replay one seed with a trace: {@code -Dloomkv.sim.seed=S -Dloomkv.sim.trace=true}.
  * </ul>
  * A seed that ever fails becomes a named test in {@link RegressionSeedsTest}.
@@ -38,7 +39,8 @@ class RandomizedSimulationTest {
         long transfers = 0;
         long crashes = 0;
         long reads = 0;
-        for (long seed = 1; seed <= seeds; seed++) {
+        long firstSeed = SimProperties.firstSeed();
+        for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
             RandomRun.Summary summary = RandomRun.run(seed, REPLAY_HINT, false);
             ticks += summary.ticks();
             steps += summary.steps();

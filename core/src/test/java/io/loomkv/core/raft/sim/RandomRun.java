@@ -54,10 +54,11 @@ public final class RandomRun {
      * editing one: regression seeds keep naming the generation they failed under.
      * <ul>
      *   <li>1: faults, crashes, proposals, membership changes, transfers;
-     *   <li>2: as 1, plus linearizable reads (ReadIndex or leases) and a node with a slow clock.
+     *   <li>2: as 1, plus linearizable reads (ReadIndex or leases) and a node with a slow clock;
+     *   <li>3: as 2, plus persists that take 0-3 ticks while the node keeps running (on half the seeds).
      * </ul>
      */
-    public static final int LATEST_GENERATION = 2;
+    public static final int LATEST_GENERATION = 3;
 
     /** The options a seed gets: 3 or 5 voters, sometimes spare nodes, snapshots, and mid-Ready crashes. */
     public static SimOptions optionsFor(long seed, boolean trace) {
@@ -82,9 +83,11 @@ public final class RandomRun {
         boolean leaseReads = generation >= 2 && checkQuorum && shape.nextBoolean();
         // Up to 12.5% slow: within what the lease (two thirds of the election timeout) allows for.
         int slowClockSkipEveryTicks = generation >= 2 && shape.nextBoolean() ? 8 + shape.nextInt(13) : 0;
+        int maxPersistDelayTicks = generation >= 3 && shape.nextBoolean() ? 1 + shape.nextInt(3) : 0;
         return new SimOptions(voters + spares, voters, seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
                 SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, preVote, checkQuorum, snapshotInterval,
-                crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, SimOptions.RuntimeFault.NONE);
+                crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace,
+                SimOptions.RuntimeFault.NONE);
     }
 
     /** Runs one seed; throws an AssertionError naming the seed if an invariant or convergence fails. */
@@ -118,7 +121,8 @@ public final class RandomRun {
 
     private void chaos() {
         sim.network().setFaults(pick(PROFILES));
-        for (int tick = 0; tick < CHAOS_TICKS; tick++) {
+        int chaosTicks = SimProperties.chaosTicks();
+        for (int tick = 0; tick < chaosTicks; tick++) {
             int dice = random.nextInt(1000);
             if (dice < 250) {
                 propose();

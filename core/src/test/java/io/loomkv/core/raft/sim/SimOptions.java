@@ -22,6 +22,9 @@ package io.loomkv.core.raft.sim;
  *     heartbeat round; the lease is two thirds of the election timeout
  * @param slowClockSkipEveryTicks clock drift: node 1 misses one tick in every this many (0 for
  *     none), so its timers run slow relative to the others' (a lease must stay safe under it)
+ * @param maxPersistDelayTicks a Ready's persist completes after a random 0..this many ticks
+ *     (an fsync in flight); meanwhile the node keeps receiving messages and ticks, and a crash
+ *     loses the Ready; 0 persists every Ready at once
  * @param trace print every event to standard output (the surefire output file)
  * @param runtimeFault a deliberate bug in the simulated runtime, used only to prove that the
  *     checks catch what such a bug breaks; {@link RuntimeFault#NONE} everywhere else
@@ -38,6 +41,7 @@ public record SimOptions(
         int crashDuringReadyPerMille,
         boolean leaseReads,
         int slowClockSkipEveryTicks,
+        int maxPersistDelayTicks,
         boolean trace,
         RuntimeFault runtimeFault) {
 
@@ -62,6 +66,9 @@ public record SimOptions(
         }
         if (runtimeFault == null) {
             throw new IllegalArgumentException("runtimeFault must be non-null (use NONE)");
+        }
+        if (maxPersistDelayTicks < 0) {
+            throw new IllegalArgumentException("maxPersistDelayTicks must be >= 0, got " + maxPersistDelayTicks);
         }
         if (slowClockSkipEveryTicks != 0 && slowClockSkipEveryTicks < 2) {
             throw new IllegalArgumentException("slowClockSkipEveryTicks must be 0 or >= 2, got " + slowClockSkipEveryTicks);
@@ -88,41 +95,41 @@ public record SimOptions(
     /** The defaults used by the 6.824 scenarios: PreVote and CheckQuorum on, no snapshots. */
     public static SimOptions of(int nodeCount, long seed) {
         return new SimOptions(nodeCount, nodeCount, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
-                true, true, 0, 0, false, 0, SimProperties.trace(), RuntimeFault.NONE);
+                true, true, 0, 0, false, 0, 0, SimProperties.trace(), RuntimeFault.NONE);
     }
 
     public SimOptions withVoterCount(int voters) {
         return new SimOptions(nodeCount, voters, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withSnapshotIntervalEntries(int entries) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                entries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, runtimeFault);
+                entries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withPreVote(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withCheckQuorum(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
-                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withLeaseReads(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, enabled, slowClockSkipEveryTicks, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, enabled, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withRuntimeFault(RuntimeFault fault) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, trace, fault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, fault);
     }
 
     public SimOptions withCrashDuringReadyPerMille(int perMille) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, perMille, leaseReads, slowClockSkipEveryTicks, trace, runtimeFault);
+                snapshotIntervalEntries, perMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 }

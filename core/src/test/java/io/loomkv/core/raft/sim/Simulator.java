@@ -202,6 +202,11 @@ public final class Simulator {
             }
         }
         for (int id = 1; id <= options.nodeCount(); id++) {
+            if (nodes[id].completeDuePersist()) {
+                afterStep();
+            }
+        }
+        for (int id = 1; id <= options.nodeCount(); id++) {
             boolean missesTick = id == 1 && options.slowClockSkipEveryTicks() > 0
                     && nowTick % options.slowClockSkipEveryTicks() == 0;
             if (nodes[id].alive() && !missesTick) {
