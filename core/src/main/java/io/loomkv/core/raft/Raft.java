@@ -53,6 +53,10 @@ final class Raft {
     private final ReadOnlyQueue readOnly;
     private final List<Message> pendingReadIndexMessages = new ArrayList<>();
     private boolean readBroadcastPending;
+    /** Proposals were appended since the last Ready: send them out in one append per follower. */
+    private boolean appendBroadcastPending;
+    /** The commit index moved since the last Ready: tell followers, once per Ready. */
+    private boolean commitBroadcastPending;
     private long leaseSuspendedUntilTick;
 
     private int electionElapsed;
@@ -122,7 +126,8 @@ final class Raft {
 
     boolean hasPendingOutput() {
         return !messagesBeforePersist.isEmpty() || !messagesAfterPersist.isEmpty() || !readStates.isEmpty()
-                || !snapshotChunks.isEmpty() || readBroadcastPending;
+                || !snapshotChunks.isEmpty() || readBroadcastPending || appendBroadcastPending
+                || commitBroadcastPending;
     }
 
     List<Message> takeMessagesBeforePersist() {
@@ -283,8 +288,33 @@ final class Raft {
         }
     }
 
+    /**
+     * Sends what was batched since the last Ready: one append per follower for all proposals
+     * (rather than one per proposal), and one heartbeat round for all reads.
+     */
+    void flushBatchedBroadcasts() {
+        if ((appendBroadcastPending || commitBroadcastPending) && role == Role.LEADER) {
+            for (long to : tracker.progress().keySet()) {
+                if (to == id) {
+                    continue;
+                }
+                boolean sent = false;
+                while (maybeSendAppend(to, false)) {
+                    sent = true;
+                }
+                if (!sent && commitBroadcastPending) {
+                    // Nothing new to send, but the follower should learn the commit index.
+                    sendAppend(to);
+                }
+            }
+        }
+        appendBroadcastPending = false;
+        commitBroadcastPending = false;
+        flushReadBroadcast();
+    }
+
     /** Sends one heartbeat round for every read queued since the last round (read batching). */
-    void flushReadBroadcast() {
+    private void flushReadBroadcast() {
         if (!readBroadcastPending) {
             return;
         }
@@ -324,6 +354,8 @@ final class Raft {
         readOnly.clear();
         pendingReadIndexMessages.clear();
         readBroadcastPending = false;
+        appendBroadcastPending = false;
+        commitBroadcastPending = false;
     }
 
     private void resetRandomizedElectionTimeout() {
@@ -619,7 +651,8 @@ final class Raft {
                 pendingConfIndex = lastBefore + i + 1;
             }
         }
-        bcastAppend();
+        // Batched: the next Ready carries one append per follower for every proposal until then.
+        appendBroadcastPending = true;
     }
 
     private String confChangeRefusal(Entry e) {
@@ -1034,7 +1067,8 @@ final class Raft {
 
     private void onCommitAdvanced() {
         releasePendingReadIndexMessages();
-        bcastAppend();
+        // Batched: one append per follower at the next Ready carries the new commit index.
+        commitBroadcastPending = true;
     }
 
     /** Called once the runtime made entries up to (index, term) durable. */

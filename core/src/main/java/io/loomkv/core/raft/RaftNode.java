@@ -172,7 +172,7 @@ public final class RaftNode {
         if (outstanding != null) {
             throw new IllegalStateException("ready() called again before advance() on node " + raft.id());
         }
-        raft.flushReadBroadcast();
+        raft.flushBatchedBroadcasts();
         RaftLog log = raft.raftLog();
         SoftState soft = raft.softState();
         HardState hard = raft.hardState();
