@@ -257,7 +257,7 @@ final class Raft {
         send(Message.newBuilder().setType(MessageType.MSG_SNAP).setTo(to).setSnapshot(metadata)
                 .setIndex(metadata.getIndex()).setSnapshotOffset(pr.snapshotOffsetBytes()).setSnapshotChunk(chunk)
                 .setSnapshotDone(done));
-        pr.setSnapshotChunkInFlight(true);
+        pr.sentSnapshotChunk(pr.snapshotOffsetBytes() + chunk.size());
     }
 
     private void sendHeartbeat(long to, ByteString context) {
@@ -816,9 +816,9 @@ final class Raft {
             throw new IllegalStateException("follower " + m.getFrom() + " acknowledged offset " + offset
                     + " beyond snapshot size " + pr.snapshotInTransfer().getSizeBytes());
         }
-        pr.setSnapshotOffsetBytes(offset);
-        pr.setSnapshotChunkInFlight(false);
-        sendSnapshotChunk(m.getFrom(), pr);
+        if (pr.snapshotAcknowledged(offset)) {
+            sendSnapshotChunk(m.getFrom(), pr);
+        }
     }
 
     /** MSG_TRANSFER_LEADER carries the transferee in {@code index} (from is whoever asked). */
