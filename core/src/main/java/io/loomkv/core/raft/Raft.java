@@ -233,9 +233,11 @@ final class Raft {
             return false;
         }
         SnapshotMetadata metadata = raftLog.storage().snapshotMetadata();
-        if (metadata.getIndex() == 0) {
+        if (metadata.getIndex() == 0 || metadata.getIndex() < raftLog.firstIndex() - 1) {
+            // The runtime compacted the log beyond its newest snapshot: the discarded entries can
+            // no longer reach anyone. Storage must only compact what a snapshot covers.
             throw new IllegalStateException("follower " + to + " needs index " + pr.next() + " below first index "
-                    + raftLog.firstIndex() + " but there is no snapshot");
+                    + raftLog.firstIndex() + " but the newest snapshot is at index " + metadata.getIndex());
         }
         pr.becomeSnapshot(metadata);
         sendSnapshotChunk(to, pr);
@@ -1036,14 +1038,12 @@ final class Raft {
         if (metadata.getIndex() <= raftLog.committed()) {
             return false;
         }
+        // Unlike etcd, a snapshot whose membership does not name us is accepted: the leader only
+        // sends to members of its current configuration, so we were added by a conf change after
+        // the snapshot, and the entries that follow it will make us a member again when applied.
+        // (Refusing it would leave a node added after the leader's last snapshot unable to catch
+        // up once the log before its addition has been compacted.)
         ConfState cs = metadata.getConfState();
-        boolean member = cs.getVotersList().contains(id) || cs.getLearnersList().contains(id)
-                || cs.getVotersOutgoingList().contains(id);
-        if (!member) {
-            // A snapshot from a configuration we are not in: installing it could leave us unable to
-            // ever take part. Ignore it (etcd does the same).
-            return false;
-        }
         if (raftLog.matchTerm(metadata.getIndex(), metadata.getTerm())) {
             // We have the entry already: just fast-forward the commit index.
             raftLog.commitTo(metadata.getIndex());
@@ -1053,9 +1053,6 @@ final class Raft {
         ProgressTracker fresh = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         Restore.restore(fresh, cs, raftLog.lastIndex());
         tracker = fresh;
-        if (tracker.get(id) == null) {
-            throw new IllegalStateException("node " + id + " missing from restored config " + cs);
-        }
         return true;
     }
 
