@@ -53,6 +53,10 @@ final class Raft {
     private final ReadOnlyQueue readOnly;
     private final List<Message> pendingReadIndexMessages = new ArrayList<>();
     private boolean readBroadcastPending;
+    /** Proposals were appended since the last Ready: send them out in one append per follower. */
+    private boolean appendBroadcastPending;
+    /** The commit index moved since the last Ready: tell followers, once per Ready. */
+    private boolean commitBroadcastPending;
     private long leaseSuspendedUntilTick;
 
     private int electionElapsed;
@@ -122,7 +126,8 @@ final class Raft {
 
     boolean hasPendingOutput() {
         return !messagesBeforePersist.isEmpty() || !messagesAfterPersist.isEmpty() || !readStates.isEmpty()
-                || !snapshotChunks.isEmpty() || readBroadcastPending;
+                || !snapshotChunks.isEmpty() || readBroadcastPending || appendBroadcastPending
+                || commitBroadcastPending;
     }
 
     List<Message> takeMessagesBeforePersist() {
@@ -228,9 +233,11 @@ final class Raft {
             return false;
         }
         SnapshotMetadata metadata = raftLog.storage().snapshotMetadata();
-        if (metadata.getIndex() == 0) {
+        if (metadata.getIndex() == 0 || metadata.getIndex() < raftLog.firstIndex() - 1) {
+            // The runtime compacted the log beyond its newest snapshot: the discarded entries can
+            // no longer reach anyone. Storage must only compact what a snapshot covers.
             throw new IllegalStateException("follower " + to + " needs index " + pr.next() + " below first index "
-                    + raftLog.firstIndex() + " but there is no snapshot");
+                    + raftLog.firstIndex() + " but the newest snapshot is at index " + metadata.getIndex());
         }
         pr.becomeSnapshot(metadata);
         sendSnapshotChunk(to, pr);
@@ -252,7 +259,7 @@ final class Raft {
         send(Message.newBuilder().setType(MessageType.MSG_SNAP).setTo(to).setSnapshot(metadata)
                 .setIndex(metadata.getIndex()).setSnapshotOffset(pr.snapshotOffsetBytes()).setSnapshotChunk(chunk)
                 .setSnapshotDone(done));
-        pr.setSnapshotChunkInFlight(true);
+        pr.sentSnapshotChunk(pr.snapshotOffsetBytes() + chunk.size());
     }
 
     private void sendHeartbeat(long to, ByteString context) {
@@ -283,8 +290,33 @@ final class Raft {
         }
     }
 
+    /**
+     * Sends what was batched since the last Ready: one append per follower for all proposals
+     * (rather than one per proposal), and one heartbeat round for all reads.
+     */
+    void flushBatchedBroadcasts() {
+        if ((appendBroadcastPending || commitBroadcastPending) && role == Role.LEADER) {
+            for (long to : tracker.progress().keySet()) {
+                if (to == id) {
+                    continue;
+                }
+                boolean sent = false;
+                while (maybeSendAppend(to, false)) {
+                    sent = true;
+                }
+                if (!sent && commitBroadcastPending) {
+                    // Nothing new to send, but the follower should learn the commit index.
+                    sendAppend(to);
+                }
+            }
+        }
+        appendBroadcastPending = false;
+        commitBroadcastPending = false;
+        flushReadBroadcast();
+    }
+
     /** Sends one heartbeat round for every read queued since the last round (read batching). */
-    void flushReadBroadcast() {
+    private void flushReadBroadcast() {
         if (!readBroadcastPending) {
             return;
         }
@@ -324,6 +356,8 @@ final class Raft {
         readOnly.clear();
         pendingReadIndexMessages.clear();
         readBroadcastPending = false;
+        appendBroadcastPending = false;
+        commitBroadcastPending = false;
     }
 
     private void resetRandomizedElectionTimeout() {
@@ -619,7 +653,8 @@ final class Raft {
                 pendingConfIndex = lastBefore + i + 1;
             }
         }
-        bcastAppend();
+        // Batched: the next Ready carries one append per follower for every proposal until then.
+        appendBroadcastPending = true;
     }
 
     private String confChangeRefusal(Entry e) {
@@ -783,9 +818,9 @@ final class Raft {
             throw new IllegalStateException("follower " + m.getFrom() + " acknowledged offset " + offset
                     + " beyond snapshot size " + pr.snapshotInTransfer().getSizeBytes());
         }
-        pr.setSnapshotOffsetBytes(offset);
-        pr.setSnapshotChunkInFlight(false);
-        sendSnapshotChunk(m.getFrom(), pr);
+        if (pr.snapshotAcknowledged(offset)) {
+            sendSnapshotChunk(m.getFrom(), pr);
+        }
     }
 
     /** MSG_TRANSFER_LEADER carries the transferee in {@code index} (from is whoever asked). */
@@ -1003,14 +1038,12 @@ final class Raft {
         if (metadata.getIndex() <= raftLog.committed()) {
             return false;
         }
+        // Unlike etcd, a snapshot whose membership does not name us is accepted: the leader only
+        // sends to members of its current configuration, so we were added by a conf change after
+        // the snapshot, and the entries that follow it will make us a member again when applied.
+        // (Refusing it would leave a node added after the leader's last snapshot unable to catch
+        // up once the log before its addition has been compacted.)
         ConfState cs = metadata.getConfState();
-        boolean member = cs.getVotersList().contains(id) || cs.getLearnersList().contains(id)
-                || cs.getVotersOutgoingList().contains(id);
-        if (!member) {
-            // A snapshot from a configuration we are not in: installing it could leave us unable to
-            // ever take part. Ignore it (etcd does the same).
-            return false;
-        }
         if (raftLog.matchTerm(metadata.getIndex(), metadata.getTerm())) {
             // We have the entry already: just fast-forward the commit index.
             raftLog.commitTo(metadata.getIndex());
@@ -1020,9 +1053,6 @@ final class Raft {
         ProgressTracker fresh = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         Restore.restore(fresh, cs, raftLog.lastIndex());
         tracker = fresh;
-        if (tracker.get(id) == null) {
-            throw new IllegalStateException("node " + id + " missing from restored config " + cs);
-        }
         return true;
     }
 
@@ -1034,7 +1064,8 @@ final class Raft {
 
     private void onCommitAdvanced() {
         releasePendingReadIndexMessages();
-        bcastAppend();
+        // Batched: one append per follower at the next Ready carries the new commit index.
+        commitBroadcastPending = true;
     }
 
     /** Called once the runtime made entries up to (index, term) durable. */

@@ -48,26 +48,59 @@ public final class RaftNode {
         raft.tick();
     }
 
-    /** Starts an election now (with a pre-vote round if PreVote is on), as if the election timeout passed. */
+    /**
+     * Starts an election now (with a pre-vote round if PreVote is on), as if the election timeout
+     * passed. Meant for tests and bootstrapping: calling it while another node holds a lease
+     * undermines lease-based reads (followers that saw no leader grant votes at once).
+     */
     public void campaign() {
         raft.hup(raft.config().preVote() ? Raft.CampaignType.PRE_ELECTION : Raft.CampaignType.ELECTION);
     }
 
     /**
-     * Handles a message from another node. Local-only types (MSG_PROPOSE with a term, etc.)
-     * and messages from unknown senders are handled as Raft prescribes (mostly ignored).
-     *
-     * @throws IllegalArgumentException if the message is addressed to another node
+     * Handles a message from another node. A message that cannot come from a correct peer (no
+     * sender, addressed elsewhere, unknown type, a term missing where Raft requires one, a
+     * proposal without entries) is rejected with an {@link IllegalArgumentException} and changes
+     * nothing; the runtime should log it and drop the connection it came from.
      */
     public void step(Message message) {
         Objects.requireNonNull(message, "message");
-        if (message.getTo() != raft.id()) {
-            throw new IllegalArgumentException("message to " + message.getTo() + " stepped into node " + raft.id());
-        }
-        if (message.getFrom() == raft.id()) {
-            throw new IllegalArgumentException("message from node " + raft.id() + " to itself: " + message.getType());
-        }
+        validate(message);
         raft.step(message);
+    }
+
+    private void validate(Message m) {
+        if (m.getTo() != raft.id()) {
+            throw new IllegalArgumentException("message to " + m.getTo() + " stepped into node " + raft.id());
+        }
+        if (m.getFrom() <= 0 || m.getFrom() == raft.id()) {
+            throw new IllegalArgumentException("message " + m.getType() + " has bad sender " + m.getFrom()
+                    + " (node " + raft.id() + ")");
+        }
+        switch (m.getType()) {
+            case MSG_PROPOSE -> {
+                if (m.getEntriesCount() == 0) {
+                    throw new IllegalArgumentException("forwarded proposal from " + m.getFrom() + " has no entries");
+                }
+            }
+            case MSG_READ_INDEX -> {
+                if (m.getContext().isEmpty()) {
+                    throw new IllegalArgumentException("forwarded read from " + m.getFrom() + " has no context");
+                }
+            }
+            case MSG_TRANSFER_LEADER -> {
+                if (m.getIndex() <= 0) {
+                    throw new IllegalArgumentException("transfer request from " + m.getFrom() + " names no node");
+                }
+            }
+            case MSG_UNKNOWN, UNRECOGNIZED -> throw new IllegalArgumentException(
+                    "message of unknown type " + m.getTypeValue() + " from " + m.getFrom());
+            default -> {
+                if (m.getTerm() == 0) {
+                    throw new IllegalArgumentException(m.getType() + " from " + m.getFrom() + " carries no term");
+                }
+            }
+        }
     }
 
     /**
@@ -77,9 +110,14 @@ public final class RaftNode {
      *
      * @throws RequestDroppedException if there is no leader, a transfer is in progress, or the
      *     uncommitted-bytes limit was reached
+     * @throws IllegalArgumentException if {@code data} alone exceeds maxUncommittedEntriesBytes
      */
     public void propose(ByteString data) {
         Objects.requireNonNull(data, "data");
+        if (data.size() > raft.config().maxUncommittedEntriesBytes()) {
+            throw new IllegalArgumentException("proposal of " + data.size() + " bytes exceeds maxUncommittedEntriesBytes "
+                    + raft.config().maxUncommittedEntriesBytes());
+        }
         proposeEntry(Entry.newBuilder().setType(EntryType.ENTRY_NORMAL).setData(data).build());
     }
 
@@ -172,7 +210,7 @@ public final class RaftNode {
         if (outstanding != null) {
             throw new IllegalStateException("ready() called again before advance() on node " + raft.id());
         }
-        raft.flushReadBroadcast();
+        raft.flushBatchedBroadcasts();
         RaftLog log = raft.raftLog();
         SoftState soft = raft.softState();
         HardState hard = raft.hardState();

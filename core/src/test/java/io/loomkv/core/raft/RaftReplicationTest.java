@@ -276,5 +276,26 @@ class RaftReplicationTest {
         RequestDroppedException e = assertThrows(RequestDroppedException.class,
                 () -> c.node(1).propose(ByteString.copyFrom(new byte[600])));
         assertTrue(e.getMessage().contains("uncommitted"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> c.node(1).propose(ByteString.copyFrom(new byte[1001])));
+    }
+
+    @Test
+    void malformedMessagesAreRejectedAndChangeNothing() {
+        TestCluster c = TestCluster.of(3);
+        c.elect(1);
+        Status before = c.node(2).status();
+        RaftNode n = c.node(2);
+        assertThrows(IllegalArgumentException.class, () -> n.step(Message.newBuilder()
+                .setType(MessageType.MSG_APP).setFrom(1).setTo(2).setIndex(5).build()));
+        assertThrows(IllegalArgumentException.class, () -> n.step(Message.newBuilder()
+                .setType(MessageType.MSG_HEARTBEAT).setFrom(0).setTo(2).setTerm(1).build()));
+        assertThrows(IllegalArgumentException.class, () -> n.step(Message.newBuilder()
+                .setType(MessageType.MSG_HEARTBEAT).setFrom(1).setTo(3).setTerm(1).build()));
+        assertThrows(IllegalArgumentException.class, () -> n.step(Message.newBuilder()
+                .setType(MessageType.MSG_UNKNOWN).setFrom(1).setTo(2).setTerm(1).build()));
+        assertThrows(IllegalArgumentException.class, () -> n.step(Message.newBuilder()
+                .setType(MessageType.MSG_PROPOSE).setFrom(3).setTo(2).build()));
+        assertEquals(before, n.status());
+        assertTrue(!n.hasReady());
     }
 }

@@ -21,6 +21,8 @@ public final class Progress {
     private SnapshotMetadata snapshotInTransfer;
     private long snapshotOffsetBytes;
     private boolean snapshotChunkInFlight;
+    /** The acknowledgement the chunk in flight should earn: its offset plus its length. */
+    private long snapshotAckExpectedBytes;
 
     public Progress(long match, long next, int maxInflight, long maxInflightBytes, boolean learner) {
         if (next <= match) {
@@ -44,6 +46,7 @@ public final class Progress {
         copy.snapshotInTransfer = snapshotInTransfer;
         copy.snapshotOffsetBytes = snapshotOffsetBytes;
         copy.snapshotChunkInFlight = snapshotChunkInFlight;
+        copy.snapshotAckExpectedBytes = snapshotAckExpectedBytes;
         return copy;
     }
 
@@ -55,6 +58,7 @@ public final class Progress {
         snapshotInTransfer = null;
         snapshotOffsetBytes = 0;
         snapshotChunkInFlight = false;
+        snapshotAckExpectedBytes = 0;
     }
 
     /** Back to probing, after a rejection, an unreachable report or a finished snapshot. */
@@ -210,10 +214,6 @@ public final class Progress {
         return snapshotOffsetBytes;
     }
 
-    public void setSnapshotOffsetBytes(long offsetBytes) {
-        this.snapshotOffsetBytes = offsetBytes;
-    }
-
     /** Restarts the transfer with a newer snapshot (the old one was replaced in storage). */
     public void restartSnapshot(SnapshotMetadata metadata) {
         if (state != ProgressState.SNAPSHOT) {
@@ -229,8 +229,23 @@ public final class Progress {
         return snapshotChunkInFlight;
     }
 
-    public void setSnapshotChunkInFlight(boolean inFlight) {
-        this.snapshotChunkInFlight = inFlight;
+    /** Records that the chunk {@code [snapshotOffsetBytes, ackExpectedBytes)} was sent. */
+    public void sentSnapshotChunk(long ackExpectedBytes) {
+        this.snapshotChunkInFlight = true;
+        this.snapshotAckExpectedBytes = ackExpectedBytes;
+    }
+
+    /**
+     * Handles a follower's "next offset I expect" for the snapshot in transfer. Returns true if it
+     * acknowledges the chunk in flight (send the next one now). Any other answer (a duplicate, or
+     * a follower that restarted and wants offset 0) only moves the offset; the next heartbeat
+     * response resends from there, so duplicates never multiply into parallel streams.
+     */
+    public boolean snapshotAcknowledged(long nextOffsetBytes) {
+        boolean expected = snapshotChunkInFlight && nextOffsetBytes == snapshotAckExpectedBytes;
+        snapshotOffsetBytes = nextOffsetBytes;
+        snapshotChunkInFlight = false;
+        return expected;
     }
 
     @Override
