@@ -6,10 +6,12 @@ import com.google.protobuf.TextFormat;
 import io.loomkv.core.raft.MemoryStorage;
 import io.loomkv.core.raft.RaftConfig;
 import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.ReadState;
 import io.loomkv.core.raft.Ready;
 import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.SnapshotChunk;
+import io.loomkv.core.raft.Status;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Entry;
@@ -33,7 +35,14 @@ import java.util.List;
 public final class SimNode {
 
     /** Where an armed crash hits. */
-    enum CrashPoint { BEFORE_PERSIST, AFTER_PERSIST }
+    enum CrashPoint {
+        /** After sending the early messages of the next Ready, before persisting it. */
+        BEFORE_PERSIST,
+        /** After persisting the next Ready, before sending its acknowledgements. */
+        AFTER_PERSIST,
+        /** Like {@link #BEFORE_PERSIST}, but only in a Ready that holds entries to persist. */
+        BEFORE_PERSISTING_ENTRIES
+    }
 
     private static final int MAX_READIES_PER_STEP = 1_000;
 
@@ -46,6 +55,8 @@ public final class SimNode {
     private ByteString.Output stagedSnapshot;
     private long stagedSnapshotIndex;
     private CrashPoint armedCrash;
+    private Ready pendingReady;
+    private long persistDueTick;
     private long incarnation;
 
     // What this incarnation's Readies said last: Raft's view, as a runtime would see it.
@@ -54,7 +65,6 @@ public final class SimNode {
     private long term;
     private long commitIndex;
     private long leaderCheckedForTerm = -1;
-    private long lastProposalIndex;
 
     /** The highest index this node applied in any incarnation (6.824 keeps applied logs across crashes). */
     private long highestAppliedEver;
@@ -154,6 +164,9 @@ public final class SimNode {
             sim.checker().observeRestored(id, snapshot.getIndex(), stateMachine.stateHash());
         }
         confState = storage.initialState().confState();
+        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_HARD_STATE_ON_CRASH && incarnation > 1) {
+            storage.setHardState(storage.hardState().toBuilder().setVote(0).build());
+        }
         HardState hardState = storage.hardState();
         role = Role.FOLLOWER;
         leaderId = 0;
@@ -162,21 +175,27 @@ public final class SimNode {
         leaderCheckedForTerm = -1;
         stagedSnapshot = null;
         armedCrash = null;
+        pendingReady = null;
         SimOptions options = sim.options();
-        RaftConfig config = RaftConfig.builder(id)
+        RaftConfig.Builder config = RaftConfig.builder(id)
                 .electionTimeoutTicks(options.electionTimeoutTicks())
                 .heartbeatTicks(options.heartbeatIntervalTicks())
                 .randomSeed(sim.random().nextLong())
                 .preVote(options.preVote())
                 .checkQuorum(options.checkQuorum())
-                .maxSnapshotChunkBytes(1024)
-                .build();
-        raft = new RaftNode(config, storage);
-        processReadies();
+                .maxSnapshotChunkBytes(1024);
+        if (options.leaseReads()) {
+            config.leaseReads(options.electionTimeoutTicks() * 2 / 3);
+        }
+        guard("restart", () -> {
+            raft = new RaftNode(config.build(), storage);
+            processReadies();
+        });
     }
 
     void crash() {
         raft = null;
+        pendingReady = null;
         stateMachine = null;
         stagedSnapshot = null;
         armedCrash = null;
@@ -186,17 +205,36 @@ public final class SimNode {
     // ---- inputs ----
 
     void tick() {
-        raft.tick();
-        processReadies();
+        guard("tick", () -> {
+            raft.tick();
+            processReadies();
+        });
     }
 
     void step(Message message) {
-        raft.step(message);
-        processReadies();
+        guard("step " + SimTrace.describe(message), () -> {
+            raft.step(message);
+            processReadies();
+        });
+    }
+
+    /** Turns an exception thrown by the core into a failure of the run that names the seed. */
+    private void guard(String what, Runnable action) {
+        try {
+            action.run();
+        } catch (AssertionError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            AssertionError failure = sim.fail("node " + id + " threw during " + what + ": " + e);
+            failure.initCause(e);
+            throw failure;
+        }
     }
 
     Simulator.Start propose(SimCommand command) {
-        if (role != Role.LEADER) {
+        // Like 6.824's Start(): ask Raft itself (the last Ready may be a few ticks old when
+        // persists are slow), and do not let a follower forward the proposal.
+        if (raft.softState().role() != Role.LEADER) {
             return Simulator.Start.REJECTED;
         }
         try {
@@ -204,21 +242,15 @@ public final class SimNode {
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped proposal " + command.proposalId() + ": " + e.getMessage());
             return Simulator.Start.REJECTED;
+        } catch (RuntimeException e) {
+            guard("propose", () -> { throw e; });
         }
-        lastProposalIndex = 0;
-        long proposalTerm = term;
-        processReadies();
-        if (raft == null) {
-            // An armed crash hit while handling the Ready holding the proposal: as if the node died
-            // right after Start() returned. The entry may or may not survive elsewhere.
-            return lastProposalIndex == 0 ? Simulator.Start.REJECTED
-                    : new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
-        }
-        if (lastProposalIndex == 0) {
-            throw sim.fail("node " + id + " accepted proposal " + command.proposalId()
-                    + " but its next Ready did not hold it");
-        }
-        return new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
+        // The leader appended the entry to its log: its index is the log's last index now.
+        Status status = raft.status();
+        long index = status.lastIndex();
+        long proposalTerm = status.term();
+        guard("handling the proposal's Ready", this::processReadies);
+        return new Simulator.Start(index, proposalTerm, true, command.proposalId());
     }
 
     boolean proposeConfChange(ConfChange change) {
@@ -227,9 +259,32 @@ public final class SimNode {
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped conf change: " + e.getMessage());
             return false;
+        } catch (RuntimeException e) {
+            guard("proposeConfChange", () -> { throw e; });
         }
-        processReadies();
+        guard("handling the conf change's Ready", this::processReadies);
         return true;
+    }
+
+    boolean readIndex(long context) {
+        ByteString encoded = ByteString.copyFrom(java.nio.ByteBuffer.allocate(Long.BYTES).putLong(context).flip());
+        try {
+            raft.readIndex(encoded);
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped read " + context + ": " + e.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            guard("readIndex", () -> { throw e; });
+        }
+        guard("handling the read's Ready", this::processReadies);
+        return true;
+    }
+
+    void campaign() {
+        guard("campaign", () -> {
+            raft.campaign();
+            processReadies();
+        });
     }
 
     void transferLeader(int target) {
@@ -237,15 +292,17 @@ public final class SimNode {
             raft.transferLeader(target);
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped transfer to " + target + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            guard("transferLeader", () -> { throw e; });
         }
-        processReadies();
+        guard("handling the transfer's Ready", this::processReadies);
     }
 
     // ---- the Ready loop ----
 
     private void processReadies() {
         int readies = 0;
-        while (raft != null && raft.hasReady()) {
+        while (raft != null && pendingReady == null && raft.hasReady()) {
             if (++readies > MAX_READIES_PER_STEP) {
                 throw sim.fail("node " + id + " produced more than " + MAX_READIES_PER_STEP + " Readies in one step");
             }
@@ -270,25 +327,58 @@ public final class SimNode {
         if (role == Role.LEADER) {
             sim.checker().observeLeader(id, term);
         }
-        for (Entry entry : ready.entries()) {
-            if (entry.getType() == EntryType.ENTRY_NORMAL && !entry.getData().isEmpty()) {
-                lastProposalIndex = entry.getIndex();
-            }
-        }
         for (Message message : ready.messagesBeforePersist()) {
             sim.send(message);
         }
-        if (crashIfArmed(CrashPoint.BEFORE_PERSIST)) {
+        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
+        if (ackEarly) {
+            for (Message message : ready.messagesAfterPersist()) {
+                sim.send(message);
+            }
+        }
+        if (crashIfArmed(CrashPoint.BEFORE_PERSIST)
+                || (!ready.entries().isEmpty() && crashIfArmed(CrashPoint.BEFORE_PERSISTING_ENTRIES))) {
             return;
         }
+        int maxDelay = sim.options().maxPersistDelayTicks();
+        long delay = maxDelay == 0 ? 0 : sim.random().nextInt(maxDelay + 1);
+        if (delay == 0) {
+            complete(ready);
+        } else {
+            pendingReady = ready;
+            persistDueTick = sim.nowTick() + delay;
+        }
+    }
+
+    /** Finishes a Ready whose persist was in flight, if it is due; returns whether it did. */
+    boolean completeDuePersist() {
+        if (raft == null || pendingReady == null || sim.nowTick() < persistDueTick) {
+            return false;
+        }
+        Ready ready = pendingReady;
+        pendingReady = null;
+        guard("completing a persist", () -> {
+            complete(ready);
+            processReadies();
+        });
+        return true;
+    }
+
+    private void complete(Ready ready) {
+        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
         persist(ready);
         if (crashIfArmed(CrashPoint.AFTER_PERSIST)) {
             return;
         }
-        for (Message message : ready.messagesAfterPersist()) {
-            sim.send(message);
+        if (!ackEarly) {
+            for (Message message : ready.messagesAfterPersist()) {
+                sim.send(message);
+            }
         }
         apply(ready.committedEntries());
+        for (ReadState read : ready.readStates()) {
+            sim.onReadState(id, read.context().asReadOnlyByteBuffer().getLong(), read.index());
+        }
         raft.advance();
     }
 
@@ -296,8 +386,10 @@ public final class SimNode {
         if (armedCrash != point) {
             return false;
         }
+        // Unlike a 6.824 crash1, this does not disconnect the node: what it sent is already on the
+        // wire and still arrives.
         sim.trace("crash " + id + " while handling a Ready, " + point);
-        sim.crash(id);
+        crash();
         return true;
     }
 
