@@ -224,6 +224,8 @@ final class Raft {
         send(Message.newBuilder().setType(MessageType.MSG_APP).setTo(to).setIndex(prevIndex).setLogTerm(prevTerm)
                 .addAllEntries(entries).setCommit(raftLog.committed()));
         pr.sentEntries(entries.size(), bytes);
+        // The follower commits up to what it can match: min(leader commit, last entry sent).
+        pr.sentCommit(Math.min(raftLog.committed(), prevIndex + entries.size()));
         return true;
     }
 
@@ -266,6 +268,7 @@ final class Raft {
         Progress pr = tracker.get(to);
         // A follower may not have the leader's commit index in its log yet: send what it matched.
         long commit = Math.min(pr.match(), raftLog.committed());
+        pr.sentCommit(commit);
         Message.Builder m = Message.newBuilder().setType(MessageType.MSG_HEARTBEAT).setTo(to).setCommit(commit)
                 .setLeaseTick(tickCount);
         if (context != null) {
@@ -304,7 +307,7 @@ final class Raft {
                 while (maybeSendAppend(to, false)) {
                     sent = true;
                 }
-                if (!sent && commitBroadcastPending) {
+                if (!sent && commitBroadcastPending && tracker.get(to).canBumpCommit(raftLog.committed())) {
                     // Nothing new to send, but the follower should learn the commit index.
                     sendAppend(to);
                 }
@@ -748,7 +751,8 @@ final class Raft {
         }
         if (maybeCommit()) {
             onCommitAdvanced();
-        } else if (wasPaused) {
+        } else if (wasPaused && pr.canBumpCommit(raftLog.committed())) {
+            // It may have missed the commit index while paused.
             sendAppend(m.getFrom());
         }
         // Fill the pipeline window.
