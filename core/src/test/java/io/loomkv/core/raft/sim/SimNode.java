@@ -167,7 +167,7 @@ public final class SimNode {
             sim.checker().observeRestored(id, snapshot.getIndex(), stateMachine.stateHash());
         }
         confState = storage.initialState().confState();
-        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_HARD_STATE_ON_CRASH && incarnation > 1) {
+        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_VOTE_ON_CRASH && incarnation > 1) {
             storage.setHardState(storage.hardState().toBuilder().setVote(0).build());
         }
         HardState hardState = storage.hardState();

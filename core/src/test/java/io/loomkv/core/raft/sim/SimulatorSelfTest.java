@@ -124,7 +124,7 @@ class SimulatorSelfTest {
     @Test
     void forgettingTheVoteIsCaught() {
         SimOptions options = SimOptions.of(3, 7).withPreVote(false)
-                .withRuntimeFault(SimOptions.RuntimeFault.FORGET_HARD_STATE_ON_CRASH);
+                .withRuntimeFault(SimOptions.RuntimeFault.FORGET_VOTE_ON_CRASH);
         Simulator sim = new Simulator(options, "-Dtest=SimulatorSelfTest");
         // Node 1 wins term 1 with node 3's vote while node 2 is cut off (and stays at term 0).
         sim.disconnect(2);
