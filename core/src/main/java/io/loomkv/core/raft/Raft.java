@@ -66,6 +66,14 @@ final class Raft {
     private long tickCount = 1;
 
     private final SnapshotReceiver snapshotReceiver;
+    /** A Ready is handed out and not yet advanced (the runtime may step messages meanwhile). */
+    private boolean readyOutstanding;
+    /**
+     * A snapshot was restored while a Ready was outstanding: its committed entries, which the
+     * runtime is still applying, are all covered by the snapshot, whose membership already
+     * includes their conf changes. Applying those again would corrupt the membership.
+     */
+    private boolean confChangesSupersededBySnapshot;
 
     private List<Message> messagesBeforePersist = new ArrayList<>();
     private List<Message> messagesAfterPersist = new ArrayList<>();
@@ -1041,6 +1049,9 @@ final class Raft {
             return false;
         }
         raftLog.restore(metadata);
+        if (readyOutstanding) {
+            confChangesSupersededBySnapshot = true;
+        }
         ProgressTracker fresh = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         Restore.restore(fresh, cs, raftLog.lastIndex());
         tracker = fresh;
@@ -1167,7 +1178,18 @@ final class Raft {
 
     // ---------------------------------------------------------------- membership
 
+    void setReadyOutstanding(boolean outstanding) {
+        readyOutstanding = outstanding;
+        if (!outstanding) {
+            confChangesSupersededBySnapshot = false;
+        }
+    }
+
     ConfState applyConfChange(ConfChange cc) {
+        if (confChangesSupersededBySnapshot) {
+            // The entry predates a snapshot restored meanwhile; its effect is in that snapshot.
+            return tracker.config().toConfState();
+        }
         Changer changer = new Changer(tracker, raftLog.lastIndex());
         Changer.Result result;
         if (cc.getChangesCount() == 0) {
