@@ -560,10 +560,11 @@ final class Raft {
                 becomeFollower(m.getTerm(), 0);
             }
         } else if (m.getTerm() < term) {
-            if ((config.checkQuorum() || config.preVote())
-                    && (m.getType() == MessageType.MSG_HEARTBEAT || m.getType() == MessageType.MSG_APP)) {
-                // A stale leader (e.g. after a partition): tell it our term so it steps down. Without
-                // this, with CheckQuorum/PreVote a node partitioned and rejoined could be stuck.
+            if (m.getType() == MessageType.MSG_HEARTBEAT || m.getType() == MessageType.MSG_APP) {
+                // A stale leader: tell it our term so that it steps down and a new election includes
+                // us. etcd does this only with CheckQuorum/PreVote, counting on our vote requests to
+                // carry the term otherwise; but a node whose (stale) membership does not list the
+                // leader never sends it one, and would stay cut off (randomized seed 94788).
                 send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()));
             } else if (m.getType() == MessageType.MSG_PRE_VOTE) {
                 send(Message.newBuilder().setType(MessageType.MSG_PRE_VOTE_RESP).setTo(m.getFrom()).setTerm(term)
