@@ -1,0 +1,44 @@
+package io.loomkv.persist.wal;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How a WAL is laid out and bounded.
+ *
+ * @param directory where the segments live (created if missing)
+ * @param segmentSizeBytes size each segment is preallocated to; the writer cuts a new one when a record would not fit
+ * @param maxBatchBytes size of the writer's reusable buffer: the most it writes with one write call
+ * @param maxAppendBytes the most one append (all its records together) may encode to
+ * @param queueCapacity the most appends waiting for the writer thread; appenders block beyond it
+ */
+public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity) {
+    public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
+    public static final long MAX_SEGMENT_SIZE_BYTES = 1L << 30;
+
+    public WalOptions {
+        Objects.requireNonNull(directory, "directory");
+        if (segmentSizeBytes < 64 * 1024 || segmentSizeBytes > MAX_SEGMENT_SIZE_BYTES || segmentSizeBytes % WalRecordCodec.ALIGNMENT_BYTES != 0) {
+            throw new IllegalArgumentException("segmentSizeBytes must be a multiple of 8 in 64 KiB..1 GiB, got " + segmentSizeBytes);
+        }
+        if (maxBatchBytes < 4096) {
+            throw new IllegalArgumentException("maxBatchBytes must be >= 4096, got " + maxBatchBytes);
+        }
+        // A segment must hold its header records plus the largest append, so that cutting always makes room.
+        if (maxAppendBytes < 256 || maxAppendBytes > segmentSizeBytes / 2) {
+            throw new IllegalArgumentException("maxAppendBytes must be in 256..segmentSizeBytes/2 (" + segmentSizeBytes / 2 + "), got " + maxAppendBytes);
+        }
+        if (queueCapacity < 1 || queueCapacity > 1 << 20) {
+            throw new IllegalArgumentException("queueCapacity must be in 1..2^20, got " + queueCapacity);
+        }
+    }
+
+    /** Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends. */
+    public static WalOptions defaults(Path directory) {
+        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192);
+    }
+
+    public WalOptions withSegmentSizeBytes(long bytes) {
+        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity);
+    }
+}
