@@ -81,5 +81,13 @@ final class SegmentPreallocator implements AutoCloseable {
     @Override
     public void close() {
         executor.shutdownNow();
+        try {
+            // Wait, so that no half-written file appears after the owner believes the WAL closed.
+            if (!executor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("preallocator thread did not stop within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -30,6 +30,13 @@ import org.slf4j.LoggerFactory;
  * appends. So at most one force is in flight, every record written before a force starts is made
  * durable by it, and the writer keeps writing the next batch while the force runs.
  *
+ * <p>Closed-loop callers (each waits for its record before appending the next) otherwise split into
+ * two groups that alternate between forces, halving what one force covers. So the syncer may hold
+ * a force back for at most {@code maxSyncDelayMicros} while fewer appends are pending than the
+ * previous force acknowledged plus those pending when it ended (an estimate of how many appenders
+ * are active); with a single appender it never waits. This is PostgreSQL's {@code commit_delay}
+ * idea, made adaptive.
+ *
  * <p>Any I/O error is fatal: the WAL records it, fails every waiting append, and refuses new work.
  * A failed force is never retried.
  */
@@ -66,6 +73,7 @@ final class WalWriter {
     private FileChannel toSyncChannel;
     private boolean syncing;
     private boolean stopSyncer;
+    private int syncerHoldTarget; // 0 unless the syncer is holding a force back
 
     WalWriter(WalOptions options, ArrayBlockingQueue<WalRequest> queue, WalRecovery.Result recovery) throws IOException {
         this.options = options;
@@ -221,7 +229,11 @@ final class WalWriter {
                 writtenNotHandedOff.clear();
             }
             toSyncChannel = channel;
-            syncWork.signal();
+            // While the syncer holds a force back it only needs waking once enough has arrived;
+            // waking it for every straggler costs a context switch each on a busy machine.
+            if (toSync.size() >= syncerHoldTarget) {
+                syncWork.signal();
+            }
         } finally {
             syncLock.unlock();
         }
@@ -323,6 +335,7 @@ final class WalWriter {
     private void syncerLoop() {
         List<WalRequest.Append> spare = new ArrayList<>();
         List<WalRequest.Append> batch = spare;
+        int expectedAppends = 0;
         try {
             while (true) {
                 FileChannel target;
@@ -334,6 +347,7 @@ final class WalWriter {
                         }
                         syncWork.await();
                     }
+                    holdForStragglers(expectedAppends);
                     batch = toSync;
                     toSync = spare;
                     target = toSyncChannel;
@@ -346,10 +360,12 @@ final class WalWriter {
                 for (WalRequest.Append append : batch) {
                     append.durable().complete(append.lastIndexAfter());
                 }
+                int acknowledged = batch.size();
                 batch.clear();
                 spare = batch;
                 syncLock.lock();
                 try {
+                    expectedAppends = acknowledged + toSync.size();
                     syncing = false;
                     syncIdle.signalAll();
                 } finally {
@@ -366,6 +382,27 @@ final class WalWriter {
             } finally {
                 syncLock.unlock();
             }
+        }
+    }
+
+    /** Called with syncLock held and work pending. */
+    private void holdForStragglers(int expectedAppends) throws InterruptedException {
+        long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
+        if (delayNanos == 0 || toSync.size() >= expectedAppends) {
+            return;
+        }
+        long deadline = System.nanoTime() + delayNanos;
+        syncerHoldTarget = expectedAppends;
+        try {
+            while (toSync.size() < expectedAppends && !stopSyncer) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    return;
+                }
+                syncWork.awaitNanos(remaining);
+            }
+        } finally {
+            syncerHoldTarget = 0;
         }
     }
 

@@ -32,13 +32,13 @@ class WalTest {
     @Test
     void appendedEntriesAndHardStateSurviveReopen() throws Exception {
         HardState hardState = HardState.newBuilder().setTerm(3).setVote(2).setCommit(40).build();
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 20, 1)).get(10, TimeUnit.SECONDS);
             long durable = wal.append(hardState, entries(21, 50, 3)).get(10, TimeUnit.SECONDS);
             assertEquals(50, durable);
             assertTrue(wal.forceCount() >= 1, "force count " + wal.forceCount());
         }
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             WalContents contents = wal.takeRecovered();
             assertEquals(hardState, contents.hardState());
             assertEquals(50, contents.lastIndex());
@@ -51,12 +51,12 @@ class WalTest {
 
     @Test
     void aConflictingEntryReplacesTheSuffix() throws Exception {
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 10, 1)).get(10, TimeUnit.SECONDS);
             assertEquals(6, wal.append(null, entries(5, 6, 2)).get(10, TimeUnit.SECONDS));
             assertEquals(6, wal.lastIndex());
         }
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             WalContents contents = wal.takeRecovered();
             List<Entry> expected = new ArrayList<>(entries(1, 4, 1));
             expected.addAll(entries(5, 6, 2));
@@ -68,14 +68,14 @@ class WalTest {
 
     @Test
     void aGapIsRejectedAndChangesNothing() throws Exception {
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 3, 1)).get(10, TimeUnit.SECONDS);
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, entries(5, 6, 1)));
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of(entry(4, 1), entry(6, 1))));
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of()));
             assertEquals(3, wal.lastIndex());
         }
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             assertEquals(entries(1, 3, 1), recoveredEntries(wal.takeRecovered()));
         }
     }
@@ -133,12 +133,12 @@ class WalTest {
     @Test
     void anInstalledSnapshotResetsTheLog() throws Exception {
         SnapshotMetadata snapshot = SnapshotMetadata.newBuilder().setIndex(100).setTerm(4).build();
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 30, 1)).get(10, TimeUnit.SECONDS);
             assertEquals(100, wal.saveSnapshotMarker(snapshot, true).get(10, TimeUnit.SECONDS));
             wal.append(null, entries(101, 110, 4)).get(10, TimeUnit.SECONDS);
         }
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             WalContents contents = wal.takeRecovered();
             assertEquals(entries(101, 110, 4), recoveredEntries(contents));
             assertEquals(110, contents.lastIndex());
@@ -184,7 +184,7 @@ class WalTest {
     void leftoverTmpFilesAreDeletedAtOpen() throws Exception {
         Files.createDirectories(dir);
         Files.write(dir.resolve("preallocated.wal.tmp"), new byte[100]);
-        try (Wal wal = Wal.open(WalOptions.defaults(dir), 0)) {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 1, 1)).get(10, TimeUnit.SECONDS);
         }
         try (Stream<Path> files = Files.list(dir)) {
