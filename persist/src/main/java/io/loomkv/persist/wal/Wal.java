@@ -96,6 +96,7 @@ public final class Wal implements AutoCloseable {
             records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState.toByteArray()));
         }
         byte[] bytes = concat(records);
+        checkSize(bytes);
         appendLock.lock();
         try {
             checkOpen();
@@ -120,6 +121,7 @@ public final class Wal implements AutoCloseable {
     public CompletableFuture<Long> saveSnapshotMarker(SnapshotMetadata metadata, boolean resetLog) {
         SnapshotMarker marker = new SnapshotMarker(metadata, resetLog);
         byte[] bytes = WalRecordCodec.encode(resetLog ? WalRecordType.SNAPSHOT_RESET : WalRecordType.SNAPSHOT_COMPACT, metadata.toByteArray());
+        checkSize(bytes);
         appendLock.lock();
         try {
             checkOpen();
@@ -175,6 +177,13 @@ public final class Wal implements AutoCloseable {
     /** Number of segment files the writer currently tracks. */
     public int segmentCount() {
         return writer.segmentCount();
+    }
+
+    private void checkSize(byte[] bytes) {
+        if (bytes.length > options.maxAppendBytes()) {
+            throw new IllegalArgumentException("append encodes to " + bytes.length + " bytes, more than maxAppendBytes "
+                    + options.maxAppendBytes() + ": split it");
+        }
     }
 
     private void checkOpen() {

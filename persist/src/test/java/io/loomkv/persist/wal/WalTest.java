@@ -73,6 +73,8 @@ class WalTest {
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, entries(5, 6, 1)));
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of(entry(4, 1), entry(6, 1))));
             assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of()));
+            assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of(entry(4, 1, 600 * 1024))),
+                    "an append larger than maxAppendBytes (half a 1 MiB segment)");
             assertEquals(3, wal.lastIndex());
         }
         try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
