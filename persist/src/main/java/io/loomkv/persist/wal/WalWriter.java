@@ -15,30 +15,32 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two threads behind a {@link Wal}.
+ * The one writer thread behind a {@link Wal} (one writer per disk).
  *
- * <p>The writer drains the queue, copies every record of the drained batch into one reusable
- * direct buffer and writes it with one positional write, then hands the batch to the syncer.
- * The syncer takes everything handed over since its last force, calls {@code force(false)}
- * (fdatasync: the files are preallocated, so no metadata needs flushing) and completes those
- * appends. So at most one force is in flight, every record written before a force starts is made
- * durable by it, and the writer keeps writing the next batch while the force runs.
+ * <p>It drains everything queued, copies the records into one reusable direct buffer, writes them
+ * with one positional write, calls {@code force(false)} (fdatasync: segments are preallocated, so
+ * no metadata needs flushing) and completes those appends. While it forces, new appends queue up
+ * and are all covered by the next force: so every record written since the last force is made
+ * durable by the next one, and at most one force is ever in flight.
  *
- * <p>Closed-loop callers (each waits for its record before appending the next) otherwise split into
- * two groups that alternate between forces, halving what one force covers. So the syncer may hold
- * a force back for at most {@code maxSyncDelayMicros} while fewer appends are pending than the
- * previous force acknowledged plus those pending when it ended (an estimate of how many appenders
- * are active); with a single appender it never waits. This is PostgreSQL's {@code commit_delay}
- * idea, made adaptive.
+ * <p>Why not a separate syncer thread that forces while the writer writes the next batch: writing
+ * a batch into the page cache takes microseconds against a force's hundreds, and the extra thread
+ * hand-offs cost more than that overlap saves on a small, busy machine (measured with
+ * {@code loomkv bench wal}: see the README).
+ *
+ * <p>Closed-loop callers (each waits for its record before appending the next) come back right
+ * after a force completes them, a few at a time. Forcing as soon as the first is back would split
+ * them into groups that alternate between forces, halving what one force covers. So the writer
+ * may wait up to {@code maxSyncDelayMicros} for as many appends as the previous force acknowledged
+ * plus those already queued (an estimate of how many appenders are active); with a single
+ * appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive.
  *
  * <p>Any I/O error is fatal: the WAL records it, fails every waiting append, and refuses new work.
- * A failed force is never retried.
+ * A failed force is never retried (the kernel may have dropped the dirty pages already).
  */
 final class WalWriter {
     private static final Logger LOG = LoggerFactory.getLogger(WalWriter.class);
@@ -52,7 +54,6 @@ final class WalWriter {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong forceCount = new AtomicLong();
     private final Thread writerThread;
-    private final Thread syncerThread;
     private volatile boolean closing;
 
     // Owned by the writer thread.
@@ -62,18 +63,9 @@ final class WalWriter {
     private long lastIndexWritten;
     private HardState lastHardState = HardState.getDefaultInstance();
     private final ArrayDeque<SnapshotMarker> recentMarkers = new ArrayDeque<>();
-    private List<WalRequest.Append> writtenNotHandedOff = new ArrayList<>();
+    private final List<WalRequest.Append> writtenNotDurable = new ArrayList<>();
+    private int expectedAppends;
     private final boolean headerPresentAtStart;
-
-    // Hand-off from writer to syncer, guarded by syncLock.
-    private final ReentrantLock syncLock = new ReentrantLock();
-    private final Condition syncWork = syncLock.newCondition();
-    private final Condition syncIdle = syncLock.newCondition();
-    private List<WalRequest.Append> toSync = new ArrayList<>();
-    private FileChannel toSyncChannel;
-    private boolean syncing;
-    private boolean stopSyncer;
-    private int syncerHoldTarget; // 0 unless the syncer is holding a force back
 
     WalWriter(WalOptions options, ArrayBlockingQueue<WalRequest> queue, WalRecovery.Result recovery) throws IOException {
         this.options = options;
@@ -89,9 +81,7 @@ final class WalWriter {
         this.headerPresentAtStart = recovery.tail().headerPresent();
         this.positionBytes = recovery.tail().writePositionBytes();
         this.writerThread = new Thread(this::writerLoop, "wal-writer");
-        this.syncerThread = new Thread(this::syncerLoop, "wal-syncer");
         writerThread.setDaemon(true);
-        syncerThread.setDaemon(true);
         try {
             openTail();
         } catch (IOException | RuntimeException e) {
@@ -119,7 +109,6 @@ final class WalWriter {
     }
 
     void start() {
-        syncerThread.start();
         writerThread.start();
     }
 
@@ -150,25 +139,55 @@ final class WalWriter {
                 }
                 batch.add(first);
                 queue.drainTo(batch, MAX_DRAIN);
+                holdForStragglers(batch);
                 process(batch);
+                int acknowledged = forceAndComplete();
+                expectedAppends = acknowledged + queue.size();
                 batch.clear();
             }
-            waitUntilSynced();
         } catch (Throwable t) {
             fail(t);
             failAll(batch);
-        } finally {
-            syncLock.lock();
-            try {
-                stopSyncer = true;
-                syncWork.signalAll();
-            } finally {
-                syncLock.unlock();
-            }
         }
     }
 
-    private void process(List<WalRequest> batch) throws IOException, InterruptedException {
+    /** Waits (bounded) for appenders that the last force released to come back; see the class comment. */
+    private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
+        long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
+        if (delayNanos == 0 || batch.size() >= expectedAppends) {
+            return;
+        }
+        long deadline = System.nanoTime() + delayNanos;
+        while (batch.size() < expectedAppends && batch.size() < MAX_DRAIN) {
+            long remaining = deadline - System.nanoTime();
+            if (remaining <= 0) {
+                return;
+            }
+            WalRequest next = queue.poll(remaining, TimeUnit.NANOSECONDS);
+            if (next == null) {
+                return;
+            }
+            batch.add(next);
+            queue.drainTo(batch, MAX_DRAIN - batch.size());
+        }
+    }
+
+    /** Forces the current segment and completes every append written to it since the last force. */
+    private int forceAndComplete() throws IOException {
+        if (writtenNotDurable.isEmpty()) {
+            return 0;
+        }
+        channel.force(false);
+        forceCount.incrementAndGet();
+        int count = writtenNotDurable.size();
+        for (WalRequest.Append append : writtenNotDurable) {
+            append.durable().complete(append.lastIndexAfter());
+        }
+        writtenNotDurable.clear();
+        return count;
+    }
+
+    private void process(List<WalRequest> batch) throws IOException {
         batchBuffer.clear();
         for (WalRequest request : batch) {
             switch (request) {
@@ -182,7 +201,7 @@ final class WalWriter {
         flush();
     }
 
-    private void write(WalRequest.Append append) throws IOException, InterruptedException {
+    private void write(WalRequest.Append append) throws IOException {
         int length = append.bytes().length;
         if (positionBytes + batchBuffer.position() + length > options.segmentSizeBytes()) {
             flush();
@@ -205,37 +224,15 @@ final class WalWriter {
         SegmentState current = segments.get(segments.size() - 1);
         current.maxEntryIndex = Math.max(current.maxEntryIndex, append.maxEntryIndex());
         lastIndexWritten = append.lastIndexAfter();
-        writtenNotHandedOff.add(append);
+        writtenNotDurable.add(append);
     }
 
-    /** Writes what is buffered, then hands every append written so far to the syncer. */
+    /** Writes what is buffered. */
     private void flush() throws IOException {
         if (batchBuffer.position() > 0) {
             batchBuffer.flip();
             writeFully(batchBuffer);
             batchBuffer.clear();
-        }
-        if (writtenNotHandedOff.isEmpty()) {
-            return;
-        }
-        syncLock.lock();
-        try {
-            if (toSync.isEmpty()) {
-                List<WalRequest.Append> swap = toSync;
-                toSync = writtenNotHandedOff;
-                writtenNotHandedOff = swap;
-            } else {
-                toSync.addAll(writtenNotHandedOff);
-                writtenNotHandedOff.clear();
-            }
-            toSyncChannel = channel;
-            // While the syncer holds a force back it only needs waking once enough has arrived;
-            // waking it for every straggler costs a context switch each on a busy machine.
-            if (toSync.size() >= syncerHoldTarget) {
-                syncWork.signal();
-            }
-        } finally {
-            syncLock.unlock();
         }
     }
 
@@ -253,8 +250,8 @@ final class WalWriter {
      * Starts the next segment. The current one is made fully durable first, so a closed segment
      * can never hold a torn record; that is what lets recovery treat damage there as corruption.
      */
-    private void cut() throws IOException, InterruptedException {
-        waitUntilSynced();
+    private void cut() throws IOException {
+        forceAndComplete();
         SegmentState current = segments.get(segments.size() - 1);
         channel.close();
         startSegment(new SegmentName(current.name.sequence() + 1, lastIndexWritten + 1));
@@ -311,117 +308,14 @@ final class WalWriter {
         return released;
     }
 
-    private void waitUntilSynced() throws InterruptedException, IOException {
-        syncLock.lock();
-        try {
-            while (!toSync.isEmpty() || syncing) {
-                Throwable failed = failure.get();
-                if (failed != null) {
-                    throw new IOException("WAL failed while waiting for a force", failed);
-                }
-                syncIdle.await(100, TimeUnit.MILLISECONDS);
-            }
-            Throwable failed = failure.get();
-            if (failed != null) {
-                throw new IOException("WAL failed while waiting for a force", failed);
-            }
-        } finally {
-            syncLock.unlock();
-        }
-    }
-
-    // ---- syncer thread ----
-
-    private void syncerLoop() {
-        List<WalRequest.Append> spare = new ArrayList<>();
-        List<WalRequest.Append> batch = spare;
-        int expectedAppends = 0;
-        try {
-            while (true) {
-                FileChannel target;
-                syncLock.lock();
-                try {
-                    while (toSync.isEmpty()) {
-                        if (stopSyncer) {
-                            return;
-                        }
-                        syncWork.await();
-                    }
-                    holdForStragglers(expectedAppends);
-                    batch = toSync;
-                    toSync = spare;
-                    target = toSyncChannel;
-                    syncing = true;
-                } finally {
-                    syncLock.unlock();
-                }
-                target.force(false);
-                forceCount.incrementAndGet();
-                for (WalRequest.Append append : batch) {
-                    append.durable().complete(append.lastIndexAfter());
-                }
-                int acknowledged = batch.size();
-                batch.clear();
-                spare = batch;
-                syncLock.lock();
-                try {
-                    expectedAppends = acknowledged + toSync.size();
-                    syncing = false;
-                    syncIdle.signalAll();
-                } finally {
-                    syncLock.unlock();
-                }
-            }
-        } catch (Throwable t) {
-            fail(t);
-            failAll(batch);
-            syncLock.lock();
-            try {
-                syncing = false;
-                syncIdle.signalAll();
-            } finally {
-                syncLock.unlock();
-            }
-        }
-    }
-
-    /** Called with syncLock held and work pending. */
-    private void holdForStragglers(int expectedAppends) throws InterruptedException {
-        long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
-        if (delayNanos == 0 || toSync.size() >= expectedAppends) {
-            return;
-        }
-        long deadline = System.nanoTime() + delayNanos;
-        syncerHoldTarget = expectedAppends;
-        try {
-            while (toSync.size() < expectedAppends && !stopSyncer) {
-                long remaining = deadline - System.nanoTime();
-                if (remaining <= 0) {
-                    return;
-                }
-                syncWork.awaitNanos(remaining);
-            }
-        } finally {
-            syncerHoldTarget = 0;
-        }
-    }
-
     // ---- failure ----
 
     private void fail(Throwable cause) {
         if (failure.compareAndSet(null, cause)) {
             LOG.error("WAL {} failed; it accepts no more work and the node must stop", options.directory(), cause);
         }
-        syncLock.lock();
-        try {
-            failAll(toSync);
-            toSync.clear();
-            syncIdle.signalAll();
-            syncWork.signalAll();
-        } finally {
-            syncLock.unlock();
-        }
-        failAll(writtenNotHandedOff);
+        failAll(writtenNotDurable);
+        writtenNotDurable.clear();
         failQueued();
     }
 
@@ -447,14 +341,6 @@ final class WalWriter {
         closing = true;
         try {
             writerThread.join();
-            syncLock.lock();
-            try {
-                stopSyncer = true;
-                syncWork.signalAll();
-            } finally {
-                syncLock.unlock();
-            }
-            syncerThread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing the WAL", e);
