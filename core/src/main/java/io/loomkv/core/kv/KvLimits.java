@@ -1,5 +1,8 @@
 package io.loomkv.core.kv;
 
+import io.loomkv.core.engine.ScanRequest;
+import io.loomkv.core.engine.WriteBatch;
+
 /**
  * Size and count limits of the key-value service. A request over any of them gets
  * {@code INVALID_ARGUMENT} (or {@code RESOURCE_EXHAUSTED} for replies) and changes nothing.
@@ -12,9 +15,9 @@ package io.loomkv.core.kv;
  *   <li>{@code defaultScanLimit} = 1000 entries when a scan gives limit 0;</li>
  *   <li>{@code maxScanLimit} = 10000 entries per scan page;</li>
  *   <li>{@code maxRequestBytes} = 4194304 (4 MiB), the encoded size of one request;</li>
- *   <li>{@code maxReplyBytes} = 16777216 (16 MiB): a scan page stops early at this many bytes of
- *       keys and values (always returning at least one entry); a multi-get whose values add up
- *       to more is refused.</li>
+ *   <li>{@code maxReplyBytes} = 16777216 (16 MiB): a scan page stops early once its keys and
+ *       values reach this many bytes (so it may pass it by one entry, and always holds at least
+ *       one); a multi-get whose keys and values add up to more is refused.</li>
  * </ul>
  *
  * <p>These limits are a cluster-wide setting: the state machine re-checks them when it applies
@@ -49,6 +52,14 @@ public record KvLimits(
         if (defaultScanLimit > maxScanLimit) {
             throw new IllegalArgumentException("defaultScanLimit " + defaultScanLimit
                     + " exceeds maxScanLimit " + maxScanLimit);
+        }
+        if (maxScanLimit > ScanRequest.MAX_LIMIT) {
+            throw new IllegalArgumentException("maxScanLimit " + maxScanLimit + " exceeds the engine's page limit "
+                    + ScanRequest.MAX_LIMIT);
+        }
+        if (maxKeysPerMultiOp > WriteBatch.MAX_OPS) {
+            throw new IllegalArgumentException("maxKeysPerMultiOp " + maxKeysPerMultiOp
+                    + " exceeds the engine's batch limit " + WriteBatch.MAX_OPS);
         }
         if (maxRequestBytes < maxKeyBytes + maxValueBytes) {
             throw new IllegalArgumentException("maxRequestBytes " + maxRequestBytes

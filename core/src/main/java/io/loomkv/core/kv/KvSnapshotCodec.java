@@ -1,6 +1,8 @@
 package io.loomkv.core.kv;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.loomkv.core.engine.KvEngine;
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.DataChunk;
 import io.loomkv.core.kv.proto.KeyValue;
@@ -13,8 +15,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 
 /**
  * Encodes and decodes the state machine's snapshot stream (see {@code SnapshotRecord} in
@@ -32,10 +37,13 @@ final class KvSnapshotCodec {
 
     private KvSnapshotCodec() {}
 
+    /** What a successful read produced, besides the data already loaded into the engine. */
+    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions) {}
+
     /**
      * The largest record a snapshot under {@code limits} may hold: a full data chunk plus one
-     * more entry (the chunk is cut after it passes the target), or a cached reply carrying one
-     * value, whichever is larger, plus framing.
+     * more entry (the chunk is cut after it passes the target), which also covers a cached reply
+     * carrying one value, plus framing.
      */
     static int maxRecordBytes(KvLimits limits) {
         long bytes = (long) DATA_CHUNK_TARGET_BYTES + limits.maxKeyBytes() + limits.maxValueBytes()
@@ -43,40 +51,56 @@ final class KvSnapshotCodec {
         return (int) Math.min(Integer.MAX_VALUE - 8, bytes);
     }
 
-    static void write(KvStateMachine machine, OutputStream out) throws IOException {
-        SnapshotRecordWriter writer = new SnapshotRecordWriter(out, maxRecordBytes(machine.limits()));
-        SessionTable sessions = machine.sessions();
+    static void write(OutputStream out, KvLimits limits, long lastAppliedIndex, long clockMillis, long nextClientId,
+            List<SessionState> sessions, List<List<CachedReply>> cachedReplies,
+            Iterator<io.loomkv.core.engine.KeyValue> data) throws IOException {
+        SnapshotRecordWriter writer = new SnapshotRecordWriter(out, maxRecordBytes(limits));
         writer.write(SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
                         .setFormatVersion(FORMAT_VERSION)
-                        .setLastAppliedIndex(machine.lastAppliedIndex())
-                        .setClockMillis(machine.clockMillis())
-                        .setNextClientId(sessions.nextClientId()))
+                        .setLastAppliedIndex(lastAppliedIndex)
+                        .setClockMillis(clockMillis)
+                        .setNextClientId(nextClientId))
                 .build());
-        long sessionCount = 0;
-        for (SessionTable.Session session : sessions.inLruOrder()) {
-            writer.write(SnapshotRecord.newBuilder().setSession(session.toState()).build());
-            for (CachedReply reply : session.cachedReplies()) {
+        for (int i = 0; i < sessions.size(); i++) {
+            writer.write(SnapshotRecord.newBuilder().setSession(sessions.get(i)).build());
+            for (CachedReply reply : cachedReplies.get(i)) {
                 writer.write(SnapshotRecord.newBuilder().setCachedReply(reply).build());
             }
-            sessionCount++;
         }
-        ChunkWriter chunks = new ChunkWriter(writer);
-        try {
-            machine.engine().scan(ByteString.EMPTY, ByteString.EMPTY, chunks);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
+        long entryCount = 0;
+        DataChunk.Builder chunk = DataChunk.newBuilder();
+        long chunkBytes = 0;
+        while (data.hasNext()) {
+            io.loomkv.core.engine.KeyValue entry = data.next();
+            chunk.addEntries(KeyValue.newBuilder()
+                    .setKey(UnsafeByteOperations.unsafeWrap(entry.key()))
+                    .setValue(UnsafeByteOperations.unsafeWrap(entry.value())));
+            chunkBytes += entry.key().length + entry.value().length;
+            entryCount++;
+            if (chunkBytes >= DATA_CHUNK_TARGET_BYTES) {
+                writer.write(SnapshotRecord.newBuilder().setData(chunk).build());
+                chunk = DataChunk.newBuilder();
+                chunkBytes = 0;
+            }
         }
-        chunks.flush();
+        if (chunk.getEntriesCount() > 0) {
+            writer.write(SnapshotRecord.newBuilder().setData(chunk).build());
+        }
         writer.write(SnapshotRecord.newBuilder().setTrailer(SnapshotTrailer.newBuilder()
-                        .setSessionCount(sessionCount)
-                        .setEntryCount(chunks.entryCount)
+                        .setSessionCount(sessions.size())
+                        .setEntryCount(entryCount)
                         .setCrc32C(writer.crc32c()))
                 .build());
     }
 
-    static void read(InputStream in, KvStateMachine machine) throws IOException {
+    /**
+     * Reads a whole snapshot stream, loading the data into {@code engine} through its
+     * all-or-nothing restore. The data iterator validates as it goes and checks the trailer
+     * before it reports its end, so the engine only commits a stream that checked out.
+     */
+    static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, KvEngine engine) throws IOException {
         SnapshotRecordReader reader = new SnapshotRecordReader(
-                new BufferedInputStream(in, READ_BUFFER_BYTES), maxRecordBytes(machine.limits()));
+                new BufferedInputStream(in, READ_BUFFER_BYTES), maxRecordBytes(limits));
         SnapshotRecord first = reader.next();
         if (first == null) {
             throw new CorruptSnapshotException("snapshot stream is empty");
@@ -84,43 +108,29 @@ final class KvSnapshotCodec {
         if (!first.hasHeader()) {
             throw new CorruptSnapshotException("snapshot starts with " + first.getRecordCase() + ", not a header");
         }
-        readHeader(first.getHeader(), machine);
+        SnapshotHeader header = checkHeader(first.getHeader());
+        SessionTable sessions = new SessionTable(policy);
+        sessions.restoreNextClientId(header.getNextClientId());
         long sessionCount = 0;
-        long entryCount = 0;
-        boolean inData = false;
-        ByteString previousKey = null;
-        while (true) {
-            SnapshotRecord record = reader.next();
-            if (record == null) {
-                throw new CorruptSnapshotException("snapshot truncated: the stream ends before the trailer");
-            }
-            switch (record.getRecordCase()) {
-                case SESSION -> {
-                    if (inData) {
-                        throw corrupt(reader, "a session after the data");
-                    }
-                    readSession(record.getSession(), reader, machine);
-                    sessionCount++;
-                }
-                case DATA -> {
-                    inData = true;
-                    previousKey = readChunk(record.getData(), previousKey, reader, machine.engine());
-                    entryCount += record.getData().getEntriesCount();
-                }
-                case TRAILER -> {
-                    checkTrailer(record.getTrailer(), sessionCount, entryCount, reader);
-                    if (reader.next() != null) {
-                        throw corrupt(reader, "data after the trailer");
-                    }
-                    return;
-                }
-                case HEADER, CACHED_REPLY, RECORD_NOT_SET -> throw corrupt(reader,
-                        "unexpected " + record.getRecordCase() + " record");
-            }
+        SnapshotRecord record = reader.next();
+        while (record != null && record.hasSession()) {
+            readSession(record.getSession(), reader, sessions, policy, header.getClockMillis());
+            sessionCount++;
+            record = reader.next();
         }
+        DataIterator data = new DataIterator(reader, record, sessionCount);
+        try {
+            engine.restore(data);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        if (!data.finished) {
+            throw new IllegalStateException("the engine's restore returned before consuming the snapshot's data");
+        }
+        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions);
     }
 
-    private static void readHeader(SnapshotHeader header, KvStateMachine machine) throws CorruptSnapshotException {
+    private static SnapshotHeader checkHeader(SnapshotHeader header) throws CorruptSnapshotException {
         if (header.getFormatVersion() != FORMAT_VERSION) {
             throw new CorruptSnapshotException("snapshot format version " + header.getFormatVersion()
                     + " is not the supported version " + FORMAT_VERSION);
@@ -128,17 +138,17 @@ final class KvSnapshotCodec {
         if (header.getLastAppliedIndex() < 0 || header.getClockMillis() < 0 || header.getNextClientId() <= 0) {
             throw new CorruptSnapshotException("snapshot header is invalid: " + header);
         }
-        machine.restoreHeader(header.getLastAppliedIndex(), header.getClockMillis(), header.getNextClientId());
+        return header;
     }
 
-    private static void readSession(SessionState state, SnapshotRecordReader reader, KvStateMachine machine)
-            throws IOException {
-        int maxReplies = machine.sessionPolicy().maxUnacknowledgedReplies();
+    private static void readSession(SessionState state, SnapshotRecordReader reader, SessionTable sessions,
+            SessionPolicy policy, long clockMillis) throws IOException {
+        int maxReplies = policy.maxUnacknowledgedReplies();
         if (state.getReplyCount() < 0 || state.getReplyCount() > maxReplies) {
             throw corrupt(reader, "session " + state.getClientId() + " announces "
                     + Integer.toUnsignedString(state.getReplyCount()) + " replies, over " + maxReplies);
         }
-        if (state.getLastActiveMillis() > machine.clockMillis()) {
+        if (state.getLastActiveMillis() > clockMillis) {
             throw corrupt(reader, "session " + state.getClientId() + " was active after the snapshot's clock");
         }
         List<CachedReply> replies = new ArrayList<>(state.getReplyCount());
@@ -155,42 +165,9 @@ final class KvSnapshotCodec {
             replies.add(record.getCachedReply());
         }
         try {
-            machine.sessions().restore(state, replies);
+            sessions.restore(state, replies);
         } catch (IllegalArgumentException e) {
             throw corrupt(reader, e.getMessage());
-        }
-    }
-
-    private static ByteString readChunk(DataChunk chunk, ByteString previousKey, SnapshotRecordReader reader,
-            KvEngine engine) throws CorruptSnapshotException {
-        List<KvMutation> puts = new ArrayList<>(chunk.getEntriesCount());
-        ByteString previous = previousKey;
-        for (KeyValue entry : chunk.getEntriesList()) {
-            if (entry.getKey().isEmpty()) {
-                throw corrupt(reader, "an empty key");
-            }
-            if (previous != null && Keys.compare(previous, entry.getKey()) >= 0) {
-                throw corrupt(reader, "keys out of order");
-            }
-            puts.add(new KvMutation.Put(entry.getKey(), entry.getValue()));
-            previous = entry.getKey();
-        }
-        if (puts.isEmpty()) {
-            throw corrupt(reader, "an empty data chunk");
-        }
-        engine.write(puts);
-        return previous;
-    }
-
-    private static void checkTrailer(SnapshotTrailer trailer, long sessionCount, long entryCount,
-            SnapshotRecordReader reader) throws CorruptSnapshotException {
-        if (trailer.getCrc32C() != reader.crcBeforeLastRecord()) {
-            throw corrupt(reader, "checksum mismatch: trailer says " + Integer.toHexString(trailer.getCrc32C())
-                    + ", stream has " + Integer.toHexString(reader.crcBeforeLastRecord()));
-        }
-        if (trailer.getSessionCount() != sessionCount || trailer.getEntryCount() != entryCount) {
-            throw corrupt(reader, "trailer counts " + trailer.getSessionCount() + " sessions / "
-                    + trailer.getEntryCount() + " entries, stream has " + sessionCount + " / " + entryCount);
         }
     }
 
@@ -198,39 +175,101 @@ final class KvSnapshotCodec {
         return new CorruptSnapshotException("corrupt snapshot at offset " + reader.recordOffsetBytes() + ": " + what);
     }
 
-    /** Groups scanned entries into data chunk records of about {@link #DATA_CHUNK_TARGET_BYTES}. */
-    private static final class ChunkWriter implements KvEngine.EntryVisitor {
-        private final SnapshotRecordWriter writer;
-        private DataChunk.Builder chunk = DataChunk.newBuilder();
-        private long chunkBytes;
-        long entryCount;
+    /**
+     * The data records as engine entries, checked on the way: keys non-empty and strictly
+     * ascending, nothing but data before the trailer, trailer counts and checksum right, nothing
+     * after it. Failures surface as UncheckedIOException wrapping a CorruptSnapshotException,
+     * since Iterator cannot throw checked exceptions.
+     */
+    private static final class DataIterator implements Iterator<io.loomkv.core.engine.KeyValue> {
+        private final SnapshotRecordReader reader;
+        private final long sessionCount;
+        private final ArrayDeque<io.loomkv.core.engine.KeyValue> buffered = new ArrayDeque<>();
+        private SnapshotRecord pending;
+        private boolean pendingUsed;
+        private ByteString previousKey;
+        private long entryCount;
+        boolean finished;
 
-        ChunkWriter(SnapshotRecordWriter writer) {
-            this.writer = writer;
+        DataIterator(SnapshotRecordReader reader, SnapshotRecord firstAfterSessions, long sessionCount) {
+            this.reader = reader;
+            this.pending = firstAfterSessions;
+            this.sessionCount = sessionCount;
         }
 
         @Override
-        public boolean visit(ByteString key, ByteString value) {
-            chunk.addEntries(KeyValue.newBuilder().setKey(key).setValue(value));
-            chunkBytes += key.size() + value.size();
-            entryCount++;
-            if (chunkBytes >= DATA_CHUNK_TARGET_BYTES) {
-                try {
-                    flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+        public boolean hasNext() {
+            try {
+                while (buffered.isEmpty() && !finished) {
+                    advance();
                 }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            return true;
+            return !buffered.isEmpty();
         }
 
-        void flush() throws IOException {
-            if (chunk.getEntriesCount() == 0) {
-                return;
+        @Override
+        public io.loomkv.core.engine.KeyValue next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException("no more snapshot entries");
             }
-            writer.write(SnapshotRecord.newBuilder().setData(chunk).build());
-            chunk = DataChunk.newBuilder();
-            chunkBytes = 0;
+            return buffered.removeFirst();
+        }
+
+        private void advance() throws IOException {
+            SnapshotRecord record;
+            if (!pendingUsed) {
+                record = pending;
+                pendingUsed = true;
+                pending = null;
+            } else {
+                record = reader.next();
+            }
+            if (record == null) {
+                throw new CorruptSnapshotException("snapshot truncated: the stream ends before the trailer");
+            }
+            switch (record.getRecordCase()) {
+                case DATA -> bufferChunk(record.getData());
+                case TRAILER -> {
+                    checkTrailer(record.getTrailer());
+                    if (reader.next() != null) {
+                        throw corrupt(reader, "data after the trailer");
+                    }
+                    finished = true;
+                }
+                case HEADER, SESSION, CACHED_REPLY, RECORD_NOT_SET -> throw corrupt(reader,
+                        "unexpected " + record.getRecordCase() + " record among the data");
+            }
+        }
+
+        private void bufferChunk(DataChunk chunk) throws CorruptSnapshotException {
+            if (chunk.getEntriesCount() == 0) {
+                throw corrupt(reader, "an empty data chunk");
+            }
+            for (KeyValue entry : chunk.getEntriesList()) {
+                ByteString key = entry.getKey();
+                if (key.isEmpty()) {
+                    throw corrupt(reader, "an empty key");
+                }
+                if (previousKey != null && KvKeys.compare(previousKey, key) >= 0) {
+                    throw corrupt(reader, "keys out of order");
+                }
+                buffered.addLast(new io.loomkv.core.engine.KeyValue(key.toByteArray(), entry.getValue().toByteArray()));
+                previousKey = key;
+                entryCount++;
+            }
+        }
+
+        private void checkTrailer(SnapshotTrailer trailer) throws CorruptSnapshotException {
+            if (trailer.getCrc32C() != reader.crcBeforeLastRecord()) {
+                throw corrupt(reader, "checksum mismatch: trailer says " + Integer.toHexString(trailer.getCrc32C())
+                        + ", stream has " + Integer.toHexString(reader.crcBeforeLastRecord()));
+            }
+            if (trailer.getSessionCount() != sessionCount || trailer.getEntryCount() != entryCount) {
+                throw corrupt(reader, "trailer counts " + trailer.getSessionCount() + " sessions / "
+                        + trailer.getEntryCount() + " entries, stream has " + sessionCount + " / " + entryCount);
+            }
         }
     }
 }

@@ -2,6 +2,12 @@ package io.loomkv.core.kv;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
+import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.engine.ScanPage;
+import io.loomkv.core.engine.ScanRequest;
+import io.loomkv.core.engine.WriteBatch;
+import io.loomkv.core.engine.WriteOp;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.AppendResult;
 import io.loomkv.core.kv.proto.Command;
@@ -69,7 +75,8 @@ public final class KvStateMachine {
     private final KvLimits limits;
     private final SessionPolicy sessionPolicy;
     private final KvValidator validator;
-    private final SessionTable sessions;
+    /** Replaced as a whole by {@link #restore}. */
+    private SessionTable sessions;
     private long lastAppliedIndex;
     private long clockMillis;
 
@@ -78,7 +85,7 @@ public final class KvStateMachine {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
-        if (!engine.isEmpty()) {
+        if (!isEmpty(engine)) {
             throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
         }
         this.validator = new KvValidator(limits);
@@ -86,28 +93,40 @@ public final class KvStateMachine {
     }
 
     /**
-     * Restores a state machine written by {@link #writeSnapshot} into {@code emptyEngine}. The
-     * caller swaps it in only when this returns; on any failure it discards {@code emptyEngine}
-     * and its current state machine stays as it was.
+     * Captures the state at the current log index for a snapshot: the session table is copied
+     * and the engine gives a point-in-time view, so the returned snapshot may be written out on
+     * another thread while apply goes on. Call on the apply thread; close the snapshot when done.
+     */
+    public KvSnapshot snapshot() {
+        return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions, engine.snapshot(), limits);
+    }
+
+    /**
+     * Writes the whole current state (last applied index, log clock, sessions with their cached
+     * replies, all data) as a stream of length-prefixed records: {@link #snapshot()} written out
+     * at once. Does not close {@code out}.
+     */
+    public void writeSnapshot(OutputStream out) throws IOException {
+        try (KvSnapshot snapshot = snapshot()) {
+            snapshot.writeTo(out);
+        }
+    }
+
+    /**
+     * Replaces the whole state with a snapshot stream written by {@link #writeSnapshot}. The
+     * stream is checked completely (sessions, key order, counts, CRC32C) while the data is loaded
+     * through the engine's all-or-nothing {@link KvEngine#restore}, and the sessions, index and
+     * clock are swapped in only after that succeeds: on any failure the current state is untouched.
      *
      * @throws CorruptSnapshotException when the stream is truncated, fails its checksum, or holds
      *     records that are out of order, over the size bound or inconsistent
      * @throws IOException when reading the stream fails
      */
-    public static KvStateMachine restore(InputStream in, KvEngine emptyEngine, KvLimits limits,
-            SessionPolicy sessionPolicy) throws IOException {
-        KvStateMachine restored = new KvStateMachine(emptyEngine, limits, sessionPolicy);
-        KvSnapshotCodec.read(in, restored);
-        return restored;
-    }
-
-    /**
-     * Writes the whole state (last applied index, log clock, sessions with their cached replies,
-     * all data) as a stream of length-prefixed records. Does not close or flush {@code out}.
-     * Must not run concurrently with apply.
-     */
-    public void writeSnapshot(OutputStream out) throws IOException {
-        KvSnapshotCodec.write(this, out);
+    public void restore(InputStream in) throws IOException {
+        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, engine);
+        sessions = restored.sessions();
+        lastAppliedIndex = restored.lastAppliedIndex();
+        clockMillis = restored.clockMillis();
     }
 
     /**
@@ -194,26 +213,6 @@ public final class KvStateMachine {
     }
 
     // ----------------------------------------------------------------------------------------
-    // Package-private access for the snapshot codec.
-
-    KvEngine engine() {
-        return engine;
-    }
-
-    SessionTable sessions() {
-        return sessions;
-    }
-
-    void restoreHeader(long index, long clock, long nextClientId) {
-        if (lastAppliedIndex != 0 || sessions.size() != 0 || !engine.isEmpty()) {
-            throw new IllegalStateException("restoreHeader on a state machine that is not fresh");
-        }
-        lastAppliedIndex = index;
-        clockMillis = clock;
-        sessions.restoreNextClientId(nextClientId);
-    }
-
-    // ----------------------------------------------------------------------------------------
     // Writes.
 
     private void beginApply(long index) {
@@ -274,32 +273,42 @@ public final class KvStateMachine {
     }
 
     private KvReply put(Put put) {
-        boolean existed = engine.get(put.getKey()).isPresent();
-        engine.write(List.of(new KvMutation.Put(put.getKey(), put.getValue())));
+        byte[] key = put.getKey().toByteArray();
+        boolean existed = engine.get(key) != null;
+        engine.put(key, put.getValue().toByteArray());
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
     }
 
     private KvReply append(Append append) {
-        ByteString current = engine.get(append.getKey()).orElse(ByteString.EMPTY);
-        long newLengthBytes = (long) current.size() + append.getValue().size();
+        byte[] key = append.getKey().toByteArray();
+        byte[] current = engine.get(key);
+        int currentBytes = current == null ? 0 : current.length;
+        long newLengthBytes = (long) currentBytes + append.getValue().size();
         if (newLengthBytes > limits.maxValueBytes()) {
             return KvReplies.invalidArgument("append would make the value " + newLengthBytes
                     + " bytes, over maxValueBytes " + limits.maxValueBytes());
         }
-        engine.write(List.of(new KvMutation.Put(append.getKey(), current.concat(append.getValue()))));
+        byte[] appended = new byte[(int) newLengthBytes];
+        if (current != null) {
+            System.arraycopy(current, 0, appended, 0, currentBytes);
+        }
+        append.getValue().copyTo(appended, currentBytes);
+        engine.put(key, appended);
         return ok().setAppend(AppendResult.newBuilder().setNewLengthBytes(newLengthBytes)).build();
     }
 
     private KvReply delete(Delete delete) {
-        boolean existed = engine.get(delete.getKey()).isPresent();
+        byte[] key = delete.getKey().toByteArray();
+        boolean existed = engine.get(key) != null;
         if (existed) {
-            engine.write(List.of(new KvMutation.Delete(delete.getKey())));
+            engine.delete(key);
         }
         return ok().setDelete(DeleteResult.newBuilder().setExisted(existed)).build();
     }
 
     private KvReply compareAndSet(CompareAndSet cas) {
-        Optional<ByteString> current = engine.get(cas.getKey());
+        byte[] key = cas.getKey().toByteArray();
+        Optional<ByteString> current = lookup(key);
         boolean matches = cas.hasExpectAbsent()
                 ? current.isEmpty()
                 : current.isPresent() && current.get().equals(cas.getExpectedValue());
@@ -314,7 +323,7 @@ public final class KvStateMachine {
                     .setCompareAndSet(result)
                     .build();
         }
-        engine.write(List.of(new KvMutation.Put(cas.getKey(), cas.getNewValue())));
+        engine.put(key, cas.getNewValue().toByteArray());
         return ok().setCompareAndSet(CompareAndSetResult.newBuilder()
                         .setSwapped(true)
                         .setCurrentPresent(true)
@@ -323,19 +332,19 @@ public final class KvStateMachine {
     }
 
     private KvReply multiPut(MultiPut multiPut) {
-        List<KvMutation> mutations = new ArrayList<>(multiPut.getEntriesCount());
+        List<WriteOp> ops = new ArrayList<>(multiPut.getEntriesCount());
         for (KeyValue entry : multiPut.getEntriesList()) {
-            mutations.add(new KvMutation.Put(entry.getKey(), entry.getValue()));
+            ops.add(new WriteOp.Put(entry.getKey().toByteArray(), entry.getValue().toByteArray()));
         }
-        engine.write(mutations);
-        return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(mutations.size())).build();
+        engine.write(new WriteBatch(ops));
+        return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
     }
 
     // ----------------------------------------------------------------------------------------
     // Reads.
 
     private KvReply get(ByteString key) {
-        Optional<ByteString> value = engine.get(key);
+        Optional<ByteString> value = lookup(key.toByteArray());
         if (value.isEmpty()) {
             return KvReply.newBuilder().setStatus(Status.NOT_FOUND).setMessage("key not found").build();
         }
@@ -346,7 +355,7 @@ public final class KvStateMachine {
         MultiGetResult.Builder result = MultiGetResult.newBuilder();
         long replyBytes = 0;
         for (ByteString key : multiGet.getKeysList()) {
-            Optional<ByteString> value = engine.get(key);
+            Optional<ByteString> value = lookup(key.toByteArray());
             MultiGetEntry.Builder entry = MultiGetEntry.newBuilder().setKey(key).setFound(value.isPresent());
             value.ifPresent(entry::setValue);
             replyBytes += key.size() + value.map(ByteString::size).orElse(0);
@@ -364,58 +373,49 @@ public final class KvStateMachine {
         ByteString end;
         if (scan.hasPrefix()) {
             start = scan.getPrefix();
-            end = Keys.prefixEnd(scan.getPrefix());
+            end = KvKeys.prefixEnd(scan.getPrefix());
         } else {
             start = scan.getRange().getStart();
             end = scan.getRange().getEnd();
         }
         if (!scan.getResumeAfter().isEmpty()) {
-            ByteString next = Keys.successor(scan.getResumeAfter());
-            if (Keys.compare(next, start) > 0) {
+            ByteString next = KvKeys.successor(scan.getResumeAfter());
+            if (KvKeys.compare(next, start) > 0) {
                 start = next;
             }
         }
         ScanResult.Builder result = ScanResult.newBuilder();
-        if (!end.isEmpty() && Keys.compare(start, end) >= 0) {
+        if (!end.isEmpty() && KvKeys.compare(start, end) >= 0) {
             return ok().setScan(result).build();
         }
         int limit = scan.getLimit() == 0 ? limits.defaultScanLimit() : scan.getLimit();
-        ScanCollector collector = new ScanCollector(result, limit, limits.maxReplyBytes());
-        engine.scan(start, end, collector);
-        if (collector.more) {
-            result.setMore(true).setContinuation(collector.lastKey);
+        ScanPage page = engine.scan(new ScanRequest(
+                start.toByteArray(), end.isEmpty() ? null : end.toByteArray(), limit, limits.maxReplyBytes()));
+        for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
+            result.addEntries(KeyValue.newBuilder().setKey(wrap(entry.key())).setValue(wrap(entry.value())));
+        }
+        if (page.hasMore()) {
+            if (page.entries().isEmpty()) {
+                throw new IllegalStateException("engine returned an empty scan page that claims more keys");
+            }
+            // The client resumes strictly after the last key it received.
+            result.setMore(true).setContinuation(result.getEntries(result.getEntriesCount() - 1).getKey());
         }
         return ok().setScan(result).build();
     }
 
-    /** Collects one scan page; stops at the limit or the byte budget, noting whether more keys follow. */
-    private static final class ScanCollector implements KvEngine.EntryVisitor {
-        private final ScanResult.Builder result;
-        private final int limit;
-        private final long maxBytes;
-        private long bytes;
-        private boolean more;
-        private ByteString lastKey = ByteString.EMPTY;
+    private Optional<ByteString> lookup(byte[] key) {
+        byte[] value = engine.get(key);
+        return value == null ? Optional.empty() : Optional.of(wrap(value));
+    }
 
-        ScanCollector(ScanResult.Builder result, int limit, long maxBytes) {
-            this.result = result;
-            this.limit = limit;
-            this.maxBytes = maxBytes;
-        }
+    /** Engine arrays are immutable by the engine's contract, so they can be shared without a copy. */
+    private static ByteString wrap(byte[] bytes) {
+        return UnsafeByteOperations.unsafeWrap(bytes);
+    }
 
-        @Override
-        public boolean visit(ByteString key, ByteString value) {
-            long entryBytes = (long) key.size() + value.size();
-            int count = result.getEntriesCount();
-            if (count >= limit || (count > 0 && bytes + entryBytes > maxBytes)) {
-                more = true;
-                return false;
-            }
-            result.addEntries(KeyValue.newBuilder().setKey(key).setValue(value));
-            bytes += entryBytes;
-            lastKey = key;
-            return true;
-        }
+    private static boolean isEmpty(KvEngine engine) {
+        return engine.scan(ScanRequest.range(new byte[0], null, 1)).entries().isEmpty();
     }
 
     private static KvReply.Builder ok() {

@@ -224,7 +224,7 @@ public final class KvValidator {
         if (error != null) {
             return error;
         }
-        if (!end.isEmpty() && Keys.compare(end, start) < 0) {
+        if (!end.isEmpty() && KvKeys.compare(end, start) < 0) {
             return "range.end is before range.start";
         }
         return null;

@@ -159,21 +159,22 @@ class KvScanTest {
     }
 
     @Test
-    void pageStopsAtTheReplyByteBudgetButReturnsAtLeastOneEntry() {
+    void pageStopsOnceItReachesTheReplyByteBudgetAndHoldsAtLeastOneEntry() {
         KvFixture small = new KvFixture(KvLimits.defaults().withMaxReplyBytes(100), SessionPolicy.defaults());
         KvFixture.Client client = small.client();
         client.put("a", "x".repeat(150));
         client.put("b", "x".repeat(40));
         client.put("c", "x".repeat(40));
         client.put("d", "x".repeat(40));
+        client.put("e", "x".repeat(40));
         ScanResult first = small.scanPrefix("", 10, ByteString.EMPTY).getScan();
         assertEquals(List.of("a"), keys(first), "one oversized entry still comes back alone");
         assertTrue(first.getMore());
         ScanResult second = small.scanPrefix("", 10, first.getContinuation()).getScan();
-        assertEquals(List.of("b", "c"), keys(second));
+        assertEquals(List.of("b", "c", "d"), keys(second), "the page stops once it reaches 100 bytes");
         assertTrue(second.getMore());
         ScanResult third = small.scanPrefix("", 10, second.getContinuation()).getScan();
-        assertEquals(List.of("d"), keys(third));
+        assertEquals(List.of("e"), keys(third));
         assertFalse(third.getMore());
     }
 }

@@ -257,7 +257,7 @@ class KvStateMachineOperationsTest {
     @Test
     void newStateMachineRequiresAnEmptyEngine() {
         InMemoryKvEngine engine = new InMemoryKvEngine();
-        engine.write(List.of(new KvMutation.Put(bytes("k"), bytes("v"))));
+        engine.put("k".getBytes(), "v".getBytes());
         assertThrows(IllegalArgumentException.class,
                 () -> new KvStateMachine(engine, KvLimits.defaults(), SessionPolicy.defaults()));
     }

@@ -254,13 +254,13 @@ class KvValidatorTest {
 
     @Test
     void keyArithmetic() {
-        assertEquals(bytes("ab\0"), Keys.successor(bytes("ab")));
-        assertEquals(bytes("ac"), Keys.prefixEnd(bytes("ab")));
+        assertEquals(bytes("ab\0"), KvKeys.successor(bytes("ab")));
+        assertEquals(bytes("ac"), KvKeys.prefixEnd(bytes("ab")));
         ByteString withFf = ByteString.copyFrom(new byte[] {'a', (byte) 0xFF});
-        assertEquals(bytes("b"), Keys.prefixEnd(withFf));
-        assertEquals(ByteString.EMPTY, Keys.prefixEnd(ByteString.copyFrom(new byte[] {(byte) 0xFF, (byte) 0xFF})));
-        assertEquals(ByteString.EMPTY, Keys.prefixEnd(ByteString.EMPTY));
-        assertTrue(Keys.compare(ByteString.copyFrom(new byte[] {(byte) 0x80}), bytes("z")) > 0,
+        assertEquals(bytes("b"), KvKeys.prefixEnd(withFf));
+        assertEquals(ByteString.EMPTY, KvKeys.prefixEnd(ByteString.copyFrom(new byte[] {(byte) 0xFF, (byte) 0xFF})));
+        assertEquals(ByteString.EMPTY, KvKeys.prefixEnd(ByteString.EMPTY));
+        assertTrue(KvKeys.compare(ByteString.copyFrom(new byte[] {(byte) 0x80}), bytes("z")) > 0,
                 "bytes compare unsigned");
         assertNull(validator.checkKey(bytes("k"), "key"));
     }

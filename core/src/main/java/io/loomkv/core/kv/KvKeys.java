@@ -3,15 +3,15 @@ package io.loomkv.core.kv;
 import com.google.protobuf.ByteString;
 import java.util.Comparator;
 
-/** Key order and the key arithmetic that scans need. */
-public final class Keys {
+/** Key order and key arithmetic on ByteString keys, as the protocol carries them (the engine's {@link io.loomkv.core.engine.Keys} does the same on byte arrays). */
+public final class KvKeys {
 
     /** Unsigned lexicographic byte order: the order of every engine and of scans. */
     public static final Comparator<ByteString> ORDER = ByteString.unsignedLexicographicalComparator();
 
     private static final ByteString ZERO_BYTE = ByteString.copyFrom(new byte[] {0});
 
-    private Keys() {}
+    private KvKeys() {}
 
     /** The smallest key strictly greater than {@code key}: {@code key + 0x00}. */
     public static ByteString successor(ByteString key) {
