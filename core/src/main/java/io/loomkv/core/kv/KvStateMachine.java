@@ -59,8 +59,11 @@ import java.util.Optional;
  *       already has its reply, so this is a late duplicate);</li>
  *   <li>sequence with a cached reply: that reply again, not applied again (a retry, e.g. after a
  *       leader change put the same command into the log twice);</li>
- *   <li>otherwise applied once and its reply cached.</li>
+ *   <li>otherwise executed once and its reply cached, whatever the outcome: a write refused for
+ *       a bad operation (an empty key, an append past the value limit) is cached as refused.</li>
  * </ol>
+ * A command whose envelope is malformed (no timestamp, bad session fields) is refused before
+ * any of this and touches nothing, not even the log clock.
  * A client that sends one write at a time and sets {@code acknowledged_below = sequence} has the
  * classic "last sequence and its reply" table; a pipelining client may have up to
  * {@link SessionPolicy#maxUnacknowledgedReplies()} writes in flight, applied in any log order.
@@ -224,9 +227,9 @@ public final class KvStateMachine {
     }
 
     private KvReply applyCommand(Command command) {
-        Optional<String> error = validator.checkCommand(command);
-        if (error.isPresent()) {
-            return KvReplies.invalidArgument(error.get());
+        Optional<String> envelopeError = validator.checkEnvelope(command);
+        if (envelopeError.isPresent()) {
+            return KvReplies.invalidArgument(envelopeError.get());
         }
         clockMillis = Math.max(clockMillis, command.getTimestampMillis());
         sessions.expire(clockMillis);
@@ -255,7 +258,12 @@ public final class KvStateMachine {
             return KvReplies.error(Status.RESOURCE_EXHAUSTED, "session " + session.clientId + " has "
                     + session.replies.size() + " unacknowledged replies, the maximum; not applied");
         }
-        KvReply reply = execute(command);
+        // From here on the sequence gets exactly one outcome, refusals of a bad operation
+        // included: a retry of it gets the same cached reply.
+        Optional<String> operationError = validator.checkOperation(command);
+        KvReply reply = operationError.isPresent()
+                ? KvReplies.invalidArgument(operationError.get())
+                : execute(command);
         session.replies.put(sequence, reply);
         return reply;
     }

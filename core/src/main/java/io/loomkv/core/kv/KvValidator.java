@@ -69,8 +69,17 @@ public final class KvValidator {
         return Optional.ofNullable(error);
     }
 
-    /** Checks a replicated command: timestamp, session fields and operation. */
+    /** Checks a replicated command: its envelope ({@link #checkEnvelope}) and its operation. */
     public Optional<String> checkCommand(Command command) {
+        Optional<String> envelope = checkEnvelope(command);
+        return envelope.isPresent() ? envelope : checkOperation(command);
+    }
+
+    /**
+     * Checks what the state machine needs before it can even look up the session: a timestamp,
+     * an operation, and session fields that fit the operation.
+     */
+    public Optional<String> checkEnvelope(Command command) {
         if (command.getTimestampMillis() <= 0) {
             return fail("command has no valid timestamp_millis (the leader stamps every proposal), got "
                     + Long.toUnsignedString(command.getTimestampMillis()));
@@ -80,12 +89,21 @@ public final class KvValidator {
             case OPEN_SESSION -> command.getClientId() != 0 || command.getSequence() != 0
                     ? "open_session must not carry client_id or sequence"
                     : null;
-            case PUT -> firstError(checkCommandSession(command), checkPut(command.getPut()));
-            case APPEND -> firstError(checkCommandSession(command), checkAppend(command.getAppend()));
-            case DELETE -> firstError(checkCommandSession(command), checkDelete(command.getDelete()));
-            case COMPARE_AND_SET -> firstError(
-                    checkCommandSession(command), checkCompareAndSet(command.getCompareAndSet()));
-            case MULTI_PUT -> firstError(checkCommandSession(command), checkMultiPut(command.getMultiPut()));
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT -> checkCommandSession(command);
+        };
+        return Optional.ofNullable(error);
+    }
+
+    /** Checks a command's operation against the limits and the operation's rules. */
+    public Optional<String> checkOperation(Command command) {
+        String error = switch (command.getOpCase()) {
+            case OP_NOT_SET -> "command has no operation";
+            case OPEN_SESSION -> null;
+            case PUT -> checkPut(command.getPut());
+            case APPEND -> checkAppend(command.getAppend());
+            case DELETE -> checkDelete(command.getDelete());
+            case COMPARE_AND_SET -> checkCompareAndSet(command.getCompareAndSet());
+            case MULTI_PUT -> checkMultiPut(command.getMultiPut());
         };
         return Optional.ofNullable(error);
     }

@@ -208,19 +208,37 @@ class KvValidatorTest {
     }
 
     @Test
-    void invalidCommandInTheLogChangesNothingOnApply() {
+    void invalidOperationInTheLogChangesNothingAndItsRefusalIsCached() {
+        KvFixture kv = new KvFixture(SMALL, SessionPolicy.defaults());
+        KvFixture.Client client = kv.client();
+        int writesBefore = kv.engine.writeCalls();
+        Command tooBig = client.next()
+                .setPut(Put.newBuilder().setKey(bytes("k")).setValue(bytesOfSize(17, 'v'))).build();
+        KvReply reply = kv.apply(tooBig);
+        assertEquals(Status.INVALID_ARGUMENT, reply.getStatus());
+        assertEquals("value of 17 bytes exceeds maxValueBytes 16", reply.getMessage());
+        assertEquals(reply, kv.apply(tooBig), "a retry gets the same outcome");
+        assertEquals(writesBefore, kv.engine.writeCalls());
+        assertNull(kv.value("k"));
+    }
+
+    @Test
+    void malformedEnvelopeInTheLogIsRefusedBeforeTouchingSessionsOrClock() {
         KvFixture kv = new KvFixture(SMALL, SessionPolicy.defaults());
         KvFixture.Client client = kv.client();
         long clockBefore = kv.machine.clockMillis();
-        int writesBefore = kv.engine.writeCalls();
         kv.nowMillis += 5000;
-        KvReply reply = kv.apply(client.next()
-                .setPut(Put.newBuilder().setKey(bytes("k")).setValue(bytesOfSize(17, 'v'))).build());
+        KvReply reply = kv.apply(client.next().setAcknowledgedBelow(client.nextSequence + 5)
+                .setPut(Put.newBuilder().setKey(bytes("k")).setValue(bytes("v"))).build());
         assertEquals(Status.INVALID_ARGUMENT, reply.getStatus());
-        assertEquals("value of 17 bytes exceeds maxValueBytes 16", reply.getMessage());
-        assertEquals(writesBefore, kv.engine.writeCalls());
-        assertEquals(clockBefore, kv.machine.clockMillis(), "a refused command does not move the log clock");
+        assertTrue(reply.getMessage().contains("acknowledged_below"), reply.getMessage());
+        assertEquals(clockBefore, kv.machine.clockMillis(), "a refused envelope does not move the log clock");
         assertNull(kv.value("k"));
+        // The sequence was not consumed: the well-formed write with it goes through.
+        KvReply accepted = kv.apply(kv.stamped().setClientId(client.clientId).setSequence(client.nextSequence - 1)
+                .setAcknowledgedBelow(client.nextSequence - 1)
+                .setPut(Put.newBuilder().setKey(bytes("k")).setValue(bytes("v"))).build());
+        assertEquals(Status.OK, accepted.getStatus());
     }
 
     @Test
