@@ -169,7 +169,12 @@ public final class KvStateMachine {
         beginApply(index);
     }
 
-    /** Serves a get, multi-get or scan from the applied state. Writes are refused. */
+    /**
+     * Serves a get, multi-get or scan from the applied state. Writes are refused. The request's
+     * consistency is the caller's business: for LINEARIZABLE the runtime calls this once
+     * {@link #lastAppliedIndex()} has reached the ReadIndex, for LEASE while the leader's lease
+     * holds, for SERIALIZABLE at once.
+     */
     public KvReply read(KvRequest request) {
         switch (request.getOpCase()) {
             case GET, MULTI_GET, SCAN -> { }

@@ -151,6 +151,54 @@ class KvSnapshotTest {
         assertTrue(restored.engine.contents().isEmpty());
     }
 
+    @Test
+    void capturedSnapshotIsPointInTimeWhileApplyGoesOn() throws IOException {
+        KvFixture.Client client = source.client();
+        client.put("a", "1");
+        Command retried = appendCommand(client, "log", "x");
+        KvReply original = source.apply(retried);
+        TreeMap<ByteString, ByteString> contentsAtCapture = source.engine.contents();
+        long indexAtCapture = source.machine.lastAppliedIndex();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (KvSnapshot snapshot = source.machine.snapshot()) {
+            assertEquals(indexAtCapture, snapshot.lastAppliedIndex());
+            // Apply goes on after the capture: more data, a new session, a newer cached reply.
+            client.put("a", "2");
+            client.put("b", "1");
+            source.openSession();
+            snapshot.writeTo(out);
+            assertThrows(IllegalStateException.class, () -> snapshot.writeTo(new ByteArrayOutputStream()));
+        }
+        KvFixture restored = restoredFrom(out.toByteArray());
+        assertEquals(contentsAtCapture, restored.engine.contents());
+        assertEquals(indexAtCapture, restored.machine.lastAppliedIndex());
+        assertEquals(1, restored.machine.sessionCount());
+        assertEquals(original, restored.apply(retried), "the reply cached at capture time is in the snapshot");
+    }
+
+    @Test
+    void inconsistentSessionsAreRefused() throws IOException {
+        SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
+                .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(100)
+                .setNextClientId(3)).build();
+        SnapshotRecord first = session(1, 50);
+        assertRestoreFailsAndStateIsUntouched(frame(header, first, first), "duplicate session");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(2, 60), session(1, 50)), "least-recently-used");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(3, 50)), "next client id");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(1, 150)), "after the snapshot's clock");
+        SnapshotRecord withReply = SnapshotRecord.newBuilder().setSession(
+                first.getSession().toBuilder().setReplyCount(1)).build();
+        assertRestoreFailsAndStateIsUntouched(frame(header, withReply, first), "expected a cached reply");
+        SnapshotRecord tooManyReplies = SnapshotRecord.newBuilder().setSession(
+                first.getSession().toBuilder().setReplyCount(POLICY.maxUnacknowledgedReplies() + 1)).build();
+        assertRestoreFailsAndStateIsUntouched(frame(header, tooManyReplies), "announces");
+    }
+
+    private static SnapshotRecord session(long clientId, long lastActiveMillis) {
+        return SnapshotRecord.newBuilder().setSession(io.loomkv.core.kv.proto.SessionState.newBuilder()
+                .setClientId(clientId).setLastActiveMillis(lastActiveMillis).setAcknowledgedBelow(1)).build();
+    }
+
     // ------------------------------------------------------------------------------------------
     // Damage: every failure leaves the machine being restored into exactly as it was.
 
