@@ -206,8 +206,15 @@ public final class KvValidator {
             return "multi_put has " + count + " entries, over maxKeysPerMultiOp " + limits.maxKeysPerMultiOp();
         }
         Set<ByteString> seen = new HashSet<>(count * 2);
+        long totalBytes = 0;
         for (int i = 0; i < count; i++) {
             KeyValue entry = multiPut.getEntries(i);
+            // Also checked here, not only as the request's encoded size, so that a command in the
+            // log is held to the same bound as the request it came from.
+            totalBytes += entry.getKey().size() + entry.getValue().size();
+            if (totalBytes > limits.maxRequestBytes()) {
+                return "multi_put keys and values exceed maxRequestBytes " + limits.maxRequestBytes();
+            }
             String error = firstError(
                     checkKey(entry.getKey(), "entries[" + i + "].key"),
                     checkValue(entry.getValue(), "entries[" + i + "].value"));

@@ -113,6 +113,20 @@ class KvValidatorTest {
     }
 
     @Test
+    void multiPutCommandIsHeldToTheRequestBoundToo() {
+        // 3 entries of 8 + 16 bytes = 72 bytes of keys and values, over maxRequestBytes 64.
+        MultiPut.Builder multiPut = MultiPut.newBuilder();
+        for (int i = 0; i < 3; i++) {
+            multiPut.addEntries(KeyValue.newBuilder().setKey(bytesOfSize(7, 'k').concat(bytes("" + i)))
+                    .setValue(bytesOfSize(16, 'v')));
+        }
+        Command command = Command.newBuilder().setTimestampMillis(1).setClientId(1).setSequence(1)
+                .setAcknowledgedBelow(1).setMultiPut(multiPut).build();
+        assertEquals("multi_put keys and values exceed maxRequestBytes 64",
+                validator.checkCommand(command).orElseThrow());
+    }
+
+    @Test
     void compareAndSetNeedsAnExpectation() {
         assertEquals("compare_and_set needs expected_value or expect_absent", error(write().setCompareAndSet(
                 CompareAndSet.newBuilder().setKey(bytes("k")).setNewValue(bytes("v"))).build()));
