@@ -1,0 +1,259 @@
+package io.loomkv.net.frame;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
+
+/**
+ * Reads frames from a stream, many per read call when the peer pipelines them, and validates
+ * every header before it reads or allocates anything for the body.
+ *
+ * <p>Two time limits guard the reading thread: the <em>idle</em> timeout bounds the wait for the
+ * first byte of a frame, and the <em>partial-frame</em> timeout bounds the time from the first
+ * byte of a frame to its last, so a peer trickling one byte at a time cannot hold a connection
+ * open forever. Both are applied through {@link ReadTimeout}, normally {@code Socket::setSoTimeout}.
+ *
+ * <p>Not thread-safe: one reader thread per connection. The body returned by {@link #bodyArray()}
+ * is only valid until the next call to {@link #next()}.
+ */
+public final class FrameReader {
+    /** Sets the blocking-read timeout of the underlying stream; 0 means wait forever. */
+    @FunctionalInterface
+    public interface ReadTimeout {
+        void setReadTimeoutMillis(int millis) throws IOException;
+    }
+
+    private static final int DEFAULT_BUFFER_SIZE_BYTES = 64 * 1024;
+    private static final long NOT_STARTED = Long.MIN_VALUE;
+
+    private final InputStream in;
+    private final ReadTimeout readTimeout;
+    private final int maxFrameSizeBytes;
+    private long idleTimeoutMillis;
+    private final long partialFrameTimeoutMillis;
+    private final FrameBodyDecoder bodyDecoder;
+    private final byte[] buffer;
+    private int readPosition;
+    private int writePosition;
+    private long frameStartNanos = NOT_STARTED;
+    private int currentTimeoutMillis = -1;
+
+    private byte[] bodyArray;
+    private int bodyOffset;
+    private int bodyLength;
+
+    /**
+     * @param idleTimeoutMillis longest wait for the first byte of a frame; 0 waits forever
+     * @param partialFrameTimeoutMillis longest time from a frame's first byte to its last; must be positive
+     */
+    public FrameReader(InputStream in, ReadTimeout readTimeout, int maxFrameSizeBytes, long idleTimeoutMillis,
+            long partialFrameTimeoutMillis, FrameBodyDecoder bodyDecoder) {
+        if (maxFrameSizeBytes < FrameCodec.MIN_MAX_FRAME_SIZE_BYTES) {
+            throw new IllegalArgumentException("maxFrameSizeBytes " + maxFrameSizeBytes + " below the minimum "
+                    + FrameCodec.MIN_MAX_FRAME_SIZE_BYTES);
+        }
+        if (idleTimeoutMillis < 0 || idleTimeoutMillis > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("idleTimeoutMillis out of range: " + idleTimeoutMillis);
+        }
+        if (partialFrameTimeoutMillis <= 0 || partialFrameTimeoutMillis > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("partialFrameTimeoutMillis out of range: " + partialFrameTimeoutMillis);
+        }
+        this.in = in;
+        this.readTimeout = readTimeout;
+        this.maxFrameSizeBytes = maxFrameSizeBytes;
+        this.idleTimeoutMillis = idleTimeoutMillis;
+        this.partialFrameTimeoutMillis = partialFrameTimeoutMillis;
+        this.bodyDecoder = bodyDecoder;
+        this.buffer = new byte[Math.min(DEFAULT_BUFFER_SIZE_BYTES, maxFrameSizeBytes)];
+    }
+
+    /**
+     * Reads the next frame. Returns its header, or {@code null} when the peer closed the stream
+     * cleanly between frames. The (decompressed) body is then at {@link #bodyArray()}.
+     *
+     * @throws FrameFormatException on a malformed or truncated frame
+     * @throws IdleTimeoutException when no frame started within the idle timeout
+     * @throws SocketTimeoutException when a started frame did not complete within the partial-frame timeout
+     */
+    public FrameHeader next() throws IOException {
+        if (!fill(FrameCodec.HEADER_SIZE_BYTES, FrameCodec.HEADER_SIZE_BYTES)) {
+            return null;
+        }
+        FrameHeader header = FrameCodec.readHeader(buffer, readPosition, maxFrameSizeBytes);
+        int frameSizeBytes = FrameCodec.HEADER_SIZE_BYTES + header.bodyLengthBytes();
+        byte[] wireBody;
+        int wireOffset;
+        if (frameSizeBytes <= buffer.length) {
+            fill(frameSizeBytes, frameSizeBytes);
+            wireBody = buffer;
+            wireOffset = readPosition + FrameCodec.HEADER_SIZE_BYTES;
+            readPosition += frameSizeBytes;
+        } else {
+            wireBody = readLargeBody(header.bodyLengthBytes(), frameSizeBytes);
+            wireOffset = 0;
+        }
+        frameStartNanos = NOT_STARTED;
+        if (header.hasFlag(FrameFlags.LZ4)) {
+            bodyArray = bodyDecoder.decompress(wireBody, wireOffset, header.bodyLengthBytes(),
+                    maxFrameSizeBytes - FrameCodec.HEADER_SIZE_BYTES);
+            bodyOffset = 0;
+            bodyLength = bodyArray.length;
+        } else {
+            bodyArray = wireBody;
+            bodyOffset = wireOffset;
+            bodyLength = header.bodyLengthBytes();
+        }
+        return header;
+    }
+
+    /** Changes the idle timeout, e.g. from the handshake limit to the steady-state one; 0 waits forever. */
+    public void setIdleTimeoutMillis(long millis) {
+        if (millis < 0 || millis > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("idle timeout out of range: " + millis);
+        }
+        idleTimeoutMillis = millis;
+    }
+
+    public byte[] bodyArray() {
+        return bodyArray;
+    }
+
+    public int bodyOffset() {
+        return bodyOffset;
+    }
+
+    public int bodyLength() {
+        return bodyLength;
+    }
+
+    /** True when bytes of a further frame are already buffered (the peer pipelined it). */
+    public boolean hasBufferedBytes() {
+        return writePosition > readPosition;
+    }
+
+    /**
+     * True when the next {@link #next()} can return a whole frame without reading the stream. A
+     * connection uses it to hold back its writer while it works through a pipelined batch.
+     */
+    public boolean hasCompleteFrameBuffered() {
+        int buffered = writePosition - readPosition;
+        if (buffered < FrameCodec.HEADER_SIZE_BYTES) {
+            return false;
+        }
+        int bodyLengthBytes = (int) FrameCodec.bodyLengthAt(buffer, readPosition);
+        return bodyLengthBytes >= 0 && buffered - FrameCodec.HEADER_SIZE_BYTES >= bodyLengthBytes;
+    }
+
+    /** A body that does not fit the buffer: allocated at its exact (already bounded) size. */
+    private byte[] readLargeBody(int bodyLengthBytes, int frameSizeBytes) throws IOException {
+        byte[] body = new byte[bodyLengthBytes];
+        int buffered = writePosition - readPosition - FrameCodec.HEADER_SIZE_BYTES;
+        System.arraycopy(buffer, readPosition + FrameCodec.HEADER_SIZE_BYTES, body, 0, buffered);
+        readPosition = 0;
+        writePosition = 0;
+        int have = buffered;
+        while (have < bodyLengthBytes) {
+            int n = readWithTimeout(body, have, bodyLengthBytes - have, FrameCodec.HEADER_SIZE_BYTES + have,
+                    frameSizeBytes);
+            if (n < 0) {
+                throw truncated(FrameCodec.HEADER_SIZE_BYTES + have, frameSizeBytes);
+            }
+            have += n;
+        }
+        return body;
+    }
+
+    /**
+     * Makes at least {@code needed} bytes available from {@code readPosition}. Returns false on a
+     * clean end of stream with nothing buffered.
+     */
+    private boolean fill(int needed, int frameSizeBytes) throws IOException {
+        if (writePosition - readPosition >= needed) {
+            return true;
+        }
+        if (readPosition + needed > buffer.length) {
+            int buffered = writePosition - readPosition;
+            System.arraycopy(buffer, readPosition, buffer, 0, buffered);
+            readPosition = 0;
+            writePosition = buffered;
+        }
+        while (writePosition - readPosition < needed) {
+            int buffered = writePosition - readPosition;
+            int n = readWithTimeout(buffer, writePosition, buffer.length - writePosition, buffered, frameSizeBytes);
+            if (n < 0) {
+                if (buffered == 0) {
+                    return false;
+                }
+                throw truncated(buffered, needed > FrameCodec.HEADER_SIZE_BYTES ? frameSizeBytes : -1);
+            }
+            writePosition += n;
+        }
+        return true;
+    }
+
+    private int readWithTimeout(byte[] into, int offset, int length, int haveOfFrame, int frameSizeBytes)
+            throws IOException {
+        boolean idle = haveOfFrame == 0;
+        long timeoutMillis;
+        if (idle) {
+            timeoutMillis = idleTimeoutMillis;
+        } else {
+            long now = System.nanoTime();
+            if (frameStartNanos == NOT_STARTED) {
+                frameStartNanos = now;
+            }
+            long elapsedMillis = (now - frameStartNanos) / 1_000_000;
+            timeoutMillis = partialFrameTimeoutMillis - elapsedMillis;
+            if (timeoutMillis <= 0) {
+                throw partialTimeout(haveOfFrame, frameSizeBytes);
+            }
+        }
+        setTimeout((int) timeoutMillis);
+        int n;
+        try {
+            n = in.read(into, offset, length);
+        } catch (SocketTimeoutException e) {
+            if (idle) {
+                SocketTimeoutException idleTimeout = new IdleTimeoutException(
+                        "idle: no frame started within " + idleTimeoutMillis + " ms");
+                idleTimeout.initCause(e);
+                throw idleTimeout;
+            }
+            SocketTimeoutException partial = partialTimeout(haveOfFrame, frameSizeBytes);
+            partial.initCause(e);
+            throw partial;
+        }
+        if (n > 0 && idle) {
+            frameStartNanos = System.nanoTime();
+        }
+        return n;
+    }
+
+    private void setTimeout(int millis) throws IOException {
+        if (millis != currentTimeoutMillis) {
+            readTimeout.setReadTimeoutMillis(millis);
+            currentTimeoutMillis = millis;
+        }
+    }
+
+    private SocketTimeoutException partialTimeout(int haveOfFrame, int frameSizeBytes) {
+        return new SocketTimeoutException("partial frame not completed within " + partialFrameTimeoutMillis
+                + " ms (" + describeProgress(haveOfFrame, frameSizeBytes) + ")");
+    }
+
+    private static FrameFormatException truncated(int haveOfFrame, int frameSizeBytes) {
+        return new FrameFormatException("truncated frame: stream ended after "
+                + describeProgress(haveOfFrame, frameSizeBytes));
+    }
+
+    private static String describeProgress(int haveOfFrame, int frameSizeBytes) {
+        return frameSizeBytes > FrameCodec.HEADER_SIZE_BYTES
+                ? haveOfFrame + " of " + frameSizeBytes + " bytes"
+                : haveOfFrame + " of the " + FrameCodec.HEADER_SIZE_BYTES + " header bytes";
+    }
+
+    /** For streams without timeouts (tests, in-memory streams): the limits are not applied. */
+    public static ReadTimeout noTimeouts() {
+        return millis -> { };
+    }
+}

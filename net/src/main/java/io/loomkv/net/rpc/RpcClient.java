@@ -1,0 +1,84 @@
+package io.loomkv.net.rpc;
+
+import com.google.protobuf.MessageLite;
+import io.loomkv.net.frame.FrameCompression;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The RPC client: one {@link RpcEndpoint} (a small connection pool) per remote address, and one
+ * virtual thread that fails calls whose deadline has passed (checked every
+ * {@value #DEADLINE_CHECK_INTERVAL_MILLIS} ms, so a deadline fires at most that much late).
+ *
+ * <pre>{@code
+ * try (RpcClient client = new RpcClient(RpcClientConfig.client("cluster-1"))) {
+ *     EchoReply reply = client.endpoint(address)
+ *             .call(EchoService.ECHO, request, Duration.ofSeconds(1))
+ *             .get();
+ * }
+ * }</pre>
+ */
+public final class RpcClient implements AutoCloseable {
+    static final long DEADLINE_CHECK_INTERVAL_MILLIS = 5;
+
+    private final RpcClientConfig config;
+    private final FrameCompression compression;
+    private final ConcurrentHashMap<InetSocketAddress, RpcEndpoint> endpoints = new ConcurrentHashMap<>();
+    private final Thread deadlineThread;
+    private volatile boolean closed;
+
+    public RpcClient(RpcClientConfig config) {
+        this(config, FrameCompression.standard());
+    }
+
+    public RpcClient(RpcClientConfig config, FrameCompression compression) {
+        this.config = config;
+        this.compression = compression;
+        this.deadlineThread = Thread.ofVirtual().name("rpc-client-deadlines").start(this::checkDeadlines);
+    }
+
+    /** The endpoint for {@code address}, created on first use. */
+    public RpcEndpoint endpoint(InetSocketAddress address) {
+        if (closed) {
+            throw new IllegalStateException("client is closed");
+        }
+        return endpoints.computeIfAbsent(address, a -> new RpcEndpoint(a, config, compression));
+    }
+
+    /** Shorthand for {@code endpoint(address).call(method, request, timeout)}. */
+    public <Req extends MessageLite, Resp extends MessageLite> CompletableFuture<Resp> call(InetSocketAddress address,
+            RpcMethod<Req, Resp> method, Req request, Duration timeout) {
+        return endpoint(address).call(method, request, timeout);
+    }
+
+    private void checkDeadlines() {
+        while (!closed) {
+            try {
+                Thread.sleep(DEADLINE_CHECK_INTERVAL_MILLIS);
+            } catch (InterruptedException e) {
+                if (closed) {
+                    return;
+                }
+            }
+            long now = System.nanoTime();
+            for (RpcEndpoint endpoint : endpoints.values()) {
+                endpoint.expire(now);
+            }
+        }
+    }
+
+    /** Closes every connection; calls still in flight fail with {@code CODE_SHUTTING_DOWN}. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        deadlineThread.interrupt();
+        for (RpcEndpoint endpoint : endpoints.values()) {
+            endpoint.close();
+        }
+    }
+}

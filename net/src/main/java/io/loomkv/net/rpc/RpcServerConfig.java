@@ -1,0 +1,93 @@
+package io.loomkv.net.rpc;
+
+import io.loomkv.net.frame.FrameCodec;
+import java.time.Duration;
+
+/**
+ * Limits and identity of an {@link RpcServer}.
+ *
+ * @param clusterId peers must present exactly this id in their Hello; clients may leave it empty
+ * @param nodeId this server's node id, sent in its Hello reply (0 when it is not a Raft node)
+ * @param maxConnections further connections are refused with {@code CODE_OVERLOADED}
+ * @param maxInFlightPerConnection requests read but not yet answered; at the limit the reader
+ *     stops reading that connection (TCP back-pressure) until responses are written
+ * @param maxFrameSizeBytes header plus body, on the wire and after decompression
+ * @param readIdleTimeout a connection with no frame started for this long is closed; zero: never
+ * @param partialFrameTimeout a frame must arrive whole within this time of its first byte; also
+ *     the time allowed for the handshake
+ * @param compressThresholdBytes bodies at least this large are LZ4-compressed when that pays;
+ *     {@link Integer#MAX_VALUE} disables compression
+ */
+public record RpcServerConfig(String clusterId, long nodeId, int maxConnections, int maxInFlightPerConnection,
+        int maxFrameSizeBytes, Duration readIdleTimeout, Duration partialFrameTimeout, int compressThresholdBytes) {
+    public static final int DEFAULT_MAX_CONNECTIONS = 1024;
+    public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 1024;
+    public static final int DEFAULT_MAX_FRAME_SIZE_BYTES = 16 * 1024 * 1024;
+    public static final Duration DEFAULT_READ_IDLE_TIMEOUT = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_PARTIAL_FRAME_TIMEOUT = Duration.ofSeconds(10);
+    public static final int DEFAULT_COMPRESS_THRESHOLD_BYTES = 8 * 1024;
+
+    public RpcServerConfig {
+        if (clusterId == null) {
+            throw new IllegalArgumentException("clusterId is null");
+        }
+        if (maxConnections < 1 || maxInFlightPerConnection < 1 || maxInFlightPerConnection > 1 << 20) {
+            throw new IllegalArgumentException("limits out of range: maxConnections=" + maxConnections
+                    + " maxInFlightPerConnection=" + maxInFlightPerConnection);
+        }
+        if (maxFrameSizeBytes < FrameCodec.MIN_MAX_FRAME_SIZE_BYTES) {
+            throw new IllegalArgumentException("maxFrameSizeBytes " + maxFrameSizeBytes + " below "
+                    + FrameCodec.MIN_MAX_FRAME_SIZE_BYTES);
+        }
+        if (readIdleTimeout.isNegative() || readIdleTimeout.toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("readIdleTimeout out of range: " + readIdleTimeout);
+        }
+        if (partialFrameTimeout.toMillis() < 1 || partialFrameTimeout.toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("partialFrameTimeout out of range: " + partialFrameTimeout);
+        }
+        if (compressThresholdBytes < 0) {
+            throw new IllegalArgumentException("negative compressThresholdBytes " + compressThresholdBytes);
+        }
+    }
+
+    public static RpcServerConfig defaults(String clusterId) {
+        return new RpcServerConfig(clusterId, 0, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION,
+                DEFAULT_MAX_FRAME_SIZE_BYTES, DEFAULT_READ_IDLE_TIMEOUT, DEFAULT_PARTIAL_FRAME_TIMEOUT,
+                DEFAULT_COMPRESS_THRESHOLD_BYTES);
+    }
+
+    public RpcServerConfig withNodeId(long id) {
+        return new RpcServerConfig(clusterId, id, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withMaxConnections(int max) {
+        return new RpcServerConfig(clusterId, nodeId, max, maxInFlightPerConnection, maxFrameSizeBytes,
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withMaxInFlightPerConnection(int max) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, max, maxFrameSizeBytes, readIdleTimeout,
+                partialFrameTimeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withMaxFrameSizeBytes(int max) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, max,
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withReadIdleTimeout(Duration timeout) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
+                timeout, partialFrameTimeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withPartialFrameTimeout(Duration timeout) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
+                readIdleTimeout, timeout, compressThresholdBytes);
+    }
+
+    public RpcServerConfig withCompressThresholdBytes(int threshold) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
+                readIdleTimeout, partialFrameTimeout, threshold);
+    }
+}

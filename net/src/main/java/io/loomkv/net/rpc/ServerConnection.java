@@ -1,0 +1,378 @@
+package io.loomkv.net.rpc;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.loomkv.net.frame.FrameCodec;
+import io.loomkv.net.frame.FrameCompression;
+import io.loomkv.net.frame.FrameFlags;
+import io.loomkv.net.frame.FrameFormatException;
+import io.loomkv.net.frame.FrameHeader;
+import io.loomkv.net.frame.FrameReader;
+import io.loomkv.net.frame.FrameType;
+import io.loomkv.net.frame.IdleTimeoutException;
+import io.loomkv.net.proto.ErrorReply;
+import io.loomkv.net.proto.Hello;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One accepted connection: a virtual thread reads frames and dispatches them, a {@link FrameWriter}
+ * sends the answers. Whatever goes wrong on it closes this connection only, with one log line.
+ */
+final class ServerConnection implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerConnection.class);
+    /** Room in the send queue beyond the in-flight limit, for the handshake reply. */
+    private static final int CONTROL_FRAME_SLACK = 16;
+
+    /** A request being served; answered at most once (by its handler or by shutdown). */
+    private static final class ServerCall {
+        final long requestId;
+        final int methodId;
+        final AtomicBoolean answered = new AtomicBoolean();
+
+        ServerCall(long requestId, int methodId) {
+            this.requestId = requestId;
+            this.methodId = methodId;
+        }
+    }
+
+    private final RpcServer server;
+    private final Socket socket;
+    private final RpcServerConfig config;
+    private final RpcHandlers handlers;
+    private final String description;
+    private final FrameReader reader;
+    private final FrameWriter writer;
+    private final Semaphore inFlightPermits;
+    private final ConcurrentHashMap<Long, ServerCall> calls = new ConcurrentHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread readerThread;
+    private volatile boolean draining;
+    private volatile CallContext context;
+
+    ServerConnection(RpcServer server, Socket socket, RpcServerConfig config, RpcHandlers handlers,
+            FrameCompression compression) throws IOException {
+        this.server = server;
+        this.socket = socket;
+        this.config = config;
+        this.handlers = handlers;
+        this.description = String.valueOf(socket.getRemoteSocketAddress());
+        this.reader = new FrameReader(socket.getInputStream(), socket::setSoTimeout, config.maxFrameSizeBytes(),
+                config.partialFrameTimeout().toMillis(), config.partialFrameTimeout().toMillis(),
+                compression.decoder());
+        this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
+        this.writer = new FrameWriter(socket.getOutputStream(), config.maxInFlightPerConnection() + CONTROL_FRAME_SLACK,
+                compression.encoder(), config.compressThresholdBytes(), inFlightPermits::release,
+                e -> close("write failed: " + e.getMessage(), false), "rpc-write-" + description);
+        this.readerThread = Thread.ofVirtual().name("rpc-read-" + description).unstarted(this);
+    }
+
+    void start() {
+        writer.batchOffersFrom(readerThread);
+        writer.start();
+        readerThread.start();
+    }
+
+    String description() {
+        return description;
+    }
+
+    int callsInFlight() {
+        return calls.size();
+    }
+
+    @Override
+    public void run() {
+        String reason = "peer closed the connection";
+        boolean suspicious = false;
+        try {
+            if (!handshake()) {
+                return;
+            }
+            writer.wakeIfQueued();
+            FrameHeader header;
+            while ((header = reader.next()) != null) {
+                switch (header.type()) {
+                    case REQUEST -> onRequest(header);
+                    case ONE_WAY -> onOneWay(header);
+                    case HELLO, RESPONSE -> throw new ProtocolViolationException(
+                            "unexpected " + header.type() + " frame from a client/peer after the handshake");
+                }
+                if (!reader.hasCompleteFrameBuffered()) {
+                    writer.wakeIfQueued();
+                }
+            }
+        } catch (FrameFormatException | ProtocolViolationException e) {
+            reason = "protocol error: " + e.getMessage();
+            suspicious = true;
+        } catch (IdleTimeoutException e) {
+            reason = e.getMessage();
+        } catch (SocketTimeoutException e) {
+            reason = e.getMessage();
+            suspicious = true;
+        } catch (IOException e) {
+            reason = "I/O error: " + e.getMessage();
+        } catch (InterruptedException e) {
+            reason = "reader interrupted";
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            reason = "internal error: " + e;
+            LOG.error("connection {}: unexpected failure in the reader", description, e);
+        }
+        close(reason, suspicious);
+    }
+
+    /** Reads and checks the Hello. Returns false when the connection was refused and is closing. */
+    private boolean handshake() throws IOException {
+        FrameHeader header = reader.next();
+        if (header == null) {
+            throw new ProtocolViolationException("closed before the handshake");
+        }
+        if (header.type() != FrameType.HELLO) {
+            throw new ProtocolViolationException("first frame must be HELLO, got " + header.type());
+        }
+        Hello hello;
+        try {
+            hello = Hello.parser().parseFrom(reader.bodyArray(), reader.bodyOffset(), reader.bodyLength());
+        } catch (InvalidProtocolBufferException e) {
+            throw new FrameFormatException("garbage Hello body: " + e.getMessage(), e);
+        }
+        String refusal = refusalReason(hello);
+        if (refusal != null) {
+            refuse(refusal);
+            return false;
+        }
+        context = new CallContext(hello.getRole(), hello.getNodeId(), socket.getRemoteSocketAddress());
+        Hello reply = Hello.newBuilder().setRole(Hello.Role.ROLE_PEER).setClusterId(config.clusterId())
+                .setNodeId(config.nodeId()).build();
+        if (!writer.offer(new OutboundFrame(FrameType.HELLO, 0, 0, 0, reply, false))) {
+            throw new IOException("send queue refused the handshake reply");
+        }
+        reader.setIdleTimeoutMillis(config.readIdleTimeout().toMillis());
+        return true;
+    }
+
+    private String refusalReason(Hello hello) {
+        return switch (hello.getRole()) {
+            case ROLE_PEER -> hello.getClusterId().equals(config.clusterId()) ? null
+                    : "peer presented cluster id '" + hello.getClusterId() + "', this cluster is '"
+                            + config.clusterId() + "'";
+            case ROLE_CLIENT -> hello.getClusterId().isEmpty() || hello.getClusterId().equals(config.clusterId())
+                    ? null
+                    : "client asked for cluster '" + hello.getClusterId() + "', this cluster is '"
+                            + config.clusterId() + "'";
+            default -> "unknown role " + hello.getRoleValue() + " in Hello";
+        };
+    }
+
+    private void refuse(String reason) {
+        ErrorReply error = ErrorReply.newBuilder().setCode(ErrorReply.Code.CODE_PERMISSION_DENIED)
+                .setMessage("handshake refused: " + reason).build();
+        writer.offer(new OutboundFrame(FrameType.RESPONSE, FrameFlags.ERROR, 0, 0, error, false));
+        writer.closeAfterFlush();
+        try {
+            writer.awaitExit(config.partialFrameTimeout().toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close("handshake refused: " + reason, true);
+    }
+
+    private void onRequest(FrameHeader header) throws IOException, InterruptedException {
+        acquirePermit();
+        if (draining) {
+            sendError(header, ErrorReply.Code.CODE_SHUTTING_DOWN, "server is shutting down");
+            return;
+        }
+        RpcHandlers.Entry entry = handlers.lookup(header.methodId());
+        if (entry == null || entry.isOneWay()) {
+            sendError(header, ErrorReply.Code.CODE_UNKNOWN_METHOD,
+                    "no request/response method " + MethodIds.describe(header.methodId()));
+            return;
+        }
+        if (entry.access() == MethodAccess.PEER_ONLY && !context.isPeer()) {
+            sendError(header, ErrorReply.Code.CODE_PERMISSION_DENIED,
+                    "method " + entry.name() + " is for peers only; this is a client connection");
+            return;
+        }
+        MessageLite request = parse(entry, header);
+        ServerCall call = new ServerCall(header.requestId(), header.methodId());
+        if (calls.putIfAbsent(call.requestId, call) != null) {
+            inFlightPermits.release();
+            throw new ProtocolViolationException("request id " + call.requestId + " reused while still in flight");
+        }
+        CompletionStage<MessageLite> stage;
+        try {
+            stage = entry.requestHandler().handle(request, context);
+        } catch (RuntimeException e) {
+            answer(call, null, e);
+            return;
+        }
+        if (stage == null) {
+            answer(call, null, new IllegalStateException("handler of " + entry.name() + " returned null"));
+        } else {
+            stage.whenComplete((response, failure) -> answer(call, response, failure));
+        }
+    }
+
+    private void acquirePermit() throws InterruptedException, SocketTimeoutException {
+        if (inFlightPermits.tryAcquire()) {
+            return;
+        }
+        writer.wakeIfQueued(); // The permits come back only once our queued answers are written.
+        long waitMillis = config.readIdleTimeout().toMillis();
+        if (waitMillis == 0) {
+            inFlightPermits.acquire();
+        } else if (!inFlightPermits.tryAcquire(waitMillis, TimeUnit.MILLISECONDS)) {
+            throw new SocketTimeoutException("peer did not take its responses for " + waitMillis + " ms with "
+                    + config.maxInFlightPerConnection() + " requests in flight");
+        }
+    }
+
+    private MessageLite parse(RpcHandlers.Entry entry, FrameHeader header) throws FrameFormatException {
+        try {
+            return entry.requestParser().parseFrom(reader.bodyArray(), reader.bodyOffset(), reader.bodyLength());
+        } catch (InvalidProtocolBufferException e) {
+            if (header.type() == FrameType.REQUEST) {
+                inFlightPermits.release();
+            }
+            throw new FrameFormatException("garbage body for " + entry.name() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void onOneWay(FrameHeader header) throws IOException {
+        RpcHandlers.Entry entry = handlers.lookup(header.methodId());
+        if (entry == null || !entry.isOneWay()) {
+            LOG.debug("connection {}: dropped one-way message for unknown method {}", description,
+                    MethodIds.describe(header.methodId()));
+            return;
+        }
+        if (entry.access() == MethodAccess.PEER_ONLY && !context.isPeer()) {
+            throw new ProtocolViolationException("client connection sent peer-only message " + entry.name());
+        }
+        MessageLite message = parse(entry, header);
+        if (draining) {
+            return;
+        }
+        try {
+            entry.oneWayHandler().handle(message, context);
+        } catch (RuntimeException e) {
+            LOG.warn("connection {}: handler of one-way {} failed; message dropped", description, entry.name(), e);
+        }
+    }
+
+    /** Answers a request that never reached a handler; its permit comes back when written. */
+    private void sendError(FrameHeader header, ErrorReply.Code code, String message) throws IOException {
+        OutboundFrame frame = errorFrame(header.requestId(), header.methodId(), code, message);
+        if (!writer.offer(frame)) {
+            inFlightPermits.release();
+            throw new IOException("send queue closed or full");
+        }
+    }
+
+    private static OutboundFrame errorFrame(long requestId, int methodId, ErrorReply.Code code, String message) {
+        ErrorReply error = ErrorReply.newBuilder().setCode(code).setMessage(message).build();
+        return new OutboundFrame(FrameType.RESPONSE, FrameFlags.ERROR, requestId, methodId, error, true);
+    }
+
+    /** Sends the outcome of a call, once; any thread. */
+    private void answer(ServerCall call, MessageLite response, Throwable failure) {
+        if (!call.answered.compareAndSet(false, true)) {
+            return;
+        }
+        calls.remove(call.requestId, call);
+        OutboundFrame frame;
+        if (failure != null) {
+            frame = failureFrame(call, failure);
+        } else if (response == null) {
+            frame = errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_INTERNAL,
+                    "handler completed with no response");
+        } else if (FrameCodec.HEADER_SIZE_BYTES + (long) response.getSerializedSize() > config.maxFrameSizeBytes()) {
+            frame = errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_TOO_LARGE, "response of "
+                    + response.getSerializedSize() + " bytes exceeds the frame limit " + config.maxFrameSizeBytes());
+        } else {
+            frame = new OutboundFrame(FrameType.RESPONSE, 0, call.requestId, call.methodId, response, true);
+        }
+        if (!writer.offer(frame)) {
+            inFlightPermits.release();
+            if (!closed.get() && !draining) {
+                IOException writeFailure = writer.failure();
+                if (writeFailure != null) {
+                    close("write failed: " + writeFailure.getMessage(), false);
+                } else {
+                    close("send queue refused a response (queue full)", true);
+                }
+            }
+        }
+    }
+
+    private OutboundFrame failureFrame(ServerCall call, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof RpcException rpc) {
+            String message = rpc.getMessage();
+            return errorFrame(call.requestId, call.methodId, rpc.code(), message == null ? "" : message);
+        }
+        LOG.debug("connection {}: handler of method {} failed", description, MethodIds.describe(call.methodId), cause);
+        return errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_INTERNAL, String.valueOf(cause));
+    }
+
+    /** Shutdown, step 1: new requests are answered with CODE_SHUTTING_DOWN. */
+    void beginDrain() {
+        draining = true;
+    }
+
+    /** Shutdown, step 2: fails what is still in flight, writes everything queued, closes. */
+    void finishShutdown(long flushTimeoutMillis) throws InterruptedException {
+        draining = true;
+        for (ServerCall call : calls.values()) {
+            if (call.answered.compareAndSet(false, true)) {
+                calls.remove(call.requestId, call);
+                writer.offer(errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_SHUTTING_DOWN,
+                        "server shut down before the request finished"));
+            }
+        }
+        writer.closeAfterFlush();
+        writer.awaitExit(flushTimeoutMillis);
+        close("server shut down", false);
+    }
+
+    /** Closes the socket and releases everything; logs one line the first time. */
+    void close(String reason, boolean suspicious) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (suspicious) {
+            LOG.warn("closing connection {}: {}", description, reason);
+        } else {
+            LOG.debug("closing connection {}: {}", description, reason);
+        }
+        writer.abort();
+        try {
+            socket.close();
+        } catch (IOException e) {
+            LOG.debug("connection {}: error closing socket", description, e);
+        }
+        for (ServerCall call : calls.values()) {
+            call.answered.set(true);
+        }
+        calls.clear();
+        // Wake a reader blocked on the in-flight limit; the socket is closed, so it exits.
+        inFlightPermits.release(config.maxInFlightPerConnection());
+        server.onConnectionClosed(this);
+    }
+
+    /** Waits for the reader thread to end. */
+    boolean awaitReader(long timeoutMillis) throws InterruptedException {
+        return readerThread.join(java.time.Duration.ofMillis(timeoutMillis));
+    }
+}
