@@ -1,0 +1,176 @@
+package io.loomkv.core.raft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.MessageType;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
+import io.loomkv.core.raft.tracker.ProgressState;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/** Raft paper section 7 (log compaction) with snapshots sent in bounded chunks. */
+class RaftSnapshotTest {
+
+    private static TestCluster laggingFollowerCluster(int chunkBytes) {
+        TestCluster c = TestCluster.of(3, id -> TestCluster.defaults(id).maxSnapshotChunkBytes(chunkBytes));
+        c.elect(1);
+        c.isolate(3);
+        for (int i = 0; i < 20; i++) {
+            c.node(1).propose(ByteString.copyFromUtf8("value-" + i + ";"));
+        }
+        c.stabilize();
+        return c;
+    }
+
+    @Test
+    void compactionDiscardsAppliedEntriesUpToSnapshot() {
+        TestCluster c = laggingFollowerCluster(64);
+        SnapshotMetadata meta = c.snapshotAndCompact(1);
+        MemoryStorage s = c.storages.get(1L);
+        assertEquals(meta.getIndex() + 1, s.firstIndex());
+        assertEquals(meta.getIndex(), s.lastIndex());
+        assertEquals(meta.getTerm(), s.term(meta.getIndex()));
+        // The node still serves appends beyond the snapshot.
+        c.heal();
+        c.propose(1, "after;");
+        assertTrue(c.appliedData(2).contains("after;"));
+    }
+
+    @Test
+    void followerBehindFirstIndexReceivesSnapshotInBoundedChunks() {
+        TestCluster c = laggingFollowerCluster(32);
+        SnapshotMetadata meta = c.snapshotAndCompact(1);
+        assertTrue(meta.getSizeBytes() > 3 * 32, "snapshot must need several chunks, size " + meta.getSizeBytes());
+        c.heal();
+        c.tickAll(5);
+        List<Message> chunks = c.deliveredOfType(MessageType.MSG_SNAP).stream().filter(m -> m.getTo() == 3).toList();
+        assertTrue(chunks.size() >= 4, "chunks " + chunks.size());
+        for (Message m : chunks) {
+            assertTrue(m.getSnapshotChunk().size() <= 32, "chunk of " + m.getSnapshotChunk().size() + " bytes");
+        }
+        assertEquals(meta.getIndex(), c.storages.get(3L).snapshotMetadata().getIndex());
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+        c.propose(1, "after;");
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+        assertEquals(ProgressState.REPLICATE, c.node(1).status().progress().get(3L).state());
+    }
+
+    @Test
+    void chunkAtUnexpectedOffsetIsAnsweredWithTheExpectedOffset() {
+        TestCluster c = TestCluster.of(3);
+        SnapshotMetadata meta = SnapshotMetadata.newBuilder().setIndex(10).setTerm(1).setSizeBytes(100)
+                .setConfState(c.node(1).status().confState()).build();
+        RaftNode follower = c.node(2);
+        follower.step(Message.newBuilder().setType(MessageType.MSG_SNAP).setFrom(1).setTo(2).setTerm(1)
+                .setSnapshot(meta).setIndex(10).setSnapshotOffset(40).setSnapshotChunk(ByteString.copyFrom(new byte[10]))
+                .build());
+        Ready rd = follower.ready();
+        assertTrue(rd.snapshotChunks().isEmpty(), "an out-of-order chunk must not be staged");
+        Message resp = rd.messagesAfterPersist().get(0);
+        assertEquals(MessageType.MSG_SNAP_RESP, resp.getType());
+        assertEquals(0, resp.getSnapshotOffset());
+        follower.advance();
+        // The first chunk is accepted, and the next expected offset is acknowledged.
+        follower.step(Message.newBuilder().setType(MessageType.MSG_SNAP).setFrom(1).setTo(2).setTerm(1)
+                .setSnapshot(meta).setIndex(10).setSnapshotOffset(0).setSnapshotChunk(ByteString.copyFrom(new byte[30]))
+                .build());
+        rd = follower.ready();
+        assertEquals(1, rd.snapshotChunks().size());
+        assertEquals(30, rd.messagesAfterPersist().get(0).getSnapshotOffset());
+        assertEquals(null, rd.snapshot());
+        follower.advance();
+    }
+
+    @Test
+    void chunkBeyondTheSnapshotSizeIsRejected() {
+        TestCluster c = TestCluster.of(3);
+        SnapshotMetadata meta = SnapshotMetadata.newBuilder().setIndex(10).setTerm(1).setSizeBytes(20)
+                .setConfState(c.node(1).status().confState()).build();
+        c.node(2).step(Message.newBuilder().setType(MessageType.MSG_SNAP).setFrom(1).setTo(2).setTerm(1)
+                .setSnapshot(meta).setIndex(10).setSnapshotOffset(0).setSnapshotChunk(ByteString.copyFrom(new byte[30]))
+                .build());
+        Ready rd = c.node(2).ready();
+        assertTrue(rd.snapshotChunks().isEmpty());
+        assertTrue(rd.messagesAfterPersist().get(0).getReject());
+        c.node(2).advance();
+    }
+
+    @Test
+    void lostChunkIsResentFromLastAcknowledgedOffset() {
+        TestCluster c = laggingFollowerCluster(64);
+        c.snapshotAndCompact(1);
+        AtomicBoolean droppedOnce = new AtomicBoolean();
+        c.dropFilter = m -> m.getType() == MessageType.MSG_SNAP && m.getSnapshotOffset() == 128
+                && droppedOnce.compareAndSet(false, true);
+        c.heal();
+        c.tickAll(10);
+        assertTrue(droppedOnce.get());
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+    }
+
+    @Test
+    void newerSnapshotDuringTransferRestartsIt() {
+        TestCluster c = laggingFollowerCluster(64);
+        c.snapshotAndCompact(1);
+        c.heal();
+        // Deliver until the first chunk reached 3, then take a newer snapshot on the leader.
+        c.tick(1);
+        for (int guard = 0; c.deliveredOfType(MessageType.MSG_SNAP).isEmpty(); guard++) {
+            assertTrue(guard < 1000, "no snapshot chunk was sent");
+            c.process(1);
+            c.process(2);
+            c.process(3);
+            c.deliverOne();
+        }
+        c.cut(1, 3);
+        c.stabilize();
+        c.propose(1, "more;");
+        SnapshotMetadata newer = c.snapshotAndCompact(1);
+        c.heal();
+        c.tickAll(10);
+        assertEquals(newer.getIndex(), c.storages.get(3L).snapshotMetadata().getIndex());
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+    }
+
+    @Test
+    void followerRefusesSnapshotLargerThanItsLimit() {
+        TestCluster c = TestCluster.of(3, id -> TestCluster.defaults(id).maxSnapshotChunkBytes(64)
+                .maxSnapshotSizeBytes(id == 3 ? 10 : 1L << 30));
+        c.elect(1);
+        c.isolate(3);
+        for (int i = 0; i < 10; i++) {
+            c.node(1).propose(ByteString.copyFromUtf8("value-" + i + ";"));
+        }
+        c.stabilize();
+        c.snapshotAndCompact(1);
+        c.heal();
+        c.tickAll(5);
+        assertTrue(c.deliveredOfType(MessageType.MSG_SNAP_RESP).stream().anyMatch(Message::getReject));
+        assertEquals(0, c.storages.get(3L).snapshotMetadata().getIndex());
+        assertEquals(1, c.leader(), "the leader keeps leading");
+    }
+
+    @Test
+    void snapshotOlderThanFollowersCommitIsAcknowledgedWithoutInstall() {
+        TestCluster c = laggingFollowerCluster(64);
+        c.heal();
+        c.tickAll(3);
+        long commit = c.node(3).status().commitIndex();
+        SnapshotMetadata stale = SnapshotMetadata.newBuilder().setIndex(commit - 1).setTerm(1).setSizeBytes(1)
+                .setConfState(c.node(3).status().confState()).build();
+        c.node(3).step(Message.newBuilder().setType(MessageType.MSG_SNAP).setFrom(1).setTo(3)
+                .setTerm(c.node(1).status().term()).setSnapshot(stale).setIndex(stale.getIndex())
+                .setSnapshotChunk(ByteString.copyFrom(new byte[1])).setSnapshotDone(true).build());
+        Ready rd = c.node(3).ready();
+        assertEquals(null, rd.snapshot());
+        assertTrue(rd.snapshotChunks().isEmpty());
+        Message resp = rd.messagesAfterPersist().get(0);
+        assertEquals(MessageType.MSG_APP_RESP, resp.getType());
+        assertEquals(commit, resp.getIndex());
+        c.node(3).advance();
+    }
+}

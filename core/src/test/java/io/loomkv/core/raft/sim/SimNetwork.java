@@ -1,0 +1,214 @@
+package io.loomkv.core.raft.sim;
+
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.MessageType;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.random.RandomGenerator;
+
+/**
+ * The simulated network between nodes {@code 1..nodeCount}: a queue of messages in flight, ordered
+ * by delivery tick and then by send order, so that equal seeds deliver in an equal order.
+ *
+ * <p>Links can fail in three ways, and a message needs its link up both when it is sent and when
+ * it arrives (like labrpc, which also drops the reply of a server disconnected meanwhile):
+ * <ul>
+ *   <li>a node is disconnected from everyone (6.824's {@code disconnect(i)});
+ *   <li>the nodes are split into partitions that cannot talk to each other;
+ *   <li>a single direction {@code from -> to} is cut (asymmetric faults).
+ * </ul>
+ * On top of that, {@link NetworkFaults} drops, duplicates and delays messages at random.
+ */
+public final class SimNetwork {
+
+    private record InFlight(long deliverAtTick, long sequence, Message message) {}
+
+    /** Bounds the queue: a run that piles up this many messages is itself a bug worth failing on. */
+    private static final int MAX_IN_FLIGHT_MESSAGES = 1_000_000;
+
+    private final int nodeCount;
+    private final RandomGenerator random;
+    private final PriorityQueue<InFlight> inFlight = new PriorityQueue<>(
+            Comparator.comparingLong(InFlight::deliverAtTick).thenComparingLong(InFlight::sequence));
+    private final boolean[] connected;
+    private final int[] partitionGroup;
+    private final boolean[][] cut;
+    private final long[] requestsDelivered;
+    private NetworkFaults faults = NetworkFaults.RELIABLE;
+    private long nextSequence;
+    private long requestBytesSent;
+    private long messagesSent;
+    private long messagesDropped;
+
+    SimNetwork(int nodeCount, RandomGenerator random) {
+        if (nodeCount < 1) {
+            throw new IllegalArgumentException("nodeCount must be >= 1, got " + nodeCount);
+        }
+        this.nodeCount = nodeCount;
+        this.random = random;
+        this.connected = new boolean[nodeCount + 1];
+        this.partitionGroup = new int[nodeCount + 1];
+        this.cut = new boolean[nodeCount + 1][nodeCount + 1];
+        this.requestsDelivered = new long[nodeCount + 1];
+        for (int id = 1; id <= nodeCount; id++) {
+            connected[id] = true;
+        }
+    }
+
+    public NetworkFaults faults() {
+        return faults;
+    }
+
+    public void setFaults(NetworkFaults faults) {
+        this.faults = faults;
+    }
+
+    public void connect(int id) {
+        connected[checkId(id)] = true;
+    }
+
+    public void disconnect(int id) {
+        connected[checkId(id)] = false;
+    }
+
+    public boolean isConnected(int id) {
+        return connected[checkId(id)];
+    }
+
+    /** Splits the nodes into groups; a node in no group gets a group of its own. */
+    public void partition(List<List<Integer>> groups) {
+        for (int id = 1; id <= nodeCount; id++) {
+            partitionGroup[id] = -id;
+        }
+        for (int group = 0; group < groups.size(); group++) {
+            for (int id : groups.get(group)) {
+                partitionGroup[checkId(id)] = group + 1;
+            }
+        }
+    }
+
+    /** Cuts the direction {@code from -> to} only. */
+    public void cut(int from, int to) {
+        cut[checkId(from)][checkId(to)] = true;
+    }
+
+    /** Ends every partition and one-way cut (but not {@link #disconnect}ions). */
+    public void heal() {
+        for (int id = 1; id <= nodeCount; id++) {
+            partitionGroup[id] = 0;
+            for (int other = 1; other <= nodeCount; other++) {
+                cut[id][other] = false;
+            }
+        }
+    }
+
+    public boolean linkUp(int from, int to) {
+        return connected[from] && connected[to] && partitionGroup[from] == partitionGroup[to] && !cut[from][to];
+    }
+
+    /** Hands a message to the network at {@code nowTick}; it may be lost, delayed or duplicated. */
+    void send(Message message, long nowTick) {
+        int from = checkId((int) message.getFrom());
+        int to = checkId((int) message.getTo());
+        messagesSent++;
+        boolean request = isRequest(message.getType());
+        if (request) {
+            requestBytesSent += message.getSerializedSize();
+        }
+        if (!linkUp(from, to)) {
+            messagesDropped++;
+            return;
+        }
+        int dropPerMille = request ? faults.dropRequestPerMille() : faults.dropResponsePerMille();
+        if (dropPerMille > 0 && random.nextInt(1000) < dropPerMille) {
+            messagesDropped++;
+            return;
+        }
+        enqueue(message, nowTick + delayTicks(request));
+        if (faults.duplicatePerMille() > 0 && random.nextInt(1000) < faults.duplicatePerMille()) {
+            enqueue(message, nowTick + delayTicks(request));
+        }
+    }
+
+    private long delayTicks(boolean request) {
+        long delay = faults.minDelayTicks()
+                + random.nextInt(faults.maxDelayTicks() - faults.minDelayTicks() + 1);
+        if (!request && faults.longReorderPerMille() > 0 && random.nextInt(1000) < faults.longReorderPerMille()) {
+            // labrpc: 200 + rand(1 + rand(2000)) ms, so short long-delays are the common case.
+            delay = faults.longReorderMinTicks()
+                    + random.nextInt(1 + random.nextInt(faults.longReorderMaxExtraTicks() + 1));
+        }
+        return delay;
+    }
+
+    private void enqueue(Message message, long deliverAtTick) {
+        if (inFlight.size() >= MAX_IN_FLIGHT_MESSAGES) {
+            throw new IllegalStateException("more than " + MAX_IN_FLIGHT_MESSAGES + " messages in flight");
+        }
+        inFlight.add(new InFlight(deliverAtTick, nextSequence++, message));
+    }
+
+    /**
+     * Removes and returns every message due by {@code nowTick} whose link is still up, in delivery
+     * order; messages whose link went down meanwhile are lost.
+     */
+    List<Message> takeDue(long nowTick) {
+        List<Message> due = new ArrayList<>();
+        while (!inFlight.isEmpty() && inFlight.peek().deliverAtTick() <= nowTick) {
+            Message message = inFlight.poll().message();
+            if (linkUp((int) message.getFrom(), (int) message.getTo())) {
+                due.add(message);
+                if (isRequest(message.getType())) {
+                    requestsDelivered[(int) message.getTo()]++;
+                }
+            } else {
+                messagesDropped++;
+            }
+        }
+        return due;
+    }
+
+    /** Whether any message is due by {@code nowTick}. */
+    boolean hasDue(long nowTick) {
+        return !inFlight.isEmpty() && inFlight.peek().deliverAtTick() <= nowTick;
+    }
+
+    public int inFlightCount() {
+        return inFlight.size();
+    }
+
+    /** Requests delivered to {@code id} so far: 6.824's {@code rpcCount(server)} (a request and its reply are one RPC). */
+    public long requestsDeliveredTo(int id) {
+        return requestsDelivered[checkId(id)];
+    }
+
+    /** Serialized bytes of all requests sent: 6.824's {@code bytesTotal()}. */
+    public long requestBytesSent() {
+        return requestBytesSent;
+    }
+
+    public long messagesSent() {
+        return messagesSent;
+    }
+
+    public long messagesDropped() {
+        return messagesDropped;
+    }
+
+    static boolean isRequest(MessageType type) {
+        return switch (type) {
+            case MSG_APP_RESP, MSG_VOTE_RESP, MSG_PRE_VOTE_RESP, MSG_HEARTBEAT_RESP, MSG_SNAP_RESP,
+                    MSG_READ_INDEX_RESP -> false;
+            default -> true;
+        };
+    }
+
+    private int checkId(int id) {
+        if (id < 1 || id > nodeCount) {
+            throw new IllegalArgumentException("node id must be in [1, " + nodeCount + "], got " + id);
+        }
+        return id;
+    }
+}

@@ -1,0 +1,424 @@
+package io.loomkv.core.raft.sim;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.TextFormat;
+import io.loomkv.core.raft.MemoryStorage;
+import io.loomkv.core.raft.RaftConfig;
+import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.Ready;
+import io.loomkv.core.raft.RequestDroppedException;
+import io.loomkv.core.raft.Role;
+import io.loomkv.core.raft.SnapshotChunk;
+import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.EntryType;
+import io.loomkv.core.raft.proto.HardState;
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
+import java.util.List;
+
+/**
+ * One simulated server: a {@link RaftNode}, its durable {@link MemoryStorage} (which survives a
+ * crash) and its volatile state machine (which does not), driven through the Ready loop exactly
+ * as a runtime must drive it: send the messages that may precede the persist, persist snapshot,
+ * entries and hard state, send the messages that must follow it, apply committed entries, then
+ * {@code advance()}.
+ *
+ * <p>A crash may be armed to hit in the middle of handling a Ready (after the early messages went
+ * out but before the persist, or after the persist but before the acknowledgements went out),
+ * which is where a leader's own log can lag what its followers already hold.
+ */
+public final class SimNode {
+
+    /** Where an armed crash hits. */
+    enum CrashPoint { BEFORE_PERSIST, AFTER_PERSIST }
+
+    private static final int MAX_READIES_PER_STEP = 1_000;
+
+    private final int id;
+    private final Simulator sim;
+    private final MemoryStorage storage;
+    private RaftNode raft;
+    private SimStateMachine stateMachine;
+    private ConfState confState;
+    private ByteString.Output stagedSnapshot;
+    private long stagedSnapshotIndex;
+    private CrashPoint armedCrash;
+    private long incarnation;
+
+    // What this incarnation's Readies said last: Raft's view, as a runtime would see it.
+    private Role role = Role.FOLLOWER;
+    private long leaderId;
+    private long term;
+    private long commitIndex;
+    private long leaderCheckedForTerm = -1;
+    private long lastProposalIndex;
+
+    /** The highest index this node applied in any incarnation (6.824 keeps applied logs across crashes). */
+    private long highestAppliedEver;
+
+    SimNode(int id, Simulator sim, List<Long> voters) {
+        this.id = id;
+        this.sim = sim;
+        this.storage = MemoryStorage.bootstrap(voters);
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public boolean alive() {
+        return raft != null;
+    }
+
+    public boolean isLeader() {
+        return raft != null && role == Role.LEADER;
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    public long leaderId() {
+        return leaderId;
+    }
+
+    public long term() {
+        return term;
+    }
+
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    public long appliedIndex() {
+        return stateMachine == null ? 0 : stateMachine.appliedIndex();
+    }
+
+    public long incarnation() {
+        return incarnation;
+    }
+
+    public ConfState confState() {
+        return confState;
+    }
+
+    /** The durable storage; the 6.824 snapshot tests measure its log size. */
+    public MemoryStorage storage() {
+        return storage;
+    }
+
+    /** Bytes of durable Raft state besides the snapshot: 6.824's {@code RaftStateSize()}. */
+    public long raftStateSizeBytes() {
+        long bytes = storage.hardState().getSerializedSize();
+        long first = storage.firstIndex();
+        long last = storage.lastIndex();
+        if (last >= first) {
+            for (Entry entry : storage.entries(first, last + 1, Long.MAX_VALUE)) {
+                bytes += entry.getSerializedSize();
+            }
+        }
+        return bytes;
+    }
+
+    boolean hasApplied(long index) {
+        return index <= highestAppliedEver;
+    }
+
+    SimCommand appliedCommand(long index) {
+        ByteString data = sim.checker().appliedData(index);
+        return data == null || data.isEmpty() ? null : decodeIfCommand(data);
+    }
+
+    private static SimCommand decodeIfCommand(ByteString data) {
+        return data.size() >= SimCommand.HEADER_BYTES ? SimCommand.decode(data) : null;
+    }
+
+    void armCrash(CrashPoint point) {
+        armedCrash = point;
+    }
+
+    // ---- lifecycle ----
+
+    void start() {
+        if (raft != null) {
+            throw new IllegalStateException("node " + id + " is already running");
+        }
+        incarnation++;
+        stateMachine = new SimStateMachine();
+        SnapshotMetadata snapshot = storage.snapshotMetadata();
+        if (snapshot.getIndex() > 0) {
+            stateMachine.restore(storage.snapshotData(), snapshot.getIndex());
+            sim.checker().observeRestored(id, snapshot.getIndex(), stateMachine.stateHash());
+        }
+        confState = storage.initialState().confState();
+        HardState hardState = storage.hardState();
+        role = Role.FOLLOWER;
+        leaderId = 0;
+        term = hardState.getTerm();
+        commitIndex = hardState.getCommit();
+        leaderCheckedForTerm = -1;
+        stagedSnapshot = null;
+        armedCrash = null;
+        SimOptions options = sim.options();
+        RaftConfig config = RaftConfig.builder(id)
+                .electionTimeoutTicks(options.electionTimeoutTicks())
+                .heartbeatTicks(options.heartbeatIntervalTicks())
+                .randomSeed(sim.random().nextLong())
+                .preVote(options.preVote())
+                .checkQuorum(options.checkQuorum())
+                .maxSnapshotChunkBytes(1024)
+                .build();
+        raft = new RaftNode(config, storage);
+        processReadies();
+    }
+
+    void crash() {
+        raft = null;
+        stateMachine = null;
+        stagedSnapshot = null;
+        armedCrash = null;
+        role = Role.FOLLOWER;
+    }
+
+    // ---- inputs ----
+
+    void tick() {
+        raft.tick();
+        processReadies();
+    }
+
+    void step(Message message) {
+        raft.step(message);
+        processReadies();
+    }
+
+    Simulator.Start propose(SimCommand command) {
+        if (role != Role.LEADER) {
+            return Simulator.Start.REJECTED;
+        }
+        try {
+            raft.propose(command.encode());
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped proposal " + command.proposalId() + ": " + e.getMessage());
+            return Simulator.Start.REJECTED;
+        }
+        lastProposalIndex = 0;
+        long proposalTerm = term;
+        processReadies();
+        if (raft == null) {
+            // An armed crash hit while handling the Ready holding the proposal: as if the node died
+            // right after Start() returned. The entry may or may not survive elsewhere.
+            return lastProposalIndex == 0 ? Simulator.Start.REJECTED
+                    : new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
+        }
+        if (lastProposalIndex == 0) {
+            throw sim.fail("node " + id + " accepted proposal " + command.proposalId()
+                    + " but its next Ready did not hold it");
+        }
+        return new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
+    }
+
+    boolean proposeConfChange(ConfChange change) {
+        try {
+            raft.proposeConfChange(change);
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped conf change: " + e.getMessage());
+            return false;
+        }
+        processReadies();
+        return true;
+    }
+
+    void transferLeader(int target) {
+        try {
+            raft.transferLeader(target);
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped transfer to " + target + ": " + e.getMessage());
+        }
+        processReadies();
+    }
+
+    // ---- the Ready loop ----
+
+    private void processReadies() {
+        int readies = 0;
+        while (raft != null && raft.hasReady()) {
+            if (++readies > MAX_READIES_PER_STEP) {
+                throw sim.fail("node " + id + " produced more than " + MAX_READIES_PER_STEP + " Readies in one step");
+            }
+            handle(raft.ready());
+        }
+    }
+
+    private void handle(Ready ready) {
+        if (ready.softState() != null) {
+            role = ready.softState().role();
+            leaderId = ready.softState().leaderId();
+        }
+        if (ready.hardState() != null) {
+            HardState hardState = ready.hardState();
+            if (hardState.getTerm() < term) {
+                throw sim.fail("node " + id + " term went backwards from " + term + " to " + hardState.getTerm());
+            }
+            term = hardState.getTerm();
+            sim.checker().observeCommit(id, commitIndex, hardState.getCommit(), term);
+            commitIndex = hardState.getCommit();
+        }
+        if (role == Role.LEADER) {
+            sim.checker().observeLeader(id, term);
+        }
+        for (Entry entry : ready.entries()) {
+            if (entry.getType() == EntryType.ENTRY_NORMAL && !entry.getData().isEmpty()) {
+                lastProposalIndex = entry.getIndex();
+            }
+        }
+        for (Message message : ready.messagesBeforePersist()) {
+            sim.send(message);
+        }
+        if (crashIfArmed(CrashPoint.BEFORE_PERSIST)) {
+            return;
+        }
+        persist(ready);
+        if (crashIfArmed(CrashPoint.AFTER_PERSIST)) {
+            return;
+        }
+        for (Message message : ready.messagesAfterPersist()) {
+            sim.send(message);
+        }
+        apply(ready.committedEntries());
+        raft.advance();
+    }
+
+    private boolean crashIfArmed(CrashPoint point) {
+        if (armedCrash != point) {
+            return false;
+        }
+        sim.trace("crash " + id + " while handling a Ready, " + point);
+        sim.crash(id);
+        return true;
+    }
+
+    private void persist(Ready ready) {
+        for (SnapshotChunk chunk : ready.snapshotChunks()) {
+            stage(chunk);
+        }
+        if (ready.snapshot() != null) {
+            installSnapshot(ready.snapshot());
+        }
+        if (!ready.entries().isEmpty()) {
+            List<Entry> entries = ready.entries();
+            long before = entries.get(0).getIndex() - 1;
+            long previousTerm = before >= storage.firstIndex() - 1 && before <= storage.lastIndex()
+                    ? storage.term(before) : -1;
+            sim.checker().observePersisted(id, previousTerm, entries);
+            storage.append(entries);
+        }
+        if (ready.hardState() != null) {
+            storage.setHardState(ready.hardState());
+        }
+        if (role == Role.LEADER && leaderCheckedForTerm != term) {
+            leaderCheckedForTerm = term;
+            sim.checker().checkLeaderCompleteness(id, term, storage);
+        }
+    }
+
+    private void stage(SnapshotChunk chunk) {
+        if (chunk.offsetBytes() == 0) {
+            stagedSnapshot = ByteString.newOutput();
+            stagedSnapshotIndex = chunk.metadata().getIndex();
+        }
+        if (stagedSnapshot == null || stagedSnapshotIndex != chunk.metadata().getIndex()
+                || stagedSnapshot.size() != chunk.offsetBytes()) {
+            throw sim.fail("node " + id + " got snapshot chunk at offset " + chunk.offsetBytes() + " of snapshot "
+                    + chunk.metadata().getIndex() + " but has staged " + (stagedSnapshot == null ? "nothing"
+                    : stagedSnapshot.size() + " bytes of snapshot " + stagedSnapshotIndex));
+        }
+        byte[] bytes = chunk.data().toByteArray();
+        stagedSnapshot.write(bytes, 0, bytes.length);
+    }
+
+    private void installSnapshot(SnapshotMetadata metadata) {
+        if (stagedSnapshot == null || stagedSnapshotIndex != metadata.getIndex()) {
+            throw sim.fail("node " + id + " was told to install snapshot " + metadata.getIndex()
+                    + " without having staged its data");
+        }
+        ByteString data = stagedSnapshot.toByteString();
+        stagedSnapshot = null;
+        storage.applySnapshot(metadata, data);
+        stateMachine.restore(data, metadata.getIndex());
+        confState = metadata.getConfState();
+        sim.checker().observeRestored(id, metadata.getIndex(), stateMachine.stateHash());
+        highestAppliedEver = Math.max(highestAppliedEver, metadata.getIndex());
+        sim.trace("node " + id + " installed snapshot " + metadata.getIndex() + "/" + metadata.getTerm());
+    }
+
+    private void apply(List<Entry> committed) {
+        boolean membershipChanged = false;
+        for (Entry entry : committed) {
+            if (entry.getIndex() <= stateMachine.appliedIndex()) {
+                throw sim.fail("node " + id + " was handed entry " + entry.getIndex() + " to apply, already applied up to "
+                        + stateMachine.appliedIndex());
+            }
+            if (entry.getIndex() > commitIndex) {
+                throw sim.fail("node " + id + " was handed entry " + entry.getIndex() + " to apply beyond its commit index "
+                        + commitIndex);
+            }
+            SimCommand command = null;
+            if (entry.getType() == EntryType.ENTRY_CONF_CHANGE) {
+                confState = raft.applyConfChange(parseConfChange(entry));
+                membershipChanged = true;
+                sim.trace("node " + id + " applied conf change at " + entry.getIndex() + ": " + TextFormat.shortDebugString(confState));
+            } else if (!entry.getData().isEmpty()) {
+                command = SimCommand.decode(entry.getData());
+            }
+            String broken = stateMachine.apply(entry.getIndex(), command);
+            if (broken != null) {
+                throw sim.fail("node " + id + ": " + broken);
+            }
+            sim.checker().observeApplied(id, entry, stateMachine.stateHash());
+            highestAppliedEver = Math.max(highestAppliedEver, entry.getIndex());
+        }
+        maybeSnapshot(membershipChanged);
+    }
+
+    /**
+     * Snapshots and compacts every {@code snapshotIntervalEntries} applied entries, and right
+     * after a membership change. The latter is a rule for runtimes that compact eagerly: a node
+     * (like etcd's) ignores a snapshot whose configuration does not name it, so a member added
+     * after the leader's newest snapshot, whose log ends before the leader's first index, could
+     * otherwise never catch up (found by randomized seed 114).
+     */
+    private void maybeSnapshot(boolean membershipChanged) {
+        int interval = sim.options().snapshotIntervalEntries();
+        long applied = stateMachine.appliedIndex();
+        long sinceSnapshot = applied - storage.snapshotMetadata().getIndex();
+        if (interval > 0 && sinceSnapshot > 0 && (sinceSnapshot >= interval || membershipChanged)
+                && applied <= storage.lastIndex()) {
+            storage.createSnapshot(applied, confState, stateMachine.snapshot());
+            storage.compact(applied);
+            sim.trace("node " + id + " snapshotted and compacted up to " + applied);
+        }
+    }
+
+    private ConfChange parseConfChange(Entry entry) {
+        try {
+            return ConfChange.parseFrom(entry.getData());
+        } catch (InvalidProtocolBufferException e) {
+            throw sim.fail("node " + id + " has a conf change entry at " + entry.getIndex() + " that does not parse: " + e);
+        }
+    }
+
+    /** Checks that hold after every step. */
+    void checkInvariants() {
+        if (raft == null) {
+            return;
+        }
+        sim.checker().checkAppliedNotAboveCommitted(id, stateMachine.appliedIndex(), commitIndex);
+        if (role == Role.LEADER) {
+            sim.checker().observeLeader(id, term);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package io.loomkv.core.raft.sim;
+
+/**
+ * One simulated cluster's shape. Times are in ticks; {@link Simulator#MILLIS_PER_TICK} maps them
+ * to simulated time.
+ *
+ * @param nodeCount nodes {@code 1..nodeCount}
+ * @param voterCount nodes {@code 1..voterCount} are the initial voters; the others start outside
+ *     the configuration (knowing it) and can be added as learners or voters later
+ * @param seed the seed of the run's single source of randomness
+ * @param electionTimeoutTicks base election timeout; Raft randomizes it in {@code [base, 2 * base)}
+ * @param heartbeatIntervalTicks ticks between a leader's heartbeats
+ * @param preVote whether nodes run a pre-vote before a real election
+ * @param checkQuorum whether a leader steps down when it has not heard from a quorum for an
+ *     election timeout (and followers ignore votes while they hear from a leader)
+ * @param snapshotIntervalEntries the state machine snapshots and compacts the log every this
+ *     many applied entries (6.824's SnapShotInterval); 0 for never
+ * @param crashDuringReadyPerMille when a crash hits a node while it handles a Ready, the
+ *     probability that it crashes after sending the messages that may precede the persist but
+ *     before persisting (set by randomized runs; 0 in the 6.824 scenarios)
+ * @param trace print every event to standard output (the surefire output file)
+ */
+public record SimOptions(
+        int nodeCount,
+        int voterCount,
+        long seed,
+        int electionTimeoutTicks,
+        int heartbeatIntervalTicks,
+        boolean preVote,
+        boolean checkQuorum,
+        int snapshotIntervalEntries,
+        int crashDuringReadyPerMille,
+        boolean trace) {
+
+    /** 150 ms base election timeout: elections finish well within 6.824's 1 s. */
+    public static final int DEFAULT_ELECTION_TIMEOUT_TICKS = 15;
+
+    /** 50 ms heartbeats: 20 per second per follower, within Count's 60 RPCs per idle second for 3 nodes. */
+    public static final int DEFAULT_HEARTBEAT_INTERVAL_TICKS = 5;
+
+    public SimOptions {
+        if (nodeCount < 1 || nodeCount > 15) {
+            throw new IllegalArgumentException("nodeCount must be in [1, 15], got " + nodeCount);
+        }
+        if (voterCount < 1 || voterCount > nodeCount) {
+            throw new IllegalArgumentException("voterCount must be in [1, nodeCount=" + nodeCount + "], got " + voterCount);
+        }
+        if (heartbeatIntervalTicks < 1 || electionTimeoutTicks <= heartbeatIntervalTicks) {
+            throw new IllegalArgumentException("need 1 <= heartbeatIntervalTicks < electionTimeoutTicks, got "
+                    + heartbeatIntervalTicks + ", " + electionTimeoutTicks);
+        }
+        if (snapshotIntervalEntries < 0) {
+            throw new IllegalArgumentException("snapshotIntervalEntries must be >= 0, got " + snapshotIntervalEntries);
+        }
+        if (crashDuringReadyPerMille < 0 || crashDuringReadyPerMille > 1000) {
+            throw new IllegalArgumentException("crashDuringReadyPerMille must be in [0, 1000], got "
+                    + crashDuringReadyPerMille);
+        }
+    }
+
+    /** The defaults used by the 6.824 scenarios: PreVote and CheckQuorum on, no snapshots. */
+    public static SimOptions of(int nodeCount, long seed) {
+        return new SimOptions(nodeCount, nodeCount, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
+                true, true, 0, 0, SimProperties.trace());
+    }
+
+    public SimOptions withVoterCount(int voters) {
+        return new SimOptions(nodeCount, voters, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+    }
+
+    public SimOptions withSnapshotIntervalEntries(int entries) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                entries, crashDuringReadyPerMille, trace);
+    }
+
+    public SimOptions withPreVote(boolean enabled) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+    }
+
+    public SimOptions withCheckQuorum(boolean enabled) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+    }
+
+    public SimOptions withCrashDuringReadyPerMille(int perMille) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, perMille, trace);
+    }
+}
