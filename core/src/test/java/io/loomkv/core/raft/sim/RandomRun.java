@@ -55,12 +55,18 @@ public final class RandomRun {
         };
         return new SimOptions(voters + spares, voters, seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
                 SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, shape.nextInt(4) != 0, shape.nextInt(4) != 0,
-                snapshotInterval, shape.nextInt(500), trace);
+                snapshotInterval, shape.nextInt(500), trace, SimOptions.RuntimeFault.NONE);
     }
 
     /** Runs one seed; throws an AssertionError naming the seed if an invariant or convergence fails. */
     public static Summary run(long seed, String replayHint, boolean trace) {
-        Simulator sim = new Simulator(optionsFor(seed, trace), replayHint);
+        return run(optionsFor(seed, trace), replayHint);
+    }
+
+    /** Runs with the given options (the self-test injects runtime bugs through them). */
+    public static Summary run(SimOptions options, String replayHint) {
+        long seed = options.seed();
+        Simulator sim = new Simulator(options, replayHint);
         RandomRun run = new RandomRun(sim);
         run.chaos();
         long finalIndex = run.healAndConverge();

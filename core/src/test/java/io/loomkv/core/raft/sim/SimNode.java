@@ -33,7 +33,14 @@ import java.util.List;
 public final class SimNode {
 
     /** Where an armed crash hits. */
-    enum CrashPoint { BEFORE_PERSIST, AFTER_PERSIST }
+    enum CrashPoint {
+        /** After sending the early messages of the next Ready, before persisting it. */
+        BEFORE_PERSIST,
+        /** After persisting the next Ready, before sending its acknowledgements. */
+        AFTER_PERSIST,
+        /** Like {@link #BEFORE_PERSIST}, but only in a Ready that holds entries to persist. */
+        BEFORE_PERSISTING_ENTRIES
+    }
 
     private static final int MAX_READIES_PER_STEP = 1_000;
 
@@ -154,6 +161,9 @@ public final class SimNode {
             sim.checker().observeRestored(id, snapshot.getIndex(), stateMachine.stateHash());
         }
         confState = storage.initialState().confState();
+        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_HARD_STATE_ON_CRASH && incarnation > 1) {
+            storage.setHardState(storage.hardState().toBuilder().setVote(0).build());
+        }
         HardState hardState = storage.hardState();
         role = Role.FOLLOWER;
         leaderId = 0;
@@ -171,8 +181,10 @@ public final class SimNode {
                 .checkQuorum(options.checkQuorum())
                 .maxSnapshotChunkBytes(1024)
                 .build();
-        raft = new RaftNode(config, storage);
-        processReadies();
+        guard("restart", () -> {
+            raft = new RaftNode(config, storage);
+            processReadies();
+        });
     }
 
     void crash() {
@@ -186,13 +198,30 @@ public final class SimNode {
     // ---- inputs ----
 
     void tick() {
-        raft.tick();
-        processReadies();
+        guard("tick", () -> {
+            raft.tick();
+            processReadies();
+        });
     }
 
     void step(Message message) {
-        raft.step(message);
-        processReadies();
+        guard("step " + SimTrace.describe(message), () -> {
+            raft.step(message);
+            processReadies();
+        });
+    }
+
+    /** Turns an exception thrown by the core into a failure of the run that names the seed. */
+    private void guard(String what, Runnable action) {
+        try {
+            action.run();
+        } catch (AssertionError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            AssertionError failure = sim.fail("node " + id + " threw during " + what + ": " + e);
+            failure.initCause(e);
+            throw failure;
+        }
     }
 
     Simulator.Start propose(SimCommand command) {
@@ -204,10 +233,12 @@ public final class SimNode {
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped proposal " + command.proposalId() + ": " + e.getMessage());
             return Simulator.Start.REJECTED;
+        } catch (RuntimeException e) {
+            guard("propose", () -> { throw e; });
         }
         lastProposalIndex = 0;
         long proposalTerm = term;
-        processReadies();
+        guard("handling the proposal's Ready", this::processReadies);
         if (raft == null) {
             // An armed crash hit while handling the Ready holding the proposal: as if the node died
             // right after Start() returned. The entry may or may not survive elsewhere.
@@ -227,9 +258,18 @@ public final class SimNode {
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped conf change: " + e.getMessage());
             return false;
+        } catch (RuntimeException e) {
+            guard("proposeConfChange", () -> { throw e; });
         }
-        processReadies();
+        guard("handling the conf change's Ready", this::processReadies);
         return true;
+    }
+
+    void campaign() {
+        guard("campaign", () -> {
+            raft.campaign();
+            processReadies();
+        });
     }
 
     void transferLeader(int target) {
@@ -237,8 +277,10 @@ public final class SimNode {
             raft.transferLeader(target);
         } catch (RequestDroppedException e) {
             sim.trace("node " + id + " dropped transfer to " + target + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            guard("transferLeader", () -> { throw e; });
         }
-        processReadies();
+        guard("handling the transfer's Ready", this::processReadies);
     }
 
     // ---- the Ready loop ----
@@ -278,15 +320,24 @@ public final class SimNode {
         for (Message message : ready.messagesBeforePersist()) {
             sim.send(message);
         }
-        if (crashIfArmed(CrashPoint.BEFORE_PERSIST)) {
+        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
+        if (ackEarly) {
+            for (Message message : ready.messagesAfterPersist()) {
+                sim.send(message);
+            }
+        }
+        if (crashIfArmed(CrashPoint.BEFORE_PERSIST)
+                || (!ready.entries().isEmpty() && crashIfArmed(CrashPoint.BEFORE_PERSISTING_ENTRIES))) {
             return;
         }
         persist(ready);
         if (crashIfArmed(CrashPoint.AFTER_PERSIST)) {
             return;
         }
-        for (Message message : ready.messagesAfterPersist()) {
-            sim.send(message);
+        if (!ackEarly) {
+            for (Message message : ready.messagesAfterPersist()) {
+                sim.send(message);
+            }
         }
         apply(ready.committedEntries());
         raft.advance();
@@ -296,8 +347,10 @@ public final class SimNode {
         if (armedCrash != point) {
             return false;
         }
+        // Unlike a 6.824 crash1, this does not disconnect the node: what it sent is already on the
+        // wire and still arrives.
         sim.trace("crash " + id + " while handling a Ready, " + point);
-        sim.crash(id);
+        crash();
         return true;
     }
 

@@ -19,6 +19,8 @@ package io.loomkv.core.raft.sim;
  *     probability that it crashes after sending the messages that may precede the persist but
  *     before persisting (set by randomized runs; 0 in the 6.824 scenarios)
  * @param trace print every event to standard output (the surefire output file)
+ * @param runtimeFault a deliberate bug in the simulated runtime, used only to prove that the
+ *     checks catch what such a bug breaks; {@link RuntimeFault#NONE} everywhere else
  */
 public record SimOptions(
         int nodeCount,
@@ -30,7 +32,17 @@ public record SimOptions(
         boolean checkQuorum,
         int snapshotIntervalEntries,
         int crashDuringReadyPerMille,
-        boolean trace) {
+        boolean trace,
+        RuntimeFault runtimeFault) {
+
+    /** Deliberate runtime bugs for the simulator's self-test. */
+    public enum RuntimeFault {
+        NONE,
+        /** A restarted node has lost its term and vote, so it may vote twice in one term. */
+        FORGET_HARD_STATE_ON_CRASH,
+        /** Acknowledgements go out before the persist, so a crash loses entries a quorum counted. */
+        ACK_BEFORE_PERSIST
+    }
 
     /** 150 ms base election timeout: elections finish well within 6.824's 1 s. */
     public static final int DEFAULT_ELECTION_TIMEOUT_TICKS = 15;
@@ -41,6 +53,9 @@ public record SimOptions(
     public SimOptions {
         if (nodeCount < 1 || nodeCount > 15) {
             throw new IllegalArgumentException("nodeCount must be in [1, 15], got " + nodeCount);
+        }
+        if (runtimeFault == null) {
+            throw new IllegalArgumentException("runtimeFault must be non-null (use NONE)");
         }
         if (voterCount < 1 || voterCount > nodeCount) {
             throw new IllegalArgumentException("voterCount must be in [1, nodeCount=" + nodeCount + "], got " + voterCount);
@@ -61,31 +76,36 @@ public record SimOptions(
     /** The defaults used by the 6.824 scenarios: PreVote and CheckQuorum on, no snapshots. */
     public static SimOptions of(int nodeCount, long seed) {
         return new SimOptions(nodeCount, nodeCount, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
-                true, true, 0, 0, SimProperties.trace());
+                true, true, 0, 0, SimProperties.trace(), RuntimeFault.NONE);
     }
 
     public SimOptions withVoterCount(int voters) {
         return new SimOptions(nodeCount, voters, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
     }
 
     public SimOptions withSnapshotIntervalEntries(int entries) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                entries, crashDuringReadyPerMille, trace);
+                entries, crashDuringReadyPerMille, trace, runtimeFault);
     }
 
     public SimOptions withPreVote(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
     }
 
     public SimOptions withCheckQuorum(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace);
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
+    }
+
+    public SimOptions withRuntimeFault(RuntimeFault fault) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, trace, fault);
     }
 
     public SimOptions withCrashDuringReadyPerMille(int perMille) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, perMille, trace);
+                snapshotIntervalEntries, perMille, trace, runtimeFault);
     }
 }

@@ -284,6 +284,16 @@ public final class Simulator {
         return accepted;
     }
 
+    /** Makes node {@code id} start an election now, as if its election timeout had passed. */
+    public void campaign(int id) {
+        SimNode node = node(id);
+        if (node.alive()) {
+            trace("campaign " + id);
+            node.campaign();
+            afterStep();
+        }
+    }
+
     public void transferLeader(int id, int target) {
         SimNode node = node(id);
         if (node.alive()) {
