@@ -1,0 +1,44 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.net.rpc.RpcClient;
+import io.loomkv.net.rpc.RpcClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends Raft messages to peers as one-way RPCs over peer connections (which present the cluster
+ * id and our node id in the handshake). Never blocks: a message that cannot be queued is dropped
+ * and reported, and Raft resends.
+ */
+final class PeerTransport implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerTransport.class);
+
+    private final Membership membership;
+    private final RpcClient client;
+
+    PeerTransport(String clusterId, long nodeId, Membership membership) {
+        this.membership = membership;
+        this.client = new RpcClient(RpcClientConfig.peer(clusterId, nodeId).withConnectionsPerEndpoint(1));
+    }
+
+    /** Queues {@code message}; false when it was dropped (unknown peer, no connection, full queue). */
+    boolean send(Message message) {
+        MemberAddress peer = membership.get(message.getTo());
+        if (peer == null) {
+            LOG.debug("no address for node {}; dropping {}", message.getTo(), message.getType());
+            return false;
+        }
+        try {
+            return client.endpoint(peer.peerAddress()).send(NodeMethods.RAFT_MESSAGE, message);
+        } catch (RuntimeException e) {
+            LOG.debug("sending {} to {} failed: {}", message.getType(), message.getTo(), e.toString());
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}
