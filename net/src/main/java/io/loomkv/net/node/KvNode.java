@@ -78,7 +78,12 @@ public final class KvNode implements AutoCloseable {
             this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.nodeId()).daemon().unstarted(loop);
             KvService service = new KvService(config, loop, state, membership, limits, applier);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
-                    RpcHandlers.builder().addOneWay(NodeMethods.RAFT_MESSAGE, this::onPeerMessage).build());
+                    RpcHandlers.builder().addOneWay(NodeMethods.RAFT_MESSAGE, this::onPeerMessage)
+                            .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, context) -> {
+                                if (notice.getNodeId() == config.nodeId() && notice.getFrom() == context.peerNodeId()) {
+                                    loop.onRemovedNotice(notice.getFrom());
+                                }
+                            }).build());
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     service.register(RpcHandlers.builder()).build());
         } catch (IOException | RuntimeException e) {

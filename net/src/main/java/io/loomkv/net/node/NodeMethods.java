@@ -7,6 +7,7 @@ import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
 import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.node.proto.NodeStatusRequest;
+import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.node.proto.TransferLeaderRequest;
 import io.loomkv.net.rpc.MethodAccess;
 import io.loomkv.net.rpc.OneWayMethod;
@@ -33,6 +34,8 @@ public final class NodeMethods {
 
     public static final OneWayMethod<Message> RAFT_MESSAGE = new OneWayMethod<>(
             RAFT_SERVICE_ID, 1, "loomkv.raft.Message", Message.parser(), MethodAccess.PEER_ONLY);
+    public static final OneWayMethod<RemovedNotice> REMOVED_NOTICE = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 2, "loomkv.node.RemovedNotice", RemovedNotice.parser(), MethodAccess.PEER_ONLY);
 
     private NodeMethods() {
     }

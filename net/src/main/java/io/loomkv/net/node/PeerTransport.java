@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.core.raft.proto.Message;
+import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
 import org.slf4j.Logger;
@@ -34,6 +35,19 @@ final class PeerTransport implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.debug("sending {} to {} failed: {}", message.getType(), message.getTo(), e.toString());
             return false;
+        }
+    }
+
+    /** Tells node {@code to} that it is no longer a member; best effort. */
+    void sendRemovedNotice(long to, long from, MemberAddress address) {
+        if (address == null) {
+            return;
+        }
+        try {
+            client.endpoint(address.peerAddress()).send(NodeMethods.REMOVED_NOTICE,
+                    RemovedNotice.newBuilder().setNodeId(to).setFrom(from).build());
+        } catch (RuntimeException e) {
+            LOG.debug("removed notice to {} failed: {}", to, e.toString());
         }
     }
 

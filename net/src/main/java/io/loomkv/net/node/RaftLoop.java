@@ -75,6 +75,9 @@ final class RaftLoop implements Runnable {
     private final Map<ByteString, List<LoopInput.Read>> pendingReads = new HashMap<>();
     private volatile Thread thread;
     private volatile boolean running = true;
+    private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
+    private final Map<Long, Long> lastNoticeTick = new HashMap<>();
+    private ConfState confState;
     private SnapshotReceiver receiver;
     private long readCounter;
     private long lastTimestampMillis;
@@ -92,6 +95,7 @@ final class RaftLoop implements Runnable {
         this.applyQueue = applyQueue;
         this.applyThread = applyThread;
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
+        this.confState = node.status().confState();
     }
 
     void start(Thread loopThread) {
@@ -179,6 +183,9 @@ final class RaftLoop implements Runnable {
             if (state.removed()) {
                 continue;
             }
+            if (!isMember(message.getFrom())) {
+                noticeRemoved(message.getFrom());
+            }
             try {
                 node.step(message);
             } catch (IllegalArgumentException e) {
@@ -209,6 +216,39 @@ final class RaftLoop implements Runnable {
             read(reads);
         }
         return drained > 0;
+    }
+
+    private boolean isMember(long id) {
+        return confState.getVotersList().contains(id) || confState.getLearnersList().contains(id)
+                || confState.getVotersOutgoingList().contains(id);
+    }
+
+    /**
+     * A node we removed is still talking to us: it never saw its removal commit, so tell it (at most
+     * once per election timeout per node).
+     */
+    private void noticeRemoved(long id) {
+        MemberAddress address = removedAddresses.get(id);
+        if (address == null || !state.isLeader()) {
+            return;
+        }
+        Long last = lastNoticeTick.get(id);
+        if (last != null && ticks - last < config.electionTimeoutTicks()) {
+            return;
+        }
+        lastNoticeTick.put(id, ticks);
+        transport.sendRemovedNotice(id, config.nodeId(), address);
+    }
+
+    /** A peer told us we were removed from the cluster. */
+    void onRemovedNotice(long from) {
+        submit(new LoopInput.Control(n -> {
+            if (!isMember(config.nodeId())) {
+                return;
+            }
+            LOG.warn("node {}: node {} says this node was removed from the cluster; it stops serving", config.nodeId(), from);
+            state.markRemoved();
+        }));
     }
 
     private void runControl(LoopInput.Control control) {
@@ -382,6 +422,7 @@ final class RaftLoop implements Runnable {
         LOG.info("node {}: installed snapshot at index {} term {} from the leader", config.nodeId(),
                 finished.getIndex(), finished.getTerm());
         toApply(new ApplyTask.Restore(finished));
+        confState = finished.getConfState();
     }
 
     private Map<Long, ConfState> applyConfChanges(List<Entry> committed) {
@@ -406,6 +447,7 @@ final class RaftLoop implements Runnable {
                 continue;
             }
             confStates.put(entry.getIndex(), after);
+            confState = after;
             recordAddresses(change, after);
             LOG.info("node {}: membership now voters={} learners={} (entry {})", config.nodeId(),
                     after.getVotersList(), after.getLearnersList(), entry.getIndex());
@@ -423,6 +465,13 @@ final class RaftLoop implements Runnable {
                         LOG.warn("node {}: removed from the cluster; it stops serving", id);
                         state.markRemoved();
                     } else {
+                        MemberAddress address = membership.get(id);
+                        if (address != null) {
+                            removedAddresses.put(id, address);
+                            if (state.isLeader()) {
+                                transport.sendRemovedNotice(id, config.nodeId(), address);
+                            }
+                        }
                         membership.remove(id);
                     }
                 }
