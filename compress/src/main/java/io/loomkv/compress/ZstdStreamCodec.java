@@ -1,5 +1,6 @@
 package io.loomkv.compress;
 
+import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import java.io.IOException;
@@ -81,7 +82,9 @@ public final class ZstdStreamCodec {
      */
     public ZstdSnapshotOutputStream compressingStream(OutputStream sink) throws IOException {
         Objects.requireNonNull(sink, "sink");
-        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(sink, level);
+        // Pooled buffers: each stream otherwise allocates ~256 KiB of fresh buffers.
+        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(sink, RecyclingBufferPool.INSTANCE);
+        zstd.setLevel(level);
         zstd.setChecksum(true);
         return new ZstdSnapshotOutputStream(zstd, sink);
     }
@@ -102,7 +105,7 @@ public final class ZstdStreamCodec {
                     "maxDecompressedBytes must be >= 0, got " + maxDecompressedBytes);
         }
         SourceTrackingInputStream tracked = new SourceTrackingInputStream(source);
-        ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(tracked);
+        ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(tracked, RecyclingBufferPool.INSTANCE);
         // Not continuous: a source that ends mid-frame is an error ("Truncated source"), not EOF.
         zstd.setContinuous(false);
         zstd.setLongMax(MAX_WINDOW_LOG);

@@ -223,6 +223,7 @@ class ZstdStreamCodecTest {
         CorruptDataException e =
                 assertThrows(CorruptDataException.class, () -> decompress(sink.toByteArray(), 8 * ONE_MIB));
         assertFalse(e instanceof DecompressedSizeLimitException);
+        assertTrue(e.getMessage().contains("memory"), e.getMessage());
     }
 
     @Test

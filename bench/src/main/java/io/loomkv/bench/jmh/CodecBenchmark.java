@@ -29,8 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>The payload is KV-like text from a seeded {@link Random}: records such as {@code
  * user:004217=name-qkzjwe;balance=73121|}, i.e. repeated field names with random keys, names and
- * numbers. That is semi-compressible (LZ4 reaches roughly 2:1 on it at 4 KiB), like real log
- * entries, and unlike all-zero or random bytes. Throughput in MB/s is ops/s times the payload
+ * numbers. That is semi-compressible, like real log entries and unlike all-zero or random bytes:
+ * measured with this seed, 128 B / 4 KiB / 1 MiB compress to 111 / 2429 / 566244 bytes with LZ4
+ * (header included) and to 109 / 1419 / 364597 bytes with Zstd level 3. Throughput in MB/s is ops/s times the payload
  * size (uncompressed bytes per second, for both directions).
  *
  * <p>LZ4 runs allocation-free into preallocated buffers with a threshold of 0 so that even the

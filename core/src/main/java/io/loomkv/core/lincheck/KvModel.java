@@ -9,6 +9,7 @@ import io.loomkv.core.lincheck.KvInput.MultiPut;
 import io.loomkv.core.lincheck.KvInput.Put;
 import io.loomkv.core.lincheck.KvInput.Scan;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +36,7 @@ public final class KvModel implements Model<Map<String, String>, KvInput, KvOutp
 
     /** A store that starts with {@code initialValues} (e.g. loaded before the history began). */
     public KvModel(Map<String, String> initialValues) {
-        this.initialValues = Map.copyOf(initialValues);
+        this.initialValues = sorted(new HashMap<>(initialValues));
     }
 
     @Override
@@ -79,7 +80,7 @@ public final class KvModel implements Model<Map<String, String>, KvInput, KvOutp
                 expect(KvOutput.Ok.class, input, output);
                 Map<String, String> next = new HashMap<>(state);
                 next.putAll(multiPut.entries());
-                yield Map.copyOf(next);
+                yield sorted(next);
             }
             case Scan scan -> {
                 KvOutput.Values values = expect(KvOutput.Values.class, input, output);
@@ -159,6 +160,11 @@ public final class KvModel implements Model<Map<String, String>, KvInput, KvOutp
         } else {
             next.put(key, value);
         }
-        return Map.copyOf(next);
+        return sorted(next);
+    }
+
+    /** An immutable state; sorted so that explanations print keys in a stable order. */
+    private static Map<String, String> sorted(Map<String, String> values) {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(values));
     }
 }

@@ -82,14 +82,14 @@ public final class LinearizabilityChecker {
             // budget covers both, so a partition costs at most maxStepsPerPartition steps.
             long used = 0;
             while (verdict == null && used < maxStepsPerPartition) {
-                long slice = Math.min(STEPS_PER_SLICE, (maxStepsPerPartition - used + 1) / 2);
                 for (PartitionSearch<S, I, O> search : List.of(listOrder, completedFirst)) {
-                    if (verdict == null) {
+                    long slice = Math.min(STEPS_PER_SLICE, maxStepsPerPartition - used);
+                    if (verdict == null && slice > 0) {
                         verdict = search.advance(slice);
                         decider = search;
+                        used = listOrder.steps() + completedFirst.steps();
                     }
                 }
-                used = listOrder.steps() + completedFirst.steps();
             }
             totalSteps += listOrder.steps() + completedFirst.steps();
             if (verdict == null) {

@@ -164,6 +164,9 @@ final class PartitionSearch<S, I, O> {
      * @return OK or ILLEGAL once decided (and from then on), or {@code null} if still undecided
      */
     Verdict advance(long stepLimit) {
+        if (bitOf == null) {
+            throw new IllegalStateException("advance() before start()");
+        }
         if (decided != null) {
             return decided;
         }

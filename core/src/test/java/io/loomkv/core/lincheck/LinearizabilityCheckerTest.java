@@ -360,6 +360,7 @@ class LinearizabilityCheckerTest {
         assertEquals(Verdict.UNKNOWN, tiny.verdict(), tiny.explanation());
         assertTrue(tiny.explanation().contains("budget"), tiny.explanation());
         assertTrue(tiny.violation().isEmpty());
+        assertTrue(tiny.steps() <= 5, "used " + tiny.steps() + " steps of 5");
         assertOk(check(h));
     }
 

@@ -7,6 +7,8 @@ import io.loomkv.core.lincheck.SimulatedKvHistory.Simulated;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -89,6 +91,17 @@ class RandomHistoryTest {
             }
         }
         assertEquals(1, mutated, "no stale-read candidate found in seed " + seed);
+    }
+
+    /** Many more seeds; run with {@code -Dloomkv.soak=true}. */
+    @Test
+    @EnabledIfSystemProperty(named = "loomkv.soak", matches = "true")
+    void soakManySeeds() {
+        for (long seed = 100; seed < 160; seed++) {
+            simulatedLinearizableStorePasses(seed);
+            readOfAValueNeverWrittenFails(seed);
+            staleReadFails(seed);
+        }
     }
 
     private void assertIllegalOnKeyOf(
