@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -27,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Wal implements AutoCloseable {
     private final WalOptions options;
     private final ReentrantLock appendLock = new ReentrantLock();
-    private final ArrayBlockingQueue<WalRequest> queue;
+    private final AppendQueue queue;
     private final WalWriter writer;
     private WalContents recovered;
     private long lastIndex; // guarded by appendLock
@@ -35,7 +34,7 @@ public final class Wal implements AutoCloseable {
 
     private Wal(WalOptions options, WalRecovery.Result recovery) throws IOException {
         this.options = options;
-        this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.queue = new AppendQueue(options.queueCapacity());
         this.recovered = recovery.contents();
         this.lastIndex = recovery.contents().lastIndex();
         this.writer = new WalWriter(options, queue, recovery);

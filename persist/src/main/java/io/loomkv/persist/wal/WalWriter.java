@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -49,7 +48,7 @@ final class WalWriter {
     private static final int KEPT_MARKERS = 2;
 
     private final WalOptions options;
-    private final ArrayBlockingQueue<WalRequest> queue;
+    private final AppendQueue queue;
     private final SegmentPreallocator preallocator;
     private final ByteBuffer batchBuffer;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -68,7 +67,7 @@ final class WalWriter {
     private int expectedAppends;
     private final boolean headerPresentAtStart;
 
-    WalWriter(WalOptions options, ArrayBlockingQueue<WalRequest> queue, WalRecovery.Result recovery) throws IOException {
+    WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery) throws IOException {
         this.options = options;
         this.queue = queue;
         this.preallocator = new SegmentPreallocator(options.directory(), options.segmentSizeBytes());
@@ -129,17 +128,15 @@ final class WalWriter {
 
     private void writerLoop() {
         List<WalRequest> batch = new ArrayList<>(1024);
+        long idleWaitNanos = TimeUnit.MILLISECONDS.toNanos(20);
         try {
             while (true) {
-                WalRequest first = queue.poll(20, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    if (closing && queue.isEmpty()) {
+                if (queue.awaitAndDrain(batch, 1, idleWaitNanos, MAX_DRAIN) == 0) {
+                    if (closing && queue.size() == 0) {
                         break;
                     }
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, MAX_DRAIN);
                 holdForStragglers(batch);
                 process(batch);
                 int acknowledged = forceAndComplete();
@@ -155,22 +152,10 @@ final class WalWriter {
     /** Waits (bounded) for appenders that the last force released to come back; see the class comment. */
     private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
         long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
-        if (delayNanos == 0 || batch.size() >= expectedAppends) {
+        if (delayNanos == 0 || batch.size() >= expectedAppends || batch.size() >= MAX_DRAIN) {
             return;
         }
-        long deadline = System.nanoTime() + delayNanos;
-        while (batch.size() < expectedAppends && batch.size() < MAX_DRAIN) {
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                return;
-            }
-            WalRequest next = queue.poll(remaining, TimeUnit.NANOSECONDS);
-            if (next == null) {
-                return;
-            }
-            batch.add(next);
-            queue.drainTo(batch, MAX_DRAIN - batch.size());
-        }
+        queue.awaitAndDrain(batch, expectedAppends - batch.size(), delayNanos, MAX_DRAIN - batch.size());
     }
 
     /** Forces the current segment and completes every append written to it since the last force. */
@@ -323,7 +308,7 @@ final class WalWriter {
     /** Fails everything still queued; called by the threads on failure and by appenders that raced with it. */
     void failQueued() {
         List<WalRequest> drained = new ArrayList<>();
-        queue.drainTo(drained);
+        queue.drainAll(drained);
         failAll(drained);
     }
 
