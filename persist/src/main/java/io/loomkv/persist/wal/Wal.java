@@ -88,11 +88,11 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("entries must have consecutive indexes >= 1: position " + i
                         + " has index " + entry.getIndex() + ", expected " + (firstIndex + i));
             }
-            records.add(WalRecordCodec.encode(WalRecordType.ENTRY, entry.toByteArray()));
+            records.add(WalRecordCodec.encode(WalRecordType.ENTRY, entry));
             maxEntryIndex = entry.getIndex();
         }
         if (hardState != null) {
-            records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState.toByteArray()));
+            records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState));
         }
         byte[] bytes = concat(records);
         checkSize(bytes);
