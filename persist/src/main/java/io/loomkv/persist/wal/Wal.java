@@ -32,12 +32,12 @@ public final class Wal implements AutoCloseable {
     private long lastIndex; // guarded by appendLock
     private boolean closed; // guarded by appendLock
 
-    private Wal(WalOptions options, WalRecovery.Result recovery) throws IOException {
+    private Wal(WalOptions options, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
         this.options = options;
         this.queue = new AppendQueue(options.queueCapacity());
         this.recovered = recovery.contents();
         this.lastIndex = recovery.contents().lastIndex();
-        this.writer = new WalWriter(options, queue, recovery);
+        this.writer = new WalWriter(options, queue, recovery, channelFactory);
     }
 
     /**
@@ -47,8 +47,13 @@ public final class Wal implements AutoCloseable {
      * @throws WalCorruptionException when the log is damaged beyond a torn tail
      */
     public static Wal open(WalOptions options, long keepEntriesAboveIndex) throws IOException {
+        return open(options, keepEntriesAboveIndex, SegmentChannelFactory.DEFAULT);
+    }
+
+    /** As {@link #open(WalOptions, long)}, with segment channels from {@code channelFactory} (tests inject failures). */
+    static Wal open(WalOptions options, long keepEntriesAboveIndex, SegmentChannelFactory channelFactory) throws IOException {
         WalRecovery.Result recovery = WalRecovery.recover(options.directory(), keepEntriesAboveIndex);
-        Wal wal = new Wal(options, recovery);
+        Wal wal = new Wal(options, recovery, channelFactory);
         wal.writer.start();
         return wal;
     }

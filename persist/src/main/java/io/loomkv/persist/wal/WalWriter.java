@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +47,7 @@ final class WalWriter {
     private static final int KEPT_MARKERS = 2;
 
     private final WalOptions options;
+    private final SegmentChannelFactory channelFactory;
     private final AppendQueue queue;
     private final SegmentPreallocator preallocator;
     private final ByteBuffer batchBuffer;
@@ -67,8 +67,9 @@ final class WalWriter {
     private int expectedAppends;
     private final boolean headerPresentAtStart;
 
-    WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery) throws IOException {
+    WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
         this.options = options;
+        this.channelFactory = channelFactory;
         this.queue = queue;
         this.preallocator = new SegmentPreallocator(options.directory(), options.segmentSizeBytes());
         this.batchBuffer = ByteBuffer.allocateDirect(options.maxBatchBytes());
@@ -98,7 +99,7 @@ final class WalWriter {
             startSegment(new SegmentName(0, lastIndexWritten + 1));
         } else {
             SegmentState last = segments.get(segments.size() - 1);
-            channel = FileChannel.open(last.path, StandardOpenOption.WRITE);
+            channel = channelFactory.open(last.path);
             if (!headerPresentAtStart) {
                 LOG.info("WAL {}: last segment is blank (a crash during a cut); writing its header", last.path);
                 writeSegmentHeader(last.name);
@@ -251,7 +252,7 @@ final class WalWriter {
         }
         Path prepared = preallocator.take();
         DurableFiles.renameDurably(prepared, path);
-        channel = FileChannel.open(path, StandardOpenOption.WRITE);
+        channel = channelFactory.open(path);
         positionBytes = 0;
         segments.add(new SegmentState(name, path, lastIndexWritten));
         writeSegmentHeader(name);
