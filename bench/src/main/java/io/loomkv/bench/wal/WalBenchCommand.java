@@ -23,7 +23,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code loomkv bench wal}: many appenders at once, each appending one record and waiting until it
@@ -54,15 +57,32 @@ public final class WalBenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the shared one-line JSON summary as the last line.")
     boolean json;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        long durationNanos = parseDuration(duration);
-        long warmupNanos = parseDuration(warmup);
-        if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
-            throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
-        }
-        if (appenders < 1 || appenders > 4096) {
-            throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
+        long durationNanos;
+        long warmupNanos;
+        WalOptions probe;
+        try {
+            durationNanos = parseDuration(duration);
+            warmupNanos = parseDuration(warmup);
+            if (durationNanos <= 0) {
+                throw new IllegalArgumentException("--duration must be positive");
+            }
+            if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
+                throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
+            }
+            if (appenders < 1 || appenders > 4096) {
+                throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
+            }
+            probe = WalOptions.defaults(Paths.get(".")).withSegmentSizeBytes(segmentSizeBytes);
+            if (recordSizeBytes + 64 > probe.maxAppendBytes()) {
+                throw new IllegalArgumentException("--record-size " + recordSizeBytes + " does not fit half a segment of " + segmentSizeBytes + " bytes");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Path parent = dir != null ? dir : Paths.get("").toAbsolutePath();
         Files.createDirectories(parent);

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -27,18 +26,18 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Wal implements AutoCloseable {
     private final WalOptions options;
     private final ReentrantLock appendLock = new ReentrantLock();
-    private final ArrayBlockingQueue<WalRequest> queue;
+    private final AppendQueue queue;
     private final WalWriter writer;
     private WalContents recovered;
     private long lastIndex; // guarded by appendLock
     private boolean closed; // guarded by appendLock
 
-    private Wal(WalOptions options, WalRecovery.Result recovery) throws IOException {
+    private Wal(WalOptions options, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
         this.options = options;
-        this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.queue = new AppendQueue(options.queueCapacity());
         this.recovered = recovery.contents();
         this.lastIndex = recovery.contents().lastIndex();
-        this.writer = new WalWriter(options, queue, recovery);
+        this.writer = new WalWriter(options, queue, recovery, channelFactory);
     }
 
     /**
@@ -48,8 +47,13 @@ public final class Wal implements AutoCloseable {
      * @throws WalCorruptionException when the log is damaged beyond a torn tail
      */
     public static Wal open(WalOptions options, long keepEntriesAboveIndex) throws IOException {
+        return open(options, keepEntriesAboveIndex, SegmentChannelFactory.DEFAULT);
+    }
+
+    /** As {@link #open(WalOptions, long)}, with segment channels from {@code channelFactory} (tests inject failures). */
+    static Wal open(WalOptions options, long keepEntriesAboveIndex, SegmentChannelFactory channelFactory) throws IOException {
         WalRecovery.Result recovery = WalRecovery.recover(options.directory(), keepEntriesAboveIndex);
-        Wal wal = new Wal(options, recovery);
+        Wal wal = new Wal(options, recovery, channelFactory);
         wal.writer.start();
         return wal;
     }
@@ -89,11 +93,11 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("entries must have consecutive indexes >= 1: position " + i
                         + " has index " + entry.getIndex() + ", expected " + (firstIndex + i));
             }
-            records.add(WalRecordCodec.encode(WalRecordType.ENTRY, entry.toByteArray()));
+            records.add(WalRecordCodec.encode(WalRecordType.ENTRY, entry));
             maxEntryIndex = entry.getIndex();
         }
         if (hardState != null) {
-            records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState.toByteArray()));
+            records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState));
         }
         byte[] bytes = concat(records);
         checkSize(bytes);

@@ -1,5 +1,10 @@
 package io.loomkv.persist.wal;
 
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.MessageLite;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
@@ -24,6 +29,7 @@ public final class WalRecordCodec {
     public static final int ALIGNMENT_BYTES = 8;
     /** Largest payload accepted in one record; a bigger length on disk is damage. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private WalRecordCodec() {
     }
@@ -65,8 +71,36 @@ public final class WalRecordCodec {
     /** Encodes one record into a new array (used on caller threads so that the writer thread only copies). */
     public static byte[] encode(WalRecordType type, byte[] payload) {
         byte[] bytes = new byte[recordBytes(payload.length)];
-        encode(type, payload, ByteBuffer.wrap(bytes));
+        System.arraycopy(payload, 0, bytes, HEADER_BYTES, payload.length);
+        sealHeader(type, bytes, payload.length);
         return bytes;
+    }
+
+    /** Encodes a protobuf message as one record, serialising it straight into the record (no extra copy). */
+    public static byte[] encode(WalRecordType type, MessageLite message) {
+        int size = message.getSerializedSize();
+        byte[] bytes = new byte[recordBytes(size)];
+        CodedOutputStream out = CodedOutputStream.newInstance(bytes, HEADER_BYTES, size);
+        try {
+            message.writeTo(out);
+        } catch (IOException e) {
+            throw new IllegalStateException("serialising a " + size + " byte message into an array failed", e);
+        }
+        out.checkNoSpaceLeft();
+        sealHeader(type, bytes, size);
+        return bytes;
+    }
+
+    /** Fills the header of a record whose payload is already at {@link #HEADER_BYTES}. */
+    private static void sealHeader(WalRecordType type, byte[] bytes, int payloadLength) {
+        INT_LE.set(bytes, 0, payloadLength);
+        bytes[4] = (byte) type.code();
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, HEADER_BYTES, payloadLength);
+        INT_LE.set(bytes, 8, (int) crc.getValue());
+        crc.reset();
+        crc.update(bytes, 0, 12);
+        INT_LE.set(bytes, 12, (int) crc.getValue());
     }
 
     static int headerCrc(ByteBuffer littleEndian, int start) {

@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 final class WalRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(WalRecovery.class);
     static final int SECTOR_BYTES = 512;
+    static final int MIN_SEGMENT_BYTES = 64 * 1024;
     static final long SEGMENT_MAGIC = 0x4c4f4f4d4b565741L; // "LOOMKVWA"
     static final int SEGMENT_VERSION = 1;
     static final int SEGMENT_HEADER_BYTES = 32;
@@ -127,6 +128,10 @@ final class WalRecovery {
         byte[] data = Files.readAllBytes(path);
         if (data.length == 0) {
             throw new WalCorruptionException(path, 0, "segment file is empty (segments are preallocated, so this is damage)");
+        }
+        if (data.length < MIN_SEGMENT_BYTES || data.length % WalRecordCodec.ALIGNMENT_BYTES != 0) {
+            throw new WalCorruptionException(path, data.length, "segment file of " + data.length
+                    + " bytes cannot be a preallocated segment (at least " + MIN_SEGMENT_BYTES + ", a multiple of 8): it was cut short");
         }
         ByteBuffer buffer = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         int position = 0;

@@ -214,6 +214,21 @@ class DurableStorageTest {
     }
 
     @Test
+    void aMissingFirstSegmentWithoutASnapshotCoveringItStopsStartup() throws Exception {
+        try (DurableStorage storage = open(dir)) {
+            for (long i = 1; i <= 3000; i += 100) {
+                appendDurably(storage, null, entries(i, i + 99, 1));
+            }
+        }
+        try (Stream<Path> files = Files.list(dir.resolve("wal"))) {
+            Files.delete(files.filter(p -> p.toString().endsWith(".wal")).sorted().findFirst().orElseThrow());
+        }
+        io.loomkv.persist.wal.WalCorruptionException error =
+                assertThrows(io.loomkv.persist.wal.WalCorruptionException.class, () -> open(dir));
+        assertTrue(error.getMessage().contains("missing"), error.getMessage());
+    }
+
+    @Test
     void appendsInsideTheSnapshotAreRejected() throws Exception {
         try (DurableStorage storage = open(dir)) {
             appendDurably(storage, null, entries(1, 100, 1));

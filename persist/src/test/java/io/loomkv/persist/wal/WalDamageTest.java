@@ -200,6 +200,16 @@ class WalDamageTest {
     }
 
     @Test
+    void aLastSegmentCutShortStopsStartup() throws Exception {
+        fillSmallSegments();
+        Path damaged = segment(-1);
+        byte[] data = Files.readAllBytes(damaged);
+        Files.write(damaged, java.util.Arrays.copyOf(data, 4096));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertTrue(error.getMessage().contains("cut short"), error.getMessage());
+    }
+
+    @Test
     void aBlankLastSegmentFromACrashDuringACutIsReused() throws Exception {
         fillSmallSegments();
         Path last = segment(-1);
