@@ -21,6 +21,8 @@ import org.HdrHistogram.Recorder;
  */
 final class EchoLoad {
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+    private static final java.util.concurrent.Executor RETRY_AFTER_ERROR =
+            java.util.concurrent.CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS);
 
     private final RpcEndpoint endpoint;
     private final EchoRequest request;
@@ -60,8 +62,9 @@ final class EchoLoad {
                 issue();
             } else {
                 errors.increment();
-                // Re-issue off this thread: a call that fails at once would otherwise recurse.
-                Thread.ofVirtual().start(this::issue);
+                // Re-issue later and off this thread: a call that fails at once would otherwise
+                // recurse, and a dead server would turn the loop into a busy spin.
+                RETRY_AFTER_ERROR.execute(this::issue);
             }
         });
     }

@@ -3,6 +3,7 @@ package io.loomkv.net.frame;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
+import java.util.Arrays;
 
 /**
  * Reads frames from a stream, many per read call when the peer pipelines them, and validates
@@ -140,20 +141,27 @@ public final class FrameReader {
         if (buffered < FrameCodec.HEADER_SIZE_BYTES) {
             return false;
         }
-        int bodyLengthBytes = (int) FrameCodec.bodyLengthAt(buffer, readPosition);
+        int bodyLengthBytes = FrameCodec.bodyLengthAt(buffer, readPosition);
         return bodyLengthBytes >= 0 && buffered - FrameCodec.HEADER_SIZE_BYTES >= bodyLengthBytes;
     }
 
-    /** A body that does not fit the buffer: allocated at its exact (already bounded) size. */
+    /**
+     * A body that does not fit the buffer. The array grows (doubling) as bytes actually arrive
+     * rather than being allocated at the declared length up front, so a peer that announces a
+     * maximum-size frame and then stalls costs memory only for what it really sent.
+     */
     private byte[] readLargeBody(int bodyLengthBytes, int frameSizeBytes) throws IOException {
-        byte[] body = new byte[bodyLengthBytes];
         int buffered = writePosition - readPosition - FrameCodec.HEADER_SIZE_BYTES;
+        byte[] body = new byte[Math.min(bodyLengthBytes, Math.max(2 * buffer.length, buffered))];
         System.arraycopy(buffer, readPosition + FrameCodec.HEADER_SIZE_BYTES, body, 0, buffered);
         readPosition = 0;
         writePosition = 0;
         int have = buffered;
         while (have < bodyLengthBytes) {
-            int n = readWithTimeout(body, have, bodyLengthBytes - have, FrameCodec.HEADER_SIZE_BYTES + have,
+            if (have == body.length) {
+                body = Arrays.copyOf(body, (int) Math.min(bodyLengthBytes, 2L * body.length));
+            }
+            int n = readWithTimeout(body, have, body.length - have, FrameCodec.HEADER_SIZE_BYTES + have,
                     frameSizeBytes);
             if (n < 0) {
                 throw truncated(FrameCodec.HEADER_SIZE_BYTES + have, frameSizeBytes);
@@ -223,9 +231,8 @@ public final class FrameReader {
             partial.initCause(e);
             throw partial;
         }
-        if (n > 0 && idle) {
-            frameStartNanos = System.nanoTime();
-        }
+        // The partial-frame clock starts at the first wait for the rest of a frame (see above), not
+        // here: reading the clock once per read would cost more than the slack it saves.
         return n;
     }
 

@@ -17,7 +17,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -140,9 +139,6 @@ final class ClientConnection implements Runnable {
         return !closed.get();
     }
 
-    int callsInFlight() {
-        return inFlight.get();
-    }
 
     @SuppressWarnings("unchecked")
     <Req extends MessageLite, Resp extends MessageLite> CompletableFuture<Resp> call(RpcMethod<Req, Resp> method,
@@ -314,9 +310,5 @@ final class ClientConnection implements Runnable {
         RpcException cause = closeCause;
         ErrorReply.Code code = cause != null ? cause.code() : ErrorReply.Code.CODE_UNAVAILABLE;
         return new RpcException(code, "connection to " + address + " is closed (" + closeReason + ")");
-    }
-
-    boolean awaitReader(long timeoutMillis) throws InterruptedException {
-        return readerThread.join(java.time.Duration.ofMillis(TimeUnit.MILLISECONDS.toMillis(timeoutMillis)));
     }
 }

@@ -111,9 +111,6 @@ final class FrameWriter implements Runnable {
         return parked && thread.getState() == Thread.State.WAITING;
     }
 
-    int queuedFrames() {
-        return queue.size();
-    }
 
     @Override
     public void run() {

@@ -186,7 +186,7 @@ public final class RpcEndpoint {
                 ? failure.getCause() : failure;
         if (cause instanceof TimeoutException) {
             return new RpcTimeoutException("no response to " + method.name() + " from " + address
-                    + " within its deadline of " + timeoutMillis + " ms (still connecting)");
+                    + " within its deadline of " + timeoutMillis + " ms (the connection was being opened)");
         }
         if (cause instanceof RuntimeException runtime) {
             return runtime;
@@ -195,18 +195,18 @@ public final class RpcEndpoint {
     }
 
     /**
-     * Queues a one-way message on an open connection. Returns false, dropping the message, when no
-     * connection is open (a reconnect is started) or the send queue is full; Raft-style callers
-     * simply send again later.
+     * Queues a one-way message on the first open connection of the pool, so messages to one
+     * endpoint keep their order while that connection lasts (Raft replication relies on it).
+     * Returns false, dropping the message, when no connection is open (a reconnect is started)
+     * or the send queue is full; Raft-style callers simply send again later.
      */
     public <Req extends MessageLite> boolean send(OneWayMethod<Req> method, Req message) {
-        Slot slot = slots[Math.floorMod(nextSlot.getAndIncrement(), slots.length)];
-        ClientConnection connection = slot.openConnection();
+        ClientConnection connection = anyOpenConnection();
         if (connection == null) {
-            slot.connect();
-            connection = anyOpenConnection();
+            slots[0].connect();
+            return false;
         }
-        return connection != null && connection.send(method, message);
+        return connection.send(method, message);
     }
 
     /** Opens every pooled connection now; the future completes when all are open. */

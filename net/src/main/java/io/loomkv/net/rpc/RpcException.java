@@ -12,18 +12,26 @@ public class RpcException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     private final ErrorReply.Code code;
+    private final String detail;
 
-    public RpcException(ErrorReply.Code code, String message) {
-        super(code + ": " + message);
+    public RpcException(ErrorReply.Code code, String detail) {
+        super(code + ": " + detail);
         this.code = code;
+        this.detail = detail;
     }
 
-    public RpcException(ErrorReply.Code code, String message, Throwable cause) {
-        super(code + ": " + message, cause);
+    public RpcException(ErrorReply.Code code, String detail, Throwable cause) {
+        super(code + ": " + detail, cause);
         this.code = code;
+        this.detail = detail;
     }
 
     public ErrorReply.Code code() {
         return code;
+    }
+
+    /** The message without the code: what a server puts into its {@code ErrorReply}. */
+    public String detail() {
+        return detail;
     }
 }

@@ -15,6 +15,7 @@ import io.loomkv.net.proto.Hello;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -205,23 +206,30 @@ final class ServerConnection implements Runnable {
             return;
         }
         MessageLite request = parse(entry, header);
-        ServerCall call = new ServerCall(header.requestId(), header.methodId());
-        if (calls.putIfAbsent(call.requestId, call) != null) {
-            inFlightPermits.release();
-            throw new ProtocolViolationException("request id " + call.requestId + " reused while still in flight");
-        }
+        long requestId = header.requestId();
+        int methodId = header.methodId();
         CompletionStage<MessageLite> stage;
         try {
             stage = entry.requestHandler().handle(request, context);
         } catch (RuntimeException e) {
-            answer(call, null, e);
+            sendAnswer(requestId, methodId, null, e);
             return;
         }
         if (stage == null) {
-            answer(call, null, new IllegalStateException("handler of " + entry.name() + " returned null"));
-        } else {
-            stage.whenComplete((response, failure) -> answer(call, response, failure));
+            sendAnswer(requestId, methodId, null,
+                    new IllegalStateException("handler of " + entry.name() + " returned null"));
+            return;
         }
+        if (stage instanceof CompletableFuture<MessageLite> future && future.isDone()) {
+            // Answered at once, the common case for simple handlers: nothing to track for shutdown.
+            future.whenComplete((response, failure) -> sendAnswer(requestId, methodId, response, failure));
+            return;
+        }
+        ServerCall call = new ServerCall(requestId, methodId);
+        if (calls.putIfAbsent(requestId, call) != null) {
+            throw new ProtocolViolationException("request id " + requestId + " reused while still in flight");
+        }
+        stage.whenComplete((response, failure) -> answer(call, response, failure));
     }
 
     private void acquirePermit() throws InterruptedException, SocketTimeoutException {
@@ -284,23 +292,27 @@ final class ServerConnection implements Runnable {
         return new OutboundFrame(FrameType.RESPONSE, FrameFlags.ERROR, requestId, methodId, error, true);
     }
 
-    /** Sends the outcome of a call, once; any thread. */
+    /** Sends the outcome of a tracked call, once; any thread. */
     private void answer(ServerCall call, MessageLite response, Throwable failure) {
         if (!call.answered.compareAndSet(false, true)) {
             return;
         }
         calls.remove(call.requestId, call);
+        sendAnswer(call.requestId, call.methodId, response, failure);
+    }
+
+    /** Queues the RESPONSE for a request; its in-flight permit comes back once it is written. */
+    private void sendAnswer(long requestId, int methodId, MessageLite response, Throwable failure) {
         OutboundFrame frame;
         if (failure != null) {
-            frame = failureFrame(call, failure);
+            frame = failureFrame(requestId, methodId, failure);
         } else if (response == null) {
-            frame = errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_INTERNAL,
-                    "handler completed with no response");
+            frame = errorFrame(requestId, methodId, ErrorReply.Code.CODE_INTERNAL, "handler completed with no response");
         } else if (FrameCodec.HEADER_SIZE_BYTES + (long) response.getSerializedSize() > config.maxFrameSizeBytes()) {
-            frame = errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_TOO_LARGE, "response of "
+            frame = errorFrame(requestId, methodId, ErrorReply.Code.CODE_TOO_LARGE, "response of "
                     + response.getSerializedSize() + " bytes exceeds the frame limit " + config.maxFrameSizeBytes());
         } else {
-            frame = new OutboundFrame(FrameType.RESPONSE, 0, call.requestId, call.methodId, response, true);
+            frame = new OutboundFrame(FrameType.RESPONSE, 0, requestId, methodId, response, true);
         }
         if (!writer.offer(frame)) {
             inFlightPermits.release();
@@ -315,15 +327,15 @@ final class ServerConnection implements Runnable {
         }
     }
 
-    private OutboundFrame failureFrame(ServerCall call, Throwable failure) {
+    private OutboundFrame failureFrame(long requestId, int methodId, Throwable failure) {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
         if (cause instanceof RpcException rpc) {
-            String message = rpc.getMessage();
-            return errorFrame(call.requestId, call.methodId, rpc.code(), message == null ? "" : message);
+            String detail = rpc.detail();
+            return errorFrame(requestId, methodId, rpc.code(), detail == null ? "" : detail);
         }
-        LOG.debug("connection {}: handler of method {} failed", description, MethodIds.describe(call.methodId), cause);
-        return errorFrame(call.requestId, call.methodId, ErrorReply.Code.CODE_INTERNAL, String.valueOf(cause));
+        LOG.debug("connection {}: handler of method {} failed", description, MethodIds.describe(methodId), cause);
+        return errorFrame(requestId, methodId, ErrorReply.Code.CODE_INTERNAL, String.valueOf(cause));
     }
 
     /** Shutdown, step 1: new requests are answered with CODE_SHUTTING_DOWN. */

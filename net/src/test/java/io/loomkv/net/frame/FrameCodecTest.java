@@ -87,6 +87,21 @@ class FrameCodecTest {
     }
 
     @Test
+    void largeFramesOfEverySizeAroundTheGrowthStepsRoundTrip() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int[] sizes = {65_512, 65_513, 131_072, 131_073, 262_145, 1_000_000};
+        for (int i = 0; i < sizes.length; i++) {
+            out.write(FrameCodec.encodeToArray(FrameType.ONE_WAY, 0, 0, i, echo(sizes[i], i)));
+        }
+        FrameReader reader = readerOf(out.toByteArray(), FrameBodyDecoder.REJECT);
+        for (int i = 0; i < sizes.length; i++) {
+            assertEquals(i, reader.next().methodId());
+            assertEquals(echo(sizes[i], i), body(reader), "body of " + sizes[i] + " bytes");
+        }
+        assertNull(reader.next());
+    }
+
+    @Test
     void badMagicIsRejected() {
         byte[] frame = FrameCodec.encodeToArray(FrameType.REQUEST, 0, 1, 1, echo(10, 1));
         frame[0] = 'X';

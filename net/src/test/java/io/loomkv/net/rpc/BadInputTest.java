@@ -105,6 +105,26 @@ class BadInputTest {
         assertEquals(1, good.openConnections(), "the good client kept its one connection");
     }
 
+    @Test
+    void requestIdReusedWhileInFlightClosesTheConnection() throws Exception {
+        RpcMethod<io.loomkv.net.proto.EchoRequest, io.loomkv.net.proto.EchoReply> hang = new RpcMethod<>(9, 1,
+                "test.Hang", io.loomkv.net.proto.EchoRequest.parser(), io.loomkv.net.proto.EchoReply.parser(),
+                MethodAccess.ANY);
+        try (RpcServer hanging = TestRpc.startServer(RpcServerConfig.defaults(CLUSTER),
+                RpcHandlers.builder().add(hang, (request, context) -> new java.util.concurrent.CompletableFuture<>())
+                        .build());
+                Socket socket = TestRpc.rawClient(hanging)) {
+            String clientAddress = String.valueOf(socket.getLocalSocketAddress());
+            byte[] frame = FrameCodec.encodeToArray(FrameType.REQUEST, 0, 77, hang.id(), echoRequest("x"));
+            socket.getOutputStream().write(frame);
+            socket.getOutputStream().write(frame);
+            assertTrue(TestRpc.closedByServer(socket));
+            TestRpc.waitFor("the log line", () -> linesAbout(clientAddress).size() == 1);
+            assertTrue(linesAbout(clientAddress).get(0).contains("request id 77 reused while still in flight"),
+                    String.valueOf(linesAbout(clientAddress)));
+        }
+    }
+
     private List<String> linesAbout(String clientAddress) {
         return logged.list.stream().map(ILoggingEvent::getFormattedMessage)
                 .filter(line -> line.contains(clientAddress + ":") || line.contains(clientAddress + " "))

@@ -9,7 +9,6 @@ import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.proto.EchoReply;
 import io.loomkv.net.proto.EchoRequest;
-import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
 import java.io.IOException;
 import java.io.InputStream;
@@ -119,7 +118,4 @@ final class TestRpc {
         }
     }
 
-    static ErrorReply.Code code(RpcException e) {
-        return e.code();
-    }
 }
