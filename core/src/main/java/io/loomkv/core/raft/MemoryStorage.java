@@ -167,7 +167,10 @@ public final class MemoryStorage implements Storage {
         return snapshotMetadata;
     }
 
-    /** Discards entries up to and including {@code compactIndex}; the runtime only compacts applied entries covered by a snapshot. */
+    /**
+     * Discards entries up to and including {@code compactIndex}. A runtime compacts only what its
+     * newest snapshot covers, so that a leader can still bring any follower up to date.
+     */
     public void compact(long compactIndex) {
         long offset = offset();
         if (compactIndex <= offset) {

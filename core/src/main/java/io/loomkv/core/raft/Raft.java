@@ -224,6 +224,8 @@ final class Raft {
         send(Message.newBuilder().setType(MessageType.MSG_APP).setTo(to).setIndex(prevIndex).setLogTerm(prevTerm)
                 .addAllEntries(entries).setCommit(raftLog.committed()));
         pr.sentEntries(entries.size(), bytes);
+        // The follower commits up to what it can match: min(leader commit, last entry sent).
+        pr.sentCommit(Math.min(raftLog.committed(), prevIndex + entries.size()));
         return true;
     }
 
@@ -233,9 +235,11 @@ final class Raft {
             return false;
         }
         SnapshotMetadata metadata = raftLog.storage().snapshotMetadata();
-        if (metadata.getIndex() == 0) {
+        if (metadata.getIndex() == 0 || metadata.getIndex() < raftLog.firstIndex() - 1) {
+            // The runtime compacted the log beyond its newest snapshot: the discarded entries can
+            // no longer reach anyone. Storage must only compact what a snapshot covers.
             throw new IllegalStateException("follower " + to + " needs index " + pr.next() + " below first index "
-                    + raftLog.firstIndex() + " but there is no snapshot");
+                    + raftLog.firstIndex() + " but the newest snapshot is at index " + metadata.getIndex());
         }
         pr.becomeSnapshot(metadata);
         sendSnapshotChunk(to, pr);
@@ -264,6 +268,7 @@ final class Raft {
         Progress pr = tracker.get(to);
         // A follower may not have the leader's commit index in its log yet: send what it matched.
         long commit = Math.min(pr.match(), raftLog.committed());
+        pr.sentCommit(commit);
         Message.Builder m = Message.newBuilder().setType(MessageType.MSG_HEARTBEAT).setTo(to).setCommit(commit)
                 .setLeaseTick(tickCount);
         if (context != null) {
@@ -302,7 +307,7 @@ final class Raft {
                 while (maybeSendAppend(to, false)) {
                     sent = true;
                 }
-                if (!sent && commitBroadcastPending) {
+                if (!sent && commitBroadcastPending && tracker.get(to).canBumpCommit(raftLog.committed())) {
                     // Nothing new to send, but the follower should learn the commit index.
                     sendAppend(to);
                 }
@@ -746,7 +751,8 @@ final class Raft {
         }
         if (maybeCommit()) {
             onCommitAdvanced();
-        } else if (wasPaused) {
+        } else if (wasPaused && pr.canBumpCommit(raftLog.committed())) {
+            // It may have missed the commit index while paused.
             sendAppend(m.getFrom());
         }
         // Fill the pipeline window.
@@ -1036,14 +1042,12 @@ final class Raft {
         if (metadata.getIndex() <= raftLog.committed()) {
             return false;
         }
+        // Unlike etcd, a snapshot whose membership does not name us is accepted: the leader only
+        // sends to members of its current configuration, so we were added by a conf change after
+        // the snapshot, and the entries that follow it will make us a member again when applied.
+        // (Refusing it would leave a node added after the leader's last snapshot unable to catch
+        // up once the log before its addition has been compacted.)
         ConfState cs = metadata.getConfState();
-        boolean member = cs.getVotersList().contains(id) || cs.getLearnersList().contains(id)
-                || cs.getVotersOutgoingList().contains(id);
-        if (!member) {
-            // A snapshot from a configuration we are not in: installing it could leave us unable to
-            // ever take part. Ignore it (etcd does the same).
-            return false;
-        }
         if (raftLog.matchTerm(metadata.getIndex(), metadata.getTerm())) {
             // We have the entry already: just fast-forward the commit index.
             raftLog.commitTo(metadata.getIndex());
@@ -1053,9 +1057,6 @@ final class Raft {
         ProgressTracker fresh = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         Restore.restore(fresh, cs, raftLog.lastIndex());
         tracker = fresh;
-        if (tracker.get(id) == null) {
-            throw new IllegalStateException("node " + id + " missing from restored config " + cs);
-        }
         return true;
     }
 

@@ -48,7 +48,11 @@ public final class RaftNode {
         raft.tick();
     }
 
-    /** Starts an election now (with a pre-vote round if PreVote is on), as if the election timeout passed. */
+    /**
+     * Starts an election now (with a pre-vote round if PreVote is on), as if the election timeout
+     * passed. Meant for tests and bootstrapping: calling it while another node holds a lease
+     * undermines lease-based reads (followers that saw no leader grant votes at once).
+     */
     public void campaign() {
         raft.hup(raft.config().preVote() ? Raft.CampaignType.PRE_ELECTION : Raft.CampaignType.ELECTION);
     }
@@ -106,9 +110,14 @@ public final class RaftNode {
      *
      * @throws RequestDroppedException if there is no leader, a transfer is in progress, or the
      *     uncommitted-bytes limit was reached
+     * @throws IllegalArgumentException if {@code data} alone exceeds maxUncommittedEntriesBytes
      */
     public void propose(ByteString data) {
         Objects.requireNonNull(data, "data");
+        if (data.size() > raft.config().maxUncommittedEntriesBytes()) {
+            throw new IllegalArgumentException("proposal of " + data.size() + " bytes exceeds maxUncommittedEntriesBytes "
+                    + raft.config().maxUncommittedEntriesBytes());
+        }
         proposeEntry(Entry.newBuilder().setType(EntryType.ENTRY_NORMAL).setData(data).build());
     }
 

@@ -220,11 +220,37 @@ class RaftMembershipTest {
     }
 
     @Test
-    void proposalByteLimitDoesNotBlockConfChangesWithEmptyData() {
-        // A leave-joint entry has empty data and must always be accepted.
-        TestCluster c = TestCluster.of(1, id -> TestCluster.defaults(id).maxUncommittedEntriesBytes(1));
-        c.tickAll(25);
-        c.node(1).propose(ByteString.copyFrom(new byte[5]));
-        assertEquals(1, c.leader());
+    void emptyEntriesLikeLeaveJointAreAcceptedBeyondTheUncommittedLimit() {
+        TestCluster c = TestCluster.of(3, id -> TestCluster.defaults(id).maxUncommittedEntriesBytes(10));
+        c.elect(1);
+        c.isolate(1);
+        c.node(1).propose(ByteString.copyFrom(new byte[8]));
+        assertThrows(RequestDroppedException.class, () -> c.node(1).propose(ByteString.copyFrom(new byte[8])));
+        long last = c.node(1).status().lastIndex();
+        // A leave-joint change and other empty entries carry no data: they always fit.
+        c.node(1).propose(ByteString.EMPTY);
+        assertEquals(last + 1, c.node(1).status().lastIndex());
+    }
+
+    @Test
+    void nodeAddedAfterTheLastSnapshotCatchesUpFromASnapshotThatDoesNotNameIt() {
+        TestCluster c = TestCluster.of(3);
+        c.elect(1);
+        for (int i = 0; i < 5; i++) {
+            c.propose(1, "v" + i + ";");
+        }
+        c.snapshotAndCompact(1);
+        c.add(4, MemoryStorage.bootstrap(List.of(1L, 2L, 3L)), TestCluster.defaults(4).build());
+        c.node(1).proposeConfChange(simple(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, 4L));
+        c.stabilize();
+        c.tickAll(5);
+        assertEquals(List.of(1L, 2L, 3L), c.storages.get(4L).snapshotMetadata().getConfState().getVotersList());
+        assertEquals(List.of(4L), c.node(4).status().confState().getLearnersList());
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(4L));
+        c.node(1).proposeConfChange(simple(ConfChangeType.CONF_CHANGE_ADD_NODE, 4L));
+        c.stabilize();
+        c.node(1).transferLeader(4);
+        c.stabilize();
+        assertEquals(4, c.leader());
     }
 }

@@ -145,4 +145,29 @@ class RaftReadTest {
         assertEquals(Role.CANDIDATE, c.node(3).softState().role());
         assertEquals(1, c.node(2).softState().leaderId());
     }
+
+    @Test
+    void leaseIsMeasuredFromWhenTheHeartbeatWasSentNotWhenItsAckArrived() {
+        TestCluster c = leaseCluster();
+        c.elect(1);
+        // Heartbeats sent at tick T are held back...
+        c.tick(1);
+        c.process(1);
+        List<io.loomkv.core.raft.proto.Message> held = new java.util.ArrayList<>(c.inFlight);
+        c.inFlight.clear();
+        assertTrue(held.stream().anyMatch(m -> m.getType() == MessageType.MSG_HEARTBEAT));
+        // ...while four more ticks pass and their heartbeats are lost.
+        for (int i = 0; i < 4; i++) {
+            c.tick(1);
+            c.process(1);
+            c.inFlight.clear();
+        }
+        // Now the old heartbeats arrive and are acknowledged: the lease runs from T, so one tick
+        // later (T + 5 = T + leaseTicks) it has expired although the acks are only a tick old.
+        c.inFlight.addAll(held);
+        c.stabilize();
+        assertTrue(c.node(1).leaseValid(), "acknowledged at T + 4, lease until T + 5");
+        c.tick(1);
+        assertTrue(!c.node(1).leaseValid(), "lease must run from the send tick T");
+    }
 }

@@ -276,6 +276,7 @@ class RaftReplicationTest {
         RequestDroppedException e = assertThrows(RequestDroppedException.class,
                 () -> c.node(1).propose(ByteString.copyFrom(new byte[600])));
         assertTrue(e.getMessage().contains("uncommitted"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> c.node(1).propose(ByteString.copyFrom(new byte[1001])));
     }
 
     @Test

@@ -15,6 +15,8 @@ public final class Progress {
     private boolean msgAppFlowPaused;
     private boolean learner;
     private Inflights inflights;
+    /** The highest commit index this follower can have learned from what was sent to it. */
+    private long sentCommit;
     /** The highest leader tick echoed by this follower's heartbeat responses (for leases). */
     private long leaseAckTick;
 
@@ -43,6 +45,7 @@ public final class Progress {
         copy.recentActive = recentActive;
         copy.msgAppFlowPaused = msgAppFlowPaused;
         copy.leaseAckTick = leaseAckTick;
+        copy.sentCommit = sentCommit;
         copy.snapshotInTransfer = snapshotInTransfer;
         copy.snapshotOffsetBytes = snapshotOffsetBytes;
         copy.snapshotChunkInFlight = snapshotChunkInFlight;
@@ -196,6 +199,20 @@ public final class Progress {
 
     public Inflights inflights() {
         return inflights;
+    }
+
+    /** Records that a message let the follower commit up to {@code commit}. */
+    public void sentCommit(long commit) {
+        sentCommit = Math.max(sentCommit, commit);
+    }
+
+    /**
+     * Whether sending {@code commit} could move the follower's commit index: not if what was
+     * already sent (with appends or heartbeats) carried it. Lost messages are covered by
+     * heartbeats, which always carry the commit index.
+     */
+    public boolean canBumpCommit(long commit) {
+        return commit > sentCommit && sentCommit < next - 1;
     }
 
     public long leaseAckTick() {
