@@ -61,6 +61,7 @@ class Lab2BAgreementTest {
         if (got > expected + 50_000) {
             throw cfg.sim().fail("too many RPC bytes; got " + got + ", expected " + expected);
         }
+        System.out.println("RPCBytes: " + got + " request bytes for " + sent + " command bytes (limit " + (expected + 50_000) + ")");
     }
 
     @Test
@@ -313,6 +314,8 @@ class Lab2BAgreementTest {
         if (total1 > 30 || total1 < 1) {
             throw cfg.sim().fail("too many or few RPCs (" + total1 + ") to elect initial leader");
         }
+        long electionRpcs = total1;
+        long agreementRpcs = -1;
         long total2 = 0;
         boolean success = false;
         attempts:
@@ -362,6 +365,7 @@ class Lab2BAgreementTest {
             if (total2 - total1 > (iterations + 1 + 3) * 3) {
                 throw cfg.sim().fail("too many RPCs (" + (total2 - total1) + ") for " + iterations + " entries");
             }
+            agreementRpcs = total2 - total1;
             success = true;
             break;
         }
@@ -373,5 +377,7 @@ class Lab2BAgreementTest {
         if (total3 - total2 > 3 * 20) {
             throw cfg.sim().fail("too many RPCs (" + (total3 - total2) + ") for 1 second of idleness");
         }
+        System.out.println("Count: " + electionRpcs + " RPCs to elect (limit 30), " + agreementRpcs
+                + " for 10 entries (limit 42), " + (total3 - total2) + " per idle second (limit 60)");
     }
 }

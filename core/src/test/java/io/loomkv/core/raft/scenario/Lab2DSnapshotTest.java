@@ -1,5 +1,6 @@
 package io.loomkv.core.raft.scenario;
 
+import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.sim.LabHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -43,6 +44,7 @@ class Lab2DSnapshotTest {
         int servers = cfg.servers();
         cfg.one(cfg.rand(), servers, true);
         int leader1 = cfg.checkOneLeader();
+        long largestLogSize = 0;
         for (int iteration = 0; iteration < 30; iteration++) {
             int victim = (leader1 + 1) % servers;
             int sender = leader1;
@@ -65,6 +67,7 @@ class Lab2DSnapshotTest {
             // Let the appliers catch up with the Start()s.
             cfg.one(cfg.rand(), servers - 1, true);
             long logSize = cfg.logSize();
+            largestLogSize = Math.max(largestLogSize, logSize);
             if (logSize >= LabHarness.MAX_LOG_SIZE_BYTES) {
                 throw cfg.sim().fail("Log size too large: " + logSize + " bytes >= " + LabHarness.MAX_LOG_SIZE_BYTES);
             }
@@ -80,6 +83,12 @@ class Lab2DSnapshotTest {
                 cfg.one(cfg.rand(), servers, true);
                 leader1 = cfg.checkOneLeader();
             }
+        }
+        long snapshotMessages = cfg.sim().network().messagesSent(MessageType.MSG_SNAP);
+        System.out.println(info.getDisplayName() + ": largest Raft state " + largestLogSize + " bytes (limit "
+                + LabHarness.MAX_LOG_SIZE_BYTES + "), " + snapshotMessages + " snapshot chunks sent");
+        if ((disconnect || crash) && snapshotMessages == 0) {
+            throw cfg.sim().fail("followers that fell behind never needed InstallSnapshot: the scenario lost its point");
         }
     }
 

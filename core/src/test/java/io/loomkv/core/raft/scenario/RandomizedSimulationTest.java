@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * check.
  *
  * <ul>
- *   <li>More seeds: {@code -Dloomkv.sim.seeds=100000} (seeds 1..N).
+ *   <li>More seeds: {@code -Dloomkv.sim.seeds=100000} (seeds 1..N; {@code -Dloomkv.sim.firstSeed=F}
+ *       starts elsewhere; {@code -Dloomkv.sim.chaosTicks=T} makes each seed longer).
  *   <li>Replay one seed with a trace: {@code -Dloomkv.sim.seed=S -Dloomkv.sim.trace=true}.
  * </ul>
  * A seed that ever fails becomes a named test in {@link RegressionSeedsTest}.
@@ -37,7 +38,9 @@ class RandomizedSimulationTest {
         long confChanges = 0;
         long transfers = 0;
         long crashes = 0;
-        for (long seed = 1; seed <= seeds; seed++) {
+        long reads = 0;
+        long firstSeed = SimProperties.firstSeed();
+        for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
             RandomRun.Summary summary = RandomRun.run(seed, REPLAY_HINT, false);
             ticks += summary.ticks();
             steps += summary.steps();
@@ -45,13 +48,15 @@ class RandomizedSimulationTest {
             confChanges += summary.confChanges();
             transfers += summary.transfers();
             crashes += summary.crashes();
+            reads += summary.readsConfirmed();
         }
         // Guard against a run that silently stopped exercising anything.
-        if (proposals == 0 || confChanges == 0 || transfers == 0 || crashes == 0) {
+        if (proposals == 0 || confChanges == 0 || transfers == 0 || crashes == 0 || reads == 0) {
             throw new AssertionError("randomized runs exercised too little: " + proposals + " proposals, "
-                    + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes");
+                    + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes, " + reads + " reads");
         }
         System.out.println(seeds + " seeds: " + ticks + " ticks, " + steps + " steps, " + proposals + " proposals, "
-                + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes");
+                + confChanges + " conf changes, " + transfers + " transfers, " + crashes + " crashes, " + reads
+                + " reads confirmed");
     }
 }

@@ -6,12 +6,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Seeds of the randomized simulation that once failed, each kept as a named test so that what
- * they found stays fixed. Each runs exactly as in {@link RandomizedSimulationTest}.
+ * they found stays fixed. Each runs exactly as in {@link RandomizedSimulationTest}, with the
+ * generator generation ({@link RandomRun#LATEST_GENERATION}) it failed under.
  */
 class RegressionSeedsTest {
 
-    private static void replay(long seed, String test) {
-        RandomRun.run(seed, "-Dtest=RegressionSeedsTest#" + test, SimProperties.trace());
+    /** Replays {@code seed} with the generator generation it failed under. */
+    private static void replay(long seed, int generation, String test) {
+        RandomRun.run(seed, generation, "-Dtest=RegressionSeedsTest#" + test, SimProperties.trace());
     }
 
     /**
@@ -21,7 +23,7 @@ class RegressionSeedsTest {
      */
     @Test
     void seed70CrashInsideProposalReady() {
-        replay(70, "seed70CrashInsideProposalReady");
+        replay(70, 1, "seed70CrashInsideProposalReady");
     }
 
     /**
@@ -32,6 +34,6 @@ class RegressionSeedsTest {
      */
     @Test
     void seed114LearnerReaddedAfterSnapshot() {
-        replay(114, "seed114LearnerReaddedAfterSnapshot");
+        replay(114, 1, "seed114LearnerReaddedAfterSnapshot");
     }
 }

@@ -11,8 +11,9 @@ import java.util.Random;
  * One randomized simulation: a short stretch of simulated time under a random mix of faults
  * (message loss, duplication, delay and reordering, partitions, one-way cuts, disconnections,
  * crashes, including crashes in the middle of handling a Ready), client proposals, membership
- * changes (learners, promotions, removals including of the leader, joint replacements) and
- * leadership transfers, with every safety invariant checked after every step; then everything
+ * changes (learners, promotions, removals including of the leader, joint replacements),
+ * leadership transfers and linearizable reads (ReadIndex or lease, checked against every index
+ * committed before the read was issued), with every safety invariant checked after every step; then everything
  * heals and the cluster must converge: a leader commits a final proposal and every member
  * applies it.
  *
@@ -37,14 +38,37 @@ public final class RandomRun {
     private long confChangesAccepted;
     private long transfers;
     private long crashes;
+    private long readsIssued;
 
-    private RandomRun(Simulator sim) {
+    private final int generation;
+
+    private RandomRun(Simulator sim, int generation) {
         this.sim = sim;
+        this.generation = generation;
         this.random = sim.random();
     }
 
+    /**
+     * The generation of the workload generator. A seed reproduces a run only together with the
+     * generator that made it, so changing what a run does means adding a generation, never
+     * editing one: regression seeds keep naming the generation they failed under.
+     * <ul>
+     *   <li>1: faults, crashes, proposals, membership changes, transfers;
+     *   <li>2: as 1, plus linearizable reads (ReadIndex or leases) and a node with a slow clock;
+     *   <li>3: as 2, plus persists that take 0-3 ticks while the node keeps running (on half the seeds).
+     * </ul>
+     */
+    public static final int LATEST_GENERATION = 3;
+
     /** The options a seed gets: 3 or 5 voters, sometimes spare nodes, snapshots, and mid-Ready crashes. */
     public static SimOptions optionsFor(long seed, boolean trace) {
+        return optionsFor(seed, trace, LATEST_GENERATION);
+    }
+
+    public static SimOptions optionsFor(long seed, boolean trace, int generation) {
+        if (generation < 1 || generation > LATEST_GENERATION) {
+            throw new IllegalArgumentException("generation must be in [1, " + LATEST_GENERATION + "], got " + generation);
+        }
         Random shape = new Random(seed);
         int voters = shape.nextBoolean() ? 3 : 5;
         int spares = shape.nextInt(3);
@@ -53,34 +77,52 @@ public final class RandomRun {
             case 1 -> 5;
             default -> 20;
         };
+        boolean preVote = shape.nextInt(4) != 0;
+        boolean checkQuorum = shape.nextInt(4) != 0;
+        int crashDuringReadyPerMille = shape.nextInt(500);
+        boolean leaseReads = generation >= 2 && checkQuorum && shape.nextBoolean();
+        // Up to 12.5% slow: within what the lease (two thirds of the election timeout) allows for.
+        int slowClockSkipEveryTicks = generation >= 2 && shape.nextBoolean() ? 8 + shape.nextInt(13) : 0;
+        int maxPersistDelayTicks = generation >= 3 && shape.nextBoolean() ? 1 + shape.nextInt(3) : 0;
         return new SimOptions(voters + spares, voters, seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
-                SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, shape.nextInt(4) != 0, shape.nextInt(4) != 0,
-                snapshotInterval, shape.nextInt(500), trace, SimOptions.RuntimeFault.NONE);
+                SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, preVote, checkQuorum, snapshotInterval,
+                crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace,
+                SimOptions.RuntimeFault.NONE);
     }
 
     /** Runs one seed; throws an AssertionError naming the seed if an invariant or convergence fails. */
     public static Summary run(long seed, String replayHint, boolean trace) {
-        return run(optionsFor(seed, trace), replayHint);
+        return run(optionsFor(seed, trace), LATEST_GENERATION, replayHint);
+    }
+
+    /** Runs {@code seed} as generation {@code generation} of the generator made it. */
+    public static Summary run(long seed, int generation, String replayHint, boolean trace) {
+        return run(optionsFor(seed, trace, generation), generation, replayHint);
     }
 
     /** Runs with the given options (the self-test injects runtime bugs through them). */
     public static Summary run(SimOptions options, String replayHint) {
+        return run(options, LATEST_GENERATION, replayHint);
+    }
+
+    private static Summary run(SimOptions options, int generation, String replayHint) {
         long seed = options.seed();
         Simulator sim = new Simulator(options, replayHint);
-        RandomRun run = new RandomRun(sim);
+        RandomRun run = new RandomRun(sim, generation);
         run.chaos();
         long finalIndex = run.healAndConverge();
         return new Summary(seed, sim.nowTick(), sim.stepsRun(), run.proposalsAccepted, run.confChangesAccepted,
-                run.transfers, run.crashes, finalIndex);
+                run.transfers, run.crashes, run.readsIssued, sim.readsConfirmed(), finalIndex);
     }
 
     /** What a run did, for the test's report. */
     public record Summary(long seed, long ticks, long steps, long proposals, long confChanges, long transfers,
-            long crashes, long finalIndex) {}
+            long crashes, long readsIssued, long readsConfirmed, long finalIndex) {}
 
     private void chaos() {
         sim.network().setFaults(pick(PROFILES));
-        for (int tick = 0; tick < CHAOS_TICKS; tick++) {
+        int chaosTicks = SimProperties.chaosTicks();
+        for (int tick = 0; tick < chaosTicks; tick++) {
             int dice = random.nextInt(1000);
             if (dice < 250) {
                 propose();
@@ -112,6 +154,10 @@ public final class RandomRun {
                 changeMembership();
             } else if (dice < 338) {
                 transfer();
+            } else if (dice < 388 && generation >= 2) {
+                if (sim.readIndex(anyNode()) > 0) {
+                    readsIssued++;
+                }
             }
             sim.runTicks(1);
         }

@@ -41,6 +41,7 @@ public final class SimNetwork {
     private long requestBytesSent;
     private long messagesSent;
     private long messagesDropped;
+    private final long[] sentByType = new long[MessageType.values().length];
 
     SimNetwork(int nodeCount, RandomGenerator random) {
         if (nodeCount < 1) {
@@ -113,6 +114,9 @@ public final class SimNetwork {
         int from = checkId((int) message.getFrom());
         int to = checkId((int) message.getTo());
         messagesSent++;
+        if (message.getType() != MessageType.UNRECOGNIZED) {
+            sentByType[message.getType().ordinal()]++;
+        }
         boolean request = isRequest(message.getType());
         if (request) {
             requestBytesSent += message.getSerializedSize();
@@ -191,6 +195,11 @@ public final class SimNetwork {
 
     public long messagesSent() {
         return messagesSent;
+    }
+
+    /** Messages of {@code type} handed to the network (delivered or not). */
+    public long messagesSent(MessageType type) {
+        return sentByType[type.ordinal()];
     }
 
     public long messagesDropped() {

@@ -6,10 +6,12 @@ import com.google.protobuf.TextFormat;
 import io.loomkv.core.raft.MemoryStorage;
 import io.loomkv.core.raft.RaftConfig;
 import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.ReadState;
 import io.loomkv.core.raft.Ready;
 import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.SnapshotChunk;
+import io.loomkv.core.raft.Status;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Entry;
@@ -53,6 +55,8 @@ public final class SimNode {
     private ByteString.Output stagedSnapshot;
     private long stagedSnapshotIndex;
     private CrashPoint armedCrash;
+    private Ready pendingReady;
+    private long persistDueTick;
     private long incarnation;
 
     // What this incarnation's Readies said last: Raft's view, as a runtime would see it.
@@ -61,7 +65,6 @@ public final class SimNode {
     private long term;
     private long commitIndex;
     private long leaderCheckedForTerm = -1;
-    private long lastProposalIndex;
 
     /** The highest index this node applied in any incarnation (6.824 keeps applied logs across crashes). */
     private long highestAppliedEver;
@@ -172,23 +175,27 @@ public final class SimNode {
         leaderCheckedForTerm = -1;
         stagedSnapshot = null;
         armedCrash = null;
+        pendingReady = null;
         SimOptions options = sim.options();
-        RaftConfig config = RaftConfig.builder(id)
+        RaftConfig.Builder config = RaftConfig.builder(id)
                 .electionTimeoutTicks(options.electionTimeoutTicks())
                 .heartbeatTicks(options.heartbeatIntervalTicks())
                 .randomSeed(sim.random().nextLong())
                 .preVote(options.preVote())
                 .checkQuorum(options.checkQuorum())
-                .maxSnapshotChunkBytes(1024)
-                .build();
+                .maxSnapshotChunkBytes(1024);
+        if (options.leaseReads()) {
+            config.leaseReads(options.electionTimeoutTicks() * 2 / 3);
+        }
         guard("restart", () -> {
-            raft = new RaftNode(config, storage);
+            raft = new RaftNode(config.build(), storage);
             processReadies();
         });
     }
 
     void crash() {
         raft = null;
+        pendingReady = null;
         stateMachine = null;
         stagedSnapshot = null;
         armedCrash = null;
@@ -225,7 +232,9 @@ public final class SimNode {
     }
 
     Simulator.Start propose(SimCommand command) {
-        if (role != Role.LEADER) {
+        // Like 6.824's Start(): ask Raft itself (the last Ready may be a few ticks old when
+        // persists are slow), and do not let a follower forward the proposal.
+        if (raft.softState().role() != Role.LEADER) {
             return Simulator.Start.REJECTED;
         }
         try {
@@ -236,20 +245,12 @@ public final class SimNode {
         } catch (RuntimeException e) {
             guard("propose", () -> { throw e; });
         }
-        lastProposalIndex = 0;
-        long proposalTerm = term;
+        // The leader appended the entry to its log: its index is the log's last index now.
+        Status status = raft.status();
+        long index = status.lastIndex();
+        long proposalTerm = status.term();
         guard("handling the proposal's Ready", this::processReadies);
-        if (raft == null) {
-            // An armed crash hit while handling the Ready holding the proposal: as if the node died
-            // right after Start() returned. The entry may or may not survive elsewhere.
-            return lastProposalIndex == 0 ? Simulator.Start.REJECTED
-                    : new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
-        }
-        if (lastProposalIndex == 0) {
-            throw sim.fail("node " + id + " accepted proposal " + command.proposalId()
-                    + " but its next Ready did not hold it");
-        }
-        return new Simulator.Start(lastProposalIndex, proposalTerm, true, command.proposalId());
+        return new Simulator.Start(index, proposalTerm, true, command.proposalId());
     }
 
     boolean proposeConfChange(ConfChange change) {
@@ -262,6 +263,20 @@ public final class SimNode {
             guard("proposeConfChange", () -> { throw e; });
         }
         guard("handling the conf change's Ready", this::processReadies);
+        return true;
+    }
+
+    boolean readIndex(long context) {
+        ByteString encoded = ByteString.copyFrom(java.nio.ByteBuffer.allocate(Long.BYTES).putLong(context).flip());
+        try {
+            raft.readIndex(encoded);
+        } catch (RequestDroppedException e) {
+            sim.trace("node " + id + " dropped read " + context + ": " + e.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            guard("readIndex", () -> { throw e; });
+        }
+        guard("handling the read's Ready", this::processReadies);
         return true;
     }
 
@@ -287,7 +302,7 @@ public final class SimNode {
 
     private void processReadies() {
         int readies = 0;
-        while (raft != null && raft.hasReady()) {
+        while (raft != null && pendingReady == null && raft.hasReady()) {
             if (++readies > MAX_READIES_PER_STEP) {
                 throw sim.fail("node " + id + " produced more than " + MAX_READIES_PER_STEP + " Readies in one step");
             }
@@ -312,11 +327,6 @@ public final class SimNode {
         if (role == Role.LEADER) {
             sim.checker().observeLeader(id, term);
         }
-        for (Entry entry : ready.entries()) {
-            if (entry.getType() == EntryType.ENTRY_NORMAL && !entry.getData().isEmpty()) {
-                lastProposalIndex = entry.getIndex();
-            }
-        }
         for (Message message : ready.messagesBeforePersist()) {
             sim.send(message);
         }
@@ -330,6 +340,32 @@ public final class SimNode {
                 || (!ready.entries().isEmpty() && crashIfArmed(CrashPoint.BEFORE_PERSISTING_ENTRIES))) {
             return;
         }
+        int maxDelay = sim.options().maxPersistDelayTicks();
+        long delay = maxDelay == 0 ? 0 : sim.random().nextInt(maxDelay + 1);
+        if (delay == 0) {
+            complete(ready);
+        } else {
+            pendingReady = ready;
+            persistDueTick = sim.nowTick() + delay;
+        }
+    }
+
+    /** Finishes a Ready whose persist was in flight, if it is due; returns whether it did. */
+    boolean completeDuePersist() {
+        if (raft == null || pendingReady == null || sim.nowTick() < persistDueTick) {
+            return false;
+        }
+        Ready ready = pendingReady;
+        pendingReady = null;
+        guard("completing a persist", () -> {
+            complete(ready);
+            processReadies();
+        });
+        return true;
+    }
+
+    private void complete(Ready ready) {
+        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
         persist(ready);
         if (crashIfArmed(CrashPoint.AFTER_PERSIST)) {
             return;
@@ -340,6 +376,9 @@ public final class SimNode {
             }
         }
         apply(ready.committedEntries());
+        for (ReadState read : ready.readStates()) {
+            sim.onReadState(id, read.context().asReadOnlyByteBuffer().getLong(), read.index());
+        }
         raft.advance();
     }
 

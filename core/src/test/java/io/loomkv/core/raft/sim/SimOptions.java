@@ -18,6 +18,13 @@ package io.loomkv.core.raft.sim;
  * @param crashDuringReadyPerMille when a crash hits a node while it handles a Ready, the
  *     probability that it crashes after sending the messages that may precede the persist but
  *     before persisting (set by randomized runs; 0 in the 6.824 scenarios)
+ * @param leaseReads serve reads from a leader lease (requires checkQuorum) instead of a
+ *     heartbeat round; the lease is two thirds of the election timeout
+ * @param slowClockSkipEveryTicks clock drift: node 1 misses one tick in every this many (0 for
+ *     none), so its timers run slow relative to the others' (a lease must stay safe under it)
+ * @param maxPersistDelayTicks a Ready's persist completes after a random 0..this many ticks
+ *     (an fsync in flight); meanwhile the node keeps receiving messages and ticks, and a crash
+ *     loses the Ready; 0 persists every Ready at once
  * @param trace print every event to standard output (the surefire output file)
  * @param runtimeFault a deliberate bug in the simulated runtime, used only to prove that the
  *     checks catch what such a bug breaks; {@link RuntimeFault#NONE} everywhere else
@@ -32,6 +39,9 @@ public record SimOptions(
         boolean checkQuorum,
         int snapshotIntervalEntries,
         int crashDuringReadyPerMille,
+        boolean leaseReads,
+        int slowClockSkipEveryTicks,
+        int maxPersistDelayTicks,
         boolean trace,
         RuntimeFault runtimeFault) {
 
@@ -57,6 +67,15 @@ public record SimOptions(
         if (runtimeFault == null) {
             throw new IllegalArgumentException("runtimeFault must be non-null (use NONE)");
         }
+        if (maxPersistDelayTicks < 0) {
+            throw new IllegalArgumentException("maxPersistDelayTicks must be >= 0, got " + maxPersistDelayTicks);
+        }
+        if (slowClockSkipEveryTicks != 0 && slowClockSkipEveryTicks < 2) {
+            throw new IllegalArgumentException("slowClockSkipEveryTicks must be 0 or >= 2, got " + slowClockSkipEveryTicks);
+        }
+        if (leaseReads && !checkQuorum) {
+            throw new IllegalArgumentException("lease reads need checkQuorum");
+        }
         if (voterCount < 1 || voterCount > nodeCount) {
             throw new IllegalArgumentException("voterCount must be in [1, nodeCount=" + nodeCount + "], got " + voterCount);
         }
@@ -76,36 +95,41 @@ public record SimOptions(
     /** The defaults used by the 6.824 scenarios: PreVote and CheckQuorum on, no snapshots. */
     public static SimOptions of(int nodeCount, long seed) {
         return new SimOptions(nodeCount, nodeCount, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
-                true, true, 0, 0, SimProperties.trace(), RuntimeFault.NONE);
+                true, true, 0, 0, false, 0, 0, SimProperties.trace(), RuntimeFault.NONE);
     }
 
     public SimOptions withVoterCount(int voters) {
         return new SimOptions(nodeCount, voters, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withSnapshotIntervalEntries(int entries) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                entries, crashDuringReadyPerMille, trace, runtimeFault);
+                entries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withPreVote(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withCheckQuorum(boolean enabled) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace, runtimeFault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
+    }
+
+    public SimOptions withLeaseReads(boolean enabled) {
+        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, enabled, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withRuntimeFault(RuntimeFault fault) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, crashDuringReadyPerMille, trace, fault);
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, fault);
     }
 
     public SimOptions withCrashDuringReadyPerMille(int perMille) {
         return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
-                snapshotIntervalEntries, perMille, trace, runtimeFault);
+                snapshotIntervalEntries, perMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 }

@@ -5,6 +5,9 @@ package io.loomkv.core.raft.sim;
  * <ul>
  *   <li>{@code loomkv.sim.seed=S}: run only seed S (scenario tests use S instead of their fixed seed);
  *   <li>{@code loomkv.sim.seeds=N}: the randomized run covers N seeds instead of its default;
+ *   <li>{@code loomkv.sim.firstSeed=F}: the randomized run starts at seed F instead of 1;
+ *   <li>{@code loomkv.sim.chaosTicks=T}: each randomized seed runs T ticks of faults instead of
+ *       {@link RandomRun#CHAOS_TICKS} (longer soaks);
  *   <li>{@code loomkv.sim.trace=true}: print every simulator event (to the surefire output file).
  * </ul>
  */
@@ -26,6 +29,23 @@ public final class SimProperties {
     public static boolean replaying() {
         String value = System.getProperty("loomkv.sim.seed");
         return value != null && !value.isBlank();
+    }
+
+    public static long firstSeed() {
+        String value = System.getProperty("loomkv.sim.firstSeed");
+        return value == null || value.isBlank() ? 1 : Long.parseLong(value.trim());
+    }
+
+    public static int chaosTicks() {
+        String value = System.getProperty("loomkv.sim.chaosTicks");
+        if (value == null || value.isBlank()) {
+            return RandomRun.CHAOS_TICKS;
+        }
+        int ticks = Integer.parseInt(value.trim());
+        if (ticks < 1) {
+            throw new IllegalArgumentException("loomkv.sim.chaosTicks must be >= 1, got " + ticks);
+        }
+        return ticks;
     }
 
     public static int seedsOr(int defaultSeeds) {

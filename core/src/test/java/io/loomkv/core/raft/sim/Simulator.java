@@ -3,7 +3,11 @@ package io.loomkv.core.raft.sim;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.Message;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
 
@@ -42,6 +46,11 @@ public final class Simulator {
     private long nextProposalId = 1;
     private long stepsRun;
     private final List<TickHook> tickHooks = new ArrayList<>();
+    /** Reads issued: context -> the highest index known committed when the read was issued. */
+    private final Map<Long, Long> pendingReads = new HashMap<>();
+    private final Set<Long> confirmedReads = new HashSet<>();
+    private long nextReadContext = 1;
+    private long readsConfirmed;
 
     /** Work a scenario does at the start of every tick, like a 6.824 client goroutine would. */
     @FunctionalInterface
@@ -193,7 +202,14 @@ public final class Simulator {
             }
         }
         for (int id = 1; id <= options.nodeCount(); id++) {
-            if (nodes[id].alive()) {
+            if (nodes[id].completeDuePersist()) {
+                afterStep();
+            }
+        }
+        for (int id = 1; id <= options.nodeCount(); id++) {
+            boolean missesTick = id == 1 && options.slowClockSkipEveryTicks() > 0
+                    && nowTick % options.slowClockSkipEveryTicks() == 0;
+            if (nodes[id].alive() && !missesTick) {
                 nodes[id].tick();
                 afterStep();
             }
@@ -292,6 +308,46 @@ public final class Simulator {
             node.campaign();
             afterStep();
         }
+    }
+
+    /**
+     * Asks node {@code id} for a linearizable read. When its ReadState arrives, its index must be
+     * at least every index known to be committed now (else the read could miss a completed write).
+     *
+     * @return the read's context, or -1 if the node refused it
+     */
+    public long readIndex(int id) {
+        SimNode node = node(id);
+        if (!node.alive()) {
+            return -1;
+        }
+        long context = nextReadContext++;
+        pendingReads.put(context, checker.highestCommitIndexSeen());
+        if (!node.readIndex(context)) {
+            pendingReads.remove(context);
+            return -1;
+        }
+        afterStep();
+        return context;
+    }
+
+    void onReadState(int id, long context, long index) {
+        // A duplicated request may be confirmed twice; each confirmation must still be safe.
+        Long required = pendingReads.get(context);
+        if (required == null) {
+            throw fail("node " + id + " confirmed read " + context + " that was never issued (or was refused)");
+        }
+        if (index < required) {
+            throw fail("linearizable read: node " + id + " confirmed read " + context + " at index " + index
+                    + ", but index " + required + " was already committed when the read was issued");
+        }
+        if (confirmedReads.add(context)) {
+            readsConfirmed++;
+        }
+    }
+
+    public long readsConfirmed() {
+        return readsConfirmed;
     }
 
     public void transferLeader(int id, int target) {

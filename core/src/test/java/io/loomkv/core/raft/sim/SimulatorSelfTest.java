@@ -101,6 +101,19 @@ class SimulatorSelfTest {
     }
 
     @Test
+    void readConfirmedBelowAnEarlierCommitIsCaught() {
+        Simulator sim = new Simulator(SimOptions.of(3, 11), "-Dtest=SimulatorSelfTest");
+        LabHarness cfg = new LabHarness(sim);
+        long index = cfg.one(1, 3, false);
+        int leader = cfg.checkOneLeader() + 1;
+        long context = sim.readIndex(leader);
+        assertTrue(context > 0, "the leader refused a read");
+        AssertionError error = assertThrows(AssertionError.class, () -> sim.onReadState(leader, context, index - 1));
+        assertTrue(error.getMessage().contains("linearizable read"), error.getMessage());
+        assertThrows(AssertionError.class, () -> sim.onReadState(leader, 999, index));
+    }
+
+    @Test
     void sameSeedReplaysTheSameRun() {
         RandomRun.Summary first = RandomRun.run(42, "-Dtest=SimulatorSelfTest", false);
         RandomRun.Summary second = RandomRun.run(42, "-Dtest=SimulatorSelfTest", false);
