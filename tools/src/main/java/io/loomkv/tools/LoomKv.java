@@ -23,7 +23,9 @@ public final class LoomKv {
     }
 
     public static void main(String[] args) {
-        int exitCode = new CommandLine(new LoomKv()).execute(args);
+        CommandLine commandLine = new CommandLine(new LoomKv());
+        ServerCommand.addConfigFlags(commandLine.getSubcommands().get("server").getCommandSpec());
+        int exitCode = commandLine.execute(args);
         System.exit(exitCode);
     }
 }

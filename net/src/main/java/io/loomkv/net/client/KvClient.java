@@ -227,10 +227,15 @@ public final class KvClient implements AutoCloseable {
     }
 
     private CompletableFuture<KvReply> attempt(KvRequest request, long deadlineNanos, int attempt, boolean write) {
+        return attempt(request, deadlineNanos, attempt, write, "no answer yet");
+    }
+
+    private CompletableFuture<KvReply> attempt(KvRequest request, long deadlineNanos, int attempt, boolean write,
+            String lastProblem) {
         long remainingNanos = deadlineNanos - System.nanoTime();
         if (remainingNanos <= 0) {
             return CompletableFuture.failedFuture(new KvClientException(Status.TIMEOUT, "no definite answer from "
-                    + config.servers() + " within the deadline of " + config.deadline().toMillis() + " ms", write));
+                    + config.servers() + " within the deadline of " + config.deadline().toMillis() + " ms; last: " + lastProblem, write));
         }
         KvRequest toSend = request;
         if (request.getSequence() > 0) {
@@ -249,7 +254,7 @@ public final class KvClient implements AutoCloseable {
         return call.handle((reply, failure) -> {
             if (failure != null) {
                 forgetLeader(target);
-                return retry(request, deadlineNanos, attempt, write);
+                return retry(request, deadlineNanos, attempt, write, target + ": " + failure.getMessage());
             }
             return switch (reply.getStatus()) {
                 case NOT_LEADER -> {
@@ -259,11 +264,11 @@ public final class KvClient implements AutoCloseable {
                         yield attempt(request, deadlineNanos, attempt + 1, write);
                     }
                     forgetLeader(target);
-                    yield retry(request, deadlineNanos, attempt, write);
+                    yield retry(request, deadlineNanos, attempt, write, target + ": " + reply.getMessage());
                 }
                 case UNAVAILABLE, TIMEOUT -> {
                     forgetLeader(target);
-                    yield retry(request, deadlineNanos, attempt, write);
+                    yield retry(request, deadlineNanos, attempt, write, target + ": " + reply.getStatus() + " " + reply.getMessage());
                 }
                 case STATUS_UNSPECIFIED, UNRECOGNIZED -> CompletableFuture.<KvReply>failedFuture(new KvClientException(
                         Status.INTERNAL, "reply without a status from " + target, write));
@@ -275,15 +280,16 @@ public final class KvClient implements AutoCloseable {
         }).thenCompose(Function.identity());
     }
 
-    private CompletableFuture<KvReply> retry(KvRequest request, long deadlineNanos, int attempt, boolean write) {
+    private CompletableFuture<KvReply> retry(KvRequest request, long deadlineNanos, int attempt, boolean write,
+            String problem) {
         long backoffMillis = Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt, 20));
         long jittered = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
         long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
         if (remainingMillis <= 0) {
-            return attempt(request, deadlineNanos, attempt + 1, write);
+            return attempt(request, deadlineNanos, attempt + 1, write, problem);
         }
         Executor later = CompletableFuture.delayedExecutor(Math.min(jittered, remainingMillis), TimeUnit.MILLISECONDS);
-        return CompletableFuture.supplyAsync(() -> attempt(request, deadlineNanos, attempt + 1, write), later)
+        return CompletableFuture.supplyAsync(() -> attempt(request, deadlineNanos, attempt + 1, write, problem), later)
                 .thenCompose(Function.identity());
     }
 

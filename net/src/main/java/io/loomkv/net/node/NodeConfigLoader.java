@@ -109,8 +109,10 @@ public final class NodeConfigLoader {
                     throw error(NodeConfigKey.MEMBERS, e.getMessage());
                 }
             }
-            if (members.isEmpty() && !join) {
-                throw error(NodeConfigKey.MEMBERS, "lists no members");
+            if (members.isEmpty()) {
+                throw error(NodeConfigKey.MEMBERS, join
+                        ? "lists no members: a joining node needs the current members' addresses to reach them"
+                        : "lists no members");
             }
             return members;
         }

@@ -492,7 +492,8 @@ final class RaftLoop implements Runnable {
         }
         for (long learner : status.confState().getLearnersList()) {
             var progress = status.progress().get(learner);
-            if (progress == null || progress.match() + PROMOTE_GAP_ENTRIES < status.lastIndex()) {
+            if (progress == null || progress.state() != io.loomkv.core.raft.tracker.ProgressState.REPLICATE
+                    || progress.match() == 0 || progress.match() + PROMOTE_GAP_ENTRIES < status.lastIndex()) {
                 continue;
             }
             MemberAddress address = membership.get(learner);
