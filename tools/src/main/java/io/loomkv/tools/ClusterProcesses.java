@@ -57,6 +57,11 @@ final class ClusterProcesses {
 
     /** Starts the node's server process (returns the running one if it is already up). */
     static ProcessHandle start(Path runDir, NodeConfig config, Path configFile) throws IOException {
+        return start(runDir, config, configFile, List.of());
+    }
+
+    /** As {@link #start(Path, NodeConfig, Path)}, with extra server flags (overriding the file). */
+    static ProcessHandle start(Path runDir, NodeConfig config, Path configFile, List<String> extraFlags) throws IOException {
         Optional<ProcessHandle> existing = running(runDir, config.nodeId());
         if (existing.isPresent()) {
             return existing.get();
@@ -76,6 +81,7 @@ final class ClusterProcesses {
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
         command.addAll(List.of("-jar", jarPath().toString(), "server", "--config", configFile.toString()));
+        command.addAll(extraFlags);
         Path log = logFile(runDir, config.nodeId());
         Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
