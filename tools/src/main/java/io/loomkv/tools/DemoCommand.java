@@ -159,7 +159,9 @@ public final class DemoCommand implements Callable<Integer> {
                         recorder.recordValue(Math.max(1, System.nanoTime() - t0));
                         operations.incrementAndGet();
                     } catch (KvClientException e) {
-                        errors.incrementAndGet();
+                        if (errors.incrementAndGet() <= 3) {
+                            System.out.println("   error: " + e.getMessage());
+                        }
                     }
                 }
             }));
