@@ -22,10 +22,15 @@ public final class LoomKv {
     private LoomKv() {
     }
 
-    public static void main(String[] args) {
+    /** The command tree, with the server's per-key config flags added. */
+    static CommandLine commandLine() {
         CommandLine commandLine = new CommandLine(new LoomKv());
         ServerCommand.addConfigFlags(commandLine.getSubcommands().get("server").getCommandSpec());
-        int exitCode = commandLine.execute(args);
+        return commandLine;
+    }
+
+    public static void main(String[] args) {
+        int exitCode = commandLine().execute(args);
         System.exit(exitCode);
     }
 }

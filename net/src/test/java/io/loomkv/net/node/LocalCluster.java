@@ -25,6 +25,7 @@ final class LocalCluster implements AutoCloseable {
     private final Map<Long, MemberAddress> addresses = new TreeMap<>();
     private final Map<Long, KvNode> running = new TreeMap<>();
     private final List<Long> initialMembers = new ArrayList<>();
+    private boolean leaseReads;
 
     LocalCluster(Path root, int size, long snapshotThresholdEntries) throws IOException {
         this.root = root;
@@ -50,7 +51,13 @@ final class LocalCluster implements AutoCloseable {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve("node" + id), members,
-                join, 20, 10, 1, snapshotThresholdEntries, true, false, 1024, 64 * 1024, 5_000);
+                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000);
+    }
+
+    /** Serve LEASE reads from the leader's lease (set before starting nodes). */
+    LocalCluster withLeaseReads() {
+        leaseReads = true;
+        return this;
     }
 
     LocalCluster startAll() throws IOException {
