@@ -143,6 +143,11 @@ public final class KvNode implements AutoCloseable {
         loop.deliver(message);
     }
 
+    /** Fault injection on this node's outgoing Raft messages (tests only; nothing is injected by default). */
+    public PeerFaults peerFaults() {
+        return transport.faults();
+    }
+
     public NodeConfig config() {
         return config;
     }

@@ -17,6 +17,7 @@ final class PeerTransport implements AutoCloseable {
 
     private final Membership membership;
     private final RpcClient client;
+    private final PeerFaults faults = new PeerFaults();
 
     PeerTransport(String clusterId, long nodeId, Membership membership) {
         this.membership = membership;
@@ -25,6 +26,9 @@ final class PeerTransport implements AutoCloseable {
 
     /** Queues {@code message}; false when it was dropped (unknown peer, no connection, full queue). */
     boolean send(Message message) {
+        if (faults.shouldDrop(message)) {
+            return true; // Lost on the "network": the sender cannot tell.
+        }
         MemberAddress peer = membership.get(message.getTo());
         if (peer == null) {
             LOG.debug("no address for node {}; dropping {}", message.getTo(), message.getType());
@@ -36,6 +40,10 @@ final class PeerTransport implements AutoCloseable {
             LOG.debug("sending {} to {} failed: {}", message.getType(), message.getTo(), e.toString());
             return false;
         }
+    }
+
+    PeerFaults faults() {
+        return faults;
     }
 
     /** Tells node {@code to} that it is no longer a member; best effort. */
