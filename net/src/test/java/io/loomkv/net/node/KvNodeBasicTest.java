@@ -65,6 +65,19 @@ class KvNodeBasicTest {
         assertFalse(client.delete(b("basic/a")));
     }
 
+    /** 6.824 "Speed": 1,000 sequential operations (reported, not asserted: the box is shared and noisy). */
+    @Test
+    void speedThousandSequentialOperations() {
+        long start = System.nanoTime();
+        for (int i = 0; i < 1000; i++) {
+            client.append(b("speed/k"), b("x"));
+        }
+        long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(Optional.of("x".repeat(1000)), client.get("speed/k"));
+        org.slf4j.LoggerFactory.getLogger(KvNodeBasicTest.class)
+                .info("1000 sequential appends took {} ms ({} us each)", elapsedMillis, elapsedMillis);
+    }
+
     @Test
     void compareAndSet() {
         assertTrue(client.compareAndSet(b("cas/k"), Optional.empty(), b("v1")));
