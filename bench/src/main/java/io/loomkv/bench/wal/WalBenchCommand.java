@@ -2,7 +2,6 @@ package io.loomkv.bench.wal;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.bench.LatencyReport;
-import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.persist.wal.Wal;
 import io.loomkv.persist.wal.WalOptions;
 import java.io.IOException;
@@ -14,10 +13,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -48,6 +45,13 @@ public final class WalBenchCommand implements Callable<Integer> {
     @Option(names = "--appenders", description = "Concurrent appenders, each with one record in flight (default ${DEFAULT-VALUE}).", defaultValue = "64")
     int appenders;
 
+    @Option(names = "--threads", description = "Appender threads: virtual or platform (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
+    String threadKind;
+
+    @Option(names = "--submit", description = "How appenders reach the WAL: combined (flat combining, as the Raft loop batches"
+            + " proposals) or direct (one Wal.append per record under a lock) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
+    String submitMode;
+
     @Option(names = "--segment-size", description = "WAL segment size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "67108864")
     long segmentSizeBytes;
 
@@ -74,6 +78,12 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
                 throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
             }
+            if (!submitMode.equals("direct") && !submitMode.equals("combined")) {
+                throw new IllegalArgumentException("--submit must be direct or combined, got " + submitMode);
+            }
+            if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
+                throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
+            }
             if (appenders < 1 || appenders > 4096) {
                 throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
             }
@@ -99,8 +109,7 @@ public final class WalBenchCommand implements Callable<Integer> {
         WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes);
         ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
         try (Wal wal = Wal.open(options, 0)) {
-            ReentrantLock order = new ReentrantLock();
-            long[] nextIndex = {wal.lastIndex() + 1};
+            RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
             AtomicLong errors = new AtomicLong();
             List<Histogram> histograms = new ArrayList<>();
             long[] counts = new long[appenders];
@@ -113,24 +122,16 @@ public final class WalBenchCommand implements Callable<Integer> {
                 Histogram histogram = LatencyReport.newLatencyHistogram();
                 histograms.add(histogram);
                 int slot = a;
-                threads.add(Thread.ofVirtual().name("wal-bench-", a).start(() -> {
+                Thread.Builder builder = threadKind.equals("virtual") ? Thread.ofVirtual() : Thread.ofPlatform().daemon();
+                threads.add(builder.name("wal-bench-" + a).start(() -> {
                     long count = 0;
                     while (true) {
                         long begin = System.nanoTime();
                         if (begin >= stopAt) {
                             break;
                         }
-                        CompletableFuture<Long> durable;
-                        order.lock();
                         try {
-                            Entry entry = Entry.newBuilder().setTerm(1).setIndex(nextIndex[0]).setData(data).build();
-                            durable = wal.append(null, List.of(entry));
-                            nextIndex[0]++;
-                        } finally {
-                            order.unlock();
-                        }
-                        try {
-                            durable.join();
+                            submitter.submit().join();
                         } catch (RuntimeException e) {
                             errors.incrementAndGet();
                             return;
@@ -159,7 +160,8 @@ public final class WalBenchCommand implements Callable<Integer> {
                 operations += counts[a];
             }
             LatencyReport report = new LatencyReport(String.format(Locale.ROOT,
-                    "wal bench: %d appenders, %d B records, fsync on (group commit), dir %s", appenders, recordSizeBytes, walDir),
+                    "wal bench: %d %s appenders (%s submit), %d B records, fsync on (group commit), dir %s",
+                    appenders, threadKind, submitMode, recordSizeBytes, walDir),
                     total, operations, errors.get(), elapsed);
             report.printSummary(System.out);
             double forcesPerSecond = forces * 1e9 / elapsed;

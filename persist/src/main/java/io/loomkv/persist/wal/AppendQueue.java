@@ -10,7 +10,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * The bounded queue between appenders and the writer thread. Unlike a plain blocking queue, the
  * writer can say how many requests it is waiting for, and appenders wake it only once that many
  * are there: while the writer gathers a group for the next force, 64 arrivals cost one wake-up
- * instead of 64 (each a context switch on a busy machine).
+ * instead of 64 (each a context switch on a busy machine). Requests are counted by weight: the
+ * number of records they carry (at least 1), so one append of 60 entries counts as 60.
  */
 final class AppendQueue {
     private final ReentrantLock lock = new ReentrantLock();
@@ -18,7 +19,8 @@ final class AppendQueue {
     private final Condition notFull = lock.newCondition();
     private final ArrayDeque<WalRequest> items;
     private final int capacity;
-    private int writerWantsSize; // 0 while the writer is not waiting
+    private long queuedWeight;
+    private long writerWantsWeight; // 0 while the writer is not waiting
 
     AppendQueue(int capacity) {
         if (capacity < 1) {
@@ -40,7 +42,8 @@ final class AppendQueue {
                 nanos = notFull.awaitNanos(nanos);
             }
             items.addLast(request);
-            if (writerWantsSize > 0 && items.size() >= writerWantsSize) {
+            queuedWeight += weight(request);
+            if (writerWantsWeight > 0 && queuedWeight >= writerWantsWeight) {
                 enoughForWriter.signal();
             }
             return true;
@@ -49,25 +52,32 @@ final class AppendQueue {
         }
     }
 
+    static long weight(WalRequest request) {
+        return request instanceof WalRequest.Append append ? Math.max(1, append.records()) : 1;
+    }
+
     /**
-     * Waits until at least {@code minCount} requests are queued or {@code timeoutNanos} passed, then
-     * moves up to {@code maxCount} of them (whatever is there) into {@code out}. Returns how many.
+     * Waits until requests of at least {@code minWeight} are queued or {@code timeoutNanos} passed,
+     * then moves up to {@code maxCount} requests (whatever is there) into {@code out}. Returns how
+     * many requests it moved.
      */
-    int awaitAndDrain(List<WalRequest> out, int minCount, long timeoutNanos, int maxCount) throws InterruptedException {
+    int awaitAndDrain(List<WalRequest> out, long minWeight, long timeoutNanos, int maxCount) throws InterruptedException {
         long nanos = timeoutNanos;
         lock.lockInterruptibly();
         try {
-            writerWantsSize = Math.max(1, minCount);
+            writerWantsWeight = Math.max(1, minWeight);
             try {
-                while (items.size() < minCount && nanos > 0) {
+                while (queuedWeight < minWeight && nanos > 0) {
                     nanos = enoughForWriter.awaitNanos(nanos);
                 }
             } finally {
-                writerWantsSize = 0;
+                writerWantsWeight = 0;
             }
             int moved = 0;
             while (moved < maxCount && !items.isEmpty()) {
-                out.add(items.pollFirst());
+                WalRequest request = items.pollFirst();
+                queuedWeight -= weight(request);
+                out.add(request);
                 moved++;
             }
             if (moved > 0) {
@@ -88,12 +98,22 @@ final class AppendQueue {
         }
     }
 
+    long queuedWeight() {
+        lock.lock();
+        try {
+            return queuedWeight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Moves everything queued into {@code out} (used to fail it all when the WAL stops). */
     void drainAll(List<WalRequest> out) {
         lock.lock();
         try {
             out.addAll(items);
             items.clear();
+            queuedWeight = 0;
             notFull.signalAll();
         } finally {
             lock.unlock();

@@ -108,7 +108,7 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("entries start at index " + firstIndex + " but the log ends at " + lastIndex + ": a gap");
             }
             long after = entries.isEmpty() ? lastIndex : maxEntryIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, hardState, null, after, maxEntryIndex, new CompletableFuture<>());
+            WalRequest.Append request = new WalRequest.Append(bytes, records.size(), hardState, null, after, maxEntryIndex, new CompletableFuture<>());
             enqueue(request);
             lastIndex = after;
             return request.durable();
@@ -133,7 +133,7 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("local snapshot at index " + metadata.getIndex() + " is beyond the log's last index " + lastIndex);
             }
             long after = resetLog ? metadata.getIndex() : lastIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, null, marker, after, 0, new CompletableFuture<>());
+            WalRequest.Append request = new WalRequest.Append(bytes, 1, null, marker, after, 0, new CompletableFuture<>());
             enqueue(request);
             lastIndex = after;
             return request.durable();

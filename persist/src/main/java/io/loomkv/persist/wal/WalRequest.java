@@ -12,7 +12,7 @@ sealed interface WalRequest {
      * loses them), the log's last index after them (for naming the next segment) and their highest
      * entry index (for release).
      */
-    record Append(byte[] bytes, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
+    record Append(byte[] bytes, int records, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
                   CompletableFuture<Long> durable) implements WalRequest {
     }
 

@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Closed-loop callers (each waits for its record before appending the next) come back right
  * after a force completes them, a few at a time. Forcing as soon as the first is back would split
  * them into groups that alternate between forces, halving what one force covers. So the writer
- * may wait up to {@code maxSyncDelayMicros} for as many appends as the previous force acknowledged
- * plus those already queued (an estimate of how many appenders are active); with a single
+ * may wait up to {@code maxSyncDelayMicros} for as many records as the previous force acknowledged
+ * plus those already queued, counted in records (an estimate of how many appenders are active); with a single
  * appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive.
  *
  * <p>Any I/O error is fatal: the WAL records it, fails every waiting append, and refuses new work.
@@ -64,7 +64,7 @@ final class WalWriter {
     private HardState lastHardState = HardState.getDefaultInstance();
     private final ArrayDeque<SnapshotMarker> recentMarkers = new ArrayDeque<>();
     private final List<WalRequest.Append> writtenNotDurable = new ArrayList<>();
-    private int expectedAppends;
+    private long expectedRecords;
     private final boolean headerPresentAtStart;
 
     WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
@@ -140,8 +140,8 @@ final class WalWriter {
                 }
                 holdForStragglers(batch);
                 process(batch);
-                int acknowledged = forceAndComplete();
-                expectedAppends = acknowledged + queue.size();
+                long acknowledged = forceAndComplete();
+                expectedRecords = acknowledged + queue.queuedWeight();
                 batch.clear();
             }
         } catch (Throwable t) {
@@ -153,22 +153,27 @@ final class WalWriter {
     /** Waits (bounded) for appenders that the last force released to come back; see the class comment. */
     private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
         long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
-        if (delayNanos == 0 || batch.size() >= expectedAppends || batch.size() >= MAX_DRAIN) {
+        long have = 0;
+        for (WalRequest request : batch) {
+            have += AppendQueue.weight(request);
+        }
+        if (delayNanos == 0 || have >= expectedRecords || batch.size() >= MAX_DRAIN) {
             return;
         }
-        queue.awaitAndDrain(batch, expectedAppends - batch.size(), delayNanos, MAX_DRAIN - batch.size());
+        queue.awaitAndDrain(batch, expectedRecords - have, delayNanos, MAX_DRAIN - batch.size());
     }
 
-    /** Forces the current segment and completes every append written to it since the last force. */
-    private int forceAndComplete() throws IOException {
+    /** Forces the current segment and completes every append written to it since the last force; returns their record count. */
+    private long forceAndComplete() throws IOException {
         if (writtenNotDurable.isEmpty()) {
             return 0;
         }
         channel.force(false);
         forceCount.incrementAndGet();
-        int count = writtenNotDurable.size();
+        long count = 0;
         for (WalRequest.Append append : writtenNotDurable) {
             append.durable().complete(append.lastIndexAfter());
+            count += Math.max(1, append.records());
         }
         writtenNotDurable.clear();
         return count;
