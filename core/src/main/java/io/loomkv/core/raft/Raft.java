@@ -65,8 +65,7 @@ final class Raft {
     /** Ticks since the node started: the leader's clock for leases. Starts at 1 so 0 means "never". */
     private long tickCount = 1;
 
-    private SnapshotMetadata receivingSnapshot;
-    private long receivingOffsetBytes;
+    private final SnapshotReceiver snapshotReceiver;
 
     private List<Message> messagesBeforePersist = new ArrayList<>();
     private List<Message> messagesAfterPersist = new ArrayList<>();
@@ -80,6 +79,7 @@ final class Raft {
         // Mix the id in so that nodes configured with the same seed still time out differently.
         this.random = new Random(config.randomSeed() ^ (id * 0x9E3779B97F4A7C15L));
         this.readOnly = new ReadOnlyQueue(config.maxPendingReads());
+        this.snapshotReceiver = new SnapshotReceiver(config.maxSnapshotSizeBytes(), config.maxSnapshotChunkBytes());
         this.tracker = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         InitialState initial = storage.initialState();
         Restore.restore(tracker, initial.confState(), raftLog.lastIndex());
@@ -989,46 +989,26 @@ final class Raft {
 
     private void handleSnapshot(Message m) {
         SnapshotMetadata metadata = m.getSnapshot();
-        long offset = m.getSnapshotOffset();
-        ByteString chunk = m.getSnapshotChunk();
         if (metadata.getIndex() <= raftLog.committed()) {
             // We already have everything the snapshot holds: tell the leader where we are.
-            receivingSnapshot = null;
+            snapshotReceiver.reset();
             send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()).setIndex(raftLog.committed()));
             return;
         }
-        if (metadata.getSizeBytes() > config.maxSnapshotSizeBytes() || chunk.size() > config.maxSnapshotChunkBytes()
-                || offset < 0 || offset + chunk.size() > metadata.getSizeBytes()) {
-            receivingSnapshot = null;
-            send(snapshotResponse(m.getFrom(), metadata, 0).setReject(true));
-            return;
-        }
-        if (offset == 0) {
-            // The first chunk (re)starts a transfer: the runtime discards anything staged before.
-            receivingSnapshot = metadata;
-            receivingOffsetBytes = 0;
-        }
-        if (receivingSnapshot == null || !receivingSnapshot.equals(metadata) || offset != receivingOffsetBytes) {
-            // Out of order or a duplicate: tell the leader the offset we expect.
-            long expected = receivingSnapshot != null && receivingSnapshot.equals(metadata) ? receivingOffsetBytes : 0;
-            send(snapshotResponse(m.getFrom(), metadata, expected));
-            return;
-        }
-        snapshotChunks.add(new SnapshotChunk(metadata, offset, chunk, m.getSnapshotDone()));
-        receivingOffsetBytes += chunk.size();
-        if (!m.getSnapshotDone()) {
-            send(snapshotResponse(m.getFrom(), metadata, receivingOffsetBytes));
-            return;
-        }
-        receivingSnapshot = null;
-        if (receivingOffsetBytes != metadata.getSizeBytes()) {
-            send(snapshotResponse(m.getFrom(), metadata, 0).setReject(true));
-            return;
-        }
-        if (restore(metadata)) {
-            send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()).setIndex(raftLog.lastIndex()));
-        } else {
-            send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()).setIndex(raftLog.committed()));
+        SnapshotReceiver.Result r = snapshotReceiver.receive(metadata, m.getSnapshotOffset(), m.getSnapshotChunk(),
+                m.getSnapshotDone());
+        switch (r.outcome()) {
+            case INVALID -> send(snapshotResponse(m.getFrom(), metadata, 0).setReject(true));
+            case OUT_OF_ORDER -> send(snapshotResponse(m.getFrom(), metadata, r.nextOffsetBytes()));
+            case ACCEPTED -> {
+                snapshotChunks.add(r.chunk());
+                send(snapshotResponse(m.getFrom(), metadata, r.nextOffsetBytes()));
+            }
+            case COMPLETE -> {
+                snapshotChunks.add(r.chunk());
+                long ackIndex = restore(metadata) ? raftLog.lastIndex() : raftLog.committed();
+                send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()).setIndex(ackIndex));
+            }
         }
     }
 

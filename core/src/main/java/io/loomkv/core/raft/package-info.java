@@ -39,5 +39,12 @@
  * last, the snapshot to install through {@link io.loomkv.core.raft.Ready#snapshot()}. A chunk at
  * offset 0 restarts a transfer. Requests (proposals, reads) may be lost on leader changes: callers
  * time out and retry.
+ *
+ * <p>Membership: every node starts from the cluster's founding voters (see
+ * {@link io.loomkv.core.raft.MemoryStorage#bootstrap}), including nodes added later; conf change
+ * entries are applied on top of it through {@link io.loomkv.core.raft.RaftNode#applyConfChange} when
+ * the runtime applies them, and a snapshot's membership replaces it. A runtime compacts its log
+ * only up to its newest snapshot. Proposals and commit updates are batched: everything proposed
+ * between two Readies goes to each follower in as few appends as the size limits allow.
  */
 package io.loomkv.core.raft;

@@ -253,4 +253,32 @@ class RaftMembershipTest {
         c.stabilize();
         assertEquals(4, c.leader());
     }
+
+    @Test
+    void nodeWithCommittedButUnappliedConfChangeDoesNotCampaign() {
+        TestCluster c = TestCluster.of(3);
+        c.elect(1);
+        c.node(1).proposeConfChange(simple(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, 4L));
+        // Replicate and commit the change, but stop once node 2 has learned the commit index and
+        // before it handles the Ready that would apply it.
+        c.process(1);
+        while (c.deliverOne()) {
+            // deliver the appends
+        }
+        c.process(2);
+        c.process(3);
+        while (c.deliverOne()) {
+            // deliver the acks
+        }
+        c.process(1);
+        while (c.deliverOne()) {
+            // deliver the commit index
+        }
+        assertEquals(2, c.node(2).status().commitIndex());
+        assertEquals(1, c.node(2).status().appliedIndex());
+        long term = c.node(2).status().term();
+        c.node(2).campaign();
+        assertEquals(Role.FOLLOWER, c.node(2).softState().role());
+        assertEquals(term, c.node(2).status().term());
+    }
 }

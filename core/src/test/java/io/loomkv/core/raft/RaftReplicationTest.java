@@ -298,4 +298,19 @@ class RaftReplicationTest {
         assertEquals(before, n.status());
         assertTrue(!n.hasReady());
     }
+
+    @Test
+    void inflightWindowIsAlsoBoundedInBytes() {
+        TestCluster c = TestCluster.of(3, id -> TestCluster.defaults(id).maxEntriesPerAppend(1).maxInflightBytes(250));
+        c.elect(1);
+        c.dropFilter = m -> m.getType() == MessageType.MSG_APP_RESP && m.getFrom() == 2;
+        c.delivered.clear();
+        for (int i = 0; i < 6; i++) {
+            c.node(1).propose(ByteString.copyFrom(new byte[100]));
+        }
+        c.stabilize();
+        long toTwo = c.deliveredOfType(MessageType.MSG_APP).stream()
+                .filter(m -> m.getTo() == 2 && m.getEntriesCount() > 0).count();
+        assertEquals(3, toTwo, "100 + 100 < 250 allows a third append, which fills the window");
+    }
 }

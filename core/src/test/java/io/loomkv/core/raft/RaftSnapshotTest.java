@@ -173,4 +173,21 @@ class RaftSnapshotTest {
         assertEquals(commit, resp.getIndex());
         c.node(3).advance();
     }
+
+    @Test
+    void reportedSnapshotFailureFallsBackToProbingAndRetries() {
+        TestCluster c = laggingFollowerCluster(64);
+        c.snapshotAndCompact(1);
+        // Every chunk to 3 is lost; the runtime reports the failure.
+        c.dropFilter = m -> m.getType() == MessageType.MSG_SNAP;
+        c.heal();
+        c.tickAll(2);
+        assertEquals(ProgressState.SNAPSHOT, c.node(1).status().progress().get(3L).state());
+        c.node(1).reportSnapshotFailure(3);
+        assertEquals(ProgressState.PROBE, c.node(1).status().progress().get(3L).state());
+        c.dropFilter = m -> false;
+        c.tickAll(10);
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+        assertEquals(ProgressState.REPLICATE, c.node(1).status().progress().get(3L).state());
+    }
 }

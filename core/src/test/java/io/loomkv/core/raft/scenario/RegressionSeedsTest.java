@@ -30,7 +30,9 @@ class RegressionSeedsTest {
      * Seed 114: node 2, removed and re-added as a learner after the leader's newest snapshot, had a
      * log ending before the leader's first index; the only snapshot it could get predated its
      * re-addition, and a node (as in etcd) ignores a snapshot whose config does not name it, so it
-     * never caught up. Fixed in the runtime: snapshot right after applying a membership change.
+     * never caught up. Fixed in the core (raft commit c2700df: a node accepts a snapshot that
+     * predates its addition); the simulator's state machine snapshots only by interval, so this
+     * seed exercises that path.
      */
     @Test
     void seed114LearnerReaddedAfterSnapshot() {

@@ -48,7 +48,9 @@ public final class SimNode {
 
     private final int id;
     private final Simulator sim;
-    private final MemoryStorage storage;
+    private final List<Long> initialVoters;
+    private MemoryStorage storage;
+    private long lastAppendFromIndex;
     private RaftNode raft;
     private SimStateMachine stateMachine;
     private ConfState confState;
@@ -72,7 +74,8 @@ public final class SimNode {
     SimNode(int id, Simulator sim, List<Long> voters) {
         this.id = id;
         this.sim = sim;
-        this.storage = MemoryStorage.bootstrap(voters);
+        this.initialVoters = List.copyOf(voters);
+        this.storage = MemoryStorage.bootstrap(initialVoters);
     }
 
     public int id() {
@@ -164,7 +167,7 @@ public final class SimNode {
             sim.checker().observeRestored(id, snapshot.getIndex(), stateMachine.stateHash());
         }
         confState = storage.initialState().confState();
-        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_HARD_STATE_ON_CRASH && incarnation > 1) {
+        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.FORGET_VOTE_ON_CRASH && incarnation > 1) {
             storage.setHardState(storage.hardState().toBuilder().setVote(0).build());
         }
         HardState hardState = storage.hardState();
@@ -194,12 +197,35 @@ public final class SimNode {
     }
 
     void crash() {
+        if (raft != null && sim.options().runtimeFault() == SimOptions.RuntimeFault.LOSE_LAST_APPEND_ON_CRASH) {
+            loseLastAppend();
+        }
         raft = null;
         pendingReady = null;
         stateMachine = null;
         stagedSnapshot = null;
         armedCrash = null;
         role = Role.FOLLOWER;
+    }
+
+    /** The self-test's lying fsync: rebuild storage without the entries of the last append. */
+    private void loseLastAppend() {
+        long keepTo = Math.min(storage.lastIndex(), lastAppendFromIndex - 1);
+        SnapshotMetadata snapshot = storage.snapshotMetadata();
+        if (lastAppendFromIndex == 0 || keepTo < snapshot.getIndex()) {
+            return;
+        }
+        MemoryStorage rebuilt = MemoryStorage.bootstrap(initialVoters);
+        if (snapshot.getIndex() > 0) {
+            rebuilt.applySnapshot(snapshot, storage.snapshotData());
+        }
+        if (keepTo >= storage.firstIndex()) {
+            rebuilt.append(storage.entries(storage.firstIndex(), keepTo + 1, Long.MAX_VALUE));
+        }
+        HardState hardState = storage.hardState();
+        rebuilt.setHardState(hardState.toBuilder().setCommit(Math.min(hardState.getCommit(), keepTo)).build());
+        sim.trace("node " + id + " lost entries from " + lastAppendFromIndex + " (lying fsync)");
+        storage = rebuilt;
     }
 
     // ---- inputs ----
@@ -330,12 +356,6 @@ public final class SimNode {
         for (Message message : ready.messagesBeforePersist()) {
             sim.send(message);
         }
-        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
-        if (ackEarly) {
-            for (Message message : ready.messagesAfterPersist()) {
-                sim.send(message);
-            }
-        }
         if (crashIfArmed(CrashPoint.BEFORE_PERSIST)
                 || (!ready.entries().isEmpty() && crashIfArmed(CrashPoint.BEFORE_PERSISTING_ENTRIES))) {
             return;
@@ -365,15 +385,12 @@ public final class SimNode {
     }
 
     private void complete(Ready ready) {
-        boolean ackEarly = sim.options().runtimeFault() == SimOptions.RuntimeFault.ACK_BEFORE_PERSIST;
         persist(ready);
         if (crashIfArmed(CrashPoint.AFTER_PERSIST)) {
             return;
         }
-        if (!ackEarly) {
-            for (Message message : ready.messagesAfterPersist()) {
-                sim.send(message);
-            }
+        for (Message message : ready.messagesAfterPersist()) {
+            sim.send(message);
         }
         apply(ready.committedEntries());
         for (ReadState read : ready.readStates()) {
@@ -407,6 +424,7 @@ public final class SimNode {
                     ? storage.term(before) : -1;
             sim.checker().observePersisted(id, previousTerm, entries);
             storage.append(entries);
+            lastAppendFromIndex = entries.get(0).getIndex();
         }
         if (ready.hardState() != null) {
             storage.setHardState(ready.hardState());
@@ -448,7 +466,6 @@ public final class SimNode {
     }
 
     private void apply(List<Entry> committed) {
-        boolean membershipChanged = false;
         for (Entry entry : committed) {
             if (entry.getIndex() <= stateMachine.appliedIndex()) {
                 throw sim.fail("node " + id + " was handed entry " + entry.getIndex() + " to apply, already applied up to "
@@ -461,7 +478,6 @@ public final class SimNode {
             SimCommand command = null;
             if (entry.getType() == EntryType.ENTRY_CONF_CHANGE) {
                 confState = raft.applyConfChange(parseConfChange(entry));
-                membershipChanged = true;
                 sim.trace("node " + id + " applied conf change at " + entry.getIndex() + ": " + TextFormat.shortDebugString(confState));
             } else if (!entry.getData().isEmpty()) {
                 command = SimCommand.decode(entry.getData());
@@ -473,22 +489,19 @@ public final class SimNode {
             sim.checker().observeApplied(id, entry, stateMachine.stateHash());
             highestAppliedEver = Math.max(highestAppliedEver, entry.getIndex());
         }
-        maybeSnapshot(membershipChanged);
+        maybeSnapshot();
     }
 
     /**
-     * Snapshots and compacts every {@code snapshotIntervalEntries} applied entries, and right
-     * after a membership change. The latter is a rule for runtimes that compact eagerly: a node
-     * (like etcd's) ignores a snapshot whose configuration does not name it, so a member added
-     * after the leader's newest snapshot, whose log ends before the leader's first index, could
-     * otherwise never catch up (found by randomized seed 114).
+     * Snapshots and compacts every {@code snapshotIntervalEntries} applied entries, as eagerly as
+     * 6.824's service: nothing is kept for lagging followers, which must then take a snapshot
+     * (possibly one that predates their own addition: randomized seed 114).
      */
-    private void maybeSnapshot(boolean membershipChanged) {
+    private void maybeSnapshot() {
         int interval = sim.options().snapshotIntervalEntries();
         long applied = stateMachine.appliedIndex();
         long sinceSnapshot = applied - storage.snapshotMetadata().getIndex();
-        if (interval > 0 && sinceSnapshot > 0 && (sinceSnapshot >= interval || membershipChanged)
-                && applied <= storage.lastIndex()) {
+        if (interval > 0 && sinceSnapshot >= interval && applied <= storage.lastIndex()) {
             storage.createSnapshot(applied, confState, stateMachine.snapshot());
             storage.compact(applied);
             sim.trace("node " + id + " snapshotted and compacted up to " + applied);

@@ -48,10 +48,13 @@ public record SimOptions(
     /** Deliberate runtime bugs for the simulator's self-test. */
     public enum RuntimeFault {
         NONE,
-        /** A restarted node has lost its term and vote, so it may vote twice in one term. */
-        FORGET_HARD_STATE_ON_CRASH,
-        /** Acknowledgements go out before the persist, so a crash loses entries a quorum counted. */
-        ACK_BEFORE_PERSIST
+        /** A restarted node has lost its vote (not its term), so it may vote twice in one term. */
+        FORGET_VOTE_ON_CRASH,
+        /**
+         * The runtime's fsync lies: a crash loses the entries of the node's last append although
+         * it acknowledged them, so a quorum may have counted entries that are gone.
+         */
+        LOSE_LAST_APPEND_ON_CRASH
     }
 
     /** 150 ms base election timeout: elections finish well within 6.824's 1 s. */
