@@ -215,6 +215,9 @@ public final class RaftNode {
         SoftState soft = raft.softState();
         HardState hard = raft.hardState();
         List<Entry> committed = log.nextCommittedEntries(raft.config().maxCommittedSizePerReadyBytes());
+        if (!committed.isEmpty()) {
+            log.acceptApplying(committed.get(committed.size() - 1).getIndex());
+        }
         raft.reduceUncommittedSize(committed);
         List<Entry> entries = List.copyOf(log.unstableEntries());
         SnapshotMetadata snapshot = log.unstable().snapshot();

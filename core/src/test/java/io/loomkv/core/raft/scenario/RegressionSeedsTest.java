@@ -38,4 +38,16 @@ class RegressionSeedsTest {
     void seed114LearnerReaddedAfterSnapshot() {
         replay(114, 1, "seed114LearnerReaddedAfterSnapshot");
     }
+
+    /**
+     * Seed 62605 (generation 3, persists in flight): a follower installed a snapshot while the
+     * runtime was still applying committed entries of an earlier Ready; applying a simple conf
+     * change from it against the snapshot's (joint) membership threw "can't apply a simple config
+     * change in a joint config". Fixed in the core (Raft.restore waits until those entries are
+     * applied); fails on the core before that fix. See also SnapshotDuringApplyScenarioTest.
+     */
+    @Test
+    void seed62605SnapshotWhileApplyingConfChange() {
+        replay(62605, 3, "seed62605SnapshotWhileApplyingConfChange");
+    }
 }

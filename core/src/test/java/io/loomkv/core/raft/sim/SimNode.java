@@ -59,6 +59,8 @@ public final class SimNode {
     private CrashPoint armedCrash;
     private Ready pendingReady;
     private long persistDueTick;
+    private java.util.function.Predicate<Ready> holdWhen;
+    private boolean holding;
     private long incarnation;
 
     // What this incarnation's Readies said last: Raft's view, as a runtime would see it.
@@ -196,7 +198,39 @@ public final class SimNode {
         });
     }
 
+    /** Stalls the persist of the next Ready that matches {@code condition} until {@link #releaseHeldReady()}. */
+    public void holdReadyWhen(java.util.function.Predicate<Ready> condition) {
+        holdWhen = condition;
+    }
+
+    public boolean holdingReady() {
+        return holding && pendingReady != null;
+    }
+
+    /** Lets a stalled persist finish now. */
+    public void releaseHeldReady() {
+        if (!holdingReady()) {
+            throw new IllegalStateException("node " + id + " holds no Ready");
+        }
+        holding = false;
+        persistDueTick = sim.nowTick();
+        completeDuePersist();
+        sim.afterStep();
+    }
+
+    /** Snapshots the state machine and compacts the log now (the runtime's periodic snapshot, on demand). */
+    public void snapshotNow() {
+        long applied = stateMachine.appliedIndex();
+        if (applied > storage.snapshotMetadata().getIndex() && applied <= storage.lastIndex()) {
+            storage.createSnapshot(applied, confState, stateMachine.snapshot());
+            storage.compact(applied);
+            sim.trace("node " + id + " snapshotted and compacted up to " + applied + " (on demand)");
+        }
+    }
+
     void crash() {
+        holding = false;
+        holdWhen = null;
         if (raft != null && sim.options().runtimeFault() == SimOptions.RuntimeFault.LOSE_LAST_APPEND_ON_CRASH) {
             loseLastAppend();
         }
@@ -360,6 +394,14 @@ public final class SimNode {
                 || (!ready.entries().isEmpty() && crashIfArmed(CrashPoint.BEFORE_PERSISTING_ENTRIES))) {
             return;
         }
+        if (holdWhen != null && holdWhen.test(ready)) {
+            // A scenario stalls this persist (a slow fsync) to place other events inside it.
+            holdWhen = null;
+            holding = true;
+            pendingReady = ready;
+            sim.trace("node " + id + " holds a Ready (stalled persist)");
+            return;
+        }
         int maxDelay = sim.options().maxPersistDelayTicks();
         long delay = maxDelay == 0 ? 0 : sim.random().nextInt(maxDelay + 1);
         if (delay == 0) {
@@ -372,7 +414,7 @@ public final class SimNode {
 
     /** Finishes a Ready whose persist was in flight, if it is due; returns whether it did. */
     boolean completeDuePersist() {
-        if (raft == null || pendingReady == null || sim.nowTick() < persistDueTick) {
+        if (raft == null || pendingReady == null || holding || sim.nowTick() < persistDueTick) {
             return false;
         }
         Ready ready = pendingReady;

@@ -229,6 +229,19 @@ public final class Simulator {
         network.send(message, nowTick);
     }
 
+    /**
+     * Delivers {@code message} right now, bypassing the network: for scenarios that place a
+     * message the sender could have sent at an exact moment.
+     */
+    public void deliverNow(Message message) {
+        SimNode target = node((int) message.getTo());
+        if (target.alive()) {
+            trace("deliver now " + SimTrace.describe(message));
+            target.step(message);
+            afterStep();
+        }
+    }
+
     // ---- faults ----
 
     /**
