@@ -115,6 +115,16 @@ class KvNodeBasicTest {
         for (ReadConsistency consistency : List.of(ReadConsistency.LINEARIZABLE, ReadConsistency.LEASE)) {
             assertEquals(Optional.of(b("v")), client.get(b("reads/k"), consistency));
         }
+        // A linearizable read sent to a follower is served there after a ReadIndex round through the leader.
+        long followerId = cluster.awaitLeader().nodeId() == 1 ? 2 : 1;
+        KvRequest get = KvRequest.newBuilder().setConsistency(ReadConsistency.LINEARIZABLE)
+                .setGet(io.loomkv.core.kv.proto.Get.newBuilder().setKey(b("reads/k"))).build();
+        try (var rpc = new io.loomkv.net.rpc.RpcClient(io.loomkv.net.rpc.RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
+            KvReply reply = rpc.call(cluster.address(followerId).clientAddress(), NodeMethods.KV, get,
+                    java.time.Duration.ofSeconds(5)).join();
+            assertEquals(Status.OK, reply.getStatus(), reply.toString());
+            assertEquals(b("v"), reply.getGet().getValue());
+        }
         // A serializable read on any replica sees the write once that replica applied it.
         LocalCluster.awaitCondition("every replica serves the write", () -> {
             for (long id = 1; id <= 3; id++) {
