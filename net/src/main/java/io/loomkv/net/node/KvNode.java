@@ -148,6 +148,11 @@ public final class KvNode implements AutoCloseable {
         return transport.faults();
     }
 
+    /** Reads this node served from its leader lease, without a ReadIndex round. */
+    public long leaseReadsServed() {
+        return loop.leaseReadsServed();
+    }
+
     public NodeConfig config() {
         return config;
     }

@@ -82,6 +82,8 @@ final class RaftLoop implements Runnable {
     private long readCounter;
     private long lastTimestampMillis;
     private long ticks;
+    /** Written only by the loop thread. */
+    private volatile long leaseReadsServed;
 
     RaftLoop(NodeConfig config, RaftNode node, DurableStorage storage, PeerTransport transport, Membership membership,
             ProposalTracker tracker, NodeState state, SpscArrayQueue<ApplyTask> applyQueue, Thread applyThread) {
@@ -315,7 +317,8 @@ final class RaftLoop implements Runnable {
             ReadConsistency consistency = read.request().getConsistency();
             if (consistency == ReadConsistency.SERIALIZABLE) {
                 now.add(read);
-            } else if (consistency == ReadConsistency.LEASE && state.isLeader() && node.leaseValid()) {
+            } else if (consistency == ReadConsistency.LEASE && state.isLeader() && node.leaseValid()
+                    && committedInCurrentTerm()) {
                 leased.add(read);
             } else {
                 confirmed.add(read);
@@ -325,6 +328,7 @@ final class RaftLoop implements Runnable {
             toApply(new ApplyTask.Reads(0, now));
         }
         if (!leased.isEmpty()) {
+            leaseReadsServed += leased.size();
             toApply(new ApplyTask.Reads(node.status().commitIndex(), leased));
         }
         if (!confirmed.isEmpty()) {
@@ -339,6 +343,20 @@ final class RaftLoop implements Runnable {
                         : KvReplies.error(Status.UNAVAILABLE, "read dropped: " + e.getMessage());
                 confirmed.forEach(r -> r.reply().complete(reply));
             }
+        }
+    }
+
+    /**
+     * A new leader's commit index may still lag what its predecessor committed until it commits an
+     * entry of its own term; only then does its commit index cover every acknowledged write, so
+     * only then may it serve lease reads at that index (the Raft thesis, 6.4).
+     */
+    private boolean committedInCurrentTerm() {
+        var status = node.status();
+        try {
+            return status.commitIndex() > 0 && storage.term(status.commitIndex()) == status.term();
+        } catch (RuntimeException e) {
+            return false; // Compacted or not yet stored: take the ReadIndex path.
         }
     }
 
@@ -511,6 +529,10 @@ final class RaftLoop implements Runnable {
             }
             return; // One change at a time.
         }
+    }
+
+    long leaseReadsServed() {
+        return leaseReadsServed;
     }
 
     KvReply notLeader() {

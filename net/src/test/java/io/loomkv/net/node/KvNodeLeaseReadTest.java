@@ -2,6 +2,7 @@ package io.loomkv.net.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.ReadConsistency;
@@ -25,6 +26,7 @@ class KvNodeLeaseReadTest {
                 assertEquals(Optional.of(ByteString.copyFromUtf8("v" + i)), client.get(key, ReadConsistency.LEASE));
             }
             KvNode leader = cluster.awaitLeader();
+            assertTrue(leader.leaseReadsServed() > 0, "no read was served from the lease");
             cluster.stop(leader.nodeId());
             client.put(key, ByteString.copyFromUtf8("after"));
             assertNotEquals(leader.nodeId(), cluster.awaitLeader().nodeId());
