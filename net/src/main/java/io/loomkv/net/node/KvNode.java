@@ -5,7 +5,14 @@ import io.loomkv.core.kv.KvStateMachine;
 import io.loomkv.core.kv.SessionPolicy;
 import io.loomkv.core.raft.RaftConfig;
 import io.loomkv.core.raft.RaftNode;
+import com.google.protobuf.ByteString;
+import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfChangeSingle;
+import io.loomkv.core.raft.proto.ConfChangeType;
 import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.EntryType;
+import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.net.rpc.CallContext;
 import io.loomkv.net.rpc.RpcHandlers;
@@ -18,6 +25,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
 import org.jctools.queues.SpscArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,9 +72,8 @@ public final class KvNode implements AutoCloseable {
                 }
                 LOG.info("node {}: state machine restored from snapshot at {}", config.nodeId(), snapshotIndex);
             }
-            ConfState initialMembership = initialMembership(config);
-            RaftNode node = new RaftNode(raftConfig(config, stateMachine.lastAppliedIndex()),
-                    new BootstrapStorage(storage, initialMembership));
+            bootstrapIfNew(config, storage);
+            RaftNode node = new RaftNode(raftConfig(config, stateMachine.lastAppliedIndex()), storage);
             ConfState current = node.status().confState();
             this.transport = new PeerTransport(config.clusterId(), config.nodeId(), membership);
             SpscArrayQueue<ApplyTask> applyQueue = new SpscArrayQueue<>(RaftLoop.APPLY_QUEUE_CAPACITY);
@@ -110,12 +120,39 @@ public final class KvNode implements AutoCloseable {
         return node;
     }
 
-    private static ConfState initialMembership(NodeConfig config) {
-        ConfState.Builder conf = ConfState.newBuilder();
-        if (!config.join()) {
-            config.members().forEach(m -> conf.addVoters(m.id()));
+    /**
+     * A brand-new member of the initial cluster writes the initial membership into its log as
+     * committed conf-change entries at term 1 (one per member, in id order, so every initial
+     * member writes identical entries), as etcd's bootstrap does. The membership then lives in the
+     * log like every later change, so a node that joins later and replays the log from index 1
+     * learns the whole history, not just the changes after the cluster started.
+     */
+    private static void bootstrapIfNew(NodeConfig config, DurableStorage storage) throws IOException {
+        if (config.join() || storage.lastIndex() != 0 || storage.snapshotMetadata().getIndex() != 0
+                || storage.initialState().hardState().getTerm() != 0) {
+            return;
         }
-        return conf.build();
+        List<Entry> entries = new ArrayList<>();
+        List<MemberAddress> members = config.members().stream().sorted(Comparator.comparingLong(MemberAddress::id)).toList();
+        for (MemberAddress member : members) {
+            ConfChange change = ConfChange.newBuilder()
+                    .addChanges(ConfChangeSingle.newBuilder().setType(ConfChangeType.CONF_CHANGE_ADD_NODE).setNodeId(member.id()))
+                    .setContext(ByteString.copyFrom(member.toContext()))
+                    .build();
+            entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_CONF_CHANGE)
+                    .setData(change.toByteString()).build());
+        }
+        HardState hardState = HardState.newBuilder().setTerm(1).setCommit(entries.size()).build();
+        try {
+            storage.append(hardState, entries).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the bootstrap entries", e);
+        } catch (ExecutionException e) {
+            throw new IOException("writing the bootstrap entries failed", e.getCause());
+        }
+        LOG.info("node {}: new cluster member; wrote the initial membership {} as entries 1..{}", config.nodeId(),
+                members.stream().map(MemberAddress::id).toList(), entries.size());
     }
 
     private static RaftConfig raftConfig(NodeConfig config, long appliedIndex) {

@@ -42,6 +42,10 @@ class KvNodeMembershipTest {
                 LocalCluster.awaitCondition("node 4 has the data", () -> Optional.of(ByteString.copyFromUtf8("v49"))
                         .equals(onFourth.get(ByteString.copyFromUtf8("member/49"), ReadConsistency.SERIALIZABLE)));
             }
+            // The joined node replayed the whole membership history (the initial members are in the log too).
+            LocalCluster.awaitCondition("node 4 sees all four voters", () -> client.status(fourth.clientAddress())
+                    .getMembersList().stream().filter(m -> !m.getLearner()).map(MemberInfo::getId).sorted().toList()
+                    .equals(List.of(1L, 2L, 3L, 4L)));
             AdminReply duplicate = client.addMember(4, "127.0.0.1:1", "127.0.0.1:2");
             assertFalse(duplicate.getOk());
             AdminReply removed = client.removeMember(4);
