@@ -69,6 +69,7 @@ public final class KvClient implements AutoCloseable {
     private final ConcurrentSkipListSet<Long> unacknowledged = new ConcurrentSkipListSet<>();
     private final AtomicLong nextSequence = new AtomicLong(1);
     private final ReentrantLock sessionLock = new ReentrantLock();
+    private final ReentrantLock sequenceLock = new ReentrantLock();
     private volatile InetSocketAddress leader;
     private CompletableFuture<Long> session; // guarded by sessionLock
 
@@ -180,8 +181,16 @@ public final class KvClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(new KvClientException(Status.UNAVAILABLE, "interrupted", false));
         }
-        long sequence = nextSequence.getAndIncrement();
-        unacknowledged.add(sequence);
+        long sequence;
+        sequenceLock.lock();
+        try {
+            // Allocate and register together: otherwise another write could compute acknowledged_below
+            // past a sequence that is allocated but not yet registered, and the server would refuse it as stale.
+            sequence = nextSequence.getAndIncrement();
+            unacknowledged.add(sequence);
+        } finally {
+            sequenceLock.unlock();
+        }
         return session(deadlineNanos).thenCompose(clientId -> {
             KvRequest numbered = request.toBuilder().setClientId(clientId).setSequence(sequence).build();
             return attempt(numbered, deadlineNanos, 0, true);
@@ -240,7 +249,13 @@ public final class KvClient implements AutoCloseable {
         KvRequest toSend = request;
         if (request.getSequence() > 0) {
             // Everything below the oldest write still waiting was answered: the server may forget those replies.
-            long oldest = unacknowledged.isEmpty() ? request.getSequence() : unacknowledged.first();
+            long oldest;
+            sequenceLock.lock();
+            try {
+                oldest = unacknowledged.isEmpty() ? request.getSequence() : unacknowledged.first();
+            } finally {
+                sequenceLock.unlock();
+            }
             toSend = request.toBuilder().setAcknowledgedBelow(Math.min(oldest, request.getSequence())).build();
         }
         InetSocketAddress target = target();
