@@ -66,6 +66,14 @@ final class Raft {
     private long tickCount = 1;
 
     private final SnapshotReceiver snapshotReceiver;
+    /** A Ready is handed out and not yet advanced (the runtime may step messages meanwhile). */
+    private boolean readyOutstanding;
+    /**
+     * A snapshot was restored while a Ready was outstanding: its committed entries, which the
+     * runtime is still applying, are all covered by the snapshot, whose membership already
+     * includes their conf changes. Applying those again would corrupt the membership.
+     */
+    private boolean confChangesSupersededBySnapshot;
 
     private List<Message> messagesBeforePersist = new ArrayList<>();
     private List<Message> messagesAfterPersist = new ArrayList<>();
@@ -552,10 +560,11 @@ final class Raft {
                 becomeFollower(m.getTerm(), 0);
             }
         } else if (m.getTerm() < term) {
-            if ((config.checkQuorum() || config.preVote())
-                    && (m.getType() == MessageType.MSG_HEARTBEAT || m.getType() == MessageType.MSG_APP)) {
-                // A stale leader (e.g. after a partition): tell it our term so it steps down. Without
-                // this, with CheckQuorum/PreVote a node partitioned and rejoined could be stuck.
+            if (m.getType() == MessageType.MSG_HEARTBEAT || m.getType() == MessageType.MSG_APP) {
+                // A stale leader: tell it our term so that it steps down and a new election includes
+                // us. etcd does this only with CheckQuorum/PreVote, counting on our vote requests to
+                // carry the term otherwise; but a node whose (stale) membership does not list the
+                // leader never sends it one, and would stay cut off (randomized seed 94788).
                 send(Message.newBuilder().setType(MessageType.MSG_APP_RESP).setTo(m.getFrom()));
             } else if (m.getType() == MessageType.MSG_PRE_VOTE) {
                 send(Message.newBuilder().setType(MessageType.MSG_PRE_VOTE_RESP).setTo(m.getFrom()).setTerm(term)
@@ -1033,14 +1042,10 @@ final class Raft {
             raftLog.commitTo(metadata.getIndex());
             return false;
         }
-        if (raftLog.applyInProgress()) {
-            // The runtime is still applying committed entries from an earlier Ready: installing a
-            // snapshot under it would change the membership those entries are applied against
-            // (a leave-joint entry then finds no joint config; simulator seed 39911). Ignore it;
-            // the leader sends it again.
-            return false;
-        }
         raftLog.restore(metadata);
+        if (readyOutstanding) {
+            confChangesSupersededBySnapshot = true;
+        }
         ProgressTracker fresh = new ProgressTracker(config.maxInflightAppends(), config.maxInflightBytes());
         Restore.restore(fresh, cs, raftLog.lastIndex());
         tracker = fresh;
@@ -1167,7 +1172,18 @@ final class Raft {
 
     // ---------------------------------------------------------------- membership
 
+    void setReadyOutstanding(boolean outstanding) {
+        readyOutstanding = outstanding;
+        if (!outstanding) {
+            confChangesSupersededBySnapshot = false;
+        }
+    }
+
     ConfState applyConfChange(ConfChange cc) {
+        if (confChangesSupersededBySnapshot) {
+            // The entry predates a snapshot restored meanwhile; its effect is in that snapshot.
+            return tracker.config().toConfState();
+        }
         Changer changer = new Changer(tracker, raftLog.lastIndex());
         Changer.Result result;
         if (cc.getChangesCount() == 0) {

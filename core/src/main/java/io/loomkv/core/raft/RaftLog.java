@@ -14,8 +14,6 @@ final class RaftLog {
     private final UnstableLog unstable;
     private long committed;
     private long applied;
-    /** The highest committed index handed to the runtime for applying (>= applied). */
-    private long applying;
 
     RaftLog(Storage storage) {
         this.storage = storage;
@@ -194,16 +192,6 @@ final class RaftLog {
             }
             committed = index;
         }
-    }
-
-    /** The runtime was handed committed entries up to {@code index}; they count as applied once it advances. */
-    void acceptApplying(long index) {
-        applying = Math.max(applying, index);
-    }
-
-    /** Whether committed entries handed to the runtime are still being applied (not yet advanced). */
-    boolean applyInProgress() {
-        return applying > applied;
     }
 
     void appliedTo(long index) {

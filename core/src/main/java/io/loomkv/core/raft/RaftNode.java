@@ -166,7 +166,9 @@ public final class RaftNode {
 
     /**
      * Applies a committed membership change (call it when applying the conf change entry) and
-     * returns the new membership, which the runtime stores with its next snapshot.
+     * returns the new membership, which the runtime stores with its next snapshot. If a snapshot
+     * was installed by a message stepped in since the current Ready was handed out, the entries of
+     * that Ready are covered by it and this returns the snapshot's membership unchanged.
      *
      * @throws IllegalArgumentException if the change is not allowed from the current membership
      */
@@ -215,9 +217,6 @@ public final class RaftNode {
         SoftState soft = raft.softState();
         HardState hard = raft.hardState();
         List<Entry> committed = log.nextCommittedEntries(raft.config().maxCommittedSizePerReadyBytes());
-        if (!committed.isEmpty()) {
-            log.acceptApplying(committed.get(committed.size() - 1).getIndex());
-        }
         raft.reduceUncommittedSize(committed);
         List<Entry> entries = List.copyOf(log.unstableEntries());
         SnapshotMetadata snapshot = log.unstable().snapshot();
@@ -237,6 +236,7 @@ public final class RaftNode {
                 mustSync);
         previousSoftState = soft;
         outstanding = rd;
+        raft.setReadyOutstanding(true);
         return rd;
     }
 
@@ -247,6 +247,7 @@ public final class RaftNode {
             throw new IllegalStateException("advance() without an outstanding ready() on node " + raft.id());
         }
         outstanding = null;
+        raft.setReadyOutstanding(false);
         if (rd.hardState() != null) {
             previousHardState = rd.hardState();
         }

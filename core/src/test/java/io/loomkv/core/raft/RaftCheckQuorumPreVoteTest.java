@@ -125,4 +125,28 @@ class RaftCheckQuorumPreVoteTest {
         assertEquals(leader, c.node(1).softState().leaderId());
         assertEquals(c.node(leader).status().term(), c.node(1).status().term());
     }
+
+    @Test
+    void staleLeaderHearsTheHigherTermFromItsHeartbeatEvenWithoutPreVoteOrCheckQuorum() {
+        TestCluster c = cluster(false, false);
+        c.elect(1);
+        c.isolate(3);
+        for (int i = 0; i < 30; i++) {
+            c.tick(3);
+            c.stabilize();
+        }
+        long term3 = c.node(3).status().term();
+        assertTrue(term3 > 1);
+        // Only the leader's heartbeat reaches 3 (as when 3's stale membership does not list the
+        // leader, so its vote requests never reach it): the reply carries 3's term.
+        c.heal();
+        c.cut(3, 2);
+        c.dropFilter = m -> m.getFrom() == 3 && m.getType() != MessageType.MSG_APP_RESP;
+        c.tick(1);
+        c.stabilize();
+        assertTrue(c.deliveredOfType(MessageType.MSG_APP_RESP).stream()
+                .anyMatch(m -> m.getFrom() == 3 && m.getTerm() == term3));
+        assertEquals(Role.FOLLOWER, c.node(1).softState().role());
+        assertEquals(term3, c.node(1).status().term());
+    }
 }

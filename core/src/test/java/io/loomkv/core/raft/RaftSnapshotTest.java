@@ -190,4 +190,38 @@ class RaftSnapshotTest {
         assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
         assertEquals(ProgressState.REPLICATE, c.node(1).status().progress().get(3L).state());
     }
+
+    @Test
+    void snapshotRestoredWhileAReadyIsOutstandingSupersedesItsConfChanges() {
+        // Found by randomized seed 25793: a follower still applying a Ready that held "enter joint"
+        // received a snapshot taken after the joint config was left.
+        TestCluster c = TestCluster.of(3);
+        RaftNode follower = c.node(2);
+        io.loomkv.core.raft.proto.ConfChange enterJoint = RaftMembershipTest.change(
+                io.loomkv.core.raft.proto.ConfChangeTransition.CONF_CHANGE_TRANSITION_AUTO,
+                io.loomkv.core.raft.proto.ConfChangeType.CONF_CHANGE_ADD_NODE, 4L,
+                io.loomkv.core.raft.proto.ConfChangeType.CONF_CHANGE_REMOVE_NODE, 3L);
+        io.loomkv.core.raft.proto.Entry cc = io.loomkv.core.raft.proto.Entry.newBuilder().setTerm(1).setIndex(1)
+                .setType(io.loomkv.core.raft.proto.EntryType.ENTRY_CONF_CHANGE).setData(enterJoint.toByteString()).build();
+        follower.step(Message.newBuilder().setType(MessageType.MSG_APP).setFrom(1).setTo(2).setTerm(1)
+                .setIndex(0).setLogTerm(0).addEntries(cc).setCommit(1).build());
+        Ready rd = follower.ready();
+        assertEquals(1, rd.committedEntries().size());
+        // Before the runtime applies it, a snapshot of the later, non-joint config arrives.
+        io.loomkv.core.raft.proto.ConfState after = io.loomkv.core.raft.proto.ConfState.newBuilder()
+                .addVoters(1).addVoters(2).addVoters(4).build();
+        SnapshotMetadata meta = SnapshotMetadata.newBuilder().setIndex(10).setTerm(1).setSizeBytes(1)
+                .setConfState(after).build();
+        follower.step(Message.newBuilder().setType(MessageType.MSG_SNAP).setFrom(1).setTo(2).setTerm(1)
+                .setSnapshot(meta).setIndex(10).setSnapshotChunk(ByteString.copyFrom(new byte[1]))
+                .setSnapshotDone(true).build());
+        // The runtime now applies the old entry: the membership stays the snapshot's.
+        assertEquals(after, follower.applyConfChange(enterJoint));
+        follower.advance();
+        Ready next = follower.ready();
+        assertEquals(meta, next.snapshot());
+        follower.advance();
+        assertEquals(after, follower.status().confState());
+        assertEquals(10, follower.status().appliedIndex());
+    }
 }

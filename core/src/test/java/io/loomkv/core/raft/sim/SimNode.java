@@ -35,7 +35,7 @@ import java.util.List;
 public final class SimNode {
 
     /** Where an armed crash hits. */
-    enum CrashPoint {
+    public enum CrashPoint {
         /** After sending the early messages of the next Ready, before persisting it. */
         BEFORE_PERSIST,
         /** After persisting the next Ready, before sending its acknowledgements. */
@@ -151,7 +151,7 @@ public final class SimNode {
         return data.size() >= SimCommand.HEADER_BYTES ? SimCommand.decode(data) : null;
     }
 
-    void armCrash(CrashPoint point) {
+    public void armCrash(CrashPoint point) {
         armedCrash = point;
     }
 
