@@ -193,7 +193,12 @@ public final class DemoCommand implements Callable<Integer> {
         process.get().onExit().join();
         System.out.println("   killed leader node " + leaderId + " (pid " + process.get().pid() + ") with SIGKILL");
         // Time until a write succeeds again: election plus the client finding the new leader.
-        client.put("demo/recovery", "after-kill");
+        try {
+            client.put("demo/recovery", "after-kill");
+        } catch (KvClientException e) {
+            System.out.println("   a write after the kill failed: " + e.getMessage());
+            return;
+        }
         long recoveredMillis = (System.nanoTime() - killedAt) / 1_000_000;
         Optional<NodeStatusReply> next = ClusterProcesses.awaitLeader(target, Duration.ofSeconds(30));
         System.out.println("   new leader: node " + next.map(NodeStatusReply::getNodeId).orElse(0L) + " (term "

@@ -39,7 +39,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,18 +64,17 @@ public final class KvClient implements AutoCloseable {
     private final KvClientConfig config;
     private final RpcClient rpc;
     private final AtomicInteger rotation = new AtomicInteger();
-    private final Semaphore writeWindow;
     private final ConcurrentSkipListSet<Long> unacknowledged = new ConcurrentSkipListSet<>();
     private final AtomicLong nextSequence = new AtomicLong(1);
     private final ReentrantLock sessionLock = new ReentrantLock();
     private final ReentrantLock sequenceLock = new ReentrantLock();
+    private final java.util.concurrent.locks.Condition windowOpen = sequenceLock.newCondition();
     private volatile InetSocketAddress leader;
     private CompletableFuture<Long> session; // guarded by sessionLock
 
     public KvClient(KvClientConfig config) {
         this.config = config;
         this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()));
-        this.writeWindow = new Semaphore(config.maxWritesInFlight());
     }
 
     // ---- sync API ----
@@ -172,31 +170,22 @@ public final class KvClient implements AutoCloseable {
         if (!KvCommands.isWrite(request)) {
             return attempt(request, deadlineNanos, 0, false);
         }
+        long sequence;
         try {
-            if (!writeWindow.tryAcquire(config.deadline().toMillis(), TimeUnit.MILLISECONDS)) {
-                return CompletableFuture.failedFuture(new KvClientException(Status.RESOURCE_EXHAUSTED,
-                        "no write slot free within the deadline", false));
-            }
+            sequence = allocateSequence(deadlineNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(new KvClientException(Status.UNAVAILABLE, "interrupted", false));
         }
-        long sequence;
-        sequenceLock.lock();
-        try {
-            // Allocate and register together: otherwise another write could compute acknowledged_below
-            // past a sequence that is allocated but not yet registered, and the server would refuse it as stale.
-            sequence = nextSequence.getAndIncrement();
-            unacknowledged.add(sequence);
-        } finally {
-            sequenceLock.unlock();
+        if (sequence == 0) {
+            return CompletableFuture.failedFuture(new KvClientException(Status.RESOURCE_EXHAUSTED,
+                    "no write slot free within the deadline (" + config.maxWritesInFlight() + " writes in flight)", false));
         }
         return session(deadlineNanos).thenCompose(clientId -> {
             KvRequest numbered = request.toBuilder().setClientId(clientId).setSequence(sequence).build();
             return attempt(numbered, deadlineNanos, 0, true);
         }).whenComplete((reply, failure) -> {
-            unacknowledged.remove(sequence);
-            writeWindow.release();
+            releaseSequence(sequence);
             if (reply != null && reply.getStatus() == Status.SESSION_EXPIRED) {
                 resetSession();
             }
@@ -206,6 +195,43 @@ public final class KvClient implements AutoCloseable {
             }
             return reply;
         });
+    }
+
+    /**
+     * Allocates the next write sequence once it is within {@link KvClientConfig#maxWritesInFlight()}
+     * of the oldest write still waiting (the server caches a reply for every sequence from the
+     * client's acknowledged mark up, so it is the span that is bounded, not just the count).
+     * Allocation and registration are one step: otherwise a concurrent write could acknowledge past
+     * a sequence allocated but not yet registered, and the server would refuse it as stale.
+     *
+     * @return the sequence, or 0 when no slot freed up before the deadline
+     */
+    private long allocateSequence(long deadlineNanos) throws InterruptedException {
+        sequenceLock.lock();
+        try {
+            while (!unacknowledged.isEmpty() && nextSequence.get() - unacknowledged.first() >= config.maxWritesInFlight()) {
+                long remaining = deadlineNanos - System.nanoTime();
+                if (remaining <= 0) {
+                    return 0;
+                }
+                windowOpen.awaitNanos(remaining);
+            }
+            long sequence = nextSequence.getAndIncrement();
+            unacknowledged.add(sequence);
+            return sequence;
+        } finally {
+            sequenceLock.unlock();
+        }
+    }
+
+    private void releaseSequence(long sequence) {
+        sequenceLock.lock();
+        try {
+            unacknowledged.remove(sequence);
+            windowOpen.signalAll();
+        } finally {
+            sequenceLock.unlock();
+        }
     }
 
     private CompletableFuture<Long> session(long deadlineNanos) {

@@ -15,8 +15,9 @@ import java.util.List;
  *     fails, and a write is reported as "outcome unknown", never as a success
  * @param backoffInitial wait before the first retry; doubles per retry, with jitter
  * @param backoffMax the wait never grows beyond this
- * @param maxWritesInFlight writes of this client awaiting replies at once (at most the servers'
- *     per-session window); a further write waits for a slot
+ * @param maxWritesInFlight how far a new write's sequence may run ahead of the oldest write still
+ *     awaiting its reply (at most the servers' per-session window of cached replies); a further
+ *     write waits for the oldest to finish
  */
 public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
         Duration backoffInitial, Duration backoffMax, int maxWritesInFlight) {
