@@ -1,14 +1,115 @@
 package io.loomkv.tools;
 
+import io.loomkv.net.node.NodeConfig;
+import io.loomkv.net.node.NodeConfigException;
+import io.loomkv.net.node.MemberAddress;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
 
-/** {@code loomkv cluster}: Start, stop and inspect a local cluster of server processes. Not implemented yet: it arrives with issue #5. */
-@Command(name = "cluster", description = "Start, stop and inspect a local cluster of server processes. (not available yet)", mixinStandardHelpOptions = true)
+/** {@code loomkv cluster up [DIR] | down [DIR] | status [DIR]}: a local cluster of server processes. */
+@Command(name = "cluster", mixinStandardHelpOptions = true,
+        description = "Start, stop and inspect a local cluster: one server process per config file in DIR.")
 public final class ClusterCommand implements Callable<Integer> {
+    static final String DEFAULT_FOLDER = "conf/local-3node";
+
     @Override
     public Integer call() {
-        System.err.println("loomkv: 'cluster' is not there yet: it arrives with issue #5.");
+        System.err.println("usage: ./loomkv cluster up [DIR] | down [DIR] | status [DIR]   (DIR defaults to " + DEFAULT_FOLDER + ")");
         return 2;
+    }
+
+    @Command(name = "up", description = "Start one server per config in DIR (default conf/local-3node), wait for a leader.")
+    int up(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
+        CtlCommand.quietLogs();
+        Path folder = Path.of(dir == null ? DEFAULT_FOLDER : dir);
+        ClusterTarget target;
+        try {
+            target = ClusterTarget.fromFolder(folder);
+        } catch (NodeConfigException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        Path runDir = ClusterProcesses.runDirectory(folder);
+        Files.createDirectories(runDir);
+        Files.writeString(ClusterProcesses.CURRENT, folder + "\n", StandardCharsets.UTF_8);
+        for (int i = 0; i < target.configs().size(); i++) {
+            NodeConfig config = target.configs().get(i);
+            boolean already = ClusterProcesses.running(runDir, config.nodeId()).isPresent();
+            ProcessHandle process = ClusterProcesses.start(runDir, config, target.configFiles().get(i));
+            System.out.printf("node %d: %s pid %d, clients %s, log %s%n", config.nodeId(), already ? "already running," : "started,",
+                    process.pid(), MemberAddress.format(config.clientAddress()), ClusterProcesses.logFile(runDir, config.nodeId()));
+        }
+        Optional<NodeStatusReply> leader = ClusterProcesses.awaitLeader(target, Duration.ofSeconds(60));
+        if (leader.isEmpty()) {
+            System.err.println("error: no leader within 60 s; see the logs under " + runDir);
+            for (NodeConfig config : target.configs()) {
+                if (ClusterProcesses.running(runDir, config.nodeId()).isEmpty()) {
+                    System.err.println("node " + config.nodeId() + " is not running; its log ends with:\n"
+                            + ClusterProcesses.tail(ClusterProcesses.logFile(runDir, config.nodeId()), 15));
+                }
+            }
+            return 1;
+        }
+        System.out.printf("leader: node %d (term %d) at %s%n", leader.get().getNodeId(), leader.get().getTerm(),
+                leader.get().getLeaderAddress());
+        System.out.println("try:   ./loomkv ctl put hello world && ./loomkv ctl get hello && ./loomkv ctl status");
+        System.out.println("stop:  ./loomkv cluster down");
+        return 0;
+    }
+
+    @Command(name = "down", description = "Stop the servers started by 'cluster up' (SIGTERM, then SIGKILL after 10 s).")
+    int down(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
+        Path folder = folderOrCurrent(dir);
+        Path runDir = ClusterProcesses.runDirectory(folder);
+        int stopped = ClusterProcesses.stopAll(runDir, Duration.ofSeconds(10));
+        System.out.println(stopped == 0 ? "no servers of " + folder + " were running" : "stopped " + stopped + " servers of " + folder);
+        return 0;
+    }
+
+    @Command(name = "status", description = "Which servers run, and each node's role, term and indexes.")
+    int status(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
+        CtlCommand.quietLogs();
+        Path folder = folderOrCurrent(dir);
+        ClusterTarget target;
+        try {
+            target = ClusterTarget.fromFolder(folder);
+        } catch (NodeConfigException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        Path runDir = ClusterProcesses.runDirectory(folder);
+        int up = 0;
+        for (NodeConfig config : target.configs()) {
+            Optional<ProcessHandle> process = ClusterProcesses.running(runDir, config.nodeId());
+            up += process.isPresent() ? 1 : 0;
+            System.out.printf("node %d: %s, clients %s, log %s%n", config.nodeId(),
+                    process.map(p -> "running (pid " + p.pid() + ")").orElse("not running"),
+                    MemberAddress.format(config.clientAddress()), ClusterProcesses.logFile(runDir, config.nodeId()));
+        }
+        if (up == 0) {
+            return 1;
+        }
+        CtlCommand ctl = new CtlCommand();
+        ctl.cluster = folder.toString();
+        ctl.timeoutMillis = 3000;
+        return ctl.status();
+    }
+
+    private static Path folderOrCurrent(String dir) throws IOException {
+        if (dir != null) {
+            return Path.of(dir);
+        }
+        if (Files.exists(ClusterProcesses.CURRENT)) {
+            return Path.of(Files.readString(ClusterProcesses.CURRENT).trim());
+        }
+        return Path.of(DEFAULT_FOLDER);
     }
 }

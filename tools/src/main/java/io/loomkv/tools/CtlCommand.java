@@ -1,14 +1,294 @@
 package io.loomkv.tools;
 
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.KeyValue;
+import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.client.KvClientException;
+import io.loomkv.net.node.MemberAddress;
+import io.loomkv.net.node.NodeConfigException;
+import io.loomkv.net.node.proto.AdminReply;
+import io.loomkv.net.node.proto.MemberInfo;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** {@code loomkv ctl}: Client and admin commands against a cluster. Not implemented yet: it arrives with issue #5. */
-@Command(name = "ctl", description = "Client and admin commands against a cluster. (not available yet)", mixinStandardHelpOptions = true)
+/**
+ * {@code loomkv ctl}: one client operation or admin command against a running cluster. Options
+ * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
+ */
+@Command(name = "ctl", mixinStandardHelpOptions = true,
+        description = "Client commands: put, get, del, append, cas, scan, status, member list|add|remove, transfer-leader.")
 public final class CtlCommand implements Callable<Integer> {
+    @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
+            description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
+    String cluster;
+
+    @Option(names = "--json", description = "print JSON (one object per line)")
+    boolean json;
+
+    @Option(names = "--timeout-ms", defaultValue = "10000", description = "give up after this long (default: ${DEFAULT-VALUE})")
+    long timeoutMillis;
+
+    private final PrintStream out = System.out;
+
     @Override
     public Integer call() {
-        System.err.println("loomkv: 'ctl' is not there yet: it arrives with issue #5.");
+        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|member|transfer-leader ...");
         return 2;
+    }
+
+    private int withClient(Function<KvClient, Integer> action) {
+        quietLogs();
+        ClusterTarget target;
+        try {
+            target = ClusterTarget.resolve(cluster);
+        } catch (NodeConfigException | IOException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        Duration deadline = Duration.ofMillis(Math.max(100, timeoutMillis));
+        Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
+        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
+                .withDeadline(deadline, attempt))) {
+            return action.apply(client);
+        } catch (KvClientException e) {
+            if (json) {
+                out.println("{\"ok\":false,\"status\":" + Json.quote(e.status().name()) + ",\"message\":"
+                        + Json.quote(e.getMessage()) + ",\"outcome_unknown\":" + e.outcomeUnknown() + "}");
+            }
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static void quietLogs() {
+        if (System.getProperty("LOOMKV_LOG_LEVEL") == null && System.getenv("LOOMKV_LOG_LEVEL") == null) {
+            System.setProperty("LOOMKV_LOG_LEVEL", "WARN");
+        }
+    }
+
+    private static ByteString bytes(String text) {
+        return ByteString.copyFromUtf8(text);
+    }
+
+    @Command(name = "put", description = "Set KEY to VALUE.")
+    int put(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE") String value) {
+        return withClient(client -> {
+            boolean existed = client.put(bytes(key), bytes(value));
+            out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : "OK" + (existed ? " (replaced)" : " (created)"));
+            return 0;
+        });
+    }
+
+    @Command(name = "get", description = "Print KEY's value (exit code 1 when it does not exist).")
+    int get(@Parameters(paramLabel = "KEY") String key) {
+        return withClient(client -> {
+            Optional<ByteString> value = client.get(bytes(key));
+            if (json) {
+                out.println(value.map(v -> "{\"found\":true,\"value\":" + Json.quote(v.toStringUtf8()) + "}")
+                        .orElse("{\"found\":false}"));
+            } else {
+                out.println(value.map(ByteString::toStringUtf8).orElse("(not found)"));
+            }
+            return value.isPresent() ? 0 : 1;
+        });
+    }
+
+    @Command(name = "del", description = "Delete KEY.")
+    int del(@Parameters(paramLabel = "KEY") String key) {
+        return withClient(client -> {
+            boolean existed = client.delete(bytes(key));
+            out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : existed ? "deleted" : "(not found)");
+            return 0;
+        });
+    }
+
+    @Command(name = "append", description = "Append VALUE to KEY's value.")
+    int append(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE") String value) {
+        return withClient(client -> {
+            long length = client.append(bytes(key), bytes(value));
+            out.println(json ? "{\"ok\":true,\"new_length_bytes\":" + length + "}" : "OK (length " + length + ")");
+            return 0;
+        });
+    }
+
+    @Command(name = "cas", description = "Set KEY to NEW if its value is EXPECTED (use --absent to require that KEY does not exist).")
+    int cas(@Option(names = "--absent", description = "expect KEY to be absent; EXPECTED is then omitted") boolean absent,
+            @Parameters(paramLabel = "KEY") String key,
+            @Parameters(paramLabel = "EXPECTED NEW", arity = "1..2") List<String> values) {
+        if (values.size() != (absent ? 1 : 2)) {
+            System.err.println("error: cas takes KEY EXPECTED NEW, or --absent KEY NEW");
+            return 2;
+        }
+        Optional<ByteString> expected = absent ? Optional.empty() : Optional.of(bytes(values.get(0)));
+        ByteString newValue = bytes(values.get(values.size() - 1));
+        return withClient(client -> {
+            boolean swapped = client.compareAndSet(bytes(key), expected, newValue);
+            out.println(json ? "{\"ok\":true,\"swapped\":" + swapped + "}" : swapped ? "swapped" : "not swapped (value differs)");
+            return swapped ? 0 : 1;
+        });
+    }
+
+    @Command(name = "scan", description = "List keys starting with PREFIX, in order.")
+    int scan(@Parameters(paramLabel = "PREFIX", defaultValue = "") String prefix,
+            @Option(names = "--limit", defaultValue = "100", description = "at most this many keys (default: ${DEFAULT-VALUE})") int limit) {
+        return withClient(client -> {
+            List<KeyValue> all = new ArrayList<>();
+            ByteString resume = ByteString.EMPTY;
+            boolean more = true;
+            while (more && all.size() < limit) {
+                ScanResult page = client.scan(bytes(prefix), Math.min(1000, limit - all.size()), resume);
+                all.addAll(page.getEntriesList());
+                more = page.getMore();
+                resume = page.getContinuation();
+            }
+            for (KeyValue kv : all) {
+                out.println(json ? "{\"key\":" + Json.quote(kv.getKey().toStringUtf8()) + ",\"value\":"
+                        + Json.quote(kv.getValue().toStringUtf8()) + "}" : kv.getKey().toStringUtf8() + " = " + kv.getValue().toStringUtf8());
+            }
+            if (!json) {
+                out.println("(" + all.size() + " keys" + (more ? ", more follow" : "") + ")");
+            }
+            return 0;
+        });
+    }
+
+    @Command(name = "status", description = "For each node: id, role, term, commit and applied index, leader.")
+    int status() {
+        return withClient(client -> {
+            ClusterTarget target;
+            try {
+                target = ClusterTarget.resolve(cluster);
+            } catch (NodeConfigException | IOException e) {
+                throw new IllegalStateException(e);
+            }
+            if (!json) {
+                out.printf("%-22s %-4s %-13s %-6s %-8s %-8s %-7s%n", "ADDRESS", "ID", "ROLE", "TERM", "COMMIT", "APPLIED", "LEADER");
+            }
+            int reachable = 0;
+            for (InetSocketAddress address : target.clientAddresses()) {
+                String where = MemberAddress.format(address);
+                try {
+                    NodeStatusReply s = client.status(address);
+                    reachable++;
+                    if (json) {
+                        out.println("{\"address\":" + Json.quote(where) + ",\"id\":" + s.getNodeId() + ",\"role\":" + Json.quote(s.getRole())
+                                + ",\"term\":" + s.getTerm() + ",\"commit\":" + s.getCommitIndex() + ",\"applied\":" + s.getAppliedIndex()
+                                + ",\"leader\":" + s.getLeaderId() + "}");
+                    } else {
+                        out.printf("%-22s %-4d %-13s %-6d %-8d %-8d %-7d%n", where, s.getNodeId(), s.getRole(), s.getTerm(),
+                                s.getCommitIndex(), s.getAppliedIndex(), s.getLeaderId());
+                    }
+                } catch (RuntimeException e) {
+                    if (json) {
+                        out.println("{\"address\":" + Json.quote(where) + ",\"error\":" + Json.quote(String.valueOf(e.getMessage())) + "}");
+                    } else {
+                        out.printf("%-22s %s%n", where, "unreachable (" + e.getMessage() + ")");
+                    }
+                }
+            }
+            return reachable > 0 ? 0 : 1;
+        });
+    }
+
+    @Command(name = "member", description = "member list | member add ID CLIENT_ADDR PEER_ADDR | member remove ID")
+    int member(@Parameters(paramLabel = "list|add|remove") String action,
+            @Parameters(paramLabel = "ARGS", arity = "0..*") List<String> args) {
+        List<String> rest = args == null ? List.of() : args;
+        return switch (action) {
+            case "list" -> withClient(client -> memberList(client));
+            case "add" -> {
+                if (rest.size() != 3) {
+                    System.err.println("error: member add ID CLIENT_ADDR PEER_ADDR");
+                    yield 2;
+                }
+                yield withClient(client -> admin(client.addMember(parseId(rest.get(0)), rest.get(1), rest.get(2))));
+            }
+            case "remove" -> {
+                if (rest.size() != 1) {
+                    System.err.println("error: member remove ID");
+                    yield 2;
+                }
+                yield withClient(client -> admin(client.removeMember(parseId(rest.get(0)))));
+            }
+            default -> {
+                System.err.println("error: member takes list, add or remove, not '" + action + "'");
+                yield 2;
+            }
+        };
+    }
+
+    @Command(name = "transfer-leader", description = "Hand leadership to node ID.")
+    int transferLeader(@Parameters(paramLabel = "ID") long id) {
+        return withClient(client -> admin(client.transferLeader(id)));
+    }
+
+    private static long parseId(String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new KvClientException(io.loomkv.core.kv.proto.Status.INVALID_ARGUMENT, "node id '" + text + "' is not a number", false);
+        }
+    }
+
+    private int memberList(KvClient client) {
+        ClusterTarget target;
+        try {
+            target = ClusterTarget.resolve(cluster);
+        } catch (NodeConfigException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+        for (InetSocketAddress address : target.clientAddresses()) {
+            NodeStatusReply status;
+            try {
+                status = client.status(address);
+            } catch (RuntimeException e) {
+                continue;
+            }
+            if (status.getLeaderId() == 0) {
+                continue;
+            }
+            if (status.getLeaderId() != status.getNodeId() && !status.getLeaderAddress().isEmpty()) {
+                try {
+                    status = client.status(MemberAddress.parseHostPort(status.getLeaderAddress()));
+                } catch (RuntimeException e) {
+                    // Fall back to this node's view.
+                }
+            }
+            for (MemberInfo m : status.getMembersList()) {
+                if (json) {
+                    out.println("{\"id\":" + m.getId() + ",\"role\":" + Json.quote(m.getLearner() ? "learner" : "voter")
+                            + ",\"client_address\":" + Json.quote(m.getClientAddress()) + ",\"peer_address\":"
+                            + Json.quote(m.getPeerAddress()) + ",\"leader\":" + (m.getId() == status.getLeaderId()) + "}");
+                } else {
+                    out.printf("%-4d %-8s client %-22s peer %-22s%s%n", m.getId(), m.getLearner() ? "learner" : "voter",
+                            m.getClientAddress(), m.getPeerAddress(), m.getId() == status.getLeaderId() ? " (leader)" : "");
+                }
+            }
+            return 0;
+        }
+        System.err.println("error: no node of " + cluster + " knows a leader");
+        return 1;
+    }
+
+    private int admin(AdminReply reply) {
+        if (json) {
+            out.println("{\"ok\":" + reply.getOk() + ",\"message\":" + Json.quote(reply.getMessage()) + "}");
+        } else {
+            out.println((reply.getOk() ? "OK: " : "refused: ") + reply.getMessage());
+        }
+        return reply.getOk() ? 0 : 1;
     }
 }

@@ -22,8 +22,15 @@ public final class LoomKv {
     private LoomKv() {
     }
 
+    /** The command tree, with the server's per-key config flags added. */
+    static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new LoomKv());
+        ServerCommand.addConfigFlags(commandLine.getSubcommands().get("server").getCommandSpec());
+        return commandLine;
+    }
+
     public static void main(String[] args) {
-        int exitCode = new CommandLine(new LoomKv()).execute(args);
+        int exitCode = commandLine().execute(args);
         System.exit(exitCode);
     }
 }

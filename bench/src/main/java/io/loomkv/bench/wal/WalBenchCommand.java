@@ -1,14 +1,196 @@
 package io.loomkv.bench.wal;
 
+import com.google.protobuf.ByteString;
+import io.loomkv.bench.LatencyReport;
+import io.loomkv.persist.wal.Wal;
+import io.loomkv.persist.wal.WalOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
-/** {@code loomkv wal}: WAL append-to-durable benchmark with group commit. Not implemented yet: it arrives with issue #4. */
-@Command(name = "wal", description = "WAL append-to-durable benchmark with group commit. (not available yet)", mixinStandardHelpOptions = true)
+/**
+ * {@code loomkv bench wal}: many appenders at once, each appending one record and waiting until it
+ * is durable (group commit with fsync), measuring append-to-durable latency.
+ */
+@Command(name = "wal", description = "WAL append-to-durable benchmark with group commit (fsync on).", mixinStandardHelpOptions = true)
 public final class WalBenchCommand implements Callable<Integer> {
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+
+    @Option(names = "--record-size", description = "Entry data size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "128")
+    int recordSizeBytes;
+
+    @Option(names = "--duration", description = "Measured run time, e.g. 10s, 500ms, 1m (default ${DEFAULT-VALUE}).", defaultValue = "10s")
+    String duration;
+
+    @Option(names = "--warmup", description = "Unmeasured warm-up before the run (default ${DEFAULT-VALUE}).", defaultValue = "2s")
+    String warmup;
+
+    @Option(names = "--appenders", description = "Concurrent appenders, each with one record in flight (default ${DEFAULT-VALUE}).", defaultValue = "64")
+    int appenders;
+
+    @Option(names = "--threads", description = "Appender threads: virtual or platform (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
+    String threadKind;
+
+    @Option(names = "--submit", description = "How appenders reach the WAL: combined (flat combining, as the Raft loop batches"
+            + " proposals) or direct (one Wal.append per record under a lock) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
+    String submitMode;
+
+    @Option(names = "--segment-size", description = "WAL segment size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "67108864")
+    long segmentSizeBytes;
+
+    @Option(names = "--dir", description = "Directory in which a temporary WAL directory is created and removed (default: current directory).")
+    Path dir;
+
+    @Option(names = "--json", description = "Print the shared one-line JSON summary as the last line.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
-    public Integer call() {
-        System.err.println("loomkv: 'wal' is not there yet: it arrives with issue #4.");
-        return 2;
+    public Integer call() throws Exception {
+        long durationNanos;
+        long warmupNanos;
+        WalOptions probe;
+        try {
+            durationNanos = parseDuration(duration);
+            warmupNanos = parseDuration(warmup);
+            if (durationNanos <= 0) {
+                throw new IllegalArgumentException("--duration must be positive");
+            }
+            if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
+                throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
+            }
+            if (!submitMode.equals("direct") && !submitMode.equals("combined")) {
+                throw new IllegalArgumentException("--submit must be direct or combined, got " + submitMode);
+            }
+            if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
+                throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
+            }
+            if (appenders < 1 || appenders > 4096) {
+                throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
+            }
+            probe = WalOptions.defaults(Paths.get(".")).withSegmentSizeBytes(segmentSizeBytes);
+            if (recordSizeBytes + 64 > probe.maxAppendBytes()) {
+                throw new IllegalArgumentException("--record-size " + recordSizeBytes + " does not fit half a segment of " + segmentSizeBytes + " bytes");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Path parent = dir != null ? dir : Paths.get("").toAbsolutePath();
+        Files.createDirectories(parent);
+        Path walDir = Files.createTempDirectory(parent, "loomkv-wal-bench-");
+        try {
+            run(walDir, warmupNanos, durationNanos);
+        } finally {
+            deleteRecursively(walDir);
+        }
+        return 0;
+    }
+
+    private void run(Path walDir, long warmupNanos, long durationNanos) throws Exception {
+        WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes);
+        ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
+        try (Wal wal = Wal.open(options, 0)) {
+            RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
+            AtomicLong errors = new AtomicLong();
+            List<Histogram> histograms = new ArrayList<>();
+            long[] counts = new long[appenders];
+            long start = System.nanoTime();
+            long measureFrom = start + warmupNanos;
+            long stopAt = measureFrom + durationNanos;
+            long[] forcesAtStart = new long[1];
+            List<Thread> threads = new ArrayList<>();
+            for (int a = 0; a < appenders; a++) {
+                Histogram histogram = LatencyReport.newLatencyHistogram();
+                histograms.add(histogram);
+                int slot = a;
+                Thread.Builder builder = threadKind.equals("virtual") ? Thread.ofVirtual() : Thread.ofPlatform().daemon();
+                threads.add(builder.name("wal-bench-" + a).start(() -> {
+                    long count = 0;
+                    while (true) {
+                        long begin = System.nanoTime();
+                        if (begin >= stopAt) {
+                            break;
+                        }
+                        try {
+                            submitter.submit().join();
+                        } catch (RuntimeException e) {
+                            errors.incrementAndGet();
+                            return;
+                        }
+                        long end = System.nanoTime();
+                        if (begin >= measureFrom) {
+                            histogram.recordValue(end - begin);
+                            count++;
+                        }
+                    }
+                    counts[slot] = count;
+                }));
+            }
+            Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(measureFrom - System.nanoTime())));
+            forcesAtStart[0] = wal.forceCount();
+            long measuredStart = System.nanoTime();
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            long forces = wal.forceCount() - forcesAtStart[0];
+            long elapsed = Math.max(1, Math.min(System.nanoTime(), stopAt) - measuredStart);
+            Histogram total = LatencyReport.newLatencyHistogram();
+            long operations = 0;
+            for (int a = 0; a < appenders; a++) {
+                total.add(histograms.get(a));
+                operations += counts[a];
+            }
+            LatencyReport report = new LatencyReport(String.format(Locale.ROOT,
+                    "wal bench: %d %s appenders (%s submit), %d B records, fsync on (group commit), dir %s",
+                    appenders, threadKind, submitMode, recordSizeBytes, walDir),
+                    total, operations, errors.get(), elapsed);
+            report.printSummary(System.out);
+            double forcesPerSecond = forces * 1e9 / elapsed;
+            System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
+                    forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+            if (json) {
+                System.out.println(report.toJsonLine());
+            }
+        }
+    }
+
+    static long parseDuration(String text) {
+        Matcher matcher = DURATION.matcher(text.trim());
+        if (!matcher.matches()) {
+            throw new IllegalArgumentException("bad duration '" + text + "': use e.g. 10s, 500ms, 1m");
+        }
+        long value = Long.parseLong(matcher.group(1));
+        return switch (matcher.group(2)) {
+            case "ms" -> TimeUnit.MILLISECONDS.toNanos(value);
+            case "s" -> TimeUnit.SECONDS.toNanos(value);
+            default -> TimeUnit.MINUTES.toNanos(value);
+        };
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(path);
+            }
+        }
     }
 }

@@ -1,0 +1,275 @@
+package io.loomkv.core.kv;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.kv.proto.CachedReply;
+import io.loomkv.core.kv.proto.DataChunk;
+import io.loomkv.core.kv.proto.KeyValue;
+import io.loomkv.core.kv.proto.SessionState;
+import io.loomkv.core.kv.proto.SnapshotHeader;
+import io.loomkv.core.kv.proto.SnapshotRecord;
+import io.loomkv.core.kv.proto.SnapshotTrailer;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * Encodes and decodes the state machine's snapshot stream (see {@code SnapshotRecord} in
+ * kv.proto): header, sessions with their cached replies, data chunks in key order, trailer with
+ * counts and a CRC32C of everything before it.
+ */
+final class KvSnapshotCodec {
+
+    static final int FORMAT_VERSION = 1;
+    /** A data chunk is cut once its keys and values reach this size. */
+    static final int DATA_CHUNK_TARGET_BYTES = 1024 * 1024;
+    /** Room for protobuf framing and reply messages on top of keys and values. */
+    private static final int RECORD_OVERHEAD_BYTES = 64 * 1024;
+    private static final int READ_BUFFER_BYTES = 64 * 1024;
+
+    private KvSnapshotCodec() {}
+
+    /** What a successful read produced, besides the data already loaded into the engine. */
+    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions) {}
+
+    /**
+     * The largest record a snapshot under {@code limits} may hold: a full data chunk plus one
+     * more entry (the chunk is cut after it passes the target), which also covers a cached reply
+     * carrying one value, plus framing.
+     */
+    static int maxRecordBytes(KvLimits limits) {
+        long bytes = (long) DATA_CHUNK_TARGET_BYTES + limits.maxKeyBytes() + limits.maxValueBytes()
+                + RECORD_OVERHEAD_BYTES;
+        return (int) Math.min(Integer.MAX_VALUE - 8, bytes);
+    }
+
+    static void write(OutputStream out, KvLimits limits, long lastAppliedIndex, long clockMillis, long nextClientId,
+            List<SessionState> sessions, List<List<CachedReply>> cachedReplies,
+            Iterator<io.loomkv.core.engine.KeyValue> data) throws IOException {
+        SnapshotRecordWriter writer = new SnapshotRecordWriter(out, maxRecordBytes(limits));
+        writer.write(SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
+                        .setFormatVersion(FORMAT_VERSION)
+                        .setLastAppliedIndex(lastAppliedIndex)
+                        .setClockMillis(clockMillis)
+                        .setNextClientId(nextClientId))
+                .build());
+        for (int i = 0; i < sessions.size(); i++) {
+            writer.write(SnapshotRecord.newBuilder().setSession(sessions.get(i)).build());
+            for (CachedReply reply : cachedReplies.get(i)) {
+                writer.write(SnapshotRecord.newBuilder().setCachedReply(reply).build());
+            }
+        }
+        long entryCount = 0;
+        DataChunk.Builder chunk = DataChunk.newBuilder();
+        long chunkBytes = 0;
+        while (data.hasNext()) {
+            io.loomkv.core.engine.KeyValue entry = data.next();
+            chunk.addEntries(KeyValue.newBuilder()
+                    .setKey(UnsafeByteOperations.unsafeWrap(entry.key()))
+                    .setValue(UnsafeByteOperations.unsafeWrap(entry.value())));
+            chunkBytes += entry.key().length + entry.value().length;
+            entryCount++;
+            if (chunkBytes >= DATA_CHUNK_TARGET_BYTES) {
+                writer.write(SnapshotRecord.newBuilder().setData(chunk).build());
+                chunk = DataChunk.newBuilder();
+                chunkBytes = 0;
+            }
+        }
+        if (chunk.getEntriesCount() > 0) {
+            writer.write(SnapshotRecord.newBuilder().setData(chunk).build());
+        }
+        writer.write(SnapshotRecord.newBuilder().setTrailer(SnapshotTrailer.newBuilder()
+                        .setSessionCount(sessions.size())
+                        .setEntryCount(entryCount)
+                        .setCrc32C(writer.crc32c()))
+                .build());
+    }
+
+    /**
+     * Reads a whole snapshot stream, loading the data into {@code engine} through its
+     * all-or-nothing restore. The data iterator validates as it goes and checks the trailer
+     * before it reports its end, so the engine only commits a stream that checked out.
+     */
+    static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, KvEngine engine) throws IOException {
+        SnapshotRecordReader reader = new SnapshotRecordReader(
+                new BufferedInputStream(in, READ_BUFFER_BYTES), maxRecordBytes(limits));
+        SnapshotRecord first = reader.next();
+        if (first == null) {
+            throw new CorruptSnapshotException("snapshot stream is empty");
+        }
+        if (!first.hasHeader()) {
+            throw new CorruptSnapshotException("snapshot starts with " + first.getRecordCase() + ", not a header");
+        }
+        SnapshotHeader header = checkHeader(first.getHeader());
+        SessionTable sessions = new SessionTable(policy);
+        sessions.restoreNextClientId(header.getNextClientId());
+        long sessionCount = 0;
+        SnapshotRecord record = reader.next();
+        while (record != null && record.hasSession()) {
+            readSession(record.getSession(), reader, sessions, policy, header.getClockMillis());
+            sessionCount++;
+            record = reader.next();
+        }
+        DataIterator data = new DataIterator(reader, record, sessionCount);
+        try {
+            engine.restore(data);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        if (!data.finished) {
+            throw new IllegalStateException("the engine's restore returned before consuming the snapshot's data");
+        }
+        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions);
+    }
+
+    private static SnapshotHeader checkHeader(SnapshotHeader header) throws CorruptSnapshotException {
+        if (header.getFormatVersion() != FORMAT_VERSION) {
+            throw new CorruptSnapshotException("snapshot format version " + header.getFormatVersion()
+                    + " is not the supported version " + FORMAT_VERSION);
+        }
+        if (header.getLastAppliedIndex() < 0 || header.getClockMillis() < 0 || header.getNextClientId() <= 0) {
+            throw new CorruptSnapshotException("snapshot header is invalid: " + header);
+        }
+        return header;
+    }
+
+    private static void readSession(SessionState state, SnapshotRecordReader reader, SessionTable sessions,
+            SessionPolicy policy, long clockMillis) throws IOException {
+        int maxReplies = policy.maxUnacknowledgedReplies();
+        if (state.getReplyCount() < 0 || state.getReplyCount() > maxReplies) {
+            throw corrupt(reader, "session " + state.getClientId() + " announces "
+                    + Integer.toUnsignedString(state.getReplyCount()) + " replies, over " + maxReplies);
+        }
+        if (state.getLastActiveMillis() > clockMillis) {
+            throw corrupt(reader, "session " + state.getClientId() + " was active after the snapshot's clock");
+        }
+        List<CachedReply> replies = new ArrayList<>(state.getReplyCount());
+        for (int i = 0; i < state.getReplyCount(); i++) {
+            SnapshotRecord record = reader.next();
+            if (record == null) {
+                throw new CorruptSnapshotException("snapshot truncated inside the replies of session "
+                        + state.getClientId());
+            }
+            if (!record.hasCachedReply()) {
+                throw corrupt(reader, "expected a cached reply of session " + state.getClientId()
+                        + ", found " + record.getRecordCase());
+            }
+            replies.add(record.getCachedReply());
+        }
+        try {
+            sessions.restore(state, replies);
+        } catch (IllegalArgumentException e) {
+            throw corrupt(reader, e.getMessage());
+        }
+    }
+
+    private static CorruptSnapshotException corrupt(SnapshotRecordReader reader, String what) {
+        return new CorruptSnapshotException("corrupt snapshot at offset " + reader.recordOffsetBytes() + ": " + what);
+    }
+
+    /**
+     * The data records as engine entries, checked on the way: keys non-empty and strictly
+     * ascending, nothing but data before the trailer, trailer counts and checksum right, nothing
+     * after it. Failures surface as UncheckedIOException wrapping a CorruptSnapshotException,
+     * since Iterator cannot throw checked exceptions.
+     */
+    private static final class DataIterator implements Iterator<io.loomkv.core.engine.KeyValue> {
+        private final SnapshotRecordReader reader;
+        private final long sessionCount;
+        private final ArrayDeque<io.loomkv.core.engine.KeyValue> buffered = new ArrayDeque<>();
+        private SnapshotRecord pending;
+        private boolean pendingUsed;
+        private ByteString previousKey;
+        private long entryCount;
+        boolean finished;
+
+        DataIterator(SnapshotRecordReader reader, SnapshotRecord firstAfterSessions, long sessionCount) {
+            this.reader = reader;
+            this.pending = firstAfterSessions;
+            this.sessionCount = sessionCount;
+        }
+
+        @Override
+        public boolean hasNext() {
+            try {
+                while (buffered.isEmpty() && !finished) {
+                    advance();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return !buffered.isEmpty();
+        }
+
+        @Override
+        public io.loomkv.core.engine.KeyValue next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException("no more snapshot entries");
+            }
+            return buffered.removeFirst();
+        }
+
+        private void advance() throws IOException {
+            SnapshotRecord record;
+            if (!pendingUsed) {
+                record = pending;
+                pendingUsed = true;
+                pending = null;
+            } else {
+                record = reader.next();
+            }
+            if (record == null) {
+                throw new CorruptSnapshotException("snapshot truncated: the stream ends before the trailer");
+            }
+            switch (record.getRecordCase()) {
+                case DATA -> bufferChunk(record.getData());
+                case TRAILER -> {
+                    checkTrailer(record.getTrailer());
+                    if (reader.next() != null) {
+                        throw corrupt(reader, "data after the trailer");
+                    }
+                    finished = true;
+                }
+                case HEADER, SESSION, CACHED_REPLY, RECORD_NOT_SET -> throw corrupt(reader,
+                        "unexpected " + record.getRecordCase() + " record among the data");
+            }
+        }
+
+        private void bufferChunk(DataChunk chunk) throws CorruptSnapshotException {
+            if (chunk.getEntriesCount() == 0) {
+                throw corrupt(reader, "an empty data chunk");
+            }
+            for (KeyValue entry : chunk.getEntriesList()) {
+                ByteString key = entry.getKey();
+                if (key.isEmpty()) {
+                    throw corrupt(reader, "an empty key");
+                }
+                if (previousKey != null && KvKeys.compare(previousKey, key) >= 0) {
+                    throw corrupt(reader, "keys out of order");
+                }
+                buffered.addLast(new io.loomkv.core.engine.KeyValue(key.toByteArray(), entry.getValue().toByteArray()));
+                previousKey = key;
+                entryCount++;
+            }
+        }
+
+        private void checkTrailer(SnapshotTrailer trailer) throws CorruptSnapshotException {
+            if (trailer.getCrc32C() != reader.crcBeforeLastRecord()) {
+                throw corrupt(reader, "checksum mismatch: trailer says " + Integer.toHexString(trailer.getCrc32C())
+                        + ", stream has " + Integer.toHexString(reader.crcBeforeLastRecord()));
+            }
+            if (trailer.getSessionCount() != sessionCount || trailer.getEntryCount() != entryCount) {
+                throw corrupt(reader, "trailer counts " + trailer.getSessionCount() + " sessions / "
+                        + trailer.getEntryCount() + " entries, stream has " + sessionCount + " / " + entryCount);
+            }
+        }
+    }
+}

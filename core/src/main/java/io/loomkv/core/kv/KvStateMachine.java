@@ -1,0 +1,437 @@
+package io.loomkv.core.kv;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
+import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.engine.ScanPage;
+import io.loomkv.core.engine.ScanRequest;
+import io.loomkv.core.engine.WriteBatch;
+import io.loomkv.core.engine.WriteOp;
+import io.loomkv.core.kv.proto.Append;
+import io.loomkv.core.kv.proto.AppendResult;
+import io.loomkv.core.kv.proto.Command;
+import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.kv.proto.CompareAndSet;
+import io.loomkv.core.kv.proto.CompareAndSetResult;
+import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.DeleteResult;
+import io.loomkv.core.kv.proto.GetResult;
+import io.loomkv.core.kv.proto.KeyValue;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.MultiGet;
+import io.loomkv.core.kv.proto.MultiGetEntry;
+import io.loomkv.core.kv.proto.MultiGetResult;
+import io.loomkv.core.kv.proto.MultiPut;
+import io.loomkv.core.kv.proto.MultiPutResult;
+import io.loomkv.core.kv.proto.OpenSessionResult;
+import io.loomkv.core.kv.proto.Put;
+import io.loomkv.core.kv.proto.PutResult;
+import io.loomkv.core.kv.proto.Scan;
+import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.core.kv.proto.Status;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The replicated key-value state machine: applies committed commands in log order and serves
+ * reads from the applied state.
+ *
+ * <p>Deterministic: the outcome of {@link #apply} depends only on the state and the command,
+ * never on a clock, randomness or the local configuration beyond {@link KvLimits} and
+ * {@link SessionPolicy} (which must be the same on every replica). Replies of writes are part
+ * of the replicated state (they are cached for deduplication), so every replica produces the
+ * same reply for the same log entry.
+ *
+ * <p>Exactly-once writes (Raft thesis 6.3): a client opens a session (an {@code open_session}
+ * command; its client id is handed out by a replicated counter), numbers its writes 1, 2, 3,
+ * ... and sends {@code acknowledged_below}, the lowest sequence whose reply it has not received.
+ * A session keeps the replies of its writes at or above that mark. A write is handled as:
+ * <ol>
+ *   <li>unknown session (expired, evicted or never opened): {@code SESSION_EXPIRED}, not applied;</li>
+ *   <li>sequence below the acknowledged mark: {@code STALE_SEQUENCE}, not applied (the client
+ *       already has its reply, so this is a late duplicate);</li>
+ *   <li>sequence with a cached reply: that reply again, not applied again (a retry, e.g. after a
+ *       leader change put the same command into the log twice);</li>
+ *   <li>otherwise executed once and its reply cached, whatever the outcome: a write refused for
+ *       a bad operation (an empty key, an append past the value limit) is cached as refused.</li>
+ * </ol>
+ * A command whose envelope is malformed (no timestamp, bad session fields) is refused before
+ * any of this and touches nothing, not even the log clock.
+ * A client that sends one write at a time and sets {@code acknowledged_below = sequence} has the
+ * classic "last sequence and its reply" table; a pipelining client may have up to
+ * {@link SessionPolicy#maxUnacknowledgedReplies()} writes in flight, applied in any log order.
+ *
+ * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
+ * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
+ * read index.
+ */
+public final class KvStateMachine {
+
+    private final KvEngine engine;
+    private final KvLimits limits;
+    private final SessionPolicy sessionPolicy;
+    private final KvValidator validator;
+    /** Replaced as a whole by {@link #restore}. */
+    private SessionTable sessions;
+    private long lastAppliedIndex;
+    private long clockMillis;
+
+    /** A state machine over an empty engine, at log index 0. */
+    public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy) {
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
+        if (!isEmpty(engine)) {
+            throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
+        }
+        this.validator = new KvValidator(limits);
+        this.sessions = new SessionTable(sessionPolicy);
+    }
+
+    /**
+     * Captures the state at the current log index for a snapshot: the session table is copied
+     * and the engine gives a point-in-time view, so the returned snapshot may be written out on
+     * another thread while apply goes on. Call on the apply thread; close the snapshot when done.
+     */
+    public KvSnapshot snapshot() {
+        return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions, engine.snapshot(), limits);
+    }
+
+    /**
+     * Writes the whole current state (last applied index, log clock, sessions with their cached
+     * replies, all data) as a stream of length-prefixed records: {@link #snapshot()} written out
+     * at once. Does not close {@code out}.
+     */
+    public void writeSnapshot(OutputStream out) throws IOException {
+        try (KvSnapshot snapshot = snapshot()) {
+            snapshot.writeTo(out);
+        }
+    }
+
+    /**
+     * Replaces the whole state with a snapshot stream written by {@link #writeSnapshot}. The
+     * stream is checked completely (sessions, key order, counts, CRC32C) while the data is loaded
+     * through the engine's all-or-nothing {@link KvEngine#restore}, and the sessions, index and
+     * clock are swapped in only after that succeeds: on any failure the current state is untouched.
+     *
+     * @throws CorruptSnapshotException when the stream is truncated, fails its checksum, or holds
+     *     records that are out of order, over the size bound or inconsistent
+     * @throws IOException when reading the stream fails
+     */
+    public void restore(InputStream in) throws IOException {
+        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, engine);
+        sessions = restored.sessions();
+        lastAppliedIndex = restored.lastAppliedIndex();
+        clockMillis = restored.clockMillis();
+    }
+
+    /**
+     * Applies one committed log entry whose data is an encoded {@link CommandBatch}; returns one
+     * reply per command, in order. Data that does not parse is refused identically on every
+     * replica: the index counts as applied and a single {@code INVALID_ARGUMENT} reply is returned.
+     */
+    public List<KvReply> applyEntry(long index, ByteString data) {
+        CommandBatch batch;
+        try {
+            batch = CommandBatch.parseFrom(data);
+        } catch (InvalidProtocolBufferException e) {
+            beginApply(index);
+            return List.of(KvReplies.invalidArgument("log entry " + index + " does not parse as a CommandBatch"));
+        }
+        return apply(index, batch);
+    }
+
+    /** Applies the commands of one committed log entry, in order; one reply per command. */
+    public List<KvReply> apply(long index, CommandBatch batch) {
+        beginApply(index);
+        List<KvReply> replies = new ArrayList<>(batch.getCommandsCount());
+        for (Command command : batch.getCommandsList()) {
+            replies.add(applyCommand(command));
+        }
+        return replies;
+    }
+
+    /** Applies a committed log entry holding one command. */
+    public KvReply apply(long index, Command command) {
+        beginApply(index);
+        return applyCommand(command);
+    }
+
+    /** Records that the entry at {@code index} carries no command (an empty or a configuration entry). */
+    public void skip(long index) {
+        beginApply(index);
+    }
+
+    /**
+     * Serves a get, multi-get or scan from the applied state. Writes are refused. The request's
+     * consistency is the caller's business: for LINEARIZABLE the runtime calls this once
+     * {@link #lastAppliedIndex()} has reached the ReadIndex, for LEASE while the leader's lease
+     * holds, for SERIALIZABLE at once.
+     */
+    public KvReply read(KvRequest request) {
+        switch (request.getOpCase()) {
+            case GET, MULTI_GET, SCAN -> { }
+            default -> {
+                return KvReplies.invalidArgument(request.getOpCase() + " is not a read; writes go through the log");
+            }
+        }
+        Optional<String> error = validator.checkRequest(request);
+        if (error.isPresent()) {
+            return KvReplies.invalidArgument(error.get());
+        }
+        return switch (request.getOpCase()) {
+            case GET -> get(request.getGet().getKey());
+            case MULTI_GET -> multiGet(request.getMultiGet());
+            case SCAN -> scan(request.getScan());
+            default -> throw new IllegalStateException("unreachable: " + request.getOpCase());
+        };
+    }
+
+    /** The validator with this state machine's limits, for the service to check requests on arrival. */
+    public KvValidator validator() {
+        return validator;
+    }
+
+    public long lastAppliedIndex() {
+        return lastAppliedIndex;
+    }
+
+    /** The log clock: the largest command timestamp applied so far. */
+    public long clockMillis() {
+        return clockMillis;
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    public KvLimits limits() {
+        return limits;
+    }
+
+    public SessionPolicy sessionPolicy() {
+        return sessionPolicy;
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Writes.
+
+    private void beginApply(long index) {
+        if (index <= lastAppliedIndex) {
+            throw new IllegalStateException("apply of index " + index + " at or below last applied index "
+                    + lastAppliedIndex + ": entries must be applied once, in log order");
+        }
+        lastAppliedIndex = index;
+    }
+
+    private KvReply applyCommand(Command command) {
+        Optional<String> envelopeError = validator.checkEnvelope(command);
+        if (envelopeError.isPresent()) {
+            return KvReplies.invalidArgument(envelopeError.get());
+        }
+        clockMillis = Math.max(clockMillis, command.getTimestampMillis());
+        sessions.expire(clockMillis);
+        if (command.hasOpenSession()) {
+            SessionTable.Session opened = sessions.open(clockMillis);
+            return ok().setOpenSession(OpenSessionResult.newBuilder().setClientId(opened.clientId)).build();
+        }
+        SessionTable.Session session = sessions.find(command.getClientId());
+        if (session == null) {
+            return KvReplies.error(Status.SESSION_EXPIRED, "session " + command.getClientId()
+                    + " is unknown (expired, evicted or never opened); the write was not applied");
+        }
+        sessions.touch(session, clockMillis);
+        session.acknowledge(command.getAcknowledgedBelow());
+        long sequence = command.getSequence();
+        if (sequence < session.acknowledgedBelow) {
+            return KvReplies.error(Status.STALE_SEQUENCE, "sequence " + sequence + " of session "
+                    + session.clientId + " is below acknowledged " + session.acknowledgedBelow
+                    + ": its reply was already delivered; not applied again");
+        }
+        KvReply cached = session.replies.get(sequence);
+        if (cached != null) {
+            return cached;
+        }
+        if (session.replies.size() >= sessionPolicy.maxUnacknowledgedReplies()) {
+            return KvReplies.error(Status.RESOURCE_EXHAUSTED, "session " + session.clientId + " has "
+                    + session.replies.size() + " unacknowledged replies, the maximum; not applied");
+        }
+        // From here on the sequence gets exactly one outcome, refusals of a bad operation
+        // included: a retry of it gets the same cached reply.
+        Optional<String> operationError = validator.checkOperation(command);
+        KvReply reply = operationError.isPresent()
+                ? KvReplies.invalidArgument(operationError.get())
+                : execute(command);
+        session.replies.put(sequence, reply);
+        return reply;
+    }
+
+    private KvReply execute(Command command) {
+        return switch (command.getOpCase()) {
+            case PUT -> put(command.getPut());
+            case APPEND -> append(command.getAppend());
+            case DELETE -> delete(command.getDelete());
+            case COMPARE_AND_SET -> compareAndSet(command.getCompareAndSet());
+            case MULTI_PUT -> multiPut(command.getMultiPut());
+            case OPEN_SESSION, OP_NOT_SET -> throw new IllegalStateException(
+                    "unreachable: " + command.getOpCase() + " passed validation as a session write");
+        };
+    }
+
+    private KvReply put(Put put) {
+        byte[] key = put.getKey().toByteArray();
+        boolean existed = engine.get(key) != null;
+        engine.put(key, put.getValue().toByteArray());
+        return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
+    }
+
+    private KvReply append(Append append) {
+        byte[] key = append.getKey().toByteArray();
+        byte[] current = engine.get(key);
+        int currentBytes = current == null ? 0 : current.length;
+        long newLengthBytes = (long) currentBytes + append.getValue().size();
+        if (newLengthBytes > limits.maxValueBytes()) {
+            return KvReplies.invalidArgument("append would make the value " + newLengthBytes
+                    + " bytes, over maxValueBytes " + limits.maxValueBytes());
+        }
+        byte[] appended = new byte[(int) newLengthBytes];
+        if (current != null) {
+            System.arraycopy(current, 0, appended, 0, currentBytes);
+        }
+        append.getValue().copyTo(appended, currentBytes);
+        engine.put(key, appended);
+        return ok().setAppend(AppendResult.newBuilder().setNewLengthBytes(newLengthBytes)).build();
+    }
+
+    private KvReply delete(Delete delete) {
+        byte[] key = delete.getKey().toByteArray();
+        boolean existed = engine.get(key) != null;
+        if (existed) {
+            engine.delete(key);
+        }
+        return ok().setDelete(DeleteResult.newBuilder().setExisted(existed)).build();
+    }
+
+    private KvReply compareAndSet(CompareAndSet cas) {
+        byte[] key = cas.getKey().toByteArray();
+        Optional<ByteString> current = lookup(key);
+        boolean matches = cas.hasExpectAbsent()
+                ? current.isEmpty()
+                : current.isPresent() && current.get().equals(cas.getExpectedValue());
+        if (!matches) {
+            CompareAndSetResult.Builder result = CompareAndSetResult.newBuilder()
+                    .setSwapped(false)
+                    .setCurrentPresent(current.isPresent());
+            current.ifPresent(result::setCurrentValue);
+            return KvReply.newBuilder()
+                    .setStatus(Status.CAS_FAILED)
+                    .setMessage(current.isPresent() ? "current value differs" : "key is absent")
+                    .setCompareAndSet(result)
+                    .build();
+        }
+        engine.put(key, cas.getNewValue().toByteArray());
+        return ok().setCompareAndSet(CompareAndSetResult.newBuilder()
+                        .setSwapped(true)
+                        .setCurrentPresent(true)
+                        .setCurrentValue(cas.getNewValue()))
+                .build();
+    }
+
+    private KvReply multiPut(MultiPut multiPut) {
+        List<WriteOp> ops = new ArrayList<>(multiPut.getEntriesCount());
+        for (KeyValue entry : multiPut.getEntriesList()) {
+            ops.add(new WriteOp.Put(entry.getKey().toByteArray(), entry.getValue().toByteArray()));
+        }
+        engine.write(new WriteBatch(ops));
+        return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Reads.
+
+    private KvReply get(ByteString key) {
+        Optional<ByteString> value = lookup(key.toByteArray());
+        if (value.isEmpty()) {
+            return KvReply.newBuilder().setStatus(Status.NOT_FOUND).setMessage("key not found").build();
+        }
+        return ok().setGet(GetResult.newBuilder().setValue(value.get())).build();
+    }
+
+    private KvReply multiGet(MultiGet multiGet) {
+        MultiGetResult.Builder result = MultiGetResult.newBuilder();
+        long replyBytes = 0;
+        for (ByteString key : multiGet.getKeysList()) {
+            Optional<ByteString> value = lookup(key.toByteArray());
+            MultiGetEntry.Builder entry = MultiGetEntry.newBuilder().setKey(key).setFound(value.isPresent());
+            value.ifPresent(entry::setValue);
+            replyBytes += key.size() + value.map(ByteString::size).orElse(0);
+            if (replyBytes > limits.maxReplyBytes()) {
+                return KvReplies.error(Status.RESOURCE_EXHAUSTED, "multi_get reply would exceed maxReplyBytes "
+                        + limits.maxReplyBytes() + "; ask for fewer keys");
+            }
+            result.addEntries(entry);
+        }
+        return ok().setMultiGet(result).build();
+    }
+
+    private KvReply scan(Scan scan) {
+        ByteString start;
+        ByteString end;
+        if (scan.hasPrefix()) {
+            start = scan.getPrefix();
+            end = KvKeys.prefixEnd(scan.getPrefix());
+        } else {
+            start = scan.getRange().getStart();
+            end = scan.getRange().getEnd();
+        }
+        if (!scan.getResumeAfter().isEmpty()) {
+            ByteString next = KvKeys.successor(scan.getResumeAfter());
+            if (KvKeys.compare(next, start) > 0) {
+                start = next;
+            }
+        }
+        ScanResult.Builder result = ScanResult.newBuilder();
+        if (!end.isEmpty() && KvKeys.compare(start, end) >= 0) {
+            return ok().setScan(result).build();
+        }
+        int limit = scan.getLimit() == 0 ? limits.defaultScanLimit() : scan.getLimit();
+        ScanPage page = engine.scan(new ScanRequest(
+                start.toByteArray(), end.isEmpty() ? null : end.toByteArray(), limit, limits.maxReplyBytes()));
+        for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
+            result.addEntries(KeyValue.newBuilder().setKey(wrap(entry.key())).setValue(wrap(entry.value())));
+        }
+        if (page.hasMore()) {
+            if (page.entries().isEmpty()) {
+                throw new IllegalStateException("engine returned an empty scan page that claims more keys");
+            }
+            // The client resumes strictly after the last key it received.
+            result.setMore(true).setContinuation(result.getEntries(result.getEntriesCount() - 1).getKey());
+        }
+        return ok().setScan(result).build();
+    }
+
+    private Optional<ByteString> lookup(byte[] key) {
+        byte[] value = engine.get(key);
+        return value == null ? Optional.empty() : Optional.of(wrap(value));
+    }
+
+    /** Engine arrays are immutable by the engine's contract, so they can be shared without a copy. */
+    private static ByteString wrap(byte[] bytes) {
+        return UnsafeByteOperations.unsafeWrap(bytes);
+    }
+
+    private static boolean isEmpty(KvEngine engine) {
+        return engine.scan(ScanRequest.range(new byte[0], null, 1)).entries().isEmpty();
+    }
+
+    private static KvReply.Builder ok() {
+        return KvReply.newBuilder().setStatus(Status.OK);
+    }
+}

@@ -1,0 +1,53 @@
+package io.loomkv.net.client;
+
+import io.loomkv.core.kv.SessionPolicy;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How a {@link KvClient} reaches the cluster and how long it keeps trying.
+ *
+ * @param servers client addresses of the cluster's nodes (any subset; the leader is found by redirects)
+ * @param clusterId presented in the handshake; empty accepts any cluster
+ * @param attemptTimeout the most one attempt (one RPC to one node) may take
+ * @param deadline the most one operation may take over all its attempts; after it the operation
+ *     fails, and a write is reported as "outcome unknown", never as a success
+ * @param backoffInitial wait before the first retry; doubles per retry, with jitter
+ * @param backoffMax the wait never grows beyond this
+ * @param maxWritesInFlight how far a new write's sequence may run ahead of the oldest write still
+ *     awaiting its reply (at most the servers' per-session window of cached replies); a further
+ *     write waits for the oldest to finish
+ */
+public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
+        Duration backoffInitial, Duration backoffMax, int maxWritesInFlight) {
+    public KvClientConfig {
+        servers = List.copyOf(servers);
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("at least one server address is needed");
+        }
+        if (clusterId == null) {
+            throw new IllegalArgumentException("clusterId is null (use \"\" to accept any cluster)");
+        }
+        if (attemptTimeout.toMillis() < 1 || deadline.compareTo(attemptTimeout) < 0) {
+            throw new IllegalArgumentException("need 1 ms <= attemptTimeout <= deadline, got " + attemptTimeout + " and " + deadline);
+        }
+        if (backoffInitial.toMillis() < 1 || backoffMax.compareTo(backoffInitial) < 0) {
+            throw new IllegalArgumentException("need 1 ms <= backoffInitial <= backoffMax, got " + backoffInitial + " and " + backoffMax);
+        }
+        if (maxWritesInFlight < 1 || maxWritesInFlight > SessionPolicy.DEFAULT_MAX_UNACKNOWLEDGED_REPLIES) {
+            throw new IllegalArgumentException("maxWritesInFlight must be in 1.."
+                    + SessionPolicy.DEFAULT_MAX_UNACKNOWLEDGED_REPLIES + ", got " + maxWritesInFlight);
+        }
+    }
+
+    /** 2 s per attempt, 15 s per operation, backoff 20 ms .. 1 s, 64 writes in flight. */
+    public static KvClientConfig of(List<InetSocketAddress> servers, String clusterId) {
+        return new KvClientConfig(servers, clusterId, Duration.ofSeconds(2), Duration.ofSeconds(15),
+                Duration.ofMillis(20), Duration.ofSeconds(1), 64);
+    }
+
+    public KvClientConfig withDeadline(Duration newDeadline, Duration newAttemptTimeout) {
+        return new KvClientConfig(servers, clusterId, newAttemptTimeout, newDeadline, backoffInitial, backoffMax, maxWritesInFlight);
+    }
+}

@@ -1,0 +1,89 @@
+package io.loomkv.net.node;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The address book: which member listens where. Starts from the config's members, changes as
+ * conf-change entries (whose context carries the addresses) are applied, and is kept in
+ * {@code members.properties} in the data directory so a restarted node still knows members that
+ * were added after its config was written. Written by the Raft loop, read by any thread.
+ */
+final class Membership {
+    private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
+    static final String FILE_NAME = "members.properties";
+
+    private final Path file;
+    private final ConcurrentHashMap<Long, MemberAddress> members = new ConcurrentHashMap<>();
+
+    Membership(Path dataDirectory, List<MemberAddress> configured) throws IOException {
+        this.file = dataDirectory.resolve(FILE_NAME);
+        configured.forEach(m -> members.put(m.id(), m));
+        if (Files.exists(file)) {
+            Properties properties = new Properties();
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                properties.load(reader);
+            }
+            for (String name : properties.stringPropertyNames()) {
+                try {
+                    long id = Long.parseLong(name);
+                    members.put(id, MemberAddress.parseAddresses(id, properties.getProperty(name)));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(file + ": key '" + name + "': " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    MemberAddress get(long id) {
+        return members.get(id);
+    }
+
+    Collection<MemberAddress> all() {
+        return new TreeMap<>(members).values();
+    }
+
+    /** Records a member's addresses (from an applied conf change) and saves the book. */
+    void put(MemberAddress member) {
+        MemberAddress previous = members.put(member.id(), member);
+        if (!member.equals(previous)) {
+            save();
+        }
+    }
+
+    void remove(long id) {
+        if (members.remove(id) != null) {
+            save();
+        }
+    }
+
+    private void save() {
+        Properties properties = new Properties();
+        for (Map.Entry<Long, MemberAddress> e : members.entrySet()) {
+            properties.setProperty(Long.toString(e.getKey()), e.getValue().addresses());
+        }
+        Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
+        try {
+            try (Writer writer = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                properties.store(writer, "loomkv member addresses, updated by applied membership changes");
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // The book is a convenience for restarts; Raft's membership itself is in the log and snapshots.
+            LOG.warn("could not save member addresses to {}: {}", file, e.toString());
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.kv.KvLimits;
+
+/**
+ * The keys of a node's {@code .properties} file. The same names, prefixed with {@code --}, are
+ * the command-line flags of {@code loomkv server}; a flag overrides the file.
+ */
+public enum NodeConfigKey {
+    NODE_ID("node-id", null, "this node's id (positive)"),
+    CLUSTER_ID("cluster-id", "loomkv-local", "cluster id that peers must present"),
+    CLIENT_ADDRESS("client-address", null, "host:port for clients"),
+    PEER_ADDRESS("peer-address", null, "host:port for peers (Raft traffic)"),
+    DATA_DIR("data-dir", null, "directory for the WAL and snapshots (relative to the working directory)"),
+    MEMBERS("members", null, "initial members: id=clientHost:port/peerHost:port, comma separated (with join=true: the current members)"),
+    JOIN("join", "false", "true when this node is added to a running cluster (ctl member add); it starts with no membership"),
+    TICK_INTERVAL_MS("tick-interval-ms", "50", "length of one Raft tick in milliseconds"),
+    ELECTION_TIMEOUT_TICKS("election-timeout-ticks", "10", "election timeout in ticks"),
+    HEARTBEAT_TICKS("heartbeat-ticks", "1", "heartbeat interval in ticks"),
+    SNAPSHOT_THRESHOLD_ENTRIES("snapshot-threshold-entries", "10000", "snapshot after this many applied entries"),
+    FSYNC("fsync", "true", "force WAL writes to disk"),
+    LEASE_READS("lease-reads", "false", "serve LEASE reads from the leader's lease"),
+    MAX_KEY_BYTES("max-key-bytes", String.valueOf(KvLimits.DEFAULT_MAX_KEY_BYTES), "largest key in bytes"),
+    MAX_VALUE_BYTES("max-value-bytes", String.valueOf(KvLimits.DEFAULT_MAX_VALUE_BYTES), "largest value in bytes"),
+    REQUEST_TIMEOUT_MS("request-timeout-ms", "5000", "a request without an outcome after this long gets TIMEOUT");
+
+    private final String key;
+    private final String defaultValue;
+    private final String description;
+
+    NodeConfigKey(String key, String defaultValue, String description) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    /** The name in the properties file (and, with {@code --}, the flag). */
+    public String key() {
+        return key;
+    }
+
+    /** The value used when neither file nor flag sets it; null when the key is required. */
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The key with this name, or null. */
+    public static NodeConfigKey byKey(String key) {
+        for (NodeConfigKey k : values()) {
+            if (k.key.equals(key)) {
+                return k;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,42 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.net.node.proto.AdminReply;
+import io.loomkv.net.node.proto.MemberChangeRequest;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.node.proto.NodeStatusRequest;
+import io.loomkv.net.node.proto.RemovedNotice;
+import io.loomkv.net.node.proto.TransferLeaderRequest;
+import io.loomkv.net.rpc.MethodAccess;
+import io.loomkv.net.rpc.OneWayMethod;
+import io.loomkv.net.rpc.RpcMethod;
+
+/** The RPC methods a node serves; the client library and the peers use the same constants. */
+public final class NodeMethods {
+    /** Client-facing service: KV requests and administration. */
+    public static final int KV_SERVICE_ID = 1;
+    /** Peer-only service: Raft messages. */
+    public static final int RAFT_SERVICE_ID = 2;
+
+    public static final RpcMethod<KvRequest, KvReply> KV = new RpcMethod<>(
+            KV_SERVICE_ID, 1, "loomkv.kv.Execute", KvRequest.parser(), KvReply.parser(), MethodAccess.ANY);
+    public static final RpcMethod<NodeStatusRequest, NodeStatusReply> STATUS = new RpcMethod<>(
+            KV_SERVICE_ID, 2, "loomkv.node.Status", NodeStatusRequest.parser(), NodeStatusReply.parser(),
+            MethodAccess.ANY);
+    public static final RpcMethod<MemberChangeRequest, AdminReply> MEMBER_CHANGE = new RpcMethod<>(
+            KV_SERVICE_ID, 3, "loomkv.node.MemberChange", MemberChangeRequest.parser(), AdminReply.parser(),
+            MethodAccess.ANY);
+    public static final RpcMethod<TransferLeaderRequest, AdminReply> TRANSFER_LEADER = new RpcMethod<>(
+            KV_SERVICE_ID, 4, "loomkv.node.TransferLeader", TransferLeaderRequest.parser(), AdminReply.parser(),
+            MethodAccess.ANY);
+
+    public static final OneWayMethod<Message> RAFT_MESSAGE = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 1, "loomkv.raft.Message", Message.parser(), MethodAccess.PEER_ONLY);
+    public static final OneWayMethod<RemovedNotice> REMOVED_NOTICE = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 2, "loomkv.node.RemovedNotice", RemovedNotice.parser(), MethodAccess.PEER_ONLY);
+
+    private NodeMethods() {
+    }
+}

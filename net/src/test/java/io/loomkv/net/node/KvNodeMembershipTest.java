@@ -1,0 +1,75 @@
+package io.loomkv.net.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.node.proto.AdminReply;
+import io.loomkv.net.node.proto.MemberInfo;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Membership changes and leadership transfer on a live cluster, through the client's admin calls. */
+class KvNodeMembershipTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void addLearnerPromoteThenRemove() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
+            cluster.awaitLeader();
+            for (int i = 0; i < 50; i++) {
+                client.put("member/" + i, "v" + i);
+            }
+            MemberAddress fourth = cluster.reserve(4);
+            KvNode joined = cluster.start(4);
+            AdminReply added = client.addMember(4, MemberAddress.format(fourth.clientAddress()),
+                    MemberAddress.format(fourth.peerAddress()));
+            assertTrue(added.getOk(), added.getMessage());
+            LocalCluster.awaitCondition("node 4 is promoted to voter", () -> {
+                NodeStatusReply status = client.status(cluster.address(cluster.awaitLeader().nodeId()).clientAddress());
+                return status.getMembersList().stream().anyMatch(m -> m.getId() == 4 && !m.getLearner());
+            });
+            try (KvClient onFourth = new KvClient(KvClientConfig.of(List.of(fourth.clientAddress()), LocalCluster.CLUSTER_ID))) {
+                LocalCluster.awaitCondition("node 4 has the data", () -> Optional.of(ByteString.copyFromUtf8("v49"))
+                        .equals(onFourth.get(ByteString.copyFromUtf8("member/49"), ReadConsistency.SERIALIZABLE)));
+            }
+            // The joined node replayed the whole membership history (the initial members are in the log too).
+            LocalCluster.awaitCondition("node 4 sees all four voters", () -> client.status(fourth.clientAddress())
+                    .getMembersList().stream().filter(m -> !m.getLearner()).map(MemberInfo::getId).sorted().toList()
+                    .equals(List.of(1L, 2L, 3L, 4L)));
+            AdminReply duplicate = client.addMember(4, "127.0.0.1:1", "127.0.0.1:2");
+            assertFalse(duplicate.getOk());
+            AdminReply removed = client.removeMember(4);
+            assertTrue(removed.getOk(), removed.getMessage());
+            LocalCluster.awaitCondition("node 4 stops serving", () -> joined.unavailableReason() != null);
+            NodeStatusReply after = client.status(cluster.address(cluster.awaitLeader().nodeId()).clientAddress());
+            assertEquals(List.of(1L, 2L, 3L), after.getMembersList().stream().map(MemberInfo::getId).sorted().toList());
+            client.put("member/after", "x");
+            assertEquals(Optional.of("x"), client.get("member/after"));
+        }
+    }
+
+    @Test
+    void transferLeader() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
+            KvNode leader = cluster.awaitLeader();
+            client.put("transfer/k", "v");
+            long target = leader.nodeId() == 1 ? 2 : 1;
+            AdminReply reply = client.transferLeader(target);
+            assertTrue(reply.getOk(), reply.getMessage());
+            LocalCluster.awaitCondition("node " + target + " leads", () -> cluster.node(target).isLeader());
+            assertEquals(Optional.of("v"), client.get("transfer/k"));
+            client.put("transfer/k", "w");
+            assertEquals(Optional.of("w"), client.get("transfer/k"));
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package io.loomkv.net.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    private static final String GOOD = """
+            node-id=2
+            cluster-id=c1
+            client-address=127.0.0.1:7102
+            peer-address=127.0.0.1:7202
+            data-dir=run/node2
+            members=1=127.0.0.1:7101/127.0.0.1:7201, 2=127.0.0.1:7102/127.0.0.1:7202
+            snapshot-threshold-entries=500
+            lease-reads=true
+            """;
+
+    private Path write(String text) throws Exception {
+        Path file = dir.resolve("node.properties");
+        Files.writeString(file, text);
+        return file;
+    }
+
+    @Test
+    void loadsEveryKeyWithDefaults() throws Exception {
+        NodeConfig config = NodeConfigLoader.load(write(GOOD), Map.of());
+        assertEquals(2, config.nodeId());
+        assertEquals("c1", config.clusterId());
+        assertEquals(7102, config.clientAddress().getPort());
+        assertEquals(Path.of("run/node2"), config.dataDirectory());
+        assertEquals(2, config.members().size());
+        assertEquals(7201, config.members().get(0).peerAddress().getPort());
+        assertEquals(500, config.snapshotThresholdEntries());
+        assertTrue(config.leaseReads());
+        assertEquals(50, config.tickIntervalMillis());
+        assertEquals(10, config.electionTimeoutTicks());
+    }
+
+    @Test
+    void flagsOverrideTheFile() throws Exception {
+        NodeConfig config = NodeConfigLoader.load(write(GOOD), Map.of("snapshot-threshold-entries", "7", "tick-interval-ms", "20"));
+        assertEquals(7, config.snapshotThresholdEntries());
+        assertEquals(20, config.tickIntervalMillis());
+    }
+
+    @Test
+    void errorsNameTheKeyAndTheFile() throws Exception {
+        Path file = write(GOOD.replace("node-id=2", "node-id=two"));
+        NodeConfigException bad = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(file, Map.of()));
+        assertTrue(bad.getMessage().contains("'node-id'") && bad.getMessage().contains(file.toString()), bad.getMessage());
+
+        Path missing = write(GOOD.replace("data-dir=run/node2\n", ""));
+        NodeConfigException absent = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(missing, Map.of()));
+        assertTrue(absent.getMessage().contains("'data-dir'") && absent.getMessage().contains(missing.toString()), absent.getMessage());
+
+        Path unknown = write(GOOD + "colour=blue\n");
+        NodeConfigException typo = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(unknown, Map.of()));
+        assertTrue(typo.getMessage().contains("'colour'"), typo.getMessage());
+
+        Path badMember = write(GOOD.replace("2=127.0.0.1:7102/127.0.0.1:7202", "2=127.0.0.1:7102"));
+        NodeConfigException member = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(badMember, Map.of()));
+        assertTrue(member.getMessage().contains("'members'"), member.getMessage());
+
+        NodeConfigException flag = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("heartbeat-ticks", "0")));
+        assertTrue(flag.getMessage().contains("command line") && flag.getMessage().contains("'heartbeat-ticks'"), flag.getMessage());
+    }
+
+    @Test
+    void shippedConfigsLoad() throws Exception {
+        Path conf = Path.of("..", "conf");
+        if (!Files.isDirectory(conf)) {
+            conf = Path.of("conf");
+        }
+        for (String cluster : new String[] {"local-3node", "local-5node"}) {
+            int size = cluster.equals("local-3node") ? 3 : 5;
+            for (int id = 1; id <= size; id++) {
+                NodeConfig config = NodeConfigLoader.load(conf.resolve(cluster).resolve("node" + id + ".properties"), Map.of());
+                assertEquals(id, config.nodeId());
+                assertEquals(size, config.members().size());
+            }
+        }
+    }
+}

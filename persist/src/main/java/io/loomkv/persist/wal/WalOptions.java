@@ -1,0 +1,55 @@
+package io.loomkv.persist.wal;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How a WAL is laid out and bounded.
+ *
+ * @param directory where the segments live (created if missing)
+ * @param segmentSizeBytes size each segment is preallocated to; the writer cuts a new one when a record would not fit
+ * @param maxBatchBytes size of the writer's reusable buffer: the most it writes with one write call
+ * @param maxAppendBytes the most one append (all its records together) may encode to
+ * @param queueCapacity the most appends waiting for the writer thread; appenders block beyond it
+ * @param maxSyncDelayMicros how long the syncer may hold a force back to let appenders whose
+ *     records the previous force just acknowledged come back and join it (like PostgreSQL's
+ *     {@code commit_delay}); 0 disables it. See {@link WalWriter}.
+ */
+public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity,
+                         int maxSyncDelayMicros) {
+    public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
+    public static final long MAX_SEGMENT_SIZE_BYTES = 1L << 30;
+
+    public WalOptions {
+        Objects.requireNonNull(directory, "directory");
+        if (segmentSizeBytes < 64 * 1024 || segmentSizeBytes > MAX_SEGMENT_SIZE_BYTES || segmentSizeBytes % WalRecordCodec.ALIGNMENT_BYTES != 0) {
+            throw new IllegalArgumentException("segmentSizeBytes must be a multiple of 8 in 64 KiB..1 GiB, got " + segmentSizeBytes);
+        }
+        if (maxBatchBytes < 4096) {
+            throw new IllegalArgumentException("maxBatchBytes must be >= 4096, got " + maxBatchBytes);
+        }
+        // A segment must hold its header records plus the largest append, so that cutting always makes room.
+        if (maxAppendBytes < 256 || maxAppendBytes > segmentSizeBytes / 2) {
+            throw new IllegalArgumentException("maxAppendBytes must be in 256..segmentSizeBytes/2 (" + segmentSizeBytes / 2 + "), got " + maxAppendBytes);
+        }
+        if (queueCapacity < 1 || queueCapacity > 1 << 20) {
+            throw new IllegalArgumentException("queueCapacity must be in 1..2^20, got " + queueCapacity);
+        }
+        if (maxSyncDelayMicros < 0 || maxSyncDelayMicros > 10_000) {
+            throw new IllegalArgumentException("maxSyncDelayMicros must be in 0..10000, got " + maxSyncDelayMicros);
+        }
+    }
+
+    /** Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us. */
+    public static WalOptions defaults(Path directory) {
+        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100);
+    }
+
+    public WalOptions withSegmentSizeBytes(long bytes) {
+        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros);
+    }
+
+    public WalOptions withMaxSyncDelayMicros(int micros) {
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros);
+    }
+}

@@ -1,0 +1,21 @@
+package io.loomkv.persist.wal;
+
+import io.loomkv.core.raft.proto.HardState;
+import java.util.concurrent.CompletableFuture;
+
+/** Work for the writer thread. */
+sealed interface WalRequest {
+
+    /**
+     * Encoded records plus what the writer must remember about them: the hard state and snapshot
+     * marker (rewritten at the start of every new segment, so that releasing old segments never
+     * loses them), the log's last index after them (for naming the next segment) and their highest
+     * entry index (for release).
+     */
+    record Append(byte[] bytes, int records, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
+                  CompletableFuture<Long> durable) implements WalRequest {
+    }
+
+    record Release(long index, CompletableFuture<Integer> done) implements WalRequest {
+    }
+}

@@ -1,0 +1,244 @@
+package io.loomkv.persist.wal;
+
+import static io.loomkv.persist.wal.WalTestSupport.entries;
+import static io.loomkv.persist.wal.WalTestSupport.entry;
+import static io.loomkv.persist.wal.WalTestSupport.recoveredEntries;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.core.raft.proto.Entry;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Each kind of damage the issue lists, with the behaviour recovery must show for it. */
+class WalDamageTest {
+    @TempDir
+    Path dir;
+
+    private WalOptions oneMegabyte() {
+        return WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20);
+    }
+
+    private WalOptions smallSegments() {
+        return oneMegabyte().withSegmentSizeBytes(64 * 1024);
+    }
+
+    /** Offsets of the records in a segment file, walking the headers up to the first blank one. */
+    static List<Integer> recordOffsets(Path segment) throws IOException {
+        ByteBuffer data = ByteBuffer.wrap(Files.readAllBytes(segment)).order(ByteOrder.LITTLE_ENDIAN);
+        List<Integer> offsets = new ArrayList<>();
+        int position = 0;
+        while (position + WalRecordCodec.HEADER_BYTES <= data.capacity() && data.getLong(position) != 0) {
+            offsets.add(position);
+            position += WalRecordCodec.recordBytes(data.getInt(position));
+        }
+        return offsets;
+    }
+
+    private Path segment(int position) throws IOException {
+        List<SegmentName> names = WalRecovery.listSegments(dir);
+        return dir.resolve(names.get(position < 0 ? names.size() + position : position).fileName());
+    }
+
+    private static void overwrite(Path file, long offset, byte[] bytes) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(offset);
+            raf.write(bytes);
+        }
+    }
+
+    private static void flipBit(Path file, long offset) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(offset);
+            int value = raf.read();
+            raf.seek(offset);
+            raf.write(value ^ 0x10);
+        }
+    }
+
+    private void writeLargeEntries(int count) throws Exception {
+        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+            for (int i = 1; i <= count; i++) {
+                wal.append(null, List.of(entry(i, 1, 2000))).get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static List<Entry> largeEntries(long from, long to, long term) {
+        List<Entry> list = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            list.add(entry(i, term, 2000));
+        }
+        return list;
+    }
+
+    @Test
+    void aTornTailIsTruncatedAndTheLogContinues() throws Exception {
+        writeLargeEntries(20);
+        Path last = segment(-1);
+        List<Integer> offsets = recordOffsets(last);
+        int lastRecord = offsets.get(offsets.size() - 1);
+        // A power loss kept the header and the first sectors of the last record but not a later sector.
+        int sector = ((lastRecord + WalRecordCodec.HEADER_BYTES + 511) / 512) * 512 + 512;
+        overwrite(last, sector, new byte[512]);
+        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(largeEntries(1, 19, 1), recoveredEntries(contents));
+            assertEquals(19, wal.lastIndex());
+            wal.append(null, List.of(entry(20, 2, 2000))).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+            List<Entry> expected = largeEntries(1, 19, 1);
+            expected.add(entry(20, 2, 2000));
+            assertEquals(expected, recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    @Test
+    void unacknowledgedBytesAfterAHoleAtTheTailAreDiscarded() throws Exception {
+        writeLargeEntries(20);
+        Path last = segment(-1);
+        List<Integer> offsets = recordOffsets(last);
+        int record19 = offsets.get(offsets.size() - 2);
+        // The sectors holding record 19 never reached the disk, but the later ones of record 20 did.
+        int from = record19;
+        overwrite(last, from, new byte[offsets.get(offsets.size() - 1) - from]);
+        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+            assertEquals(largeEntries(1, 18, 1), recoveredEntries(wal.takeRecovered()));
+        }
+        byte[] after = Files.readAllBytes(last);
+        for (int i = from; i < after.length; i++) {
+            if (after[i] != 0) {
+                throw new AssertionError("byte " + i + " after the repaired tail is not zero");
+            }
+        }
+    }
+
+    @Test
+    void aBitFlipInAClosedSegmentStopsStartupNamingFileAndOffset() throws Exception {
+        fillSmallSegments();
+        Path damaged = segment(1);
+        int record = recordOffsets(damaged).get(5);
+        flipBit(damaged, record + WalRecordCodec.HEADER_BYTES + 3);
+        byte[] before = Files.readAllBytes(damaged);
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertEquals(damaged, error.file());
+        assertEquals(record, error.offsetBytes());
+        assertTrue(error.getMessage().contains(damaged.getFileName().toString()) && error.getMessage().contains("offset " + record),
+                error.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(damaged), "a corrupt WAL is left as it is");
+    }
+
+    @Test
+    void aBitFlipInTheMiddleOfTheLastSegmentIsCorruptionNotATornTail() throws Exception {
+        writeLargeEntries(20);
+        Path last = segment(-1);
+        int record = recordOffsets(last).get(10);
+        flipBit(last, record + WalRecordCodec.HEADER_BYTES + 700);
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), 0));
+        assertEquals(record, error.offsetBytes());
+    }
+
+    @Test
+    void aBitFlipInALengthFieldIsCaughtByTheHeaderChecksum() throws Exception {
+        writeLargeEntries(20);
+        Path last = segment(-1);
+        int record = recordOffsets(last).get(10);
+        flipBit(last, record + 2);
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), 0));
+        assertEquals(record, error.offsetBytes());
+        assertTrue(error.getMessage().contains("header checksum"), error.getMessage());
+    }
+
+    @Test
+    void aMissingSegmentStopsStartup() throws Exception {
+        fillSmallSegments();
+        Files.delete(segment(2));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertTrue(error.getMessage().contains("missing"), error.getMessage());
+    }
+
+    @Test
+    void aMissingFirstSegmentWithoutSnapshotIsDetectedByIndex() throws Exception {
+        fillSmallSegments();
+        Files.delete(segment(0));
+        // Sequence 1.. is contiguous, so recovery opens; the log then starts above index 1, which the
+        // caller (DurableStorage) checks against its snapshot. Here: the WAL reports where it starts.
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            List<Entry> recovered = recoveredEntries(wal.takeRecovered());
+            assertTrue(recovered.get(0).getIndex() > 1, "first recovered index " + recovered.get(0).getIndex());
+        }
+    }
+
+    @Test
+    void aZeroLengthSegmentStopsStartup() throws Exception {
+        fillSmallSegments();
+        Path damaged = segment(1);
+        Files.write(damaged, new byte[0]);
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertEquals(damaged, error.file());
+        assertTrue(error.getMessage().contains("empty"), error.getMessage());
+    }
+
+    @Test
+    void aZeroLengthLastSegmentStopsStartupToo() throws Exception {
+        fillSmallSegments();
+        Path damaged = segment(-1);
+        Files.write(damaged, new byte[0]);
+        assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+    }
+
+    @Test
+    void aLastSegmentCutShortStopsStartup() throws Exception {
+        fillSmallSegments();
+        Path damaged = segment(-1);
+        byte[] data = Files.readAllBytes(damaged);
+        Files.write(damaged, java.util.Arrays.copyOf(data, 4096));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertTrue(error.getMessage().contains("cut short"), error.getMessage());
+    }
+
+    @Test
+    void aBlankLastSegmentFromACrashDuringACutIsReused() throws Exception {
+        fillSmallSegments();
+        Path last = segment(-1);
+        SegmentName name = SegmentName.parse(last.getFileName().toString());
+        // Simulate a crash right after the rename of a new segment: preallocated, nothing written.
+        Path blank = dir.resolve(new SegmentName(name.sequence() + 1, lastIndexOf(smallSegments()) + 1).fileName());
+        Files.write(blank, new byte[64 * 1024]);
+        long lastIndex;
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            lastIndex = wal.lastIndex();
+            wal.append(null, List.of(entry(lastIndex + 1, 1))).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            assertEquals(entries(1, lastIndex + 1, 1), recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    private long lastIndexOf(WalOptions options) throws Exception {
+        try (Wal wal = Wal.open(options, Long.MAX_VALUE)) {
+            return wal.lastIndex();
+        }
+    }
+
+    private void fillSmallSegments() throws Exception {
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            for (long i = 1; i <= 2000; i += 50) {
+                wal.append(null, entries(i, i + 49, 1)).get(10, TimeUnit.SECONDS);
+            }
+            assertTrue(wal.segmentCount() >= 4, "segments " + wal.segmentCount());
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package io.loomkv.persist.wal;
+
+import static io.loomkv.persist.wal.WalTestSupport.entries;
+import static io.loomkv.persist.wal.WalTestSupport.entry;
+import static io.loomkv.persist.wal.WalTestSupport.recoveredEntries;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.HardState;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WalTest {
+    @TempDir
+    Path dir;
+
+    private WalOptions smallSegments() {
+        return WalOptions.defaults(dir).withSegmentSizeBytes(64 * 1024);
+    }
+
+    @Test
+    void appendedEntriesAndHardStateSurviveReopen() throws Exception {
+        HardState hardState = HardState.newBuilder().setTerm(3).setVote(2).setCommit(40).build();
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            wal.append(null, entries(1, 20, 1)).get(10, TimeUnit.SECONDS);
+            long durable = wal.append(hardState, entries(21, 50, 3)).get(10, TimeUnit.SECONDS);
+            assertEquals(50, durable);
+            assertTrue(wal.forceCount() >= 1, "force count " + wal.forceCount());
+        }
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(hardState, contents.hardState());
+            assertEquals(50, contents.lastIndex());
+            List<Entry> expected = new ArrayList<>(entries(1, 20, 1));
+            expected.addAll(entries(21, 50, 3));
+            assertEquals(expected, recoveredEntries(contents));
+            assertEquals(50, wal.lastIndex());
+        }
+    }
+
+    @Test
+    void aConflictingEntryReplacesTheSuffix() throws Exception {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            wal.append(null, entries(1, 10, 1)).get(10, TimeUnit.SECONDS);
+            assertEquals(6, wal.append(null, entries(5, 6, 2)).get(10, TimeUnit.SECONDS));
+            assertEquals(6, wal.lastIndex());
+        }
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            WalContents contents = wal.takeRecovered();
+            List<Entry> expected = new ArrayList<>(entries(1, 4, 1));
+            expected.addAll(entries(5, 6, 2));
+            assertEquals(expected, recoveredEntries(contents));
+            assertEquals(6, contents.lastIndex());
+            wal.append(null, entries(7, 7, 2)).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aGapIsRejectedAndChangesNothing() throws Exception {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            wal.append(null, entries(1, 3, 1)).get(10, TimeUnit.SECONDS);
+            assertThrows(IllegalArgumentException.class, () -> wal.append(null, entries(5, 6, 1)));
+            assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of(entry(4, 1), entry(6, 1))));
+            assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of()));
+            assertThrows(IllegalArgumentException.class, () -> wal.append(null, List.of(entry(4, 1, 600 * 1024))),
+                    "an append larger than maxAppendBytes (half a 1 MiB segment)");
+            assertEquals(3, wal.lastIndex());
+        }
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            assertEquals(entries(1, 3, 1), recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    @Test
+    void segmentsAreCutWithContiguousNamesAndReplayAcrossThem() throws Exception {
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            for (long i = 1; i <= 2000; i += 50) {
+                wal.append(HardState.newBuilder().setTerm(1).setCommit(i).build(), entries(i, i + 49, 1)).get(10, TimeUnit.SECONDS);
+            }
+            assertTrue(wal.segmentCount() > 3, "segments " + wal.segmentCount());
+        }
+        List<SegmentName> names = WalRecovery.listSegments(dir);
+        for (int i = 1; i < names.size(); i++) {
+            assertEquals(names.get(i - 1).sequence() + 1, names.get(i).sequence());
+            assertTrue(names.get(i).firstIndex() > names.get(i - 1).firstIndex());
+        }
+        for (SegmentName name : names) {
+            assertEquals(64 * 1024, Files.size(dir.resolve(name.fileName())), "segments are preallocated");
+        }
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(entries(1, 2000, 1), recoveredEntries(contents));
+            assertEquals(1951, contents.hardState().getCommit());
+        }
+    }
+
+    @Test
+    void releaseDeletesOnlySegmentsCoveredBySnapshotAndKeepsState() throws Exception {
+        HardState hardState = HardState.newBuilder().setTerm(7).setVote(1).setCommit(1500).build();
+        SnapshotMetadata snapshot = SnapshotMetadata.newBuilder().setIndex(1500).setTerm(7)
+                .setConfState(ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3)).build();
+        int before;
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            wal.append(hardState, List.of()).get(10, TimeUnit.SECONDS);
+            for (long i = 1; i <= 2000; i += 50) {
+                wal.append(null, entries(i, i + 49, 7)).get(10, TimeUnit.SECONDS);
+            }
+            wal.saveSnapshotMarker(snapshot, false).get(10, TimeUnit.SECONDS);
+            before = wal.segmentCount();
+            int released = wal.releaseTo(1500).get(10, TimeUnit.SECONDS);
+            assertTrue(released > 0 && released < before, "released " + released + " of " + before);
+            assertEquals(before - released, wal.segmentCount());
+        }
+        try (Wal wal = Wal.open(smallSegments(), 1500)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(hardState, contents.hardState(), "hard state survives the release of the segment that held it");
+            assertTrue(contents.markers().stream().anyMatch(m -> m.metadata().equals(snapshot)));
+            List<Entry> kept = recoveredEntries(contents);
+            assertEquals(entries(1501, 2000, 7), kept);
+            assertEquals(2000, contents.lastIndex());
+        }
+    }
+
+    @Test
+    void anInstalledSnapshotResetsTheLog() throws Exception {
+        SnapshotMetadata snapshot = SnapshotMetadata.newBuilder().setIndex(100).setTerm(4).build();
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            wal.append(null, entries(1, 30, 1)).get(10, TimeUnit.SECONDS);
+            assertEquals(100, wal.saveSnapshotMarker(snapshot, true).get(10, TimeUnit.SECONDS));
+            wal.append(null, entries(101, 110, 4)).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(entries(101, 110, 4), recoveredEntries(contents));
+            assertEquals(110, contents.lastIndex());
+        }
+    }
+
+    @Test
+    void concurrentAppendersAreAllDurableInOrder() throws Exception {
+        int threads = 16;
+        int perThread = 200;
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            Object order = new Object();
+            long[] next = {1};
+            List<CompletableFuture<Long>> futures = new ArrayList<>();
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                workers.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        CompletableFuture<Long> future;
+                        synchronized (order) {
+                            future = wal.append(null, List.of(entry(next[0], 1)));
+                            next[0]++;
+                        }
+                        future.join();
+                        synchronized (futures) {
+                            futures.add(future);
+                        }
+                    }
+                }));
+            }
+            for (Thread worker : workers) {
+                worker.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            assertEquals(threads * perThread, futures.size());
+            assertTrue(wal.forceCount() < threads * perThread, "group commit shares forces: " + wal.forceCount());
+        }
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            assertEquals(entries(1, threads * perThread, 1), recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    @Test
+    void leftoverTmpFilesAreDeletedAtOpen() throws Exception {
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("preallocated.wal.tmp"), new byte[100]);
+        try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
+            wal.append(null, entries(1, 1, 1)).get(10, TimeUnit.SECONDS);
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp") && Files.isRegularFile(p)
+                    && sizeOf(p) == 100));
+        }
+    }
+
+    private static long sizeOf(Path path) {
+        try {
+            return Files.size(path);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+}

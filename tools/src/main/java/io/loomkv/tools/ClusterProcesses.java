@@ -1,0 +1,187 @@
+package io.loomkv.tools;
+
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.node.NodeConfig;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Server processes of a local cluster: one {@code loomkv server} JVM per node config, started in
+ * the background with output in {@code run/<folder>/node<ID>.log} and the pid in
+ * {@code node<ID>.pid}. Used by {@code cluster up|down|status} and {@code demo}.
+ */
+final class ClusterProcesses {
+    static final Path RUN = Path.of("run");
+    static final Path CURRENT = RUN.resolve("cluster.current");
+
+    private ClusterProcesses() {
+    }
+
+    static Path runDirectory(Path configFolder) {
+        return RUN.resolve(configFolder.toAbsolutePath().normalize().getFileName().toString());
+    }
+
+    static Path pidFile(Path runDir, long nodeId) {
+        return runDir.resolve("node" + nodeId + ".pid");
+    }
+
+    static Path logFile(Path runDir, long nodeId) {
+        return runDir.resolve("node" + nodeId + ".log");
+    }
+
+    /** The server process recorded for a node, when it still runs (and is a loomkv server, not a reused pid). */
+    static Optional<ProcessHandle> running(Path runDir, long nodeId) {
+        Path file = pidFile(runDir, nodeId);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            long pid = Long.parseLong(Files.readString(file).trim());
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(p -> p.info().commandLine().map(c -> c.contains("server")).orElse(true));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Starts the node's server process (returns the running one if it is already up). */
+    static ProcessHandle start(Path runDir, NodeConfig config, Path configFile) throws IOException {
+        return start(runDir, config, configFile, List.of());
+    }
+
+    /** As {@link #start(Path, NodeConfig, Path)}, with extra server flags (overriding the file). */
+    static ProcessHandle start(Path runDir, NodeConfig config, Path configFile, List<String> extraFlags) throws IOException {
+        Optional<ProcessHandle> existing = running(runDir, config.nodeId());
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        Files.createDirectories(runDir);
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        String jvmOptions = System.getenv("LOOMKV_JVM_OPTS");
+        if (jvmOptions != null && !jvmOptions.isBlank()) {
+            command.addAll(List.of(jvmOptions.trim().split("\\s+")));
+        } else {
+            command.add("-Xmx512m");
+        }
+        // zstd-jni/lz4-java load native code and protobuf uses sun.misc.Unsafe: allow both without warnings.
+        command.add("--enable-native-access=ALL-UNNAMED");
+        if (Runtime.version().feature() >= 24) {
+            command.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        command.addAll(List.of("-jar", jarPath().toString(), "server", "--config", configFile.toString()));
+        command.addAll(extraFlags);
+        Path log = logFile(runDir, config.nodeId());
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        Files.writeString(pidFile(runDir, config.nodeId()), Long.toString(process.pid()) + "\n", StandardCharsets.UTF_8);
+        return process.toHandle();
+    }
+
+    static Path jarPath() throws IOException {
+        try {
+            Path jar = Path.of(ClusterProcesses.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (!jar.toString().endsWith(".jar")) {
+                throw new IOException("not running from the loomkv jar (" + jar + "); run ./loomkv build first");
+            }
+            return jar;
+        } catch (URISyntaxException e) {
+            throw new IOException("cannot locate the loomkv jar", e);
+        }
+    }
+
+    /** Stops a process: SIGTERM, then SIGKILL after {@code grace}. Returns whether it was running. */
+    static boolean stop(ProcessHandle process, Duration grace) {
+        if (!process.isAlive()) {
+            return false;
+        }
+        process.destroy();
+        try {
+            process.onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            process.destroyForcibly();
+            try {
+                process.onExit().get(5, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // Reported by the caller's check below.
+            }
+        }
+        return true;
+    }
+
+    /** Stops every node recorded in {@code runDir}; returns how many were running. */
+    static int stopAll(Path runDir, Duration grace) throws IOException {
+        int stopped = 0;
+        if (!Files.isDirectory(runDir)) {
+            return 0;
+        }
+        List<Path> pidFiles;
+        try (Stream<Path> files = Files.list(runDir)) {
+            pidFiles = files.filter(p -> p.getFileName().toString().matches("node\\d+\\.pid")).sorted().toList();
+        }
+        for (Path pidFile : pidFiles) {
+            String name = pidFile.getFileName().toString();
+            long id = Long.parseLong(name.substring(4, name.length() - 4));
+            Optional<ProcessHandle> process = running(runDir, id);
+            if (process.isPresent() && stop(process.get(), grace)) {
+                if (process.get().isAlive()) {
+                    throw new IOException("node " + id + " (pid " + process.get().pid() + ") did not stop");
+                }
+                stopped++;
+            }
+            Files.deleteIfExists(pidFile);
+        }
+        return stopped;
+    }
+
+    /** Waits until some node reports itself leader; returns its status, or empty after {@code timeout}. */
+    static Optional<NodeStatusReply> awaitLeader(ClusterTarget target, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
+                .withDeadline(Duration.ofSeconds(1), Duration.ofSeconds(1)))) {
+            while (System.nanoTime() < deadline) {
+                for (var address : target.clientAddresses()) {
+                    try {
+                        NodeStatusReply status = client.status(address);
+                        if ("LEADER".equals(status.getRole())) {
+                            return Optional.of(status);
+                        }
+                    } catch (RuntimeException e) {
+                        // Not up yet.
+                    }
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return Optional.empty();
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The last lines of a node's log, for error messages. */
+    static String tail(Path log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+}
