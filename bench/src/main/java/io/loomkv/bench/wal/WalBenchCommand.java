@@ -52,6 +52,10 @@ public final class WalBenchCommand implements Callable<Integer> {
             + " proposals) or direct (one Wal.append per record under a lock) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
     String submitMode;
 
+    @Option(names = "--sync-delay-us", description = "Longest the WAL writer holds a force for returning appenders (default ${DEFAULT-VALUE}).",
+            defaultValue = "100")
+    int syncDelayMicros;
+
     @Option(names = "--segment-size", description = "WAL segment size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "67108864")
     long segmentSizeBytes;
 
@@ -87,7 +91,7 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (appenders < 1 || appenders > 4096) {
                 throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
             }
-            probe = WalOptions.defaults(Paths.get(".")).withSegmentSizeBytes(segmentSizeBytes);
+            probe = WalOptions.defaults(Paths.get(".")).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros);
             if (recordSizeBytes + 64 > probe.maxAppendBytes()) {
                 throw new IllegalArgumentException("--record-size " + recordSizeBytes + " does not fit half a segment of " + segmentSizeBytes + " bytes");
             }
@@ -106,7 +110,7 @@ public final class WalBenchCommand implements Callable<Integer> {
     }
 
     private void run(Path walDir, long warmupNanos, long durationNanos) throws Exception {
-        WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes);
+        WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros);
         ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
         try (Wal wal = Wal.open(options, 0)) {
             RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
