@@ -5,9 +5,12 @@ import io.loomkv.bench.LatencyReport;
 import io.loomkv.persist.wal.Wal;
 import io.loomkv.persist.wal.WalOptions;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -29,7 +32,7 @@ import picocli.CommandLine.Spec;
  * {@code loomkv bench wal}: many appenders at once, each appending one record and waiting until it
  * is durable (group commit with fsync), measuring append-to-durable latency.
  */
-@Command(name = "wal", description = "WAL append-to-durable benchmark with group commit (fsync on).", mixinStandardHelpOptions = true)
+@Command(name = "wal", description = "WAL append-to-durable benchmark with group commit (fsync on by default).", mixinStandardHelpOptions = true)
 public final class WalBenchCommand implements Callable<Integer> {
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
 
@@ -55,6 +58,14 @@ public final class WalBenchCommand implements Callable<Integer> {
     @Option(names = "--sync-delay-us", description = "Longest the WAL writer holds a force for returning appenders (default ${DEFAULT-VALUE}).",
             defaultValue = "100")
     int syncDelayMicros;
+
+    @Option(names = "--fsync", arity = "1", description = "true: appends are durable after fdatasync; false: after the write"
+            + " reaches the OS (survives a process crash, not a power loss) (default ${DEFAULT-VALUE}).", defaultValue = "true")
+    boolean fsync;
+
+    @Option(names = "--raw-fsync-samples", description = "Before the run, time this many raw 4 KiB write + fdatasync calls in the WAL"
+            + " directory, to put the figures next to the device's own speed; 0 skips it (default ${DEFAULT-VALUE}).", defaultValue = "200")
+    int rawFsyncSamples;
 
     @Option(names = "--segment-size", description = "WAL segment size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "67108864")
     long segmentSizeBytes;
@@ -88,6 +99,9 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
                 throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
             }
+            if (rawFsyncSamples < 0 || rawFsyncSamples > 100_000) {
+                throw new IllegalArgumentException("--raw-fsync-samples must be in 0..100000, got " + rawFsyncSamples);
+            }
             if (appenders < 1 || appenders > 4096) {
                 throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
             }
@@ -102,6 +116,9 @@ public final class WalBenchCommand implements Callable<Integer> {
         Files.createDirectories(parent);
         Path walDir = Files.createTempDirectory(parent, "loomkv-wal-bench-");
         try {
+            if (rawFsyncSamples > 0) {
+                measureRawFsync(walDir);
+            }
             run(walDir, warmupNanos, durationNanos);
         } finally {
             deleteRecursively(walDir);
@@ -110,7 +127,8 @@ public final class WalBenchCommand implements Callable<Integer> {
     }
 
     private void run(Path walDir, long warmupNanos, long durationNanos) throws Exception {
-        WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros);
+        WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros)
+                .withFsync(fsync);
         ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
         try (Wal wal = Wal.open(options, 0)) {
             RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
@@ -164,17 +182,45 @@ public final class WalBenchCommand implements Callable<Integer> {
                 operations += counts[a];
             }
             LatencyReport report = new LatencyReport(String.format(Locale.ROOT,
-                    "wal bench: %d %s appenders (%s submit), %d B records, fsync on (group commit), dir %s",
-                    appenders, threadKind, submitMode, recordSizeBytes, walDir),
+                    "wal bench: %d %s appenders (%s submit), %d B records, %s, dir %s",
+                    appenders, threadKind, submitMode, recordSizeBytes, fsync ? "fsync on (group commit)" : "fsync OFF (durable = written to the OS)",
+                    walDir),
                     total, operations, errors.get(), elapsed);
             report.printSummary(System.out);
             double forcesPerSecond = forces * 1e9 / elapsed;
-            System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
-                    forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+            if (fsync) {
+                System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
+                        forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+            } else {
+                System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
+            }
             if (json) {
                 System.out.println(report.toJsonLine());
             }
         }
+    }
+
+    /** Times plain 4 KiB writes each followed by fdatasync, so a shared machine's current disk speed is printed next to the result. */
+    private void measureRawFsync(Path walDir) throws IOException {
+        Path file = walDir.resolve("raw-fsync-probe");
+        Histogram histogram = LatencyReport.newLatencyHistogram();
+        ByteBuffer block = ByteBuffer.allocateDirect(4096);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < rawFsyncSamples; i++) {
+                block.clear();
+                long position = (long) (i % 256) * block.capacity();
+                long begin = System.nanoTime();
+                while (block.hasRemaining()) {
+                    position += channel.write(block, position);
+                }
+                channel.force(false);
+                histogram.recordValue(System.nanoTime() - begin);
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        System.out.printf(Locale.ROOT, "raw 4 KiB write + fdatasync (%d samples): p50 %d us, p99 %d us, mean %.0f us%n", rawFsyncSamples,
+                histogram.getValueAtPercentile(50) / 1000, histogram.getValueAtPercentile(99) / 1000, histogram.getMean() / 1000);
     }
 
     static long parseDuration(String text) {

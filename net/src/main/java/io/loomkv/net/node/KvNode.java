@@ -60,7 +60,8 @@ public final class KvNode implements AutoCloseable {
     private KvNode(NodeConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.dataDirectory());
-        this.storage = DurableStorage.open(DurableStorageOptions.defaults(config.dataDirectory().resolve("raft")));
+        this.storage = DurableStorage.open(DurableStorageOptions.defaults(config.dataDirectory().resolve("raft"))
+                .withFsync(config.fsync()));
         try {
             this.membership = new Membership(config.dataDirectory(), config.members());
             this.limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());

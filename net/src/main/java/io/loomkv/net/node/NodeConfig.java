@@ -21,7 +21,8 @@ import java.util.Objects;
  * @param electionTimeoutTicks election timeout, in ticks
  * @param heartbeatTicks heartbeat interval, in ticks
  * @param snapshotThresholdEntries take a snapshot once this many entries were applied since the last one
- * @param fsync whether WAL writes are forced to disk (always true for now: see the loader)
+ * @param fsync whether WAL appends are forced to disk before they count as durable; {@code false}
+ *     survives a process crash but not a power loss (see {@code DurableStorageOptions#fsync()})
  * @param leaseReads serve LEASE reads from the leader's lease instead of a ReadIndex round
  * @param maxKeyBytes the largest key accepted
  * @param maxValueBytes the largest value accepted

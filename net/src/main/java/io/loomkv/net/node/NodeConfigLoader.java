@@ -77,10 +77,6 @@ public final class NodeConfigLoader {
             boolean join = bool(NodeConfigKey.JOIN);
             List<MemberAddress> members = members(join);
             boolean fsync = bool(NodeConfigKey.FSYNC);
-            if (!fsync) {
-                // The persist layer's WAL always forces; accepting "false" would promise something we don't do.
-                throw error(NodeConfigKey.FSYNC, "false is not supported yet: the WAL always forces its writes");
-            }
             try {
                 return new NodeConfig(nodeId, clusterId, client, peer, dataDir, members, join,
                         (int) longValue(NodeConfigKey.TICK_INTERVAL_MS, 1, 10_000),

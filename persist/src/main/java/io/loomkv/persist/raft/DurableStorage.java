@@ -78,7 +78,8 @@ public final class DurableStorage implements Storage, AutoCloseable {
      */
     public static DurableStorage open(DurableStorageOptions options) throws IOException {
         SnapshotStore snapshots = new SnapshotStore(options.directory().resolve("snap"), ZstdStreamCodec.withDefaults(), options.maxSnapshotBytes());
-        WalOptions walOptions = WalOptions.defaults(options.directory().resolve("wal")).withSegmentSizeBytes(options.segmentSizeBytes());
+        WalOptions walOptions = WalOptions.defaults(options.directory().resolve("wal")).withSegmentSizeBytes(options.segmentSizeBytes())
+                .withFsync(options.fsync());
         long oldestCandidate = snapshots.list().stream().mapToLong(name -> name.index()).min().orElse(0);
         Wal wal = Wal.open(walOptions, oldestCandidate);
         try {
@@ -383,6 +384,11 @@ public final class DurableStorage implements Storage, AutoCloseable {
             throw new IllegalStateException("there is no snapshot");
         }
         return snapshots.openData(current, maxDecompressedBytes);
+    }
+
+    /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
+    public long walForceCount() {
+        return wal.forceCount();
     }
 
     /** The WAL's error if it stopped (the node must then stop too), else null. */

@@ -14,9 +14,15 @@ import java.util.Objects;
  * @param maxSyncDelayMicros how long the syncer may hold a force back to let appenders whose
  *     records the previous force just acknowledged come back and join it (like PostgreSQL's
  *     {@code commit_delay}); 0 disables it. See {@link WalWriter}.
+ * @param fsync whether appends are forced to the device (fdatasync) before they are reported
+ *     durable. With {@code false} the writer still writes and orders every record, and reports an
+ *     append "durable" once its write has reached the operating system (the page cache): it then
+ *     survives a crash of this process, but NOT a power loss or kernel crash, which may lose any
+ *     suffix of recent appends (recovery still finds a consistent prefix: torn records at the tail
+ *     are truncated as usual). Segment creation and recovery still fsync (rare, off the hot path).
  */
 public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity,
-                         int maxSyncDelayMicros) {
+                         int maxSyncDelayMicros, boolean fsync) {
     public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
     public static final long MAX_SEGMENT_SIZE_BYTES = 1L << 30;
 
@@ -40,16 +46,21 @@ public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchByte
         }
     }
 
-    /** Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us. */
+    /** Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us, fsync on. */
     public static WalOptions defaults(Path directory) {
-        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100);
+        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100, true);
     }
 
     public WalOptions withSegmentSizeBytes(long bytes) {
-        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros);
+        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros, fsync);
     }
 
     public WalOptions withMaxSyncDelayMicros(int micros) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros, fsync);
+    }
+
+    /** Turns forcing appends to the device on or off; see the {@code fsync} parameter for what "off" still guarantees. */
+    public WalOptions withFsync(boolean enabled) {
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, enabled);
     }
 }

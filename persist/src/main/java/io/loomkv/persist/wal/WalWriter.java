@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * plus those already queued, counted in records (an estimate of how many appenders are active); with a single
  * appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive.
  *
+ * <p>With {@link WalOptions#fsync()} off the writer skips the force (and the straggler hold) and
+ * completes appends as soon as their write has returned; see {@link WalOptions} for what that keeps.
+ *
  * <p>Any I/O error is fatal: the WAL records it, fails every waiting append, and refuses new work.
  * A failed force is never retried (the kernel may have dropped the dirty pages already).
  */
@@ -152,7 +155,8 @@ final class WalWriter {
 
     /** Waits (bounded) for appenders that the last force released to come back; see the class comment. */
     private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
-        long delayNanos = TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros());
+        // Without a force there is no expensive step to share, so holding a batch back only adds latency.
+        long delayNanos = options.fsync() ? TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros()) : 0;
         long have = 0;
         for (WalRequest request : batch) {
             have += AppendQueue.weight(request);
@@ -168,8 +172,11 @@ final class WalWriter {
         if (writtenNotDurable.isEmpty()) {
             return 0;
         }
-        channel.force(false);
-        forceCount.incrementAndGet();
+        if (options.fsync()) {
+            channel.force(false);
+            forceCount.incrementAndGet();
+        }
+        // else: with fsync off the records are in the OS page cache, which is what "durable" means then (see WalOptions).
         long count = 0;
         for (WalRequest.Append append : writtenNotDurable) {
             append.durable().complete(append.lastIndexAfter());

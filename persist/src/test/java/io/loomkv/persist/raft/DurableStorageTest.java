@@ -73,6 +73,29 @@ class DurableStorageTest {
     }
 
     @Test
+    void fsyncOnForcesTheWalAndFsyncOffDoesNotButBothSurviveReopen() throws Exception {
+        for (boolean fsync : new boolean[] {true, false}) {
+            Path directory = dir.resolve("fsync-" + fsync);
+            HardState hardState = HardState.newBuilder().setTerm(2).setVote(1).setCommit(30).build();
+            DurableStorageOptions options = DurableStorageOptions.defaults(directory).withSegmentSizeBytes(256 * 1024).withFsync(fsync);
+            assertEquals(fsync, options.fsync());
+            try (DurableStorage storage = DurableStorage.open(options)) {
+                appendDurably(storage, hardState, entries(1, 30, 2));
+                if (fsync) {
+                    assertTrue(storage.walForceCount() >= 1, "forces with fsync on: " + storage.walForceCount());
+                } else {
+                    assertEquals(0, storage.walForceCount(), "forces with fsync off");
+                }
+            }
+            try (DurableStorage storage = DurableStorage.open(options)) {
+                assertEquals(hardState, storage.initialState().hardState());
+                assertEquals(30, storage.lastIndex());
+                assertEquals(entries(1, 30, 2), storage.entries(1, 31, Long.MAX_VALUE));
+            }
+        }
+    }
+
+    @Test
     void entriesAndHardStateAreServedAndSurviveReopen() throws Exception {
         HardState hardState = HardState.newBuilder().setTerm(2).setVote(1).setCommit(80).build();
         try (DurableStorage storage = open(dir)) {

@@ -50,6 +50,40 @@ class WalTest {
     }
 
     @Test
+    void withFsyncOffAppendsCompleteWithoutForcingAndSurviveReopen() throws Exception {
+        WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(64 * 1024).withFsync(false);
+        HardState hardState = HardState.newBuilder().setTerm(4).setVote(1).setCommit(300).build();
+        List<Entry> expected = new ArrayList<>();
+        try (Wal wal = Wal.open(options, 0)) {
+            // Enough entries to cut several 64 KiB segments: cuts must not force either.
+            for (int start = 1; start <= 1200; start += 100) {
+                List<Entry> batch = entries(start, start + 99, 4);
+                expected.addAll(batch);
+                HardState state = start == 1101 ? hardState : null;
+                assertEquals(start + 99, wal.append(state, batch).get(10, TimeUnit.SECONDS));
+            }
+            assertEquals(0, wal.forceCount(), "fsync off must never force appends");
+            assertTrue(wal.segmentCount() > 1, "segments " + wal.segmentCount());
+        }
+        try (Wal wal = Wal.open(options, 0)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(hardState, contents.hardState());
+            assertEquals(1200, contents.lastIndex());
+            assertEquals(expected, recoveredEntries(contents));
+        }
+    }
+
+    @Test
+    void fsyncIsOnByDefaultAndCarriedThroughTheWithers() {
+        WalOptions defaults = WalOptions.defaults(dir);
+        assertTrue(defaults.fsync());
+        WalOptions off = defaults.withFsync(false).withSegmentSizeBytes(1 << 20).withMaxSyncDelayMicros(0);
+        assertEquals(false, off.fsync());
+        assertEquals(1 << 20, off.segmentSizeBytes());
+        assertEquals(0, off.maxSyncDelayMicros());
+    }
+
+    @Test
     void aConflictingEntryReplacesTheSuffix() throws Exception {
         try (Wal wal = Wal.open(WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20), 0)) {
             wal.append(null, entries(1, 10, 1)).get(10, TimeUnit.SECONDS);
