@@ -108,16 +108,14 @@ public final class PercentilePlot {
         return points;
     }
 
-    private static String percentileLabel(int decade) {
-        if (decade == 0) {
-            return "0%";
-        }
-        StringBuilder label = new StringBuilder("9");
-        if (decade > 1) {
-            label.append("9.");
-            label.append("9".repeat(decade - 2));
-        }
-        return label.append('%').toString();
+    /** 0%, 90%, 99%, 99.9%, ...: the percentile where 1/(1-p) = 10^decade. */
+    static String percentileLabel(int decade) {
+        return switch (decade) {
+            case 0 -> "0%";
+            case 1 -> "90%";
+            case 2 -> "99%";
+            default -> "99." + "9".repeat(decade - 2) + "%";
+        };
     }
 
     /** 1, 2 or 5 times a power of ten, at least {@code value} (and above 0). */
@@ -135,6 +133,9 @@ public final class PercentilePlot {
     }
 
     private static String formatMillis(double millis) {
+        if (millis == 0) {
+            return "0";
+        }
         return millis >= 10 ? String.format(Locale.ROOT, "%.0f", millis) : String.format(Locale.ROOT, "%.2f", millis);
     }
 

@@ -68,6 +68,11 @@ class ReportFilesTest {
         assertEquals(0, points.get(0)[0], 1e-9);
         assertEquals(6, points.get(points.size() - 1)[0], 1e-9);
         assertEquals(histogram.highestEquivalentValue(histogram.getMaxValue()) / 1e6, points.get(points.size() - 1)[1], 1e-9);
+        assertEquals("0%", PercentilePlot.percentileLabel(0));
+        assertEquals("90%", PercentilePlot.percentileLabel(1));
+        assertEquals("99%", PercentilePlot.percentileLabel(2));
+        assertEquals("99.9%", PercentilePlot.percentileLabel(3));
+        assertEquals("99.9999%", PercentilePlot.percentileLabel(6));
         assertEquals(5.0, PercentilePlot.niceCeiling(4.2));
         assertEquals(20.0, PercentilePlot.niceCeiling(11));
         assertEquals(1.0, PercentilePlot.niceCeiling(0));
