@@ -25,6 +25,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -178,7 +179,7 @@ public final class KvBenchCommand implements Callable<Integer> {
         AtomicLong next = new AtomicLong();
         LongAdder loaded = new LongAdder();
         LongAdder failed = new LongAdder();
-        List<String> firstError = new ArrayList<>();
+        AtomicReference<String> firstError = new AtomicReference<>();
         long start = System.nanoTime();
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             for (ClientWorker worker : workers) {
@@ -190,11 +191,7 @@ public final class KvBenchCommand implements Callable<Integer> {
                             loaded.increment();
                         } catch (RuntimeException e) {
                             failed.increment();
-                            synchronized (firstError) {
-                                if (firstError.isEmpty()) {
-                                    firstError.add(e.toString());
-                                }
-                            }
+                            firstError.compareAndSet(null, e.toString());
                         }
                     }
                 });
@@ -202,9 +199,9 @@ public final class KvBenchCommand implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         out.printf(Locale.ROOT, "preload: %d keys written in %.1f s (%.0f keys/s), %d failed%s%n", loaded.sum(), seconds,
-                loaded.sum() / seconds, failed.sum(), firstError.isEmpty() ? "" : "; first error: " + firstError.get(0));
+                loaded.sum() / seconds, failed.sum(), firstError.get() == null ? "" : "; first error: " + firstError.get());
         if (loaded.sum() == 0) {
-            err.println("error: the preload wrote nothing: " + (firstError.isEmpty() ? "" : firstError.get(0)));
+            err.println("error: the preload wrote nothing: " + firstError.get());
             return false;
         }
         return true;
@@ -251,6 +248,8 @@ public final class KvBenchCommand implements Callable<Integer> {
             finished = System.nanoTime();
         } finally {
             progress.shutdownNow();
+            // So no progress line lands after the report (the JSON line must be last).
+            progress.awaitTermination(5, TimeUnit.SECONDS);
         }
         long elapsed = Math.max(1, finished - loop.measureFromNanos());
         report(settings, stats, loop, errorKinds, elapsed, out);
