@@ -1,0 +1,108 @@
+package io.loomkv.bench.kv;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.KeyRange;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.core.kv.proto.Scan;
+import io.loomkv.core.kv.proto.Status;
+import io.loomkv.net.client.KvClient;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One bench client: draws operations from the mix and keys from the key space (with its own
+ * seeded random), and runs them against the cluster with the sync client API. Not thread-safe:
+ * one per worker thread.
+ */
+final class ClientWorker implements LoadLoop.Worker {
+    private final KvClient client;
+    private final KvBenchSettings settings;
+    private final KeySpace keySpace;
+    private final List<ByteString> values;
+    private final SplittableRandom random;
+    private final ErrorKinds errorKinds;
+
+    ClientWorker(KvClient client, KvBenchSettings settings, KeySpace keySpace, List<ByteString> values, long seed,
+            ErrorKinds errorKinds) {
+        this.client = client;
+        this.settings = settings;
+        this.keySpace = keySpace;
+        this.values = values;
+        this.random = new SplittableRandom(seed);
+        this.errorKinds = errorKinds;
+    }
+
+    @Override
+    public OpType nextOp() {
+        return settings.mix().next(random);
+    }
+
+    @Override
+    public LoadLoop.Outcome execute(OpType op) {
+        try {
+            return switch (op) {
+                case READ -> {
+                    client.get(KeySpace.key(keySpace.nextExistingIndex(random)), settings.consistency());
+                    yield LoadLoop.Outcome.OK;
+                }
+                case UPDATE -> {
+                    client.put(KeySpace.key(keySpace.nextExistingIndex(random)), randomValue());
+                    yield LoadLoop.Outcome.OK;
+                }
+                case INSERT -> {
+                    client.put(KeySpace.key(keySpace.nextInsertIndex()), randomValue());
+                    yield LoadLoop.Outcome.OK;
+                }
+                case SCAN -> scan();
+                case RMW -> readModifyWrite();
+            };
+        } catch (RuntimeException e) {
+            errorKinds.record(op, e);
+            return LoadLoop.Outcome.ERROR;
+        } catch (ExecutionException e) {
+            errorKinds.record(op, e.getCause() == null ? e : e.getCause());
+            return LoadLoop.Outcome.ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            errorKinds.record(op, e);
+            return LoadLoop.Outcome.ERROR;
+        }
+    }
+
+    /** Writes key {@code index} with a value from the pool (the preload). */
+    void load(long index) {
+        client.put(KeySpace.key(index), randomValue());
+    }
+
+    private ByteString randomValue() {
+        return values.get(random.nextInt(values.size()));
+    }
+
+    private LoadLoop.Outcome scan() throws ExecutionException, InterruptedException {
+        int length = 1 + random.nextInt(KvBenchSettings.MAX_SCAN_LENGTH);
+        KvRequest request = KvRequest.newBuilder().setConsistency(settings.consistency())
+                .setScan(Scan.newBuilder()
+                        .setRange(KeyRange.newBuilder().setStart(KeySpace.key(keySpace.nextExistingIndex(random)))
+                                .setEnd(KeySpace.keySpaceEnd()))
+                        .setLimit(length))
+                .build();
+        KvReply reply = client.executeAsync(request).get();
+        if (reply.getStatus() != Status.OK) {
+            throw new IllegalStateException("scan replied " + reply.getStatus() + " " + reply.getMessage());
+        }
+        return LoadLoop.Outcome.OK;
+    }
+
+    /** YCSB F: read the value, then write a new one only if nobody changed it meanwhile (compare-and-set). */
+    private LoadLoop.Outcome readModifyWrite() {
+        ByteString key = KeySpace.key(keySpace.nextExistingIndex(random));
+        ReadConsistency consistency = settings.consistency();
+        Optional<ByteString> current = client.get(key, consistency);
+        boolean swapped = client.compareAndSet(key, current, randomValue());
+        return swapped ? LoadLoop.Outcome.OK : LoadLoop.Outcome.CONFLICT;
+    }
+}
