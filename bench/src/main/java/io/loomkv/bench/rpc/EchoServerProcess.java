@@ -36,6 +36,12 @@ final class EchoServerProcess implements AutoCloseable {
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> command = new ArrayList<>();
         command.add(java);
+        // lz4-java loads native code and JCTools/protobuf use sun.misc.Unsafe; grant both so the
+        // child does not print JVM warnings into the bench output (the Unsafe flag is JDK 24+).
+        command.add("--enable-native-access=ALL-UNNAMED");
+        if (Runtime.version().feature() >= 24) {
+            command.add("--sun-misc-unsafe-memory-access=allow");
+        }
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
