@@ -77,6 +77,17 @@ class NodeConfigLoaderTest {
     }
 
     @Test
+    void fsyncDefaultsOnAndCanBeTurnedOff() throws Exception {
+        assertTrue(NodeConfigLoader.load(write(GOOD), Map.of()).fsync());
+        assertEquals(false, NodeConfigLoader.load(write(GOOD + "fsync=false\n"), Map.of()).fsync());
+        assertEquals(false, NodeConfigLoader.load(write(GOOD), Map.of("fsync", "false")).fsync());
+
+        Path typo = write(GOOD + "fsync=maybe\n");
+        NodeConfigException bad = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(typo, Map.of()));
+        assertTrue(bad.getMessage().contains("'fsync'") && bad.getMessage().contains(typo.toString()), bad.getMessage());
+    }
+
+    @Test
     void shippedConfigsLoad() throws Exception {
         Path conf = Path.of("..", "conf");
         if (!Files.isDirectory(conf)) {
