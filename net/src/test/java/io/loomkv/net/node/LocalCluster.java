@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * An in-process cluster of real {@link KvNode}s on loopback (ephemeral ports, a temp data
@@ -139,6 +140,11 @@ final class LocalCluster implements AutoCloseable {
     }
 
     static void awaitCondition(String what, BooleanSupplier condition) {
+        awaitCondition(() -> what, condition);
+    }
+
+    /** As {@link #awaitCondition(String, BooleanSupplier)}, describing the condition as it stands at the timeout. */
+    static void awaitCondition(Supplier<String> what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {
@@ -146,7 +152,7 @@ final class LocalCluster implements AutoCloseable {
             }
             sleep(20);
         }
-        throw new AssertionError("timed out after 30 s waiting for: " + what);
+        throw new AssertionError("timed out after 30 s waiting for: " + what.get());
     }
 
     List<InetSocketAddress> clientAddresses() {
@@ -158,7 +164,16 @@ final class LocalCluster implements AutoCloseable {
     }
 
     KvClient client() {
-        return new KvClient(KvClientConfig.of(clientAddresses(), CLUSTER_ID).withDeadline(Duration.ofSeconds(30), Duration.ofSeconds(2)));
+        return client(Duration.ofSeconds(2));
+    }
+
+    /**
+     * A client that gives up on an attempt after {@code attemptTimeout} and retries (same session
+     * sequence) elsewhere: short timeouts make retries of writes that did commit, which the
+     * servers must apply once.
+     */
+    KvClient client(Duration attemptTimeout) {
+        return new KvClient(KvClientConfig.of(clientAddresses(), CLUSTER_ID).withDeadline(Duration.ofSeconds(30), attemptTimeout));
     }
 
     /** A client that only knows (and so only talks to) the nodes {@code ids}. */
