@@ -8,6 +8,9 @@ import io.loomkv.core.lincheck.CheckResult;
 import io.loomkv.core.lincheck.KvInput;
 import io.loomkv.core.lincheck.KvOutput;
 import io.loomkv.net.client.KvClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -224,7 +228,7 @@ class KvLabScenariosTest {
         }
     }
 
-    /** Many overwrites of one key: logs stay trimmed and snapshots are taken (6.824 SnapshotSize). */
+    /** Many overwrites of one key: logs stay trimmed, snapshots are taken and stay small (6.824 SnapshotSize). */
     @Test
     void SnapshotSize() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, SNAPSHOT_EVERY).startAll(); KvClient client = cluster.client()) {
@@ -238,6 +242,17 @@ class KvLabScenariosTest {
             LocalCluster.awaitCondition("every node took a snapshot", () -> LongStream.rangeClosed(1, 3)
                     .allMatch(id -> cluster.node(id).snapshotIndex() > 0));
             assertLogsTrimmed(cluster, SNAPSHOT_EVERY);
+            // 6.824's maxsnapshotstate: the state is one short key (and one client session), so
+            // its snapshot must stay small however many writes it absorbed.
+            for (long id = 1; id <= 3; id++) {
+                Path snapshots = cluster.node(id).config().dataDirectory().resolve("raft").resolve("snap");
+                long largestBytes;
+                try (Stream<Path> files = Files.list(snapshots)) {
+                    largestBytes = files.filter(f -> f.getFileName().toString().endsWith(".snap"))
+                            .mapToLong(KvLabScenariosTest::sizeBytes).max().orElseThrow();
+                }
+                assertTrue(largestBytes <= 500, "node " + id + " snapshot of " + largestBytes + " bytes exceeds 500");
+            }
         }
     }
 
@@ -415,6 +430,14 @@ class KvLabScenariosTest {
                     }
                 }
             }
+        }
+    }
+
+    private static long sizeBytes(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
