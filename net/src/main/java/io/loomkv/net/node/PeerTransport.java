@@ -29,6 +29,13 @@ final class PeerTransport implements AutoCloseable {
         if (faults.shouldDrop(message)) {
             return true; // Lost on the "network": the sender cannot tell.
         }
+        if (faults.delay(message, this::sendNow)) {
+            return true; // Held back by the "network"; sent later (or lost), reordered with others.
+        }
+        return sendNow(message);
+    }
+
+    private boolean sendNow(Message message) {
         MemberAddress peer = membership.get(message.getTo());
         if (peer == null) {
             LOG.debug("no address for node {}; dropping {}", message.getTo(), message.getType());

@@ -12,6 +12,7 @@ import io.loomkv.net.client.KvClientException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,6 +27,11 @@ final class ClientHistory {
     private final AtomicInteger completed = new AtomicInteger();
     private final AtomicInteger unknown = new AtomicInteger();
 
+    /** A history whose operations are chosen by the caller ({@link #run}), not drawn from keys. */
+    ClientHistory() {
+        this.keys = List.of();
+    }
+
     ClientHistory(List<String> keys) {
         this.keys = List.copyOf(keys);
     }
@@ -37,6 +43,14 @@ final class ClientHistory {
             case 1 -> new KvInput.Put(key, "p" + clientNumber + "." + i);
             default -> new KvInput.Append(key, "a" + clientNumber + "." + i + ";");
         };
+        run(client, clientNumber, input);
+    }
+
+    /**
+     * Runs {@code input} through {@code client} and records it; the answer, or empty when the
+     * client gave up without one (the operation may or may not have taken effect).
+     */
+    Optional<KvOutput> run(KvClient client, int clientNumber, KvInput input) {
         long start = System.nanoTime();
         try {
             KvOutput output = switch (input) {
@@ -53,11 +67,13 @@ final class ClientHistory {
             };
             operations.add(Operation.completed(clientNumber, input, start, output, System.nanoTime()));
             completed.incrementAndGet();
+            return Optional.of(output);
         } catch (KvClientException e) {
             unknown.incrementAndGet();
             if (!(input instanceof KvInput.Get)) {
                 operations.add(Operation.pending(clientNumber, input, start));
             }
+            return Optional.empty();
         }
     }
 

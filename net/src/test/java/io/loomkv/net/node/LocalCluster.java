@@ -3,15 +3,21 @@ package io.loomkv.net.node;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * An in-process cluster of real {@link KvNode}s on loopback (ephemeral ports, a temp data
@@ -19,13 +25,17 @@ import java.util.function.BooleanSupplier;
  */
 final class LocalCluster implements AutoCloseable {
     static final String CLUSTER_ID = "test-cluster";
+    private static final Set<Integer> HANDED_OUT_PORTS = ConcurrentHashMap.newKeySet();
 
     private final Path root;
     private final long snapshotThresholdEntries;
     private final Map<Long, MemberAddress> addresses = new TreeMap<>();
-    private final Map<Long, KvNode> running = new TreeMap<>();
+    // Concurrent: a partitioner thread re-cuts the network while the test thread waits.
+    private final Map<Long, KvNode> running = new ConcurrentSkipListMap<>();
     private final List<Long> initialMembers = new ArrayList<>();
     private boolean leaseReads;
+    /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
+    private int generation;
 
     LocalCluster(Path root, int size, long snapshotThresholdEntries) throws IOException {
         this.root = root;
@@ -41,16 +51,23 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
+        // Never hand out the same port twice in this JVM: the kernel may return a port again once
+        // its probe socket is closed, and two nodes (or two clusters) would then collide.
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket socket = new ServerSocket(0)) {
+                socket.setReuseAddress(true);
+                if (HANDED_OUT_PORTS.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
         }
+        throw new IOException("no fresh free port after 100 tries (" + HANDED_OUT_PORTS.size() + " handed out)");
     }
 
     NodeConfig config(long id, boolean join) {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
-        return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve("node" + id), members,
+        return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000);
     }
 
@@ -60,11 +77,29 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Starts the initial members. A port picked free may be taken before the node binds it (by an
+     * outgoing connection of another test or process on this shared box): then the whole cluster
+     * starts again on fresh ports and fresh data directories (the old ones name the old addresses).
+     */
     LocalCluster startAll() throws IOException {
-        for (long id : initialMembers) {
-            start(id);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                for (long id : initialMembers) {
+                    start(id);
+                }
+                return this;
+            } catch (BindException e) {
+                close();
+                if (attempt == 3) {
+                    throw e;
+                }
+                generation++;
+                for (long id : initialMembers) {
+                    addresses.put(id, newAddress(id));
+                }
+            }
         }
-        return this;
     }
 
     KvNode start(long id) throws IOException {
@@ -105,6 +140,11 @@ final class LocalCluster implements AutoCloseable {
     }
 
     static void awaitCondition(String what, BooleanSupplier condition) {
+        awaitCondition(() -> what, condition);
+    }
+
+    /** As {@link #awaitCondition(String, BooleanSupplier)}, describing the condition as it stands at the timeout. */
+    static void awaitCondition(Supplier<String> what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {
@@ -112,7 +152,7 @@ final class LocalCluster implements AutoCloseable {
             }
             sleep(20);
         }
-        throw new AssertionError("timed out after 30 s waiting for: " + what);
+        throw new AssertionError("timed out after 30 s waiting for: " + what.get());
     }
 
     List<InetSocketAddress> clientAddresses() {
@@ -124,7 +164,53 @@ final class LocalCluster implements AutoCloseable {
     }
 
     KvClient client() {
-        return new KvClient(KvClientConfig.of(clientAddresses(), CLUSTER_ID).withDeadline(Duration.ofSeconds(30), Duration.ofSeconds(2)));
+        return client(Duration.ofSeconds(2));
+    }
+
+    /**
+     * A client that gives up on an attempt after {@code attemptTimeout} and retries (same session
+     * sequence) elsewhere: short timeouts make retries of writes that did commit, which the
+     * servers must apply once.
+     */
+    KvClient client(Duration attemptTimeout) {
+        return new KvClient(KvClientConfig.of(clientAddresses(), CLUSTER_ID).withDeadline(Duration.ofSeconds(30), attemptTimeout));
+    }
+
+    /** A client that only knows (and so only talks to) the nodes {@code ids}. */
+    KvClient client(Collection<Long> ids) {
+        List<InetSocketAddress> servers = ids.stream().map(id -> addresses.get(id).clientAddress()).toList();
+        return new KvClient(KvClientConfig.of(servers, CLUSTER_ID).withDeadline(Duration.ofSeconds(30), Duration.ofSeconds(2)));
+    }
+
+    Set<Long> runningIds() {
+        return Set.copyOf(running.keySet());
+    }
+
+    /**
+     * Cuts the network between {@code sideA} and {@code sideB} (both directions), replacing any
+     * earlier cut; random drops and delays stay as they were.
+     */
+    void partition(Set<Long> sideA, Set<Long> sideB) {
+        connectAll();
+        for (long id : sideA) {
+            KvNode node = running.get(id);
+            if (node != null) {
+                node.peerFaults().block(sideB);
+            }
+        }
+        for (long id : sideB) {
+            KvNode node = running.get(id);
+            if (node != null) {
+                node.peerFaults().block(sideA);
+            }
+        }
+    }
+
+    /** Ends any partition (random drops and delays stay). */
+    void connectAll() {
+        for (KvNode node : running.values()) {
+            node.peerFaults().unblock();
+        }
     }
 
     private static void sleep(long millis) {
