@@ -67,7 +67,7 @@ class KvNodeBasicTest {
 
     /** 6.824 "Speed": 1,000 sequential operations (reported, not asserted: the box is shared and noisy). */
     @Test
-    void speedThousandSequentialOperations() {
+    void Speed() {
         long start = System.nanoTime();
         for (int i = 0; i < 1000; i++) {
             client.append(b("speed/k"), b("x"));

@@ -26,7 +26,7 @@ class KvNodeLinearizabilityTest {
     Path dir;
 
     @Test
-    void persistConcurrentLinearizable() throws Exception {
+    void PersistConcurrent() throws Exception {
         ClientHistory history = new ClientHistory(KEYS);
         try (LocalCluster cluster = new LocalCluster(dir, 3, 40).startAll()) {
             cluster.awaitLeader();
