@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * The sequential specification of loomkv's key-value operations: get, put, append, delete,
@@ -101,6 +102,12 @@ public final class KvModel implements Model<Map<String, String>, KvInput, KvOutp
             case MultiPut multiPut -> Optional.of(multiPut.entries().keySet());
             case Scan scan -> Optional.empty();
         };
+    }
+
+    /** Rejects states that diverge from what reads of append-only keys saw; see {@link AppendOnlyLookahead}. */
+    @Override
+    public Predicate<Map<String, String>> liveStates(List<Operation<KvInput, KvOutput>> partition) {
+        return AppendOnlyLookahead.of(partition);
     }
 
     /** The output cast to its expected type; {@code null} for an unknown outcome. */

@@ -32,26 +32,45 @@ import java.util.Optional;
  *
  * <p>Each partition's search gets at most {@code maxStepsPerPartition} steps (one step = one
  * event visited), shared by two search orders run side by side (see {@code PartitionSearch});
- * the checker is pure and never reads a clock. Partitions are checked in order of
- * their first operation; the first ILLEGAL one decides the result. If none is illegal but one ran
- * out of steps, the verdict is UNKNOWN.
+ * the checker is pure and never reads a clock. Memory is bounded separately: each partition may
+ * remember at most {@code maxMemoEntriesPerPartition} configurations (split between the two
+ * orders), because a memo entry holds a model state, which can be large (a long appended value).
+ * Partitions are checked in order of their first operation; the first ILLEGAL one decides the
+ * result. If none is illegal but one ran out of steps or memo, the verdict is UNKNOWN.
  */
 public final class LinearizabilityChecker {
 
     /** A budget that decides typical test histories (thousands of operations) with room to spare. */
     public static final long DEFAULT_MAX_STEPS_PER_PARTITION = 20_000_000L;
 
+    /**
+     * Configurations remembered per partition by default: a few hundred MB at most with the small
+     * states of typical test histories (a memo entry is a few hundred bytes plus its state).
+     */
+    public static final long DEFAULT_MAX_MEMO_ENTRIES_PER_PARTITION = 2_000_000L;
+
     /** Steps each search order runs before the other gets its turn. */
     private static final long STEPS_PER_SLICE = 4096;
 
     private final long maxStepsPerPartition;
+    private final long maxMemoEntriesPerPartition;
 
     public LinearizabilityChecker(long maxStepsPerPartition) {
+        this(maxStepsPerPartition, DEFAULT_MAX_MEMO_ENTRIES_PER_PARTITION);
+    }
+
+    public LinearizabilityChecker(long maxStepsPerPartition, long maxMemoEntriesPerPartition) {
         if (maxStepsPerPartition <= 0) {
             throw new IllegalArgumentException(
                     "maxStepsPerPartition must be > 0, got " + maxStepsPerPartition);
         }
+        if (maxMemoEntriesPerPartition < 2) {
+            throw new IllegalArgumentException(
+                    "maxMemoEntriesPerPartition must be >= 2 (one per search order), got "
+                            + maxMemoEntriesPerPartition);
+        }
         this.maxStepsPerPartition = maxStepsPerPartition;
+        this.maxMemoEntriesPerPartition = maxMemoEntriesPerPartition;
     }
 
     public static LinearizabilityChecker withDefaults() {
@@ -62,6 +81,10 @@ public final class LinearizabilityChecker {
         return maxStepsPerPartition;
     }
 
+    public long maxMemoEntriesPerPartition() {
+        return maxMemoEntriesPerPartition;
+    }
+
     /**
      * Checks {@code history} (in any order; operation indexes in the result refer to this list).
      */
@@ -70,10 +93,11 @@ public final class LinearizabilityChecker {
         long totalSteps = 0;
         List<String> undecided = new ArrayList<>();
         for (Partition partition : partitions) {
+            long memoPerOrder = maxMemoEntriesPerPartition / 2;
             PartitionSearch<S, I, O> listOrder =
-                    new PartitionSearch<>(model, history, partition.operations, partition.keys);
+                    new PartitionSearch<>(model, history, partition.operations, partition.keys, memoPerOrder);
             PartitionSearch<S, I, O> completedFirst =
-                    new PartitionSearch<>(model, history, partition.operations, partition.keys);
+                    new PartitionSearch<>(model, history, partition.operations, partition.keys, memoPerOrder);
             listOrder.start(false);
             completedFirst.start(true);
             PartitionSearch<S, I, O> decider = null;
@@ -81,10 +105,11 @@ public final class LinearizabilityChecker {
             // Two sound search orders side by side, in slices; the first to decide wins. The
             // budget covers both, so a partition costs at most maxStepsPerPartition steps.
             long used = 0;
-            while (verdict == null && used < maxStepsPerPartition) {
+            while (verdict == null && used < maxStepsPerPartition
+                    && !(listOrder.memoFull() && completedFirst.memoFull())) {
                 for (PartitionSearch<S, I, O> search : List.of(listOrder, completedFirst)) {
                     long slice = Math.min(STEPS_PER_SLICE, maxStepsPerPartition - used);
-                    if (verdict == null && slice > 0) {
+                    if (verdict == null && slice > 0 && !search.memoFull()) {
                         verdict = search.advance(slice);
                         decider = search;
                         used = listOrder.steps() + completedFirst.steps();
@@ -93,8 +118,11 @@ public final class LinearizabilityChecker {
             }
             totalSteps += listOrder.steps() + completedFirst.steps();
             if (verdict == null) {
+                String limit = listOrder.memoFull() && completedFirst.memoFull()
+                        ? "memo limit of " + maxMemoEntriesPerPartition + " configurations"
+                        : "step budget";
                 undecided.add("keys " + abbreviated(partition.keys) + " (" + partition.operations.length
-                        + " operations)");
+                        + " operations; " + limit + ")");
             } else if (verdict == Verdict.ILLEGAL) {
                 return new CheckResult(Verdict.ILLEGAL, decider.violationText(),
                         Optional.of(decider.violation()), totalSteps, partitions.size());
@@ -102,7 +130,8 @@ public final class LinearizabilityChecker {
         }
         if (!undecided.isEmpty()) {
             return new CheckResult(Verdict.UNKNOWN,
-                    "search budget of " + maxStepsPerPartition + " steps per partition exhausted on "
+                    "search budget (" + maxStepsPerPartition + " steps, " + maxMemoEntriesPerPartition
+                            + " memo entries per partition) exhausted on "
                             + undecided.size() + " of " + partitions.size() + " partitions: "
                             + abbreviated(undecided),
                     Optional.empty(), totalSteps, partitions.size());

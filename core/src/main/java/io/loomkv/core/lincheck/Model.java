@@ -1,7 +1,9 @@
 package io.loomkv.core.lincheck;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * A sequential specification: what a correct, one-at-a-time object does. The checker asks
@@ -43,4 +45,21 @@ public interface Model<S, I, O> {
      *     whole-state operation): then the whole history is checked as one
      */
     Optional<? extends Collection<?>> keysOf(I input);
+
+    /**
+     * An optional look-ahead that lets the search abandon dead ends early: called once per
+     * partition with the operations checked together, it returns a test the search applies to
+     * every state it reaches; a rejected state is treated as if the model had refused the step.
+     *
+     * <p>It must be sound: reject a state only if no legal linearization of these operations
+     * passes through it. Then the verdict is unchanged and only the search gets shorter. Without
+     * it, some histories cannot be decided at all: with five clients appending to one key and a
+     * single read at the end, every wrong order of two early appends is only refuted by that read,
+     * after every order of everything in between has been tried.
+     *
+     * @return by default a test that accepts every state
+     */
+    default Predicate<S> liveStates(List<Operation<I, O>> partition) {
+        return state -> true;
+    }
 }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The Wing &amp; Gong search with Lowe's memoization over one partition of a history, as in
@@ -22,8 +23,12 @@ import java.util.Map;
  * search into one that is fast on real histories; {@link #remember} extends it so that pending
  * operations do not blow the search up.
  *
+ * <p>Every state reached also passes the model's look-ahead ({@link Model#liveStates}), which
+ * prunes states no legal linearization goes through.
+ *
  * <p>Iterative (an explicit stack, no recursion), resumable in slices of steps so the caller can
- * bound it; the memo grows by at most one entry per step, so memory is bounded too.
+ * bound it. The memo grows by at most one entry per step and stops the search (undecided) at
+ * {@code maxMemoEntries}, so memory is bounded even when the steps are not.
  */
 final class PartitionSearch<S, I, O> {
 
@@ -35,6 +40,8 @@ final class PartitionSearch<S, I, O> {
     private final List<Operation<I, O>> history;
     private final int[] operations; // local op -> history index
     private final List<?> partitionKeys;
+    private final Predicate<S> live;
+    private final long maxMemoEntries;
 
     // Event list: node 0 is the head sentinel, nodes 1..2m the events in time order.
     private final int[] next;
@@ -54,6 +61,7 @@ final class PartitionSearch<S, I, O> {
     private long[] pendingDone;
     private int linearizedCompleted;
     private final Map<MemoKey, List<long[]>> memo = new HashMap<>();
+    private long memoEntries;
     private int[] stackNode;
     private Object[] stackState;
     private long[][] stackCompleted;
@@ -72,11 +80,21 @@ final class PartitionSearch<S, I, O> {
             Model<S, I, O> model,
             List<Operation<I, O>> history,
             int[] operations,
-            List<?> partitionKeys) {
+            List<?> partitionKeys,
+            long maxMemoEntries) {
+        if (maxMemoEntries <= 0) {
+            throw new IllegalArgumentException("maxMemoEntries must be > 0, got " + maxMemoEntries);
+        }
         this.model = model;
         this.history = history;
         this.operations = operations;
         this.partitionKeys = partitionKeys;
+        this.maxMemoEntries = maxMemoEntries;
+        List<Operation<I, O>> partition = new ArrayList<>(operations.length);
+        for (int index : operations) {
+            partition.add(history.get(index));
+        }
+        this.live = model.liveStates(List.copyOf(partition));
         int nodes = 2 * operations.length + 1;
         this.next = new int[nodes];
         this.prev = new int[nodes];
@@ -162,6 +180,7 @@ final class PartitionSearch<S, I, O> {
      * Runs up to {@code stepLimit} more steps of the search.
      *
      * @return OK or ILLEGAL once decided (and from then on), or {@code null} if still undecided
+     *     (including when the memo is full, see {@link #memoFull()})
      */
     Verdict advance(long stepLimit) {
         if (bitOf == null) {
@@ -174,7 +193,7 @@ final class PartitionSearch<S, I, O> {
         // Goal: every completed operation linearized. Pending ones left over never took effect
         // (or took effect after everything else, which nobody observed): both allowed.
         while (linearizedCompleted < completedCount) {
-            if (steps >= stop) {
+            if (steps >= stop || memoFull()) {
                 return null;
             }
             steps++;
@@ -207,11 +226,14 @@ final class PartitionSearch<S, I, O> {
             throw new IllegalStateException("model rejected pending operation " + op + " in state "
                     + state + "; an unknown outcome must always be acceptable");
         }
+        if (after != null && !live.test(after)) {
+            after = null; // a dead end: no legal linearization passes through this state
+        }
         if (after != null) {
             // Bitsets are never mutated once built, so memo entries and stack frames share them.
             long[] nextCompleted = pending[localOp] ? completedDone : withBit(completedDone, bitOf[localOp]);
             long[] nextPending = pending[localOp] ? withBit(pendingDone, bitOf[localOp]) : pendingDone;
-            if (remember(memo, new MemoKey(nextCompleted, after), nextPending)) {
+            if (remember(new MemoKey(nextCompleted, after), nextPending)) {
                 stackNode[depth] = node;
                 stackState[depth] = state;
                 stackCompleted[depth] = completedDone;
@@ -279,12 +301,13 @@ final class PartitionSearch<S, I, O> {
      *
      * @return true if the configuration is new (and now remembered)
      */
-    private static boolean remember(Map<MemoKey, List<long[]>> memo, MemoKey key, long[] pendingDone) {
+    private boolean remember(MemoKey key, long[] pendingDone) {
         List<long[]> minimalPendingSets = memo.get(key);
         if (minimalPendingSets == null) {
             List<long[]> sets = new ArrayList<>(1);
             sets.add(pendingDone);
             memo.put(key, sets);
+            memoEntries++;
             return true;
         }
         for (long[] known : minimalPendingSets) {
@@ -292,9 +315,16 @@ final class PartitionSearch<S, I, O> {
                 return false;
             }
         }
+        int before = minimalPendingSets.size();
         minimalPendingSets.removeIf(known -> isSubset(pendingDone, known));
         minimalPendingSets.add(pendingDone);
+        memoEntries += minimalPendingSets.size() - before;
         return true;
+    }
+
+    /** True once the memo holds {@code maxMemoEntries} configurations: the search stops undecided. */
+    boolean memoFull() {
+        return decided == null && memoEntries >= maxMemoEntries;
     }
 
     private static boolean isSubset(long[] small, long[] large) {

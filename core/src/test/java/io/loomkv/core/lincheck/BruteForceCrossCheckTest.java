@@ -42,7 +42,7 @@ class BruteForceCrossCheckTest {
                     all[i] = i;
                 }
                 PartitionSearch<?, KvInput, KvOutput> search =
-                        new PartitionSearch<>(new KvModel(), history, all, List.of());
+                        new PartitionSearch<>(new KvModel(), history, all, List.of(), Long.MAX_VALUE);
                 search.start(completedFirst);
                 assertEquals(verdict, search.advance(Long.MAX_VALUE),
                         "round " + round + ", completedFirst=" + completedFirst + ": " + history);
@@ -55,6 +55,59 @@ class BruteForceCrossCheckTest {
         }
         // Both kinds must be well represented, or the comparison proves little.
         assertTrue(legal > 800 && illegal > 800, legal + " legal, " + illegal + " illegal");
+    }
+
+    /**
+     * The append-only look-ahead ({@code AppendOnlyLookahead}) prunes states, so it could wrongly
+     * reject a legal history: histories of only appends and reads (where it applies on every key)
+     * must get the brute-force verdict too. Reads see plausible values (concatenations of the
+     * appended tokens, some in an impossible order) so that both verdicts are common.
+     */
+    @Test
+    void appendOnlyLookaheadAgreesWithBruteForce() {
+        Random random = new Random(7_202_611);
+        int legal = 0;
+        int illegal = 0;
+        for (int round = 0; round < 4000; round++) {
+            List<Operation<KvInput, KvOutput>> history = randomAppendHistory(random, 2 + random.nextInt(6));
+            boolean expected = bruteForceLinearizable(new KvModel(), history);
+            CheckResult result = checker.check(new KvModel(), history);
+            assertEquals(expected ? Verdict.OK : Verdict.ILLEGAL, result.verdict(),
+                    "round " + round + ": " + history + "\n" + result.explanation());
+            if (expected) {
+                legal++;
+            } else {
+                illegal++;
+            }
+        }
+        assertTrue(legal > 800 && illegal > 800, legal + " legal, " + illegal + " illegal");
+    }
+
+    private static List<Operation<KvInput, KvOutput>> randomAppendHistory(Random random, int size) {
+        List<Operation<KvInput, KvOutput>> history = new ArrayList<>();
+        List<String> tokens = List.of("a", "b", "c");
+        for (int i = 0; i < size; i++) {
+            String key = KEYS.get(random.nextInt(KEYS.size()));
+            long invoke = random.nextInt(10);
+            long complete = invoke + random.nextInt(6);
+            if (random.nextInt(3) == 0) {
+                StringBuilder seen = new StringBuilder();
+                int length = random.nextInt(4);
+                for (int t = 0; t < length; t++) {
+                    seen.append(tokens.get(random.nextInt(tokens.size())));
+                }
+                KvOutput output = new KvOutput.Value(length == 0 && random.nextBoolean() ? null : seen.toString());
+                history.add(Operation.completed(i, new KvInput.Get(key), invoke, output, complete));
+            } else {
+                KvInput input = new KvInput.Append(key, tokens.get(random.nextInt(tokens.size())));
+                if (random.nextInt(4) == 0) {
+                    history.add(Operation.pending(i, input, invoke));
+                } else {
+                    history.add(Operation.completed(i, input, invoke, KvOutput.OK, complete));
+                }
+            }
+        }
+        return history;
     }
 
     private static List<Operation<KvInput, KvOutput>> randomHistory(Random random, int size) {

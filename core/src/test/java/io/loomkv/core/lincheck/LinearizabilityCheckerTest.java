@@ -365,6 +365,92 @@ class LinearizabilityCheckerTest {
     }
 
     @Test
+    void fullMemoIsUnknownNotOk() {
+        HistoryBuilder h = new HistoryBuilder();
+        for (int i = 0; i < 10; i++) {
+            h.op(i, put("x", "v" + i), 0, OK, 100);
+        }
+        h.op(99, get("x"), 101, value("v0"), 102);
+        CheckResult small = new LinearizabilityChecker(1_000_000, 4).check(new KvModel(), h.build());
+        assertEquals(Verdict.UNKNOWN, small.verdict(), small.explanation());
+        assertTrue(small.explanation().contains("memo limit of 4"), small.explanation());
+        assertThrows(IllegalArgumentException.class, () -> new LinearizabilityChecker(10, 1));
+    }
+
+    /**
+     * 6.824's UnreliableOneKey shape: five clients append to one key at once, some appends time
+     * out (half of those took effect), and only one read at the end. Each wrong order of two
+     * appends is refuted only by that read, so the plain search is exponential; the append-only
+     * look-ahead refutes it as soon as the value diverges from what the read saw.
+     */
+    @Test
+    void concurrentAppendersOnOneKeyWithOnlyAFinalRead() {
+        Random random = new Random(6824);
+        List<Operation<KvInput, KvOutput>> appends = new ArrayList<>();
+        StringBuilder applied = new StringBuilder();
+        long[] clientFree = new long[5];
+        // Time advances in steps; at each step one append that is in flight takes effect.
+        record InFlight(int client, int index, long invoke, boolean timesOut, boolean takesEffect) { }
+        List<InFlight> inFlight = new ArrayList<>();
+        int next = 0;
+        for (long time = 0; next < 50 || !inFlight.isEmpty(); time += 10) {
+            for (int c = 0; c < 5 && next < 50; c++) {
+                if (clientFree[c] <= time) {
+                    boolean timesOut = random.nextInt(8) == 0;
+                    inFlight.add(new InFlight(c, next++, time, timesOut, !timesOut || random.nextBoolean()));
+                    clientFree[c] = Long.MAX_VALUE;
+                }
+            }
+            InFlight done = inFlight.remove(random.nextInt(inFlight.size()));
+            KvInput input = append("k", "x" + done.index() + ";");
+            if (done.takesEffect()) {
+                applied.append("x").append(done.index()).append(';');
+            }
+            appends.add(done.timesOut()
+                    ? Operation.pending(done.client(), input, done.invoke())
+                    : Operation.completed(done.client(), input, done.invoke(), OK, time + 5));
+            clientFree[done.client()] = time + 10;
+        }
+        long end = 10_000_000;
+        List<Operation<KvInput, KvOutput>> good = new ArrayList<>(appends);
+        good.add(Operation.completed(9, get("k"), end, value(applied.toString()), end + 1));
+        CheckResult result = checker.check(new KvModel(), good);
+        assertOk(result);
+        assertTrue(result.steps() < 200_000, "took " + result.steps() + " steps");
+
+        // Without the look-ahead the same history is out of reach of a large budget.
+        KvModel plain = new KvModel();
+        Model<Map<String, String>, KvInput, KvOutput> noLookahead = new Model<>() {
+            @Override
+            public Map<String, String> initialState() {
+                return plain.initialState();
+            }
+
+            @Override
+            public Map<String, String> step(Map<String, String> state, KvInput input, KvOutput output) {
+                return plain.step(state, input, output);
+            }
+
+            @Override
+            public java.util.Optional<? extends java.util.Collection<?>> keysOf(KvInput input) {
+                return plain.keysOf(input);
+            }
+        };
+        CheckResult blind = new LinearizabilityChecker(1_000_000).check(noLookahead, good);
+        assertEquals(Verdict.UNKNOWN, blind.verdict(), blind.explanation());
+
+        // An acknowledged append missing from the final value, or one applied twice, is caught.
+        String firstAcked = appends.stream().filter(op -> !op.isPending())
+                .map(op -> ((KvInput.Append) op.input()).value()).findFirst().orElseThrow();
+        List<Operation<KvInput, KvOutput>> lost = new ArrayList<>(appends);
+        lost.add(Operation.completed(9, get("k"), end, value(applied.toString().replace(firstAcked, "")), end + 1));
+        assertIllegal(checker.check(new KvModel(), lost));
+        List<Operation<KvInput, KvOutput>> twice = new ArrayList<>(appends);
+        twice.add(Operation.completed(9, get("k"), end, value(applied + firstAcked), end + 1));
+        assertIllegal(checker.check(new KvModel(), twice));
+    }
+
+    @Test
     void invalidHistoriesAreRejectedClearly() {
         assertThrows(IllegalArgumentException.class,
                 () -> Operation.completed(1, get("x"), 10, absent(), 9));
