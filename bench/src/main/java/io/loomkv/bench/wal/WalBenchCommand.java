@@ -5,6 +5,7 @@ import io.loomkv.bench.LatencyReport;
 import io.loomkv.persist.wal.Wal;
 import io.loomkv.persist.wal.WalOptions;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -51,8 +52,9 @@ public final class WalBenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Appender threads: virtual or platform (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
     String threadKind;
 
-    @Option(names = "--submit", description = "How appenders reach the WAL: combined (flat combining, as the Raft loop batches"
-            + " proposals) or direct (one Wal.append per record under a lock) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
+    @Option(names = "--submit", description = "How appenders reach the WAL: direct (one Wal.submit per record under a lock, then"
+            + " wait on its ticket), future (the same through Wal.append's future) or combined (flat combining, as the Raft loop"
+            + " batches proposals) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
     String submitMode;
 
     @Option(names = "--sync-delay-us", description = "Longest the WAL writer holds a force for returning appenders (default ${DEFAULT-VALUE}).",
@@ -93,8 +95,8 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
                 throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
             }
-            if (!submitMode.equals("direct") && !submitMode.equals("combined")) {
-                throw new IllegalArgumentException("--submit must be direct or combined, got " + submitMode);
+            if (!submitMode.equals("direct") && !submitMode.equals("future") && !submitMode.equals("combined")) {
+                throw new IllegalArgumentException("--submit must be direct, future or combined, got " + submitMode);
             }
             if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
                 throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
@@ -153,8 +155,8 @@ public final class WalBenchCommand implements Callable<Integer> {
                             break;
                         }
                         try {
-                            submitter.submit().join();
-                        } catch (RuntimeException e) {
+                            submitter.appendDurably();
+                        } catch (RuntimeException | InterruptedException e) {
                             errors.incrementAndGet();
                             return;
                         }
@@ -169,11 +171,13 @@ public final class WalBenchCommand implements Callable<Integer> {
             }
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(measureFrom - System.nanoTime())));
             forcesAtStart[0] = wal.forceCount();
+            long cpuAtStart = processCpuNanos();
             long measuredStart = System.nanoTime();
             for (Thread thread : threads) {
                 thread.join();
             }
             long forces = wal.forceCount() - forcesAtStart[0];
+            long cpuNanos = processCpuNanos() - cpuAtStart;
             long elapsed = Math.max(1, Math.min(System.nanoTime(), stopAt) - measuredStart);
             Histogram total = LatencyReport.newLatencyHistogram();
             long operations = 0;
@@ -193,6 +197,11 @@ public final class WalBenchCommand implements Callable<Integer> {
                         forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
             } else {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
+            }
+            if (cpuNanos >= 0 && operations > 0) {
+                // On a shared machine the CPU spent per record is steadier than the wall-clock figures.
+                System.out.printf(Locale.ROOT, "  cpu           %.2f us per record (this process, %.2f of %d cores busy)%n",
+                        cpuNanos / 1000.0 / operations, cpuNanos / (double) elapsed, Runtime.getRuntime().availableProcessors());
             }
             if (json) {
                 System.out.println(report.toJsonLine());
@@ -221,6 +230,14 @@ public final class WalBenchCommand implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "raw 4 KiB write + fdatasync (%d samples): p50 %d us, p99 %d us, mean %.0f us%n", rawFsyncSamples,
                 histogram.getValueAtPercentile(50) / 1000, histogram.getValueAtPercentile(99) / 1000, histogram.getMean() / 1000);
+    }
+
+    /** CPU time of this process so far, or -1 when the JVM does not say. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     static long parseDuration(String text) {

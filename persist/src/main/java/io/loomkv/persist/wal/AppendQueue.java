@@ -19,8 +19,9 @@ final class AppendQueue {
     private final Condition notFull = lock.newCondition();
     private final ArrayDeque<WalRequest> items;
     private final int capacity;
-    private long queuedWeight;
+    private volatile long queuedWeight; // written under the lock; volatile so the writer can estimate it without the lock
     private long writerWantsWeight; // 0 while the writer is not waiting
+    private long firstArrivalNanos; // System.nanoTime() when the queue last went from empty to non-empty
 
     AppendQueue(int capacity) {
         if (capacity < 1) {
@@ -40,6 +41,9 @@ final class AppendQueue {
                     return false;
                 }
                 nanos = notFull.awaitNanos(nanos);
+            }
+            if (items.isEmpty()) {
+                firstArrivalNanos = System.nanoTime();
             }
             items.addLast(request);
             queuedWeight += weight(request);
@@ -73,20 +77,56 @@ final class AppendQueue {
             } finally {
                 writerWantsWeight = 0;
             }
-            int moved = 0;
-            while (moved < maxCount && !items.isEmpty()) {
-                WalRequest request = items.pollFirst();
-                queuedWeight -= weight(request);
-                out.add(request);
-                moved++;
-            }
-            if (moved > 0) {
-                notFull.signalAll();
-            }
-            return moved;
+            return moveTo(out, maxCount);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Gathers a group for the next force in one wait: waits until requests of at least
+     * {@code minWeight} are queued, but no longer than {@code holdNanos} after the first of them
+     * arrived, and when none arrives, no longer than {@code firstWithinNanos} from now. Then moves
+     * up to {@code maxCount} requests into {@code out} and returns how many it moved (0 when none
+     * came). Appenders wake the writer only when the group is complete, so a whole group of
+     * returning appenders usually costs the writer a single wake-up.
+     */
+    int awaitGroup(List<WalRequest> out, long minWeight, long holdNanos, long firstWithinNanos, int maxCount)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        lock.lockInterruptibly();
+        try {
+            writerWantsWeight = Math.max(1, minWeight);
+            try {
+                while (queuedWeight < minWeight) {
+                    long deadline = items.isEmpty() ? start + firstWithinNanos : Math.max(start, firstArrivalNanos) + holdNanos;
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    enoughForWriter.awaitNanos(left);
+                }
+            } finally {
+                writerWantsWeight = 0;
+            }
+            return moveTo(out, maxCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int moveTo(List<WalRequest> out, int maxCount) {
+        int moved = 0;
+        while (moved < maxCount && !items.isEmpty()) {
+            WalRequest request = items.pollFirst();
+            queuedWeight -= weight(request);
+            out.add(request);
+            moved++;
+        }
+        if (moved > 0) {
+            notFull.signalAll();
+        }
+        return moved;
     }
 
     int size() {
@@ -98,13 +138,9 @@ final class AppendQueue {
         }
     }
 
-    long queuedWeight() {
-        lock.lock();
-        try {
-            return queuedWeight;
-        } finally {
-            lock.unlock();
-        }
+    /** The weight queued right now, read without the lock (appenders may be adding to it). */
+    long queuedWeightEstimate() {
+        return queuedWeight;
     }
 
     /** Moves everything queued into {@code out} (used to fail it all when the WAL stops). */

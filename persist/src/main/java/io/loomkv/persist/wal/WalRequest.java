@@ -10,10 +10,25 @@ sealed interface WalRequest {
      * Encoded records plus what the writer must remember about them: the hard state and snapshot
      * marker (rewritten at the start of every new segment, so that releasing old segments never
      * loses them), the log's last index after them (for naming the next segment) and their highest
-     * entry index (for release).
+     * entry index (for release). The writer reports durability through {@code ticket} and, for
+     * {@link Wal#append}, through {@code future} as well (null for {@link Wal#submit}).
      */
     record Append(byte[] bytes, int records, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
-                  CompletableFuture<Long> durable) implements WalRequest {
+                  WalTicket ticket, CompletableFuture<Long> future) implements WalRequest {
+
+        void completeDurable() {
+            ticket.markDurable();
+            if (future != null) {
+                future.complete(lastIndexAfter);
+            }
+        }
+
+        void completeFailed(Throwable error) {
+            ticket.markFailed(error);
+            if (future != null) {
+                future.completeExceptionally(error);
+            }
+        }
     }
 
     record Release(long index, CompletableFuture<Integer> done) implements WalRequest {
