@@ -16,11 +16,13 @@ sealed interface WalRequest {
     record Append(byte[] bytes, int records, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
                   WalTicket ticket, CompletableFuture<Long> future) implements WalRequest {
 
-        void completeDurable() {
-            ticket.markDurable();
+        /** Reports the append durable; returns the thread waiting on its ticket (for the caller to unpark), or null. */
+        Thread completeDurable() {
+            Thread waiter = ticket.markDurable();
             if (future != null) {
                 future.complete(lastIndexAfter);
             }
+            return waiter;
         }
 
         void completeFailed(Throwable error) {

@@ -106,13 +106,17 @@ public final class WalTicket {
         }
     }
 
-    /** Called by the writer thread once the append is durable. */
-    void markDurable() {
+    /**
+     * Called by the writer thread once the append is durable. Returns the thread waiting on the
+     * ticket, which the caller must unpark, or null when none waits (a thread that starts waiting
+     * later sees the new state without parking).
+     */
+    Thread markDurable() {
         if (state == FAILED) {
             throw new IllegalStateException("the append up to index " + lastIndexAfter + " was already reported failed; it cannot become durable");
         }
         state = DURABLE;
-        wakeWaiter();
+        return waiter;
     }
 
     /** Called once, when the WAL failed before the append was durable. */
@@ -122,10 +126,6 @@ public final class WalTicket {
         }
         failure = cause;
         state = FAILED;
-        wakeWaiter();
-    }
-
-    private void wakeWaiter() {
         Thread thread = waiter;
         if (thread != null) {
             LockSupport.unpark(thread);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,7 @@ final class WalWriter {
     private final ByteBuffer batchBuffer;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong forceCount = new AtomicLong();
+    private final VirtualThreadWaker waker = new VirtualThreadWaker("wal-waker");
     private final Thread writerThread;
     private volatile boolean closing;
 
@@ -120,6 +122,7 @@ final class WalWriter {
     }
 
     void start() {
+        waker.start();
         writerThread.start();
     }
 
@@ -211,10 +214,19 @@ final class WalWriter {
         // (an estimate that counted them twice would make every group wait out the whole delay).
         long queuedDuringForce = queue.queuedWeightEstimate();
         long count = 0;
+        List<Thread> virtualWaiters = new ArrayList<>(writtenNotDurable.size());
         for (WalRequest.Append append : writtenNotDurable) {
-            append.completeDurable();
+            Thread waiter = append.completeDurable();
+            if (waiter != null) {
+                if (waiter.isVirtual()) {
+                    virtualWaiters.add(waiter);
+                } else {
+                    LockSupport.unpark(waiter);
+                }
+            }
             count += Math.max(1, append.records());
         }
+        waker.unparkAll(virtualWaiters);
         writtenNotDurable.clear();
         return count + queuedDuringForce;
     }
@@ -377,6 +389,7 @@ final class WalWriter {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing the WAL", e);
         } finally {
+            waker.close();
             preallocator.close();
             if (channel != null) {
                 channel.close();

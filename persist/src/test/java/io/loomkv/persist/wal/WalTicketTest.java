@@ -22,7 +22,7 @@ class WalTicketTest {
         assertEquals(42, ticket.lastIndex());
         assertFalse(ticket.isDurable());
         assertThrows(TimeoutException.class, () -> ticket.await(20, TimeUnit.MILLISECONDS));
-        ticket.markDurable();
+        assertEquals(null, ticket.markDurable(), "nobody waits any more");
         assertTrue(ticket.isDurable());
         assertEquals(42, ticket.await(1, TimeUnit.MILLISECONDS));
         assertEquals(42, ticket.await());
@@ -40,7 +40,8 @@ class WalTicketTest {
             }
         });
         awaitParked(waiter);
-        ticket.markDurable();
+        assertSame(waiter, ticket.markDurable(), "the writer learns which thread to wake");
+        LockSupport.unpark(waiter);
         assertEquals(7, result.get(30, TimeUnit.SECONDS));
     }
 
@@ -82,7 +83,7 @@ class WalTicketTest {
         started.await();
         awaitParked(waiter);
         assertThrows(IllegalStateException.class, () -> ticket.await(1, TimeUnit.SECONDS));
-        ticket.markDurable();
+        LockSupport.unpark(ticket.markDurable());
         assertEquals(9, first.get(30, TimeUnit.SECONDS));
     }
 
@@ -101,7 +102,7 @@ class WalTicketTest {
         awaitParked(waiter);
         waiter.interrupt();
         assertTrue(seen.get(30, TimeUnit.SECONDS) instanceof InterruptedException);
-        ticket.markDurable();
+        assertEquals(null, ticket.markDurable(), "the interrupted waiter left");
         assertEquals(5, ticket.await(), "the ticket itself is unaffected; another wait succeeds");
     }
 
