@@ -140,7 +140,7 @@ public final class WalBenchCommand implements Callable<Integer> {
             long start = System.nanoTime();
             long measureFrom = start + warmupNanos;
             long stopAt = measureFrom + durationNanos;
-            long[] forcesAtStart = new long[1];
+            long[] forcesAtStart = new long[2];
             List<Thread> threads = new ArrayList<>();
             for (int a = 0; a < appenders; a++) {
                 Histogram histogram = LatencyReport.newLatencyHistogram();
@@ -171,12 +171,14 @@ public final class WalBenchCommand implements Callable<Integer> {
             }
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(measureFrom - System.nanoTime())));
             forcesAtStart[0] = wal.forceCount();
+            forcesAtStart[1] = wal.forceNanos();
             long cpuAtStart = processCpuNanos();
             long measuredStart = System.nanoTime();
             for (Thread thread : threads) {
                 thread.join();
             }
             long forces = wal.forceCount() - forcesAtStart[0];
+            long forceNanos = wal.forceNanos() - forcesAtStart[1];
             long cpuNanos = processCpuNanos() - cpuAtStart;
             long elapsed = Math.max(1, Math.min(System.nanoTime(), stopAt) - measuredStart);
             Histogram total = LatencyReport.newLatencyHistogram();
@@ -195,6 +197,11 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (fsync) {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
                         forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+                if (forces > 0) {
+                    // A round is one group commit; what is not force() is gathering, writing and waking appenders.
+                    System.out.printf(Locale.ROOT, "  round         %.0f us: force() %.0f us, the rest %.0f us%n",
+                            elapsed / 1000.0 / forces, forceNanos / 1000.0 / forces, (elapsed - forceNanos) / 1000.0 / forces);
+                }
             } else {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
             }

@@ -64,6 +64,7 @@ final class WalWriter {
     private final ByteBuffer batchBuffer;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong forceCount = new AtomicLong();
+    private final AtomicLong forceNanos = new AtomicLong();
     private final VirtualThreadWaker waker = new VirtualThreadWaker("wal-waker");
     private final Thread writerThread;
     private volatile boolean closing;
@@ -128,6 +129,10 @@ final class WalWriter {
 
     long forceCount() {
         return forceCount.get();
+    }
+
+    long forceNanos() {
+        return forceNanos.get();
     }
 
     Throwable failure() {
@@ -206,7 +211,9 @@ final class WalWriter {
             return 0;
         }
         if (options.fsync()) {
+            long forceStart = System.nanoTime();
             channel.force(false);
+            forceNanos.addAndGet(System.nanoTime() - forceStart);
             forceCount.incrementAndGet();
         }
         // else: with fsync off the records are in the OS page cache, which is what "durable" means then (see WalOptions).
