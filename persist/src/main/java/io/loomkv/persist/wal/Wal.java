@@ -123,7 +123,6 @@ public final class Wal implements AutoCloseable {
         if (offset != bytes.length) {
             throw new IllegalStateException("encoded " + offset + " bytes, sized " + bytes.length);
         }
-        int records = entries.size() + (hardState == null ? 0 : 1);
         long maxEntryIndex = entries.isEmpty() ? 0 : firstIndex + entries.size() - 1;
         appendLock.lock();
         try {
@@ -132,7 +131,7 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("entries start at index " + firstIndex + " but the log ends at " + lastIndex + ": a gap");
             }
             long after = entries.isEmpty() ? lastIndex : maxEntryIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, records, hardState, null, after, maxEntryIndex, new WalTicket(after), future);
+            WalRequest.Append request = new WalRequest.Append(bytes, hardState, null, after, maxEntryIndex, new WalTicket(after), future);
             enqueue(request);
             lastIndex = after;
             return request;
@@ -157,7 +156,7 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("local snapshot at index " + metadata.getIndex() + " is beyond the log's last index " + lastIndex);
             }
             long after = resetLog ? metadata.getIndex() : lastIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, 1, null, marker, after, 0, new WalTicket(after), new CompletableFuture<>());
+            WalRequest.Append request = new WalRequest.Append(bytes, null, marker, after, 0, new WalTicket(after), new CompletableFuture<>());
             enqueue(request);
             lastIndex = after;
             return request.future();

@@ -13,7 +13,7 @@ sealed interface WalRequest {
      * entry index (for release). The writer reports durability through {@code ticket} and, for
      * {@link Wal#append}, through {@code future} as well (null for {@link Wal#submit}).
      */
-    record Append(byte[] bytes, int records, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
+    record Append(byte[] bytes, HardState hardState, SnapshotMarker marker, long lastIndexAfter, long maxEntryIndex,
                   WalTicket ticket, CompletableFuture<Long> future) implements WalRequest {
 
         /** Reports the append durable; returns the thread waiting on its ticket (for the caller to unpark), or null. */

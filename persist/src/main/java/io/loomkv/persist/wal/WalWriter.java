@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Closed-loop callers (each waits for its record before appending the next) come back right
  * after a force completes them, a few at a time. Forcing as soon as the first is back would split
  * them into groups that alternate between forces, halving what one force covers. So the writer
- * may wait up to {@code maxSyncDelayMicros} for as many records as the previous force acknowledged
- * plus those that queued during it, counted in records (an estimate of how many appenders are active); with a single
- * appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive. The
+ * may wait up to {@code maxSyncDelayMicros} for as many appends as the previous force acknowledged
+ * plus those that queued during it (an estimate of how many appenders are active: see
+ * {@link AppendQueue} for why appends and not records); with a single appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive. The
  * writer waits for such a group in one wait, woken only by the append that completes it (or by
  * the delay running out), rather than once for the first arrival and again for the rest: on a
  * busy 2-core machine every wake-up of this thread is a context switch that the returning
@@ -191,10 +191,7 @@ final class WalWriter {
     private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
         // Without a force there is no expensive step to share, so holding a batch back only adds latency.
         long delayNanos = options.fsync() ? TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros()) : 0;
-        long have = 0;
-        for (WalRequest request : batch) {
-            have += AppendQueue.weight(request);
-        }
+        long have = batch.size();
         if (delayNanos == 0 || have >= expectedRecords || batch.size() >= MAX_DRAIN) {
             return;
         }
@@ -203,7 +200,7 @@ final class WalWriter {
 
     /**
      * Forces the current segment and completes every append written to it since the last force.
-     * Returns how many records the next group can expect: those it acknowledged (their appenders
+     * Returns how many appends the next group can expect: those it acknowledged (their appenders
      * may come back) plus those that queued during the force.
      */
     private long forceAndComplete() throws IOException {
@@ -219,8 +216,8 @@ final class WalWriter {
         // else: with fsync off the records are in the OS page cache, which is what "durable" means then (see WalOptions).
         // Read before waking anyone: appenders woken below queue again and must not be counted twice
         // (an estimate that counted them twice would make every group wait out the whole delay).
-        long queuedDuringForce = queue.queuedWeightEstimate();
-        long count = 0;
+        long queuedDuringForce = queue.queuedCountEstimate();
+        long count = writtenNotDurable.size();
         List<Thread> virtualWaiters = new ArrayList<>(writtenNotDurable.size());
         for (WalRequest.Append append : writtenNotDurable) {
             Thread waiter = append.completeDurable();
@@ -231,7 +228,6 @@ final class WalWriter {
                     LockSupport.unpark(waiter);
                 }
             }
-            count += Math.max(1, append.records());
         }
         waker.unparkAll(virtualWaiters);
         writtenNotDurable.clear();
