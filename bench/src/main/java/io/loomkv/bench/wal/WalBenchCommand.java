@@ -180,7 +180,12 @@ public final class WalBenchCommand implements Callable<Integer> {
             long forces = wal.forceCount() - forcesAtStart[0];
             long forceNanos = wal.forceNanos() - forcesAtStart[1];
             long cpuNanos = processCpuNanos() - cpuAtStart;
-            long elapsed = Math.max(1, Math.min(System.nanoTime(), stopAt) - measuredStart);
+            long measuredEnd = System.nanoTime();
+            // Operations count when they began inside [measureFrom, stopAt): that is their window,
+            // even when the sleep above overslept (measuring from its end would inflate the rate).
+            long elapsed = stopAt - measureFrom;
+            // Forces and CPU time were sampled from the end of that sleep to the last appender's end.
+            long sampledNanos = Math.max(1, measuredEnd - measuredStart);
             Histogram total = LatencyReport.newLatencyHistogram();
             long operations = 0;
             for (int a = 0; a < appenders; a++) {
@@ -193,14 +198,14 @@ public final class WalBenchCommand implements Callable<Integer> {
                     walDir),
                     total, operations, errors.get(), elapsed);
             report.printSummary(System.out);
-            double forcesPerSecond = forces * 1e9 / elapsed;
+            double forcesPerSecond = forces * 1e9 / sampledNanos;
             if (fsync) {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
-                        forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+                        forcesPerSecond, forces == 0 ? 0.0 : operations * 1e9 / elapsed / forcesPerSecond, wal.segmentCount());
                 if (forces > 0) {
                     // A round is one group commit; what is not force() is gathering, writing and waking appenders.
                     System.out.printf(Locale.ROOT, "  round         %.0f us: force() %.0f us, the rest %.0f us%n",
-                            elapsed / 1000.0 / forces, forceNanos / 1000.0 / forces, (elapsed - forceNanos) / 1000.0 / forces);
+                            sampledNanos / 1000.0 / forces, forceNanos / 1000.0 / forces, (sampledNanos - forceNanos) / 1000.0 / forces);
                 }
             } else {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
@@ -208,7 +213,7 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (cpuNanos >= 0 && operations > 0) {
                 // On a shared machine the CPU spent per record is steadier than the wall-clock figures.
                 System.out.printf(Locale.ROOT, "  cpu           %.2f us per record (this process, %.2f of %d cores busy)%n",
-                        cpuNanos / 1000.0 / operations, cpuNanos / (double) elapsed, Runtime.getRuntime().availableProcessors());
+                        cpuNanos / 1000.0 / operations, cpuNanos / (double) sampledNanos, Runtime.getRuntime().availableProcessors());
             }
             if (json) {
                 System.out.println(report.toJsonLine());
