@@ -174,17 +174,20 @@ public final class WalBenchCommand implements Callable<Integer> {
             forcesAtStart[1] = wal.forceNanos();
             long cpuAtStart = processCpuNanos();
             long measuredStart = System.nanoTime();
-            for (Thread thread : threads) {
-                thread.join();
-            }
+            // Sample forces and CPU again when the window closes, not after the last appender's
+            // last (possibly very slow) append, so that they cover about the same span as the count.
+            Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(stopAt - System.nanoTime())));
             long forces = wal.forceCount() - forcesAtStart[0];
             long forceNanos = wal.forceNanos() - forcesAtStart[1];
             long cpuNanos = processCpuNanos() - cpuAtStart;
             long measuredEnd = System.nanoTime();
+            for (Thread thread : threads) {
+                thread.join();
+            }
             // Operations count when they began inside [measureFrom, stopAt): that is their window,
             // even when the sleep above overslept (measuring from its end would inflate the rate).
             long elapsed = stopAt - measureFrom;
-            // Forces and CPU time were sampled from the end of that sleep to the last appender's end.
+            // Forces and CPU time were sampled from the end of that sleep to the end of the next one.
             long sampledNanos = Math.max(1, measuredEnd - measuredStart);
             Histogram total = LatencyReport.newLatencyHistogram();
             long operations = 0;
