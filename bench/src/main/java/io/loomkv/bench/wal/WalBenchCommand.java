@@ -5,6 +5,7 @@ import io.loomkv.bench.LatencyReport;
 import io.loomkv.persist.wal.Wal;
 import io.loomkv.persist.wal.WalOptions;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -51,8 +52,9 @@ public final class WalBenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Appender threads: virtual or platform (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
     String threadKind;
 
-    @Option(names = "--submit", description = "How appenders reach the WAL: combined (flat combining, as the Raft loop batches"
-            + " proposals) or direct (one Wal.append per record under a lock) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
+    @Option(names = "--submit", description = "How appenders reach the WAL: direct (one Wal.submit per record under a lock, then"
+            + " wait on its ticket), future (the same through Wal.append's future) or combined (flat combining, as the Raft loop"
+            + " batches proposals) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
     String submitMode;
 
     @Option(names = "--sync-delay-us", description = "Longest the WAL writer holds a force for returning appenders (default ${DEFAULT-VALUE}).",
@@ -93,8 +95,8 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (recordSizeBytes < 0 || recordSizeBytes > 8 << 20) {
                 throw new IllegalArgumentException("--record-size must be in 0..8 MiB, got " + recordSizeBytes);
             }
-            if (!submitMode.equals("direct") && !submitMode.equals("combined")) {
-                throw new IllegalArgumentException("--submit must be direct or combined, got " + submitMode);
+            if (!submitMode.equals("direct") && !submitMode.equals("future") && !submitMode.equals("combined")) {
+                throw new IllegalArgumentException("--submit must be direct, future or combined, got " + submitMode);
             }
             if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
                 throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
@@ -138,7 +140,7 @@ public final class WalBenchCommand implements Callable<Integer> {
             long start = System.nanoTime();
             long measureFrom = start + warmupNanos;
             long stopAt = measureFrom + durationNanos;
-            long[] forcesAtStart = new long[1];
+            long[] forcesAtStart = new long[2];
             List<Thread> threads = new ArrayList<>();
             for (int a = 0; a < appenders; a++) {
                 Histogram histogram = LatencyReport.newLatencyHistogram();
@@ -153,8 +155,8 @@ public final class WalBenchCommand implements Callable<Integer> {
                             break;
                         }
                         try {
-                            submitter.submit().join();
-                        } catch (RuntimeException e) {
+                            submitter.appendDurably();
+                        } catch (RuntimeException | InterruptedException e) {
                             errors.incrementAndGet();
                             return;
                         }
@@ -169,12 +171,24 @@ public final class WalBenchCommand implements Callable<Integer> {
             }
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(measureFrom - System.nanoTime())));
             forcesAtStart[0] = wal.forceCount();
+            forcesAtStart[1] = wal.forceNanos();
+            long cpuAtStart = processCpuNanos();
             long measuredStart = System.nanoTime();
+            // Sample forces and CPU again when the window closes, not after the last appender's
+            // last (possibly very slow) append, so that they cover about the same span as the count.
+            Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(stopAt - System.nanoTime())));
+            long forces = wal.forceCount() - forcesAtStart[0];
+            long forceNanos = wal.forceNanos() - forcesAtStart[1];
+            long cpuNanos = processCpuNanos() - cpuAtStart;
+            long measuredEnd = System.nanoTime();
             for (Thread thread : threads) {
                 thread.join();
             }
-            long forces = wal.forceCount() - forcesAtStart[0];
-            long elapsed = Math.max(1, Math.min(System.nanoTime(), stopAt) - measuredStart);
+            // Operations count when they began inside [measureFrom, stopAt): that is their window,
+            // even when the sleep above overslept (measuring from its end would inflate the rate).
+            long elapsed = stopAt - measureFrom;
+            // Forces and CPU time were sampled from the end of that sleep to the end of the next one.
+            long sampledNanos = Math.max(1, measuredEnd - measuredStart);
             Histogram total = LatencyReport.newLatencyHistogram();
             long operations = 0;
             for (int a = 0; a < appenders; a++) {
@@ -187,12 +201,22 @@ public final class WalBenchCommand implements Callable<Integer> {
                     walDir),
                     total, operations, errors.get(), elapsed);
             report.printSummary(System.out);
-            double forcesPerSecond = forces * 1e9 / elapsed;
+            double forcesPerSecond = forces * 1e9 / sampledNanos;
             if (fsync) {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
-                        forcesPerSecond, forces == 0 ? 0.0 : operations / (double) forces, wal.segmentCount());
+                        forcesPerSecond, forces == 0 ? 0.0 : operations * 1e9 / elapsed / forcesPerSecond, wal.segmentCount());
+                if (forces > 0) {
+                    // A round is one group commit; what is not force() is gathering, writing and waking appenders.
+                    System.out.printf(Locale.ROOT, "  round         %.0f us: force() %.0f us, the rest %.0f us%n",
+                            sampledNanos / 1000.0 / forces, forceNanos / 1000.0 / forces, (sampledNanos - forceNanos) / 1000.0 / forces);
+                }
             } else {
                 System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
+            }
+            if (cpuNanos >= 0 && operations > 0) {
+                // On a shared machine the CPU spent per record is steadier than the wall-clock figures.
+                System.out.printf(Locale.ROOT, "  cpu           %.2f us per record (this process, %.2f of %d cores busy)%n",
+                        cpuNanos / 1000.0 / operations, cpuNanos / (double) sampledNanos, Runtime.getRuntime().availableProcessors());
             }
             if (json) {
                 System.out.println(report.toJsonLine());
@@ -221,6 +245,14 @@ public final class WalBenchCommand implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "raw 4 KiB write + fdatasync (%d samples): p50 %d us, p99 %d us, mean %.0f us%n", rawFsyncSamples,
                 histogram.getValueAtPercentile(50) / 1000, histogram.getValueAtPercentile(99) / 1000, histogram.getMean() / 1000);
+    }
+
+    /** CPU time of this process so far, or -1 when the JVM does not say. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     static long parseDuration(String text) {

@@ -10,8 +10,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * The bounded queue between appenders and the writer thread. Unlike a plain blocking queue, the
  * writer can say how many requests it is waiting for, and appenders wake it only once that many
  * are there: while the writer gathers a group for the next force, 64 arrivals cost one wake-up
- * instead of 64 (each a context switch on a busy machine). Requests are counted by weight: the
- * number of records they carry (at least 1), so one append of 60 entries counts as 60.
+ * instead of 64 (each a context switch on a busy machine). Requests are counted one each, however
+ * many records they carry: what the writer waits for is appenders coming back, and one appender's
+ * append is one request (the Raft loop appends a whole batch as one request and waits for it;
+ * counting its records instead made the writer hold every force whose batch was smaller than the
+ * one before, for the full delay, waiting for records that were never coming).
  */
 final class AppendQueue {
     private final ReentrantLock lock = new ReentrantLock();
@@ -19,8 +22,9 @@ final class AppendQueue {
     private final Condition notFull = lock.newCondition();
     private final ArrayDeque<WalRequest> items;
     private final int capacity;
-    private long queuedWeight;
-    private long writerWantsWeight; // 0 while the writer is not waiting
+    private volatile long queuedCount; // written under the lock; volatile so the writer can estimate it without the lock
+    private long writerWantsCount; // 0 while the writer is not waiting
+    private long firstArrivalNanos; // System.nanoTime() when the queue last went from empty to non-empty
 
     AppendQueue(int capacity) {
         if (capacity < 1) {
@@ -41,9 +45,12 @@ final class AppendQueue {
                 }
                 nanos = notFull.awaitNanos(nanos);
             }
+            if (items.isEmpty()) {
+                firstArrivalNanos = System.nanoTime();
+            }
             items.addLast(request);
-            queuedWeight += weight(request);
-            if (writerWantsWeight > 0 && queuedWeight >= writerWantsWeight) {
+            queuedCount++;
+            if (writerWantsCount > 0 && queuedCount >= writerWantsCount) {
                 enoughForWriter.signal();
             }
             return true;
@@ -52,41 +59,73 @@ final class AppendQueue {
         }
     }
 
-    static long weight(WalRequest request) {
-        return request instanceof WalRequest.Append append ? Math.max(1, append.records()) : 1;
-    }
-
     /**
-     * Waits until requests of at least {@code minWeight} are queued or {@code timeoutNanos} passed,
+     * Waits until at least {@code minCount} requests are queued or {@code timeoutNanos} passed,
      * then moves up to {@code maxCount} requests (whatever is there) into {@code out}. Returns how
      * many requests it moved.
      */
-    int awaitAndDrain(List<WalRequest> out, long minWeight, long timeoutNanos, int maxCount) throws InterruptedException {
+    int awaitAndDrain(List<WalRequest> out, long minCount, long timeoutNanos, int maxCount) throws InterruptedException {
         long nanos = timeoutNanos;
         lock.lockInterruptibly();
         try {
-            writerWantsWeight = Math.max(1, minWeight);
+            writerWantsCount = Math.max(1, minCount);
             try {
-                while (queuedWeight < minWeight && nanos > 0) {
+                while (queuedCount < minCount && nanos > 0) {
                     nanos = enoughForWriter.awaitNanos(nanos);
                 }
             } finally {
-                writerWantsWeight = 0;
+                writerWantsCount = 0;
             }
-            int moved = 0;
-            while (moved < maxCount && !items.isEmpty()) {
-                WalRequest request = items.pollFirst();
-                queuedWeight -= weight(request);
-                out.add(request);
-                moved++;
-            }
-            if (moved > 0) {
-                notFull.signalAll();
-            }
-            return moved;
+            return moveTo(out, maxCount);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Gathers a group for the next force in one wait: waits until requests of at least
+     * {@code minCount} are queued, but no longer than {@code holdNanos} after the first of them
+     * arrived, and when none arrives, no longer than {@code firstWithinNanos} from now. Then moves
+     * up to {@code maxCount} requests into {@code out} and returns how many it moved (0 when none
+     * came). Appenders wake the writer only when the group is complete, so a whole group of
+     * returning appenders usually costs the writer a single wake-up.
+     */
+    int awaitGroup(List<WalRequest> out, long minCount, long holdNanos, long firstWithinNanos, int maxCount)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        lock.lockInterruptibly();
+        try {
+            writerWantsCount = Math.max(1, minCount);
+            try {
+                while (queuedCount < minCount) {
+                    long deadline = items.isEmpty() ? start + firstWithinNanos : Math.max(start, firstArrivalNanos) + holdNanos;
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    enoughForWriter.awaitNanos(left);
+                }
+            } finally {
+                writerWantsCount = 0;
+            }
+            return moveTo(out, maxCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int moveTo(List<WalRequest> out, int maxCount) {
+        int moved = 0;
+        while (moved < maxCount && !items.isEmpty()) {
+            WalRequest request = items.pollFirst();
+            queuedCount--;
+            out.add(request);
+            moved++;
+        }
+        if (moved > 0) {
+            notFull.signalAll();
+        }
+        return moved;
     }
 
     int size() {
@@ -98,13 +137,9 @@ final class AppendQueue {
         }
     }
 
-    long queuedWeight() {
-        lock.lock();
-        try {
-            return queuedWeight;
-        } finally {
-            lock.unlock();
-        }
+    /** How many requests are queued right now, read without the lock (appenders may be adding to it). */
+    long queuedCountEstimate() {
+        return queuedCount;
     }
 
     /** Moves everything queued into {@code out} (used to fail it all when the WAL stops). */
@@ -113,7 +148,7 @@ final class AppendQueue {
         try {
             out.addAll(items);
             items.clear();
-            queuedWeight = 0;
+            queuedCount = 0;
             notFull.signalAll();
         } finally {
             lock.unlock();

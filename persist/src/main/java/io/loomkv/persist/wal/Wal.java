@@ -4,7 +4,6 @@ import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -16,8 +15,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Appends are validated and ordered here, on the caller's thread, then queued (bounded) for a
  * single writer thread; see {@link WalWriter} for how writes and forces overlap. Each append's
- * future completes with the log's last index once everything up to it is durable, or fails with
- * {@link WalFailedException} when an I/O error stopped the WAL for good.
+ * future (or, from {@link #submit}, its {@link WalTicket}) completes with the log's last index once
+ * everything up to it is durable, or fails with {@link WalFailedException} when an I/O error
+ * stopped the WAL for good.
  *
  * <p>Log semantics follow Raft: an entry at index i that is already present replaces the entry at
  * i and everything after it; a snapshot installed from the leader ({@code resetLog}) discards the
@@ -80,27 +80,50 @@ public final class Wal implements AutoCloseable {
      * @return completes with the last index once the records are durable
      */
     public CompletableFuture<Long> append(HardState hardState, List<Entry> entries) {
+        return enqueueAppend(hardState, entries, new CompletableFuture<>()).future();
+    }
+
+    /**
+     * Appends as {@link #append} does, but reports durability through a {@link WalTicket} instead
+     * of a future: cheaper when one thread appends and then waits (group commit wakes many such
+     * threads after every force, and this wakes each directly).
+     */
+    public WalTicket submit(HardState hardState, List<Entry> entries) {
+        return enqueueAppend(hardState, entries, null).ticket();
+    }
+
+    private WalRequest.Append enqueueAppend(HardState hardState, List<Entry> entries, CompletableFuture<Long> future) {
         Objects.requireNonNull(entries, "entries");
         if (hardState == null && entries.isEmpty()) {
             throw new IllegalArgumentException("nothing to append: no hard state and no entries");
         }
         long firstIndex = entries.isEmpty() ? 0 : entries.get(0).getIndex();
-        List<byte[]> records = new ArrayList<>(entries.size() + 1);
-        long maxEntryIndex = 0;
+        long totalBytes = 0;
         for (int i = 0; i < entries.size(); i++) {
             Entry entry = entries.get(i);
             if (entry.getIndex() != firstIndex + i || entry.getIndex() < 1) {
                 throw new IllegalArgumentException("entries must have consecutive indexes >= 1: position " + i
                         + " has index " + entry.getIndex() + ", expected " + (firstIndex + i));
             }
-            records.add(WalRecordCodec.encode(WalRecordType.ENTRY, entry));
-            maxEntryIndex = entry.getIndex();
+            totalBytes += WalRecordCodec.recordBytes(entry.getSerializedSize());
         }
         if (hardState != null) {
-            records.add(WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState));
+            totalBytes += WalRecordCodec.recordBytes(hardState.getSerializedSize());
         }
-        byte[] bytes = concat(records);
-        checkSize(bytes);
+        checkSize(totalBytes);
+        // Encoded here, on the caller's thread and outside the lock, straight into one array.
+        byte[] bytes = new byte[(int) totalBytes];
+        int offset = 0;
+        for (Entry entry : entries) {
+            offset += WalRecordCodec.encode(WalRecordType.ENTRY, entry, bytes, offset);
+        }
+        if (hardState != null) {
+            offset += WalRecordCodec.encode(WalRecordType.HARD_STATE, hardState, bytes, offset);
+        }
+        if (offset != bytes.length) {
+            throw new IllegalStateException("encoded " + offset + " bytes, sized " + bytes.length);
+        }
+        long maxEntryIndex = entries.isEmpty() ? 0 : firstIndex + entries.size() - 1;
         appendLock.lock();
         try {
             checkOpen();
@@ -108,10 +131,10 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("entries start at index " + firstIndex + " but the log ends at " + lastIndex + ": a gap");
             }
             long after = entries.isEmpty() ? lastIndex : maxEntryIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, records.size(), hardState, null, after, maxEntryIndex, new CompletableFuture<>());
+            WalRequest.Append request = new WalRequest.Append(bytes, hardState, null, after, maxEntryIndex, new WalTicket(after), future);
             enqueue(request);
             lastIndex = after;
-            return request.durable();
+            return request;
         } finally {
             appendLock.unlock();
         }
@@ -133,10 +156,10 @@ public final class Wal implements AutoCloseable {
                 throw new IllegalArgumentException("local snapshot at index " + metadata.getIndex() + " is beyond the log's last index " + lastIndex);
             }
             long after = resetLog ? metadata.getIndex() : lastIndex;
-            WalRequest.Append request = new WalRequest.Append(bytes, 1, null, marker, after, 0, new CompletableFuture<>());
+            WalRequest.Append request = new WalRequest.Append(bytes, null, marker, after, 0, new WalTicket(after), new CompletableFuture<>());
             enqueue(request);
             lastIndex = after;
-            return request.durable();
+            return request.future();
         } finally {
             appendLock.unlock();
         }
@@ -173,6 +196,14 @@ public final class Wal implements AutoCloseable {
         return writer.forceCount();
     }
 
+    /**
+     * Time spent inside the group-commit force() calls so far, in nanoseconds (for benchmarks: on a
+     * shared machine it separates the device's share of a commit round from the rest).
+     */
+    public long forceNanos() {
+        return writer.forceNanos();
+    }
+
     /** The error that stopped the WAL, or null while it works. */
     public Throwable failure() {
         return writer.failure();
@@ -184,8 +215,12 @@ public final class Wal implements AutoCloseable {
     }
 
     private void checkSize(byte[] bytes) {
-        if (bytes.length > options.maxAppendBytes()) {
-            throw new IllegalArgumentException("append encodes to " + bytes.length + " bytes, more than maxAppendBytes "
+        checkSize(bytes.length);
+    }
+
+    private void checkSize(long bytes) {
+        if (bytes > options.maxAppendBytes()) {
+            throw new IllegalArgumentException("append encodes to " + bytes + " bytes, more than maxAppendBytes "
                     + options.maxAppendBytes() + ": split it");
         }
     }
@@ -213,23 +248,6 @@ public final class Wal implements AutoCloseable {
         if (writer.failure() != null) {
             writer.failQueued();
         }
-    }
-
-    private static byte[] concat(List<byte[]> parts) {
-        if (parts.size() == 1) {
-            return parts.get(0);
-        }
-        int total = 0;
-        for (byte[] part : parts) {
-            total += part.length;
-        }
-        byte[] out = new byte[total];
-        int offset = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, out, offset, part.length);
-            offset += part.length;
-        }
-        return out;
     }
 
     /** Stops accepting work, makes everything queued durable, and stops the threads. */

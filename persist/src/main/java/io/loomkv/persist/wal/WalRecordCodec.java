@@ -78,29 +78,53 @@ public final class WalRecordCodec {
 
     /** Encodes a protobuf message as one record, serialising it straight into the record (no extra copy). */
     public static byte[] encode(WalRecordType type, MessageLite message) {
-        int size = message.getSerializedSize();
-        byte[] bytes = new byte[recordBytes(size)];
-        CodedOutputStream out = CodedOutputStream.newInstance(bytes, HEADER_BYTES, size);
-        try {
-            message.writeTo(out);
-        } catch (IOException e) {
-            throw new IllegalStateException("serialising a " + size + " byte message into an array failed", e);
-        }
-        out.checkNoSpaceLeft();
-        sealHeader(type, bytes, size);
+        byte[] bytes = new byte[recordBytes(message.getSerializedSize())];
+        encode(type, message, bytes, 0);
         return bytes;
     }
 
-    /** Fills the header of a record whose payload is already at {@link #HEADER_BYTES}. */
+    /**
+     * Encodes a protobuf message as one record at {@code offset} of {@code out} (header, payload and
+     * zero padding) and returns the bytes it occupies, {@link #recordBytes}. Lets a caller put several
+     * records in one array without copying them.
+     */
+    public static int encode(WalRecordType type, MessageLite message, byte[] out, int offset) {
+        int size = message.getSerializedSize();
+        int total = recordBytes(size);
+        if (offset < 0 || out.length - offset < total) {
+            throw new IllegalArgumentException("record of " + total + " bytes does not fit at offset " + offset + " of " + out.length);
+        }
+        CodedOutputStream stream = CodedOutputStream.newInstance(out, offset + HEADER_BYTES, size);
+        try {
+            message.writeTo(stream);
+        } catch (IOException e) {
+            throw new IllegalStateException("serialising a " + size + " byte message into an array failed", e);
+        }
+        stream.checkNoSpaceLeft();
+        for (int i = offset + HEADER_BYTES + size; i < offset + total; i++) {
+            out[i] = 0;
+        }
+        sealHeader(type, out, offset, size);
+        return total;
+    }
+
+    /** Fills the header of a record whose payload is already at {@code offset + HEADER_BYTES}. */
     private static void sealHeader(WalRecordType type, byte[] bytes, int payloadLength) {
-        INT_LE.set(bytes, 0, payloadLength);
-        bytes[4] = (byte) type.code();
+        sealHeader(type, bytes, 0, payloadLength);
+    }
+
+    private static void sealHeader(WalRecordType type, byte[] bytes, int offset, int payloadLength) {
+        INT_LE.set(bytes, offset, payloadLength);
+        bytes[offset + 4] = (byte) type.code();
+        bytes[offset + 5] = 0;
+        bytes[offset + 6] = 0;
+        bytes[offset + 7] = 0;
         CRC32C crc = new CRC32C();
-        crc.update(bytes, HEADER_BYTES, payloadLength);
-        INT_LE.set(bytes, 8, (int) crc.getValue());
+        crc.update(bytes, offset + HEADER_BYTES, payloadLength);
+        INT_LE.set(bytes, offset + 8, (int) crc.getValue());
         crc.reset();
-        crc.update(bytes, 0, 12);
-        INT_LE.set(bytes, 12, (int) crc.getValue());
+        crc.update(bytes, offset, 12);
+        INT_LE.set(bytes, offset + 12, (int) crc.getValue());
     }
 
     static int headerCrc(ByteBuffer littleEndian, int start) {

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,9 +35,16 @@ import org.slf4j.LoggerFactory;
  * <p>Closed-loop callers (each waits for its record before appending the next) come back right
  * after a force completes them, a few at a time. Forcing as soon as the first is back would split
  * them into groups that alternate between forces, halving what one force covers. So the writer
- * may wait up to {@code maxSyncDelayMicros} for as many records as the previous force acknowledged
- * plus those already queued, counted in records (an estimate of how many appenders are active); with a single
- * appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive.
+ * may wait up to {@code maxSyncDelayMicros} for as many appends as the previous force acknowledged
+ * plus those that queued during it (an estimate of how many appenders are active: see
+ * {@link AppendQueue} for why appends and not records); with a single appender it never waits. This is PostgreSQL's {@code commit_delay} idea, made adaptive. The
+ * writer waits for such a group in one wait, woken only by the append that completes it (or by
+ * the delay running out), rather than once for the first arrival and again for the rest: on a
+ * busy 2-core machine every wake-up of this thread is a context switch that the returning
+ * appenders' threads pay for as well.
+ *
+ * <p>It reports durability per append through the append's {@link WalTicket} (which unparks the
+ * one thread waiting on it) and, for {@link Wal#append}, its future.
  *
  * <p>With {@link WalOptions#fsync()} off the writer skips the force (and the straggler hold) and
  * completes appends as soon as their write has returned; see {@link WalOptions} for what that keeps.
@@ -56,6 +64,8 @@ final class WalWriter {
     private final ByteBuffer batchBuffer;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong forceCount = new AtomicLong();
+    private final AtomicLong forceNanos = new AtomicLong();
+    private final VirtualThreadWaker waker = new VirtualThreadWaker("wal-waker");
     private final Thread writerThread;
     private volatile boolean closing;
 
@@ -113,11 +123,16 @@ final class WalWriter {
     }
 
     void start() {
+        waker.start();
         writerThread.start();
     }
 
     long forceCount() {
         return forceCount.get();
+    }
+
+    long forceNanos() {
+        return forceNanos.get();
     }
 
     Throwable failure() {
@@ -135,16 +150,14 @@ final class WalWriter {
         long idleWaitNanos = TimeUnit.MILLISECONDS.toNanos(20);
         try {
             while (true) {
-                if (queue.awaitAndDrain(batch, 1, idleWaitNanos, MAX_DRAIN) == 0) {
+                if (gather(batch, idleWaitNanos) == 0) {
                     if (closing && queue.size() == 0) {
                         break;
                     }
                     continue;
                 }
-                holdForStragglers(batch);
                 process(batch);
-                long acknowledged = forceAndComplete();
-                expectedRecords = acknowledged + queue.queuedWeight();
+                expectedRecords = forceAndComplete();
                 batch.clear();
             }
         } catch (Throwable t) {
@@ -153,37 +166,72 @@ final class WalWriter {
         }
     }
 
+    /**
+     * Collects the next batch. Right after a force that acknowledged several appenders, it waits
+     * once for all of them to come back (bounded; see the class comment); otherwise it waits for
+     * the first request and then holds for stragglers. Returns how many requests it collected.
+     */
+    private int gather(List<WalRequest> batch, long idleWaitNanos) throws InterruptedException {
+        long delayNanos = options.fsync() ? TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros()) : 0;
+        if (delayNanos > 0 && expectedRecords > 1) {
+            // Appenders released by a force need a moment to come back: give the first of them twice the delay.
+            int gathered = queue.awaitGroup(batch, expectedRecords, delayNanos, 2 * delayNanos, MAX_DRAIN);
+            if (gathered > 0) {
+                return gathered;
+            }
+        }
+        if (queue.awaitAndDrain(batch, 1, idleWaitNanos, MAX_DRAIN) == 0) {
+            return 0;
+        }
+        holdForStragglers(batch);
+        return batch.size();
+    }
+
     /** Waits (bounded) for appenders that the last force released to come back; see the class comment. */
     private void holdForStragglers(List<WalRequest> batch) throws InterruptedException {
         // Without a force there is no expensive step to share, so holding a batch back only adds latency.
         long delayNanos = options.fsync() ? TimeUnit.MICROSECONDS.toNanos(options.maxSyncDelayMicros()) : 0;
-        long have = 0;
-        for (WalRequest request : batch) {
-            have += AppendQueue.weight(request);
-        }
+        long have = batch.size();
         if (delayNanos == 0 || have >= expectedRecords || batch.size() >= MAX_DRAIN) {
             return;
         }
         queue.awaitAndDrain(batch, expectedRecords - have, delayNanos, MAX_DRAIN - batch.size());
     }
 
-    /** Forces the current segment and completes every append written to it since the last force; returns their record count. */
+    /**
+     * Forces the current segment and completes every append written to it since the last force.
+     * Returns how many appends the next group can expect: those it acknowledged (their appenders
+     * may come back) plus those that queued during the force.
+     */
     private long forceAndComplete() throws IOException {
         if (writtenNotDurable.isEmpty()) {
             return 0;
         }
         if (options.fsync()) {
+            long forceStart = System.nanoTime();
             channel.force(false);
+            forceNanos.addAndGet(System.nanoTime() - forceStart);
             forceCount.incrementAndGet();
         }
         // else: with fsync off the records are in the OS page cache, which is what "durable" means then (see WalOptions).
-        long count = 0;
+        // Read before waking anyone: appenders woken below queue again and must not be counted twice
+        // (an estimate that counted them twice would make every group wait out the whole delay).
+        long queuedDuringForce = queue.queuedCountEstimate();
+        long count = writtenNotDurable.size();
+        List<Thread> virtualWaiters = new ArrayList<>(writtenNotDurable.size());
         for (WalRequest.Append append : writtenNotDurable) {
-            append.durable().complete(append.lastIndexAfter());
-            count += Math.max(1, append.records());
+            Thread waiter = append.completeDurable();
+            if (waiter != null) {
+                if (waiter.isVirtual()) {
+                    virtualWaiters.add(waiter);
+                } else {
+                    LockSupport.unpark(waiter);
+                }
+            }
         }
+        waker.unparkAll(virtualWaiters);
         writtenNotDurable.clear();
-        return count;
+        return count + queuedDuringForce;
     }
 
     private void process(List<WalRequest> batch) throws IOException {
@@ -330,7 +378,7 @@ final class WalWriter {
         WalFailedException error = new WalFailedException("WAL " + options.directory() + " failed", cause);
         for (WalRequest request : requests) {
             switch (request) {
-                case WalRequest.Append append -> append.durable().completeExceptionally(error);
+                case WalRequest.Append append -> append.completeFailed(error);
                 case WalRequest.Release release -> release.done().completeExceptionally(error);
             }
         }
@@ -344,6 +392,7 @@ final class WalWriter {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing the WAL", e);
         } finally {
+            waker.close();
             preallocator.close();
             if (channel != null) {
                 channel.close();

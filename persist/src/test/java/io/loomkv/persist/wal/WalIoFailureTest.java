@@ -57,6 +57,27 @@ class WalIoFailureTest {
     }
 
     @Test
+    void aFailedForceFailsTicketsToo() throws Exception {
+        try (Wal wal = openFaulty()) {
+            assertEquals(10, wal.submit(null, entries(1, 10, 1)).await(10, TimeUnit.SECONDS));
+            failForce.set("EIO: injected fsync failure");
+            WalTicket doomed = wal.submit(null, entries(11, 20, 1));
+            WalFailedException error = assertThrows(WalFailedException.class, () -> doomed.await(10, TimeUnit.SECONDS));
+            assertTrue(causeMessages(error).contains("injected fsync failure"), causeMessages(error));
+            assertTrue(!doomed.isDurable());
+            assertThrows(WalFailedException.class, () -> wal.submit(null, entries(21, 21, 1)));
+        }
+    }
+
+    private static String causeMessages(Throwable error) {
+        StringBuilder messages = new StringBuilder();
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            messages.append(t).append(" <- ");
+        }
+        return messages.toString();
+    }
+
+    @Test
     void aFailedWriteLikeEnospcFailsTheWalAndKeepsWhatWasDurable() throws Exception {
         try (Wal wal = openFaulty()) {
             for (long i = 1; i <= 50; i++) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.loomkv.core.raft.proto.Entry;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
 
@@ -35,5 +36,22 @@ class WalRecordCodecTest {
         assertEquals(WalRecordType.ENTRY.code(), header.get(4));
         assertEquals(WalRecordCodec.payloadCrc(fromMessage, 16, length), header.getInt(8));
         assertEquals(WalRecordCodec.headerCrc(header, 0), header.getInt(12));
+    }
+
+    @Test
+    void recordsEncodedSideBySideInOneArrayMatchSeparateEncodingsEvenOverStaleBytes() {
+        Entry first = WalTestSupport.entry(1, 2, 13);
+        Entry second = WalTestSupport.entry(2, 2, 100);
+        byte[] one = WalRecordCodec.encode(WalRecordType.ENTRY, first);
+        byte[] two = WalRecordCodec.encode(WalRecordType.ENTRY, second);
+        byte[] both = new byte[one.length + two.length + 8];
+        Arrays.fill(both, (byte) 0x5a); // padding and reserved header bytes must be written, not assumed zero
+        assertEquals(one.length, WalRecordCodec.encode(WalRecordType.ENTRY, first, both, 0));
+        assertEquals(two.length, WalRecordCodec.encode(WalRecordType.ENTRY, second, both, one.length));
+        assertArrayEquals(one, Arrays.copyOfRange(both, 0, one.length));
+        assertArrayEquals(two, Arrays.copyOfRange(both, one.length, one.length + two.length));
+        assertEquals((byte) 0x5a, both[both.length - 1], "nothing written past the records");
+        assertThrows(IllegalArgumentException.class, () -> WalRecordCodec.encode(WalRecordType.ENTRY, second, both, one.length + 16),
+                "a record that does not fit is refused before anything is written");
     }
 }

@@ -14,9 +14,12 @@ import io.loomkv.core.raft.proto.SnapshotMetadata;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -213,6 +216,58 @@ class WalTest {
         }
         try (Wal wal = Wal.open(smallSegments(), 0)) {
             assertEquals(entries(1, threads * perThread, 1), recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    @Test
+    void submittersWaitingOnTicketsAreAllDurableInOrder() throws Exception {
+        int threads = 16;
+        int perThread = 200;
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            ReentrantLock order = new ReentrantLock();
+            long[] next = {1};
+            AtomicLong durable = new AtomicLong();
+            List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                workers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; i < perThread; i++) {
+                            WalTicket ticket;
+                            long index;
+                            order.lock();
+                            try {
+                                index = next[0]++;
+                                ticket = wal.submit(null, List.of(entry(index, 1)));
+                            } finally {
+                                order.unlock();
+                            }
+                            assertEquals(index, ticket.lastIndex());
+                            assertEquals(index, ticket.await(30, TimeUnit.SECONDS));
+                            assertTrue(ticket.isDurable());
+                            durable.incrementAndGet();
+                        }
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                }));
+            }
+            for (Thread worker : workers) {
+                worker.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            assertEquals(List.of(), errors);
+            assertEquals(threads * perThread, durable.get());
+            assertTrue(wal.forceCount() < threads * perThread, "group commit shares forces: " + wal.forceCount());
+            // The future-based entry point still works next to tickets, with a hard state in the same append.
+            HardState hardState = HardState.newBuilder().setTerm(2).setCommit(threads * perThread).build();
+            assertEquals(threads * perThread + 1, wal.append(hardState, List.of(entry(threads * perThread + 1, 2))).get(10, TimeUnit.SECONDS));
+        }
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            WalContents contents = wal.takeRecovered();
+            List<Entry> expected = new ArrayList<>(entries(1, threads * perThread, 1));
+            expected.add(entry(threads * perThread + 1, 2));
+            assertEquals(expected, recoveredEntries(contents));
+            assertEquals(threads * perThread, contents.hardState().getCommit());
         }
     }
 
