@@ -61,6 +61,7 @@ public final class KvNode implements AutoCloseable {
     private final RpcServer peerServer;
     private final RpcServer clientServer;
     private final KvLimits limits;
+    private final KvService service;
     private volatile boolean closed;
 
     private KvNode(NodeConfig config) throws IOException {
@@ -92,7 +93,7 @@ public final class KvNode implements AutoCloseable {
             this.loop = new RaftLoop(config, node, storage, transport, membership, tracker, state, applyQueue, applyThread);
             loopRef[0] = loop;
             this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.nodeId()).daemon().unstarted(loop);
-            KvService service = new KvService(config, loop, state, membership, limits, applier);
+            this.service = new KvService(config, loop, state, membership, limits, applier);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     RpcHandlers.builder().addOneWay(NodeMethods.RAFT_MESSAGE, this::onPeerMessage)
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, context) -> {
@@ -247,6 +248,7 @@ public final class KvNode implements AutoCloseable {
         join(applyThread);
         transport.close();
         tracker.failAll("node " + config.nodeId() + " is shutting down");
+        service.close();
         try {
             storage.close();
         } catch (IOException e) {
