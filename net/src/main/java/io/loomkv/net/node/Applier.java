@@ -91,6 +91,9 @@ final class Applier implements Runnable {
             while (running) {
                 ApplyTask task = queue.poll();
                 if (task == null) {
+                    // A threshold may have been crossed while the previous snapshot was still being
+                    // written; without this, a log that stops growing would keep it until the next write.
+                    maybeSnapshot();
                     LockSupport.parkNanos(IDLE_PARK_NANOS);
                     continue;
                 }
