@@ -8,7 +8,9 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.net.client.KvClient;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
@@ -73,9 +75,17 @@ final class ClientWorker implements LoadLoop.Worker {
         }
     }
 
-    /** Writes key {@code index} with a value from the pool (the preload). */
-    void load(long index) {
-        client.put(KeySpace.key(index), randomValue());
+    /** Writes keys {@code [from, from + count)} with values from the pool (the preload): a put, or one multi-put. */
+    void load(long from, int count) {
+        if (count == 1) {
+            client.put(KeySpace.key(from), randomValue());
+            return;
+        }
+        Map<ByteString, ByteString> entries = new LinkedHashMap<>();
+        for (long index = from; index < from + count; index++) {
+            entries.put(KeySpace.key(index), randomValue());
+        }
+        client.multiPut(entries);
     }
 
     private ByteString randomValue() {

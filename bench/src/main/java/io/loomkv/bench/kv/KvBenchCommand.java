@@ -74,6 +74,10 @@ public final class KvBenchCommand implements Callable<Integer> {
     String duration;
     @Option(names = "--no-preload", description = "Skip writing every key once before the run.")
     boolean noPreload;
+    @Option(names = "--preload-batch", paramLabel = "N", defaultValue = "1",
+            description = "Keys per preload request: 1 puts each key, more send multi-puts of N keys, "
+                    + "to load many keys fast (default: ${DEFAULT-VALUE}).")
+    int preloadBatch;
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "Node config folder or client address list (default: ${DEFAULT-VALUE}).")
     String cluster;
@@ -94,7 +98,7 @@ public final class KvBenchCommand implements Callable<Integer> {
         return new KvBenchSettings(chosen, mix, keyDistribution, clients, rate, keys,
                 valueSize == null ? chosen.valueSizeBytes() : valueSize, KvBenchSettings.parseConsistency(consistency),
                 KvBenchSettings.parseDurationNanos("--warmup", warmup), KvBenchSettings.parseDurationNanos("--duration", duration),
-                !noPreload, cluster, seed, hgrm, plot, json);
+                !noPreload, preloadBatch, cluster, seed, hgrm, plot, json);
     }
 
     @Override
@@ -184,13 +188,15 @@ public final class KvBenchCommand implements Callable<Integer> {
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             for (ClientWorker worker : workers) {
                 executor.submit(() -> {
-                    long index;
-                    while ((index = next.getAndIncrement()) < settings.keys()) {
+                    int batch = settings.preloadBatchKeys();
+                    long from;
+                    while ((from = next.getAndAdd(batch)) < settings.keys()) {
+                        int count = (int) Math.min(batch, settings.keys() - from);
                         try {
-                            worker.load(index);
-                            loaded.increment();
+                            worker.load(from, count);
+                            loaded.add(count);
                         } catch (RuntimeException e) {
-                            failed.increment();
+                            failed.add(count);
                             firstError.compareAndSet(null, e.toString());
                         }
                     }

@@ -13,12 +13,13 @@ import java.util.regex.Pattern;
  *
  * @param rateOpsPerSecond 0 for a closed loop
  * @param preload whether to write every key once before the run
+ * @param preloadBatchKeys keys per preload request: 1 writes each with a put, more use multi-puts
  * @param hgrmFile where to write the percentile distribution, or null
  * @param plotFile where to write the SVG plot, or null
  */
 public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistribution distribution, int clients,
         double rateOpsPerSecond, long keys, int valueSizeBytes, ReadConsistency consistency, long warmupNanos,
-        long durationNanos, boolean preload, String cluster, long seed, Path hgrmFile, Path plotFile, boolean json) {
+        long durationNanos, boolean preload, int preloadBatchKeys, String cluster, long seed, Path hgrmFile, Path plotFile, boolean json) {
 
     public static final int MAX_CLIENTS = 4096;
     public static final double MAX_RATE_OPS_PER_SECOND = 2_000_000;
@@ -29,6 +30,8 @@ public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistributi
     public static final long MAX_WARMUP_NANOS = TimeUnit.MINUTES.toNanos(10);
     /** The longest scan (YCSB E's default maximum scan length). */
     public static final int MAX_SCAN_LENGTH = 100;
+    /** The servers' default limit of keys in one multi-put. */
+    public static final int MAX_PRELOAD_BATCH_KEYS = 1024;
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)?");
 
@@ -42,6 +45,8 @@ public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistributi
         check(warmupNanos >= 0 && warmupNanos <= MAX_WARMUP_NANOS, "--warmup must be in 0s..10m, got " + warmupNanos + " ns");
         check(durationNanos >= TimeUnit.SECONDS.toNanos(1) && durationNanos <= MAX_DURATION_NANOS,
                 "--duration must be in 1s..1h, got " + durationNanos + " ns");
+        check(preloadBatchKeys >= 1 && preloadBatchKeys <= MAX_PRELOAD_BATCH_KEYS,
+                "--preload-batch must be in 1.." + MAX_PRELOAD_BATCH_KEYS + " keys, got " + preloadBatchKeys);
         check(cluster != null && !cluster.isBlank(), "--cluster must name a config folder or host:port list");
     }
 

@@ -36,6 +36,7 @@ class KvBenchOptionsTest {
         assertEquals(TimeUnit.SECONDS.toNanos(20), settings.durationNanos());
         assertEquals("conf/local-3node", settings.cluster());
         assertTrue(settings.preload());
+        assertEquals(1, settings.preloadBatchKeys());
         assertEquals(0, settings.rateOpsPerSecond());
         assertNull(settings.plotFile());
     }
@@ -55,6 +56,7 @@ class KvBenchOptionsTest {
         assertEquals(TimeUnit.MINUTES.toNanos(2), settings.durationNanos());
         assertEquals(false, settings.preload());
         assertEquals(5000, settings.rateOpsPerSecond());
+        assertEquals(256, parse("--preload-batch", "256").preloadBatchKeys());
         Workload a = parse("--workload", "A").workload();
         assertEquals(KeyDistribution.ZIPFIAN, parse("--workload", "A").distribution());
         assertEquals(1000, parse("--workload", "A").valueSizeBytes());
@@ -79,6 +81,8 @@ class KvBenchOptionsTest {
         assertTrue(error("--duration", "0s").contains("--duration"));
         assertTrue(error("--duration", "2h").contains("--duration"));
         assertTrue(error("--warmup", "11m").contains("--warmup"));
+        assertTrue(error("--preload-batch", "0").contains("--preload-batch"));
+        assertTrue(error("--preload-batch", "1025").contains("--preload-batch"));
     }
 
     @Test

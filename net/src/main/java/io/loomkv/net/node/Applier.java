@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongConsumer;
 import org.jctools.queues.SpscArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +34,11 @@ final class Applier implements Runnable {
     private record PendingRead(long index, LoopInput.Read read) {
     }
 
+    /** Told when a local snapshot is durable: the log up to {@code index - keepEntries} may be compacted. */
+    interface SnapshotSaved {
+        void saved(long index, long keepEntries);
+    }
+
     private final long nodeId;
     private final KvStateMachine stateMachine;
     private final DurableStorage storage;
@@ -42,18 +46,22 @@ final class Applier implements Runnable {
     private final NodeState state;
     private final SpscArrayQueue<ApplyTask> queue;
     private final long snapshotThresholdEntries;
+    private final long snapshotThresholdBytes;
     private final long maxSnapshotBytes;
-    private final LongConsumer onSnapshotSaved;
+    private final SnapshotSaved onSnapshotSaved;
     private final PriorityQueue<PendingRead> waitingReads =
             new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
     private volatile boolean running = true;
     private volatile long lastSnapshotIndex;
+    /** Entry bytes applied since the last snapshot was started. */
+    private long bytesSinceSnapshot;
+    private long entriesSinceSnapshot;
     private ConfState confState;
 
     Applier(long nodeId, KvStateMachine stateMachine, DurableStorage storage, ProposalTracker tracker, NodeState state,
             SpscArrayQueue<ApplyTask> queue, ConfState initialConfState, long snapshotThresholdEntries,
-            long maxSnapshotBytes, LongConsumer onSnapshotSaved) {
+            long snapshotThresholdBytes, long maxSnapshotBytes, SnapshotSaved onSnapshotSaved) {
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.storage = storage;
@@ -62,6 +70,7 @@ final class Applier implements Runnable {
         this.queue = queue;
         this.confState = initialConfState;
         this.snapshotThresholdEntries = snapshotThresholdEntries;
+        this.snapshotThresholdBytes = snapshotThresholdBytes;
         this.maxSnapshotBytes = maxSnapshotBytes;
         this.onSnapshotSaved = onSnapshotSaved;
         this.lastSnapshotIndex = storage.snapshotMetadata().getIndex();
@@ -82,6 +91,9 @@ final class Applier implements Runnable {
             while (running) {
                 ApplyTask task = queue.poll();
                 if (task == null) {
+                    // A threshold may have been crossed while the previous snapshot was still being
+                    // written; without this, a log that stops growing would keep it until the next write.
+                    maybeSnapshot();
                     LockSupport.parkNanos(IDLE_PARK_NANOS);
                     continue;
                 }
@@ -108,6 +120,8 @@ final class Applier implements Runnable {
             if (index <= stateMachine.lastAppliedIndex()) {
                 continue; // Covered by a snapshot restored meanwhile.
             }
+            bytesSinceSnapshot += entry.getData().size();
+            entriesSinceSnapshot++;
             if (entry.getType() == EntryType.ENTRY_CONF_CHANGE) {
                 stateMachine.skip(index);
                 ConfState after = committed.confStates().get(index);
@@ -160,22 +174,47 @@ final class Applier implements Runnable {
         LOG.info("node {}: state machine restored from snapshot at {}", nodeId, stateMachine.lastAppliedIndex());
     }
 
+    /**
+     * Snapshots once enough entries or enough bytes of entries were applied since the last one:
+     * the entry count alone would let a log of large entries (big batches, multi-puts, large
+     * values) grow in memory and on disk without bound between snapshots, and make a restart
+     * replay all of it.
+     */
     private void maybeSnapshot() {
         long applied = stateMachine.lastAppliedIndex();
-        if (applied - lastSnapshotIndex < snapshotThresholdEntries || !snapshotInProgress.compareAndSet(false, true)) {
+        boolean due = applied - lastSnapshotIndex >= snapshotThresholdEntries || bytesSinceSnapshot >= snapshotThresholdBytes;
+        if (!due || !snapshotInProgress.compareAndSet(false, true)) {
             return;
         }
+        long keepEntries = keepEntriesAfterSnapshot();
+        bytesSinceSnapshot = 0;
+        entriesSinceSnapshot = 0;
         KvSnapshot snapshot = stateMachine.snapshot();
         ConfState membership = confState;
-        Thread.ofVirtual().name("snapshot-" + nodeId + "-" + applied).start(() -> writeSnapshot(snapshot, applied, membership));
+        Thread.ofVirtual().name("snapshot-" + nodeId + "-" + applied)
+                .start(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
     }
 
-    private void writeSnapshot(KvSnapshot snapshot, long index, ConfState membership) {
+    /**
+     * How many entries the log keeps behind a snapshot for followers that lag a little: a quarter
+     * of the entry threshold, and no more than about a quarter of the byte threshold at the
+     * average entry size seen since the last snapshot.
+     */
+    private long keepEntriesAfterSnapshot() {
+        long byEntries = snapshotThresholdEntries / 4;
+        if (entriesSinceSnapshot == 0 || bytesSinceSnapshot == 0) {
+            return byEntries;
+        }
+        long averageEntryBytes = Math.max(1, bytesSinceSnapshot / entriesSinceSnapshot);
+        return Math.min(byEntries, snapshotThresholdBytes / 4 / averageEntryBytes);
+    }
+
+    private void writeSnapshot(KvSnapshot snapshot, long index, ConfState membership, long keepEntries) {
         try (snapshot) {
             SnapshotMetadata saved = storage.createSnapshot(index, membership, snapshot::writeTo);
             lastSnapshotIndex = saved.getIndex();
             LOG.info("node {}: snapshot saved at index {} term {}", nodeId, saved.getIndex(), saved.getTerm());
-            onSnapshotSaved.accept(saved.getIndex());
+            onSnapshotSaved.saved(saved.getIndex(), keepEntries);
         } catch (IOException | RuntimeException e) {
             // Not fatal: the log simply stays longer; the next threshold crossing tries again.
             LOG.warn("node {}: snapshot at {} failed: {}", nodeId, index, e.toString());

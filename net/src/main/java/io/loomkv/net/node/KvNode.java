@@ -41,6 +41,12 @@ import org.slf4j.LoggerFactory;
 public final class KvNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KvNode.class);
     static final long MAX_SNAPSHOT_BYTES = 64L << 30;
+    /**
+     * Snapshot also once this many bytes of entries were applied since the last snapshot, whatever
+     * their count: this bounds the log kept in memory and replayed on restart (issue 6: a node with
+     * 1,000,000 keys must restart within 5 s and hold at most 3x its data in heap).
+     */
+    static final long SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
 
     private final NodeConfig config;
     private final DurableStorage storage;
@@ -55,6 +61,7 @@ public final class KvNode implements AutoCloseable {
     private final RpcServer peerServer;
     private final RpcServer clientServer;
     private final KvLimits limits;
+    private final KvService service;
     private volatile boolean closed;
 
     private KvNode(NodeConfig config) throws IOException {
@@ -78,16 +85,15 @@ public final class KvNode implements AutoCloseable {
             ConfState current = node.status().confState();
             this.transport = new PeerTransport(config.clusterId(), config.nodeId(), membership);
             SpscArrayQueue<ApplyTask> applyQueue = new SpscArrayQueue<>(RaftLoop.APPLY_QUEUE_CAPACITY);
-            long keepEntries = Math.max(0, config.snapshotThresholdEntries() / 4);
             RaftLoop[] loopRef = new RaftLoop[1];
             this.applier = new Applier(config.nodeId(), stateMachine, storage, tracker, state, applyQueue, current,
-                    config.snapshotThresholdEntries(), MAX_SNAPSHOT_BYTES,
-                    index -> loopRef[0].submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
+                    config.snapshotThresholdEntries(), SNAPSHOT_THRESHOLD_BYTES, MAX_SNAPSHOT_BYTES,
+                    (index, keepEntries) -> loopRef[0].submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
             this.applyThread = Thread.ofPlatform().name("apply-" + config.nodeId()).daemon().unstarted(applier);
             this.loop = new RaftLoop(config, node, storage, transport, membership, tracker, state, applyQueue, applyThread);
             loopRef[0] = loop;
             this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.nodeId()).daemon().unstarted(loop);
-            KvService service = new KvService(config, loop, state, membership, limits, applier);
+            this.service = new KvService(config, loop, state, membership, limits, applier);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     RpcHandlers.builder().addOneWay(NodeMethods.RAFT_MESSAGE, this::onPeerMessage)
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, context) -> {
@@ -242,6 +248,7 @@ public final class KvNode implements AutoCloseable {
         join(applyThread);
         transport.close();
         tracker.failAll("node " + config.nodeId() + " is shutting down");
+        service.close();
         try {
             storage.close();
         } catch (IOException e) {

@@ -32,13 +32,14 @@ import java.util.function.Consumer;
  * log), sends writes to the Raft loop as proposals and reads as reads, and answers when the
  * request is applied or its deadline passes. Runs on connection reader threads and never blocks.
  */
-final class KvService {
+final class KvService implements AutoCloseable {
     private final NodeConfig config;
     private final RaftLoop loop;
     private final NodeState state;
     private final Membership membership;
     private final KvValidator validator;
     private final Applier applier;
+    private final RequestDeadlines<KvReply> deadlines;
 
     KvService(NodeConfig config, RaftLoop loop, NodeState state, Membership membership, KvLimits limits, Applier applier) {
         this.config = config;
@@ -47,6 +48,15 @@ final class KvService {
         this.membership = membership;
         this.validator = new KvValidator(limits);
         this.applier = applier;
+        this.deadlines = new RequestDeadlines<>("request-deadlines-" + config.nodeId(), config.requestTimeoutMillis(),
+                KvReplies.error(Status.TIMEOUT, "no outcome within " + config.requestTimeoutMillis()
+                        + " ms; a write may or may not be applied: retry with the same sequence"));
+    }
+
+    /** Times out the requests still waiting (the node is stopping). */
+    @Override
+    public void close() {
+        deadlines.close();
     }
 
     RpcHandlers.Builder register(RpcHandlers.Builder builder) {
@@ -79,9 +89,7 @@ final class KvService {
         if (!loop.submit(input)) {
             return done(KvReplies.error(Status.UNAVAILABLE, "node " + config.nodeId() + " is overloaded or stopping; retry"));
         }
-        return reply.completeOnTimeout(KvReplies.error(Status.TIMEOUT, "no outcome within "
-                + config.requestTimeoutMillis() + " ms; a write may or may not be applied: retry with the same sequence"),
-                config.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+        return deadlines.track(reply);
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {

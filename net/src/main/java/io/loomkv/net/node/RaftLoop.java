@@ -46,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * send what may go before the persist (the leader's appends overlap with its own WAL write),
  * stage/install snapshots, persist entries and hard state, send what must wait for the persist,
  * hand committed entries and safe reads to the apply thread, then {@code advance()}.
+ *
+ * <p>The loop does not wait for its own fsync: while a Ready's persist is in flight it keeps
+ * stepping peer messages (a leader counts followers' acknowledgements meanwhile) and proposing
+ * client inputs; their output collects in the core and goes out with the next Ready, one WAL
+ * append and fsync for all of it. Acknowledgements and votes still go only once durable.
+ *
+ * <p>Over 600 lines: the Ready handling, the batching of client inputs and the membership
+ * bookkeeping all work on this thread's unlocked state (the node, pending reads, the conf state);
+ * splitting them into classes would mean handing that state around. A candidate split: the
+ * membership part (removed nodes, learner promotion) into its own loop-confined class.
  */
 final class RaftLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftLoop.class);
@@ -59,6 +69,11 @@ final class RaftLoop implements Runnable {
     /** A learner whose log is this close to the leader's is promoted to voter. */
     static final long PROMOTE_GAP_ENTRIES = 64;
     static final int PROMOTE_CHECK_TICKS = 5;
+    private static final CompletableFuture<Long> DONE = CompletableFuture.completedFuture(0L);
+
+    /** A handed-out Ready, its persist, and whether its committed entries already went to the apply thread. */
+    private record InFlight(Ready ready, CompletableFuture<Long> durable, boolean committedHandedOn) {
+    }
 
     private final NodeConfig config;
     private final RaftNode node;
@@ -74,6 +89,8 @@ final class RaftLoop implements Runnable {
     private final long tickNanos;
     private final Map<ByteString, List<LoopInput.Read>> pendingReads = new HashMap<>();
     private volatile Thread thread;
+    /** The Ready whose persist is not yet durable, else null; the core hands out no other meanwhile. */
+    private InFlight inFlight;
     private volatile boolean running = true;
     private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
     private final Map<Long, Long> lastNoticeTick = new HashMap<>();
@@ -148,11 +165,16 @@ final class RaftLoop implements Runnable {
                     }
                     worked = true;
                 }
-                if (node.hasReady()) {
-                    handle(node.ready());
+                if (inFlight != null && inFlight.durable().isDone()) {
+                    finish(inFlight);
+                    worked = true;
+                }
+                if (inFlight == null && node.hasReady()) {
+                    start(node.ready());
                     continue;
                 }
                 if (!worked) {
+                    // The WAL's completion of an in-flight persist unparks us too.
                     LockSupport.parkNanos(Math.max(1, nextTickNanos - System.nanoTime()));
                 }
             }
@@ -360,7 +382,14 @@ final class RaftLoop implements Runnable {
         }
     }
 
-    private void handle(Ready rd) throws IOException {
+    /**
+     * Does the part of a Ready that needs no durability: sends what may go before the persist,
+     * stages or installs a snapshot, hands the entries and hard state to the WAL, and passes on
+     * committed entries that were already durable and the safe reads. If the persist must be
+     * synced and is not yet, the Ready stays in flight: the loop goes on stepping peer messages
+     * and client inputs (their output waits for the next Ready) until {@link #finish} runs.
+     */
+    private void start(Ready rd) throws IOException {
         if (rd.softState() != null) {
             onSoftState(rd.softState().leaderId(), rd.softState().role());
         }
@@ -371,21 +400,52 @@ final class RaftLoop implements Runnable {
         if (rd.snapshot() != null) {
             install(rd.snapshot());
         }
+        CompletableFuture<Long> durable = null;
         if (!rd.entries().isEmpty() || rd.hardState() != null) {
-            CompletableFuture<Long> durable = storage.append(rd.hardState(), rd.entries());
-            if (rd.mustSync()) {
-                await(durable);
-            }
+            durable = storage.append(rd.hardState(), rd.entries());
         }
-        send(rd.messagesAfterPersist());
-        if (!rd.committedEntries().isEmpty()) {
+        boolean committedHandedOn = false;
+        if (!rd.committedEntries().isEmpty() && rd.snapshot() == null && committedAreDurable(rd)) {
             toApply(new ApplyTask.Committed(rd.committedEntries(), applyConfChanges(rd.committedEntries())));
+            committedHandedOn = true;
         }
         for (ReadState readState : rd.readStates()) {
             List<LoopInput.Read> reads = pendingReads.remove(readState.context());
             if (reads != null) {
                 toApply(new ApplyTask.Reads(readState.index(), reads));
             }
+        }
+        InFlight flight = new InFlight(rd, rd.mustSync() && durable != null ? durable : DONE, committedHandedOn);
+        if (flight.durable().isDone()) {
+            finish(flight);
+            return;
+        }
+        inFlight = flight;
+        Thread loopThread = thread;
+        flight.durable().whenComplete((index, failure) -> LockSupport.unpark(loopThread));
+    }
+
+    /**
+     * Every entry before this Ready's first new entry was made durable by an earlier Ready (each
+     * one finishes before the next starts), so committed entries below it may be applied now:
+     * they are durable here, and committed means durable on a quorum.
+     */
+    private static boolean committedAreDurable(Ready rd) {
+        if (rd.entries().isEmpty()) {
+            return true;
+        }
+        long lastCommitted = rd.committedEntries().get(rd.committedEntries().size() - 1).getIndex();
+        return lastCommitted < rd.entries().get(0).getIndex();
+    }
+
+    /** The persist of an in-flight Ready is durable: send the acknowledgements and votes, advance. */
+    private void finish(InFlight flight) throws IOException {
+        await(flight.durable());
+        inFlight = null;
+        Ready rd = flight.ready();
+        send(rd.messagesAfterPersist());
+        if (!flight.committedHandedOn() && !rd.committedEntries().isEmpty()) {
+            toApply(new ApplyTask.Committed(rd.committedEntries(), applyConfChanges(rd.committedEntries())));
         }
         node.advance();
     }

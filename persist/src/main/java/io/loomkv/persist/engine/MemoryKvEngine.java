@@ -10,6 +10,7 @@ import io.loomkv.core.engine.WriteBatch;
 import io.loomkv.core.engine.WriteOp;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +44,10 @@ public final class MemoryKvEngine implements KvEngine {
     private final AtomicLong keyCount = new AtomicLong();
     private final AtomicLong sizeBytes = new AtomicLong();
 
+    private static final Comparator<byte[]> KEY_ORDER = Arrays::compareUnsigned;
+
     private static ConcurrentSkipListMap<byte[], byte[]> newMap() {
-        return new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
+        return new ConcurrentSkipListMap<>(KEY_ORDER);
     }
 
     @Override
@@ -157,20 +160,10 @@ public final class MemoryKvEngine implements KvEngine {
 
     @Override
     public void restore(Iterator<KeyValue> entries) {
-        ConcurrentSkipListMap<byte[], byte[]> loaded = newMap();
-        long count = 0;
-        long bytes = 0;
-        byte[] previous = null;
-        while (entries.hasNext()) {
-            KeyValue entry = entries.next();
-            if (previous != null && Keys.compare(previous, entry.key()) >= 0) {
-                throw new IllegalArgumentException("restore needs strictly increasing keys: " + entry + " after a key not smaller");
-            }
-            loaded.put(entry.key(), entry.value());
-            previous = entry.key();
-            count++;
-            bytes += entry.key().length + entry.value().length + ENTRY_OVERHEAD_BYTES;
-        }
+        SortedRestoreSource source = new SortedRestoreSource(entries, KEY_ORDER, ENTRY_OVERHEAD_BYTES);
+        ConcurrentSkipListMap<byte[], byte[]> loaded = new ConcurrentSkipListMap<>(source);
+        long count = source.count();
+        long bytes = source.sizeBytes();
         writeLock.lock();
         try {
             // Open snapshots keep iterating the old map, which no one writes any more.
