@@ -1,0 +1,294 @@
+package io.loomkv.tools.chaos;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.core.lincheck.CheckResult;
+import io.loomkv.core.lincheck.KvInput;
+import io.loomkv.core.lincheck.KvModel;
+import io.loomkv.core.lincheck.KvOutput;
+import io.loomkv.core.lincheck.LinearizabilityChecker;
+import io.loomkv.core.lincheck.Operation;
+import io.loomkv.core.lincheck.Verdict;
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.client.KvClientException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * One chaos run: start the servers behind their proxies, run the clients, inject the scheduled
+ * faults one after another until the duration is over, heal, wait for recovery, read every key
+ * back, check the history for linearizability and the logs for lost or repeated appends, and
+ * check that the replicas agree.
+ */
+public final class ChaosRunner {
+    /** Marks a run directory as ours, so that a later run may clear it. */
+    static final String MARKER = ".loomkv-chaos";
+    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(60);
+    private static final long FINAL_READER_ID = 0;
+
+    private final ChaosOptions options;
+    private final PrintStream out;
+    private final List<String> problems = new ArrayList<>();
+    private long startNanos;
+
+    public ChaosRunner(ChaosOptions options, PrintStream out) {
+        this.options = options;
+        this.out = out;
+    }
+
+    /** Runs everything and returns the report; throws when the cluster could not even start. */
+    public ChaosReport run() throws IOException {
+        prepareRunDirectory(options.runDirectory());
+        List<FaultStep> schedule = FaultSchedule.generate(options.seed(), options.duration().toMillis());
+        printHeader(schedule);
+        LinkTable links = new LinkTable();
+        ChaosHistory history = new ChaosHistory();
+        KeySet keys = KeySet.of(options.keys());
+        boolean clean = false;
+        try (ChaosCluster cluster = new ChaosCluster(options.runDirectory(), "chaos-" + Long.toHexString(options.seed()),
+                links, options.seed())) {
+            startCluster(cluster);
+            ChaosWorkload workload = new ChaosWorkload(cluster.clientAddresses(), cluster.clusterId(), keys, history, options.seed());
+            List<String> injected = new ArrayList<>();
+            Set<FaultKind> kinds = EnumSet.noneOf(FaultKind.class);
+            long loadStart;
+            long loadEnd;
+            try (KvClient admin = new KvClient(KvClientConfig.of(cluster.clientAddresses(), cluster.clusterId())
+                    .withDeadline(Duration.ofSeconds(15), Duration.ofSeconds(1)))) {
+                FaultInjector injector = new FaultInjector(cluster, admin, this::say, problems, options.nodes() + 1);
+                startNanos = System.nanoTime();
+                loadStart = startNanos;
+                workload.start(options.clients());
+                long end = loadStart + options.duration().toNanos();
+                Sleep.millis(1_000); // Some load before the first fault.
+                for (FaultStep step : schedule) {
+                    if (System.nanoTime() >= end) {
+                        break;
+                    }
+                    say(step.kind() + " (#" + step.number() + ")");
+                    Optional<String> what = injector.run(step);
+                    if (what.isPresent()) {
+                        injected.add(step.kind() + ": " + what.get());
+                        kinds.add(step.kind());
+                        say("  " + what.get() + "; healed");
+                    } else {
+                        say("  not injected (no target at this moment)");
+                    }
+                    Sleep.millis(Math.min(step.quietMillis(), Math.max(0, (end - System.nanoTime()) / 1_000_000)));
+                }
+                injector.healAll();
+                long remainingMillis = (end - System.nanoTime()) / 1_000_000;
+                Sleep.millis(remainingMillis);
+                workload.stop();
+                loadEnd = System.nanoTime();
+                say("load stopped: " + history.answered() + " answered, " + history.unknown() + " unknown outcome, "
+                        + history.failed() + " failed; proxies dropped " + cluster.framesDropped() + " of "
+                        + (cluster.framesDropped() + cluster.framesForwarded()) + " peer frames");
+                recover(cluster, injector);
+            }
+            ChaosReport report = verify(cluster, history, keys, injected.size(), kinds.size(),
+                    history.longestSilenceMillis(loadStart, loadEnd));
+            clean = report.exitCode() == 0;
+            return report;
+        } finally {
+            if (clean && !options.keepData()) {
+                deleteDataDirectories(options.runDirectory());
+            }
+        }
+    }
+
+    private void startCluster(ChaosCluster cluster) throws IOException {
+        List<ChaosNode> initial = new ArrayList<>();
+        for (long id = 1; id <= options.nodes(); id++) {
+            initial.add(cluster.define(id, false, initial));
+        }
+        // Each config lists every initial member: define() above saw only the earlier ones, so rewrite.
+        for (ChaosNode node : new ArrayList<>(initial)) {
+            rewriteMembers(node, initial);
+        }
+        for (ChaosNode node : initial) {
+            cluster.start(node);
+        }
+        Optional<ChaosNode> leader = cluster.awaitLeader(STARTUP_TIMEOUT);
+        if (leader.isEmpty()) {
+            StringBuilder logs = new StringBuilder();
+            for (ChaosNode node : initial) {
+                logs.append("\n--- ").append(node).append(node.isRunning() ? " (running)" : " (exited)").append(":\n")
+                        .append(cluster.logTail(node, 15));
+            }
+            throw new IOException("no leader within " + STARTUP_TIMEOUT.toSeconds() + " s; logs under "
+                    + options.runDirectory() + logs);
+        }
+        say("cluster up: " + initial.size() + " servers, " + leader.get() + " leads");
+    }
+
+    private static void rewriteMembers(ChaosNode node, List<ChaosNode> members) throws IOException {
+        String memberList = String.join(",", members.stream().map(m -> m.asMember().toString()).toList());
+        List<String> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(node.configFile)) {
+            lines.add(line.startsWith("members=") ? "members=" + memberList : line);
+        }
+        Files.write(node.configFile, lines);
+    }
+
+    /** Heals everything, then waits for a leader and for every member to apply what it committed. */
+    private void recover(ChaosCluster cluster, FaultInjector injector) throws IOException {
+        long start = System.nanoTime();
+        injector.healAll();
+        Optional<ChaosNode> leader = cluster.awaitLeader(RECOVERY_TIMEOUT);
+        if (leader.isEmpty()) {
+            problems.add("no leader within " + RECOVERY_TIMEOUT.toSeconds() + " s after healing everything");
+            return;
+        }
+        for (ChaosNode node : cluster.members()) {
+            if (!injector.awaitCaughtUp(node, RECOVERY_TIMEOUT)) {
+                problems.add(node + " did not catch up within " + RECOVERY_TIMEOUT.toSeconds() + " s after healing");
+            }
+        }
+        say(String.format("recovered in %.1f s: %s leads", (System.nanoTime() - start) / 1e9,
+                cluster.leader().map(ChaosNode::toString).orElse("nobody")));
+    }
+
+    private ChaosReport verify(ChaosCluster cluster, ChaosHistory history, KeySet keys, int faults, int faultKinds,
+            long unavailableMillisMax) {
+        List<String> findings = new ArrayList<>(problems);
+        long operations = history.answered() + history.unknown() + history.failed();
+        List<Operation<KvInput, KvOutput>> checked = new ArrayList<>(history.operations());
+        Map<String, String> finalValues = readBack(cluster, keys, checked, findings);
+        long violations = problems.size();
+        if (finalValues.size() < keys.all().size()) {
+            violations++;
+        }
+        violations += replicasDisagree(cluster, keys, finalValues, findings);
+        long checkStart = System.nanoTime();
+        CheckResult check = LinearizabilityChecker.withDefaults().check(new KvModel(), checked);
+        say(String.format("linearizability: %s (%d operations, %d partitions, %d steps, %.1f s)", check.verdict(),
+                checked.size(), check.partitions(), check.steps(), (System.nanoTime() - checkStart) / 1e9));
+        if (check.verdict() == Verdict.ILLEGAL) {
+            violations++;
+            findings.add("not linearizable: " + check.explanation());
+        } else if (check.verdict() == Verdict.UNKNOWN) {
+            findings.add("the checker could not decide: " + check.explanation());
+        }
+        AppendAudit.Result audit = AppendAudit.audit(checked, finalValues, keys);
+        say("appends: " + audit.acknowledged() + " acknowledged, " + audit.lost() + " lost, " + audit.duplicated()
+                + " applied twice, " + audit.unknownTokens() + " never sent");
+        violations += audit.duplicated() + audit.unknownTokens();
+        findings.addAll(audit.findings());
+        return new ChaosReport(operations, faults, faultKinds, violations, audit.lost(), unavailableMillisMax,
+                check.verdict(), findings);
+    }
+
+    /** Linearizable reads of every key after recovery; they join the history, and their values are the final ones. */
+    private Map<String, String> readBack(ChaosCluster cluster, KeySet keys, List<Operation<KvInput, KvOutput>> checked,
+            List<String> findings) {
+        Map<String, String> values = new TreeMap<>();
+        try (KvClient reader = new KvClient(KvClientConfig.of(cluster.clientAddresses(), cluster.clusterId())
+                .withDeadline(Duration.ofSeconds(30), Duration.ofSeconds(2)))) {
+            for (String key : keys.all()) {
+                long invoked = System.nanoTime();
+                try {
+                    Optional<ByteString> value = reader.get(ChaosWorkload.bytes(key));
+                    String text = value.map(ByteString::toStringUtf8).orElse(null);
+                    checked.add(Operation.completed(FINAL_READER_ID, new KvInput.Get(key), invoked, new KvOutput.Value(text),
+                            System.nanoTime()));
+                    values.put(key, text == null ? "" : text);
+                } catch (KvClientException e) {
+                    findings.add("final read of " + key + " failed after recovery: " + e.getMessage());
+                }
+            }
+        }
+        return values;
+    }
+
+    /** Every member's own (serializable) view of every key must equal the final values. */
+    private long replicasDisagree(ChaosCluster cluster, KeySet keys, Map<String, String> finalValues, List<String> findings) {
+        long disagreements = 0;
+        for (ChaosNode node : cluster.members()) {
+            try (KvClient local = new KvClient(KvClientConfig.of(List.of(node.clientAddress), cluster.clusterId())
+                    .withDeadline(Duration.ofSeconds(10), Duration.ofSeconds(2)))) {
+                for (String key : keys.all()) {
+                    String mine = local.get(ChaosWorkload.bytes(key), ReadConsistency.SERIALIZABLE)
+                            .map(ByteString::toStringUtf8).orElse("");
+                    if (finalValues.containsKey(key) && !Objects.equals(mine, finalValues.get(key))) {
+                        disagreements++;
+                        findings.add(node + " holds a different value of " + key + " after recovery (" + mine.length()
+                                + " bytes vs " + finalValues.get(key).length() + ")");
+                    }
+                }
+            } catch (KvClientException e) {
+                disagreements++;
+                findings.add(node + " could not be read after recovery: " + e.getMessage());
+            }
+        }
+        return disagreements;
+    }
+
+    private void printHeader(List<FaultStep> schedule) {
+        out.printf("chaos: seed %d, %d nodes, %d clients, %d keys, %d s of faults; servers: %s%n", options.seed(),
+                options.nodes(), options.clients(), options.keys(), options.duration().toSeconds(), ServerLauncher.describe());
+        out.println("run directory: " + options.runDirectory().toAbsolutePath());
+        long budgetMillis = options.duration().toMillis();
+        long plannedMillis = 0;
+        out.println("fault schedule (targets are chosen when a step runs; steps past the duration are not run):");
+        for (FaultStep step : schedule) {
+            if (plannedMillis > budgetMillis) {
+                break;
+            }
+            out.println("  " + step);
+            plannedMillis += step.holdMillis() + step.quietMillis();
+        }
+        out.println("replay with: ./loomkv chaos --seed " + options.seed() + " --duration " + options.duration().toSeconds()
+                + "s --nodes " + options.nodes() + " --clients " + options.clients() + " --keys " + options.keys());
+    }
+
+    private void say(String line) {
+        double seconds = startNanos == 0 ? 0 : (System.nanoTime() - startNanos) / 1e9;
+        out.printf("[%6.1f s] %s%n", seconds, line);
+    }
+
+    /** Creates the run directory, or clears one a previous chaos run left (and nothing else). */
+    static void prepareRunDirectory(Path directory) throws IOException {
+        if (Files.isDirectory(directory)) {
+            try (Stream<Path> entries = Files.list(directory)) {
+                if (entries.findAny().isPresent() && !Files.exists(directory.resolve(MARKER))) {
+                    throw new IOException(directory + " exists and was not made by ./loomkv chaos; give an empty or new --run-dir");
+                }
+            }
+            deleteRecursively(directory);
+        }
+        Files.createDirectories(directory);
+        Files.writeString(directory.resolve(MARKER), "run directory of ./loomkv chaos; cleared by the next run\n");
+    }
+
+    private static void deleteDataDirectories(Path directory) throws IOException {
+        try (Stream<Path> entries = Files.list(directory)) {
+            for (Path entry : entries.filter(p -> Files.isDirectory(p) && p.getFileName().toString().matches("node\\d+")).toList()) {
+                deleteRecursively(entry);
+            }
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}

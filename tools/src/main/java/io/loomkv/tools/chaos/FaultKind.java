@@ -1,0 +1,29 @@
+package io.loomkv.tools.chaos;
+
+/** The faults a chaos run injects; each is injected, held for a while, then healed. */
+enum FaultKind {
+    /** SIGKILL the leader; restart it when healed. */
+    KILL_LEADER,
+    /** SIGKILL a random member; restart it when healed. */
+    KILL_RANDOM,
+    /** SIGSTOP a member (the leader half of the time); SIGCONT when healed. */
+    PAUSE,
+    /** Cut the members into a majority and a minority, both directions. */
+    PARTITION_MAJORITY_MINORITY,
+    /** Cut the leader off from every other member, both directions. */
+    PARTITION_LEADER_ISOLATED,
+    /** Two halves that cannot reach each other, and one member that reaches both. */
+    PARTITION_BRIDGE,
+    /** The leader hears everyone, but nothing it sends arrives. */
+    PARTITION_ONE_WAY,
+    /** Every peer frame held back 0..N ms. */
+    DELAY,
+    /** A share of all peer frames lost. */
+    DROP,
+    /** Add a new member under load (learner, then voter once caught up), then remove it. */
+    MEMBER_CHANGE,
+    /** Move the leadership to a random follower under load. */
+    TRANSFER_LEADER,
+    /** SIGKILL a follower, tear the last record of its newest WAL segment, restart it. */
+    TORN_WAL_RESTART
+}
