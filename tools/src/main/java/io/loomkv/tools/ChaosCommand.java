@@ -3,10 +3,9 @@ package io.loomkv.tools;
 import io.loomkv.tools.chaos.ChaosOptions;
 import io.loomkv.tools.chaos.ChaosReport;
 import io.loomkv.tools.chaos.ChaosRunner;
+import io.loomkv.tools.chaos.DurationText;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,10 +53,10 @@ public final class ChaosCommand implements Callable<Integer> {
         CtlCommand.quietLogs();
         ChaosOptions options;
         try {
-            options = new ChaosOptions(parseDuration(duration), seed == null ? new SecureRandom().nextLong() & Long.MAX_VALUE : seed,
+            options = new ChaosOptions(DurationText.parse(duration), seed == null ? new SecureRandom().nextLong() & Long.MAX_VALUE : seed,
                     clients, keys, nodes, runDirectory, keep);
         } catch (IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
+            System.err.println("error: --duration/--clients/--keys/--nodes: " + e.getMessage());
             return 2;
         }
         ChaosReport report;
@@ -89,28 +88,6 @@ public final class ChaosCommand implements Callable<Integer> {
         }
         if (report.exitCode() != 0) {
             System.out.println("  logs and data kept under " + options.runDirectory() + "; replay with --seed " + options.seed());
-        }
-    }
-
-    /** {@code 90s}, {@code 10m}, {@code 2h}, a plain number of seconds, or an ISO-8601 duration. */
-    static Duration parseDuration(String text) {
-        String trimmed = text.trim().toLowerCase(java.util.Locale.ROOT);
-        try {
-            if (trimmed.matches("\\d+")) {
-                return Duration.ofSeconds(Long.parseLong(trimmed));
-            }
-            if (trimmed.matches("\\d+(ms|s|m|h)")) {
-                long amount = Long.parseLong(trimmed.replaceAll("\\D", ""));
-                return switch (trimmed.replaceAll("\\d", "")) {
-                    case "ms" -> Duration.ofMillis(amount);
-                    case "s" -> Duration.ofSeconds(amount);
-                    case "m" -> Duration.ofMinutes(amount);
-                    default -> Duration.ofHours(amount);
-                };
-            }
-            return Duration.parse(text.trim().toUpperCase(java.util.Locale.ROOT));
-        } catch (DateTimeParseException | NumberFormatException e) {
-            throw new IllegalArgumentException("--duration '" + text + "' is not a duration like 90s, 10m or 2h");
         }
     }
 }

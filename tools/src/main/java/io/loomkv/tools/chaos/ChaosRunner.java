@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,7 @@ public final class ChaosRunner {
             ChaosWorkload workload = new ChaosWorkload(cluster.clientAddresses(), cluster.clusterId(), keys, history, options.seed());
             List<String> injected = new ArrayList<>();
             Set<FaultKind> kinds = EnumSet.noneOf(FaultKind.class);
+            Map<FaultKind, long[]> windows = new EnumMap<>(FaultKind.class);
             long loadStart;
             long loadEnd;
             try (KvClient admin = new KvClient(KvClientConfig.of(cluster.clientAddresses(), cluster.clusterId())
@@ -81,10 +83,12 @@ public final class ChaosRunner {
                         break;
                     }
                     say(step.kind() + " (#" + step.number() + ")");
+                    long stepStart = System.nanoTime();
                     Optional<String> what = injector.run(step);
                     if (what.isPresent()) {
                         injected.add(step.kind() + ": " + what.get());
                         kinds.add(step.kind());
+                        windows.put(step.kind(), append(windows.get(step.kind()), stepStart, System.nanoTime()));
                         say("  " + what.get() + "; healed");
                     } else {
                         say("  not injected (no target at this moment)");
@@ -99,6 +103,7 @@ public final class ChaosRunner {
                 say("load stopped: " + history.answered() + " answered, " + history.unknown() + " unknown outcome, "
                         + history.failed() + " failed; proxies dropped " + cluster.framesDropped() + " of "
                         + (cluster.framesDropped() + cluster.framesForwarded()) + " peer frames");
+                printUnavailability(history, windows);
                 recover(cluster, injector);
             }
             ChaosReport report = verify(cluster, history, keys, injected.size(), kinds.size(),
@@ -110,6 +115,26 @@ public final class ChaosRunner {
                 deleteDataDirectories(options.runDirectory());
             }
         }
+    }
+
+    private static long[] append(long[] windows, long start, long end) {
+        long[] grown = windows == null ? new long[2] : java.util.Arrays.copyOf(windows, windows.length + 2);
+        grown[grown.length - 2] = start;
+        grown[grown.length - 1] = end;
+        return grown;
+    }
+
+    /** Per fault kind, the longest stretch without any answer while such a fault was injected, held and healed. */
+    private void printUnavailability(ChaosHistory history, Map<FaultKind, long[]> windows) {
+        StringBuilder line = new StringBuilder("longest stretch without an answer, by fault:");
+        windows.forEach((kind, times) -> {
+            long longest = 0;
+            for (int i = 0; i < times.length; i += 2) {
+                longest = Math.max(longest, history.longestSilenceMillis(times[i], times[i + 1]));
+            }
+            line.append(' ').append(kind).append(' ').append(longest).append(" ms,");
+        });
+        say(line.substring(0, line.length() - 1));
     }
 
     private void startCluster(ChaosCluster cluster) throws IOException {

@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  */
 final class FaultInjector {
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(10);
 
     private final ChaosCluster cluster;
     private final KvClient admin;
@@ -48,7 +49,8 @@ final class FaultInjector {
     Optional<String> run(FaultStep step) throws IOException {
         Random random = new Random(step.targetSeed());
         List<ChaosNode> members = cluster.members().stream().filter(ChaosNode::isRunning).toList();
-        Optional<ChaosNode> leader = cluster.leader();
+        // Right after a heal an election may still be running: give it time rather than skip the step.
+        Optional<ChaosNode> leader = cluster.awaitLeader(LEADER_TIMEOUT);
         ChaosNode any = members.get(random.nextInt(members.size()));
         LinkTable links = cluster.links();
         String what;
@@ -136,7 +138,7 @@ final class FaultInjector {
                 }
                 Sleep.millis(step.holdMillis());
                 what = "leadership " + leader.get() + " -> " + target + "; now led by "
-                        + cluster.leader().map(ChaosNode::toString).orElse("nobody");
+                        + cluster.awaitLeader(LEADER_TIMEOUT).map(ChaosNode::toString).orElse("nobody");
             }
             case TORN_WAL_RESTART -> {
                 return tornWalRestart(leader, members, random);
