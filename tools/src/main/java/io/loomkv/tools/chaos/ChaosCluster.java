@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -41,9 +42,11 @@ final class ChaosCluster implements AutoCloseable {
     private final LinkTable links;
     private final long seed;
     private final List<String> launcher;
-    private final Map<Long, ChaosNode> nodes = new TreeMap<>();
+    private final Map<Long, ChaosNode> nodes = new ConcurrentSkipListMap<>(); // also read by the exit hook
     private final Map<Long, PeerProxy> proxies = new TreeMap<>();
     private final KvClient statusClient;
+    /** Kills the servers if this JVM is stopped mid-run (Ctrl-C, a test timeout), so none is left behind. */
+    private final Thread killOnExit = new Thread(this::killAll, "chaos-kill-servers");
 
     ChaosCluster(Path runDirectory, String clusterId, LinkTable links, long seed) {
         this.runDirectory = runDirectory;
@@ -54,6 +57,7 @@ final class ChaosCluster implements AutoCloseable {
         // status(address) asks the address it is given; the client's server list is never used for it.
         this.statusClient = new KvClient(KvClientConfig.of(List.of(new InetSocketAddress("127.0.0.1", 1)), clusterId)
                 .withDeadline(STATUS_TIMEOUT, STATUS_TIMEOUT));
+        Runtime.getRuntime().addShutdownHook(killOnExit);
     }
 
     String clusterId() {
@@ -245,5 +249,18 @@ final class ChaosCluster implements AutoCloseable {
         }
         proxies.values().forEach(PeerProxy::close);
         statusClient.close();
+        try {
+            Runtime.getRuntime().removeShutdownHook(killOnExit);
+        } catch (IllegalStateException alreadyExiting) {
+            // The hook is running or ran.
+        }
+    }
+
+    private void killAll() {
+        for (ChaosNode node : List.copyOf(nodes.values())) {
+            if (node.process != null && node.process.isAlive()) {
+                node.process.destroyForcibly(); // SIGKILL also ends a stopped process.
+            }
+        }
     }
 }

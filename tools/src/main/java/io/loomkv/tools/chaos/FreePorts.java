@@ -5,17 +5,54 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
-/** Loopback addresses on ports the kernel just handed out (free at that moment). */
+/**
+ * Loopback addresses for the servers and proxies of a run, on ports below the kernel's ephemeral
+ * range. Why: a killed server is restarted on the same ports seconds later, and a port from the
+ * ephemeral range may meanwhile have been taken by any outgoing connection on this (shared)
+ * machine; below the range only an explicit bind can take it.
+ */
 final class FreePorts {
+    private static final int LOWEST_PORT = 12_000;
+    private static final int ATTEMPTS = 200;
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
     private FreePorts() {
     }
 
     static InetSocketAddress next() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return new InetSocketAddress("127.0.0.1", socket.getLocalPort());
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port on loopback", e);
+        int highest = ephemeralRangeStart() - 1;
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(LOWEST_PORT, Math.max(LOWEST_PORT + 1, highest));
+            if (HANDED_OUT.contains(port)) {
+                continue;
+            }
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                if (HANDED_OUT.add(port)) {
+                    return new InetSocketAddress("127.0.0.1", port);
+                }
+            } catch (IOException taken) {
+                // Someone listens there; try another.
+            }
+        }
+        throw new UncheckedIOException(new IOException("no free loopback port in " + LOWEST_PORT + ".." + highest
+                + " after " + ATTEMPTS + " tries"));
+    }
+
+    /** The first port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
+    private static int ephemeralRangeStart() {
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32_768;
         }
     }
 }
