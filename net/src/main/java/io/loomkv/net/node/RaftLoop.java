@@ -262,7 +262,10 @@ final class RaftLoop implements Runnable {
     }
 
     private void propose(List<LoopInput.Propose> writes) {
-        if (!state.isLeader()) {
+        // Ask the core, not only the published flag: a message stepped earlier in this turn may have
+        // deposed us before the Ready that updates the flag, and a follower's RaftNode forwards a
+        // proposal instead of appending it (which the check in proposeBatch would take for a bug).
+        if (!state.isLeader() || node.softState().role() != Role.LEADER) {
             KvReply redirect = notLeader();
             writes.forEach(w -> w.reply().complete(redirect));
             return;
