@@ -4,6 +4,10 @@ import io.loomkv.tools.chaos.ChaosOptions;
 import io.loomkv.tools.chaos.ChaosReport;
 import io.loomkv.tools.chaos.ChaosRunner;
 import io.loomkv.tools.chaos.DurationText;
+import io.loomkv.tools.chaos.FaultKind;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.Callable;
@@ -17,7 +21,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "chaos", mixinStandardHelpOptions = true,
         description = {"Fault injection against real server processes: SIGKILL, SIGSTOP, partitions, delays and drops "
-                + "on peer links, a membership change, a leadership transfer and a torn WAL tail, under concurrent load; "
+                + "on peer links, a leader that wakes from a pause cut off, a membership change, a leadership transfer and a torn WAL tail, under concurrent load; "
                 + "then the history is checked for linearizability and for lost acknowledged writes.",
                 "Exit code 0: clean; 1: a violation or a lost write; 2: the run could not start; 3: the checker could not decide."})
 public final class ChaosCommand implements Callable<Integer> {
@@ -45,6 +49,14 @@ public final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "keep the data directories after a clean run (always kept after a failure)")
     boolean keep;
 
+    @Option(names = "--lease-reads", description = "servers serve LEASE reads and clients ask for them (safe only while "
+            + "clocks and pauses stay within the lease's assumptions: this mode shows what a pause does to them)")
+    boolean leaseReads;
+
+    @Option(names = "--faults", split = ",", paramLabel = "KIND", description = "only these faults, e.g. "
+            + "--faults kill-leader,pause-leader-wake-isolated (default: all kinds)")
+    List<String> faults;
+
     @Option(names = "--json", description = "end with one JSON line: {\"ops\":N,\"faults\":N,\"violations\":N,\"lost_acked_writes\":N,\"unavailable_ms_max\":N}")
     boolean json;
 
@@ -53,10 +65,17 @@ public final class ChaosCommand implements Callable<Integer> {
         CtlCommand.quietLogs();
         ChaosOptions options;
         try {
+            Set<FaultKind> kinds = EnumSet.allOf(FaultKind.class);
+            if (faults != null && !faults.isEmpty()) {
+                kinds = EnumSet.noneOf(FaultKind.class);
+                for (String fault : faults) {
+                    kinds.add(FaultKind.parse(fault));
+                }
+            }
             options = new ChaosOptions(DurationText.parse(duration), seed == null ? new SecureRandom().nextLong() & Long.MAX_VALUE : seed,
-                    clients, keys, nodes, runDirectory, keep);
+                    clients, keys, nodes, runDirectory, keep, leaseReads, kinds);
         } catch (IllegalArgumentException e) {
-            System.err.println("error: --duration/--clients/--keys/--nodes: " + e.getMessage());
+            System.err.println("error: " + e.getMessage());
             return 2;
         }
         ChaosReport report;

@@ -4,6 +4,7 @@ import io.loomkv.core.lincheck.KvInput;
 import io.loomkv.core.lincheck.KvOutput;
 import io.loomkv.core.lincheck.Operation;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -24,7 +25,8 @@ final class AppendAudit {
     private AppendAudit() {
     }
 
-    static Result audit(List<Operation<KvInput, KvOutput>> history, Map<String, String> finalValues, KeySet keys) {
+    /** {@code keys}: every key the history used (the logs among them are audited). */
+    static Result audit(List<Operation<KvInput, KvOutput>> history, Map<String, String> finalValues, Collection<String> keys) {
         Map<String, Set<String>> acknowledged = new HashMap<>();
         Map<String, Set<String>> sent = new HashMap<>();
         for (Operation<KvInput, KvOutput> op : history) {
@@ -41,7 +43,7 @@ final class AppendAudit {
         long duplicated = 0;
         long unknownTokens = 0;
         List<String> findings = new ArrayList<>();
-        for (String key : keys.logs()) {
+        for (String key : keys.stream().filter(KeySet::isLog).toList()) {
             String value = finalValues.getOrDefault(key, "");
             Map<String, Integer> seen = new HashMap<>();
             for (String token : value.split(KeySet.APPEND_SEPARATOR)) {

@@ -48,7 +48,10 @@ final class ChaosCluster implements AutoCloseable {
     /** Kills the servers if this JVM is stopped mid-run (Ctrl-C, a test timeout), so none is left behind. */
     private final Thread killOnExit = new Thread(this::killAll, "chaos-kill-servers");
 
-    ChaosCluster(Path runDirectory, String clusterId, LinkTable links, long seed) {
+    private final boolean leaseReads;
+
+    ChaosCluster(Path runDirectory, String clusterId, LinkTable links, long seed, boolean leaseReads) {
+        this.leaseReads = leaseReads;
         this.runDirectory = runDirectory;
         this.clusterId = clusterId;
         this.links = links;
@@ -98,6 +101,7 @@ final class ChaosCluster implements AutoCloseable {
                 "members=" + memberList,
                 "join=" + join,
                 "snapshot-threshold-entries=" + SNAPSHOT_THRESHOLD_ENTRIES,
+                "lease-reads=" + leaseReads,
                 ""), StandardCharsets.UTF_8);
         return node;
     }

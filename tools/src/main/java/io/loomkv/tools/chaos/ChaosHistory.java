@@ -6,6 +6,7 @@ import io.loomkv.core.lincheck.Operation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -19,18 +20,21 @@ final class ChaosHistory {
     private final ConcurrentLinkedQueue<Operation<KvInput, KvOutput>> operations = new ConcurrentLinkedQueue<>();
     /** Completion times of operations that got an answer, for the longest stretch without one. */
     private final ConcurrentLinkedQueue<Long> answeredNanos = new ConcurrentLinkedQueue<>();
+    private final ConcurrentSkipListSet<String> keys = new ConcurrentSkipListSet<>();
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
 
     void completed(long clientId, KvInput input, long invokeNanos, KvOutput output, long completeNanos) {
         operations.add(Operation.completed(clientId, input, invokeNanos, output, completeNanos));
+        keys.add(keyOf(input));
         answeredNanos.add(completeNanos);
         answered.incrementAndGet();
     }
 
     void unknown(long clientId, KvInput input, long invokeNanos) {
         operations.add(Operation.pending(clientId, input, invokeNanos));
+        keys.add(keyOf(input));
         unknown.incrementAndGet();
     }
 
@@ -49,6 +53,21 @@ final class ChaosHistory {
 
     long failed() {
         return failed.get();
+    }
+
+    /** Every key an answered or unknown-outcome operation used, in order. */
+    List<String> keys() {
+        return List.copyOf(keys);
+    }
+
+    private static String keyOf(KvInput input) {
+        return switch (input) {
+            case KvInput.Get get -> get.key();
+            case KvInput.Put put -> put.key();
+            case KvInput.Append append -> append.key();
+            case KvInput.CompareAndSet cas -> cas.key();
+            default -> throw new IllegalArgumentException("chaos histories hold single-key operations, got " + input);
+        };
     }
 
     List<Operation<KvInput, KvOutput>> operations() {

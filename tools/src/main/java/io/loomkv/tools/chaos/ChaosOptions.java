@@ -2,7 +2,10 @@ package io.loomkv.tools.chaos;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * One chaos run's settings.
@@ -16,9 +19,22 @@ import java.util.Objects;
  * @param nodes servers at the start, 3 or 5
  * @param runDirectory configs, data, logs and pid files of the run
  * @param keepData keep the data directories after a clean run (they are always kept after a failure)
+ * @param leaseReads servers run with {@code lease-reads=true} and clients read with LEASE consistency
+ *     (linearizable only while the lease's clock assumptions hold)
+ * @param faults the kinds of fault to inject (all of them by default)
  */
-public record ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory, boolean keepData) {
+public record ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory, boolean keepData,
+        boolean leaseReads, Set<FaultKind> faults) {
+    /** Every fault kind, with linearizable reads. */
+    public ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory) {
+        this(duration, seed, clients, keys, nodes, runDirectory, false, false, EnumSet.allOf(FaultKind.class));
+    }
+
     public ChaosOptions {
+        faults = faults.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(faults));
+        if (faults.isEmpty()) {
+            throw new IllegalArgumentException("at least one kind of fault is needed");
+        }
         Objects.requireNonNull(duration, "duration");
         Objects.requireNonNull(runDirectory, "runDirectory");
         if (duration.toSeconds() < 5 || duration.toHours() > 72) {

@@ -55,19 +55,21 @@ public final class ChaosRunner {
     /** Runs everything and returns the report; throws when the cluster could not even start. */
     public ChaosReport run() throws IOException {
         prepareRunDirectory(options.runDirectory());
-        List<FaultStep> schedule = FaultSchedule.generate(options.seed(), options.duration().toMillis());
+        List<FaultStep> schedule = FaultSchedule.generate(options.seed(), options.duration().toMillis(), options.faults());
         printHeader(schedule);
         LinkTable links = new LinkTable();
         ChaosHistory history = new ChaosHistory();
         KeySet keys = KeySet.of(options.keys());
         boolean clean = false;
         try (ChaosCluster cluster = new ChaosCluster(options.runDirectory(), "chaos-" + Long.toHexString(options.seed()),
-                links, options.seed())) {
+                links, options.seed(), options.leaseReads())) {
             startCluster(cluster);
-            ChaosWorkload workload = new ChaosWorkload(cluster.clientAddresses(), cluster.clusterId(), keys, history, options.seed());
+            ChaosWorkload workload = new ChaosWorkload(cluster.clientAddresses(), cluster.clusterId(), keys, history, options.seed(),
+                    options.leaseReads() ? ReadConsistency.LEASE : ReadConsistency.LINEARIZABLE);
             List<String> injected = new ArrayList<>();
             Set<FaultKind> kinds = EnumSet.noneOf(FaultKind.class);
             Map<FaultKind, long[]> windows = new EnumMap<>(FaultKind.class);
+            List<StepWindow> steps = new ArrayList<>();
             long loadStart;
             long loadEnd;
             try (KvClient admin = new KvClient(KvClientConfig.of(cluster.clientAddresses(), cluster.clusterId())
@@ -75,11 +77,14 @@ public final class ChaosRunner {
                 FaultInjector injector = new FaultInjector(cluster, admin, this::say, problems, options.nodes() + 1);
                 startNanos = System.nanoTime();
                 loadStart = startNanos;
+                say("load starts at " + java.time.Instant.now() + " (node logs use this machine's local time)");
                 workload.start(options.clients());
                 long end = loadStart + options.duration().toNanos();
                 Sleep.millis(1_000); // Some load before the first fault.
                 for (FaultStep step : schedule) {
-                    if (System.nanoTime() >= end) {
+                    // Past the duration only to finish the first round: every kind of fault at least once.
+                    boolean everyKind = kinds.size() == options.faults().size();
+                    if (System.nanoTime() >= end && (everyKind || System.nanoTime() >= end + options.duration().toNanos())) {
                         break;
                     }
                     say(step.kind() + " (#" + step.number() + ")");
@@ -89,6 +94,7 @@ public final class ChaosRunner {
                         injected.add(step.kind() + ": " + what.get());
                         kinds.add(step.kind());
                         windows.put(step.kind(), append(windows.get(step.kind()), stepStart, System.nanoTime()));
+                        steps.add(new StepWindow(step, stepStart, System.nanoTime()));
                         say("  " + what.get() + "; healed");
                     } else {
                         say("  not injected (no target at this moment)");
@@ -103,10 +109,10 @@ public final class ChaosRunner {
                 say("load stopped: " + history.answered() + " answered, " + history.unknown() + " unknown outcome, "
                         + history.failed() + " failed; proxies dropped " + cluster.framesDropped() + " of "
                         + (cluster.framesDropped() + cluster.framesForwarded()) + " peer frames");
-                printUnavailability(history, windows);
+                printUnavailability(history, windows, steps);
                 recover(cluster, injector);
             }
-            ChaosReport report = verify(cluster, history, keys, injected.size(), kinds.size(),
+            ChaosReport report = verify(cluster, history, injected.size(), kinds.size(),
                     history.longestSilenceMillis(loadStart, loadEnd));
             clean = report.exitCode() == 0;
             return report;
@@ -125,7 +131,10 @@ public final class ChaosRunner {
     }
 
     /** Per fault kind, the longest stretch without any answer while such a fault was injected, held and healed. */
-    private void printUnavailability(ChaosHistory history, Map<FaultKind, long[]> windows) {
+    private record StepWindow(FaultStep step, long startNanos, long endNanos) {
+    }
+
+    private void printUnavailability(ChaosHistory history, Map<FaultKind, long[]> windows, List<StepWindow> steps) {
         StringBuilder line = new StringBuilder("longest stretch without an answer, by fault:");
         windows.forEach((kind, times) -> {
             long longest = 0;
@@ -135,6 +144,14 @@ public final class ChaosRunner {
             line.append(' ').append(kind).append(' ').append(longest).append(" ms,");
         });
         say(line.substring(0, line.length() - 1));
+        List<String> worst = steps.stream()
+                .sorted(Comparator.comparingLong((StepWindow w) -> -history.longestSilenceMillis(w.startNanos(), w.endNanos())))
+                .limit(3)
+                .map(w -> String.format("#%d %s at %.1f-%.1f s: %d ms", w.step().number(), w.step().kind(),
+                        (w.startNanos() - startNanos) / 1e9, (w.endNanos() - startNanos) / 1e9,
+                        history.longestSilenceMillis(w.startNanos(), w.endNanos())))
+                .toList();
+        say("longest stretches: " + String.join("; ", worst));
     }
 
     private void startCluster(ChaosCluster cluster) throws IOException {
@@ -189,17 +206,19 @@ public final class ChaosRunner {
                 cluster.leader().map(ChaosNode::toString).orElse("nobody")));
     }
 
-    private ChaosReport verify(ChaosCluster cluster, ChaosHistory history, KeySet keys, int faults, int faultKinds,
+    private ChaosReport verify(ChaosCluster cluster, ChaosHistory history, int faults, int faultKinds,
             long unavailableMillisMax) {
+        problems.addAll(serverErrors(cluster));
         List<String> findings = new ArrayList<>(problems);
         long operations = history.answered() + history.unknown() + history.failed();
         List<Operation<KvInput, KvOutput>> checked = new ArrayList<>(history.operations());
-        Map<String, String> finalValues = readBack(cluster, keys, checked, findings);
+        List<String> used = history.keys();
+        Map<String, String> finalValues = readBack(cluster, used, checked, findings);
         long violations = problems.size();
-        if (finalValues.size() < keys.all().size()) {
+        if (finalValues.size() < used.size()) {
             violations++;
         }
-        violations += replicasDisagree(cluster, keys, finalValues, findings);
+        violations += replicasDisagree(cluster, used, finalValues, findings);
         long checkStart = System.nanoTime();
         CheckResult check = LinearizabilityChecker.withDefaults().check(new KvModel(), checked);
         say(String.format("linearizability: %s (%d operations, %d partitions, %d steps, %.1f s)", check.verdict(),
@@ -210,7 +229,7 @@ public final class ChaosRunner {
         } else if (check.verdict() == Verdict.UNKNOWN) {
             findings.add("the checker could not decide: " + check.explanation());
         }
-        AppendAudit.Result audit = AppendAudit.audit(checked, finalValues, keys);
+        AppendAudit.Result audit = AppendAudit.audit(checked, finalValues, used);
         say("appends: " + audit.acknowledged() + " acknowledged, " + audit.lost() + " lost, " + audit.duplicated()
                 + " applied twice, " + audit.unknownTokens() + " never sent");
         violations += audit.duplicated() + audit.unknownTokens();
@@ -219,13 +238,34 @@ public final class ChaosRunner {
                 check.verdict(), findings);
     }
 
+    /**
+     * Every ERROR a server logged (with the line after it, usually the exception): a server that
+     * hit one may have stopped serving while its process stayed up, which the fault loop cannot see.
+     */
+    private static List<String> serverErrors(ChaosCluster cluster) {
+        List<String> errors = new ArrayList<>();
+        for (ChaosNode node : cluster.all()) {
+            try {
+                List<String> lines = Files.readAllLines(cluster.logFile(node));
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).contains(" ERROR ")) {
+                        errors.add(node + " logged: " + lines.get(i) + (i + 1 < lines.size() ? " / " + lines.get(i + 1).trim() : ""));
+                    }
+                }
+            } catch (IOException e) {
+                errors.add(node + ": its log could not be read: " + e.getMessage());
+            }
+        }
+        return errors;
+    }
+
     /** Linearizable reads of every key after recovery; they join the history, and their values are the final ones. */
-    private Map<String, String> readBack(ChaosCluster cluster, KeySet keys, List<Operation<KvInput, KvOutput>> checked,
+    private Map<String, String> readBack(ChaosCluster cluster, List<String> keys, List<Operation<KvInput, KvOutput>> checked,
             List<String> findings) {
         Map<String, String> values = new TreeMap<>();
         try (KvClient reader = new KvClient(KvClientConfig.of(cluster.clientAddresses(), cluster.clusterId())
                 .withDeadline(Duration.ofSeconds(30), Duration.ofSeconds(2)))) {
-            for (String key : keys.all()) {
+            for (String key : keys) {
                 long invoked = System.nanoTime();
                 try {
                     Optional<ByteString> value = reader.get(ChaosWorkload.bytes(key));
@@ -242,12 +282,12 @@ public final class ChaosRunner {
     }
 
     /** Every member's own (serializable) view of every key must equal the final values. */
-    private long replicasDisagree(ChaosCluster cluster, KeySet keys, Map<String, String> finalValues, List<String> findings) {
+    private long replicasDisagree(ChaosCluster cluster, List<String> keys, Map<String, String> finalValues, List<String> findings) {
         long disagreements = 0;
         for (ChaosNode node : cluster.members()) {
             try (KvClient local = new KvClient(KvClientConfig.of(List.of(node.clientAddress), cluster.clusterId())
                     .withDeadline(Duration.ofSeconds(10), Duration.ofSeconds(2)))) {
-                for (String key : keys.all()) {
+                for (String key : keys) {
                     String mine = local.get(ChaosWorkload.bytes(key), ReadConsistency.SERIALIZABLE)
                             .map(ByteString::toStringUtf8).orElse("");
                     if (finalValues.containsKey(key) && !Objects.equals(mine, finalValues.get(key))) {
@@ -265,8 +305,9 @@ public final class ChaosRunner {
     }
 
     private void printHeader(List<FaultStep> schedule) {
-        out.printf("chaos: seed %d, %d nodes, %d clients, %d keys, %d s of faults; servers: %s%n", options.seed(),
-                options.nodes(), options.clients(), options.keys(), options.duration().toSeconds(), ServerLauncher.describe());
+        out.printf("chaos: seed %d, %d nodes, %d clients, %d keys, %d s of faults, %s reads; servers: %s%n", options.seed(),
+                options.nodes(), options.clients(), options.keys(), options.duration().toSeconds(),
+                options.leaseReads() ? "lease" : "linearizable", ServerLauncher.describe());
         out.println("run directory: " + options.runDirectory().toAbsolutePath());
         long budgetMillis = options.duration().toMillis();
         long plannedMillis = 0;
@@ -279,7 +320,10 @@ public final class ChaosRunner {
             plannedMillis += step.holdMillis() + step.quietMillis();
         }
         out.println("replay with: ./loomkv chaos --seed " + options.seed() + " --duration " + options.duration().toSeconds()
-                + "s --nodes " + options.nodes() + " --clients " + options.clients() + " --keys " + options.keys());
+                + "s --nodes " + options.nodes() + " --clients " + options.clients() + " --keys " + options.keys()
+                + (options.leaseReads() ? " --lease-reads" : "")
+                + (options.faults().size() < FaultKind.values().length ? " --faults " + String.join(",",
+                        options.faults().stream().map(k -> k.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).toList()) : ""));
     }
 
     private void say(String line) {

@@ -1,6 +1,7 @@
 package io.loomkv.tools.chaos;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.lincheck.KvInput;
 import io.loomkv.core.lincheck.KvOutput;
 import io.loomkv.net.client.KvClient;
@@ -36,10 +37,14 @@ final class ChaosWorkload {
     private final KeySet keys;
     private final ChaosHistory history;
     private final long seed;
+    private final ReadConsistency readConsistency;
     private final List<Thread> threads = new ArrayList<>();
+    private final long startNanos = System.nanoTime();
     private volatile boolean stopping;
 
-    ChaosWorkload(List<InetSocketAddress> servers, String clusterId, KeySet keys, ChaosHistory history, long seed) {
+    ChaosWorkload(List<InetSocketAddress> servers, String clusterId, KeySet keys, ChaosHistory history, long seed,
+            ReadConsistency readConsistency) {
+        this.readConsistency = readConsistency;
         this.servers = List.copyOf(servers);
         this.clusterId = clusterId;
         this.keys = keys;
@@ -74,9 +79,12 @@ final class ChaosWorkload {
         SplittableRandom random = new SplittableRandom(seed * 31 + clientId);
         KvClientConfig config = KvClientConfig.of(servers, clusterId).withDeadline(OPERATION_DEADLINE, ATTEMPT_TIMEOUT);
         Map<String, String> lastSeen = new HashMap<>();
-        try (KvClient client = new KvClient(config)) {
+        // Half of the reads go to one random node and stay there (no redirects), as from a client
+        // whose idea of the leader is out of date: followers serve reads too, and a deposed leader
+        // that has not noticed yet must not answer from stale state.
+        try (KvClient client = new KvClient(config); PinnedReader pinned = new PinnedReader(servers, clusterId, ATTEMPT_TIMEOUT)) {
             for (long n = 1; !stopping; n++) {
-                runOne(client, clientId, n, random, lastSeen);
+                runOne(client, random.nextBoolean() ? pinned : null, clientId, n, random, lastSeen);
                 Sleep.millis(random.nextInt(MAX_THINK_MILLIS + 1));
             }
         } catch (RuntimeException e) {
@@ -84,10 +92,11 @@ final class ChaosWorkload {
         }
     }
 
-    private void runOne(KvClient client, int clientId, long n, SplittableRandom random, Map<String, String> lastSeen) {
+    private void runOne(KvClient client, PinnedReader pinned, int clientId, long n, SplittableRandom random,
+            Map<String, String> lastSeen) {
         boolean log = random.nextBoolean();
         List<String> pool = log ? keys.logs() : keys.registers();
-        String key = pool.get(random.nextInt(pool.size()));
+        String key = KeySet.inGeneration(pool.get(random.nextInt(pool.size())), (System.nanoTime() - startNanos) / KeySet.GENERATION_NANOS);
         String token = "c" + clientId + "." + n;
         int dice = random.nextInt(100);
         KvInput input;
@@ -101,8 +110,19 @@ final class ChaosWorkload {
             input = new KvInput.CompareAndSet(key, lastSeen.get(key), token);
         }
         long invoked = System.nanoTime();
+        if (pinned != null && input instanceof KvInput.Get get) {
+            Optional<String> value = pinned.get(random.nextInt(pinned.serverCount()), get.key(), readConsistency);
+            if (value == null) {
+                history.gaveUp();
+            } else {
+                KvOutput output = new KvOutput.Value(value.orElse(null));
+                history.completed(clientId, input, invoked, output, System.nanoTime());
+                remember(input, output, lastSeen);
+            }
+            return;
+        }
         try {
-            KvOutput output = execute(client, input);
+            KvOutput output = execute(client, input, readConsistency);
             history.completed(clientId, input, invoked, output, System.nanoTime());
             remember(input, output, lastSeen);
         } catch (KvClientException e) {
@@ -114,9 +134,10 @@ final class ChaosWorkload {
         }
     }
 
-    static KvOutput execute(KvClient client, KvInput input) {
+    static KvOutput execute(KvClient client, KvInput input, ReadConsistency readConsistency) {
         return switch (input) {
-            case KvInput.Get get -> new KvOutput.Value(client.get(bytes(get.key())).map(ByteString::toStringUtf8).orElse(null));
+            case KvInput.Get get -> new KvOutput.Value(client.get(bytes(get.key()), readConsistency)
+                    .map(ByteString::toStringUtf8).orElse(null));
             case KvInput.Put put -> {
                 client.put(bytes(put.key()), bytes(put.value()));
                 yield KvOutput.OK;

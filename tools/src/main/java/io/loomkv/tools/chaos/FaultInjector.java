@@ -72,6 +72,23 @@ final class FaultInjector {
                 what = "SIGSTOP " + target + (leader.equals(Optional.of(target)) ? " (the leader)" : "");
                 Sleep.millis(step.holdMillis());
             }
+            case PAUSE_LEADER_WAKE_ISOLATED -> {
+                if (leader.isEmpty()) {
+                    return Optional.empty();
+                }
+                ChaosNode old = leader.get();
+                List<ChaosNode> others = members.stream().filter(n -> n != old).toList();
+                // Cut at once: nothing the others send while it sleeps (votes, the new leader's
+                // appends) may wait in its socket buffers to wake it up to the new term.
+                cluster.pause(old);
+                cut(links, List.of(old), others);
+                Optional<ChaosNode> successor = awaitOtherLeader(old, LEADER_TIMEOUT);
+                Sleep.millis(500); // Writes commit under the new leader meanwhile.
+                cluster.resume(old);
+                what = "SIGSTOP " + old + " (the leader) until " + successor.map(ChaosNode::toString).orElse("nobody")
+                        + " led, then SIGCONT it cut off from " + ids(others);
+                Sleep.millis(step.holdMillis());
+            }
             case PARTITION_MAJORITY_MINORITY -> {
                 List<ChaosNode> shuffled = shuffled(members, random);
                 List<ChaosNode> minority = shuffled.subList(0, (shuffled.size() - 1) / 2);
@@ -147,6 +164,19 @@ final class FaultInjector {
         }
         healAll();
         return Optional.of(what);
+    }
+
+    /** Waits until a member other than {@code old} leads. */
+    private Optional<ChaosNode> awaitOtherLeader(ChaosNode old, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<ChaosNode> leader = cluster.leader();
+            if (leader.isPresent() && leader.get() != old) {
+                return leader;
+            }
+            Sleep.millis(50);
+        }
+        return Optional.empty();
     }
 
     private String kill(ChaosNode node) {

@@ -1,13 +1,19 @@
 package io.loomkv.tools.chaos;
 
 /** The faults a chaos run injects; each is injected, held for a while, then healed. */
-enum FaultKind {
+public enum FaultKind {
     /** SIGKILL the leader; restart it when healed. */
     KILL_LEADER,
     /** SIGKILL a random member; restart it when healed. */
     KILL_RANDOM,
     /** SIGSTOP a member (the leader half of the time); SIGCONT when healed. */
     PAUSE,
+    /**
+     * SIGSTOP the leader and cut it off from every peer; once the others elected a new leader,
+     * SIGCONT it: it wakes up believing it still leads, reachable only by clients (a long GC
+     * pause during a network split).
+     */
+    PAUSE_LEADER_WAKE_ISOLATED,
     /** Cut the members into a majority and a minority, both directions. */
     PARTITION_MAJORITY_MINORITY,
     /** Cut the leader off from every other member, both directions. */
@@ -25,5 +31,15 @@ enum FaultKind {
     /** Move the leadership to a random follower under load. */
     TRANSFER_LEADER,
     /** SIGKILL a follower, tear the last record of its newest WAL segment, restart it. */
-    TORN_WAL_RESTART
+    TORN_WAL_RESTART;
+
+    /** Parses {@code kill-leader} or {@code KILL_LEADER}; the error lists the kinds. */
+    public static FaultKind parse(String text) {
+        try {
+            return valueOf(text.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown fault '" + text + "'; the faults are "
+                    + java.util.Arrays.stream(values()).map(k -> k.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).toList());
+        }
+    }
 }

@@ -46,11 +46,16 @@ final class FreePorts {
                 + " after " + ATTEMPTS + " tries"));
     }
 
-    /** The first port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
+    /**
+     * The first port the kernel hands out for outgoing connections (Linux), or 32768 when that
+     * cannot be read or leaves too little room below it. (Read by lines: on JDK 25
+     * {@code Files.readString} of this procfs file returned only its first byte.)
+     */
     private static int ephemeralRangeStart() {
         try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            return Integer.parseInt(range.split("\\s+")[0]);
+            String range = String.join(" ", Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))).trim();
+            int start = Integer.parseInt(range.split("\\s+")[0]);
+            return start > LOWEST_PORT + 1_000 ? start : 32_768;
         } catch (IOException | RuntimeException e) {
             return 32_768;
         }

@@ -37,7 +37,7 @@ class ChaosPiecesTest {
 
     @Test
     void theAppendAuditFindsLostDuplicatedAndInventedAppends() {
-        KeySet keys = KeySet.of(2);
+        List<String> keys = List.of("r0.0", "l0");
         List<Operation<KvInput, KvOutput>> history = List.of(
                 Operation.completed(1, new KvInput.Append("l0", "c1.1;"), 0, KvOutput.OK, 10),
                 Operation.completed(2, new KvInput.Append("l0", "c2.1;"), 5, KvOutput.OK, 15),
@@ -66,6 +66,7 @@ class ChaosPiecesTest {
         assertEquals(750, history.longestSilenceMillis(0, 1_000 * ms));
         assertEquals(1_100, history.longestSilenceMillis(0, 2_000 * ms), "silence up to the end of the load counts");
         assertEquals(List.of(3L, 1L), List.of(history.answered(), history.unknown()));
+        assertEquals(List.of("r0"), history.keys());
     }
 
     @Test
@@ -73,7 +74,8 @@ class ChaosPiecesTest {
         KeySet keys = KeySet.of(5);
         assertEquals(List.of("r0", "r1", "r2"), keys.registers());
         assertEquals(List.of("l0", "l1"), keys.logs());
-        assertTrue(keys.isLog("l1") && !keys.isLog("r1"));
+        assertTrue(KeySet.isLog("l1.7") && !KeySet.isLog("r1.7"));
+        assertEquals("l1.7", KeySet.inGeneration("l1", 7));
         assertThrows(IllegalArgumentException.class, () -> KeySet.of(1));
     }
 
@@ -97,6 +99,6 @@ class ChaosPiecesTest {
         assertEquals(1, new ChaosReport(10, 12, 12, 0, 2, 0, io.loomkv.core.lincheck.Verdict.OK, List.of("x")).exitCode());
         assertEquals(3, new ChaosReport(10, 12, 12, 0, 0, 0, io.loomkv.core.lincheck.Verdict.UNKNOWN, List.of("x")).exitCode());
         assertThrows(IllegalArgumentException.class, () -> new ChaosOptions(Duration.ofSeconds(60), 1, 4, 8, 4,
-                java.nio.file.Path.of("x"), false), "4 nodes");
+                java.nio.file.Path.of("x")), "4 nodes");
     }
 }

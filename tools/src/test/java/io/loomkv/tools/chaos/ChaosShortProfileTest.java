@@ -22,7 +22,7 @@ class ChaosShortProfileTest {
         long seed = Long.getLong("loomkv.chaos.seed", DEFAULT_SEED);
         Duration duration = DurationText.parse(System.getProperty("loomkv.chaos.duration", "80s"));
         int nodes = Integer.getInteger("loomkv.chaos.nodes", 3);
-        ChaosOptions options = new ChaosOptions(duration, seed, 8, 8, nodes, Path.of("target", "chaos-short-profile"), false);
+        ChaosOptions options = new ChaosOptions(duration, seed, 8, 8, nodes, Path.of("target", "chaos-short-profile"));
         System.out.println("ChaosShortProfileTest seed=" + seed + " (replay with -Dloomkv.chaos.seed=" + seed + ")");
 
         ChaosReport report = new ChaosRunner(options, System.out).run();
