@@ -287,6 +287,7 @@ final class FaultInjector {
      */
     void healAll() throws IOException {
         cluster.links().healAll();
+        List<ChaosNode> restarted = new ArrayList<>();
         for (ChaosNode node : cluster.members()) {
             if (node.paused) {
                 cluster.resume(node);
@@ -296,9 +297,32 @@ final class FaultInjector {
                     problems.add(node + " exited by itself; its log ends with:\n" + cluster.logTail(node, 20));
                 }
                 cluster.start(node);
+                restarted.add(node);
             }
         }
         stoppedOnPurpose.clear();
+        // A started JVM takes seconds to serve on a busy machine: the next fault must not find it still
+        // starting, or two nodes would be down at once and the schedule would not be one fault at a time.
+        for (ChaosNode node : restarted) {
+            if (!awaitServing(node, CATCH_UP_TIMEOUT)) {
+                problems.add(node + " did not answer within " + CATCH_UP_TIMEOUT.toSeconds() + " s of its restart; its log ends with:\n"
+                        + cluster.logTail(node, 20));
+            }
+        }
+    }
+
+    private boolean awaitServing(ChaosNode node, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (cluster.status(node).isPresent()) {
+                return true;
+            }
+            if (!node.isRunning()) {
+                return false;
+            }
+            Sleep.millis(100);
+        }
+        return false;
     }
 
     private static void cut(LinkTable links, List<ChaosNode> a, List<ChaosNode> b) {
