@@ -237,21 +237,21 @@ final class FaultInjector {
         cluster.kill(target);
         stoppedOnPurpose.add(target.id);
         long logBytesBefore = Files.exists(cluster.logFile(target)) ? Files.size(cluster.logFile(target)) : 0;
-        TornWalTail.Tear tear = TornWalTail.tear(target.dataDirectory.resolve("raft").resolve("wal"));
+        TornWalTail.Tear tear = TornWalTail.tear(target.dataDirectory.resolve("raft").resolve("wal"), random.nextLong());
         cluster.start(target);
         stoppedOnPurpose.remove(target.id);
         boolean caughtUp = awaitCaughtUp(target, CATCH_UP_TIMEOUT);
         String noticed = walReportedTear(target, logBytesBefore) ? "the WAL discarded the torn record" : "no torn-record line in its log";
         if (tear == null) {
             healAll();
-            return Optional.of("SIGKILL " + target + ", WAL had no record to tear, restarted");
+            return Optional.of("SIGKILL " + target + ", no room for a torn record in its newest WAL segment, restarted");
         }
         if (!caughtUp) {
             problems.add(target + " did not catch up within " + CATCH_UP_TIMEOUT.toSeconds() + " s after a torn WAL tail ("
                     + tear + ")");
         }
         healAll();
-        return Optional.of("SIGKILL " + target + ", tore " + tear + ", restarted: " + noticed
+        return Optional.of("SIGKILL " + target + ", torn tail " + tear + ", restarted: " + noticed
                 + (caughtUp ? ", caught up" : ", NOT caught up"));
     }
 

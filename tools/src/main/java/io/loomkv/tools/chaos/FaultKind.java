@@ -30,7 +30,7 @@ public enum FaultKind {
     MEMBER_CHANGE,
     /** Move the leadership to a random follower under load. */
     TRANSFER_LEADER,
-    /** SIGKILL a follower, tear the last record of its newest WAL segment, restart it. */
+    /** SIGKILL a follower, leave a torn record (a write cut short by the crash) at the end of its WAL, restart it. */
     TORN_WAL_RESTART;
 
     /** Parses {@code kill-leader} or {@code KILL_LEADER}; the error lists the kinds. */

@@ -2,6 +2,7 @@ package io.loomkv.tools.chaos;
 
 import io.loomkv.persist.wal.SegmentName;
 import io.loomkv.persist.wal.WalRecordCodec;
+import io.loomkv.persist.wal.WalRecordType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,40 +13,41 @@ import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Random;
 import java.util.stream.Stream;
 
 /**
- * Tears the last record of a stopped node's newest WAL segment the way a crash in the middle of
- * a write leaves it on disk: the record's header is there, but the sectors of its payload from the
- * first sector boundary on (or all of it, when it sits in one sector) never arrived and read as
- * zeros, like the preallocated rest of the segment.
+ * Leaves a torn record at the end of a stopped node's newest WAL segment, the way a crash in the
+ * middle of a write leaves it on disk: after the last complete record comes the start of one more
+ * (a valid header and the first sector of its payload), and the rest of it reads as zeros, like
+ * the preallocated rest of the segment. The WAL must discard it as a torn tail and start.
  *
- * <p>Why zeros and not a shorter file: segments are preallocated and fsynced at their full size
- * before use, so a crash cannot make one shorter; the WAL rightly treats a segment cut short as
- * damage and refuses to start. What a crash can leave is a record that stops part-way, which the
- * WAL must discard as a torn tail.
- *
- * <p>The torn record may have been acknowledged already (the node was killed, not crashed
- * mid-write), so the node really loses it; the runner only does this to one node while the others
- * are healthy, and waits until it caught up again before the next fault.
+ * <p>Why a new record and not the last one cut short: a record only counts as written once a
+ * later {@code force()} finished, so the record a crash tears was never acknowledged. Tearing an
+ * existing record would make the node forget an entry it had acknowledged, which no honest disk
+ * does (the first version of this fault did that, and the node then rightly stopped at "commit
+ * index out of range" when the leader's commit reached the entry it had lost). Why zeros and not
+ * a shorter file: segments are preallocated and fsynced at full size, so a crash cannot make one
+ * shorter; the WAL treats a segment cut short as damage and refuses to start.
  */
 final class TornWalTail {
-    /** What was torn: the file, where the record starts, and the zeroed range. */
-    record Tear(Path segment, long recordOffset, int recordBytes, long zeroFrom, long zeroTo) {
+    /** What was written: the file, where the torn record starts, its full size, and the bytes that did reach the disk. */
+    record Tear(Path segment, long recordOffset, int recordBytes, int writtenBytes) {
         @Override
         public String toString() {
-            return String.format("%s: record of %d bytes at offset %d, zeroed [%d, %d)", segment.getFileName(), recordBytes,
-                    recordOffset, zeroFrom, zeroTo);
+            return String.format("%s: a %d-byte record at offset %d of which only %d bytes reached the disk", segment.getFileName(),
+                    recordBytes, recordOffset, writtenBytes);
         }
     }
 
     private static final int SECTOR_BYTES = 512;
+    private static final int TORN_PAYLOAD_BYTES = 2_000;
 
     private TornWalTail() {
     }
 
-    /** Tears the last record in {@code walDirectory}'s newest segment; null when it holds no record to tear. */
-    static Tear tear(Path walDirectory) throws IOException {
+    /** Writes a torn record after the last record of {@code walDirectory}'s newest segment; null when it has no room. */
+    static Tear tear(Path walDirectory, long seed) throws IOException {
         Path newest;
         try (Stream<Path> files = Files.list(walDirectory)) {
             List<Path> segments = files.filter(p -> SegmentName.parse(p.getFileName().toString()) != null).toList();
@@ -59,7 +61,6 @@ final class TornWalTail {
         byte[] data = Files.readAllBytes(newest);
         ByteBuffer buffer = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         int position = 0;
-        int last = -1;
         while (position + WalRecordCodec.HEADER_BYTES <= data.length && !zeros(data, position, WalRecordCodec.HEADER_BYTES)) {
             int length = buffer.getInt(position);
             if (length < 0 || length > WalRecordCodec.MAX_PAYLOAD_BYTES
@@ -67,27 +68,26 @@ final class TornWalTail {
                 throw new IOException(newest + ": record at offset " + position + " has an impossible length " + length
                         + "; refusing to tear a WAL that is already damaged");
             }
-            last = position;
             position += WalRecordCodec.recordBytes(length);
         }
-        if (last <= 0) {
-            return null; // Only the segment header (or nothing): no record of the log to tear.
+        int recordBytes = WalRecordCodec.recordBytes(TORN_PAYLOAD_BYTES);
+        if (position == 0 || position + recordBytes > data.length) {
+            return null; // A blank segment (no header yet), or no room left in it.
         }
-        int payloadStart = last + WalRecordCodec.HEADER_BYTES;
-        int payloadEnd = payloadStart + buffer.getInt(last);
-        if (payloadEnd == payloadStart) {
-            return null;
-        }
-        int nextSector = (payloadStart / SECTOR_BYTES + 1) * SECTOR_BYTES;
-        int zeroFrom = nextSector < payloadEnd ? nextSector : payloadStart;
+        byte[] payload = new byte[TORN_PAYLOAD_BYTES];
+        new Random(seed).nextBytes(payload);
+        byte[] record = WalRecordCodec.encode(WalRecordType.ENTRY, payload);
+        // The disk got the header and the payload up to the first sector boundary after it begins.
+        int payloadStart = position + WalRecordCodec.HEADER_BYTES;
+        int written = (payloadStart / SECTOR_BYTES + 1) * SECTOR_BYTES - position;
         try (FileChannel channel = FileChannel.open(newest, StandardOpenOption.WRITE)) {
-            ByteBuffer zeros = ByteBuffer.allocate(position - zeroFrom);
-            while (zeros.hasRemaining()) {
-                channel.write(zeros, zeroFrom + zeros.position());
+            ByteBuffer torn = ByteBuffer.wrap(record, 0, written);
+            while (torn.hasRemaining()) {
+                channel.write(torn, position + torn.position());
             }
             channel.force(false);
         }
-        return new Tear(newest, last, position - last, zeroFrom, position);
+        return new Tear(newest, position, recordBytes, written);
     }
 
     private static boolean zeros(byte[] data, int from, int length) {
