@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * the background with output in {@code run/<folder>/node<ID>.log} and the pid in
  * {@code node<ID>.pid}. Used by {@code cluster up|down|status} and {@code demo}.
  */
-final class ClusterProcesses {
+public final class ClusterProcesses {
     static final Path RUN = Path.of("run");
     static final Path CURRENT = RUN.resolve("cluster.current");
 
@@ -32,11 +32,11 @@ final class ClusterProcesses {
         return RUN.resolve(configFolder.toAbsolutePath().normalize().getFileName().toString());
     }
 
-    static Path pidFile(Path runDir, long nodeId) {
+    public static Path pidFile(Path runDir, long nodeId) {
         return runDir.resolve("node" + nodeId + ".pid");
     }
 
-    static Path logFile(Path runDir, long nodeId) {
+    public static Path logFile(Path runDir, long nodeId) {
         return runDir.resolve("node" + nodeId + ".log");
     }
 
@@ -62,11 +62,39 @@ final class ClusterProcesses {
 
     /** As {@link #start(Path, NodeConfig, Path)}, with extra server flags (overriding the file). */
     static ProcessHandle start(Path runDir, NodeConfig config, Path configFile, List<String> extraFlags) throws IOException {
+        return start(runDir, config, configFile, extraFlags, launcher(List.of("-jar", jarPath().toString())));
+    }
+
+    /**
+     * As {@link #start(Path, NodeConfig, Path, List)}, started by {@code launcher}: the command up to
+     * (not including) the {@code server} subcommand, e.g. from {@link #launcher(List)}.
+     */
+    public static ProcessHandle start(Path runDir, NodeConfig config, Path configFile, List<String> extraFlags,
+            List<String> launcher) throws IOException {
         Optional<ProcessHandle> existing = running(runDir, config.nodeId());
         if (existing.isPresent()) {
             return existing.get();
         }
         Files.createDirectories(runDir);
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of("server", "--config", configFile.toString()));
+        command.addAll(extraFlags);
+        Path log = logFile(runDir, config.nodeId());
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        Files.writeString(pidFile(runDir, config.nodeId()), Long.toString(process.pid()) + "\n", StandardCharsets.UTF_8);
+        return process.toHandle();
+    }
+
+    /**
+     * The command that runs loomkv in a new JVM: this JVM's {@code java}, {@code LOOMKV_JVM_OPTS}
+     * (else -Xmx512m), the flags native code and protobuf need, then {@code classpathArguments}
+     * ({@code -jar loomkv.jar} or {@code -cp ... io.loomkv.tools.LoomKv}).
+     */
+    public static List<String> launcher(List<String> classpathArguments) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         String jvmOptions = System.getenv("LOOMKV_JVM_OPTS");
@@ -80,19 +108,11 @@ final class ClusterProcesses {
         if (Runtime.version().feature() >= 24) {
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
-        command.addAll(List.of("-jar", jarPath().toString(), "server", "--config", configFile.toString()));
-        command.addAll(extraFlags);
-        Path log = logFile(runDir, config.nodeId());
-        Process process = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .start();
-        Files.writeString(pidFile(runDir, config.nodeId()), Long.toString(process.pid()) + "\n", StandardCharsets.UTF_8);
-        return process.toHandle();
+        command.addAll(classpathArguments);
+        return command;
     }
 
-    static Path jarPath() throws IOException {
+    public static Path jarPath() throws IOException {
         try {
             Path jar = Path.of(ClusterProcesses.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (!jar.toString().endsWith(".jar")) {
@@ -105,7 +125,7 @@ final class ClusterProcesses {
     }
 
     /** Stops a process: SIGTERM, then SIGKILL after {@code grace}. Returns whether it was running. */
-    static boolean stop(ProcessHandle process, Duration grace) {
+    public static boolean stop(ProcessHandle process, Duration grace) {
         if (!process.isAlive()) {
             return false;
         }
@@ -176,7 +196,7 @@ final class ClusterProcesses {
     }
 
     /** The last lines of a node's log, for error messages. */
-    static String tail(Path log, int lines) {
+    public static String tail(Path log, int lines) {
         try {
             List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
             return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));

@@ -5,6 +5,7 @@ import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.NodeConfigKey;
 import io.loomkv.net.node.NodeConfigLoader;
+import io.loomkv.persist.identity.DataDirectoryMismatchException;
 import java.io.File;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -59,6 +60,9 @@ public final class ServerCommand implements Callable<Integer> {
         KvNode node;
         try {
             node = KvNode.start(nodeConfig);
+        } catch (DataDirectoryMismatchException e) {
+            System.err.println("loomkv server: node " + nodeConfig.nodeId() + " could not start: " + e.getMessage());
+            return 1;
         } catch (IOException | RuntimeException e) {
             System.err.println("loomkv server: node " + nodeConfig.nodeId() + " could not start: " + e);
             return 1;

@@ -19,6 +19,7 @@ import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
 import io.loomkv.net.rpc.RpcServerConfig;
 import io.loomkv.persist.engine.MemoryKvEngine;
+import io.loomkv.persist.identity.DataDirectoryIdentity;
 import io.loomkv.persist.raft.DurableStorage;
 import io.loomkv.persist.raft.DurableStorageOptions;
 import java.io.IOException;
@@ -67,6 +68,8 @@ public final class KvNode implements AutoCloseable {
     private KvNode(NodeConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.dataDirectory());
+        // Refuse another node's or another cluster's data before reading any of it.
+        new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
         this.storage = DurableStorage.open(DurableStorageOptions.defaults(config.dataDirectory().resolve("raft"))
                 .withFsync(config.fsync()));
         try {
