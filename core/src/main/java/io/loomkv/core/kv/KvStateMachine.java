@@ -70,7 +70,7 @@ import java.util.Optional;
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
- * read index.
+ * read index. The one exception is {@link #getConcurrently}, a single-key read any thread may make.
  */
 public final class KvStateMachine {
 
@@ -355,6 +355,22 @@ public final class KvStateMachine {
 
     // ----------------------------------------------------------------------------------------
     // Reads.
+
+    /**
+     * A single-key GET that any thread may call while the apply thread goes on: the engine allows
+     * reads concurrent with its one writer, and one key's value is always the result of some
+     * applied command, never half of one. It may see commands the apply thread has applied but not
+     * yet published as applied; those are committed, so seeing them early is still linearizable.
+     * The caller checks that the published applied index covers the read's index and that
+     * {@code request} passed the {@link #validator()}. Multi-key reads (MULTI_GET, SCAN) promise one
+     * point in time and must stay on the apply thread.
+     */
+    public KvReply getConcurrently(KvRequest request) {
+        if (request.getOpCase() != KvRequest.OpCase.GET) {
+            throw new IllegalArgumentException("only a single-key GET may be read concurrently, not " + request.getOpCase());
+        }
+        return get(request.getGet().getKey());
+    }
 
     private KvReply get(ByteString key) {
         Optional<ByteString> value = lookup(key.toByteArray());

@@ -41,6 +41,24 @@ class KvStateMachineOperationsTest {
     }
 
     @Test
+    void getConcurrentlyAnswersLikeTheApplyThreadRead() {
+        client.put("a", "1");
+        KvRequest present = KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes("a"))).build();
+        KvRequest absent = KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes("b"))).build();
+        assertEquals(kv.machine.read(present), kv.machine.getConcurrently(present));
+        assertEquals("1", kv.machine.getConcurrently(present).getGet().getValue().toStringUtf8());
+        assertEquals(Status.NOT_FOUND, kv.machine.getConcurrently(absent).getStatus());
+    }
+
+    @Test
+    void getConcurrentlyRefusesMultiKeyReads() {
+        KvRequest multiGet = KvRequest.newBuilder().setMultiGet(io.loomkv.core.kv.proto.MultiGet.newBuilder()
+                .addKeys(bytes("a"))).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kv.machine.getConcurrently(multiGet));
+        assertTrue(e.getMessage().contains("MULTI_GET"), e.getMessage());
+    }
+
+    @Test
     void emptyValueIsAValue() {
         client.put("k", "");
         KvReply reply = kv.get("k");

@@ -93,10 +93,12 @@ public final class KvNode implements AutoCloseable {
                     config.snapshotThresholdEntries(), SNAPSHOT_THRESHOLD_BYTES, MAX_SNAPSHOT_BYTES,
                     (index, keepEntries) -> loopRef[0].submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
             this.applyThread = Thread.ofPlatform().name("apply-" + config.nodeId()).daemon().unstarted(applier);
-            this.loop = new RaftLoop(config, node, storage, transport, membership, tracker, state, applyQueue, applyThread);
+            PointReads pointReads = new PointReads(config.nodeId(), stateMachine, state);
+            this.loop = new RaftLoop(config, node, storage, transport, membership, tracker, state, applyQueue, applyThread,
+                    pointReads);
             loopRef[0] = loop;
             this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.nodeId()).daemon().unstarted(loop);
-            this.service = new KvService(config, loop, state, membership, limits, applier);
+            this.service = new KvService(config, loop, state, membership, limits, applier, pointReads);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     RpcHandlers.builder().addOneWay(NodeMethods.RAFT_MESSAGE, this::onPeerMessage)
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, context) -> {

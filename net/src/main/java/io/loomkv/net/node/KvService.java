@@ -7,6 +7,7 @@ import io.loomkv.core.kv.KvReplies;
 import io.loomkv.core.kv.KvValidator;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.RequestDroppedException;
@@ -39,15 +40,18 @@ final class KvService implements AutoCloseable {
     private final Membership membership;
     private final KvValidator validator;
     private final Applier applier;
+    private final PointReads pointReads;
     private final RequestDeadlines<KvReply> deadlines;
 
-    KvService(NodeConfig config, RaftLoop loop, NodeState state, Membership membership, KvLimits limits, Applier applier) {
+    KvService(NodeConfig config, RaftLoop loop, NodeState state, Membership membership, KvLimits limits, Applier applier,
+            PointReads pointReads) {
         this.config = config;
         this.loop = loop;
         this.state = state;
         this.membership = membership;
         this.validator = new KvValidator(limits);
         this.applier = applier;
+        this.pointReads = pointReads;
         this.deadlines = new RequestDeadlines<>("request-deadlines-" + config.nodeId(), config.requestTimeoutMillis(),
                 KvReplies.error(Status.TIMEOUT, "no outcome within " + config.requestTimeoutMillis()
                         + " ms; a write may or may not be applied: retry with the same sequence"));
@@ -83,6 +87,9 @@ final class KvService implements AutoCloseable {
             }
             // The loop restamps the timestamp when it proposes; this one only satisfies the builder's check.
             input = new LoopInput.Propose(KvCommands.fromRequest(request, System.currentTimeMillis()), reply);
+        } else if (request.getConsistency() == ReadConsistency.SERIALIZABLE && PointReads.isPointRead(request)) {
+            // A stale single-key read needs neither the loop nor the apply thread.
+            return done(pointReads.read(request));
         } else {
             input = new LoopInput.Read(request, reply);
         }

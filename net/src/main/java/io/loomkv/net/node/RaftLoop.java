@@ -86,6 +86,7 @@ final class RaftLoop implements Runnable {
     private final MpscArrayQueue<Message> inbox = new MpscArrayQueue<>(INBOX_CAPACITY);
     private final SpscArrayQueue<ApplyTask> applyQueue;
     private final Thread applyThread;
+    private final PointReads pointReads;
     private final long tickNanos;
     private final Map<ByteString, List<LoopInput.Read>> pendingReads = new HashMap<>();
     private volatile Thread thread;
@@ -103,7 +104,8 @@ final class RaftLoop implements Runnable {
     private volatile long leaseReadsServed;
 
     RaftLoop(NodeConfig config, RaftNode node, DurableStorage storage, PeerTransport transport, Membership membership,
-            ProposalTracker tracker, NodeState state, SpscArrayQueue<ApplyTask> applyQueue, Thread applyThread) {
+            ProposalTracker tracker, NodeState state, SpscArrayQueue<ApplyTask> applyQueue, Thread applyThread,
+            PointReads pointReads) {
         this.config = config;
         this.node = node;
         this.storage = storage;
@@ -113,6 +115,7 @@ final class RaftLoop implements Runnable {
         this.state = state;
         this.applyQueue = applyQueue;
         this.applyThread = applyThread;
+        this.pointReads = pointReads;
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.confState = node.status().confState();
     }
@@ -359,11 +362,11 @@ final class RaftLoop implements Runnable {
             }
         }
         if (!now.isEmpty()) {
-            toApply(new ApplyTask.Reads(0, now));
+            serveOrHandOn(0, now);
         }
         if (!leased.isEmpty()) {
             leaseReadsServed += leased.size();
-            toApply(new ApplyTask.Reads(node.status().commitIndex(), leased));
+            serveOrHandOn(node.status().commitIndex(), leased);
         }
         if (!confirmed.isEmpty()) {
             // One ReadIndex round (one heartbeat broadcast) confirms every read waiting right now.
@@ -377,6 +380,32 @@ final class RaftLoop implements Runnable {
                         : KvReplies.error(Status.UNAVAILABLE, "read dropped: " + e.getMessage());
                 confirmed.forEach(r -> r.reply().complete(reply));
             }
+        }
+    }
+
+    /**
+     * Answers the single-key GETs among {@code reads} right here when the applied index already
+     * covers {@code readIndex} (usual for a ReadIndex round, which takes longer than applying);
+     * the others, and all of them while apply lags, wait on the apply thread.
+     */
+    private void serveOrHandOn(long readIndex, List<LoopInput.Read> reads) {
+        if (!pointReads.applied(readIndex)) {
+            toApply(new ApplyTask.Reads(readIndex, reads));
+            return;
+        }
+        List<LoopInput.Read> rest = null;
+        for (LoopInput.Read read : reads) {
+            if (PointReads.isPointRead(read.request())) {
+                read.reply().complete(pointReads.read(read.request()));
+            } else {
+                if (rest == null) {
+                    rest = new ArrayList<>();
+                }
+                rest.add(read);
+            }
+        }
+        if (rest != null) {
+            toApply(new ApplyTask.Reads(readIndex, rest));
         }
     }
 
@@ -424,7 +453,7 @@ final class RaftLoop implements Runnable {
         for (ReadState readState : rd.readStates()) {
             List<LoopInput.Read> reads = pendingReads.remove(readState.context());
             if (reads != null) {
-                toApply(new ApplyTask.Reads(readState.index(), reads));
+                serveOrHandOn(readState.index(), reads);
             }
         }
         InFlight flight = new InFlight(rd, rd.mustSync() && durable != null ? durable : DONE, committedHandedOn);
