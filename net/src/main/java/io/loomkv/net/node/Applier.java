@@ -191,7 +191,9 @@ final class Applier implements Runnable {
         entriesSinceSnapshot = 0;
         KvSnapshot snapshot = stateMachine.snapshot();
         ConfState membership = confState;
-        Thread.ofVirtual().name("snapshot-" + nodeId + "-" + applied)
+        // A platform thread: compressing the whole state is long CPU-bound work that would hold a
+        // carrier the Raft loop and the connections need.
+        Thread.ofPlatform().daemon().name("snapshot-" + nodeId + "-" + applied)
                 .start(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
     }
 
