@@ -166,8 +166,11 @@ final class Raft {
 
     private static boolean mustWaitForPersist(MessageType type) {
         return switch (type) {
-            case MSG_APP_RESP, MSG_VOTE, MSG_VOTE_RESP, MSG_PRE_VOTE, MSG_PRE_VOTE_RESP, MSG_HEARTBEAT_RESP,
-                    MSG_SNAP_RESP -> true;
+            // Not MSG_HEARTBEAT_RESP: it claims nothing about the sender's log, and the term it
+            // carries is safe to vouch for before it is durable (a vote is what must be, and a
+            // vote response waits). Holding it back made every ReadIndex read wait for a
+            // follower's fsync (etcd's async-storage mode sends it early too).
+            case MSG_APP_RESP, MSG_VOTE, MSG_VOTE_RESP, MSG_PRE_VOTE, MSG_PRE_VOTE_RESP, MSG_SNAP_RESP -> true;
             default -> false;
         };
     }

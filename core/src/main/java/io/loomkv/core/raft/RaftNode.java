@@ -240,6 +240,21 @@ public final class RaftNode {
         return rd;
     }
 
+    /**
+     * Takes the output that needs no local durability, at once, also while a Ready is outstanding:
+     * a leader's appends and heartbeats (a leader may replicate entries before its own fsync; they
+     * count for it only after {@link #advance()}), heartbeat responses (they vouch for the sender's
+     * term, and a vote, not a heartbeat, is what must be durable), forwarded requests, and
+     * confirmed ReadIndex reads. A runtime that keeps stepping while an fsync is in flight sends
+     * this every turn, so replication and reads do not wait behind the fsync for the next Ready.
+     * Append and vote responses, entries, hard state and committed entries still come only in a
+     * Ready; what is taken here is not repeated there.
+     */
+    public EarlyOutput takeEarlyOutput() {
+        raft.flushBatchedBroadcasts();
+        return new EarlyOutput(raft.takeMessagesBeforePersist(), raft.takeReadStates());
+    }
+
     /** Tells the node the last Ready was handled: its entries and hard state are durable, its entries applied. */
     public void advance() {
         Ready rd = outstanding;

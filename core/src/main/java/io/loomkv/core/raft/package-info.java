@@ -29,6 +29,11 @@
  * its appends before its own write finishes; it counts itself towards the commit quorum only
  * after {@link io.loomkv.core.raft.RaftNode#advance()} confirms the write.
  *
+ * <p>A runtime that keeps stepping while a Ready's fsync is in flight (instead of blocking on it)
+ * calls {@link io.loomkv.core.raft.RaftNode#takeEarlyOutput()} after each turn of input and sends
+ * what it returns at once: new appends, heartbeats and their responses, confirmed reads. Without
+ * it they would wait for the fsync to end and the next Ready.
+ *
  * <p>Storage is read through {@link io.loomkv.core.raft.Storage}; the runtime writes to it what
  * each Ready hands out. {@link io.loomkv.core.raft.MemoryStorage} is the in-memory version used
  * by tests, the simulator and benchmarks.

@@ -225,6 +225,11 @@ public final class KvNode implements AutoCloseable {
         return state.leaderId();
     }
 
+    /** WAL force() calls so far; for tests. */
+    long walForceCount() {
+        return storage.walForceCount();
+    }
+
     public long appliedIndex() {
         return state.appliedIndex();
     }

@@ -154,7 +154,12 @@ public final class DurableStorage implements Storage, AutoCloseable {
     public InitialState initialState() {
         lock.readLock().lock();
         try {
-            return new InitialState(hardState, snapshot.hasConfState() ? snapshot.getConfState() : ConfState.getDefaultInstance());
+            // The runtime does not write a hard state whose only change is the commit index until its
+            // next append (the commit index may be lost: Raft learns it again), so the one recovered
+            // may lag a snapshot taken since. The snapshot proves everything up to its index committed.
+            HardState recovered = hardState.getCommit() >= snapshot.getIndex() ? hardState
+                    : hardState.toBuilder().setCommit(snapshot.getIndex()).build();
+            return new InitialState(recovered, snapshot.hasConfState() ? snapshot.getConfState() : ConfState.getDefaultInstance());
         } finally {
             lock.readLock().unlock();
         }

@@ -160,6 +160,30 @@ class DurableStorageTest {
     }
 
     @Test
+    void aRecoveredCommitIndexThatLagsTheSnapshotIsLiftedToIt() throws Exception {
+        // The runtime writes a commit-only hard state only with its next append, so the WAL's last
+        // hard state may name a commit index below a snapshot taken since; Raft refuses a commit
+        // index below the snapshot, and the snapshot proves everything up to it committed.
+        MemoryKvEngine engine = engineWith(10, "v");
+        try (DurableStorage storage = open(dir)) {
+            appendDurably(storage, HardState.newBuilder().setTerm(1).setVote(2).setCommit(100).build(), entries(1, 400, 1));
+            snapshotOf(storage, 300, engine);
+        }
+        try (DurableStorage storage = open(dir)) {
+            HardState recovered = storage.initialState().hardState();
+            assertEquals(300, recovered.getCommit());
+            assertEquals(1, recovered.getTerm());
+            assertEquals(2, recovered.getVote());
+        }
+        try (DurableStorage storage = open(dir)) {
+            appendDurably(storage, HardState.newBuilder().setTerm(1).setVote(2).setCommit(350).build(), List.of());
+        }
+        try (DurableStorage storage = open(dir)) {
+            assertEquals(350, storage.initialState().hardState().getCommit(), "a commit index past the snapshot is kept");
+        }
+    }
+
+    @Test
     void aDamagedNewestSnapshotFallsBackToThePreviousOneAndItsLog() throws Exception {
         try (DurableStorage storage = open(dir)) {
             for (long i = 1; i <= 3000; i += 100) {
