@@ -124,7 +124,7 @@ public final class KvBenchCommand implements Callable<Integer> {
             for (int i = 0; i < clientCount; i++) {
                 kvClients.add(new KvClient(clientConfig));
             }
-            out.printf(Locale.ROOT, "bench kv: workload %s (%s), %s, %d clients, %d keys of %d B, values %d B, %s keys, %s reads, mix %s%n",
+            out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %d clients, %d keys of %d B, values %d B, %s keys, %s reads, mix %s%n",
                     settings.workload().name(), settings.workload().description(),
                     settings.rateOpsPerSecond() > 0 ? String.format(Locale.ROOT, "open loop at %.0f ops/s", settings.rateOpsPerSecond()) : "closed loop",
                     settings.clients(), settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
