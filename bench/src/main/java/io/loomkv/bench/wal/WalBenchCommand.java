@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "wal", description = "WAL append-to-durable benchmark with group commit (fsync on by default).", mixinStandardHelpOptions = true)
 public final class WalBenchCommand implements Callable<Integer> {
+    private static final String PARALLELISM_PROPERTY = "jdk.virtualThreadScheduler.parallelism";
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
 
     @Option(names = "--record-size", description = "Entry data size in bytes (default ${DEFAULT-VALUE}).", defaultValue = "128")
@@ -56,6 +57,13 @@ public final class WalBenchCommand implements Callable<Integer> {
             + " wait on its ticket), future (the same through Wal.append's future) or combined (flat combining, as the Raft loop"
             + " batches proposals) (default ${DEFAULT-VALUE}).", defaultValue = "direct")
     String submitMode;
+
+    @Option(names = "--carriers", description = "Carrier threads of the virtual-thread scheduler (the appenders', and a virtual"
+            + " writer's): sets jdk.virtualThreadScheduler.parallelism before the bench starts its first virtual thread; 0 keeps the"
+            + " JVM's choice, the number of cores (default ${DEFAULT-VALUE}). One carrier is the cheapest way to drive closed-loop"
+            + " appenders: with two, every group commit wakes the second carrier, which has gone idle during force().",
+            defaultValue = "1")
+    int carriers;
 
     @Option(names = "--writer", description = "The WAL writer's thread: virtual (suits many virtual appenders) or platform (as a node"
             + " runs it, behind its one Raft loop) (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
@@ -104,6 +112,17 @@ public final class WalBenchCommand implements Callable<Integer> {
             }
             if (!threadKind.equals("virtual") && !threadKind.equals("platform")) {
                 throw new IllegalArgumentException("--threads must be virtual or platform, got " + threadKind);
+            }
+            if (carriers < 0 || carriers > 256) {
+                throw new IllegalArgumentException("--carriers must be in 0..256, got " + carriers);
+            }
+            if (carriers > 0) {
+                String set = System.getProperty(PARALLELISM_PROPERTY);
+                if (set != null && !set.equals(Integer.toString(carriers))) {
+                    throw new IllegalArgumentException("--carriers " + carriers + " conflicts with -D" + PARALLELISM_PROPERTY + "=" + set);
+                }
+                // Read once, when the JVM starts its first virtual thread: nothing before this command starts one.
+                System.setProperty(PARALLELISM_PROPERTY, Integer.toString(carriers));
             }
             if (!writerKind.equals("virtual") && !writerKind.equals("platform")) {
                 throw new IllegalArgumentException("--writer must be virtual or platform, got " + writerKind);
@@ -207,8 +226,9 @@ public final class WalBenchCommand implements Callable<Integer> {
                 operations += counts[a];
             }
             LatencyReport report = new LatencyReport(String.format(Locale.ROOT,
-                    "wal bench: %d %s appenders (%s submit), %s writer, %d B records, %s, dir %s",
-                    appenders, threadKind, submitMode, writerKind, recordSizeBytes, fsync ? "fsync on (group commit)" : "fsync OFF (durable = written to the OS)",
+                    "wal bench: %d %s appenders (%s submit), %s writer, carrier threads %s, %d B records, %s, dir %s",
+                    appenders, threadKind, submitMode, writerKind,
+                    System.getProperty(PARALLELISM_PROPERTY, Runtime.getRuntime().availableProcessors() + " (default)"), recordSizeBytes, fsync ? "fsync on (group commit)" : "fsync OFF (durable = written to the OS)",
                     walDir),
                     total, operations, errors.get(), elapsed);
             report.printSummary(System.out);
