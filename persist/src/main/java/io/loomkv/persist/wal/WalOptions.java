@@ -26,8 +26,10 @@ import java.util.Objects;
  *     call or an OS context switch in between, and it yields rather than parks while they come
  *     back (see {@link WalWriter}). The cost: each force() makes the virtual-thread scheduler
  *     compensate for the blocked carrier, and the writer queues behind every other runnable
- *     virtual thread. Off by default: a node's Raft loop is one platform thread, and its writer
- *     should not wait behind request handlers.
+ *     virtual thread. It relies on that compensation: with it disabled (one carrier and
+ *     {@code jdk.virtualThreadScheduler.minRunnable=0}, or {@code maxPoolSize=1}) each force carried
+ *     about one record in the bench here. Off by default: a node's Raft loop is one platform
+ *     thread, and its writer should not wait behind request handlers.
  */
 public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity,
                          int maxSyncDelayMicros, boolean fsync, boolean virtualWriter) {
