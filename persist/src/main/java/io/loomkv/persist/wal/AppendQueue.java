@@ -114,6 +114,16 @@ final class AppendQueue {
         }
     }
 
+    /** Moves up to {@code maxCount} queued requests into {@code out} without waiting; returns how many. */
+    int drainAvailable(List<WalRequest> out, int maxCount) {
+        lock.lock();
+        try {
+            return moveTo(out, maxCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private int moveTo(List<WalRequest> out, int maxCount) {
         int moved = 0;
         while (moved < maxCount && !items.isEmpty()) {

@@ -204,6 +204,16 @@ public final class Wal implements AutoCloseable {
         return writer.forceNanos();
     }
 
+    /** Time the writer spent writing batches to the OS (for benchmarks: part of a group commit round that is not force()). */
+    public long writeNanos() {
+        return writer.writeNanos();
+    }
+
+    /** Time the writer spent reporting appends durable and waking their waiters after forces (for benchmarks). */
+    public long completeNanos() {
+        return writer.completeNanos();
+    }
+
     /** The error that stopped the WAL, or null while it works. */
     public Throwable failure() {
         return writer.failure();

@@ -20,9 +20,19 @@ import java.util.Objects;
  *     survives a crash of this process, but NOT a power loss or kernel crash, which may lose any
  *     suffix of recent appends (recovery still finds a consistent prefix: torn records at the tail
  *     are truncated as usual). Segment creation and recovery still fsync (rare, off the hot path).
+ * @param virtualWriter whether the writer runs on a virtual thread rather than a platform thread.
+ *     Worth it when the appenders are many virtual threads (each waits for its own append): the
+ *     writer then wakes them and is woken by them through its carriers' queues, without a futex
+ *     call or an OS context switch in between, and it yields rather than parks while they come
+ *     back (see {@link WalWriter}). The cost: each force() makes the virtual-thread scheduler
+ *     compensate for the blocked carrier, and the writer queues behind every other runnable
+ *     virtual thread. It relies on that compensation: with it disabled (one carrier and
+ *     {@code jdk.virtualThreadScheduler.minRunnable=0}, or {@code maxPoolSize=1}) each force carried
+ *     about one record in the bench here. Off by default: a node's Raft loop is one platform
+ *     thread, and its writer should not wait behind request handlers.
  */
 public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity,
-                         int maxSyncDelayMicros, boolean fsync) {
+                         int maxSyncDelayMicros, boolean fsync, boolean virtualWriter) {
     public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
     public static final long MAX_SEGMENT_SIZE_BYTES = 1L << 30;
 
@@ -46,21 +56,30 @@ public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchByte
         }
     }
 
-    /** Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us, fsync on. */
+    /**
+     * Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us,
+     * fsync on, a platform writer thread.
+     */
     public static WalOptions defaults(Path directory) {
-        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100, true);
+        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100, true, false);
     }
 
     public WalOptions withSegmentSizeBytes(long bytes) {
-        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros, fsync);
+        return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros, fsync,
+                virtualWriter);
     }
 
     public WalOptions withMaxSyncDelayMicros(int micros) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros, fsync);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros, fsync, virtualWriter);
     }
 
     /** Turns forcing appends to the device on or off; see the {@code fsync} parameter for what "off" still guarantees. */
     public WalOptions withFsync(boolean enabled) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, enabled);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, enabled, virtualWriter);
+    }
+
+    /** Runs the writer on a virtual or a platform thread; see the {@code virtualWriter} parameter for when each fits. */
+    public WalOptions withVirtualWriter(boolean virtual) {
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, fsync, virtual);
     }
 }

@@ -1,5 +1,6 @@
 package io.loomkv.persist.wal;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -22,10 +23,16 @@ public final class WalTicket {
     private static final int FAILED = 2;
     private static final AtomicReferenceFieldUpdater<WalTicket, Thread> WAITER =
             AtomicReferenceFieldUpdater.newUpdater(WalTicket.class, Thread.class, "waiter");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<WalTicket, List> RELAY =
+            AtomicReferenceFieldUpdater.newUpdater(WalTicket.class, List.class, "relay");
+    /** Set by a waiter on its way out: a relay handed over after that is the writer's to unpark. */
+    private static final List<Thread> WAITER_GONE = List.of();
 
     private final long lastIndexAfter;
     private volatile int state = PENDING;
     private volatile Thread waiter;
+    private volatile List<Thread> relay; // other waiters this ticket's waiter unparks once woken; see handOverRelay
     private Throwable failure; // written before state becomes FAILED, read after
 
     WalTicket(long lastIndexAfter) {
@@ -103,7 +110,31 @@ public final class WalTicket {
             return current;
         } finally {
             waiter = null;
+            relayOthers();
         }
+    }
+
+    /** Unparks the waiters handed over with {@link #handOverRelay}, if any; marks the ticket so that none is handed over later. */
+    @SuppressWarnings("unchecked")
+    private void relayOthers() {
+        List<Thread> others = (List<Thread>) RELAY.getAndSet(this, WAITER_GONE);
+        if (others != null) {
+            for (Thread other : others) {
+                LockSupport.unpark(other);
+            }
+        }
+    }
+
+    /**
+     * Called by the writer after {@link #markDurable} returned this ticket's waiter, before it
+     * unparks that waiter: the waiter, once woken, unparks {@code others} itself. Returns false when
+     * the waiter had already left (then the caller must unpark {@code others}). Why: on a carrier
+     * whose sibling carriers are idle, each unpark from the writer wakes a sibling that takes the one
+     * task and parks again; unparked from the first appender instead (usually on a sibling the
+     * writer's first unpark woke, while the writer's carrier is still busy), they are plain pushes.
+     */
+    boolean handOverRelay(List<Thread> others) {
+        return RELAY.compareAndSet(this, null, others);
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The child process of {@link WalCrashTest}: reopens the WAL, then appends batches as fast as it
  * can with several batches in flight, printing "ACK index" once each is durable, until killed.
+ * Arguments: the WAL directory, a seed, and "virtual" or "platform" for the writer thread.
  */
 public final class WalCrashChild {
     private WalCrashChild() {
@@ -20,7 +21,12 @@ public final class WalCrashChild {
         Path dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         Random random = new Random(seed);
-        WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024);
+        boolean virtualWriter = switch (args[2]) {
+            case "virtual" -> true;
+            case "platform" -> false;
+            default -> throw new IllegalArgumentException("writer must be virtual or platform, got " + args[2]);
+        };
+        WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024).withVirtualWriter(virtualWriter);
         Wal wal = Wal.open(options, Long.MAX_VALUE);
         long next = wal.lastIndex() + 1;
         System.out.println("READY " + wal.lastIndex());

@@ -38,7 +38,9 @@ class WalCrashTest {
         long acknowledgedTotal = 0;
         for (int round = 0; round < rounds; round++) {
             long killAfterMillis = 20 + random.nextInt(400);
-            long acknowledged = runChildAndKill(random.nextLong(), killAfterMillis);
+            // Every other child runs its writer on a virtual thread: both writers must keep every acknowledged entry.
+            String writer = round % 2 == 0 ? "platform" : "virtual";
+            long acknowledged = runChildAndKill(random.nextLong(), killAfterMillis, writer);
             WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024);
             try (Wal wal = Wal.open(options, 0)) {
                 List<Entry> recovered = WalTestSupport.recoveredEntries(wal.takeRecovered());
@@ -51,8 +53,8 @@ class WalCrashTest {
                     assertEquals(WalTestSupport.entry(i + 1, 1, data.length), entry,
                             "seed " + seed + " round " + round + ": entry " + (i + 1) + " is damaged");
                 }
-                LOG.info("round {}: killed after {} ms, {} acknowledged, {} recovered, {} segments",
-                        round, killAfterMillis, acknowledged, recovered.size(), wal.segmentCount());
+                LOG.info("round {}: {} writer killed after {} ms, {} acknowledged, {} recovered, {} segments",
+                        round, writer, killAfterMillis, acknowledged, recovered.size(), wal.segmentCount());
             }
             acknowledgedTotal = Math.max(acknowledgedTotal, acknowledged);
         }
@@ -60,10 +62,10 @@ class WalCrashTest {
     }
 
     /** Starts the child, kills it {@code killAfterMillis} after it is ready, returns the highest acknowledged index. */
-    private long runChildAndKill(long childSeed, long killAfterMillis) throws Exception {
+    private long runChildAndKill(long childSeed, long killAfterMillis, String writer) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                WalCrashChild.class.getName(), dir.toString(), Long.toString(childSeed))
+                WalCrashChild.class.getName(), dir.toString(), Long.toString(childSeed), writer)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         AtomicLong acknowledged = new AtomicLong();
         CountDownLatch ready = new CountDownLatch(1);

@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Injected I/O errors (works everywhere, unlike the tmpfs test): a failed force or write is fatal and never retried. */
 class WalIoFailureTest {
@@ -30,7 +32,11 @@ class WalIoFailureTest {
     private final AtomicInteger forceCalls = new AtomicInteger();
 
     private Wal openFaulty() throws Exception {
-        WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20);
+        return openFaulty(false);
+    }
+
+    private Wal openFaulty(boolean virtualWriter) throws Exception {
+        WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(1 << 20).withVirtualWriter(virtualWriter);
         return Wal.open(options, 0, path -> new FaultyFileChannel(FileChannel.open(path, StandardOpenOption.WRITE), failForce, failWrite, forceCalls));
     }
 
@@ -56,9 +62,10 @@ class WalIoFailureTest {
         }
     }
 
-    @Test
-    void aFailedForceFailsTicketsToo() throws Exception {
-        try (Wal wal = openFaulty()) {
+    @ParameterizedTest(name = "virtual writer: {0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedForceFailsTicketsToo(boolean virtualWriter) throws Exception {
+        try (Wal wal = openFaulty(virtualWriter)) {
             assertEquals(10, wal.submit(null, entries(1, 10, 1)).await(10, TimeUnit.SECONDS));
             failForce.set("EIO: injected fsync failure");
             WalTicket doomed = wal.submit(null, entries(11, 20, 1));
@@ -66,6 +73,7 @@ class WalIoFailureTest {
             assertTrue(causeMessages(error).contains("injected fsync failure"), causeMessages(error));
             assertTrue(!doomed.isDurable());
             assertThrows(WalFailedException.class, () -> wal.submit(null, entries(21, 21, 1)));
+            assertEquals(2, forceCalls.get(), "the failed force is not retried");
         }
     }
 

@@ -4,6 +4,7 @@ import static io.loomkv.persist.wal.WalTestSupport.entries;
 import static io.loomkv.persist.wal.WalTestSupport.entry;
 import static io.loomkv.persist.wal.WalTestSupport.recoveredEntries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,6 +24,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class WalTest {
     @TempDir
@@ -78,6 +81,9 @@ class WalTest {
 
     @Test
     void fsyncIsOnByDefaultAndCarriedThroughTheWithers() {
+        assertFalse(WalOptions.defaults(dir).virtualWriter(), "a platform writer by default");
+        assertTrue(WalOptions.defaults(dir).withVirtualWriter(true).withSegmentSizeBytes(1 << 20).withFsync(false).withMaxSyncDelayMicros(5)
+                .virtualWriter(), "the writer kind survives the other withers");
         WalOptions defaults = WalOptions.defaults(dir);
         assertTrue(defaults.fsync());
         WalOptions off = defaults.withFsync(false).withSegmentSizeBytes(1 << 20).withMaxSyncDelayMicros(0);
@@ -219,18 +225,21 @@ class WalTest {
         }
     }
 
-    @Test
-    void submittersWaitingOnTicketsAreAllDurableInOrder() throws Exception {
+    /** With either writer thread; some appenders are platform threads, which a virtual writer must unpark too. */
+    @ParameterizedTest(name = "virtual writer: {0}")
+    @ValueSource(booleans = {false, true})
+    void submittersWaitingOnTicketsAreAllDurableInOrder(boolean virtualWriter) throws Exception {
         int threads = 16;
         int perThread = 200;
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments().withVirtualWriter(virtualWriter), 0)) {
             ReentrantLock order = new ReentrantLock();
             long[] next = {1};
             AtomicLong durable = new AtomicLong();
             List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
             List<Thread> workers = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
-                workers.add(Thread.ofVirtual().start(() -> {
+                Thread.Builder builder = t % 4 == 3 ? Thread.ofPlatform().daemon() : Thread.ofVirtual();
+                workers.add(builder.start(() -> {
                     try {
                         for (int i = 0; i < perThread; i++) {
                             WalTicket ticket;

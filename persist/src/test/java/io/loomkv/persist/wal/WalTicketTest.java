@@ -106,6 +106,45 @@ class WalTicketTest {
         assertEquals(5, ticket.await(), "the ticket itself is unaffected; another wait succeeds");
     }
 
+    @Test
+    void theWokenWaiterUnparksTheWaitersHandedOverToIt() throws Exception {
+        WalTicket first = new WalTicket(1);
+        WalTicket second = new WalTicket(2);
+        CompletableFuture<Long> firstResult = new CompletableFuture<>();
+        CompletableFuture<Long> secondResult = new CompletableFuture<>();
+        Thread firstWaiter = Thread.ofVirtual().start(() -> awaitInto(first, firstResult));
+        Thread secondWaiter = Thread.ofVirtual().start(() -> awaitInto(second, secondResult));
+        awaitParked(firstWaiter);
+        awaitParked(secondWaiter);
+        assertSame(secondWaiter, second.markDurable());
+        assertSame(firstWaiter, first.markDurable());
+        assertTrue(first.handOverRelay(java.util.List.of(secondWaiter)), "the first waiter is still there to take the relay");
+        LockSupport.unpark(firstWaiter); // only the first: it must wake the second
+        assertEquals(1, firstResult.get(30, TimeUnit.SECONDS));
+        assertEquals(2, secondResult.get(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aRelayHandedOverAfterTheWaiterLeftIsRefused() throws Exception {
+        WalTicket ticket = new WalTicket(9);
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        Thread waiter = Thread.ofVirtual().start(() -> awaitInto(ticket, result));
+        awaitParked(waiter);
+        assertSame(waiter, ticket.markDurable());
+        LockSupport.unpark(waiter);
+        assertEquals(9, result.get(30, TimeUnit.SECONDS));
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(ticket.handOverRelay(java.util.List.of(Thread.currentThread())), "the waiter has gone: the writer must unpark the others");
+    }
+
+    private static void awaitInto(WalTicket ticket, CompletableFuture<Long> result) {
+        try {
+            result.complete(ticket.await());
+        } catch (Throwable t) {
+            result.completeExceptionally(t);
+        }
+    }
+
     /** Waits (generously) until {@code thread} is parked waiting on a ticket. */
     private static void awaitParked(Thread thread) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
