@@ -29,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Applier implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
-    private static final long IDLE_PARK_NANOS = 10_000_000;
 
     private record PendingRead(long index, LoopInput.Read read) {
     }
@@ -53,6 +52,7 @@ final class Applier implements Runnable {
             new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
     private volatile boolean running = true;
+    private volatile Thread applyThread; // set when run() starts; woken by stop() and by a finished snapshot
     private volatile long lastSnapshotIndex;
     /** Entry bytes applied since the last snapshot was started. */
     private long bytesSinceSnapshot;
@@ -79,6 +79,14 @@ final class Applier implements Runnable {
 
     void stop() {
         running = false;
+        wake();
+    }
+
+    private void wake() {
+        Thread thread = applyThread;
+        if (thread != null) {
+            LockSupport.unpark(thread);
+        }
     }
 
     long lastSnapshotIndex() {
@@ -87,6 +95,7 @@ final class Applier implements Runnable {
 
     @Override
     public void run() {
+        applyThread = Thread.currentThread();
         try {
             while (running) {
                 ApplyTask task = queue.poll();
@@ -94,7 +103,11 @@ final class Applier implements Runnable {
                     // A threshold may have been crossed while the previous snapshot was still being
                     // written; without this, a log that stops growing would keep it until the next write.
                     maybeSnapshot();
-                    LockSupport.parkNanos(IDLE_PARK_NANOS);
+                    // Untimed: the Raft loop unparks this thread after every task it queues, stop()
+                    // and a finished snapshot do too; an idle node then costs no wake-ups here.
+                    if (running && queue.isEmpty()) {
+                        LockSupport.park(this);
+                    }
                     continue;
                 }
                 switch (task) {
@@ -222,6 +235,7 @@ final class Applier implements Runnable {
             LOG.warn("node {}: snapshot at {} failed: {}", nodeId, index, e.toString());
         } finally {
             snapshotInProgress.set(false);
+            wake(); // Entries applied meanwhile may already call for the next snapshot.
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.rpc.SweeperSleep;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,8 @@ import org.slf4j.LoggerFactory;
  * head of a FIFO queue, dropping answered requests and timing out expired ones. A request that
  * is answered while an older one still waits stays queued until that one is answered or expires,
  * so the queue is bounded: past {@link #MAX_TRACKED} the per-request timer is used instead.
+ * The sweeper looks every {@value #SWEEP_INTERVAL_MILLIS} ms while requests are tracked and sleeps
+ * until the next one while none is ({@link SweeperSleep}), so an idle node does not wake for it.
  *
  * @param <T> the reply type
  */
@@ -30,6 +33,7 @@ final class RequestDeadlines<T> implements AutoCloseable {
     private final T timeoutReply;
     private final ConcurrentLinkedQueue<Tracked<T>> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger tracked = new AtomicInteger();
+    private final SweeperSleep sweeperSleep = new SweeperSleep(TimeUnit.MILLISECONDS.toNanos(SWEEP_INTERVAL_MILLIS));
     private final Thread sweeper;
     private volatile boolean running = true;
 
@@ -54,7 +58,13 @@ final class RequestDeadlines<T> implements AutoCloseable {
             return reply.completeOnTimeout(timeoutReply, timeoutNanos, TimeUnit.NANOSECONDS);
         }
         queue.add(new Tracked<>(System.nanoTime() + timeoutNanos, reply));
+        sweeperSleep.workAdded();
         return reply;
+    }
+
+    /** True while the sweeper sleeps without a timeout because nothing is tracked (for tests). */
+    boolean sweeperIdle() {
+        return sweeperSleep.isParkedIdle();
     }
 
     /** Requests tracked right now (answered ones included until they reach the head). */
@@ -87,9 +97,8 @@ final class RequestDeadlines<T> implements AutoCloseable {
 
     private void sweepLoop() {
         while (running) {
-            try {
-                Thread.sleep(SWEEP_INTERVAL_MILLIS);
-            } catch (InterruptedException e) {
+            sweeperSleep.sleep(!queue.isEmpty(), () -> !queue.isEmpty());
+            if (!running) {
                 break;
             }
             try {

@@ -65,10 +65,12 @@ final class ClientConnection implements Runnable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile RpcException closeCause;
     private volatile String closeReason = "";
+    private final Runnable onCallPending;
 
     private ClientConnection(Socket socket, InetSocketAddress address, RpcClientConfig config, FrameReader reader,
-            FrameCompression compression) throws IOException {
+            FrameCompression compression, Runnable onCallPending) throws IOException {
         this.socket = socket;
+        this.onCallPending = onCallPending;
         this.address = address;
         this.config = config;
         this.reader = reader;
@@ -85,8 +87,8 @@ final class ClientConnection implements Runnable {
      * @throws RpcException with the server's code when it refused the handshake
      * @throws IOException when the endpoint cannot be reached or spoke nonsense
      */
-    static ClientConnection open(InetSocketAddress address, RpcClientConfig config, FrameCompression compression)
-            throws IOException {
+    static ClientConnection open(InetSocketAddress address, RpcClientConfig config, FrameCompression compression,
+            Runnable onCallPending) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
@@ -100,7 +102,7 @@ final class ClientConnection implements Runnable {
             socket.getOutputStream().write(FrameCodec.encodeToArray(FrameType.HELLO, 0, 0, 0, hello));
             checkHandshakeReply(reader, address, config);
             reader.setIdleTimeoutMillis(0);
-            ClientConnection connection = new ClientConnection(socket, address, config, reader, compression);
+            ClientConnection connection = new ClientConnection(socket, address, config, reader, compression, onCallPending);
             connection.writer.batchOffersFrom(connection.readerThread);
             connection.writer.start();
             connection.readerThread.start();
@@ -160,6 +162,7 @@ final class ClientConnection implements Runnable {
         PendingCall call = new PendingCall(requestId, method.name(), method.responseParser(), deadlineNanos,
                 timeoutMillis);
         pending.put(requestId, call);
+        onCallPending.run(); // The deadline thread may be asleep with nothing to watch.
         if (!writer.offer(new OutboundFrame(FrameType.REQUEST, 0, requestId, method.id(), request, false))) {
             if (pending.remove(requestId, call)) {
                 inFlight.decrementAndGet();
@@ -263,12 +266,14 @@ final class ClientConnection implements Runnable {
                 + ") with the request in flight; it may or may not have executed"), reason, false);
     }
 
-    /** Fails the calls whose deadline has passed. */
-    void expire(long nowNanos) {
-        // Safety net: a callback that blocks on the reader thread must not strand frames it queued.
+    /** Fails the calls whose deadline has passed; true when calls are still pending. */
+    boolean expire(long nowNanos) {
+        // Safety net: a callback that blocks on the reader thread must not strand frames it queued
+        // (callbacks run when a call is answered, and what they queue there is a call of their own,
+        // pending, so the sweeps go on while they block).
         writer.wakeIfQueued();
         if (pending.isEmpty()) {
-            return;
+            return false;
         }
         for (PendingCall call : pending.values()) {
             if (nowNanos - call.deadlineNanos >= 0 && pending.remove(call.requestId, call)) {
@@ -278,6 +283,11 @@ final class ClientConnection implements Runnable {
                         + " ms; the server may still execute it"));
             }
         }
+        return !pending.isEmpty();
+    }
+
+    boolean hasPendingCalls() {
+        return !pending.isEmpty();
     }
 
     /** Closes the socket and fails every pending call with {@code cause}; logs one line. */

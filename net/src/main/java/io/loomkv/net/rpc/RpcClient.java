@@ -6,11 +6,14 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The RPC client: one {@link RpcEndpoint} (a small connection pool) per remote address, and one
  * virtual thread that fails calls whose deadline has passed (checked every
- * {@value #DEADLINE_CHECK_INTERVAL_MILLIS} ms, so a deadline fires at most that much late).
+ * {@value #DEADLINE_CHECK_INTERVAL_MILLIS} ms while calls are pending, so a deadline fires at most
+ * that much late; while none is pending, as on a node's peer client, which only sends one-way
+ * messages, it sleeps until the next call: see {@link SweeperSleep}).
  *
  * <pre>{@code
  * try (RpcClient client = new RpcClient(RpcClientConfig.client("cluster-1"))) {
@@ -26,6 +29,7 @@ public final class RpcClient implements AutoCloseable {
     private final RpcClientConfig config;
     private final FrameCompression compression;
     private final ConcurrentHashMap<InetSocketAddress, RpcEndpoint> endpoints = new ConcurrentHashMap<>();
+    private final SweeperSleep deadlineSleep = new SweeperSleep(TimeUnit.MILLISECONDS.toNanos(DEADLINE_CHECK_INTERVAL_MILLIS));
     private final Thread deadlineThread;
     private volatile boolean closed;
 
@@ -44,7 +48,7 @@ public final class RpcClient implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("client is closed");
         }
-        return endpoints.computeIfAbsent(address, a -> new RpcEndpoint(a, config, compression));
+        return endpoints.computeIfAbsent(address, a -> new RpcEndpoint(a, config, compression, deadlineSleep::workAdded));
     }
 
     /** Shorthand for {@code endpoint(address).call(method, request, timeout)}. */
@@ -55,18 +59,27 @@ public final class RpcClient implements AutoCloseable {
 
     private void checkDeadlines() {
         while (!closed) {
-            try {
-                Thread.sleep(DEADLINE_CHECK_INTERVAL_MILLIS);
-            } catch (InterruptedException e) {
-                if (closed) {
-                    return;
-                }
-            }
             long now = System.nanoTime();
+            boolean pending = false;
             for (RpcEndpoint endpoint : endpoints.values()) {
-                endpoint.expire(now);
+                pending |= endpoint.expire(now);
+            }
+            deadlineSleep.sleep(pending, this::anyCallPending);
+        }
+    }
+
+    private boolean anyCallPending() {
+        for (RpcEndpoint endpoint : endpoints.values()) {
+            if (endpoint.hasPendingCalls()) {
+                return true;
             }
         }
+        return false;
+    }
+
+    /** True while the deadline thread sleeps without a timeout because no call is pending (for tests). */
+    boolean deadlineThreadIdle() {
+        return deadlineSleep.isParkedIdle();
     }
 
     /** Closes every connection; calls still in flight fail with {@code CODE_SHUTTING_DOWN}. */

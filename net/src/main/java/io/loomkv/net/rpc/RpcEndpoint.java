@@ -76,7 +76,7 @@ public final class RpcEndpoint {
             ClientConnection opened = null;
             Throwable failure = null;
             try {
-                opened = ClientConnection.open(address, config, compression);
+                opened = ClientConnection.open(address, config, compression, onCallPending);
             } catch (IOException | RuntimeException e) {
                 failure = e;
             }
@@ -134,11 +134,13 @@ public final class RpcEndpoint {
     private final FrameCompression compression;
     private final ReconnectBackoff backoff;
     private final Slot[] slots;
+    private final Runnable onCallPending;
     private final AtomicInteger nextSlot = new AtomicInteger();
     private volatile boolean closed;
 
-    RpcEndpoint(InetSocketAddress address, RpcClientConfig config, FrameCompression compression) {
+    RpcEndpoint(InetSocketAddress address, RpcClientConfig config, FrameCompression compression, Runnable onCallPending) {
         this.address = address;
+        this.onCallPending = onCallPending;
         this.config = config;
         this.compression = compression;
         this.backoff = new ReconnectBackoff(config.reconnectBackoffInitial(), config.reconnectBackoffMax());
@@ -239,13 +241,26 @@ public final class RpcEndpoint {
         return null;
     }
 
-    void expire(long nowNanos) {
+    /** Fails the calls whose deadline has passed; true when calls are still pending. */
+    boolean expire(long nowNanos) {
+        boolean pending = false;
         for (Slot slot : slots) {
             ClientConnection connection = slot.connection;
             if (connection != null) {
-                connection.expire(nowNanos);
+                pending |= connection.expire(nowNanos);
             }
         }
+        return pending;
+    }
+
+    boolean hasPendingCalls() {
+        for (Slot slot : slots) {
+            ClientConnection connection = slot.connection;
+            if (connection != null && connection.hasPendingCalls()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void close() {

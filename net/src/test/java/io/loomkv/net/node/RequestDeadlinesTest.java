@@ -70,6 +70,28 @@ class RequestDeadlinesTest {
     }
 
     @Test
+    void theSweeperSleepsWhileNothingIsTrackedAndWakesForTheNextRequest() throws Exception {
+        try (RequestDeadlines<String> deadlines = new RequestDeadlines<>("test", 100, "TIMEOUT")) {
+            awaitSweeperIdle(deadlines);
+            // Only the sweeper times this one out (nobody sweeps by hand): it must have been woken.
+            CompletableFuture<String> waiting = deadlines.track(new CompletableFuture<>());
+            assertEquals("TIMEOUT", waiting.get(30, TimeUnit.SECONDS));
+            awaitSweeperIdle(deadlines);
+            assertEquals(0, deadlines.trackedCount());
+        }
+    }
+
+    private static void awaitSweeperIdle(RequestDeadlines<?> deadlines) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!deadlines.sweeperIdle()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the sweeper did not go idle with nothing tracked");
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    @Test
     void closeTimesOutEverythingStillWaitingAndLaterRequestsStillTimeOut() throws Exception {
         RequestDeadlines<String> deadlines = new RequestDeadlines<>("test", 200, "TIMEOUT");
         CompletableFuture<String> waiting = deadlines.track(new CompletableFuture<>());

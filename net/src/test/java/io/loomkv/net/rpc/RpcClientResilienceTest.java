@@ -85,6 +85,23 @@ class RpcClientResilienceTest {
     }
 
     @Test
+    void theDeadlineThreadSleepsWhileNoCallIsPendingAndStillTimesOutTheNextCall() throws Exception {
+        try (RpcServer server = TestRpc.startServer(RpcServerConfig.defaults(CLUSTER), handlers());
+                RpcClient client = new RpcClient(RpcClientConfig.client(CLUSTER).withConnectionsPerEndpoint(1))) {
+            RpcEndpoint endpoint = client.endpoint(address(server));
+            assertEcho(endpoint, "warm");
+            // Nothing pending: the deadline thread parks without a timeout (an idle node's peer client
+            // is always like this) ...
+            TestRpc.waitFor("the deadline thread to go idle", client::deadlineThreadIdle);
+            // ... and the next call must still wake it, or this would hang instead of timing out.
+            RpcException hang = failure(endpoint.call(HANG, echoRequest("x"), Duration.ofMillis(100)));
+            assertInstanceOf(RpcTimeoutException.class, hang);
+            TestRpc.waitFor("the deadline thread to go idle again", client::deadlineThreadIdle);
+            assertEcho(endpoint, "after");
+        }
+    }
+
+    @Test
     void clientReconnectsAfterTheServerComesBack() throws Exception {
         RpcServer first = TestRpc.startServer(RpcServerConfig.defaults(CLUSTER), handlers());
         int port = first.port();

@@ -25,6 +25,7 @@ final class AppendQueue {
     private volatile long queuedCount; // written under the lock; volatile so the writer can estimate it without the lock
     private long writerWantsCount; // 0 while the writer is not waiting
     private long firstArrivalNanos; // System.nanoTime() when the queue last went from empty to non-empty
+    private boolean waitsStopped; // set once, when the WAL closes: the writer's waits return at once
 
     AppendQueue(int capacity) {
         if (capacity < 1) {
@@ -70,7 +71,7 @@ final class AppendQueue {
         try {
             writerWantsCount = Math.max(1, minCount);
             try {
-                while (queuedCount < minCount && nanos > 0) {
+                while (queuedCount < minCount && nanos > 0 && !waitsStopped) {
                     nanos = enoughForWriter.awaitNanos(nanos);
                 }
             } finally {
@@ -109,6 +110,20 @@ final class AppendQueue {
                 writerWantsCount = 0;
             }
             return moveTo(out, maxCount);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes the writer if it waits in {@link #awaitAndDrain}, and makes its later waits return at
+     * once: the WAL is closing, and the writer should notice now rather than when its idle wait runs out.
+     */
+    void stopWaits() {
+        lock.lock();
+        try {
+            waitsStopped = true;
+            enoughForWriter.signalAll();
         } finally {
             lock.unlock();
         }

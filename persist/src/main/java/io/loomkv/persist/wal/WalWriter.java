@@ -170,7 +170,8 @@ final class WalWriter {
 
     private void writerLoop() {
         List<WalRequest> batch = new ArrayList<>(1024);
-        long idleWaitNanos = TimeUnit.MILLISECONDS.toNanos(20);
+        // Long: close() wakes the writer (AppendQueue.stopWaits), so an idle WAL needs no periodic wake-up.
+        long idleWaitNanos = TimeUnit.SECONDS.toNanos(1);
         try {
             while (true) {
                 if (gather(batch, idleWaitNanos) == 0) {
@@ -476,6 +477,7 @@ final class WalWriter {
 
     void close() throws IOException {
         closing = true;
+        queue.stopWaits();
         try {
             writerThread.join();
         } catch (InterruptedException e) {
