@@ -12,7 +12,9 @@ import java.util.Arrays;
  * <p>Two time limits guard the reading thread: the <em>idle</em> timeout bounds the wait for the
  * first byte of a frame, and the <em>partial-frame</em> timeout bounds the time from the first
  * byte of a frame to its last, so a peer trickling one byte at a time cannot hold a connection
- * open forever. Both are applied through {@link ReadTimeout}, normally {@code Socket::setSoTimeout}.
+ * open forever. Both are applied either through {@link ReadTimeout}, normally
+ * {@code Socket::setSoTimeout}, or through a {@link ReadDeadline} that a watchdog thread enforces
+ * (cheaper on virtual threads, see there).
  *
  * <p>Not thread-safe: one reader thread per connection. The body returned by {@link #bodyArray()}
  * is only valid until the next call to {@link #next()}.
@@ -28,7 +30,8 @@ public final class FrameReader {
     private static final long NOT_STARTED = Long.MIN_VALUE;
 
     private final InputStream in;
-    private final ReadTimeout readTimeout;
+    private final ReadTimeout readTimeout; // null when readDeadline is used
+    private final ReadDeadline readDeadline; // null when readTimeout is used
     private final int maxFrameSizeBytes;
     private long idleTimeoutMillis;
     private final long partialFrameTimeoutMillis;
@@ -49,6 +52,20 @@ public final class FrameReader {
      */
     public FrameReader(InputStream in, ReadTimeout readTimeout, int maxFrameSizeBytes, long idleTimeoutMillis,
             long partialFrameTimeoutMillis, FrameBodyDecoder bodyDecoder) {
+        this(in, readTimeout, null, maxFrameSizeBytes, idleTimeoutMillis, partialFrameTimeoutMillis, bodyDecoder);
+    }
+
+    /** As above, with the limits enforced through {@code readDeadline} by the caller's watchdog. */
+    public FrameReader(InputStream in, ReadDeadline readDeadline, int maxFrameSizeBytes, long idleTimeoutMillis,
+            long partialFrameTimeoutMillis, FrameBodyDecoder bodyDecoder) {
+        this(in, null, readDeadline, maxFrameSizeBytes, idleTimeoutMillis, partialFrameTimeoutMillis, bodyDecoder);
+    }
+
+    private FrameReader(InputStream in, ReadTimeout readTimeout, ReadDeadline readDeadline, int maxFrameSizeBytes,
+            long idleTimeoutMillis, long partialFrameTimeoutMillis, FrameBodyDecoder bodyDecoder) {
+        if ((readTimeout == null) == (readDeadline == null)) {
+            throw new IllegalArgumentException("give exactly one of a read timeout and a read deadline");
+        }
         if (maxFrameSizeBytes < FrameCodec.MIN_MAX_FRAME_SIZE_BYTES) {
             throw new IllegalArgumentException("maxFrameSizeBytes " + maxFrameSizeBytes + " below the minimum "
                     + FrameCodec.MIN_MAX_FRAME_SIZE_BYTES);
@@ -61,6 +78,7 @@ public final class FrameReader {
         }
         this.in = in;
         this.readTimeout = readTimeout;
+        this.readDeadline = readDeadline;
         this.maxFrameSizeBytes = maxFrameSizeBytes;
         this.idleTimeoutMillis = idleTimeoutMillis;
         this.partialFrameTimeoutMillis = partialFrameTimeoutMillis;
@@ -202,6 +220,9 @@ public final class FrameReader {
     private int readWithTimeout(byte[] into, int offset, int length, int haveOfFrame, int frameSizeBytes)
             throws IOException {
         boolean idle = haveOfFrame == 0;
+        if (readDeadline != null) {
+            return readBeforeDeadline(into, offset, length, idle, haveOfFrame, frameSizeBytes);
+        }
         long timeoutMillis;
         if (idle) {
             timeoutMillis = idleTimeoutMillis;
@@ -234,6 +255,53 @@ public final class FrameReader {
         // The partial-frame clock starts at the first wait for the rest of a frame (see above), not
         // here: reading the clock once per read would cost more than the slack it saves.
         return n;
+    }
+
+    /** One read under a {@link ReadDeadline}: idle until the idle limit, inside a frame until the frame's limit. */
+    private int readBeforeDeadline(byte[] into, int offset, int length, boolean idle, int haveOfFrame,
+            int frameSizeBytes) throws IOException {
+        long now = System.nanoTime();
+        boolean armed = true;
+        if (idle) {
+            if (idleTimeoutMillis == 0) {
+                armed = false;
+            } else {
+                readDeadline.arm(now + idleTimeoutMillis * 1_000_000);
+            }
+        } else {
+            if (frameStartNanos == NOT_STARTED) {
+                frameStartNanos = now;
+            }
+            long deadline = frameStartNanos + partialFrameTimeoutMillis * 1_000_000;
+            if (now - deadline >= 0) {
+                throw partialTimeout(haveOfFrame, frameSizeBytes);
+            }
+            readDeadline.arm(deadline);
+        }
+        int n;
+        try {
+            n = in.read(into, offset, length);
+        } catch (IOException e) {
+            if (armed && !readDeadline.disarm()) {
+                throw deadlineExceeded(idle, haveOfFrame, frameSizeBytes, e);
+            }
+            throw e;
+        }
+        if (armed && !readDeadline.disarm()) {
+            // Cut off just as the read returned: the input is shut, so report the timeout now.
+            throw deadlineExceeded(idle, haveOfFrame, frameSizeBytes, null);
+        }
+        return n;
+    }
+
+    private SocketTimeoutException deadlineExceeded(boolean idle, int haveOfFrame, int frameSizeBytes, IOException cause) {
+        SocketTimeoutException timeout = idle
+                ? new IdleTimeoutException("idle: no frame started within " + idleTimeoutMillis + " ms")
+                : partialTimeout(haveOfFrame, frameSizeBytes);
+        if (cause != null) {
+            timeout.initCause(cause);
+        }
+        return timeout;
     }
 
     private void setTimeout(int millis) throws IOException {

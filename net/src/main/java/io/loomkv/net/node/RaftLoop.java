@@ -94,6 +94,7 @@ final class RaftLoop implements Runnable {
     private final long tickNanos;
     private final Map<ByteString, List<LoopInput.Read>> pendingReads = new HashMap<>();
     private volatile Thread thread;
+    private volatile LoopTicker ticker;
     /** The Ready whose persist is not yet durable, else null; the core hands out no other meanwhile. */
     private InFlight inFlight;
     private volatile boolean running = true;
@@ -126,7 +127,10 @@ final class RaftLoop implements Runnable {
 
     void start(Thread loopThread) {
         this.thread = loopThread;
+        LoopTicker loopTicker = new LoopTicker(loopThread, tickNanos, System.nanoTime() + tickNanos);
+        this.ticker = loopTicker;
         loopThread.start();
+        Thread.ofVirtual().name("raft-ticker-" + config.nodeId()).start(loopTicker);
     }
 
     /** Hands an input to the loop; false when the queue is full (the caller answers "overloaded"). */
@@ -149,6 +153,10 @@ final class RaftLoop implements Runnable {
 
     void stop() {
         running = false;
+        LoopTicker loopTicker = ticker;
+        if (loopTicker != null) {
+            loopTicker.stop();
+        }
         Thread t = thread;
         if (t != null) {
             LockSupport.unpark(t);
@@ -158,6 +166,7 @@ final class RaftLoop implements Runnable {
     @Override
     public void run() {
         long nextTickNanos = System.nanoTime() + tickNanos;
+        ticker.nextTickAt(nextTickNanos);
         try {
             while (running) {
                 boolean worked = false;
@@ -177,6 +186,7 @@ final class RaftLoop implements Runnable {
                     if (now - nextTickNanos >= 0) {
                         nextTickNanos = now + tickNanos;
                     }
+                    ticker.nextTickAt(nextTickNanos);
                     worked = true;
                 }
                 worked |= stepInbox();
@@ -195,8 +205,9 @@ final class RaftLoop implements Runnable {
                     sendEarly(node.takeEarlyOutput());
                 }
                 if (!worked) {
-                    // The WAL's completion of an in-flight persist unparks us too.
-                    LockSupport.parkNanos(Math.max(1, nextTickNanos - System.nanoTime()));
+                    // Untimed: the ticker wakes us when a tick is due, inputs and the WAL's
+                    // completion of an in-flight persist unpark us too (see LoopTicker for why).
+                    LockSupport.park(this);
                 }
             }
         } catch (RuntimeException | IOException | Error e) {
@@ -204,6 +215,7 @@ final class RaftLoop implements Runnable {
             state.fail(e);
         } finally {
             running = false;
+            ticker.stop();
             failQueuedInputs();
             closeReceiver();
         }

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The RPC server: an accept loop on a virtual thread, and per connection a reader virtual thread
  * and a coalescing writer (see {@link ServerConnection}). Handlers are registered up front in an
- * {@link RpcHandlers}.
+ * {@link RpcHandlers}. One watchdog virtual thread enforces every connection's read limits (idle
+ * and partial-frame) by sweeping them every {@link #watchdogIntervalNanos}, so a limit fires at
+ * most that much late; see {@link io.loomkv.net.frame.ReadDeadline} for why not socket timeouts.
  *
  * <pre>{@code
  * RpcHandlers handlers = RpcHandlers.builder().add(EchoService.ECHO, EchoService.handler()).build();
@@ -42,9 +45,12 @@ public final class RpcServer implements AutoCloseable {
     private final ReentrantLock lifecycleLock = new ReentrantLock();
     private ServerSocket serverSocket;
     private Thread acceptThread;
+    private Thread watchdogThread;
+    private final SweeperSleep watchdogSleep;
     private volatile boolean stopping;
     private volatile boolean draining;
     private boolean stopped;
+    private volatile boolean watching = true;
 
     public RpcServer(RpcServerConfig config, RpcHandlers handlers) {
         this(config, handlers, FrameCompression.standard());
@@ -54,6 +60,19 @@ public final class RpcServer implements AutoCloseable {
         this.config = config;
         this.handlers = handlers;
         this.compression = compression;
+        this.watchdogSleep = new SweeperSleep(watchdogIntervalNanos(config));
+    }
+
+    /**
+     * An eighth of the shortest read limit (the handshake runs under the partial-frame limit),
+     * between 5 ms and 1 s: with the defaults (5 min idle, 10 s partial) the watchdog wakes once a second.
+     */
+    static long watchdogIntervalNanos(RpcServerConfig config) {
+        long shortest = config.partialFrameTimeout().toNanos();
+        if (!config.readIdleTimeout().isZero()) {
+            shortest = Math.min(shortest, config.readIdleTimeout().toNanos());
+        }
+        return Math.clamp(shortest / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(1));
     }
 
     /** Binds and starts accepting; returns the bound port (useful with port 0). */
@@ -68,6 +87,7 @@ public final class RpcServer implements AutoCloseable {
             socket.bind(bindAddress, ACCEPT_BACKLOG);
             serverSocket = socket;
             acceptThread = Thread.ofVirtual().name("rpc-accept-" + socket.getLocalPort()).start(this::acceptLoop);
+            watchdogThread = Thread.ofVirtual().name("rpc-read-watchdog-" + socket.getLocalPort()).start(this::watchReads);
             LOG.info("rpc server listening on {} (cluster '{}', {} methods)", socket.getLocalSocketAddress(),
                     config.clusterId(), handlers.size());
             return socket.getLocalPort();
@@ -125,6 +145,16 @@ public final class RpcServer implements AutoCloseable {
         }
     }
 
+    private void watchReads() {
+        while (watching) {
+            long now = System.nanoTime();
+            for (ServerConnection connection : connections) {
+                connection.expireReadIfDue(now);
+            }
+            watchdogSleep.sleep(!connections.isEmpty(), () -> !connections.isEmpty());
+        }
+    }
+
     private void onAccepted(Socket socket) {
         try {
             socket.setTcpNoDelay(true);
@@ -136,6 +166,7 @@ public final class RpcServer implements AutoCloseable {
             }
             ServerConnection connection = new ServerConnection(this, socket, config, handlers, compression);
             connections.add(connection);
+            watchdogSleep.workAdded();
             connection.start();
         } catch (IOException e) {
             LOG.warn("could not set up connection from {}: {}", socket.getRemoteSocketAddress(), e.toString());
@@ -213,6 +244,10 @@ public final class RpcServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             open.forEach(c -> c.close("server shutdown interrupted", false));
+        }
+        watching = false; // Every connection is closed by now.
+        if (watchdogThread != null) {
+            watchdogThread.interrupt();
         }
         LOG.info("rpc server on port {} stopped", serverSocket == null ? -1 : serverSocket.getLocalPort());
     }

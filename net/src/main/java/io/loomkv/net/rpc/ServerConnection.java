@@ -8,6 +8,7 @@ import io.loomkv.net.frame.FrameFlags;
 import io.loomkv.net.frame.FrameFormatException;
 import io.loomkv.net.frame.FrameHeader;
 import io.loomkv.net.frame.FrameReader;
+import io.loomkv.net.frame.ReadDeadline;
 import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.frame.IdleTimeoutException;
 import io.loomkv.net.proto.ErrorReply;
@@ -59,6 +60,7 @@ final class ServerConnection implements Runnable {
     private final Thread readerThread;
     private volatile boolean draining;
     private volatile CallContext context;
+    private final ReadDeadline readDeadline;
 
     ServerConnection(RpcServer server, Socket socket, RpcServerConfig config, RpcHandlers handlers,
             FrameCompression compression) throws IOException {
@@ -67,7 +69,8 @@ final class ServerConnection implements Runnable {
         this.config = config;
         this.handlers = handlers;
         this.description = String.valueOf(socket.getRemoteSocketAddress());
-        this.reader = new FrameReader(socket.getInputStream(), socket::setSoTimeout, config.maxFrameSizeBytes(),
+        this.readDeadline = new ReadDeadline(this::shutInput);
+        this.reader = new FrameReader(socket.getInputStream(), readDeadline, config.maxFrameSizeBytes(),
                 config.partialFrameTimeout().toMillis(), config.partialFrameTimeout().toMillis(),
                 compression.decoder());
         this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
@@ -85,6 +88,20 @@ final class ServerConnection implements Runnable {
 
     String description() {
         return description;
+    }
+
+    /** Called by the server's read watchdog: cuts the reader's blocking read off if it is past its limit. */
+    void expireReadIfDue(long nowNanos) {
+        readDeadline.expireIfDue(nowNanos);
+    }
+
+    /** Ends the blocked read (it sees end of stream) without touching the writer's half of the socket. */
+    private void shutInput() {
+        try {
+            socket.shutdownInput();
+        } catch (IOException e) {
+            LOG.debug("connection {}: shutting input after a read timeout: {}", description, e.toString());
+        }
     }
 
     int callsInFlight() {
