@@ -5,6 +5,8 @@
 # (from /proc/PID/stat, which neighbours on the machine disturb less than throughput).
 #
 # usage: bench/scripts/ab-jars.sh A.jar B.jar A.jar B.jar
+#        a JAR@FLAGS argument starts that cluster's servers with extra JVM flags, e.g.
+#        A.jar A.jar@-Djdk.virtualThreadScheduler.parallelism=1 (flags separated by spaces)
 # env:   EXTRA="--read-ratio 0 ..." extra bench kv flags for both phases
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -17,10 +19,13 @@ JAVA="$(find_jdk)/bin/java"
 FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
 FOLDER=conf/local-3node
 cpu_ticks() { local total=0 p; for p in $(pgrep -f "server --config $FOLDER"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$total"; }
-for jar in "$@"; do
+for spec in "$@"; do
+  jar=${spec%%@*}
+  opts=""
+  [[ $spec == *@* ]] && opts=${spec#*@}
   "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster down "$FOLDER" > /dev/null 2>&1 || true
   rm -rf "run/$(basename "$FOLDER")"
-  "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster up "$FOLDER" > /dev/null
+  LOOMKV_JVM_OPTS="$opts" "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster up "$FOLDER" > /dev/null
   # shellcheck disable=SC2086
   "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration 25s --warmup 1s \
       --value-size 128 --read-ratio 0.5 --clients 256 ${EXTRA:-} > /dev/null 2>&1
@@ -30,6 +35,6 @@ for jar in "$@"; do
       --value-size 128 --read-ratio 0.5 --clients 256 --no-preload ${EXTRA:-} 2>/dev/null)
   after=$(cpu_ticks)
   ops=$(echo "$out" | awk '/^  operations/ {print $2}')
-  echo "$(basename "$jar"): load $(cut -d' ' -f1 /proc/loadavg) $(echo "$out" | grep -E 'throughput|latency \(us' | tr -s ' ' | tr '\n' ' ')server CPU $(( (after - before) * 1000000 / $(getconf CLK_TCK) / ops )) us/op"
+  echo "$(basename "$jar")${opts:+ $opts}: load $(cut -d' ' -f1 /proc/loadavg) $(echo "$out" | grep -E 'throughput|latency \(us' | tr -s ' ' | tr '\n' ' ')server CPU $(( (after - before) * 1000000 / $(getconf CLK_TCK) / ops )) us/op"
 done
 "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster down "$FOLDER" > /dev/null 2>&1 || true

@@ -26,12 +26,16 @@ server_cpu_ticks() {
   echo "$total"
 }
 
-run() { # run NAME BENCH_ARGS...
+run() { # run NAME BENCH_ARGS...   (WARM_SERVERS=60s env: an unmeasured run of that length first)
   local name=$1; shift
   ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true
   rm -rf "$RUN_DIR"
   ./loomkv cluster up "$FOLDER" > /dev/null
   mkdir -p "$OUT"
+  if [[ -n "${WARM_SERVERS:-}" ]]; then
+    ./loomkv bench kv --cluster "$FOLDER" --keys 10000 --duration "$WARM_SERVERS" "$@" > /dev/null 2>&1
+    set -- "$@" --no-preload
+  fi
   echo "== $name: bench kv $*"
   echo "   before: $(uptime)"
   local before; before=$(server_cpu_ticks)
@@ -48,4 +52,8 @@ run 128b-256c --value-size 128 --read-ratio 0.5 --clients 256 --warmup 3s
 run 128b-256c-warm15 --value-size 128 --read-ratio 0.5 --clients 256 --warmup 15s
 run seed-256c --workload seed --clients 256 --warmup 3s
 run 128b-1c --value-size 128 --read-ratio 0.5 --clients 1 --warmup 3s
+WARM_SERVERS=60s run 128b-256c-warmed --value-size 128 --read-ratio 0.5 --clients 256 --warmup 3s
+WARM_SERVERS=60s run seed-256c-warmed --workload seed --clients 256 --warmup 3s
+WARM_SERVERS=30s run 128b-1c-writes-warmed --value-size 128 --read-ratio 0 --clients 1 --warmup 3s
+WARM_SERVERS=30s run 128b-1c-reads-warmed --value-size 128 --read-ratio 1 --clients 1 --warmup 3s
 echo "outputs and plots: $OUT/"
