@@ -234,8 +234,9 @@ public final class WalBenchCommand implements Callable<Integer> {
             report.printSummary(System.out);
             double forcesPerSecond = forces * 1e9 / sampledNanos;
             if (fsync) {
-                System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments)%n",
-                        forcesPerSecond, forces == 0 ? 0.0 : operations * 1e9 / elapsed / forcesPerSecond, wal.segmentCount());
+                System.out.printf(Locale.ROOT, "  fsyncs/s      %.0f (%.1f records per fsync, %d segments, %d started sparse)%n",
+                        forcesPerSecond, forces == 0 ? 0.0 : operations * 1e9 / elapsed / forcesPerSecond, wal.segmentCount(),
+                        wal.sparseSegmentCount());
                 if (forces > 0) {
                     // A round is one group commit; what is not force() is gathering, writing and waking appenders.
                     System.out.printf(Locale.ROOT, "  round         %.0f us: force() %.0f us, the rest %.0f us (write %.0f, complete and wake %.0f,"
@@ -245,7 +246,8 @@ public final class WalBenchCommand implements Callable<Integer> {
                             (sampledNanos - forceNanos - writeNanos - completeNanos) / 1000.0 / forces);
                 }
             } else {
-                System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments)%n", wal.segmentCount());
+                System.out.printf(Locale.ROOT, "  fsyncs/s      0 (fsync off; %d segments, %d started sparse)%n", wal.segmentCount(),
+                        wal.sparseSegmentCount());
             }
             if (cpuNanos >= 0 && operations > 0) {
                 // On a shared machine the CPU spent per record is steadier than the wall-clock figures.

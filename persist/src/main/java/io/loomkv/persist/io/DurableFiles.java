@@ -31,21 +31,31 @@ public final class DurableFiles {
         fsyncDirectory(target.toAbsolutePath().getParent());
     }
 
+    /** A read-only direct buffer of zeros to pass to {@link #writeZeros(FileChannel, long, long, ByteBuffer)} repeatedly. */
+    public static ByteBuffer zeroBuffer() {
+        return ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES).asReadOnlyBuffer();
+    }
+
     /**
      * Writes zeros over {@code [fromOffset, toOffset)} of an open channel. Used to preallocate
      * segments (so that fdatasync need not update block maps) and to clear a torn tail.
      */
     public static void writeZeros(FileChannel channel, long fromOffset, long toOffset) throws IOException {
+        long length = Math.max(0, toOffset - fromOffset);
+        writeZeros(channel, fromOffset, toOffset, ByteBuffer.allocateDirect((int) Math.min(ZERO_CHUNK_BYTES, Math.max(1, length))));
+    }
+
+    /** {@link #writeZeros(FileChannel, long, long)} from {@code zeros}, a buffer holding only zeros (not modified). */
+    public static void writeZeros(FileChannel channel, long fromOffset, long toOffset, ByteBuffer zeros) throws IOException {
         if (fromOffset < 0 || toOffset < fromOffset) {
             throw new IllegalArgumentException("bad zero range [" + fromOffset + ", " + toOffset + ")");
         }
-        ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_CHUNK_BYTES, Math.max(1, toOffset - fromOffset)));
         long position = fromOffset;
         while (position < toOffset) {
-            zeros.clear();
-            zeros.limit((int) Math.min(zeros.capacity(), toOffset - position));
-            while (zeros.hasRemaining()) {
-                position += channel.write(zeros, position);
+            ByteBuffer source = zeros.duplicate().clear();
+            source.limit((int) Math.min(source.capacity(), toOffset - position));
+            while (source.hasRemaining()) {
+                position += channel.write(source, position);
             }
         }
     }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -32,12 +33,13 @@ public final class Wal implements AutoCloseable {
     private long lastIndex; // guarded by appendLock
     private boolean closed; // guarded by appendLock
 
-    private Wal(WalOptions options, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
+    private Wal(WalOptions options, WalRecovery.Result recovery, SegmentChannelFactory channelFactory,
+            Executor fillExecutor) throws IOException {
         this.options = options;
         this.queue = new AppendQueue(options.queueCapacity());
         this.recovered = recovery.contents();
         this.lastIndex = recovery.contents().lastIndex();
-        this.writer = new WalWriter(options, queue, recovery, channelFactory);
+        this.writer = new WalWriter(options, queue, recovery, channelFactory, fillExecutor);
     }
 
     /**
@@ -52,8 +54,14 @@ public final class Wal implements AutoCloseable {
 
     /** As {@link #open(WalOptions, long)}, with segment channels from {@code channelFactory} (tests inject failures). */
     static Wal open(WalOptions options, long keepEntriesAboveIndex, SegmentChannelFactory channelFactory) throws IOException {
+        return open(options, keepEntriesAboveIndex, channelFactory, null);
+    }
+
+    /** As above, with the next segments' zero fills run by {@code fillExecutor} (tests hold them back; null: the WAL's own thread). */
+    static Wal open(WalOptions options, long keepEntriesAboveIndex, SegmentChannelFactory channelFactory,
+            Executor fillExecutor) throws IOException {
         WalRecovery.Result recovery = WalRecovery.recover(options.directory(), keepEntriesAboveIndex);
-        Wal wal = new Wal(options, recovery, channelFactory);
+        Wal wal = new Wal(options, recovery, channelFactory, fillExecutor);
         wal.writer.start();
         return wal;
     }
@@ -222,6 +230,14 @@ public final class Wal implements AutoCloseable {
     /** Number of segment files the writer currently tracks. */
     public int segmentCount() {
         return writer.segmentCount();
+    }
+
+    /**
+     * Segments started sparse because the background zero fill of the next one had not finished
+     * (the WAL was filling segments faster than the fill ran); their fdatasyncs cost more.
+     */
+    public long sparseSegmentCount() {
+        return writer.sparseSegmentCount();
     }
 
     private void checkSize(byte[] bytes) {

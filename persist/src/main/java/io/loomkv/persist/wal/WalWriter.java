@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -92,11 +93,13 @@ final class WalWriter {
     private long expectedRecords;
     private final boolean headerPresentAtStart;
 
-    WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery, SegmentChannelFactory channelFactory) throws IOException {
+    /** @param fillExecutor runs the segment preallocator's zero fills; null: its own thread (see {@link SegmentPreallocator}) */
+    WalWriter(WalOptions options, AppendQueue queue, WalRecovery.Result recovery, SegmentChannelFactory channelFactory,
+            Executor fillExecutor) throws IOException {
         this.options = options;
         this.channelFactory = channelFactory;
         this.queue = queue;
-        this.preallocator = new SegmentPreallocator(options.directory(), options.segmentSizeBytes());
+        this.preallocator = new SegmentPreallocator(options.directory(), options.segmentSizeBytes(), fillExecutor);
         this.batchBuffer = ByteBuffer.allocateDirect(options.maxBatchBytes());
         this.segments = recovery.tail().segments();
         this.lastIndexWritten = recovery.contents().lastIndex();
@@ -122,7 +125,7 @@ final class WalWriter {
 
     private void openTail() throws IOException {
         if (segments.isEmpty()) {
-            startSegment(new SegmentName(0, lastIndexWritten + 1));
+            startSegment(new SegmentName(0, lastIndexWritten + 1), preallocator.takePrepared());
         } else {
             SegmentState last = segments.get(segments.size() - 1);
             channel = channelFactory.open(last.path);
@@ -164,6 +167,10 @@ final class WalWriter {
 
     int segmentCount() {
         return segments.size();
+    }
+
+    long sparseSegmentCount() {
+        return preallocator.sparseSegments();
     }
 
     // ---- writer thread ----
@@ -392,16 +399,16 @@ final class WalWriter {
         forceAndComplete();
         SegmentState current = segments.get(segments.size() - 1);
         channel.close();
-        startSegment(new SegmentName(current.name.sequence() + 1, lastIndexWritten + 1));
+        startSegment(new SegmentName(current.name.sequence() + 1, lastIndexWritten + 1), preallocator.take());
         preallocator.prepareNext();
     }
 
-    private void startSegment(SegmentName name) throws IOException {
+    /** Renames {@code prepared} (a zero-filled or sparse file of the segment size) into place as segment {@code name}. */
+    private void startSegment(SegmentName name, Path prepared) throws IOException {
         Path path = options.directory().resolve(name.fileName());
         if (Files.exists(path)) {
             throw new IllegalStateException("segment " + path + " already exists");
         }
-        Path prepared = preallocator.take();
         DurableFiles.renameDurably(prepared, path);
         channel = channelFactory.open(path);
         positionBytes = 0;

@@ -105,6 +105,46 @@ class WalDamageTest {
         }
     }
 
+    /**
+     * When the zero fill of the next segment lags, the writer starts a sparse segment instead. A
+     * hole reads as zeros, so replay and torn-tail repair must work there exactly as in a filled one.
+     */
+    @Test
+    void sparseSegmentsStartedWhileTheFillLagsReplayAndRepairLikeFilledOnes() throws Exception {
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            wal.append(null, entries(1, 10, 1)).get(10, TimeUnit.SECONDS);
+        }
+        List<Runnable> heldFills = new ArrayList<>();
+        try (Wal wal = Wal.open(smallSegments(), 0, SegmentChannelFactory.DEFAULT, heldFills::add)) {
+            for (long i = 11; i <= 2000; i += 10) {
+                wal.append(null, entries(i, i + 9, 1)).get(10, TimeUnit.SECONDS);
+            }
+            wal.append(null, List.of(entry(2001, 1, 2000))).get(10, TimeUnit.SECONDS);
+            assertTrue(wal.segmentCount() > 3, "segments " + wal.segmentCount());
+            assertEquals(wal.segmentCount() - 1, wal.sparseSegmentCount(), "every cut found the fill unfinished");
+        }
+        List<Entry> written = new ArrayList<>(entries(1, 2000, 1));
+        written.add(entry(2001, 1, 2000));
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            assertEquals(written, recoveredEntries(wal.takeRecovered()));
+        }
+        Path last = segment(-1);
+        List<Integer> offsets = recordOffsets(last);
+        int lastRecord = offsets.get(offsets.size() - 1);
+        // Torn: a later sector of the last record never reached the disk (in a sparse file, a hole).
+        int sector = ((lastRecord + WalRecordCodec.HEADER_BYTES + 511) / 512) * 512 + 512;
+        overwrite(last, sector, new byte[512]);
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            assertEquals(entries(1, 2000, 1), recoveredEntries(wal.takeRecovered()), "the torn last append is dropped");
+            wal.append(null, entries(2001, 2005, 2)).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(smallSegments(), 0)) {
+            List<Entry> expected = new ArrayList<>(entries(1, 2000, 1));
+            expected.addAll(entries(2001, 2005, 2));
+            assertEquals(expected, recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
     @Test
     void unacknowledgedBytesAfterAHoleAtTheTailAreDiscarded() throws Exception {
         writeLargeEntries(20);
