@@ -7,10 +7,14 @@ import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Status;
-import io.loomkv.core.raft.EarlyOutput;
 import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.SoftState;
+import io.loomkv.core.replica.AppliedConfChange;
+import io.loomkv.core.replica.CommittedEntries;
+import io.loomkv.core.replica.Durability;
+import io.loomkv.core.replica.ReplicaDriver;
+import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.raft.ReadState;
-import io.loomkv.core.raft.Ready;
 import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.SnapshotChunk;
@@ -27,13 +31,13 @@ import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.persist.raft.DurableStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscArrayQueue;
@@ -42,22 +46,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that owns the group's {@link RaftNode} (no locks around it). Each turn it steps
- * the peer messages that arrived, drains client inputs (writes batched into one log entry, reads
- * batched into one ReadIndex), ticks on time, and handles a Ready in the order Raft requires:
- * send what may go before the persist (the leader's appends overlap with its own WAL write),
- * stage/install snapshots, persist entries and hard state, send what must wait for the persist,
- * hand committed entries and safe reads to the apply thread, then {@code advance()}.
- *
- * <p>The loop does not wait for its own fsync: while a Ready's persist is in flight it keeps
- * stepping peer messages (a leader counts followers' acknowledgements meanwhile) and proposing
- * client inputs; their output collects in the core and goes out with the next Ready, one WAL
- * append and fsync for all of it. Acknowledgements and votes still go only once durable.
- *
- * <p>Over 600 lines: the Ready handling, the batching of client inputs and the membership
- * bookkeeping all work on this thread's unlocked state (the node, pending reads, the conf state);
- * splitting them into classes would mean handing that state around. A candidate split: the
- * membership part (removed nodes, learner promotion) into its own loop-confined class.
+ * The one thread that owns the group's {@link RaftNode} (no locks around it). Each turn it hands
+ * the {@link ReplicaDriver} the ticks due, the peer messages that arrived and the client inputs
+ * (writes batched into one log entry, reads batched into one ReadIndex); the driver handles the
+ * Readies in the order Raft requires (see its class comment, which the simulator's seeds test).
+ * This class is the driver's I/O (WAL, transport, apply thread), the batching of KV inputs, and
+ * the membership bookkeeping (addresses, removed nodes, learner promotion).
  */
 final class RaftLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftLoop.class);
@@ -71,11 +65,6 @@ final class RaftLoop implements Runnable {
     /** A learner whose log is this close to the leader's is promoted to voter. */
     static final long PROMOTE_GAP_ENTRIES = 64;
     static final int PROMOTE_CHECK_TICKS = 5;
-    private static final CompletableFuture<Long> DONE = CompletableFuture.completedFuture(0L);
-
-    /** A handed-out Ready, its persist, and whether its committed entries already went to the apply thread. */
-    private record InFlight(Ready ready, CompletableFuture<Long> durable, boolean committedHandedOn) {
-    }
 
     private final NodeConfig config;
     private final RaftNode node;
@@ -89,14 +78,11 @@ final class RaftLoop implements Runnable {
     private final SpscArrayQueue<ApplyTask> applyQueue;
     private final Thread applyThread;
     private final PointReads pointReads;
-    /** A commit-only hard state not yet written (see {@link #hardStateToWrite}); loop thread only. */
-    private HardState unwrittenHardState;
     private final long tickNanos;
     private final Map<ByteString, List<LoopInput.Read>> pendingReads = new HashMap<>();
     private volatile Thread thread;
     private volatile LoopTicker ticker;
-    /** The Ready whose persist is not yet durable, else null; the core hands out no other meanwhile. */
-    private InFlight inFlight;
+    private final ReplicaDriver driver;
     private volatile boolean running = true;
     private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
     private final Map<Long, Long> lastNoticeTick = new HashMap<>();
@@ -123,6 +109,7 @@ final class RaftLoop implements Runnable {
         this.pointReads = pointReads;
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.confState = node.status().confState();
+        this.driver = new ReplicaDriver(node, new LoopIo());
     }
 
     void start(Thread loopThread) {
@@ -169,48 +156,34 @@ final class RaftLoop implements Runnable {
         ticker.nextTickAt(nextTickNanos);
         try {
             while (running) {
-                boolean worked = false;
+                long dueTicks = 0;
                 long now = System.nanoTime();
                 if (now - nextTickNanos >= 0) {
-                    // Ticks are the core's only clock, so the time that passed reaches it before any
-                    // input of this turn is decided on, all at once. Found by ./loomkv chaos
-                    // --lease-reads: a leader frozen for seconds (GC, SIGSTOP) was given one tick on
-                    // waking, so its lease, counted in ticks, still held although the others had
-                    // elected a new leader meanwhile, and it served stale LEASE reads. A burst is
-                    // bounded: past two election timeouts every timer has expired anyway.
-                    long dueTicks = Math.min((now - nextTickNanos) / tickNanos + 1, 2L * config.electionTimeoutTicks());
-                    for (long i = 0; i < dueTicks; i++) {
-                        tick();
-                    }
+                    // A burst is bounded: past two election timeouts every timer has expired anyway
+                    // (the driver's class comment says why all due ticks go in at once).
+                    dueTicks = Math.min((now - nextTickNanos) / tickNanos + 1, 2L * config.electionTimeoutTicks());
                     nextTickNanos += dueTicks * tickNanos;
                     if (now - nextTickNanos >= 0) {
                         nextTickNanos = now + tickNanos;
                     }
                     ticker.nextTickAt(nextTickNanos);
-                    worked = true;
                 }
-                worked |= stepInbox();
-                worked |= drainInputs();
-                if (inFlight != null && inFlight.durable().isDone()) {
-                    finish(inFlight);
-                    worked = true;
+                long ticksToNode = state.removed() ? 0 : dueTicks;
+                boolean worked = driver.turn(ticksToNode, this::nextMessage, node -> drainInputs());
+                if (ticksToNode > 0) {
+                    long before = ticks;
+                    ticks += ticksToNode;
+                    if (before / PROMOTE_CHECK_TICKS != ticks / PROMOTE_CHECK_TICKS && state.isLeader()) {
+                        promoteCaughtUpLearners();
+                    }
                 }
-                if (inFlight == null && node.hasReady()) {
-                    start(node.ready());
-                    continue;
-                }
-                if (inFlight != null && worked) {
-                    // What needs no durability (new appends to followers, heartbeats and their
-                    // responses, confirmed reads) goes now rather than after the fsync in flight.
-                    sendEarly(node.takeEarlyOutput());
-                }
-                if (!worked) {
+                if (!worked && dueTicks == 0 && !driver.hasWork()) {
                     // Untimed: the ticker wakes us when a tick is due, inputs and the WAL's
                     // completion of an in-flight persist unpark us too (see LoopTicker for why).
                     LockSupport.park(this);
                 }
             }
-        } catch (RuntimeException | IOException | Error e) {
+        } catch (RuntimeException | Error e) {
             LOG.error("node {}: Raft loop stopped by a failure; the node stops serving", config.nodeId(), e);
             state.fail(e);
         } finally {
@@ -221,36 +194,19 @@ final class RaftLoop implements Runnable {
         }
     }
 
-    private void tick() {
-        if (state.removed()) {
-            return;
-        }
-        node.tick();
-        ticks++;
-        if (ticks % PROMOTE_CHECK_TICKS == 0 && state.isLeader()) {
-            promoteCaughtUpLearners();
-        }
-    }
-
-    private boolean stepInbox() {
-        int stepped = 0;
+    /** The next peer message for the node, skipping all of them once this node was removed. */
+    private Message nextMessage() {
         Message message;
-        while (stepped < MAX_MESSAGES_PER_TURN && (message = inbox.poll()) != null) {
-            stepped++;
+        while ((message = inbox.poll()) != null) {
             if (state.removed()) {
                 continue;
             }
             if (!isMember(message.getFrom())) {
                 noticeRemoved(message.getFrom());
             }
-            try {
-                node.step(message);
-            } catch (IllegalArgumentException e) {
-                LOG.warn("node {}: dropped a bad {} from {}: {}", config.nodeId(), message.getType(), message.getFrom(),
-                        e.getMessage());
-            }
+            return message;
         }
-        return stepped > 0;
+        return null;
     }
 
     private boolean drainInputs() {
@@ -444,88 +400,6 @@ final class RaftLoop implements Runnable {
         }
     }
 
-    /**
-     * The hard state to write with this Ready's entries, or null. A hard state whose only change is
-     * the commit index needs no fsync (Raft may lose the commit index and learn it again), but
-     * written on its own it still cost one: the WAL forces whatever it writes, so every write paid
-     * a second fsync per node for the commit that followed it (measured: 5.8 fsyncs per 1-client
-     * write across 3 nodes, 3.0 without), and the next write's force waited behind it. So such a
-     * hard state waits and rides along with the next append of entries or of a hard state that
-     * must be synced; on restart, {@link io.loomkv.persist.raft.DurableStorage#initialState} lifts
-     * a commit index that lags the snapshot.
-     */
-    private HardState hardStateToWrite(Ready rd) {
-        HardState hardState = rd.hardState();
-        if (hardState != null && !rd.mustSync() && rd.entries().isEmpty()) {
-            unwrittenHardState = hardState;
-            return null;
-        }
-        if (hardState == null && !rd.entries().isEmpty()) {
-            hardState = unwrittenHardState; // The newest hard state, as no Ready since had one.
-        }
-        if (hardState != null) {
-            unwrittenHardState = null;
-        }
-        return hardState;
-    }
-
-    /**
-     * Does the part of a Ready that needs no durability: sends what may go before the persist,
-     * stages or installs a snapshot, hands the entries and hard state to the WAL, and passes on
-     * committed entries that were already durable and the safe reads. If the persist must be
-     * synced and is not yet, the Ready stays in flight: the loop goes on stepping peer messages
-     * and client inputs (their output waits for the next Ready) until {@link #finish} runs.
-     */
-    private void start(Ready rd) throws IOException {
-        if (rd.softState() != null) {
-            onSoftState(rd.softState().leaderId(), rd.softState().role());
-        }
-        send(rd.messagesBeforePersist());
-        for (SnapshotChunk chunk : rd.snapshotChunks()) {
-            stage(chunk);
-        }
-        if (rd.snapshot() != null) {
-            install(rd.snapshot());
-        }
-        CompletableFuture<Long> durable = null;
-        HardState hardState = hardStateToWrite(rd);
-        if (!rd.entries().isEmpty() || hardState != null) {
-            durable = storage.append(hardState, rd.entries());
-        }
-        boolean committedHandedOn = false;
-        if (!rd.committedEntries().isEmpty() && rd.snapshot() == null && committedAreDurable(rd)) {
-            toApply(new ApplyTask.Committed(rd.committedEntries(), applyConfChanges(rd.committedEntries())));
-            committedHandedOn = true;
-        }
-        onReadStates(rd.readStates());
-        InFlight flight = new InFlight(rd, rd.mustSync() && durable != null ? durable : DONE, committedHandedOn);
-        if (flight.durable().isDone()) {
-            finish(flight);
-            return;
-        }
-        inFlight = flight;
-        Thread loopThread = thread;
-        flight.durable().whenComplete((index, failure) -> LockSupport.unpark(loopThread));
-    }
-
-    /**
-     * Every entry before this Ready's first new entry was made durable by an earlier Ready (each
-     * one finishes before the next starts), so committed entries below it may be applied now:
-     * they are durable here, and committed means durable on a quorum.
-     */
-    private static boolean committedAreDurable(Ready rd) {
-        if (rd.entries().isEmpty()) {
-            return true;
-        }
-        long lastCommitted = rd.committedEntries().get(rd.committedEntries().size() - 1).getIndex();
-        return lastCommitted < rd.entries().get(0).getIndex();
-    }
-
-    private void sendEarly(EarlyOutput early) {
-        send(early.messages());
-        onReadStates(early.readStates());
-    }
-
     private void onReadStates(List<ReadState> readStates) {
         for (ReadState readState : readStates) {
             List<LoopInput.Read> reads = pendingReads.remove(readState.context());
@@ -533,18 +407,6 @@ final class RaftLoop implements Runnable {
                 serveOrHandOn(readState.index(), reads);
             }
         }
-    }
-
-    /** The persist of an in-flight Ready is durable: send the acknowledgements and votes, advance. */
-    private void finish(InFlight flight) throws IOException {
-        await(flight.durable());
-        inFlight = null;
-        Ready rd = flight.ready();
-        send(rd.messagesAfterPersist());
-        if (!flight.committedHandedOn() && !rd.committedEntries().isEmpty()) {
-            toApply(new ApplyTask.Committed(rd.committedEntries(), applyConfChanges(rd.committedEntries())));
-        }
-        node.advance();
     }
 
     private void onSoftState(long leaderId, Role role) {
@@ -556,17 +418,6 @@ final class RaftLoop implements Runnable {
             KvReply retry = KvReplies.error(Status.UNAVAILABLE, "leadership changed before the read was confirmed; retry");
             pendingReads.values().forEach(list -> list.forEach(r -> r.reply().complete(retry)));
             pendingReads.clear();
-        }
-    }
-
-    private void send(List<Message> messages) {
-        for (Message message : messages) {
-            if (!transport.send(message)) {
-                node.reportUnreachable(message.getTo());
-                if (message.getType() == MessageType.MSG_SNAP) {
-                    node.reportSnapshotFailure(message.getTo());
-                }
-            }
         }
     }
 
@@ -600,34 +451,87 @@ final class RaftLoop implements Runnable {
         confState = finished.getConfState();
     }
 
-    private Map<Long, ConfState> applyConfChanges(List<Entry> committed) {
+    /** Membership bookkeeping for the conf changes the driver applied to the node; returns the membership after each. */
+    private Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes) {
         Map<Long, ConfState> confStates = new HashMap<>();
-        for (Entry entry : committed) {
-            if (entry.getType() != EntryType.ENTRY_CONF_CHANGE) {
+        for (AppliedConfChange applied : changes) {
+            if (applied.refused()) {
+                LOG.warn("node {}: conf change at {} refused: {}", config.nodeId(), applied.index(), applied.refusal());
                 continue;
             }
-            ConfChange change;
-            try {
-                change = ConfChange.parseFrom(entry.getData());
-            } catch (InvalidProtocolBufferException e) {
-                throw new IllegalStateException("node " + config.nodeId() + ": committed conf change at "
-                        + entry.getIndex() + " does not parse", e);
-            }
-            ConfState after;
-            try {
-                after = node.applyConfChange(change);
-            } catch (IllegalArgumentException e) {
-                // Refused the same way on every replica (the core checks against the same membership).
-                LOG.warn("node {}: conf change at {} refused: {}", config.nodeId(), entry.getIndex(), e.getMessage());
-                continue;
-            }
-            confStates.put(entry.getIndex(), after);
+            ConfState after = applied.after();
+            confStates.put(applied.index(), after);
             confState = after;
-            recordAddresses(change, after);
+            recordAddresses(applied.change(), after);
             LOG.info("node {}: membership now voters={} learners={} (entry {})", config.nodeId(),
-                    after.getVotersList(), after.getLearnersList(), entry.getIndex());
+                    after.getVotersList(), after.getLearnersList(), applied.index());
         }
         return confStates;
+    }
+
+    /** The driver's I/O: the WAL, the peer transport, the apply thread, all on the loop thread. */
+    private final class LoopIo implements ReplicaIo {
+        @Override
+        public boolean send(Message message) {
+            return transport.send(message);
+        }
+
+        @Override
+        public Durability persist(HardState hardState, List<Entry> entries, boolean mustSync) {
+            CompletableFuture<Long> durable = storage.append(hardState, entries);
+            if (!durable.isDone()) {
+                Thread loopThread = thread;
+                durable.whenComplete((index, failure) -> LockSupport.unpark(loopThread));
+            }
+            return () -> {
+                if (!durable.isDone()) {
+                    return false;
+                }
+                if (durable.isCompletedExceptionally()) {
+                    throw new IllegalStateException("WAL write failed; the node must stop", durable.exceptionNow());
+                }
+                return true;
+            };
+        }
+
+        @Override
+        public void stageSnapshotChunk(SnapshotChunk chunk) {
+            try {
+                stage(chunk);
+            } catch (IOException e) {
+                throw new UncheckedIOException("staging a snapshot chunk at offset " + chunk.offsetBytes(), e);
+            }
+        }
+
+        @Override
+        public void installSnapshot(SnapshotMetadata metadata) {
+            try {
+                install(metadata);
+            } catch (IOException e) {
+                throw new UncheckedIOException("installing snapshot " + metadata.getIndex(), e);
+            }
+        }
+
+        @Override
+        public void apply(CommittedEntries committed) {
+            toApply(new ApplyTask.Committed(committed.entries(), onConfChanges(committed.confChanges())));
+        }
+
+        @Override
+        public void readsConfirmed(List<ReadState> readStates) {
+            onReadStates(readStates);
+        }
+
+        @Override
+        public void softStateChanged(SoftState softState) {
+            onSoftState(softState.leaderId(), softState.role());
+        }
+
+        @Override
+        public void messageRejected(Message message, IllegalArgumentException reason) {
+            LOG.warn("node {}: dropped a bad {} from {}: {}", config.nodeId(), message.getType(), message.getFrom(),
+                    reason.getMessage());
+        }
     }
 
     private void recordAddresses(ConfChange change, ConfState after) {
@@ -708,17 +612,6 @@ final class RaftLoop implements Runnable {
             }
         }
         LockSupport.unpark(applyThread);
-    }
-
-    private static void await(CompletableFuture<Long> durable) throws IOException {
-        try {
-            durable.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for the WAL", e);
-        } catch (ExecutionException e) {
-            throw new IOException("WAL write failed; the node must stop", e.getCause());
-        }
     }
 
     private void failQueuedInputs() {
