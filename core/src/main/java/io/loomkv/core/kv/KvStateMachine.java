@@ -31,9 +31,7 @@ import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
-import io.loomkv.core.shard.HashTag;
 import io.loomkv.core.shard.SlotSet;
-import io.loomkv.core.shard.Slots;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -63,7 +61,8 @@ import java.util.Optional;
  *   <li>sequence with a cached reply: that reply again, not applied again (a retry, e.g. after a
  *       leader change put the same command into the log twice);</li>
  *   <li>otherwise executed once and its reply cached, whatever the outcome: a write refused for
- *       a bad operation (an empty key, an append past the value limit) is cached as refused.</li>
+ *       a bad operation (an empty key, an append past the value limit) or for a key in another
+ *       group's slot is cached as refused.</li>
  * </ol>
  * A command whose envelope is malformed (no timestamp, bad session fields) is refused before
  * any of this and touches nothing, not even the log clock.
@@ -72,12 +71,14 @@ import java.util.Optional;
  * {@link SessionPolicy#maxUnacknowledgedReplies()} writes in flight, applied in any log order.
  *
  * <p>Sharding: the machine is the state of one Raft group, which owns a set of slots
- * ({@link Slots}). Keys are stored under their slot ({@link SlotKeys}), so one slot is one
+ * ({@link io.loomkv.core.shard.Slots}). Keys are stored under their slot ({@link SlotKeys}), so one slot is one
  * contiguous engine range. Ownership is checked per key when a write is applied and when a read
  * is served: a write touching a slot the group does not own gets {@code WRONG_GROUP}, is not
  * executed, and that reply is cached in its session like any other outcome, so every replica
  * answers a retry the same way; other commands of the same batch go on. Scans return user keys
- * in user-key order across all owned slots (see {@link SlotScan} for the cost). Sessions opened
+ * in user-key order across all owned slots by merging one cursor per slot: each page costs one
+ * engine seek per owned slot (fewer when slots are empty, none but one when the prefix or range
+ * pins a hash tag), then O(log slots) per key; see {@link SlotScan}. Sessions opened
  * here get ids {@code (groupId << 40) + n} ({@link GroupIds}), unique across groups.
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
@@ -484,7 +485,7 @@ public final class KvStateMachine {
             end = scan.getRange().getEnd();
         }
         SlotSet slots = ownedSlots;
-        Optional<Integer> pinned = pinnedSlot(scan);
+        Optional<Integer> pinned = SlotScan.pinnedSlot(scan);
         if (pinned.isPresent()) {
             if (!slots.contains(pinned.get())) {
                 return wrongGroup("every key the scan selects", pinned.get());
@@ -499,33 +500,6 @@ public final class KvStateMachine {
         }
         int limit = scan.getLimit() == 0 ? limits.defaultScanLimit() : scan.getLimit();
         return ok().setScan(SlotScan.scan(engine, slots, start, end, limit, limits.maxReplyBytes())).build();
-    }
-
-    /**
-     * The one slot holding every key a scan can select, when its selection fixes a hash tag: a
-     * prefix that contains a whole tag, or a range whose start and end share a prefix that does.
-     * Every key with such a prefix has the same first tag, so the same slot.
-     */
-    private static Optional<Integer> pinnedSlot(Scan scan) {
-        ByteString fixed;
-        if (scan.hasPrefix()) {
-            fixed = scan.getPrefix();
-        } else if (!scan.getRange().getEnd().isEmpty()) {
-            fixed = commonPrefix(scan.getRange().getStart(), scan.getRange().getEnd());
-        } else {
-            return Optional.empty();
-        }
-        Optional<HashTag> tag = Slots.hashTag(fixed);
-        return tag.isPresent() ? Optional.of(Slots.slotOf(fixed)) : Optional.empty();
-    }
-
-    private static ByteString commonPrefix(ByteString a, ByteString b) {
-        int length = 0;
-        int max = Math.min(a.size(), b.size());
-        while (length < max && a.byteAt(length) == b.byteAt(length)) {
-            length++;
-        }
-        return a.substring(0, length);
     }
 
     private boolean owns(byte[] engineKey) {

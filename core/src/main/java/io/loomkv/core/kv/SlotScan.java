@@ -6,10 +6,15 @@ import io.loomkv.core.engine.KeyValue;
 import io.loomkv.core.engine.KvEngine;
 import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
+import io.loomkv.core.kv.proto.Scan;
+import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.core.shard.HashTag;
 import io.loomkv.core.shard.SlotRange;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.Slots;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Optional;
 import java.util.PriorityQueue;
 
 /**
@@ -60,13 +65,13 @@ final class SlotScan {
      * user-key order: at most {@code limit} of them, stopping once their keys and values reach
      * {@code maxReplyBytes} (but at least one). The continuation is the last key returned.
      */
-    static io.loomkv.core.kv.proto.ScanResult scan(KvEngine engine, SlotSet slots, ByteString start, ByteString end,
+    static ScanResult scan(KvEngine engine, SlotSet slots, ByteString start, ByteString end,
             int limit, long maxReplyBytes) {
         if (limit < 1 || maxReplyBytes < 1) {
             throw new IllegalArgumentException("scan limit " + limit + " and maxReplyBytes " + maxReplyBytes
                     + " must be positive");
         }
-        io.loomkv.core.kv.proto.ScanResult.Builder result = io.loomkv.core.kv.proto.ScanResult.newBuilder();
+        ScanResult.Builder result = ScanResult.newBuilder();
         if (slots.isEmpty() || (!end.isEmpty() && KvKeys.compare(start, end) >= 0)) {
             return result.build();
         }
@@ -77,7 +82,34 @@ final class SlotScan {
         return scan.merge(result);
     }
 
-    private io.loomkv.core.kv.proto.ScanResult merge(io.loomkv.core.kv.proto.ScanResult.Builder result) {
+    /**
+     * The one slot holding every key a scan can select, when its selection fixes a hash tag: a
+     * prefix that contains a whole tag, or a range whose start and end share a prefix that does.
+     * Every key with such a prefix has the same first tag, so the same slot.
+     */
+    static Optional<Integer> pinnedSlot(Scan scan) {
+        ByteString fixed;
+        if (scan.hasPrefix()) {
+            fixed = scan.getPrefix();
+        } else if (!scan.getRange().getEnd().isEmpty()) {
+            fixed = commonPrefix(scan.getRange().getStart(), scan.getRange().getEnd());
+        } else {
+            return Optional.empty();
+        }
+        Optional<HashTag> tag = Slots.hashTag(fixed);
+        return tag.isPresent() ? Optional.of(Slots.slotOf(fixed)) : Optional.empty();
+    }
+
+    private static ByteString commonPrefix(ByteString a, ByteString b) {
+        int length = 0;
+        int max = Math.min(a.size(), b.size());
+        while (length < max && a.byteAt(length) == b.byteAt(length)) {
+            length++;
+        }
+        return a.substring(0, length);
+    }
+
+    private ScanResult merge(ScanResult.Builder result) {
         long replyBytes = 0;
         while (!heap.isEmpty()) {
             if (result.getEntriesCount() >= limit || (result.getEntriesCount() > 0 && replyBytes >= maxReplyBytes)) {
