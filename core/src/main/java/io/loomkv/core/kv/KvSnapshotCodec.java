@@ -23,12 +23,20 @@ import java.util.NoSuchElementException;
 
 /**
  * Encodes and decodes the state machine's snapshot stream (see {@code SnapshotRecord} in
- * kv.proto): header, sessions with their cached replies, data chunks in key order, trailer with
- * counts and a CRC32C of everything before it.
+ * kv.proto): header, sessions with their cached replies, data chunks in engine-key order, trailer
+ * with counts and a CRC32C of everything before it. The data keys are the engine's slot-prefixed
+ * keys ({@link SlotKeys}), checked on the way in: well formed, stored under the slot their user
+ * key hashes to, strictly ascending.
  */
 final class KvSnapshotCodec {
 
-    static final int FORMAT_VERSION = 1;
+    /**
+     * Version 2: data keys are engine keys, slot-prefixed ({@link SlotKeys}), and session ids
+     * carry the group. Version 1 held bare user keys and is refused: reading its keys as engine
+     * keys would file them under the wrong slots.
+     */
+    static final int FORMAT_VERSION = 2;
+    private static final int FORMAT_VERSION_BEFORE_SLOTS = 1;
     /** A data chunk is cut once its keys and values reach this size. */
     static final int DATA_CHUNK_TARGET_BYTES = 1024 * 1024;
     /** Room for protobuf framing and reply messages on top of keys and values. */
@@ -98,7 +106,8 @@ final class KvSnapshotCodec {
      * all-or-nothing restore. The data iterator validates as it goes and checks the trailer
      * before it reports its end, so the engine only commits a stream that checked out.
      */
-    static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, KvEngine engine) throws IOException {
+    static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, long groupId, KvEngine engine)
+            throws IOException {
         SnapshotRecordReader reader = new SnapshotRecordReader(
                 new BufferedInputStream(in, READ_BUFFER_BYTES), maxRecordBytes(limits));
         SnapshotRecord first = reader.next();
@@ -109,8 +118,12 @@ final class KvSnapshotCodec {
             throw new CorruptSnapshotException("snapshot starts with " + first.getRecordCase() + ", not a header");
         }
         SnapshotHeader header = checkHeader(first.getHeader());
-        SessionTable sessions = new SessionTable(policy);
-        sessions.restoreNextClientId(header.getNextClientId());
+        SessionTable sessions = new SessionTable(policy, groupId);
+        try {
+            sessions.restoreNextClientId(header.getNextClientId());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptSnapshotException("snapshot header does not fit group " + groupId + ": " + e.getMessage(), e);
+        }
         long sessionCount = 0;
         SnapshotRecord record = reader.next();
         while (record != null && record.hasSession()) {
@@ -131,6 +144,11 @@ final class KvSnapshotCodec {
     }
 
     private static SnapshotHeader checkHeader(SnapshotHeader header) throws CorruptSnapshotException {
+        if (header.getFormatVersion() == FORMAT_VERSION_BEFORE_SLOTS) {
+            throw new CorruptSnapshotException("snapshot format version " + FORMAT_VERSION_BEFORE_SLOTS
+                    + " stores keys without their slot and cannot be restored by this version (format "
+                    + FORMAT_VERSION + "); the data directory predates sharding");
+        }
         if (header.getFormatVersion() != FORMAT_VERSION) {
             throw new CorruptSnapshotException("snapshot format version " + header.getFormatVersion()
                     + " is not the supported version " + FORMAT_VERSION);
@@ -176,9 +194,9 @@ final class KvSnapshotCodec {
     }
 
     /**
-     * The data records as engine entries, checked on the way: keys non-empty and strictly
-     * ascending, nothing but data before the trailer, trailer counts and checksum right, nothing
-     * after it. Failures surface as UncheckedIOException wrapping a CorruptSnapshotException,
+     * The data records as engine entries, checked on the way: well-formed engine keys
+     * ({@link SlotKeys#checkEngineKey}), strictly ascending, nothing but data before the trailer,
+     * trailer counts and checksum right, nothing after it. Failures surface as UncheckedIOException wrapping a CorruptSnapshotException,
      * since Iterator cannot throw checked exceptions.
      */
     private static final class DataIterator implements Iterator<io.loomkv.core.engine.KeyValue> {
@@ -249,13 +267,15 @@ final class KvSnapshotCodec {
             }
             for (KeyValue entry : chunk.getEntriesList()) {
                 ByteString key = entry.getKey();
-                if (key.isEmpty()) {
-                    throw corrupt(reader, "an empty key");
+                byte[] keyBytes = key.toByteArray();
+                String malformed = SlotKeys.checkEngineKey(keyBytes);
+                if (malformed != null) {
+                    throw corrupt(reader, "key " + entryCount + ": " + malformed);
                 }
                 if (previousKey != null && KvKeys.compare(previousKey, key) >= 0) {
                     throw corrupt(reader, "keys out of order");
                 }
-                buffered.addLast(new io.loomkv.core.engine.KeyValue(key.toByteArray(), entry.getValue().toByteArray()));
+                buffered.addLast(new io.loomkv.core.engine.KeyValue(keyBytes, entry.getValue().toByteArray()));
                 previousKey = key;
                 entryCount++;
             }

@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.loomkv.core.engine.KvEngine;
-import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteBatch;
 import io.loomkv.core.engine.WriteOp;
@@ -31,6 +30,8 @@ import io.loomkv.core.kv.proto.PutResult;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotSet;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,13 +61,25 @@ import java.util.Optional;
  *   <li>sequence with a cached reply: that reply again, not applied again (a retry, e.g. after a
  *       leader change put the same command into the log twice);</li>
  *   <li>otherwise executed once and its reply cached, whatever the outcome: a write refused for
- *       a bad operation (an empty key, an append past the value limit) is cached as refused.</li>
+ *       a bad operation (an empty key, an append past the value limit) or for a key in another
+ *       group's slot is cached as refused.</li>
  * </ol>
  * A command whose envelope is malformed (no timestamp, bad session fields) is refused before
  * any of this and touches nothing, not even the log clock.
  * A client that sends one write at a time and sets {@code acknowledged_below = sequence} has the
  * classic "last sequence and its reply" table; a pipelining client may have up to
  * {@link SessionPolicy#maxUnacknowledgedReplies()} writes in flight, applied in any log order.
+ *
+ * <p>Sharding: the machine is the state of one Raft group, which owns a set of slots
+ * ({@link io.loomkv.core.shard.Slots}). Keys are stored under their slot ({@link SlotKeys}), so one slot is one
+ * contiguous engine range. Ownership is checked per key when a write is applied and when a read
+ * is served: a write touching a slot the group does not own gets {@code WRONG_GROUP}, is not
+ * executed, and that reply is cached in its session like any other outcome, so every replica
+ * answers a retry the same way; other commands of the same batch go on. Scans return user keys
+ * in user-key order across all owned slots by merging one cursor per slot: each page costs one
+ * engine seek per owned slot (fewer when slots are empty, none but one when the prefix or range
+ * pins a hash tag), then O(log slots) per key; see {@link SlotScan}. Sessions opened
+ * here get ids {@code (groupId << 40) + n} ({@link GroupIds}), unique across groups.
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
@@ -78,21 +91,34 @@ public final class KvStateMachine {
     private final KvLimits limits;
     private final SessionPolicy sessionPolicy;
     private final KvValidator validator;
+    private final long groupId;
+    /**
+     * The slots this group serves. Static for now; a later replicated command replaces it as a
+     * whole (slot migration), and {@link #getConcurrently} reads it from other threads, hence
+     * volatile over an immutable set.
+     */
+    private volatile SlotSet ownedSlots;
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
     private long lastAppliedIndex;
     private long clockMillis;
 
-    /** A state machine over an empty engine, at log index 0. */
-    public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy) {
+    /**
+     * A state machine of data group {@code groupId} (1..2^23 - 1) serving {@code ownedSlots},
+     * over an empty engine, at log index 0.
+     */
+    public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy, long groupId,
+            SlotSet ownedSlots) {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
+        this.groupId = GroupIds.requireDataGroup(groupId);
+        this.ownedSlots = Objects.requireNonNull(ownedSlots, "ownedSlots");
         if (!isEmpty(engine)) {
             throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
         }
         this.validator = new KvValidator(limits);
-        this.sessions = new SessionTable(sessionPolicy);
+        this.sessions = new SessionTable(sessionPolicy, groupId);
     }
 
     /**
@@ -126,7 +152,7 @@ public final class KvStateMachine {
      * @throws IOException when reading the stream fails
      */
     public void restore(InputStream in) throws IOException {
-        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, engine);
+        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine);
         sessions = restored.sessions();
         lastAppliedIndex = restored.lastAppliedIndex();
         clockMillis = restored.clockMillis();
@@ -170,7 +196,9 @@ public final class KvStateMachine {
     }
 
     /**
-     * Serves a get, multi-get or scan from the applied state. Writes are refused. The request's
+     * Serves a get, multi-get or scan from the applied state. Writes are refused, and so is a
+     * request addressed to another group ({@code group_id} set and not this group's) or touching
+     * a slot this group does not own ({@code WRONG_GROUP}). The request's
      * consistency is the caller's business: for LINEARIZABLE the runtime calls this once
      * {@link #lastAppliedIndex()} has reached the ReadIndex, for LEASE while the leader's lease
      * holds, for SERIALIZABLE at once.
@@ -185,6 +213,10 @@ public final class KvStateMachine {
         Optional<String> error = validator.checkRequest(request);
         if (error.isPresent()) {
             return KvReplies.invalidArgument(error.get());
+        }
+        if (addressedToAnotherGroup(request)) {
+            return wrongGroup("request is addressed to group " + Long.toUnsignedString(request.getGroupId())
+                    + "; this is group " + groupId);
         }
         return switch (request.getOpCase()) {
             case GET -> get(request.getGet().getKey());
@@ -201,6 +233,16 @@ public final class KvStateMachine {
 
     public long lastAppliedIndex() {
         return lastAppliedIndex;
+    }
+
+    /** The Raft group whose state this is. */
+    public long groupId() {
+        return groupId;
+    }
+
+    /** The slots this group serves. */
+    public SlotSet ownedSlots() {
+        return ownedSlots;
     }
 
     /** The log clock: the largest command timestamp applied so far. */
@@ -240,6 +282,10 @@ public final class KvStateMachine {
         sessions.expire(clockMillis);
         if (command.hasOpenSession()) {
             SessionTable.Session opened = sessions.open(clockMillis);
+            if (opened == null) {
+                return KvReplies.error(Status.RESOURCE_EXHAUSTED, "group " + groupId + " has opened every one of the "
+                        + GroupIds.MAX_SESSIONS_PER_GROUP + " session ids it may hand out");
+            }
             return ok().setOpenSession(OpenSessionResult.newBuilder().setClientId(opened.clientId)).build();
         }
         SessionTable.Session session = sessions.find(command.getClientId());
@@ -286,14 +332,20 @@ public final class KvStateMachine {
     }
 
     private KvReply put(Put put) {
-        byte[] key = put.getKey().toByteArray();
+        byte[] key = SlotKeys.engineKey(put.getKey());
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
         boolean existed = engine.get(key) != null;
         engine.put(key, put.getValue().toByteArray());
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
     }
 
     private KvReply append(Append append) {
-        byte[] key = append.getKey().toByteArray();
+        byte[] key = SlotKeys.engineKey(append.getKey());
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
         byte[] current = engine.get(key);
         int currentBytes = current == null ? 0 : current.length;
         long newLengthBytes = (long) currentBytes + append.getValue().size();
@@ -311,7 +363,10 @@ public final class KvStateMachine {
     }
 
     private KvReply delete(Delete delete) {
-        byte[] key = delete.getKey().toByteArray();
+        byte[] key = SlotKeys.engineKey(delete.getKey());
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
         boolean existed = engine.get(key) != null;
         if (existed) {
             engine.delete(key);
@@ -320,7 +375,10 @@ public final class KvStateMachine {
     }
 
     private KvReply compareAndSet(CompareAndSet cas) {
-        byte[] key = cas.getKey().toByteArray();
+        byte[] key = SlotKeys.engineKey(cas.getKey());
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
         Optional<ByteString> current = lookup(key);
         boolean matches = cas.hasExpectAbsent()
                 ? current.isEmpty()
@@ -346,8 +404,14 @@ public final class KvStateMachine {
 
     private KvReply multiPut(MultiPut multiPut) {
         List<WriteOp> ops = new ArrayList<>(multiPut.getEntriesCount());
-        for (KeyValue entry : multiPut.getEntriesList()) {
-            ops.add(new WriteOp.Put(entry.getKey().toByteArray(), entry.getValue().toByteArray()));
+        for (int i = 0; i < multiPut.getEntriesCount(); i++) {
+            KeyValue entry = multiPut.getEntries(i);
+            byte[] key = SlotKeys.engineKey(entry.getKey());
+            if (!owns(key)) {
+                // All or nothing: one key elsewhere refuses the whole multi-put.
+                return wrongGroup(key, "entries[" + i + "].key");
+            }
+            ops.add(new WriteOp.Put(key, entry.getValue().toByteArray()));
         }
         engine.write(new WriteBatch(ops));
         return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
@@ -369,11 +433,19 @@ public final class KvStateMachine {
         if (request.getOpCase() != KvRequest.OpCase.GET) {
             throw new IllegalArgumentException("only a single-key GET may be read concurrently, not " + request.getOpCase());
         }
+        if (addressedToAnotherGroup(request)) {
+            return wrongGroup("request is addressed to group " + Long.toUnsignedString(request.getGroupId())
+                    + "; this is group " + groupId);
+        }
         return get(request.getGet().getKey());
     }
 
-    private KvReply get(ByteString key) {
-        Optional<ByteString> value = lookup(key.toByteArray());
+    private KvReply get(ByteString userKey) {
+        byte[] key = SlotKeys.engineKey(userKey);
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
+        Optional<ByteString> value = lookup(key);
         if (value.isEmpty()) {
             return KvReply.newBuilder().setStatus(Status.NOT_FOUND).setMessage("key not found").build();
         }
@@ -383,8 +455,13 @@ public final class KvStateMachine {
     private KvReply multiGet(MultiGet multiGet) {
         MultiGetResult.Builder result = MultiGetResult.newBuilder();
         long replyBytes = 0;
-        for (ByteString key : multiGet.getKeysList()) {
-            Optional<ByteString> value = lookup(key.toByteArray());
+        for (int i = 0; i < multiGet.getKeysCount(); i++) {
+            ByteString key = multiGet.getKeys(i);
+            byte[] engineKey = SlotKeys.engineKey(key);
+            if (!owns(engineKey)) {
+                return wrongGroup(engineKey, "keys[" + i + "]");
+            }
+            Optional<ByteString> value = lookup(engineKey);
             MultiGetEntry.Builder entry = MultiGetEntry.newBuilder().setKey(key).setFound(value.isPresent());
             value.ifPresent(entry::setValue);
             replyBytes += key.size() + value.map(ByteString::size).orElse(0);
@@ -407,30 +484,51 @@ public final class KvStateMachine {
             start = scan.getRange().getStart();
             end = scan.getRange().getEnd();
         }
+        SlotSet slots = ownedSlots;
+        Optional<Integer> pinned = SlotScan.pinnedSlot(scan);
+        if (pinned.isPresent()) {
+            if (!slots.contains(pinned.get())) {
+                return wrongGroup("every key the scan selects", pinned.get());
+            }
+            slots = SlotSet.ofSlots(pinned.get());
+        }
         if (!scan.getResumeAfter().isEmpty()) {
             ByteString next = KvKeys.successor(scan.getResumeAfter());
             if (KvKeys.compare(next, start) > 0) {
                 start = next;
             }
         }
-        ScanResult.Builder result = ScanResult.newBuilder();
-        if (!end.isEmpty() && KvKeys.compare(start, end) >= 0) {
-            return ok().setScan(result).build();
-        }
         int limit = scan.getLimit() == 0 ? limits.defaultScanLimit() : scan.getLimit();
-        ScanPage page = engine.scan(new ScanRequest(
-                start.toByteArray(), end.isEmpty() ? null : end.toByteArray(), limit, limits.maxReplyBytes()));
-        for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
-            result.addEntries(KeyValue.newBuilder().setKey(wrap(entry.key())).setValue(wrap(entry.value())));
-        }
-        if (page.hasMore()) {
-            if (page.entries().isEmpty()) {
-                throw new IllegalStateException("engine returned an empty scan page that claims more keys");
-            }
-            // The client resumes strictly after the last key it received.
-            result.setMore(true).setContinuation(result.getEntries(result.getEntriesCount() - 1).getKey());
-        }
-        return ok().setScan(result).build();
+        return ok().setScan(SlotScan.scan(engine, slots, start, end, limit, limits.maxReplyBytes())).build();
+    }
+
+    private boolean owns(byte[] engineKey) {
+        return ownedSlots.contains(SlotKeys.slotOf(engineKey));
+    }
+
+    /** A request naming a group (group_id 0 names none) that is not this one. */
+    private boolean addressedToAnotherGroup(KvRequest request) {
+        return request.getGroupId() != 0 && request.getGroupId() != groupId;
+    }
+
+    private KvReply wrongGroup(byte[] engineKey, String what) {
+        return wrongGroup(what, SlotKeys.slotOf(engineKey));
+    }
+
+    private KvReply wrongGroup(String what, int slot) {
+        return wrongGroup(what + " is in slot " + slot + ", which group " + groupId + " does not serve");
+    }
+
+    /**
+     * The refusal of a key or request that belongs to another group. It names this group; the
+     * store that sends it adds its layout version (a store's fact, not the replicated state's).
+     */
+    private KvReply wrongGroup(String message) {
+        return KvReply.newBuilder()
+                .setStatus(Status.WRONG_GROUP)
+                .setMessage(message)
+                .setGroupId(groupId)
+                .build();
     }
 
     private Optional<ByteString> lookup(byte[] key) {

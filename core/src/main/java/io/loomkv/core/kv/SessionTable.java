@@ -3,6 +3,7 @@ package io.loomkv.core.kv;
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.SessionState;
+import io.loomkv.core.shard.GroupIds;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -21,16 +22,22 @@ import java.util.TreeMap;
  * goes backwards and every use of a session moves it to the back, the front of the order is
  * both the least recently used and the longest idle session: expiry and eviction both only
  * look at the front.
+ *
+ * <p>Client ids are {@code (groupId << 40) + n}, n counting up from 1 ({@link GroupIds}), so the
+ * sessions of different groups never share an id.
  */
 final class SessionTable {
 
     private final SessionPolicy policy;
+    private final long groupId;
     /** Insertion-ordered; {@link #touch} re-inserts, so iteration order is LRU first. */
     private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>();
-    private long nextClientId = 1;
+    private long nextClientId;
 
-    SessionTable(SessionPolicy policy) {
+    SessionTable(SessionPolicy policy, long groupId) {
         this.policy = Objects.requireNonNull(policy, "policy");
+        this.groupId = GroupIds.requireDataGroup(groupId);
+        this.nextClientId = GroupIds.firstClientId(groupId);
     }
 
     int size() {
@@ -48,9 +55,13 @@ final class SessionTable {
 
     /**
      * Opens a new session active at {@code nowMillis}, evicting least recently used sessions
-     * first if the table is full, and returns it.
+     * first if the table is full, and returns it; null, changing nothing, when the group has
+     * handed out every id it has.
      */
     Session open(long nowMillis) {
+        if (nextClientId > GroupIds.lastClientId(groupId)) {
+            return null;
+        }
         while (sessions.size() >= policy.maxSessions()) {
             Iterator<Session> oldest = sessions.values().iterator();
             oldest.next();
@@ -100,9 +111,9 @@ final class SessionTable {
      */
     void restore(SessionState state, List<CachedReply> cachedReplies) {
         long clientId = state.getClientId();
-        if (clientId <= 0 || clientId >= nextClientId) {
+        if (clientId < GroupIds.firstClientId(groupId) || clientId >= nextClientId) {
             throw new IllegalArgumentException("session " + Long.toUnsignedString(clientId)
-                    + " is not below next client id " + nextClientId);
+                    + " is not one of group " + groupId + "'s ids below next client id " + nextClientId);
         }
         if (sessions.containsKey(clientId)) {
             throw new IllegalArgumentException("duplicate session " + clientId);
@@ -139,8 +150,9 @@ final class SessionTable {
 
     /** Sets the next client id, when restoring; must come before {@link #restore}. */
     void restoreNextClientId(long value) {
-        if (value <= 0 || !sessions.isEmpty()) {
-            throw new IllegalArgumentException("next client id " + Long.toUnsignedString(value) + " is invalid");
+        if (value < GroupIds.firstClientId(groupId) || value > GroupIds.lastClientId(groupId) + 1 || !sessions.isEmpty()) {
+            throw new IllegalArgumentException("next client id " + Long.toUnsignedString(value)
+                    + " is not in group " + groupId + "'s session ids");
         }
         nextClientId = value;
     }

@@ -19,12 +19,14 @@ import java.util.TreeMap;
 
 /**
  * A test-only engine for core (which cannot use persist's engines): a TreeMap in unsigned byte
- * order, snapshots by copying, restore all-or-nothing. Counts mutating calls for atomicity checks.
+ * order, snapshots by copying, restore all-or-nothing. Counts mutating calls for atomicity checks
+ * and scans for cost checks.
  */
 final class InMemoryKvEngine implements KvEngine {
 
     private TreeMap<byte[], byte[]> map = new TreeMap<>(Arrays::compareUnsigned);
     private int writeCalls;
+    private int scanCalls;
 
     @Override
     public byte[] get(byte[] key) {
@@ -56,6 +58,7 @@ final class InMemoryKvEngine implements KvEngine {
 
     @Override
     public ScanPage scan(ScanRequest request) {
+        scanCalls++;
         NavigableMap<byte[], byte[]> range;
         if (request.endKey() == null) {
             range = map.tailMap(request.startKey(), true);
@@ -128,6 +131,10 @@ final class InMemoryKvEngine implements KvEngine {
 
     int writeCalls() {
         return writeCalls;
+    }
+
+    int scanCalls() {
+        return scanCalls;
     }
 
     /** A copy of the contents, for comparisons. */

@@ -18,7 +18,10 @@ import io.loomkv.core.kv.proto.OpenSession;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.SlotSet;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Drives a state machine the way the runtime would: log indexes count up, the leader's clock
@@ -35,9 +38,28 @@ final class KvFixture {
         this(KvLimits.defaults(), SessionPolicy.defaults());
     }
 
+    /** Group 1, owning every slot. */
     KvFixture(KvLimits limits, SessionPolicy policy) {
+        this(limits, policy, 1, SlotSet.all());
+    }
+
+    KvFixture(KvLimits limits, SessionPolicy policy, long groupId, SlotSet ownedSlots) {
         this.engine = new InMemoryKvEngine();
-        this.machine = new KvStateMachine(engine, limits, policy);
+        this.machine = new KvStateMachine(engine, limits, policy, groupId, ownedSlots);
+    }
+
+    /**
+     * The engine's contents by user key, in user-key order, checking on the way that every engine
+     * key is well formed (stored under its own slot).
+     */
+    TreeMap<ByteString, ByteString> userContents() {
+        TreeMap<ByteString, ByteString> byUserKey = new TreeMap<>(KvKeys.ORDER);
+        for (Map.Entry<ByteString, ByteString> entry : engine.contents().entrySet()) {
+            byte[] engineKey = entry.getKey().toByteArray();
+            assertEquals(null, SlotKeys.checkEngineKey(engineKey), "engine key " + entry.getKey());
+            byUserKey.put(SlotKeys.userKey(engineKey), entry.getValue());
+        }
+        return byUserKey;
     }
 
     static ByteString bytes(String s) {

@@ -10,6 +10,7 @@ import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
 import org.junit.jupiter.api.Test;
 
 /** Exactly-once writes: deduplication, stale sequences, expiry by log time, the session bound. */
@@ -203,7 +204,8 @@ class KvSessionTest {
                 command.setOpenSession(io.loomkv.core.kv.proto.OpenSession.getDefaultInstance());
             } else {
                 long sequence = 1 + random.nextInt(6);
-                append(command.setClientId(1 + random.nextInt(40)).setSequence(sequence).setAcknowledgedBelow(sequence),
+                long clientId = GroupIds.firstClientId(1) + random.nextInt(40);
+                append(command.setClientId(clientId).setSequence(sequence).setAcknowledgedBelow(sequence),
                         "k" + random.nextInt(5), "v" + i);
             }
             log.add(command.build());

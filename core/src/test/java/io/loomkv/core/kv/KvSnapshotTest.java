@@ -16,10 +16,18 @@ import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.SnapshotHeader;
 import io.loomkv.core.kv.proto.SnapshotRecord;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.Slots;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
@@ -176,16 +184,22 @@ class KvSnapshotTest {
         assertEquals(original, restored.apply(retried), "the reply cached at capture time is in the snapshot");
     }
 
+    /** Group 1's n-th session id. */
+    private static long sessionId(long n) {
+        return GroupIds.firstClientId(1) - 1 + n;
+    }
+
     @Test
     void inconsistentSessionsAreRefused() throws IOException {
         SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
                 .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(100)
-                .setNextClientId(3)).build();
-        SnapshotRecord first = session(1, 50);
+                .setNextClientId(sessionId(3))).build();
+        SnapshotRecord first = session(sessionId(1), 50);
         assertRestoreFailsAndStateIsUntouched(frame(header, first, first), "duplicate session");
-        assertRestoreFailsAndStateIsUntouched(frame(header, session(2, 60), session(1, 50)), "least-recently-used");
-        assertRestoreFailsAndStateIsUntouched(frame(header, session(3, 50)), "next client id");
-        assertRestoreFailsAndStateIsUntouched(frame(header, session(1, 150)), "after the snapshot's clock");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(sessionId(2), 60), session(sessionId(1), 50)),
+                "least-recently-used");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(sessionId(3), 50)), "next client id");
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(sessionId(1), 150)), "after the snapshot's clock");
         SnapshotRecord withReply = SnapshotRecord.newBuilder().setSession(
                 first.getSession().toBuilder().setReplyCount(1)).build();
         assertRestoreFailsAndStateIsUntouched(frame(header, withReply, first), "expected a cached reply");
@@ -285,15 +299,86 @@ class KvSnapshotTest {
     void wellFramedButInconsistentStreamsAreRefused() throws IOException {
         SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
                 .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(10)
-                .setNextClientId(1)).build();
+                .setNextClientId(sessionId(1))).build();
         assertRestoreFailsAndStateIsUntouched(frame(header.toBuilder()
                 .setHeader(header.getHeader().toBuilder().setFormatVersion(99)).build()), "format version");
         assertRestoreFailsAndStateIsUntouched(frame(header), "before the trailer");
         SnapshotRecord unordered = SnapshotRecord.newBuilder().setData(DataChunk.newBuilder()
-                .addEntries(KeyValue.newBuilder().setKey(bytes("b")))
-                .addEntries(KeyValue.newBuilder().setKey(bytes("a")))).build();
+                .addEntries(KeyValue.newBuilder().setKey(engineKey("{t}b")))
+                .addEntries(KeyValue.newBuilder().setKey(engineKey("{t}a")))).build();
         assertRestoreFailsAndStateIsUntouched(frame(header, unordered), "out of order");
         assertRestoreFailsAndStateIsUntouched(frame(unordered), "not a header");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Slots: engine keys in the stream, groups in the session ids.
+
+    @Test
+    void roundTripOverManySlotsKeepsEveryKeyAndTheScanOrder() throws IOException {
+        SlotSet owned = SlotLayout.evenSplit(1, 4, List.of(1L), 1).slotsOf(3);
+        KvFixture group = new KvFixture(KvLimits.defaults(), POLICY, 3, owned);
+        KvFixture.Client client = group.client();
+        Set<Integer> slots = new HashSet<>();
+        for (int i = 0; i < 1200; i++) {
+            if (client.put("many/" + i, "v" + i).getStatus() == Status.OK) {
+                slots.add(Slots.slotOf(bytes("many/" + i)));
+            }
+        }
+        assertTrue(slots.size() > 200, "keys in " + slots.size() + " slots");
+        KvFixture restored = new KvFixture(KvLimits.defaults(), POLICY, 3, owned);
+        restored.machine.restore(new ByteArrayInputStream(snapshotOf(group)));
+        restored.index = restored.machine.lastAppliedIndex();
+        assertEquals(group.engine.contents(), restored.engine.contents());
+        assertEquals(group.userContents(), restored.userContents());
+        KvReply scan = restored.scanPrefix("many/", 10_000, ByteString.EMPTY);
+        assertEquals(new ArrayList<>(group.userContents().keySet()),
+                scan.getScan().getEntriesList().stream().map(KeyValue::getKey).toList());
+        assertEquals(group.openSession(), restored.openSession(), "the group's session counter carries over");
+    }
+
+    @Test
+    void aSnapshotFromBeforeSlotsIsRefusedWithTheReason() throws IOException {
+        SnapshotRecord oldHeader = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
+                .setFormatVersion(1).setLastAppliedIndex(5).setClockMillis(10).setNextClientId(1)).build();
+        SnapshotRecord oldData = SnapshotRecord.newBuilder().setData(DataChunk.newBuilder()
+                .addEntries(KeyValue.newBuilder().setKey(bytes("plain")))).build();
+        assertRestoreFailsAndStateIsUntouched(frame(oldHeader, oldData),
+                "format version 1 stores keys without their slot");
+    }
+
+    @Test
+    void malformedEngineKeysAreRefused() throws IOException {
+        SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
+                .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(10)
+                .setNextClientId(sessionId(1))).build();
+        byte[] misfiled = SlotKeys.inSlot(Slots.slotOf(bytes("k")) ^ 1, bytes("k"));
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {0, 7}))),
+                "holds no user key");
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {0x40, 0, 'k'}))),
+                "is not a slot");
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(misfiled))), "stored under slot");
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(bytes("k"))), "key 0:");
+    }
+
+    private static SnapshotRecord data(ByteString key) {
+        return SnapshotRecord.newBuilder().setData(DataChunk.newBuilder()
+                .addEntries(KeyValue.newBuilder().setKey(key).setValue(bytes("v")))).build();
+    }
+
+    @Test
+    void aSnapshotOfAnotherGroupIsRefused() throws IOException {
+        KvFixture groupTwo = new KvFixture(KvLimits.defaults(), POLICY, 2, SlotSet.all());
+        groupTwo.client().put("k", "v");
+        assertRestoreFailsAndStateIsUntouched(snapshotOf(groupTwo), "does not fit group 1");
+        SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
+                .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(100)
+                .setNextClientId(sessionId(3))).build();
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(GroupIds.firstClientId(2), 50)),
+                "is not one of group 1's ids");
+    }
+
+    private static ByteString engineKey(String userKey) {
+        return ByteString.copyFrom(SlotKeys.engineKey(bytes(userKey)));
     }
 
     private static byte[] frame(SnapshotRecord... records) throws IOException {

@@ -89,10 +89,10 @@ class KvStateMachineModelTest {
                 snapshotAndRestore();
             }
             if (step % 500 == 0) {
-                assertEquals(toByteStrings(model), kv.engine.contents(), context);
+                assertEquals(toByteStrings(model), kv.userContents(), context);
             }
         }
-        assertEquals(toByteStrings(model), kv.engine.contents(), context);
+        assertEquals(toByteStrings(model), kv.userContents(), context);
     }
 
     private void newWrite(ClientModel client) {

@@ -17,6 +17,7 @@ import io.loomkv.core.kv.proto.MultiGetEntry;
 import io.loomkv.core.kv.proto.OpenSession;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.SlotSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -275,9 +276,9 @@ class KvStateMachineOperationsTest {
     @Test
     void newStateMachineRequiresAnEmptyEngine() {
         InMemoryKvEngine engine = new InMemoryKvEngine();
-        engine.put("k".getBytes(), "v".getBytes());
+        engine.put(SlotKeys.engineKey(bytes("k")), "v".getBytes());
         assertThrows(IllegalArgumentException.class,
-                () -> new KvStateMachine(engine, KvLimits.defaults(), SessionPolicy.defaults()));
+                () -> new KvStateMachine(engine, KvLimits.defaults(), SessionPolicy.defaults(), 1, SlotSet.all()));
     }
 
     @Test

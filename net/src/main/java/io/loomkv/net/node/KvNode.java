@@ -14,6 +14,7 @@ import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.shard.SlotSet;
 import io.loomkv.net.rpc.CallContext;
 import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
@@ -75,7 +76,9 @@ public final class KvNode implements AutoCloseable {
         try {
             this.membership = new Membership(config.dataDirectory(), config.members());
             this.limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());
-            KvStateMachine stateMachine = new KvStateMachine(new MemoryKvEngine(), limits, SessionPolicy.defaults());
+            // One group owning every slot until the store runtime, which hosts many groups, replaces this node.
+            KvStateMachine stateMachine = new KvStateMachine(new MemoryKvEngine(), limits, SessionPolicy.defaults(),
+                    1, SlotSet.all());
             long snapshotIndex = storage.snapshotMetadata().getIndex();
             if (snapshotIndex > 0) {
                 try (InputStream in = storage.openSnapshotData(MAX_SNAPSHOT_BYTES)) {
