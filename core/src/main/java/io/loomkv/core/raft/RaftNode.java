@@ -283,6 +283,21 @@ public final class RaftNode {
         return raft.id();
     }
 
+    /** The index of the last entry in the log (stable or not); cheaper than {@link #status()}. */
+    public long lastIndex() {
+        return raft.raftLog().lastIndex();
+    }
+
+    /** The current term; cheaper than {@link #status()}. */
+    public long term() {
+        return raft.term();
+    }
+
+    /** The highest index known to be committed; cheaper than {@link #status()}. */
+    public long commitIndex() {
+        return raft.raftLog().committed();
+    }
+
     /** The current role and leader. */
     public SoftState softState() {
         return raft.softState();

@@ -115,6 +115,16 @@ public final class RpcEndpoint {
             }
         }
 
+        void resetBackoff() {
+            lock.lock();
+            try {
+                consecutiveFailures = 0;
+                nextAttemptNanos = 0;
+            } finally {
+                lock.unlock();
+            }
+        }
+
         void close() {
             lock.lock();
             try {
@@ -209,6 +219,16 @@ public final class RpcEndpoint {
             return false;
         }
         return connection.send(method, message);
+    }
+
+    /**
+     * Forgets the failed attempts, so the next call or send connects at once instead of waiting out
+     * the backoff: for when we learn that the remote end is back (it connected to us).
+     */
+    public void resetBackoff() {
+        for (Slot slot : slots) {
+            slot.resetBackoff();
+        }
     }
 
     /** Opens every pooled connection now; the future completes when all are open. */

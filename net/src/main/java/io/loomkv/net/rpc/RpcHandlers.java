@@ -4,6 +4,7 @@ import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.util.Arrays;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * The methods a server serves, fixed before it starts. Built once with {@link #builder()}; lookups
@@ -20,10 +21,17 @@ public final class RpcHandlers {
 
     private final int[] methodIds;
     private final Entry[] entries;
+    private final Consumer<CallContext> handshakeListener;
 
-    private RpcHandlers(TreeMap<Integer, Entry> byId) {
+    private RpcHandlers(TreeMap<Integer, Entry> byId, Consumer<CallContext> handshakeListener) {
         methodIds = byId.keySet().stream().mapToInt(Integer::intValue).toArray();
         entries = byId.values().toArray(Entry[]::new);
+        this.handshakeListener = handshakeListener;
+    }
+
+    /** Told of every accepted handshake, on the connection's reader thread; must not block. */
+    Consumer<CallContext> handshakeListener() {
+        return handshakeListener;
     }
 
     public static Builder builder() {
@@ -43,8 +51,22 @@ public final class RpcHandlers {
     /** Collects handlers; each method id may be registered once. */
     public static final class Builder {
         private final TreeMap<Integer, Entry> byId = new TreeMap<>();
+        private Consumer<CallContext> handshakeListener = context -> { };
 
         private Builder() {
+        }
+
+        /**
+         * Runs {@code listener} for every connection whose handshake was accepted (a store uses it
+         * to learn at once that a peer is back: see the store's transport). It runs on the
+         * connection's reader and must not block; an exception is logged and ignored.
+         */
+        public Builder onHandshake(Consumer<CallContext> listener) {
+            if (listener == null) {
+                throw new IllegalArgumentException("null handshake listener");
+            }
+            handshakeListener = listener;
+            return this;
         }
 
         @SuppressWarnings("unchecked")
@@ -76,7 +98,7 @@ public final class RpcHandlers {
         }
 
         public RpcHandlers build() {
-            return new RpcHandlers(byId);
+            return new RpcHandlers(byId, handshakeListener);
         }
     }
 }

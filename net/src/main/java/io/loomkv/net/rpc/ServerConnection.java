@@ -176,6 +176,11 @@ final class ServerConnection implements Runnable {
             throw new IOException("send queue refused the handshake reply");
         }
         reader.setIdleTimeoutMillis(config.readIdleTimeout().toMillis());
+        try {
+            handlers.handshakeListener().accept(context);
+        } catch (RuntimeException e) {
+            LOG.warn("connection {}: handshake listener failed: {}", description, e.toString());
+        }
         return true;
     }
 
