@@ -20,6 +20,7 @@ import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -236,6 +237,31 @@ class ReplicaDriverTest {
         follower.io().completeWrites();
         follower.driver().process(false);
         assertEquals(List.of(entry(1, "a"), entry(2, "b")), follower.io().appliedEntries());
+    }
+
+    @Test
+    void committedEntriesASnapshotRestoredMeanwhileCoversAreNotHandedOn() {
+        Replica follower = replica(2, THREE, config(2));
+        follower.io().syncAtOnce = false;
+        Entry learner = Entry.newBuilder().setIndex(2).setTerm(TERM).setType(EntryType.ENTRY_CONF_CHANGE)
+                .setData(addLearner(4).toByteString()).build();
+        follower.step(append(0, 2, entry(1, "a"), learner));
+        assertTrue(follower.driver().persistInFlight());
+        ConfState later = ConfState.newBuilder().addAllVoters(THREE).addLearners(4).addLearners(5).build();
+        SnapshotMetadata snapshot = SnapshotMetadata.newBuilder().setIndex(5).setTerm(TERM).setConfState(later)
+                .setSizeBytes(4).build();
+        follower.step(fromLeader(MessageType.MSG_SNAP).toBuilder().setSnapshot(snapshot).setSnapshotOffset(0)
+                .setSnapshotChunk(bytes("data")).setSnapshotDone(true).build());
+        assertTrue(follower.node().readySupersededBySnapshot());
+        follower.io().completeWrites();
+        follower.driver().process(false);
+        assertTrue(follower.io().applied.isEmpty(),
+                "entries the snapshot covers were handed on, their conf change with the snapshot's membership: "
+                        + follower.io().applied);
+        assertEquals(List.of(snapshot), follower.io().installed);
+        follower.io().completeWrites();
+        follower.driver().process(false);
+        assertEquals(later, follower.node().status().confState());
     }
 
     // ---- membership changes ----
