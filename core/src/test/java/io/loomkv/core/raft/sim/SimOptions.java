@@ -60,7 +60,12 @@ public record SimOptions(
          * The runtime's fsync lies: a crash loses the entries of the node's last append although
          * it acknowledged them, so a quorum may have counted entries that are gone.
          */
-        LOSE_LAST_APPEND_ON_CRASH
+        LOSE_LAST_APPEND_ON_CRASH,
+        /**
+         * The runtime reports a write durable as soon as it is written, before an fsync covers it,
+         * so replicas acknowledge entries and votes that a crash of their store loses.
+         */
+        DURABLE_BEFORE_FSYNC
     }
 
     /** A bound on the groups of one simulation (each adds a replica, its ticks and its messages to every store). */

@@ -162,6 +162,9 @@ public final class SimStore {
         }
         Durability durable = wal.append(group, hardState, entries, mustSync);
         maybeStartFsync();
+        if (sim.options().runtimeFault() == SimOptions.RuntimeFault.DURABLE_BEFORE_FSYNC) {
+            return Durability.DONE;
+        }
         return durable;
     }
 
