@@ -100,25 +100,38 @@ public final class RandomRun {
                 SimOptions.RuntimeFault.NONE);
     }
 
-    /** Runs one seed; throws an AssertionError naming the seed if an invariant or convergence fails. */
+    /**
+     * Runs one seed ({@link SimProperties#chaosTicks()} ticks of chaos); throws an AssertionError
+     * naming the seed if an invariant or convergence fails.
+     */
     public static Summary run(long seed, String replayHint, boolean trace) {
-        return run(optionsFor(seed, trace), LATEST_GENERATION, replayHint);
+        return run(optionsFor(seed, trace), LATEST_GENERATION, SimProperties.chaosTicks(), replayHint);
     }
 
     /** Runs {@code seed} as generation {@code generation} of the generator made it. */
     public static Summary run(long seed, int generation, String replayHint, boolean trace) {
-        return run(optionsFor(seed, trace, generation), generation, replayHint);
+        return run(optionsFor(seed, trace, generation), generation, SimProperties.chaosTicks(), replayHint);
+    }
+
+    /** Runs {@code seed} as generation {@code generation} made it, with {@code chaosTicks} ticks of chaos. */
+    public static Summary run(long seed, int generation, int chaosTicks, String replayHint, boolean trace) {
+        return run(optionsFor(seed, trace, generation), generation, chaosTicks, replayHint);
     }
 
     /** Runs with the given options (the self-test injects runtime bugs through them). */
     public static Summary run(SimOptions options, String replayHint) {
-        return run(options, LATEST_GENERATION, replayHint);
+        return run(options, LATEST_GENERATION, SimProperties.chaosTicks(), replayHint);
     }
 
-    private static Summary run(SimOptions options, int generation, String replayHint) {
-        Simulator sim = new Simulator(options, replayHint);
+    private static Summary run(SimOptions options, int generation, int chaosTicks, String replayHint) {
+        if (chaosTicks < 1) {
+            throw new IllegalArgumentException("chaosTicks must be >= 1, got " + chaosTicks);
+        }
+        // A seed replays only with the chaos it ran: say so in the replay command of any failure.
+        String hint = chaosTicks == CHAOS_TICKS ? replayHint : replayHint + " -Dloomkv.sim.chaosTicks=" + chaosTicks;
+        Simulator sim = new Simulator(options, hint);
         RandomRun run = new RandomRun(sim, generation);
-        run.chaos();
+        run.chaos(chaosTicks);
         run.healAndConverge();
         SimStats stats = sim.stats();
         return new Summary(options.seed(), options.groups(), sim.nowTick(), stats.steps(), run.proposalsAccepted,
@@ -138,9 +151,8 @@ public final class RandomRun {
             long transfers, long crashes, long crashesDuringFsync, long pauses, long readsIssued, long readsConfirmed,
             long earlyOutput, long appliedAheadOfPersist) {}
 
-    private void chaos() {
+    private void chaos(int chaosTicks) {
         sim.network().setFaults(pick(PROFILES));
-        int chaosTicks = SimProperties.chaosTicks();
         for (int tick = 0; tick < chaosTicks; tick++) {
             int dice = random.nextInt(1000);
             if (dice < 250) {
