@@ -11,6 +11,7 @@ import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -161,12 +162,7 @@ public final class ReplicaDriver {
             io.softStateChanged(rd.softState());
         }
         send(rd.messagesBeforePersist());
-        for (SnapshotChunk chunk : rd.snapshotChunks()) {
-            io.stageSnapshotChunk(chunk);
-        }
-        if (rd.snapshot() != null) {
-            io.installSnapshot(rd.snapshot());
-        }
+        stageAndInstall(rd);
         HardState hardState = hardStateToWrite(rd);
         Durability durable = Durability.DONE;
         if (!rd.entries().isEmpty() || hardState != null) {
@@ -186,6 +182,41 @@ public final class ReplicaDriver {
         } else {
             inFlight = flight;
         }
+    }
+
+    /**
+     * Stages the Ready's snapshot chunks in order and installs its snapshot right after the chunk
+     * that completed it. A chunk at offset 0 of a newer snapshot may follow in the same Ready (one
+     * turn stepped both: the leader had compacted past the snapshot it was sending and started
+     * over); staged before the install, it would replace the data to install (found by the
+     * simulator: seed 203133 with 3,000 chaos ticks; the runtime's Raft loop stopped on it).
+     */
+    private void stageAndInstall(Ready rd) {
+        List<SnapshotChunk> chunks = rd.snapshotChunks();
+        int staged = 0;
+        if (rd.snapshot() != null) {
+            int completing = completingChunk(rd.snapshot(), chunks);
+            for (; staged <= completing; staged++) {
+                io.stageSnapshotChunk(chunks.get(staged));
+            }
+            io.installSnapshot(rd.snapshot());
+        }
+        for (; staged < chunks.size(); staged++) {
+            io.stageSnapshotChunk(chunks.get(staged));
+        }
+    }
+
+    /** The index in {@code chunks} of the last chunk of {@code snapshot} (a snapshot is restored by its last chunk). */
+    private int completingChunk(SnapshotMetadata snapshot, List<SnapshotChunk> chunks) {
+        for (int i = chunks.size() - 1; i >= 0; i--) {
+            SnapshotMetadata metadata = chunks.get(i).metadata();
+            if (chunks.get(i).last() && metadata.getIndex() == snapshot.getIndex()
+                    && metadata.getTerm() == snapshot.getTerm()) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("node " + node.id() + ": a Ready installs snapshot " + snapshot.getIndex() + "/"
+                + snapshot.getTerm() + " but holds none of its last chunk among its " + chunks.size() + " chunks");
     }
 
     /**

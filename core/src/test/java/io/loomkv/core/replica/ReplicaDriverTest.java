@@ -264,6 +264,31 @@ class ReplicaDriverTest {
         assertEquals(later, follower.node().status().confState());
     }
 
+    private static Message snapshotChunk(long index, long offsetBytes, String data, int sizeBytes, boolean done) {
+        SnapshotMetadata metadata = SnapshotMetadata.newBuilder().setIndex(index).setTerm(TERM)
+                .setConfState(ConfState.newBuilder().addAllVoters(THREE)).setSizeBytes(sizeBytes).build();
+        return fromLeader(MessageType.MSG_SNAP).toBuilder().setSnapshot(metadata).setSnapshotOffset(offsetBytes)
+                .setSnapshotChunk(bytes(data)).setSnapshotDone(done).build();
+    }
+
+    /**
+     * One turn steps the last chunk of a snapshot and the first chunk of a newer one (the leader
+     * compacted past the first and started over): the first is installed right after its last
+     * chunk, before the newer transfer's chunk is staged (randomized seed 203133).
+     */
+    @Test
+    void aSnapshotIsInstalledRightAfterItsLastChunkWhenANewTransferFollowsInTheSameReady() {
+        Replica follower = replica(2, THREE, config(2));
+        follower.step(snapshotChunk(5, 0, "aaaa", 4, true), snapshotChunk(8, 0, "bb", 4, false));
+        assertEquals(List.of("stage 5@0", "install 5", "stage 8@0"), follower.io().snapshotCalls);
+        assertEquals(5, follower.io().storage.snapshotMetadata().getIndex());
+        assertEquals(bytes("aaaa"), follower.io().storage.snapshotData());
+        follower.step(snapshotChunk(8, 2, "cc", 4, true));
+        assertEquals(List.of("stage 5@0", "install 5", "stage 8@0", "stage 8@2", "install 8"),
+                follower.io().snapshotCalls);
+        assertEquals(bytes("bbcc"), follower.io().storage.snapshotData());
+    }
+
     // ---- membership changes ----
 
     private static ConfChange addLearner(long id) {

@@ -44,6 +44,8 @@ final class ScriptedReplicaIo implements ReplicaIo {
     final List<ReadState> reads = new ArrayList<>();
     final List<Message> rejected = new ArrayList<>();
     final List<SnapshotMetadata> installed = new ArrayList<>();
+    /** Snapshot staging and installs in call order: "stage INDEX@OFFSET", "install INDEX". */
+    final List<String> snapshotCalls = new ArrayList<>();
     boolean syncAtOnce = true;
     /** Runs inside {@link #apply}, before it records the entries: to look at the node at hand-off. */
     Consumer<CommittedEntries> onApply = committed -> { };
@@ -95,6 +97,7 @@ final class ScriptedReplicaIo implements ReplicaIo {
 
     @Override
     public void stageSnapshotChunk(SnapshotChunk chunk) {
+        snapshotCalls.add("stage " + chunk.metadata().getIndex() + "@" + chunk.offsetBytes());
         if (chunk.offsetBytes() == 0) {
             staged = ByteString.newOutput();
         }
@@ -104,6 +107,7 @@ final class ScriptedReplicaIo implements ReplicaIo {
 
     @Override
     public void installSnapshot(SnapshotMetadata metadata) {
+        snapshotCalls.add("install " + metadata.getIndex());
         storage.applySnapshot(metadata, staged.toByteString());
         installed.add(metadata);
     }

@@ -52,4 +52,20 @@ class RegressionSeedsTest {
     void seed62605SnapshotWhileApplyingConfChange() {
         replay(62605, 3, "seed62605SnapshotWhileApplyingConfChange");
     }
+
+    /**
+     * Seed 203133 (generation 4) with 3,000 ticks of chaos (ten times the default; found by a
+     * longer soak, which replays with {@code -Dloomkv.sim.chaosTicks=3000}): one turn of a
+     * restarted follower stepped the last chunk of the leader's snapshot at 153 and then the first
+     * chunk of a newer one at 158 (the leader had compacted further and started over). The driver
+     * staged both chunks before installing 153, whose staged data was then 158's; the simulator
+     * failed "told to install snapshot 153 without having staged its data", and the runtime's Raft
+     * loop would have stopped ("staged snapshot 158 is not the one to install"). Fixed in the
+     * driver: a snapshot is installed right after its last chunk. See also ReplicaDriverTest.
+     */
+    @Test
+    void seed203133NewSnapshotTransferInTheReadyThatInstallsTheLastOne() {
+        RandomRun.run(203133, 4, 3_000, "-Dtest=RegressionSeedsTest#seed203133NewSnapshotTransferInTheReadyThatInstallsTheLastOne",
+                SimProperties.trace());
+    }
 }
