@@ -1175,6 +1175,11 @@ final class Raft {
 
     // ---------------------------------------------------------------- membership
 
+    /** Whether a snapshot restored while the outstanding Ready was out covers that Ready's committed entries. */
+    boolean readySupersededBySnapshot() {
+        return confChangesSupersededBySnapshot;
+    }
+
     void setReadyOutstanding(boolean outstanding) {
         readyOutstanding = outstanding;
         if (!outstanding) {

@@ -177,6 +177,18 @@ public final class RaftNode {
         return raft.applyConfChange(change);
     }
 
+    /**
+     * Whether a snapshot restored since the outstanding Ready was handed out (a snapshot message
+     * stepped in while the runtime was still persisting that Ready) covers the Ready's committed
+     * entries. A runtime that has not applied them yet must then not apply them: the snapshot,
+     * installed by the next Ready, holds their effects, and their membership changes can no longer
+     * be applied against the membership they were meant for ({@link #applyConfChange} would only
+     * return the snapshot's, which a snapshot taken at their index would wrongly record).
+     */
+    public boolean readySupersededBySnapshot() {
+        return outstanding != null && raft.readySupersededBySnapshot();
+    }
+
     /** Reports that a message to {@code nodeId} could not be delivered. */
     public void reportUnreachable(long nodeId) {
         raft.reportUnreachable(nodeId);

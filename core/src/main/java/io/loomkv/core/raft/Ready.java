@@ -12,8 +12,10 @@ import java.util.List;
  * <ol>
  *   <li>send {@link #messagesBeforePersist()} (the leader's appends, heartbeats, snapshot
  *       chunks: Raft thesis 10.2.1 lets the leader send them before its own write);
- *   <li>stage {@link #snapshotChunks()}, then install {@link #snapshot()} if set (its data is the
- *       staged chunks), then persist {@link #entries()} and {@link #hardState()} (if set) durably;
+ *   <li>stage {@link #snapshotChunks()} in order, and install {@link #snapshot()} if set (its
+ *       data is the staged chunks) right after its last chunk: a new transfer's first chunk may
+ *       follow it in the same Ready; then persist {@link #entries()} and {@link #hardState()} (if
+ *       set) durably;
  *   <li>send {@link #messagesAfterPersist()} (votes, append and snapshot acknowledgements, which
  *       promise durable state);
  *   <li>apply {@link #committedEntries()} in order, and answer {@link #readStates()} once the

@@ -13,8 +13,8 @@
  *     if (!node.hasReady()) { wait for input; continue; }
  *     Ready rd = node.ready();
  *     send(rd.messagesBeforePersist());          // leader appends/heartbeats: overlap with our fsync
- *     stage(rd.snapshotChunks());                // received snapshot pieces, in order
- *     if (rd.snapshot() != null) install(rd.snapshot());   // from the staged chunks
+ *     stage(rd.snapshotChunks());                // received snapshot pieces, in order, but
+ *     if (rd.snapshot() != null) install(rd.snapshot());   // right after the chunk completing it
  *     append(rd.entries()); if (rd.hardState() != null) save(rd.hardState());
  *     if (rd.mustSync()) fsync();
  *     send(rd.messagesAfterPersist());           // votes and acks: only for durable state
@@ -42,7 +42,9 @@
  * {@link io.loomkv.core.raft.Storage#readSnapshotChunk}; the follower validates offsets, hands each
  * chunk to the runtime through {@link io.loomkv.core.raft.Ready#snapshotChunks()} and, after the
  * last, the snapshot to install through {@link io.loomkv.core.raft.Ready#snapshot()}. A chunk at
- * offset 0 restarts a transfer. Requests (proposals, reads) may be lost on leader changes: callers
+ * offset 0 restarts a transfer; it may follow, in the same Ready, the last chunk of the snapshot
+ * that Ready installs (the leader, having compacted further, started sending a newer one), so the
+ * install comes right after that last chunk, before the new transfer's chunks. Requests (proposals, reads) may be lost on leader changes: callers
  * time out and retry.
  *
  * <p>Membership: every node starts from the cluster's founding voters (see

@@ -60,6 +60,37 @@ class ReadScenarioTest {
         staleLeaderRead(info, SimOptions.of(3, Scenarios.seed(info)).withLeaseReads(true));
     }
 
+    /**
+     * A leader frozen (a long pause of its store) and cut off while the others elect a new leader
+     * and commit writes; a lease read queued at it meanwhile is taken by its first turn after the
+     * pause. That turn steps the time that passed before its inputs (the replica driver's ticks
+     * first), so the lease has run out and the read is not served at the stale commit index (the
+     * simulator checks every confirmed read against the writes committed before it was issued).
+     */
+    @Test
+    void frozenLeaderLeaseRead(TestInfo info) {
+        LabHarness cfg = new LabHarness(Scenarios.simulator(info, SimOptions.of(3, Scenarios.seed(info)).withLeaseReads(true)));
+        Simulator sim = cfg.sim();
+        cfg.one(1, 3, false);
+        int frozen = cfg.checkOneLeader();
+        sim.pause(frozen + 1, Simulator.ticksForMillis(60_000));
+        cfg.disconnect(frozen);
+        for (int i = 0; i < 5; i++) {
+            cfg.one(10 + i, 2, true);
+        }
+        long confirmedBefore = sim.readsConfirmed();
+        if (sim.readIndex(frozen + 1) < 0) {
+            throw sim.fail("the frozen store should queue the read, not refuse it");
+        }
+        sim.resume(frozen + 1);
+        sim.runMillis(200);
+        if (sim.readsConfirmed() != confirmedBefore) {
+            throw sim.fail("the leader confirmed a read after a freeze longer than its lease, cut off from its followers");
+        }
+        cfg.connect(frozen);
+        cfg.one(20, 3, true);
+    }
+
     /** Reads at followers are forwarded and confirmed too, under an unreliable network. */
     @Test
     void followerReadsUnderUnreliableNetwork(TestInfo info) {

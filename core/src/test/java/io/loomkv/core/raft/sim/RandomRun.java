@@ -10,12 +10,12 @@ import java.util.Random;
 /**
  * One randomized simulation: a short stretch of simulated time under a random mix of faults
  * (message loss, duplication, delay and reordering, partitions, one-way cuts, disconnections,
- * crashes, including crashes in the middle of handling a Ready), client proposals, membership
- * changes (learners, promotions, removals including of the leader, joint replacements),
- * leadership transfers and linearizable reads (ReadIndex or lease, checked against every index
- * committed before the read was issued), with every safety invariant checked after every step; then everything
- * heals and the cluster must converge: a leader commits a final proposal and every member
- * applies it.
+ * store crashes, including crashes in the middle of a Ready and while an fsync is in flight,
+ * store pauses), client proposals, membership changes (learners, promotions, removals including
+ * of the leader, joint replacements), leadership transfers and linearizable reads (ReadIndex or
+ * lease, checked against every index committed before the read was issued), spread over the
+ * run's groups, with every safety invariant checked after every step; then everything heals and
+ * every group must converge: a leader commits a final proposal and every member applies it.
  *
  * <p>The cluster shape comes from a {@link Random} seeded with the seed; the simulator's own
  * Random is seeded with it too, so the seed alone reproduces the run.
@@ -37,7 +37,6 @@ public final class RandomRun {
     private long proposalsAccepted;
     private long confChangesAccepted;
     private long transfers;
-    private long crashes;
     private long readsIssued;
 
     private final int generation;
@@ -51,16 +50,20 @@ public final class RandomRun {
     /**
      * The generation of the workload generator. A seed reproduces a run only together with the
      * generator that made it, so changing what a run does means adding a generation, never
-     * editing one: regression seeds keep naming the generation they failed under.
+     * editing one: regression seeds keep naming the generation they failed under. (Every
+     * generation runs on the current simulated runtime: the server's replica driver over a
+     * store's shared simulated WAL.)
      * <ul>
      *   <li>1: faults, crashes, proposals, membership changes, transfers;
      *   <li>2: as 1, plus linearizable reads (ReadIndex or leases) and a node with a slow clock;
-     *   <li>3: as 2, plus persists that take 0-3 ticks while the node keeps running (on half the seeds).
+     *   <li>3: as 2, plus persists that take 0-3 ticks while the node keeps running (on half the seeds);
+     *   <li>4: as 3, plus 1-4 groups per store with every action aimed at a random group, fsyncs of
+     *       0-4 ticks on three seeds in four, crashes before persisting entries, and store pauses.
      * </ul>
      */
-    public static final int LATEST_GENERATION = 3;
+    public static final int LATEST_GENERATION = 4;
 
-    /** The options a seed gets: 3 or 5 voters, sometimes spare nodes, snapshots, and mid-Ready crashes. */
+    /** The options a seed gets: 3 or 5 voters, sometimes spare stores, snapshots, mid-Ready crashes, groups. */
     public static SimOptions optionsFor(long seed, boolean trace) {
         return optionsFor(seed, trace, LATEST_GENERATION);
     }
@@ -83,45 +86,73 @@ public final class RandomRun {
         boolean leaseReads = generation >= 2 && checkQuorum && shape.nextBoolean();
         // Up to 12.5% slow: within what the lease (two thirds of the election timeout) allows for.
         int slowClockSkipEveryTicks = generation >= 2 && shape.nextBoolean() ? 8 + shape.nextInt(13) : 0;
-        int maxPersistDelayTicks = generation >= 3 && shape.nextBoolean() ? 1 + shape.nextInt(3) : 0;
-        return new SimOptions(voters + spares, voters, seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
+        int maxPersistDelayTicks;
+        int groups = 1;
+        if (generation >= 4) {
+            maxPersistDelayTicks = shape.nextInt(4) != 0 ? 1 + shape.nextInt(4) : 0;
+            groups = 1 + shape.nextInt(4);
+        } else {
+            maxPersistDelayTicks = generation >= 3 && shape.nextBoolean() ? 1 + shape.nextInt(3) : 0;
+        }
+        return new SimOptions(voters + spares, voters, groups, seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
                 SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, preVote, checkQuorum, snapshotInterval,
                 crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace,
                 SimOptions.RuntimeFault.NONE);
     }
 
-    /** Runs one seed; throws an AssertionError naming the seed if an invariant or convergence fails. */
+    /**
+     * Runs one seed ({@link SimProperties#chaosTicks()} ticks of chaos); throws an AssertionError
+     * naming the seed if an invariant or convergence fails.
+     */
     public static Summary run(long seed, String replayHint, boolean trace) {
-        return run(optionsFor(seed, trace), LATEST_GENERATION, replayHint);
+        return run(optionsFor(seed, trace), LATEST_GENERATION, SimProperties.chaosTicks(), replayHint);
     }
 
     /** Runs {@code seed} as generation {@code generation} of the generator made it. */
     public static Summary run(long seed, int generation, String replayHint, boolean trace) {
-        return run(optionsFor(seed, trace, generation), generation, replayHint);
+        return run(optionsFor(seed, trace, generation), generation, SimProperties.chaosTicks(), replayHint);
+    }
+
+    /** Runs {@code seed} as generation {@code generation} made it, with {@code chaosTicks} ticks of chaos. */
+    public static Summary run(long seed, int generation, int chaosTicks, String replayHint, boolean trace) {
+        return run(optionsFor(seed, trace, generation), generation, chaosTicks, replayHint);
     }
 
     /** Runs with the given options (the self-test injects runtime bugs through them). */
     public static Summary run(SimOptions options, String replayHint) {
-        return run(options, LATEST_GENERATION, replayHint);
+        return run(options, LATEST_GENERATION, SimProperties.chaosTicks(), replayHint);
     }
 
-    private static Summary run(SimOptions options, int generation, String replayHint) {
-        long seed = options.seed();
-        Simulator sim = new Simulator(options, replayHint);
+    private static Summary run(SimOptions options, int generation, int chaosTicks, String replayHint) {
+        if (chaosTicks < 1) {
+            throw new IllegalArgumentException("chaosTicks must be >= 1, got " + chaosTicks);
+        }
+        // A seed replays only with the chaos it ran: say so in the replay command of any failure.
+        String hint = chaosTicks == CHAOS_TICKS ? replayHint : replayHint + " -Dloomkv.sim.chaosTicks=" + chaosTicks;
+        Simulator sim = new Simulator(options, hint);
         RandomRun run = new RandomRun(sim, generation);
-        run.chaos();
-        long finalIndex = run.healAndConverge();
-        return new Summary(seed, sim.nowTick(), sim.stepsRun(), run.proposalsAccepted, run.confChangesAccepted,
-                run.transfers, run.crashes, run.readsIssued, sim.readsConfirmed(), finalIndex);
+        run.chaos(chaosTicks);
+        run.healAndConverge();
+        SimStats stats = sim.stats();
+        return new Summary(options.seed(), options.groups(), sim.nowTick(), stats.steps(), run.proposalsAccepted,
+                run.confChangesAccepted, run.transfers, stats.crashes(), stats.crashesDuringFsync(), stats.pauses(),
+                run.readsIssued, sim.readsConfirmed(), stats.earlyMessages() + stats.earlyReads(),
+                stats.appliedAheadOfPersist());
     }
 
-    /** What a run did, for the test's report. */
-    public record Summary(long seed, long ticks, long steps, long proposals, long confChanges, long transfers,
-            long crashes, long readsIssued, long readsConfirmed, long finalIndex) {}
+    /**
+     * What a run did, for the test's report.
+     *
+     * @param earlyOutput messages sent and reads confirmed while the replica's persist was in flight
+     * @param appliedAheadOfPersist hand-offs of committed entries before the replica's own latest
+     *     persist was durable
+     */
+    public record Summary(long seed, int groups, long ticks, long steps, long proposals, long confChanges,
+            long transfers, long crashes, long crashesDuringFsync, long pauses, long readsIssued, long readsConfirmed,
+            long earlyOutput, long appliedAheadOfPersist) {}
 
-    private void chaos() {
+    private void chaos(int chaosTicks) {
         sim.network().setFaults(pick(PROFILES));
-        int chaosTicks = SimProperties.chaosTicks();
         for (int tick = 0; tick < chaosTicks; tick++) {
             int dice = random.nextInt(1000);
             if (dice < 250) {
@@ -131,17 +162,17 @@ public final class RandomRun {
             } else if (dice < 278) {
                 restartSomeone();
             } else if (dice < 283) {
-                sim.disconnect(anyNode());
+                sim.disconnect(anyStore());
             } else if (dice < 293) {
-                sim.connect(anyNode());
+                sim.connect(anyStore());
             } else if (dice < 298) {
                 partition();
             } else if (dice < 308) {
                 sim.trace("heal");
                 sim.network().heal();
             } else if (dice < 311) {
-                int from = anyNode();
-                int to = anyNode();
+                int from = anyStore();
+                int to = anyStore();
                 if (from != to) {
                     sim.trace("cut " + from + "->" + to);
                     sim.network().cut(from, to);
@@ -155,85 +186,86 @@ public final class RandomRun {
             } else if (dice < 338) {
                 transfer();
             } else if (dice < 388 && generation >= 2) {
-                if (sim.readIndex(anyNode()) > 0) {
+                if (anyGroup().readIndex(anyStore()) > 0) {
                     readsIssued++;
                 }
+            } else if (dice < 391 && generation >= 4) {
+                sim.pause(anyStore(), 1 + random.nextInt(2 * sim.options().electionTimeoutTicks()));
             }
             sim.runTicks(1);
         }
     }
 
-    private long healAndConverge() {
+    private void healAndConverge() {
         sim.trace("heal everything and converge");
         sim.network().heal();
         sim.network().setFaults(NetworkFaults.RELIABLE);
         for (int id = 1; id <= sim.nodeCount(); id++) {
-            sim.node(id).armCrash(null);
+            sim.store(id).armCrash(null);
             if (!sim.alive(id)) {
                 sim.restart(id);
             }
             sim.connect(id);
         }
         long deadline = sim.nowTick() + CONVERGE_TICKS;
+        for (int group = 1; group <= sim.groupCount(); group++) {
+            converge(sim.group(group), deadline);
+        }
+    }
+
+    /** A leader of {@code group} commits a final proposal and every member applies it. */
+    private void converge(SimGroup group, long deadline) {
         while (sim.nowTick() < deadline) {
-            int leader = leader();
+            int leader = group.newestLeader();
             if (leader > 0) {
-                Simulator.Start start = sim.start(leader, random.nextLong() & Long.MAX_VALUE);
+                Simulator.Start start = group.start(leader, random.nextLong() & Long.MAX_VALUE);
                 if (start.isLeader()) {
                     long index = start.index();
-                    if (sim.runUntil(() -> membersApplied(index), Simulator.ticksForMillis(2_000))) {
-                        return index;
+                    if (sim.runUntil(() -> membersApplied(group, index), Simulator.ticksForMillis(2_000))) {
+                        return;
                     }
                     continue;
                 }
             }
             sim.runMillis(50);
         }
-        throw sim.fail("no convergence within " + CONVERGE_TICKS + " ticks after healing: leader " + leader()
-                + ", applied " + appliedIndexes());
+        throw sim.fail("group " + group.id() + " did not converge within " + CONVERGE_TICKS
+                + " ticks after healing: leader " + group.newestLeader() + ", applied " + appliedIndexes(group));
     }
 
-    private boolean membersApplied(long index) {
-        int leader = leader();
+    private boolean membersApplied(SimGroup group, long index) {
+        int leader = group.newestLeader();
         if (leader <= 0) {
             return false;
         }
-        ConfState conf = sim.node(leader).confState();
+        ConfState conf = group.node(leader).confState();
         List<Long> members = new ArrayList<>(conf.getVotersList());
         members.addAll(conf.getLearnersList());
         members.addAll(conf.getVotersOutgoingList());
         for (long member : members) {
-            if (sim.node((int) member).appliedIndex() < index) {
+            if (group.node((int) member).appliedIndex() < index) {
                 return false;
             }
         }
         return true;
     }
 
-    private String appliedIndexes() {
+    private String appliedIndexes(SimGroup group) {
         StringBuilder text = new StringBuilder();
         for (int id = 1; id <= sim.nodeCount(); id++) {
-            SimNode node = sim.node(id);
+            SimReplica node = group.node(id);
             text.append(id).append('=').append(node.appliedIndex()).append('/').append(node.role()).append(' ');
         }
         return text.toString().trim();
     }
 
-    /** The leader with the highest term, or 0. */
-    private int leader() {
-        int leader = 0;
-        long term = -1;
-        for (int id : sim.leaders()) {
-            if (sim.term(id) > term) {
-                leader = id;
-                term = sim.term(id);
-            }
-        }
-        return leader;
+    private int anyStore() {
+        return 1 + random.nextInt(sim.nodeCount());
     }
 
-    private int anyNode() {
-        return 1 + random.nextInt(sim.nodeCount());
+    /** The group an action aims at: group 1 before generation 4 (which drew no group). */
+    private SimGroup anyGroup() {
+        return sim.group(generation >= 4 ? 1 + random.nextInt(sim.groupCount()) : 1);
     }
 
     private <T> T pick(List<T> items) {
@@ -241,29 +273,34 @@ public final class RandomRun {
     }
 
     private void propose() {
-        int target = random.nextBoolean() && leader() > 0 ? leader() : anyNode();
-        if (sim.start(target, random.nextInt(Integer.MAX_VALUE)).isLeader()) {
+        SimGroup group = anyGroup();
+        int leader = group.newestLeader();
+        int target = random.nextBoolean() && leader > 0 ? leader : anyStore();
+        if (group.start(target, random.nextInt(Integer.MAX_VALUE)).isLeader()) {
             proposalsAccepted++;
         }
     }
 
     private void crashSomeone() {
-        int id = anyNode();
+        int id = anyStore();
         if (!sim.alive(id)) {
             return;
         }
-        crashes++;
         if (random.nextInt(1000) < sim.options().crashDuringReadyPerMille()) {
-            SimNode.CrashPoint point = random.nextBoolean() ? SimNode.CrashPoint.BEFORE_PERSIST : SimNode.CrashPoint.AFTER_PERSIST;
+            CrashPoint point = switch (generation >= 4 ? random.nextInt(3) : random.nextInt(2)) {
+                case 0 -> CrashPoint.BEFORE_PERSIST;
+                case 1 -> CrashPoint.AFTER_PERSIST;
+                default -> CrashPoint.BEFORE_PERSISTING_ENTRIES;
+            };
             sim.trace("arm crash of " + id + " at " + point);
-            sim.node(id).armCrash(point);
+            sim.store(id).armCrash(point);
         } else {
             sim.crash(id);
         }
     }
 
     private void restartSomeone() {
-        int id = anyNode();
+        int id = anyStore();
         if (!sim.alive(id)) {
             sim.restart(id);
             sim.connect(id);
@@ -281,11 +318,12 @@ public final class RandomRun {
     }
 
     private void changeMembership() {
-        int leader = leader();
+        SimGroup group = anyGroup();
+        int leader = group.newestLeader();
         if (leader <= 0) {
             return;
         }
-        ConfState conf = sim.node(leader).confState();
+        ConfState conf = group.node(leader).confState();
         if (conf.getVotersOutgoingCount() > 0) {
             return;
         }
@@ -311,23 +349,25 @@ public final class RandomRun {
             change = ConfChanges.remove(pick(learners));
         }
         if (change != null) {
-            sim.trace("propose conf change at " + leader + ": " + TextFormat.shortDebugString(change));
-            if (sim.proposeConfChange(leader, change)) {
+            sim.trace("propose conf change at " + leader + " (group " + group.id() + "): "
+                    + TextFormat.shortDebugString(change));
+            if (group.proposeConfChange(leader, change)) {
                 confChangesAccepted++;
             }
         }
     }
 
     private void transfer() {
-        int leader = leader();
+        SimGroup group = anyGroup();
+        int leader = group.newestLeader();
         if (leader <= 0) {
             return;
         }
-        List<Long> voters = sim.node(leader).confState().getVotersList();
+        List<Long> voters = group.node(leader).confState().getVotersList();
         long target = pick(voters);
         if (target != leader) {
-            sim.trace("transfer leadership " + leader + " -> " + target);
-            sim.transferLeader(leader, (int) target);
+            sim.trace("transfer leadership " + leader + " -> " + target + " (group " + group.id() + ")");
+            group.transferLeader(leader, (int) target);
             transfers++;
         }
     }

@@ -1,11 +1,14 @@
 package io.loomkv.core.raft.sim;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.TextFormat;
 import io.loomkv.core.raft.Storage;
+import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Entry;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Raft's safety properties, checked incrementally as the simulator observes nodes, so that a check
@@ -22,6 +25,11 @@ import java.util.Map;
  *       the same index (also checked for state restored from a snapshot).
  *   <li>A node's commit index never goes backwards (within an incarnation; across a restart, not
  *       below what it persisted), and its applied index never exceeds it.
+ *   <li>Membership agreement: every node that applies the conf change at an index reaches the same
+ *       membership; and a snapshot at index i (taken, installed or restarted from) records the
+ *       membership as of i, the one after the last conf change at or below i. (Every conf change
+ *       below a snapshot's index was applied by some node before that snapshot existed, so the
+ *       last one is known.)
  * </ul>
  * Proposals applied twice are caught by {@link SimStateMachine}.
  *
@@ -42,6 +50,9 @@ final class SafetyChecker {
     }
 
     private final Failer failer;
+    private final ConfState initialMembership;
+    /** The membership after each conf change applied so far, by index (sorted, for "as of index i"). */
+    private final TreeMap<Long, ConfState> membershipAfter = new TreeMap<>();
     private final Map<Long, Integer> leaderByTerm = new HashMap<>();
     private final Map<EntryKey, PersistedEntry> persisted = new HashMap<>();
     private final Map<Long, AppliedEntry> applied = new HashMap<>();
@@ -49,8 +60,9 @@ final class SafetyChecker {
     private long highestAppliedIndex;
     private long highestCommitIndexSeen;
 
-    SafetyChecker(Failer failer) {
+    SafetyChecker(Failer failer, ConfState initialMembership) {
         this.failer = failer;
+        this.initialMembership = initialMembership;
     }
 
     long highestAppliedIndex() {
@@ -126,6 +138,28 @@ final class SafetyChecker {
                     + ")" + (first.stateHash() != mine.stateHash() ? " or reached another state" : ""));
         }
         highestAppliedIndex = Math.max(highestAppliedIndex, entry.getIndex());
+    }
+
+    /** A node applied the conf change at {@code index}, reaching {@code membership}. */
+    void observeMembership(int node, long index, ConfState membership) {
+        ConfState first = membershipAfter.putIfAbsent(index, membership);
+        if (first != null && !first.equals(membership)) {
+            throw failer.fail("membership agreement: node " + node + " reached {" + TextFormat.shortDebugString(membership)
+                    + "} with the conf change at index " + index + ", another node {"
+                    + TextFormat.shortDebugString(first) + "}");
+        }
+    }
+
+    /** A node holds a snapshot at {@code index} that records {@code membership}. */
+    void checkSnapshotMembership(int node, long index, ConfState membership) {
+        Map.Entry<Long, ConfState> last = membershipAfter.floorEntry(index);
+        ConfState expected = last == null ? initialMembership : last.getValue();
+        if (!expected.equals(membership)) {
+            throw failer.fail("snapshot membership: node " + node + " holds a snapshot at index " + index + " recording {"
+                    + TextFormat.shortDebugString(membership) + "}, but the membership as of that index is {"
+                    + TextFormat.shortDebugString(expected) + "}"
+                    + (last == null ? " (the initial one)" : " (set by the conf change at " + last.getKey() + ")"));
+        }
     }
 
     /** A node restored its state machine from a snapshot at {@code index}. */

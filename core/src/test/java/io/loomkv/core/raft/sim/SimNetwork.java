@@ -9,21 +9,27 @@ import java.util.PriorityQueue;
 import java.util.random.RandomGenerator;
 
 /**
- * The simulated network between nodes {@code 1..nodeCount}: a queue of messages in flight, ordered
- * by delivery tick and then by send order, so that equal seeds deliver in an equal order.
+ * The simulated network between stores {@code 1..nodeCount}: a queue of messages in flight, ordered
+ * by delivery tick and then by send order, so that equal seeds deliver in an equal order. Each
+ * message travels in an envelope naming its Raft group (as the runtime's one connection per pair
+ * of stores carries every group's messages), so links, partitions and random faults hit every
+ * group between two stores alike.
  *
  * <p>Links can fail in three ways, and a message needs its link up both when it is sent and when
  * it arrives (like labrpc, which also drops the reply of a server disconnected meanwhile):
  * <ul>
- *   <li>a node is disconnected from everyone (6.824's {@code disconnect(i)});
- *   <li>the nodes are split into partitions that cannot talk to each other;
+ *   <li>a store is disconnected from everyone (6.824's {@code disconnect(i)});
+ *   <li>the stores are split into partitions that cannot talk to each other;
  *   <li>a single direction {@code from -> to} is cut (asymmetric faults).
  * </ul>
  * On top of that, {@link NetworkFaults} drops, duplicates and delays messages at random.
  */
 public final class SimNetwork {
 
-    private record InFlight(long deliverAtTick, long sequence, Message message) {}
+    private record InFlight(long deliverAtTick, long sequence, int group, Message message) {}
+
+    /** A message that arrived at its store, for that store's replica of {@code group}. */
+    record Delivery(int group, Message message) {}
 
     /** Bounds the queue: a run that piles up this many messages is itself a bug worth failing on. */
     private static final int MAX_IN_FLIGHT_MESSAGES = 1_000_000;
@@ -78,7 +84,7 @@ public final class SimNetwork {
         return connected[checkId(id)];
     }
 
-    /** Splits the nodes into groups; a node in no group gets a group of its own. */
+    /** Splits the stores into sides that cannot talk to each other; a store on no side is alone. */
     public void partition(List<List<Integer>> groups) {
         for (int id = 1; id <= nodeCount; id++) {
             partitionGroup[id] = -id;
@@ -109,8 +115,8 @@ public final class SimNetwork {
         return connected[from] && connected[to] && partitionGroup[from] == partitionGroup[to] && !cut[from][to];
     }
 
-    /** Hands a message to the network at {@code nowTick}; it may be lost, delayed or duplicated. */
-    void send(Message message, long nowTick) {
+    /** Hands a message of {@code group} to the network at {@code nowTick}; it may be lost, delayed or duplicated. */
+    void send(int group, Message message, long nowTick) {
         int from = checkId((int) message.getFrom());
         int to = checkId((int) message.getTo());
         messagesSent++;
@@ -130,9 +136,9 @@ public final class SimNetwork {
             messagesDropped++;
             return;
         }
-        enqueue(message, nowTick + delayTicks(request));
+        enqueue(group, message, nowTick + delayTicks(request));
         if (faults.duplicatePerMille() > 0 && random.nextInt(1000) < faults.duplicatePerMille()) {
-            enqueue(message, nowTick + delayTicks(request));
+            enqueue(group, message, nowTick + delayTicks(request));
         }
     }
 
@@ -147,23 +153,24 @@ public final class SimNetwork {
         return delay;
     }
 
-    private void enqueue(Message message, long deliverAtTick) {
+    private void enqueue(int group, Message message, long deliverAtTick) {
         if (inFlight.size() >= MAX_IN_FLIGHT_MESSAGES) {
             throw new IllegalStateException("more than " + MAX_IN_FLIGHT_MESSAGES + " messages in flight");
         }
-        inFlight.add(new InFlight(deliverAtTick, nextSequence++, message));
+        inFlight.add(new InFlight(deliverAtTick, nextSequence++, group, message));
     }
 
     /**
      * Removes and returns every message due by {@code nowTick} whose link is still up, in delivery
      * order; messages whose link went down meanwhile are lost.
      */
-    List<Message> takeDue(long nowTick) {
-        List<Message> due = new ArrayList<>();
+    List<Delivery> takeDue(long nowTick) {
+        List<Delivery> due = new ArrayList<>();
         while (!inFlight.isEmpty() && inFlight.peek().deliverAtTick() <= nowTick) {
-            Message message = inFlight.poll().message();
+            InFlight next = inFlight.poll();
+            Message message = next.message();
             if (linkUp((int) message.getFrom(), (int) message.getTo())) {
-                due.add(message);
+                due.add(new Delivery(next.group(), message));
                 if (isRequest(message.getType())) {
                     requestsDelivered[(int) message.getTo()]++;
                 }
@@ -216,7 +223,7 @@ public final class SimNetwork {
 
     private int checkId(int id) {
         if (id < 1 || id > nodeCount) {
-            throw new IllegalArgumentException("node id must be in [1, " + nodeCount + "], got " + id);
+            throw new IllegalArgumentException("store id must be in [1, " + nodeCount + "], got " + id);
         }
         return id;
     }

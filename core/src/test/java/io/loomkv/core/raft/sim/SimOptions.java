@@ -7,6 +7,9 @@ package io.loomkv.core.raft.sim;
  * @param nodeCount nodes {@code 1..nodeCount}
  * @param voterCount nodes {@code 1..voterCount} are the initial voters; the others start outside
  *     the configuration (knowing it) and can be added as learners or voters later
+ * @param groups Raft groups {@code 1..groups}: every simulated node is a store hosting one replica
+ *     of each (Raft node id = store id in every group), over one WAL shared by the store's groups;
+ *     faults and crashes hit a store, so every group on it at once
  * @param seed the seed of the run's single source of randomness
  * @param electionTimeoutTicks base election timeout; Raft randomizes it in {@code [base, 2 * base)}
  * @param heartbeatIntervalTicks ticks between a leader's heartbeats
@@ -15,16 +18,18 @@ package io.loomkv.core.raft.sim;
  *     election timeout (and followers ignore votes while they hear from a leader)
  * @param snapshotIntervalEntries the state machine snapshots and compacts the log every this
  *     many applied entries (6.824's SnapShotInterval); 0 for never
- * @param crashDuringReadyPerMille when a crash hits a node while it handles a Ready, the
- *     probability that it crashes after sending the messages that may precede the persist but
- *     before persisting (set by randomized runs; 0 in the 6.824 scenarios)
+ * @param crashDuringReadyPerMille when a randomized run crashes a store, the probability that it
+ *     arms a {@link CrashPoint} instead, which crashes the store inside one of its replicas' next
+ *     Readies (0 in the 6.824 scenarios)
  * @param leaseReads serve reads from a leader lease (requires checkQuorum) instead of a
  *     heartbeat round; the lease is two thirds of the election timeout
  * @param slowClockSkipEveryTicks clock drift: node 1 misses one tick in every this many (0 for
  *     none), so its timers run slow relative to the others' (a lease must stay safe under it)
- * @param maxPersistDelayTicks a Ready's persist completes after a random 0..this many ticks
- *     (an fsync in flight); meanwhile the node keeps receiving messages and ticks, and a crash
- *     loses the Ready; 0 persists every Ready at once
+ * @param maxPersistDelayTicks each fsync of a store's WAL takes a random 0..this many ticks; at
+ *     most one is in flight per store, and what is written meanwhile waits for the next one;
+ *     meanwhile the replicas keep receiving messages and ticks, and a crash loses what no
+ *     completed fsync covered (but for a random prefix of what the fsync in flight was writing);
+ *     0 makes every write durable at once
  * @param trace print every event to standard output (the surefire output file)
  * @param runtimeFault a deliberate bug in the simulated runtime, used only to prove that the
  *     checks catch what such a bug breaks; {@link RuntimeFault#NONE} everywhere else
@@ -32,6 +37,7 @@ package io.loomkv.core.raft.sim;
 public record SimOptions(
         int nodeCount,
         int voterCount,
+        int groups,
         long seed,
         int electionTimeoutTicks,
         int heartbeatIntervalTicks,
@@ -54,8 +60,16 @@ public record SimOptions(
          * The runtime's fsync lies: a crash loses the entries of the node's last append although
          * it acknowledged them, so a quorum may have counted entries that are gone.
          */
-        LOSE_LAST_APPEND_ON_CRASH
+        LOSE_LAST_APPEND_ON_CRASH,
+        /**
+         * The runtime reports a write durable as soon as it is written, before an fsync covers it,
+         * so replicas acknowledge entries and votes that a crash of their store loses.
+         */
+        DURABLE_BEFORE_FSYNC
     }
+
+    /** A bound on the groups of one simulation (each adds a replica, its ticks and its messages to every store). */
+    public static final int MAX_GROUPS = 16;
 
     /** 150 ms base election timeout: elections finish well within 6.824's 1 s. */
     public static final int DEFAULT_ELECTION_TIMEOUT_TICKS = 15;
@@ -66,6 +80,9 @@ public record SimOptions(
     public SimOptions {
         if (nodeCount < 1 || nodeCount > 15) {
             throw new IllegalArgumentException("nodeCount must be in [1, 15], got " + nodeCount);
+        }
+        if (groups < 1 || groups > MAX_GROUPS) {
+            throw new IllegalArgumentException("groups must be in [1, " + MAX_GROUPS + "], got " + groups);
         }
         if (runtimeFault == null) {
             throw new IllegalArgumentException("runtimeFault must be non-null (use NONE)");
@@ -97,42 +114,52 @@ public record SimOptions(
 
     /** The defaults used by the 6.824 scenarios: PreVote and CheckQuorum on, no snapshots. */
     public static SimOptions of(int nodeCount, long seed) {
-        return new SimOptions(nodeCount, nodeCount, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
+        return new SimOptions(nodeCount, nodeCount, 1, seed, DEFAULT_ELECTION_TIMEOUT_TICKS, DEFAULT_HEARTBEAT_INTERVAL_TICKS,
                 true, true, 0, 0, false, 0, 0, SimProperties.trace(), RuntimeFault.NONE);
     }
 
     public SimOptions withVoterCount(int voters) {
-        return new SimOptions(nodeCount, voters, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+        return new SimOptions(nodeCount, voters, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
                 snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withSnapshotIntervalEntries(int entries) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
                 entries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withPreVote(boolean enabled) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, enabled, checkQuorum,
                 snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withCheckQuorum(boolean enabled) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, enabled,
                 snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withLeaseReads(boolean enabled) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
                 snapshotIntervalEntries, crashDuringReadyPerMille, enabled, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
     }
 
     public SimOptions withRuntimeFault(RuntimeFault fault) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
                 snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, fault);
     }
 
     public SimOptions withCrashDuringReadyPerMille(int perMille) {
-        return new SimOptions(nodeCount, voterCount, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
                 snapshotIntervalEntries, perMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
+    }
+
+    public SimOptions withGroups(int count) {
+        return new SimOptions(nodeCount, voterCount, count, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, maxPersistDelayTicks, trace, runtimeFault);
+    }
+
+    public SimOptions withMaxPersistDelayTicks(int ticks) {
+        return new SimOptions(nodeCount, voterCount, groups, seed, electionTimeoutTicks, heartbeatIntervalTicks, preVote, checkQuorum,
+                snapshotIntervalEntries, crashDuringReadyPerMille, leaseReads, slowClockSkipEveryTicks, ticks, trace, runtimeFault);
     }
 }

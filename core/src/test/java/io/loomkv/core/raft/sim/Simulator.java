@@ -1,33 +1,37 @@
 package io.loomkv.core.raft.sim;
 
+import io.loomkv.core.raft.MemoryStorage;
 import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Message;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
 
 /**
- * A deterministic simulation of a Raft cluster: nodes {@code 1..N} driven through their Ready
- * loop, connected by a {@link SimNetwork} that loses, duplicates, delays and reorders messages and
- * can be partitioned, with crashes that lose whatever a node had not persisted, and
- * {@link SafetyChecker}'s invariants checked after every step.
+ * A deterministic simulation of a Multi-Raft cluster: stores {@code 1..N} ({@link SimStore}), each
+ * hosting one replica of every group {@code 1..G} ({@link SimReplica}, run by the server's own
+ * {@code ReplicaDriver}) over one WAL per store ({@link SimWal}); a {@link SimNetwork} between the
+ * stores that loses, duplicates, delays and reorders messages and can be partitioned; crashes and
+ * pauses of whole stores; and each group's {@link SafetyChecker} invariants checked after every
+ * step. With one group (the default) it is the classic single-group simulation, and the methods
+ * here that name no group act on group 1, so {@code node(i)} is store i's replica of group 1.
  *
  * <h2>Time</h2>
  * Simulated time advances in ticks; one tick is {@value #MILLIS_PER_TICK} ms of simulated time.
- * In every tick the simulator first delivers the messages due (each delivery is a step), then
- * ticks every live node in id order (each a step). So 6.824's "a leader within one second" is
- * "a leader within 100 ticks", and its {@code time.Sleep(RaftElectionTimeout)} is 100 ticks.
+ * In every tick the simulator first runs the scenario's tick hooks, then completes the stores'
+ * fsyncs that are due (waking their replicas), then hands every running replica a turn with the
+ * tick and the messages that arrived for it (ticks first, as the runtime's loop does), then runs
+ * further turns for messages sent with no delay. Each turn is a step. So 6.824's "a leader within
+ * one second" is "a leader within 100 ticks", and its {@code time.Sleep(RaftElectionTimeout)} is
+ * 100 ticks.
  *
  * <h2>Determinism</h2>
  * Everything runs on the calling thread; all randomness comes from one {@link Random} seeded with
- * {@link SimOptions#seed()}; nodes, messages and events are visited in orders that depend only on
- * ids and sequence numbers (no hash-map iteration). The same seed therefore replays the same run,
- * and every failure message names the seed and how to replay it.
+ * {@link SimOptions#seed()}; stores, groups, messages and events are visited in orders that depend
+ * only on ids and sequence numbers (no hash-map iteration). The same seed therefore replays the
+ * same run, and every failure message names the seed and how to replay it.
  */
 public final class Simulator {
 
@@ -40,17 +44,12 @@ public final class Simulator {
     private final String replayHint;
     private final Random random;
     private final SimNetwork network;
-    private final SafetyChecker checker;
-    private final SimNode[] nodes;
+    private final SimGroup[] groups;
+    private final SimStore[] stores;
+    private final SimStats stats = new SimStats();
     private long nowTick;
     private long nextProposalId = 1;
-    private long stepsRun;
     private final List<TickHook> tickHooks = new ArrayList<>();
-    /** Reads issued: context -> the highest index known committed when the read was issued. */
-    private final Map<Long, Long> pendingReads = new HashMap<>();
-    private final Set<Long> confirmedReads = new HashSet<>();
-    private long nextReadContext = 1;
-    private long readsConfirmed;
 
     /** Work a scenario does at the start of every tick, like a 6.824 client goroutine would. */
     @FunctionalInterface
@@ -68,17 +67,21 @@ public final class Simulator {
         this.replayHint = replayHint;
         this.random = new Random(options.seed());
         this.network = new SimNetwork(options.nodeCount(), random);
-        this.checker = new SafetyChecker(this::fail);
-        this.nodes = new SimNode[options.nodeCount() + 1];
         List<Long> voters = new ArrayList<>();
         for (long id = 1; id <= options.voterCount(); id++) {
             voters.add(id);
         }
+        ConfState initialMembership = MemoryStorage.bootstrap(voters).initialState().confState();
+        this.groups = new SimGroup[options.groups() + 1];
+        for (int group = 1; group <= options.groups(); group++) {
+            groups[group] = new SimGroup(this, group, initialMembership);
+        }
+        this.stores = new SimStore[options.nodeCount() + 1];
         for (int id = 1; id <= options.nodeCount(); id++) {
-            nodes[id] = new SimNode(id, this, voters);
+            stores[id] = new SimStore(id, this, voters);
         }
         for (int id = 1; id <= options.nodeCount(); id++) {
-            nodes[id].start();
+            stores[id].start();
         }
     }
 
@@ -102,8 +105,13 @@ public final class Simulator {
         return options.seed();
     }
 
+    /** The number of stores (6.824's servers). */
     public int nodeCount() {
         return options.nodeCount();
+    }
+
+    public int groupCount() {
+        return options.groups();
     }
 
     public long nowTick() {
@@ -111,7 +119,12 @@ public final class Simulator {
     }
 
     public long stepsRun() {
-        return stepsRun;
+        return stats.steps();
+    }
+
+    /** What the run exercised so far (crashes, fsyncs, early output, ...). */
+    public SimStats stats() {
+        return stats;
     }
 
     /** The run's only source of randomness; scenarios draw their random choices from it too. */
@@ -123,15 +136,23 @@ public final class Simulator {
         return network;
     }
 
-    SafetyChecker checker() {
-        return checker;
+    public SimGroup group(int id) {
+        if (id < 1 || id > options.groups()) {
+            throw new IllegalArgumentException("group id must be in [1, " + options.groups() + "], got " + id);
+        }
+        return groups[id];
     }
 
-    public SimNode node(int id) {
+    public SimStore store(int id) {
         if (id < 1 || id > options.nodeCount()) {
-            throw new IllegalArgumentException("node id must be in [1, " + options.nodeCount() + "], got " + id);
+            throw new IllegalArgumentException("store id must be in [1, " + options.nodeCount() + "], got " + id);
         }
-        return nodes[id];
+        return stores[id];
+    }
+
+    /** Store {@code id}'s replica of group 1. */
+    public SimReplica node(int id) {
+        return store(id).replica(1);
     }
 
     long newProposalId() {
@@ -187,85 +208,112 @@ public final class Simulator {
                 }
             }
         }
-        int rounds = 0;
-        while (network.hasDue(nowTick)) {
-            if (++rounds > MAX_DELIVERY_ROUNDS_PER_TICK) {
-                throw fail("more than " + MAX_DELIVERY_ROUNDS_PER_TICK + " delivery rounds in one tick: message storm");
-            }
-            for (Message message : network.takeDue(nowTick)) {
-                SimNode target = nodes[(int) message.getTo()];
-                if (target.alive()) {
-                    trace("deliver " + SimTrace.describe(message));
-                    target.step(message);
-                    afterStep();
-                }
-            }
-        }
         for (int id = 1; id <= options.nodeCount(); id++) {
-            if (nodes[id].completeDuePersist()) {
-                afterStep();
-            }
+            stores[id].completeDueFsync();
         }
+        deliverDue();
         for (int id = 1; id <= options.nodeCount(); id++) {
             boolean missesTick = id == 1 && options.slowClockSkipEveryTicks() > 0
                     && nowTick % options.slowClockSkipEveryTicks() == 0;
-            if (nodes[id].alive() && !missesTick) {
-                nodes[id].tick();
-                afterStep();
+            stores[id].runTurns(missesTick ? 0 : 1);
+        }
+        for (int round = 1; network.hasDue(nowTick); round++) {
+            if (round > MAX_DELIVERY_ROUNDS_PER_TICK) {
+                throw fail("more than " + MAX_DELIVERY_ROUNDS_PER_TICK + " delivery rounds in one tick: message storm");
+            }
+            deliverDue();
+            for (int id = 1; id <= options.nodeCount(); id++) {
+                stores[id].runTurns(0);
             }
         }
         nowTick++;
     }
 
-    /** Called after every input to a node, once its Readies are handled. */
-    void afterStep() {
-        stepsRun++;
-        for (int id = 1; id <= options.nodeCount(); id++) {
-            nodes[id].checkInvariants();
+    /** Puts the messages due now into their replicas' inboxes (a crashed store's are lost). */
+    private void deliverDue() {
+        for (SimNetwork.Delivery delivery : network.takeDue(nowTick)) {
+            Message message = delivery.message();
+            SimStore target = stores[(int) message.getTo()];
+            if (target.alive()) {
+                if (options.trace()) {
+                    trace("deliver " + SimTrace.describe(message) + (options.groups() == 1 ? "" : " (group " + delivery.group() + ")"));
+                }
+                target.replica(delivery.group()).receive(message);
+            }
         }
     }
 
-    void send(Message message) {
-        network.send(message, nowTick);
+    /** Called after every event on a store, once its replicas handled their Readies. */
+    void afterStep(SimStore store) {
+        stats.countStep();
+        store.checkInvariants();
     }
 
-    /**
-     * Delivers {@code message} right now, bypassing the network: for scenarios that place a
-     * message the sender could have sent at an exact moment.
-     */
+    void send(int group, Message message) {
+        network.send(group, message, nowTick);
+    }
+
+    void countEarlyOutput(int messages, int reads) {
+        stats.countEarlyOutput(messages, reads);
+    }
+
+    void countAppliedAheadOfPersist() {
+        stats.countAppliedAheadOfPersist();
+    }
+
+    void onStoreCrashed(SimStore store, SimWal.CrashLoss loss) {
+        stats.countCrash(loss);
+        if (loss.midFsync()) {
+            trace("store " + store.id() + " crashed during an fsync of " + loss.flushingRecords() + " records; "
+                    + loss.keptRecords() + " reached the disk");
+        }
+    }
+
+    /** Delivers {@code message} (of group 1) right now, bypassing the network. */
     public void deliverNow(Message message) {
-        SimNode target = node((int) message.getTo());
-        if (target.alive()) {
-            trace("deliver now " + SimTrace.describe(message));
-            target.step(message);
-            afterStep();
-        }
+        group(1).deliverNow(message);
     }
 
     // ---- faults ----
 
     /**
-     * Crashes node {@code id}: its volatile state (Raft state, state machine, unhandled Ready) is
-     * lost; its storage keeps what was persisted. Like 6.824's crash1, this also disconnects it.
+     * Crashes store {@code id}: every replica's volatile state (Raft state, state machine, Readies
+     * in flight) is lost; its WAL keeps what was durable. Like 6.824's crash1, this also
+     * disconnects it.
      */
     public void crash(int id) {
-        SimNode node = node(id);
-        if (node.alive()) {
+        SimStore store = store(id);
+        if (store.alive()) {
             trace("crash " + id);
-            node.crash();
+            store.crash();
         }
         network.disconnect(id);
     }
 
-    /** Restarts a crashed node from its storage (6.824's start1); it stays disconnected until {@code connect}. */
+    /** Restarts a crashed store from its durable WAL (6.824's start1); it stays disconnected until {@code connect}. */
     public void restart(int id) {
-        SimNode node = node(id);
-        if (node.alive()) {
+        SimStore store = store(id);
+        if (store.alive()) {
             crash(id);
         }
         trace("restart " + id);
-        node.start();
-        afterStep();
+        store.start();
+    }
+
+    /** Freezes store {@code id} for {@code ticks} ticks (see {@link SimStore}). */
+    public void pause(int id, long ticks) {
+        SimStore store = store(id);
+        if (store.running()) {
+            trace("pause " + id + " for " + ticks + " ticks");
+            stats.countPause();
+            store.pause(ticks);
+        }
+    }
+
+    /** Ends a pause of store {@code id} now (see {@link SimStore}). */
+    public void resume(int id) {
+        trace("resume " + id);
+        store(id).resume();
     }
 
     public void connect(int id) {
@@ -279,143 +327,76 @@ public final class Simulator {
     }
 
     public boolean alive(int id) {
-        return node(id).alive();
+        return store(id).alive();
     }
 
-    // ---- client operations ----
+    // ---- client operations on group 1 (see SimGroup for any group) ----
 
     /**
-     * 6.824's {@code Start(cmd)}: proposes {@code value} at node {@code id}. When the node is a
-     * live leader that accepts it, the result holds the index and term the entry got.
+     * 6.824's {@code Start(cmd)}: proposes {@code value} at store {@code id}'s replica of group 1.
+     * When it is a live leader that accepts it, the result holds the index and term the entry got.
      */
     public Start start(int id, long value) {
-        return start(id, value, 0);
+        return group(1).start(id, value);
     }
 
     public Start start(int id, long value, int paddingBytes) {
-        SimNode node = node(id);
-        if (!node.alive()) {
-            return Start.REJECTED;
-        }
-        SimCommand command = new SimCommand(newProposalId(), value, paddingBytes);
-        Start result = node.propose(command);
-        afterStep();
-        return result;
+        return group(1).start(id, value, paddingBytes);
     }
 
     public boolean proposeConfChange(int id, ConfChange change) {
-        SimNode node = node(id);
-        if (!node.alive()) {
-            return false;
-        }
-        boolean accepted = node.proposeConfChange(change);
-        afterStep();
-        return accepted;
+        return group(1).proposeConfChange(id, change);
     }
 
-    /** Makes node {@code id} start an election now, as if its election timeout had passed. */
     public void campaign(int id) {
-        SimNode node = node(id);
-        if (node.alive()) {
-            trace("campaign " + id);
-            node.campaign();
-            afterStep();
-        }
+        group(1).campaign(id);
     }
 
-    /**
-     * Asks node {@code id} for a linearizable read. When its ReadState arrives, its index must be
-     * at least every index known to be committed now (else the read could miss a completed write).
-     *
-     * @return the read's context, or -1 if the node refused it
-     */
+    /** See {@link SimGroup#readIndex}. */
     public long readIndex(int id) {
-        SimNode node = node(id);
-        if (!node.alive()) {
-            return -1;
-        }
-        long context = nextReadContext++;
-        pendingReads.put(context, checker.highestCommitIndexSeen());
-        if (!node.readIndex(context)) {
-            pendingReads.remove(context);
-            return -1;
-        }
-        afterStep();
-        return context;
+        return group(1).readIndex(id);
     }
 
     void onReadState(int id, long context, long index) {
-        // A duplicated request may be confirmed twice; each confirmation must still be safe.
-        Long required = pendingReads.get(context);
-        if (required == null) {
-            throw fail("node " + id + " confirmed read " + context + " that was never issued (or was refused)");
-        }
-        if (index < required) {
-            throw fail("linearizable read: node " + id + " confirmed read " + context + " at index " + index
-                    + ", but index " + required + " was already committed when the read was issued");
-        }
-        if (confirmedReads.add(context)) {
-            readsConfirmed++;
-        }
+        group(1).onReadState(id, context, index);
     }
 
+    /** Reads confirmed in every group. */
     public long readsConfirmed() {
-        return readsConfirmed;
+        long confirmed = 0;
+        for (int group = 1; group <= options.groups(); group++) {
+            confirmed += groups[group].readsConfirmed();
+        }
+        return confirmed;
     }
 
     public void transferLeader(int id, int target) {
-        SimNode node = node(id);
-        if (node.alive()) {
-            node.transferLeader(target);
-            afterStep();
-        }
+        group(1).transferLeader(id, target);
     }
 
-    // ---- observations ----
+    // ---- observations of group 1 ----
 
     public boolean isLeader(int id) {
-        return node(id).alive() && node(id).isLeader();
+        return group(1).isLeader(id);
     }
 
     public long term(int id) {
-        return node(id).term();
+        return group(1).term(id);
     }
 
-    /** Live nodes that think they are leader, in id order. */
+    /** Live replicas of group 1 that think they are leader, in store id order. */
     public List<Integer> leaders() {
-        List<Integer> leaders = new ArrayList<>();
-        for (int id = 1; id <= options.nodeCount(); id++) {
-            if (isLeader(id)) {
-                leaders.add(id);
-            }
-        }
-        return leaders;
+        return group(1).leaders();
     }
 
-    /** Highest index any node applied. */
+    /** Highest index any replica of group 1 applied. */
     public long highestAppliedIndex() {
-        return checker.highestAppliedIndex();
+        return group(1).highestAppliedIndex();
     }
 
-    /**
-     * 6.824's {@code nCommitted(index)}: how many nodes applied {@code index} (in any incarnation),
-     * and the command there (null when none did, or when it holds no command).
-     */
+    /** 6.824's {@code nCommitted(index)} in group 1: see {@link SimGroup#committedAt}. */
     public Committed committedAt(long index) {
-        int count = 0;
-        SimCommand command = null;
-        for (int id = 1; id <= options.nodeCount(); id++) {
-            if (nodes[id].hasApplied(index)) {
-                count++;
-                SimCommand mine = nodes[id].appliedCommand(index);
-                if (command == null) {
-                    command = mine;
-                } else if (mine != null && !mine.equals(command)) {
-                    throw fail("committed values do not match at index " + index + ": " + command + " vs " + mine);
-                }
-            }
-        }
-        return new Committed(count, command);
+        return group(1).committedAt(index);
     }
 
     /** The result of {@link #start}. */
