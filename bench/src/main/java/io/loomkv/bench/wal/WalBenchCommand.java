@@ -158,8 +158,8 @@ public final class WalBenchCommand implements Callable<Integer> {
         WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros)
                 .withFsync(fsync).withVirtualWriter(writerKind.equals("virtual"));
         ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
-        try (Wal wal = Wal.open(options, 0)) {
-            RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
+        try (Wal wal = Wal.open(options, groupId -> 0)) {
+            RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, 0, data);
             AtomicLong errors = new AtomicLong();
             List<Histogram> histograms = new ArrayList<>();
             long[] counts = new long[appenders];

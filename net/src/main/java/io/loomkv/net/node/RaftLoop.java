@@ -24,7 +24,7 @@ import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
-import io.loomkv.persist.raft.DurableStorage;
+import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -79,7 +79,7 @@ final class RaftLoop implements Runnable {
 
     private final NodeConfig config;
     private final RaftNode node;
-    private final DurableStorage storage;
+    private final GroupStorage storage;
     private final PeerTransport transport;
     private final Membership membership;
     private final ProposalTracker tracker;
@@ -108,7 +108,7 @@ final class RaftLoop implements Runnable {
     /** Written only by the loop thread. */
     private volatile long leaseReadsServed;
 
-    RaftLoop(NodeConfig config, RaftNode node, DurableStorage storage, PeerTransport transport, Membership membership,
+    RaftLoop(NodeConfig config, RaftNode node, GroupStorage storage, PeerTransport transport, Membership membership,
             ProposalTracker tracker, NodeState state, SpscArrayQueue<ApplyTask> applyQueue, Thread applyThread,
             PointReads pointReads) {
         this.config = config;
@@ -451,7 +451,7 @@ final class RaftLoop implements Runnable {
      * a second fsync per node for the commit that followed it (measured: 5.8 fsyncs per 1-client
      * write across 3 nodes, 3.0 without), and the next write's force waited behind it. So such a
      * hard state waits and rides along with the next append of entries or of a hard state that
-     * must be synced; on restart, {@link io.loomkv.persist.raft.DurableStorage#initialState} lifts
+     * must be synced; on restart, {@link io.loomkv.persist.raft.GroupStorage#initialState} lifts
      * a commit index that lags the snapshot.
      */
     private HardState hardStateToWrite(Ready rd) {
