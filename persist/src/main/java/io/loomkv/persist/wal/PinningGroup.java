@@ -4,7 +4,8 @@ package io.loomkv.persist.wal;
  * A group that keeps old segments alive beyond the WAL's bound ({@link WalOptions#maxRetainedSegments()}).
  * The store frees them by having the group take a snapshot at or above {@code releaseIndexNeeded}
  * and release its log up to there, or, when it cannot (those entries are not applied yet), by
- * rewriting the group's log ({@link Wal#rewrite}).
+ * rewriting the group's log ({@link Wal#rewrite}). {@link Wal#pinningGroups()} lists them in the
+ * order of the oldest segment each holds: segments go oldest first, so the first ones block most.
  *
  * @param groupId the group
  * @param releaseIndexNeeded the group must release its log up to this index to let those segments go
