@@ -335,7 +335,7 @@ public final class GroupStorage implements Storage {
     }
 
     /**
-     * Makes a received (finished) snapshot the node's state: the log is discarded and continues
+     * Makes a received (finished) snapshot the group's state: its log is discarded and continues
      * after it. Blocks until the WAL marker is durable.
      */
     public void installSnapshot(SnapshotMetadata metadata) throws IOException {
@@ -417,7 +417,7 @@ public final class GroupStorage implements Storage {
         return await(wal.releaseTo(groupId, index));
     }
 
-    /** The WAL's error if it stopped (the node must then stop too), else null. */
+    /** The shared WAL's error if it stopped (the whole store must then stop), else null. */
     public Throwable failure() {
         return wal.failure();
     }
