@@ -12,8 +12,9 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * How bench appenders hand records to the WAL. Every record becomes its own entry (own index,
- * own CRC-framed WAL record); entries must reach the WAL in index order, so some ordering is needed.
+ * How bench appenders hand records to one group of the WAL. Every record becomes its own entry
+ * (own index, own CRC-framed WAL record); a group's entries must reach the WAL in index order, so
+ * some ordering is needed: one lock per group, as each group's Raft loop appends on its own.
  *
  * <ul>
  *   <li>{@code direct}: each appender takes a lock, numbers its record and calls {@code Wal.submit}
@@ -31,21 +32,23 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
     static final int MAX_COMBINED_RECORDS = 4096;
 
     final Wal wal;
+    final long groupId;
     final ByteString data;
     final ReentrantLock order = new ReentrantLock();
     long nextIndex; // guarded by order
 
-    RecordSubmitter(Wal wal, ByteString data) {
+    RecordSubmitter(Wal wal, long groupId, ByteString data) {
         this.wal = wal;
+        this.groupId = groupId;
         this.data = data;
-        this.nextIndex = wal.lastIndex() + 1;
+        this.nextIndex = wal.lastIndex(groupId) + 1;
     }
 
-    static RecordSubmitter create(String mode, Wal wal, ByteString data) {
+    static RecordSubmitter create(String mode, Wal wal, long groupId, ByteString data) {
         return switch (mode) {
-            case "direct" -> new Direct(wal, data);
-            case "future" -> new ViaFuture(wal, data);
-            case "combined" -> new Combined(wal, data);
+            case "direct" -> new Direct(wal, groupId, data);
+            case "future" -> new ViaFuture(wal, groupId, data);
+            case "combined" -> new Combined(wal, groupId, data);
             default -> throw new IllegalArgumentException("--submit must be direct, future or combined, got " + mode);
         };
     }
@@ -58,8 +61,8 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
     }
 
     static final class Direct extends RecordSubmitter {
-        Direct(Wal wal, ByteString data) {
-            super(wal, data);
+        Direct(Wal wal, long groupId, ByteString data) {
+            super(wal, groupId, data);
         }
 
         @Override
@@ -67,7 +70,7 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
             WalTicket ticket;
             order.lock();
             try {
-                ticket = wal.submit(null, List.of(nextEntry()));
+                ticket = wal.submit(groupId, null, List.of(nextEntry()), true);
             } finally {
                 order.unlock();
             }
@@ -76,8 +79,8 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
     }
 
     static final class ViaFuture extends RecordSubmitter {
-        ViaFuture(Wal wal, ByteString data) {
-            super(wal, data);
+        ViaFuture(Wal wal, long groupId, ByteString data) {
+            super(wal, groupId, data);
         }
 
         @Override
@@ -85,7 +88,7 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
             CompletableFuture<Long> durable;
             order.lock();
             try {
-                durable = wal.append(null, List.of(nextEntry()));
+                durable = wal.append(groupId, null, List.of(nextEntry()), true);
             } finally {
                 order.unlock();
             }
@@ -96,8 +99,8 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
     static final class Combined extends RecordSubmitter {
         private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
 
-        Combined(Wal wal, ByteString data) {
-            super(wal, data);
+        Combined(Wal wal, long groupId, ByteString data) {
+            super(wal, groupId, data);
         }
 
         @Override
@@ -129,7 +132,7 @@ abstract sealed class RecordSubmitter permits RecordSubmitter.Direct, RecordSubm
             }
             WalTicket ticket;
             try {
-                ticket = wal.submit(null, entries);
+                ticket = wal.submit(groupId, null, entries, true);
             } catch (RuntimeException e) {
                 batch.forEach(waiter -> waiter.finish(-1, e));
                 return;

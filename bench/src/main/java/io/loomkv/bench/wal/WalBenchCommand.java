@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code loomkv bench wal}: many appenders at once, each appending one record and waiting until it
- * is durable (group commit with fsync), measuring append-to-durable latency.
+ * is durable (group commit with fsync), measuring append-to-durable latency. With {@code --groups}
+ * the appenders are spread over several Raft groups sharing the WAL, as on a store hosting many.
  */
 @Command(name = "wal", description = "WAL append-to-durable benchmark with group commit (fsync on by default).", mixinStandardHelpOptions = true)
 public final class WalBenchCommand implements Callable<Integer> {
@@ -49,6 +50,11 @@ public final class WalBenchCommand implements Callable<Integer> {
 
     @Option(names = "--appenders", description = "Concurrent appenders, each with one record in flight (default ${DEFAULT-VALUE}).", defaultValue = "64")
     int appenders;
+
+    @Option(names = "--groups", description = "Raft groups the records are spread over: appender i appends to group i mod N, each"
+            + " group numbering its own entries under its own lock, and every group's records share the one WAL and its forces"
+            + " (default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int groups;
 
     @Option(names = "--threads", description = "Appender threads: virtual or platform (default ${DEFAULT-VALUE}).", defaultValue = "virtual")
     String threadKind;
@@ -133,6 +139,9 @@ public final class WalBenchCommand implements Callable<Integer> {
             if (appenders < 1 || appenders > 4096) {
                 throw new IllegalArgumentException("--appenders must be in 1..4096, got " + appenders);
             }
+            if (groups < 1 || groups > appenders) {
+                throw new IllegalArgumentException("--groups must be in 1..--appenders (" + appenders + "), got " + groups);
+            }
             probe = WalOptions.defaults(Paths.get(".")).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros);
             if (recordSizeBytes + 64 > probe.maxAppendBytes()) {
                 throw new IllegalArgumentException("--record-size " + recordSizeBytes + " does not fit half a segment of " + segmentSizeBytes + " bytes");
@@ -158,8 +167,11 @@ public final class WalBenchCommand implements Callable<Integer> {
         WalOptions options = WalOptions.defaults(walDir).withSegmentSizeBytes(segmentSizeBytes).withMaxSyncDelayMicros(syncDelayMicros)
                 .withFsync(fsync).withVirtualWriter(writerKind.equals("virtual"));
         ByteString data = ByteString.copyFrom(new byte[recordSizeBytes]);
-        try (Wal wal = Wal.open(options, 0)) {
-            RecordSubmitter submitter = RecordSubmitter.create(submitMode, wal, data);
+        try (Wal wal = Wal.open(options, groupId -> 0)) {
+            List<RecordSubmitter> submitters = new ArrayList<>(groups);
+            for (long group = 0; group < groups; group++) {
+                submitters.add(RecordSubmitter.create(submitMode, wal, group, data));
+            }
             AtomicLong errors = new AtomicLong();
             List<Histogram> histograms = new ArrayList<>();
             long[] counts = new long[appenders];
@@ -172,6 +184,7 @@ public final class WalBenchCommand implements Callable<Integer> {
                 Histogram histogram = LatencyReport.newLatencyHistogram();
                 histograms.add(histogram);
                 int slot = a;
+                RecordSubmitter submitter = submitters.get(a % groups);
                 Thread.Builder builder = threadKind.equals("virtual") ? Thread.ofVirtual() : Thread.ofPlatform().daemon();
                 threads.add(builder.name("wal-bench-" + a).start(() -> {
                     long count = 0;
@@ -226,8 +239,8 @@ public final class WalBenchCommand implements Callable<Integer> {
                 operations += counts[a];
             }
             LatencyReport report = new LatencyReport(String.format(Locale.ROOT,
-                    "wal bench: %d %s appenders (%s submit), %s writer, carrier threads %s, %d B records, %s, dir %s",
-                    appenders, threadKind, submitMode, writerKind,
+                    "wal bench: %d %s appenders (%s submit)%s, %s writer, carrier threads %s, %d B records, %s, dir %s",
+                    appenders, threadKind, submitMode, groups == 1 ? "" : " over " + groups + " groups", writerKind,
                     System.getProperty(PARALLELISM_PROPERTY, Runtime.getRuntime().availableProcessors() + " (default)"), recordSizeBytes, fsync ? "fsync on (group commit)" : "fsync OFF (durable = written to the OS)",
                     walDir),
                     total, operations, errors.get(), elapsed);

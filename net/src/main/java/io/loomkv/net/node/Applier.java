@@ -9,7 +9,7 @@ import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
-import io.loomkv.persist.raft.DurableStorage;
+import io.loomkv.persist.raft.GroupStorage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -40,7 +40,7 @@ final class Applier implements Runnable {
 
     private final long nodeId;
     private final KvStateMachine stateMachine;
-    private final DurableStorage storage;
+    private final GroupStorage storage;
     private final ProposalTracker tracker;
     private final NodeState state;
     private final SpscArrayQueue<ApplyTask> queue;
@@ -59,7 +59,7 @@ final class Applier implements Runnable {
     private long entriesSinceSnapshot;
     private ConfState confState;
 
-    Applier(long nodeId, KvStateMachine stateMachine, DurableStorage storage, ProposalTracker tracker, NodeState state,
+    Applier(long nodeId, KvStateMachine stateMachine, GroupStorage storage, ProposalTracker tracker, NodeState state,
             SpscArrayQueue<ApplyTask> queue, ConfState initialConfState, long snapshotThresholdEntries,
             long snapshotThresholdBytes, long maxSnapshotBytes, SnapshotSaved onSnapshotSaved) {
         this.nodeId = nodeId;

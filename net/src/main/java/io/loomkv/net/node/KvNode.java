@@ -21,8 +21,9 @@ import io.loomkv.net.rpc.RpcServer;
 import io.loomkv.net.rpc.RpcServerConfig;
 import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.identity.DataDirectoryIdentity;
-import io.loomkv.persist.raft.DurableStorage;
-import io.loomkv.persist.raft.DurableStorageOptions;
+import io.loomkv.persist.raft.GroupStorage;
+import io.loomkv.persist.raft.StoreLog;
+import io.loomkv.persist.raft.StoreLogOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -49,9 +50,15 @@ public final class KvNode implements AutoCloseable {
      * 1,000,000 keys must restart within 5 s and hold at most 3x its data in heap).
      */
     static final long SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
+    /**
+     * The one Raft group this node runs, in the store's shared storage. Not 0: that id belongs to
+     * the shard controller once stores host many groups.
+     */
+    static final long KV_GROUP_ID = 1;
 
     private final NodeConfig config;
-    private final DurableStorage storage;
+    private final StoreLog storeLog;
+    private final GroupStorage storage;
     private final Membership membership;
     private final NodeState state = new NodeState();
     private final ProposalTracker tracker = new ProposalTracker();
@@ -71,9 +78,10 @@ public final class KvNode implements AutoCloseable {
         Files.createDirectories(config.dataDirectory());
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
-        this.storage = DurableStorage.open(DurableStorageOptions.defaults(config.dataDirectory().resolve("raft"))
+        this.storeLog = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft"))
                 .withFsync(config.fsync()));
         try {
+            this.storage = storeLog.groups().containsKey(KV_GROUP_ID) ? storeLog.group(KV_GROUP_ID) : storeLog.createGroup(KV_GROUP_ID);
             this.membership = new Membership(config.dataDirectory(), config.members());
             this.limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());
             // One group owning every slot until the store runtime, which hosts many groups, replaces this node.
@@ -118,7 +126,7 @@ public final class KvNode implements AutoCloseable {
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     service.register(RpcHandlers.builder()).build());
         } catch (IOException | RuntimeException e) {
-            storage.close();
+            storeLog.close();
             throw e;
         }
     }
@@ -148,7 +156,7 @@ public final class KvNode implements AutoCloseable {
      * log like every later change, so a node that joins later and replays the log from index 1
      * learns the whole history, not just the changes after the cluster started.
      */
-    private static void bootstrapIfNew(NodeConfig config, DurableStorage storage) throws IOException {
+    private static void bootstrapIfNew(NodeConfig config, GroupStorage storage) throws IOException {
         if (config.join() || storage.lastIndex() != 0 || storage.snapshotMetadata().getIndex() != 0
                 || storage.initialState().hardState().getTerm() != 0) {
             return;
@@ -230,7 +238,7 @@ public final class KvNode implements AutoCloseable {
 
     /** WAL force() calls so far; for tests. */
     long walForceCount() {
-        return storage.walForceCount();
+        return storeLog.walForceCount();
     }
 
     public long appliedIndex() {
@@ -269,7 +277,7 @@ public final class KvNode implements AutoCloseable {
         tracker.failAll("node " + config.nodeId() + " is shutting down");
         service.close();
         try {
-            storage.close();
+            storeLog.close();
         } catch (IOException e) {
             LOG.warn("node {}: closing storage: {}", config.nodeId(), e.toString());
         }

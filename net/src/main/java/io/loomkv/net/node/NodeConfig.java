@@ -22,7 +22,7 @@ import java.util.Objects;
  * @param heartbeatTicks heartbeat interval, in ticks
  * @param snapshotThresholdEntries take a snapshot once this many entries were applied since the last one
  * @param fsync whether WAL appends are forced to disk before they count as durable; {@code false}
- *     survives a process crash but not a power loss (see {@code DurableStorageOptions#fsync()})
+ *     survives a process crash but not a power loss (see {@code StoreLogOptions#fsync()})
  * @param leaseReads serve LEASE reads from the leader's lease instead of a ReadIndex round
  * @param maxKeyBytes the largest key accepted
  * @param maxValueBytes the largest value accepted

@@ -28,7 +28,7 @@ import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
-import io.loomkv.persist.raft.DurableStorage;
+import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -68,7 +68,7 @@ final class RaftLoop implements Runnable {
 
     private final NodeConfig config;
     private final RaftNode node;
-    private final DurableStorage storage;
+    private final GroupStorage storage;
     private final PeerTransport transport;
     private final Membership membership;
     private final ProposalTracker tracker;
@@ -94,7 +94,7 @@ final class RaftLoop implements Runnable {
     /** Written only by the loop thread. */
     private volatile long leaseReadsServed;
 
-    RaftLoop(NodeConfig config, RaftNode node, DurableStorage storage, PeerTransport transport, Membership membership,
+    RaftLoop(NodeConfig config, RaftNode node, GroupStorage storage, PeerTransport transport, Membership membership,
             ProposalTracker tracker, NodeState state, SpscArrayQueue<ApplyTask> applyQueue, Thread applyThread,
             PointReads pointReads) {
         this.config = config;

@@ -245,7 +245,8 @@ class KvLabScenariosTest {
             // 6.824's maxsnapshotstate: the state is one short key (and one client session), so
             // its snapshot must stay small however many writes it absorbed.
             for (long id = 1; id <= 3; id++) {
-                Path snapshots = cluster.node(id).config().dataDirectory().resolve("raft").resolve("snap");
+                Path snapshots = cluster.node(id).config().dataDirectory().resolve("raft").resolve("snap")
+                        .resolve(Long.toString(KvNode.KV_GROUP_ID));
                 long largestBytes;
                 try (Stream<Path> files = Files.list(snapshots)) {
                     largestBytes = files.filter(f -> f.getFileName().toString().endsWith(".snap"))

@@ -7,7 +7,7 @@ import java.util.Objects;
  * A snapshot recorded in the WAL. {@code resetLog} is true for a snapshot installed from the
  * leader (the log before it is discarded) and false for one taken locally (the log is kept).
  */
-public record SnapshotMarker(SnapshotMetadata metadata, boolean resetLog) implements WalReplayItem {
+public record SnapshotMarker(SnapshotMetadata metadata, boolean resetLog) {
     public SnapshotMarker {
         Objects.requireNonNull(metadata, "metadata");
         if (metadata.getIndex() < 1) {

@@ -1,21 +1,36 @@
 package io.loomkv.persist.wal;
 
-import io.loomkv.core.raft.proto.HardState;
-import java.util.List;
-import java.util.Objects;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What recovery found in the WAL.
  *
- * @param items entries above the index the caller asked to keep, and every snapshot marker, in log order
- * @param hardState the last hard state written (default instance when none)
- * @param markers every snapshot marker still in the WAL, oldest first
- * @param lastIndex the index of the last entry in the log (after truncations and resets)
+ * @param groups every group with records in the WAL that was not dropped, by id
+ * @param droppedGroups groups whose drop record the WAL still holds and that were not created again
+ *     (their other files may outlive the drop if the store crashed right after it)
  */
-public record WalContents(List<WalReplayItem> items, HardState hardState, List<SnapshotMarker> markers, long lastIndex) {
+public record WalContents(Map<Long, GroupContents> groups, Set<Long> droppedGroups) {
     public WalContents {
-        items = List.copyOf(items);
-        markers = List.copyOf(markers);
-        Objects.requireNonNull(hardState, "hardState");
+        groups = Collections.unmodifiableMap(new TreeMap<>(groups));
+        droppedGroups = Collections.unmodifiableSet(new TreeSet<>(droppedGroups));
+        groups.forEach((id, contents) -> {
+            if (contents.groupId() != id) {
+                throw new IllegalArgumentException("contents of group " + contents.groupId() + " filed under " + id);
+            }
+        });
+        for (long id : droppedGroups) {
+            if (groups.containsKey(id)) {
+                throw new IllegalArgumentException("group " + id + " is both alive and dropped");
+            }
+        }
+    }
+
+    /** The group's contents, or null when the WAL holds nothing of it. */
+    public GroupContents group(long groupId) {
+        return groups.get(groupId);
     }
 }

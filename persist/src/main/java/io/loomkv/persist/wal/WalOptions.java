@@ -30,9 +30,12 @@ import java.util.Objects;
  *     {@code jdk.virtualThreadScheduler.minRunnable=0}, or {@code maxPoolSize=1}) each force carried
  *     about one record in the bench here. Off by default: a node's Raft loop is one platform
  *     thread, and its writer should not wait behind request handlers.
+ * @param maxRetainedSegments the number of segments the WAL should not exceed: beyond it,
+ *     {@link Wal#pinningGroups()} names the groups whose old entries keep the oldest segments
+ *     alive (the WAL never deletes what a group still needs; the store acts on the report)
  */
 public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchBytes, int maxAppendBytes, int queueCapacity,
-                         int maxSyncDelayMicros, boolean fsync, boolean virtualWriter) {
+                         int maxSyncDelayMicros, boolean fsync, boolean virtualWriter, int maxRetainedSegments) {
     public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
     public static final long MAX_SEGMENT_SIZE_BYTES = 1L << 30;
 
@@ -54,32 +57,47 @@ public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchByte
         if (maxSyncDelayMicros < 0 || maxSyncDelayMicros > 10_000) {
             throw new IllegalArgumentException("maxSyncDelayMicros must be in 0..10000, got " + maxSyncDelayMicros);
         }
+        if (maxRetainedSegments < 1 || maxRetainedSegments > 1_000_000) {
+            throw new IllegalArgumentException("maxRetainedSegments must be in 1..1000000, got " + maxRetainedSegments);
+        }
     }
+
+    /** Segments beyond which the oldest are reported: 32, 2 GiB with the default segment size. */
+    public static final int DEFAULT_MAX_RETAINED_SEGMENTS = 32;
 
     /**
      * Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us,
-     * fsync on, a platform writer thread.
+     * fsync on, a platform writer thread, pinning reported beyond 32 segments.
      */
     public static WalOptions defaults(Path directory) {
-        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100, true, false);
+        return new WalOptions(directory, DEFAULT_SEGMENT_SIZE_BYTES, 1 << 20, 16 << 20, 8192, 100, true, false, DEFAULT_MAX_RETAINED_SEGMENTS);
     }
 
     public WalOptions withSegmentSizeBytes(long bytes) {
         return new WalOptions(directory, bytes, maxBatchBytes, (int) Math.min(maxAppendBytes, bytes / 2), queueCapacity, maxSyncDelayMicros, fsync,
-                virtualWriter);
+                virtualWriter, maxRetainedSegments);
     }
 
     public WalOptions withMaxSyncDelayMicros(int micros) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros, fsync, virtualWriter);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, micros, fsync, virtualWriter,
+                maxRetainedSegments);
     }
 
     /** Turns forcing appends to the device on or off; see the {@code fsync} parameter for what "off" still guarantees. */
     public WalOptions withFsync(boolean enabled) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, enabled, virtualWriter);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, enabled, virtualWriter,
+                maxRetainedSegments);
     }
 
     /** Runs the writer on a virtual or a platform thread; see the {@code virtualWriter} parameter for when each fits. */
     public WalOptions withVirtualWriter(boolean virtual) {
-        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, fsync, virtual);
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, fsync, virtual,
+                maxRetainedSegments);
+    }
+
+    /** Sets the segment count beyond which {@link Wal#pinningGroups()} reports the groups holding the oldest ones. */
+    public WalOptions withMaxRetainedSegments(int segments) {
+        return new WalOptions(directory, segmentSizeBytes, maxBatchBytes, maxAppendBytes, queueCapacity, maxSyncDelayMicros, fsync, virtualWriter,
+                segments);
     }
 }

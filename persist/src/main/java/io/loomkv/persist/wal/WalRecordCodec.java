@@ -22,14 +22,28 @@ import java.util.zip.CRC32C;
  *  16  payload, then zero padding to the next multiple of 8
  * </pre>
  *
- * Little-endian throughout.
+ * Little-endian throughout. The payload of a group record (every type but the segment header)
+ * starts with the group id and the type's fixed longs (see {@link WalRecordType}), then the
+ * protobuf message:
+ *
+ * <pre>
+ *  16  long  group id
+ *  24  long  first fixed long (if any), and so on
+ *   .  protobuf message
+ * </pre>
+ *
+ * The group id costs 8 bytes per record and is written on the caller's thread together with the
+ * message, straight into the record's array (no extra copy).
  */
 public final class WalRecordCodec {
     public static final int HEADER_BYTES = 16;
     public static final int ALIGNMENT_BYTES = 8;
     /** Largest payload accepted in one record; a bigger length on disk is damage. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+    /** The group id that starts every group record's payload. */
+    public static final int GROUP_ID_BYTES = 8;
     private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private WalRecordCodec() {
     }
@@ -106,6 +120,79 @@ public final class WalRecordCodec {
         }
         sealHeader(type, out, offset, size);
         return total;
+    }
+
+    /** Bytes a group record of {@code type} occupies on disk with a message of {@code messageBytes}. */
+    public static int groupRecordBytes(WalRecordType type, int messageBytes) {
+        return recordBytes(groupPayloadBytes(type, messageBytes));
+    }
+
+    static int groupPayloadBytes(WalRecordType type, int messageBytes) {
+        if (!type.grouped()) {
+            throw new IllegalArgumentException(type + " records do not belong to a group");
+        }
+        if (messageBytes < 0 || messageBytes > MAX_PAYLOAD_BYTES - GROUP_ID_BYTES - 8 * type.fixedLongs()) {
+            throw new IllegalArgumentException("message of " + messageBytes + " bytes does not fit a " + type + " record");
+        }
+        return GROUP_ID_BYTES + 8 * type.fixedLongs() + messageBytes;
+    }
+
+    /** As {@link #encodeGroupRecord(WalRecordType, long, long, long, MessageLite, byte[], int)} for types without fixed longs. */
+    public static int encodeGroupRecord(WalRecordType type, long groupId, MessageLite message, byte[] out, int offset) {
+        return encodeGroupRecord(type, groupId, 0, 0, message, out, offset);
+    }
+
+    /**
+     * Encodes a group record at {@code offset} of {@code out}: the group id, the type's fixed longs
+     * ({@code first}, then {@code second}, as many as the type has), then {@code message} (null: none),
+     * serialised straight into the array. Returns the bytes it occupies.
+     */
+    public static int encodeGroupRecord(WalRecordType type, long groupId, long first, long second, MessageLite message,
+            byte[] out, int offset) {
+        if (groupId < 0) {
+            throw new IllegalArgumentException("group id must be >= 0, got " + groupId);
+        }
+        int messageBytes = message == null ? 0 : message.getSerializedSize();
+        int payloadBytes = groupPayloadBytes(type, messageBytes);
+        int total = recordBytes(payloadBytes);
+        if (offset < 0 || out.length - offset < total) {
+            throw new IllegalArgumentException("record of " + total + " bytes does not fit at offset " + offset + " of " + out.length);
+        }
+        int position = offset + HEADER_BYTES;
+        LONG_LE.set(out, position, groupId);
+        position += GROUP_ID_BYTES;
+        if (type.fixedLongs() > 0) {
+            LONG_LE.set(out, position, first);
+            position += 8;
+        }
+        if (type.fixedLongs() > 1) {
+            LONG_LE.set(out, position, second);
+            position += 8;
+        }
+        if (message != null) {
+            CodedOutputStream stream = CodedOutputStream.newInstance(out, position, messageBytes);
+            try {
+                message.writeTo(stream);
+            } catch (IOException e) {
+                throw new IllegalStateException("serialising a " + messageBytes + " byte message into an array failed", e);
+            }
+            stream.checkNoSpaceLeft();
+        }
+        for (int i = offset + HEADER_BYTES + payloadBytes; i < offset + total; i++) {
+            out[i] = 0;
+        }
+        sealHeader(type, out, offset, payloadBytes);
+        return total;
+    }
+
+    /** The group id of a group record whose payload starts at {@code payloadOffset}. */
+    static long groupId(byte[] data, int payloadOffset) {
+        return (long) LONG_LE.get(data, payloadOffset);
+    }
+
+    /** Fixed long number {@code position} (0-based) of a group record whose payload starts at {@code payloadOffset}. */
+    static long fixedLong(byte[] data, int payloadOffset, int position) {
+        return (long) LONG_LE.get(data, payloadOffset + GROUP_ID_BYTES + 8 * position);
     }
 
     /** Fills the header of a record whose payload is already at {@code offset + HEADER_BYTES}. */

@@ -1,5 +1,6 @@
 package io.loomkv.persist.wal;
 
+import com.google.protobuf.MessageLite;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.persist.io.DurableFiles;
 import java.io.IOException;
@@ -7,14 +8,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,13 +59,24 @@ import org.slf4j.LoggerFactory;
  * <p>With {@link WalOptions#fsync()} off the writer skips the force (and the straggler hold) and
  * completes appends as soon as their write has returned; see {@link WalOptions} for what that keeps.
  *
+ * <p>All groups share the one stream: a force makes every group's records written before it
+ * durable. An append that needs no durability ({@code mustSync} false: a commit-only hard state)
+ * never causes a force of its own: in a batch without any append that must be synced, appends are
+ * reported as soon as they are written, and the next force covers them. Forces for other reasons
+ * stay: a cut makes the closed segment durable, and segments are deleted only once the segment
+ * being written (its header above all) is durable.
+ *
+ * <p>Segments are cut with every live group's state at their head (see {@link #writeSegmentHeader}),
+ * and the {@link SegmentLedger} decides when old ones go. Releases, and the drops and rewrites
+ * that unpin segments, take effect after the batch's force, never before what they rely on is
+ * durable.
+ *
  * <p>Any I/O error is fatal: the WAL records it, fails every waiting append, and refuses new work.
  * A failed force is never retried (the kernel may have dropped the dirty pages already).
  */
 final class WalWriter {
     private static final Logger LOG = LoggerFactory.getLogger(WalWriter.class);
     private static final int MAX_DRAIN = 8192;
-    private static final int KEPT_MARKERS = 2;
 
     private final WalOptions options;
     private final SegmentChannelFactory channelFactory;
@@ -79,17 +89,27 @@ final class WalWriter {
     private final AtomicLong writeNanos = new AtomicLong();
     private final AtomicLong completeNanos = new AtomicLong();
     private final VirtualThreadWaker waker = new VirtualThreadWaker("wal-waker");
+    private final AppendCompletion completion;
     private final Thread writerThread;
     private volatile boolean closing;
 
     // Owned by the writer thread.
-    private final List<SegmentState> segments;
+    private final SegmentLedger ledger;
+    /** The groups whose state heads every new segment: every group written to and not dropped. */
+    private final List<WalGroup> liveGroups;
     private FileChannel channel;
     private long positionBytes;
-    private long lastIndexWritten;
-    private HardState lastHardState = HardState.getDefaultInstance();
-    private final ArrayDeque<SnapshotMarker> recentMarkers = new ArrayDeque<>();
+    /** Records in the WAL since the first segment's name began counting: names the next segment. */
+    private long recordCount;
+    /** Bytes were written since the last force. */
+    private boolean unforced;
     private final List<WalRequest.Append> writtenNotDurable = new ArrayList<>();
+    /** Some append in {@link #writtenNotDurable} must be forced before it is reported. */
+    private boolean syncPending;
+    /** A drop or rewrite became durable: older segments may have lost their last pin. */
+    private boolean unpinnedSinceLastDeletion;
+    private final List<WalRequest.Release> releases = new ArrayList<>();
+    private byte[] headerScratch = new byte[256];
     private long expectedRecords;
     private final boolean headerPresentAtStart;
 
@@ -101,12 +121,13 @@ final class WalWriter {
         this.queue = queue;
         this.preallocator = new SegmentPreallocator(options.directory(), options.segmentSizeBytes(), fillExecutor);
         this.batchBuffer = ByteBuffer.allocateDirect(options.maxBatchBytes());
-        this.segments = recovery.tail().segments();
-        this.lastIndexWritten = recovery.contents().lastIndex();
-        this.lastHardState = recovery.contents().hardState();
-        for (SnapshotMarker marker : recovery.contents().markers()) {
-            rememberMarker(marker);
+        this.completion = new AppendCompletion(options.virtualWriter(), waker);
+        this.ledger = new SegmentLedger(options.directory(), options.maxRetainedSegments(), recovery.tail().segments());
+        this.liveGroups = new ArrayList<>(recovery.liveGroups());
+        for (WalGroup group : liveGroups) {
+            group.listed = true;
         }
+        this.recordCount = recovery.tail().recordCount();
         this.headerPresentAtStart = recovery.tail().headerPresent();
         this.positionBytes = recovery.tail().writePositionBytes();
         this.writerThread = options.virtualWriter()
@@ -124,15 +145,16 @@ final class WalWriter {
     }
 
     private void openTail() throws IOException {
-        if (segments.isEmpty()) {
-            startSegment(new SegmentName(0, lastIndexWritten + 1), preallocator.takePrepared());
+        if (ledger.isEmpty()) {
+            startSegment(new SegmentName(0, recordCount), preallocator.takePrepared());
         } else {
-            SegmentState last = segments.get(segments.size() - 1);
+            SegmentState last = ledger.current();
             channel = channelFactory.open(last.path);
             if (!headerPresentAtStart) {
                 LOG.info("WAL {}: last segment is blank (a crash during a cut); writing its header", last.path);
                 writeSegmentHeader(last.name);
                 channel.force(false);
+                unforced = false;
             }
         }
         preallocator.prepareNext();
@@ -166,7 +188,11 @@ final class WalWriter {
     }
 
     int segmentCount() {
-        return segments.size();
+        return ledger.segmentCount();
+    }
+
+    List<PinningGroup> pinningGroups() {
+        return ledger.pinningGroups();
     }
 
     long sparseSegmentCount() {
@@ -183,6 +209,8 @@ final class WalWriter {
             while (true) {
                 if (gather(batch, idleWaitNanos) == 0) {
                     if (closing && queue.size() == 0) {
+                        // Appends that needed no sync were reported when written; closing makes them durable too.
+                        forceIfUnforced();
                         break;
                     }
                     continue;
@@ -265,71 +293,90 @@ final class WalWriter {
     }
 
     /**
-     * Forces the current segment and completes every append written to it since the last force.
-     * Returns how many appends the next group can expect: those it acknowledged (their appenders
-     * may come back) plus those that queued during the force.
+     * Forces the current segment, unless no append written since the last force must be synced,
+     * lets the drops, rewrites and releases among them take effect (deleting the segments they
+     * free), and completes every append written since. Returns how many appends the next group can
+     * expect: those a force acknowledged (their appenders may come back) plus those that queued
+     * during it; 0 when nothing was forced.
      */
     private long forceAndComplete() throws IOException {
         if (writtenNotDurable.isEmpty()) {
+            releaseSegments();
             return 0;
         }
-        if (options.fsync()) {
-            long forceStart = System.nanoTime();
-            channel.force(false);
-            forceNanos.addAndGet(System.nanoTime() - forceStart);
-            forceCount.incrementAndGet();
+        boolean forced = syncPending && options.fsync();
+        if (forced) {
+            force();
         }
-        // else: with fsync off the records are in the OS page cache, which is what "durable" means then (see WalOptions).
+        // else: with fsync off the records are in the OS page cache, which is what "durable" means
+        // then (see WalOptions); without a sync append, "written" is all they asked for.
+        // Before the appends are reported: when a drop or rewrite completes, the segments it freed are gone.
+        applyEffects();
+        releaseSegments();
         long completeStart = System.nanoTime();
         // Read before waking anyone: appenders woken below queue again and must not be counted twice
         // (an estimate that counted them twice would make every group wait out the whole delay).
         long queuedDuringForce = queue.queuedCountEstimate();
         long count = writtenNotDurable.size();
-        // A platform writer hands virtual waiters to the waker (see VirtualThreadWaker). A virtual
-        // writer unparks the first virtual waiter and hands it the others (WalTicket.handOverRelay):
-        // unparked one by one from the writer, each would wake an idle sibling carrier that takes
-        // that one appender and parks again (seen with perf sched: the two carriers alternating on
-        // one CPU every ~25 us); the first waiter runs on the woken sibling while the writer's
-        // carrier is still busy, so its unparks are plain pushes. In five alternating 5 s pairs
-        // the rest of a round was 124-263 us against 129-405 us when the writer unparked each.
-        List<Thread> virtualWaiters = null;
-        WalTicket relayTicket = null;
-        Thread relayWaiter = null;
-        for (WalRequest.Append append : writtenNotDurable) {
-            Thread waiter = append.completeDurable();
-            if (waiter == null) {
-                continue;
-            }
-            if (waiter.isVirtual() && !options.virtualWriter()) {
-                if (virtualWaiters == null) {
-                    virtualWaiters = new ArrayList<>(writtenNotDurable.size());
-                }
-                virtualWaiters.add(waiter);
-            } else if (waiter.isVirtual()) {
-                if (relayWaiter == null) {
-                    relayTicket = append.ticket();
-                    relayWaiter = waiter;
-                    virtualWaiters = new ArrayList<>(writtenNotDurable.size());
-                } else {
-                    virtualWaiters.add(waiter);
-                }
-            } else {
-                LockSupport.unpark(waiter);
-            }
-        }
-        if (relayWaiter != null) {
-            if (!virtualWaiters.isEmpty() && !relayTicket.handOverRelay(virtualWaiters)) {
-                virtualWaiters.forEach(LockSupport::unpark);
-            }
-            LockSupport.unpark(relayWaiter);
-            virtualWaiters = null;
-        }
-        if (virtualWaiters != null) {
-            waker.unparkAll(virtualWaiters);
-        }
+        completion.completeAll(writtenNotDurable);
         writtenNotDurable.clear();
+        syncPending = false;
         completeNanos.addAndGet(System.nanoTime() - completeStart);
-        return count + queuedDuringForce;
+        return forced || !options.fsync() ? count + queuedDuringForce : 0;
+    }
+
+    private void force() throws IOException {
+        long forceStart = System.nanoTime();
+        channel.force(false);
+        forceNanos.addAndGet(System.nanoTime() - forceStart);
+        forceCount.incrementAndGet();
+        unforced = false;
+    }
+
+    /** Forces what was written since the last force, if anything (with fsync on). */
+    private void forceIfUnforced() throws IOException {
+        if (unforced && options.fsync()) {
+            force();
+        }
+    }
+
+    /** Drops and rewrites unpin segments once durable; the current segment holds the rewrite (a cut completes appends first). */
+    private void applyEffects() {
+        for (WalRequest.Append append : writtenNotDurable) {
+            switch (append.effect()) {
+                case NONE -> {
+                }
+                case REWRITE -> {
+                    append.group().rewrittenInSegment = ledger.current().sequence();
+                    unpinnedSinceLastDeletion = true;
+                }
+                case DROP -> {
+                    append.group().dropped = true;
+                    unpinnedSinceLastDeletion = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * Applies the batch's releases and deletes the segments no group pins any more. The segment
+     * being written is forced first: its header holds the state the deleted segments held.
+     */
+    private void releaseSegments() throws IOException {
+        if (releases.isEmpty() && !unpinnedSinceLastDeletion) {
+            return;
+        }
+        forceIfUnforced();
+        unpinnedSinceLastDeletion = false;
+        if (releases.isEmpty()) {
+            ledger.deleteUnpinned();
+            return;
+        }
+        for (WalRequest.Release release : releases) {
+            release.group().releasedIndex = Math.max(release.group().releasedIndex, release.index());
+            release.done().complete(ledger.deleteUnpinned());
+        }
+        releases.clear();
     }
 
     private void process(List<WalRequest> batch) throws IOException {
@@ -337,10 +384,7 @@ final class WalWriter {
         for (WalRequest request : batch) {
             switch (request) {
                 case WalRequest.Append append -> write(append);
-                case WalRequest.Release release -> {
-                    flush();
-                    release.done().complete(release(release.index()));
-                }
+                case WalRequest.Release release -> releases.add(release);
             }
         }
         flush();
@@ -360,15 +404,28 @@ final class WalWriter {
         } else {
             batchBuffer.put(append.bytes());
         }
+        recordCount += append.recordCount();
+        WalGroup group = append.group();
+        if (!group.listed) {
+            group.listed = true;
+            liveGroups.add(group);
+        }
         if (append.hardState() != null) {
-            lastHardState = append.hardState();
+            group.hardState = append.hardState();
         }
         if (append.marker() != null) {
-            rememberMarker(append.marker());
+            group.rememberMarker(append.marker());
         }
-        SegmentState current = segments.get(segments.size() - 1);
-        current.maxEntryIndex = Math.max(current.maxEntryIndex, append.maxEntryIndex());
-        lastIndexWritten = append.lastIndexAfter();
+        group.lastIndexWritten = append.lastIndexAfter();
+        if (append.entryBearing()) {
+            ledger.current().noteEntries(group);
+        }
+        if (append.effect() == WalRequest.Effect.DROP) {
+            // No later segment header names it; its drop record makes recovery forget the older ones.
+            liveGroups.remove(group);
+            group.listed = false;
+        }
+        syncPending |= append.mustSync();
         writtenNotDurable.add(append);
     }
 
@@ -389,6 +446,7 @@ final class WalWriter {
         while (buffer.hasRemaining()) {
             positionBytes += channel.write(buffer, positionBytes);
         }
+        unforced = true;
     }
 
     /**
@@ -397,9 +455,11 @@ final class WalWriter {
      */
     private void cut() throws IOException {
         forceAndComplete();
-        SegmentState current = segments.get(segments.size() - 1);
+        forceIfUnforced();
+        SegmentState current = ledger.current();
+        current.close();
         channel.close();
-        startSegment(new SegmentName(current.name.sequence() + 1, lastIndexWritten + 1), preallocator.take());
+        startSegment(new SegmentName(current.sequence() + 1, recordCount), preallocator.take());
         preallocator.prepareNext();
     }
 
@@ -412,45 +472,54 @@ final class WalWriter {
         DurableFiles.renameDurably(prepared, path);
         channel = channelFactory.open(path);
         positionBytes = 0;
-        segments.add(new SegmentState(name, path, lastIndexWritten));
+        ledger.add(new SegmentState(name, path));
         writeSegmentHeader(name);
         LOG.debug("WAL: started segment {}", path);
     }
 
-    /** The header, then the current hard state and recent snapshot markers, so that older segments can be deleted. */
+    /**
+     * The header, then every live group's state (its last index and hard state) and recent
+     * snapshot markers, so that older segments can be deleted without losing them. With many
+     * groups this is many records: they go out through the batch buffer in chunks, so a thousand
+     * groups take no bigger buffer. {@link Wal} keeps the header within what a segment leaves
+     * beside the largest append.
+     */
     private void writeSegmentHeader(SegmentName name) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(4096);
-        WalRecordCodec.encode(WalRecordType.SEGMENT_HEADER, WalRecovery.segmentHeaderPayload(name), buffer);
-        WalRecordCodec.encode(WalRecordType.HARD_STATE, lastHardState.toByteArray(), buffer);
-        for (SnapshotMarker marker : recentMarkers) {
-            // Re-recorded as "compact": it must not discard entries again on replay.
-            WalRecordCodec.encode(WalRecordType.SNAPSHOT_COMPACT, marker.metadata().toByteArray(), buffer);
+        if (batchBuffer.position() != 0) {
+            throw new IllegalStateException("segment header written with " + batchBuffer.position() + " bytes still buffered");
         }
-        buffer.flip();
         positionBytes = 0;
-        writeFully(buffer);
+        batchBuffer.put(WalRecordCodec.encode(WalRecordType.SEGMENT_HEADER,
+                new SegmentHeader(name.sequence(), name.firstRecordNumber(), liveGroups.size()).payload()));
+        long records = 1;
+        for (WalGroup group : liveGroups) {
+            HardState hardState = group.hardState != null ? group.hardState : HardState.getDefaultInstance();
+            putHeaderRecord(WalRecordType.GROUP_STATE, group.id, group.lastIndexWritten, hardState);
+            records++;
+            for (SnapshotMarker marker : group.recentMarkers()) {
+                // Re-recorded as "compact": it must not discard entries again on replay.
+                putHeaderRecord(WalRecordType.SNAPSHOT_COMPACT, group.id, 0, marker.metadata());
+                records++;
+            }
+        }
+        flush();
+        recordCount += records;
     }
 
-    private void rememberMarker(SnapshotMarker marker) {
-        recentMarkers.removeIf(known -> known.index() == marker.index() && known.term() == marker.term());
-        recentMarkers.addLast(marker);
-        while (recentMarkers.size() > KEPT_MARKERS) {
-            recentMarkers.removeFirst();
+    private void putHeaderRecord(WalRecordType type, long groupId, long fixed, MessageLite message) throws IOException {
+        int bytes = WalRecordCodec.groupRecordBytes(type, message.getSerializedSize());
+        if (bytes > headerScratch.length) {
+            headerScratch = new byte[Math.max(bytes, 2 * headerScratch.length)];
         }
-    }
-
-    private int release(long index) throws IOException {
-        int released = 0;
-        while (segments.size() > 1 && segments.get(0).maxEntryIndex <= index
-                && segments.get(1).name.firstIndex() - 1 <= index) {
-            SegmentState oldest = segments.remove(0);
-            Files.delete(oldest.path);
-            // One directory fsync per deletion, oldest first, so a crash never leaves a gap in the sequence.
-            DurableFiles.fsyncDirectory(options.directory());
-            released++;
-            LOG.info("WAL: released segment {} (entries up to {} are covered by a snapshot at {})", oldest.path, oldest.maxEntryIndex, index);
+        WalRecordCodec.encodeGroupRecord(type, groupId, fixed, 0, message, headerScratch, 0);
+        if (bytes > batchBuffer.remaining()) {
+            flush();
         }
-        return released;
+        if (bytes > batchBuffer.capacity()) {
+            writeFully(ByteBuffer.wrap(headerScratch, 0, bytes));
+        } else {
+            batchBuffer.put(headerScratch, 0, bytes);
+        }
     }
 
     // ---- failure ----
@@ -461,6 +530,8 @@ final class WalWriter {
         }
         failAll(writtenNotDurable);
         writtenNotDurable.clear();
+        failAll(releases);
+        releases.clear();
         failQueued();
     }
 

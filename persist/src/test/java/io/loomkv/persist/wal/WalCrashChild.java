@@ -1,5 +1,6 @@
 package io.loomkv.persist.wal;
 
+import static io.loomkv.persist.wal.WalTestSupport.GROUP;
 import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.HardState;
 import java.nio.file.Path;
@@ -27,9 +28,9 @@ public final class WalCrashChild {
             default -> throw new IllegalArgumentException("writer must be virtual or platform, got " + args[2]);
         };
         WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024).withVirtualWriter(virtualWriter);
-        Wal wal = Wal.open(options, Long.MAX_VALUE);
-        long next = wal.lastIndex() + 1;
-        System.out.println("READY " + wal.lastIndex());
+        Wal wal = Wal.open(options, WalTestSupport.keepAbove(Long.MAX_VALUE));
+        long next = wal.lastIndex(GROUP) + 1;
+        System.out.println("READY " + wal.lastIndex(GROUP));
         System.out.flush();
         List<CompletableFuture<Long>> inFlight = new ArrayList<>();
         while (true) {
@@ -39,7 +40,7 @@ public final class WalCrashChild {
                 entries.add(WalTestSupport.entry(next + i, 1, 10 + random.nextInt(600)));
             }
             HardState hardState = HardState.newBuilder().setTerm(1).setCommit(next + batch - 1).build();
-            CompletableFuture<Long> durable = wal.append(hardState, entries);
+            CompletableFuture<Long> durable = wal.append(GROUP, hardState, entries, true);
             next += batch;
             durable.thenAccept(index -> {
                 synchronized (System.out) {

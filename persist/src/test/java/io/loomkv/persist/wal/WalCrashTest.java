@@ -42,7 +42,7 @@ class WalCrashTest {
             String writer = round % 2 == 0 ? "platform" : "virtual";
             long acknowledged = runChildAndKill(random.nextLong(), killAfterMillis, writer);
             WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024);
-            try (Wal wal = Wal.open(options, 0)) {
+            try (Wal wal = Wal.open(options, WalTestSupport.KEEP_ALL)) {
                 List<Entry> recovered = WalTestSupport.recoveredEntries(wal.takeRecovered());
                 assertTrue(recovered.size() >= acknowledged,
                         "seed " + seed + " round " + round + ": acknowledged up to " + acknowledged + " but recovered " + recovered.size());

@@ -1,5 +1,6 @@
 package io.loomkv.persist.wal;
 
+import static io.loomkv.persist.wal.WalTestSupport.GROUP;
 import static io.loomkv.persist.wal.WalTestSupport.entries;
 import static io.loomkv.persist.wal.WalTestSupport.entry;
 import static io.loomkv.persist.wal.WalTestSupport.recoveredEntries;
@@ -68,9 +69,9 @@ class WalDamageTest {
     }
 
     private void writeLargeEntries(int count) throws Exception {
-        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
             for (int i = 1; i <= count; i++) {
-                wal.append(null, List.of(entry(i, 1, 2000))).get(10, TimeUnit.SECONDS);
+                wal.append(GROUP, null, List.of(entry(i, 1, 2000)), true).get(10, TimeUnit.SECONDS);
             }
         }
     }
@@ -92,16 +93,50 @@ class WalDamageTest {
         // A power loss kept the header and the first sectors of the last record but not a later sector.
         int sector = ((lastRecord + WalRecordCodec.HEADER_BYTES + 511) / 512) * 512 + 512;
         overwrite(last, sector, new byte[512]);
-        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
             WalContents contents = wal.takeRecovered();
             assertEquals(largeEntries(1, 19, 1), recoveredEntries(contents));
-            assertEquals(19, wal.lastIndex());
-            wal.append(null, List.of(entry(20, 2, 2000))).get(10, TimeUnit.SECONDS);
+            assertEquals(19, wal.lastIndex(GROUP));
+            wal.append(GROUP, null, List.of(entry(20, 2, 2000)), true).get(10, TimeUnit.SECONDS);
         }
-        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
             List<Entry> expected = largeEntries(1, 19, 1);
             expected.add(entry(20, 2, 2000));
             assertEquals(expected, recoveredEntries(wal.takeRecovered()));
+        }
+    }
+
+    @Test
+    void aTornTailAmongSeveralGroupsKeepsEveryGroupsCompleteRecords() throws Exception {
+        long[] groups = {0, 3, 1L << 40};
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
+            for (int i = 1; i <= 10; i++) {
+                for (long group : groups) {
+                    wal.append(group, null, List.of(entry(i, group + 1, 2000)), true).get(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+        Path last = segment(-1);
+        List<Integer> offsets = recordOffsets(last);
+        int lastRecord = offsets.get(offsets.size() - 1);
+        // The last record (entry 10 of the third group) lost a later sector.
+        int sector = ((lastRecord + WalRecordCodec.HEADER_BYTES + 511) / 512) * 512 + 512;
+        overwrite(last, sector, new byte[512]);
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(largeEntries(1, 10, 1), recoveredEntries(contents, 0));
+            assertEquals(largeEntries(1, 10, 4), recoveredEntries(contents, 3));
+            assertEquals(largeEntries(1, 9, (1L << 40) + 1), recoveredEntries(contents, 1L << 40), "only the torn record is lost");
+            wal.append(1L << 40, null, List.of(entry(10, 7, 2000)), true).get(10, TimeUnit.SECONDS);
+            wal.append(3, null, List.of(entry(11, 4, 2000)), true).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
+            WalContents contents = wal.takeRecovered();
+            List<Entry> third = largeEntries(1, 9, (1L << 40) + 1);
+            third.add(entry(10, 7, 2000));
+            assertEquals(third, recoveredEntries(contents, 1L << 40));
+            assertEquals(largeEntries(1, 11, 4), recoveredEntries(contents, 3));
+            assertEquals(largeEntries(1, 10, 1), recoveredEntries(contents, 0));
         }
     }
 
@@ -111,21 +146,21 @@ class WalDamageTest {
      */
     @Test
     void sparseSegmentsStartedWhileTheFillLagsReplayAndRepairLikeFilledOnes() throws Exception {
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
-            wal.append(null, entries(1, 10, 1)).get(10, TimeUnit.SECONDS);
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
+            wal.append(GROUP, null, entries(1, 10, 1), true).get(10, TimeUnit.SECONDS);
         }
         List<Runnable> heldFills = new ArrayList<>();
-        try (Wal wal = Wal.open(smallSegments(), 0, SegmentChannelFactory.DEFAULT, heldFills::add)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL, SegmentChannelFactory.DEFAULT, heldFills::add)) {
             for (long i = 11; i <= 2000; i += 10) {
-                wal.append(null, entries(i, i + 9, 1)).get(10, TimeUnit.SECONDS);
+                wal.append(GROUP, null, entries(i, i + 9, 1), true).get(10, TimeUnit.SECONDS);
             }
-            wal.append(null, List.of(entry(2001, 1, 2000))).get(10, TimeUnit.SECONDS);
+            wal.append(GROUP, null, List.of(entry(2001, 1, 2000)), true).get(10, TimeUnit.SECONDS);
             assertTrue(wal.segmentCount() > 3, "segments " + wal.segmentCount());
             assertEquals(wal.segmentCount() - 1, wal.sparseSegmentCount(), "every cut found the fill unfinished");
         }
         List<Entry> written = new ArrayList<>(entries(1, 2000, 1));
         written.add(entry(2001, 1, 2000));
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
             assertEquals(written, recoveredEntries(wal.takeRecovered()));
         }
         Path last = segment(-1);
@@ -134,11 +169,11 @@ class WalDamageTest {
         // Torn: a later sector of the last record never reached the disk (in a sparse file, a hole).
         int sector = ((lastRecord + WalRecordCodec.HEADER_BYTES + 511) / 512) * 512 + 512;
         overwrite(last, sector, new byte[512]);
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
             assertEquals(entries(1, 2000, 1), recoveredEntries(wal.takeRecovered()), "the torn last append is dropped");
-            wal.append(null, entries(2001, 2005, 2)).get(10, TimeUnit.SECONDS);
+            wal.append(GROUP, null, entries(2001, 2005, 2), true).get(10, TimeUnit.SECONDS);
         }
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
             List<Entry> expected = new ArrayList<>(entries(1, 2000, 1));
             expected.addAll(entries(2001, 2005, 2));
             assertEquals(expected, recoveredEntries(wal.takeRecovered()));
@@ -154,7 +189,7 @@ class WalDamageTest {
         // The sectors holding record 19 never reached the disk, but the later ones of record 20 did.
         int from = record19;
         overwrite(last, from, new byte[offsets.get(offsets.size() - 1) - from]);
-        try (Wal wal = Wal.open(oneMegabyte(), 0)) {
+        try (Wal wal = Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL)) {
             assertEquals(largeEntries(1, 18, 1), recoveredEntries(wal.takeRecovered()));
         }
         byte[] after = Files.readAllBytes(last);
@@ -172,7 +207,7 @@ class WalDamageTest {
         int record = recordOffsets(damaged).get(5);
         flipBit(damaged, record + WalRecordCodec.HEADER_BYTES + 3);
         byte[] before = Files.readAllBytes(damaged);
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), WalTestSupport.KEEP_ALL));
         assertEquals(damaged, error.file());
         assertEquals(record, error.offsetBytes());
         assertTrue(error.getMessage().contains(damaged.getFileName().toString()) && error.getMessage().contains("offset " + record),
@@ -186,7 +221,7 @@ class WalDamageTest {
         Path last = segment(-1);
         int record = recordOffsets(last).get(10);
         flipBit(last, record + WalRecordCodec.HEADER_BYTES + 700);
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL));
         assertEquals(record, error.offsetBytes());
     }
 
@@ -196,7 +231,7 @@ class WalDamageTest {
         Path last = segment(-1);
         int record = recordOffsets(last).get(10);
         flipBit(last, record + 2);
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(oneMegabyte(), WalTestSupport.KEEP_ALL));
         assertEquals(record, error.offsetBytes());
         assertTrue(error.getMessage().contains("header checksum"), error.getMessage());
     }
@@ -205,7 +240,7 @@ class WalDamageTest {
     void aMissingSegmentStopsStartup() throws Exception {
         fillSmallSegments();
         Files.delete(segment(2));
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), WalTestSupport.KEEP_ALL));
         assertTrue(error.getMessage().contains("missing"), error.getMessage());
     }
 
@@ -213,11 +248,14 @@ class WalDamageTest {
     void aMissingFirstSegmentWithoutSnapshotIsDetectedByIndex() throws Exception {
         fillSmallSegments();
         Files.delete(segment(0));
-        // Sequence 1.. is contiguous, so recovery opens; the log then starts above index 1, which the
-        // caller (DurableStorage) checks against its snapshot. Here: the WAL reports where it starts.
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
-            List<Entry> recovered = recoveredEntries(wal.takeRecovered());
-            assertTrue(recovered.get(0).getIndex() > 1, "first recovered index " + recovered.get(0).getIndex());
+        // Sequence 1.. is contiguous, so recovery opens; the group's log then starts where the second
+        // segment's header says it stood at the cut, which the caller (StoreLog) checks against its
+        // snapshot. Here: the WAL reports where the log starts.
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
+            GroupContents contents = wal.takeRecovered().group(GROUP);
+            assertTrue(contents.logStartIndex() > 1, "log start " + contents.logStartIndex());
+            assertEquals(contents.logStartIndex() + 1, contents.entries().get(0).getIndex());
+            assertEquals(2000, contents.lastIndex());
         }
     }
 
@@ -226,7 +264,7 @@ class WalDamageTest {
         fillSmallSegments();
         Path damaged = segment(1);
         Files.write(damaged, new byte[0]);
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), WalTestSupport.KEEP_ALL));
         assertEquals(damaged, error.file());
         assertTrue(error.getMessage().contains("empty"), error.getMessage());
     }
@@ -236,7 +274,7 @@ class WalDamageTest {
         fillSmallSegments();
         Path damaged = segment(-1);
         Files.write(damaged, new byte[0]);
-        assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), WalTestSupport.KEEP_ALL));
     }
 
     @Test
@@ -245,7 +283,7 @@ class WalDamageTest {
         Path damaged = segment(-1);
         byte[] data = Files.readAllBytes(damaged);
         Files.write(damaged, java.util.Arrays.copyOf(data, 4096));
-        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), 0));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> Wal.open(smallSegments(), WalTestSupport.KEEP_ALL));
         assertTrue(error.getMessage().contains("cut short"), error.getMessage());
     }
 
@@ -255,28 +293,23 @@ class WalDamageTest {
         Path last = segment(-1);
         SegmentName name = SegmentName.parse(last.getFileName().toString());
         // Simulate a crash right after the rename of a new segment: preallocated, nothing written.
-        Path blank = dir.resolve(new SegmentName(name.sequence() + 1, lastIndexOf(smallSegments()) + 1).fileName());
+        // Its name counts the records before it: the last segment's first record number plus its records.
+        Path blank = dir.resolve(new SegmentName(name.sequence() + 1, name.firstRecordNumber() + recordOffsets(last).size()).fileName());
         Files.write(blank, new byte[64 * 1024]);
         long lastIndex;
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
-            lastIndex = wal.lastIndex();
-            wal.append(null, List.of(entry(lastIndex + 1, 1))).get(10, TimeUnit.SECONDS);
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
+            lastIndex = wal.lastIndex(GROUP);
+            wal.append(GROUP, null, List.of(entry(lastIndex + 1, 1)), true).get(10, TimeUnit.SECONDS);
         }
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
             assertEquals(entries(1, lastIndex + 1, 1), recoveredEntries(wal.takeRecovered()));
         }
     }
 
-    private long lastIndexOf(WalOptions options) throws Exception {
-        try (Wal wal = Wal.open(options, Long.MAX_VALUE)) {
-            return wal.lastIndex();
-        }
-    }
-
     private void fillSmallSegments() throws Exception {
-        try (Wal wal = Wal.open(smallSegments(), 0)) {
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
             for (long i = 1; i <= 2000; i += 50) {
-                wal.append(null, entries(i, i + 49, 1)).get(10, TimeUnit.SECONDS);
+                wal.append(GROUP, null, entries(i, i + 49, 1), true).get(10, TimeUnit.SECONDS);
             }
             assertTrue(wal.segmentCount() >= 4, "segments " + wal.segmentCount());
         }

@@ -1,5 +1,6 @@
 package io.loomkv.persist.wal;
 
+import static io.loomkv.persist.wal.WalTestSupport.GROUP;
 import static io.loomkv.persist.wal.WalTestSupport.entry;
 import static io.loomkv.persist.wal.WalTestSupport.recoveredEntries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,10 +60,10 @@ class WalFullDiskTest {
         WalOptions options = WalOptions.defaults(dir).withSegmentSizeBytes(256 * 1024);
         long acknowledged = 0;
         Throwable failure = null;
-        try (Wal wal = Wal.open(options, 0)) {
+        try (Wal wal = Wal.open(options, WalTestSupport.KEEP_ALL)) {
             for (long index = 1; index <= 100_000; index++) {
                 try {
-                    long durable = wal.append(null, List.of(entry(index, 1, 1000))).get(30, TimeUnit.SECONDS);
+                    long durable = wal.append(GROUP, null, List.of(entry(index, 1, 1000)), true).get(30, TimeUnit.SECONDS);
                     assertEquals(index, durable);
                     acknowledged = index;
                 } catch (ExecutionException e) {
@@ -78,11 +79,11 @@ class WalFullDiskTest {
             assertNotNull(wal.failure(), "the WAL reports why it stopped");
             assertTrue(rootCause(wal.failure()) instanceof IOException, "root cause " + rootCause(wal.failure()));
             long next = acknowledged + 2;
-            assertThrows(WalFailedException.class, () -> wal.append(null, List.of(entry(next, 1, 10))),
+            assertThrows(WalFailedException.class, () -> wal.append(GROUP, null, List.of(entry(next, 1, 10)), true),
                     "a failed WAL refuses all further work");
         }
         assertTrue(acknowledged > 100, "acknowledged " + acknowledged);
-        try (Wal wal = Wal.open(options, 0)) {
+        try (Wal wal = Wal.open(options, WalTestSupport.KEEP_ALL)) {
             List<Entry> recovered = recoveredEntries(wal.takeRecovered());
             assertTrue(recovered.size() >= acknowledged, "recovered " + recovered.size() + " < acknowledged " + acknowledged);
             for (int i = 0; i < acknowledged; i++) {

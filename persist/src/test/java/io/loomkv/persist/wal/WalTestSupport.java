@@ -5,9 +5,15 @@ import io.loomkv.core.raft.proto.Entry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.LongUnaryOperator;
 
 /** Deterministic entries for WAL tests: the data of entry i is a function of (i, term). */
 public final class WalTestSupport {
+    /** The group of the tests that use one group: not 0 or 1, so that a group id mixed up with an index or a count shows. */
+    public static final long GROUP = 7;
+    /** Recovery keeps every entry of every group. */
+    public static final LongUnaryOperator KEEP_ALL = groupId -> 0;
+
     private WalTestSupport() {
     }
 
@@ -29,20 +35,18 @@ public final class WalTestSupport {
         return entries;
     }
 
-    /** Entries as found in the recovered items, in order. */
+    /** The entries recovered for {@link #GROUP} (none when the WAL holds nothing of it). */
     public static List<Entry> recoveredEntries(WalContents contents) {
-        List<Entry> result = new ArrayList<>();
-        for (WalReplayItem item : contents.items()) {
-            if (item instanceof EntryItem entryItem) {
-                long index = entryItem.entry().getIndex();
-                while (!result.isEmpty() && result.get(result.size() - 1).getIndex() >= index) {
-                    result.remove(result.size() - 1);
-                }
-                result.add(entryItem.entry());
-            } else if (item instanceof SnapshotMarker marker && marker.resetLog()) {
-                result.clear();
-            }
-        }
-        return result;
+        return recoveredEntries(contents, GROUP);
+    }
+
+    public static List<Entry> recoveredEntries(WalContents contents, long groupId) {
+        GroupContents group = contents.group(groupId);
+        return group == null ? List.of() : group.entries();
+    }
+
+    /** Recovery keeps the entries of every group above {@code index}. */
+    public static LongUnaryOperator keepAbove(long index) {
+        return groupId -> index;
     }
 }

@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.HardState;
-import io.loomkv.persist.raft.DurableStorage;
-import io.loomkv.persist.raft.DurableStorageOptions;
+import io.loomkv.persist.raft.GroupStorage;
+import io.loomkv.persist.raft.StoreLog;
+import io.loomkv.persist.raft.StoreLogOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +25,8 @@ class TornWalTailTest {
     void aTornRecordAfterTheLastOneIsDiscardedAndNothingWrittenBeforeIsLost() throws Exception {
         Path raft = dir.resolve("raft");
         int entries = 20;
-        try (DurableStorage storage = DurableStorage.open(DurableStorageOptions.defaults(raft))) {
+        try (StoreLog log = StoreLog.open(StoreLogOptions.defaults(raft))) {
+            GroupStorage storage = log.createGroup(1);
             storage.append(HardState.newBuilder().setTerm(1).setCommit(0).build(), List.of()).get();
             for (int i = 1; i <= entries; i++) {
                 storage.append(null, List.of(Entry.newBuilder().setTerm(1).setIndex(i)
@@ -39,15 +41,16 @@ class TornWalTailTest {
         assertEquals(sizeBefore, Files.size(tear.segment()), "a torn tail keeps the preallocated size");
         assertTrue(tear.writtenBytes() > 16 && tear.writtenBytes() < tear.recordBytes(), tear.toString());
         assertTrue((tear.recordOffset() + tear.writtenBytes()) % 512 == 0, "the write stops at a sector boundary: " + tear);
-        try (DurableStorage storage = DurableStorage.open(DurableStorageOptions.defaults(raft))) {
+        try (StoreLog log = StoreLog.open(StoreLogOptions.defaults(raft))) {
+            GroupStorage storage = log.group(1);
             assertEquals(entries, storage.lastIndex(), "every complete record survives");
             assertEquals("entry " + entries, storage.entries(entries, entries + 1, Long.MAX_VALUE).get(0).getData().toStringUtf8());
         }
         // The WAL zeroed the torn bytes: a second tear lands at the same place and is discarded again.
         TornWalTail.Tear again = TornWalTail.tear(raft.resolve("wal"), 43);
         assertEquals(tear.recordOffset(), again.recordOffset());
-        try (DurableStorage storage = DurableStorage.open(DurableStorageOptions.defaults(raft))) {
-            assertEquals(entries, storage.lastIndex());
+        try (StoreLog log = StoreLog.open(StoreLogOptions.defaults(raft))) {
+            assertEquals(entries, log.group(1).lastIndex());
         }
     }
 

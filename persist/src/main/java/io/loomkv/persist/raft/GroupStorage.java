@@ -1,7 +1,6 @@
 package io.loomkv.persist.raft;
 
 import com.google.protobuf.ByteString;
-import io.loomkv.compress.ZstdStreamCodec;
 import io.loomkv.core.raft.CompactedException;
 import io.loomkv.core.raft.InitialState;
 import io.loomkv.core.raft.SnapshotUnavailableException;
@@ -14,19 +13,15 @@ import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.persist.snap.SnapshotDataWriter;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import io.loomkv.persist.snap.SnapshotStore;
-import io.loomkv.persist.wal.EntryItem;
-import io.loomkv.persist.wal.SnapshotMarker;
+import io.loomkv.persist.wal.GroupContents;
 import io.loomkv.persist.wal.Wal;
-import io.loomkv.persist.wal.WalContents;
 import io.loomkv.persist.wal.WalCorruptionException;
-import io.loomkv.persist.wal.WalOptions;
-import io.loomkv.persist.wal.WalReplayItem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -34,23 +29,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable {@link Storage} for the Raft core: a {@link Wal} and a {@link SnapshotStore}, with
- * the entries since the last snapshot indexed in memory (as etcd's MemoryStorage fed by WAL
- * replay) and served from there.
+ * The durable {@link Storage} of one Raft group on a store: its records in the store's shared
+ * {@link Wal} and its snapshot files in its own {@link SnapshotStore}, with the entries since the
+ * last snapshot indexed in memory (as etcd's MemoryStorage fed by WAL replay) and served from
+ * there. {@link StoreLog} recovers and creates them.
  *
  * <p>The runtime writes through {@link #append}, {@link #createSnapshot}, {@link #compact},
  * {@link #receiveSnapshot} and {@link #installSnapshot}. The in-memory view changes as soon as a
  * write is accepted; the returned future says when it is durable, which is what the runtime must
- * wait for before acknowledging (Raft thesis 10.2.1).
+ * wait for before acknowledging (Raft thesis 10.2.1). When the store's WAL grows past its bound
+ * because of this group's old entries, {@link #releaseWalTo} (after a snapshot) or {@link #rewrite}
+ * lets the old segments go.
  *
- * <p>Thread-safe: the Raft loop and snapshot senders/creators may call it concurrently.
+ * <p>Thread-safe: the Raft loop and snapshot senders/creators may call it concurrently. An idle
+ * group costs a few small objects: no thread, no buffer of its own.
  */
-public final class DurableStorage implements Storage, AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(DurableStorage.class);
+public final class GroupStorage implements Storage {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupStorage.class);
 
-    private final DurableStorageOptions options;
+    private final long groupId;
     private final Wal wal;
     private final SnapshotStore snapshots;
+    private final int keepSnapshots;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     // Guarded by lock.
     private final ArrayList<Entry> entries = new ArrayList<>();
@@ -59,93 +59,62 @@ public final class DurableStorage implements Storage, AutoCloseable {
     private HardState hardState;
     private SnapshotMetadata snapshot;
     private long previousSnapshotIndex;
+    private boolean removed;
 
-    private DurableStorage(DurableStorageOptions options, Wal wal, SnapshotStore snapshots, SnapshotMetadata snapshot,
-                           HardState hardState, List<Entry> entries) {
-        this.options = options;
+    GroupStorage(long groupId, Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, HardState hardState,
+                 List<Entry> entries) {
+        this.groupId = groupId;
         this.wal = wal;
         this.snapshots = snapshots;
+        this.keepSnapshots = keepSnapshots;
         this.snapshot = snapshot;
         this.offsetIndex = snapshot.getIndex();
         this.offsetTerm = snapshot.getTerm();
         this.hardState = hardState;
         this.entries.addAll(entries);
+        this.entries.trimToSize();
+        // After a restart the fallback is the snapshot recovered from (the one before it is pruned with the next one).
+        this.previousSnapshotIndex = snapshot.getIndex();
     }
 
     /**
-     * Recovers: picks the newest valid snapshot that the WAL has a marker for (damaged ones are
-     * renamed {@code *.broken}), replays the WAL after it, and checks that nothing is missing.
+     * Rebuilds a group from what the WAL recovered for it, on top of {@code snapshot} (the newest
+     * valid one the WAL has a marker for): the WAL must hold every entry after it.
      */
-    public static DurableStorage open(DurableStorageOptions options) throws IOException {
-        SnapshotStore snapshots = new SnapshotStore(options.directory().resolve("snap"), ZstdStreamCodec.withDefaults(), options.maxSnapshotBytes());
-        WalOptions walOptions = WalOptions.defaults(options.directory().resolve("wal")).withSegmentSizeBytes(options.segmentSizeBytes())
-                .withFsync(options.fsync());
-        long oldestCandidate = snapshots.list().stream().mapToLong(name -> name.index()).min().orElse(0);
-        Wal wal = Wal.open(walOptions, oldestCandidate);
-        try {
-            WalContents contents = wal.takeRecovered();
-            Optional<SnapshotMetadata> chosen = snapshots.selectNewestValid(
-                    name -> contents.markers().stream().anyMatch(m -> m.index() == name.index() && m.term() == name.term()));
-            SnapshotMetadata snapshot = chosen.orElse(SnapshotMetadata.getDefaultInstance());
-            if (snapshot.getIndex() < oldestCandidate) {
-                // The snapshots we hoped to start from are unusable: read the WAL again, keeping everything.
-                wal.close();
-                wal = Wal.open(walOptions, snapshot.getIndex());
-                WalContents full = wal.takeRecovered();
-                return replay(options, wal, snapshots, snapshot, full);
-            }
-            return replay(options, wal, snapshots, snapshot, contents);
-        } catch (IOException | RuntimeException e) {
-            wal.close();
-            throw e;
+    static GroupStorage recover(Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, GroupContents contents)
+            throws WalCorruptionException {
+        long base = snapshot.getIndex();
+        Path walDirectory = wal.options().directory();
+        if (contents.logStartIndex() > base) {
+            throw new WalCorruptionException(walDirectory, 0, "group " + contents.groupId() + ": the WAL holds its log from index "
+                    + (contents.logStartIndex() + 1) + " on (the log was reset or rewritten there, or older segments were released), but its"
+                    + " newest usable snapshot is at " + base + ": entries " + (base + 1) + ".." + contents.logStartIndex() + " are missing");
         }
+        if (contents.lastIndex() < base) {
+            throw new WalCorruptionException(walDirectory, 0, "group " + contents.groupId() + ": the WAL ends at index " + contents.lastIndex()
+                    + ", before its snapshot at " + base);
+        }
+        List<Entry> log = new ArrayList<>();
+        for (Entry entry : contents.entries()) {
+            if (entry.getIndex() > base) {
+                log.add(entry);
+            }
+        }
+        if (base + log.size() != contents.lastIndex()) {
+            throw new IllegalStateException("group " + contents.groupId() + ": recovered entries reach " + (base + log.size())
+                    + " after snapshot " + base + ", but the log ends at " + contents.lastIndex() + " (kept too few entries)");
+        }
+        if (contents.hardState().getCommit() > contents.lastIndex()) {
+            throw new WalCorruptionException(walDirectory, 0, "group " + contents.groupId() + ": hard state commit "
+                    + contents.hardState().getCommit() + " is beyond the last entry " + contents.lastIndex() + ": committed entries are missing");
+        }
+        LOG.debug("recovered group {}: snapshot at {} (term {}), entries {}..{}, hard state term {} commit {}", contents.groupId(), base,
+                snapshot.getTerm(), base + 1, contents.lastIndex(), contents.hardState().getTerm(), contents.hardState().getCommit());
+        return new GroupStorage(contents.groupId(), wal, snapshots, keepSnapshots, snapshot, contents.hardState(), log);
     }
 
-    private static DurableStorage replay(DurableStorageOptions options, Wal wal, SnapshotStore snapshots, SnapshotMetadata snapshot,
-                                         WalContents contents) throws IOException {
-        long base = snapshot.getIndex();
-        List<Entry> log = new ArrayList<>();
-        for (WalReplayItem item : contents.items()) {
-            switch (item) {
-                case EntryItem entryItem -> {
-                    Entry entry = entryItem.entry();
-                    long index = entry.getIndex();
-                    if (index <= base) {
-                        continue;
-                    }
-                    long last = base + log.size();
-                    if (index > last + 1) {
-                        throw new WalCorruptionException(wal.options().directory(), 0, "entry " + index + " follows " + last
-                                + " (snapshot at " + base + "): entries in between are missing");
-                    }
-                    log.subList((int) (index - base - 1), log.size()).clear();
-                    log.add(entry);
-                }
-                case SnapshotMarker marker -> {
-                    if (marker.resetLog() && marker.index() > base) {
-                        throw new WalCorruptionException(wal.options().directory(), 0, "the log was reset to snapshot " + marker.index()
-                                + " installed from the leader, but that snapshot is missing or damaged; the newest usable one is at " + base);
-                    }
-                    if (marker.resetLog()) {
-                        log.clear();
-                    }
-                }
-            }
-        }
-        long last = base + log.size();
-        if (contents.lastIndex() != last) {
-            throw new WalCorruptionException(wal.options().directory(), 0, "the WAL ends at index " + contents.lastIndex()
-                    + " but the entries after snapshot " + base + " reach only " + last);
-        }
-        if (contents.hardState().getCommit() > last) {
-            throw new WalCorruptionException(wal.options().directory(), 0, "hard state commit " + contents.hardState().getCommit()
-                    + " is beyond the last entry " + last + ": committed entries are missing");
-        }
-        LOG.info("recovered Raft storage in {}: snapshot at {} (term {}), entries {}..{}, hard state term {} commit {}",
-                options.directory(), base, snapshot.getTerm(), base + 1, last, contents.hardState().getTerm(), contents.hardState().getCommit());
-        DurableStorage storage = new DurableStorage(options, wal, snapshots, snapshot, contents.hardState(), log);
-        storage.previousSnapshotIndex = base;
-        return storage;
+    public long groupId() {
+        return groupId;
     }
 
     // ---- Storage (reads) ----
@@ -273,15 +242,25 @@ public final class DurableStorage implements Storage, AutoCloseable {
      * and/or a new hard state. Visible to readers at once; durable when the future completes.
      */
     public CompletableFuture<Long> append(HardState newHardState, List<Entry> newEntries) {
+        return append(newHardState, newEntries, true);
+    }
+
+    /**
+     * As {@link #append(HardState, List)}; with {@code mustSync} false (a hard state whose only
+     * change is the commit index, which Raft may lose and learn again) the WAL does not force for
+     * it: the future completes once it is written, and the next force makes it durable.
+     */
+    public CompletableFuture<Long> append(HardState newHardState, List<Entry> newEntries, boolean mustSync) {
         lock.writeLock().lock();
         try {
+            checkNotRemoved();
             if (!newEntries.isEmpty()) {
                 long first = newEntries.get(0).getIndex();
                 if (first <= offsetIndex) {
                     throw new IllegalArgumentException("entries start at " + first + ", inside the snapshot at " + offsetIndex);
                 }
             }
-            CompletableFuture<Long> durable = wal.append(newHardState, newEntries);
+            CompletableFuture<Long> durable = wal.append(groupId, newHardState, newEntries, mustSync);
             if (!newEntries.isEmpty()) {
                 long first = newEntries.get(0).getIndex();
                 entries.subList((int) (first - offsetIndex - 1), entries.size()).clear();
@@ -307,6 +286,7 @@ public final class DurableStorage implements Storage, AutoCloseable {
         SnapshotMetadata metadata;
         lock.readLock().lock();
         try {
+            checkNotRemoved();
             if (index <= snapshot.getIndex()) {
                 throw new IllegalArgumentException("snapshot at " + index + " is not newer than the current one at " + snapshot.getIndex());
             }
@@ -315,7 +295,7 @@ public final class DurableStorage implements Storage, AutoCloseable {
             lock.readLock().unlock();
         }
         SnapshotMetadata saved = snapshots.save(metadata, data);
-        await(wal.saveSnapshotMarker(saved, false));
+        await(wal.saveSnapshotMarker(groupId, saved, false));
         lock.writeLock().lock();
         try {
             if (saved.getIndex() > snapshot.getIndex()) {
@@ -355,16 +335,17 @@ public final class DurableStorage implements Storage, AutoCloseable {
     }
 
     /**
-     * Makes a received (finished) snapshot the node's state: the log is discarded and continues
+     * Makes a received (finished) snapshot the group's state: its log is discarded and continues
      * after it. Blocks until the WAL marker is durable.
      */
     public void installSnapshot(SnapshotMetadata metadata) throws IOException {
         lock.writeLock().lock();
         try {
+            checkNotRemoved();
             if (metadata.getIndex() <= snapshot.getIndex()) {
                 throw new IllegalArgumentException("snapshot at " + metadata.getIndex() + " is not newer than the current one at " + snapshot.getIndex());
             }
-            CompletableFuture<Long> durable = wal.saveSnapshotMarker(metadata, true);
+            CompletableFuture<Long> durable = wal.saveSnapshotMarker(groupId, metadata, true);
             previousSnapshotIndex = snapshot.getIndex();
             snapshot = metadata;
             entries.clear();
@@ -391,28 +372,87 @@ public final class DurableStorage implements Storage, AutoCloseable {
         return snapshots.openData(current, maxDecompressedBytes);
     }
 
-    /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
-    public long walForceCount() {
-        return wal.forceCount();
+    /**
+     * Writes this group's retained log (its entries in memory and its hard state) again into the
+     * WAL's current segment, so that no older segment holds anything it needs once this returns:
+     * for a group that pins old segments ({@link StoreLog#pinningGroups()}) but cannot take a
+     * snapshot yet because its pinned entries are not applied. Its fallback to an older snapshot
+     * goes with those segments. Blocks until durable; returns the group's last index.
+     *
+     * @throws IllegalArgumentException when the retained log is larger than one WAL append may be (snapshot instead)
+     */
+    public long rewrite() throws IOException {
+        CompletableFuture<Long> durable;
+        lock.writeLock().lock();
+        try {
+            checkNotRemoved();
+            // Under the lock, so that no append of this group slips in between the copy and the rewrite.
+            durable = wal.rewrite(groupId, hardState, new ArrayList<>(entries));
+        } finally {
+            lock.writeLock().unlock();
+        }
+        long lastIndex = await(durable);
+        LOG.info("group {}: rewrote its log ({} entries up to {}) so that older WAL segments can go", groupId, lastIndex - firstIndex() + 1,
+                lastIndex);
+        return lastIndex;
     }
 
-    /** The WAL's error if it stopped (the node must then stop too), else null. */
+    /**
+     * Tells the WAL that this group no longer needs its entries up to {@code index}, which the
+     * current snapshot must cover, and deletes the segments nobody needs any more; returns how
+     * many. Snapshots release up to the previous snapshot on their own (keeping a fallback); this
+     * lets a group that pins old segments give that fallback up. Blocks.
+     */
+    public int releaseWalTo(long index) throws IOException {
+        lock.readLock().lock();
+        try {
+            checkNotRemoved();
+            if (index > snapshot.getIndex()) {
+                throw new IllegalArgumentException("group " + groupId + " cannot release its log to " + index
+                        + ": its newest snapshot is at " + snapshot.getIndex());
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return await(wal.releaseTo(groupId, index));
+    }
+
+    /** The shared WAL's error if it stopped (the whole store must then stop), else null. */
     public Throwable failure() {
         return wal.failure();
+    }
+
+    /** Called by {@link StoreLog#removeGroup}: every later write fails. */
+    void markRemoved() {
+        lock.writeLock().lock();
+        try {
+            removed = true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void checkNotRemoved() {
+        if (removed) {
+            throw new IllegalStateException("group " + groupId + " was removed from this store");
+        }
     }
 
     private void releaseOld() throws IOException {
         long releaseTo;
         lock.readLock().lock();
         try {
+            if (removed) {
+                return;
+            }
             releaseTo = previousSnapshotIndex;
         } finally {
             lock.readLock().unlock();
         }
         if (releaseTo > 0) {
-            await(wal.releaseTo(releaseTo));
+            await(wal.releaseTo(groupId, releaseTo));
         }
-        snapshots.prune(options.keepSnapshots());
+        snapshots.prune(keepSnapshots);
     }
 
     private static <T> T await(CompletableFuture<T> future) throws IOException {
@@ -424,10 +464,5 @@ public final class DurableStorage implements Storage, AutoCloseable {
         } catch (ExecutionException e) {
             throw new IOException("WAL write failed", e.getCause());
         }
-    }
-
-    @Override
-    public void close() throws IOException {
-        wal.close();
     }
 }

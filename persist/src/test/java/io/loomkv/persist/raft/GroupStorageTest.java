@@ -31,17 +31,23 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DurableStorageTest {
+class GroupStorageTest {
+    private static final long GROUP = 3;
     private static final ConfState VOTERS = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3).build();
 
     @TempDir
     Path dir;
 
-    private DurableStorage open(Path directory) throws Exception {
-        return DurableStorage.open(DurableStorageOptions.defaults(directory).withSegmentSizeBytes(256 * 1024));
+    private StoreLog open(Path directory) throws Exception {
+        return StoreLog.open(StoreLogOptions.defaults(directory).withSegmentSizeBytes(256 * 1024));
     }
 
-    private static void appendDurably(DurableStorage storage, HardState hardState, List<Entry> entries) throws Exception {
+    /** The one group these tests use: recovered, or created in a new store. */
+    private static GroupStorage groupOf(StoreLog log) throws Exception {
+        return log.groups().containsKey(GROUP) ? log.group(GROUP) : log.createGroup(GROUP);
+    }
+
+    private static void appendDurably(GroupStorage storage, HardState hardState, List<Entry> entries) throws Exception {
         storage.append(hardState, entries).get(30, TimeUnit.SECONDS);
     }
 
@@ -53,7 +59,7 @@ class DurableStorageTest {
         return engine;
     }
 
-    private static SnapshotMetadata snapshotOf(DurableStorage storage, long index, MemoryKvEngine engine) throws Exception {
+    private static SnapshotMetadata snapshotOf(GroupStorage storage, long index, MemoryKvEngine engine) throws Exception {
         try (EngineSnapshot view = engine.snapshot()) {
             return storage.createSnapshot(index, VOTERS, out -> EngineSnapshotCodec.write(view, out));
         }
@@ -61,7 +67,8 @@ class DurableStorageTest {
 
     @Test
     void aFreshStorageIsEmpty() throws Exception {
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(1, storage.firstIndex());
             assertEquals(0, storage.lastIndex());
             assertEquals(0, storage.term(0));
@@ -77,17 +84,19 @@ class DurableStorageTest {
         for (boolean fsync : new boolean[] {true, false}) {
             Path directory = dir.resolve("fsync-" + fsync);
             HardState hardState = HardState.newBuilder().setTerm(2).setVote(1).setCommit(30).build();
-            DurableStorageOptions options = DurableStorageOptions.defaults(directory).withSegmentSizeBytes(256 * 1024).withFsync(fsync);
+            StoreLogOptions options = StoreLogOptions.defaults(directory).withSegmentSizeBytes(256 * 1024).withFsync(fsync);
             assertEquals(fsync, options.fsync());
-            try (DurableStorage storage = DurableStorage.open(options)) {
+            try (StoreLog log = StoreLog.open(options)) {
+                GroupStorage storage = groupOf(log);
                 appendDurably(storage, hardState, entries(1, 30, 2));
                 if (fsync) {
-                    assertTrue(storage.walForceCount() >= 1, "forces with fsync on: " + storage.walForceCount());
+                    assertTrue(log.walForceCount() >= 1, "forces with fsync on: " + log.walForceCount());
                 } else {
-                    assertEquals(0, storage.walForceCount(), "forces with fsync off");
+                    assertEquals(0, log.walForceCount(), "forces with fsync off");
                 }
             }
-            try (DurableStorage storage = DurableStorage.open(options)) {
+            try (StoreLog log = StoreLog.open(options)) {
+                GroupStorage storage = groupOf(log);
                 assertEquals(hardState, storage.initialState().hardState());
                 assertEquals(30, storage.lastIndex());
                 assertEquals(entries(1, 30, 2), storage.entries(1, 31, Long.MAX_VALUE));
@@ -98,7 +107,8 @@ class DurableStorageTest {
     @Test
     void entriesAndHardStateAreServedAndSurviveReopen() throws Exception {
         HardState hardState = HardState.newBuilder().setTerm(2).setVote(1).setCommit(80).build();
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, null, entries(1, 50, 1));
             appendDurably(storage, hardState, entries(51, 100, 2));
             assertEquals(entries(10, 20, 1), storage.entries(10, 21, Long.MAX_VALUE));
@@ -107,7 +117,8 @@ class DurableStorageTest {
             assertEquals(1, storage.entries(10, 100, 0).size(), "always at least one entry");
             assertThrows(UnavailableException.class, () -> storage.entries(90, 102, Long.MAX_VALUE));
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(hardState, storage.initialState().hardState());
             assertEquals(100, storage.lastIndex());
             assertEquals(2, storage.term(51));
@@ -118,13 +129,15 @@ class DurableStorageTest {
 
     @Test
     void aConflictingAppendReplacesTheSuffixInMemoryAndOnDisk() throws Exception {
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, null, entries(1, 20, 1));
             appendDurably(storage, null, entries(15, 16, 3));
             assertEquals(16, storage.lastIndex());
             assertEquals(3, storage.term(15));
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(16, storage.lastIndex());
             assertEquals(entries(15, 16, 3), storage.entries(15, 17, Long.MAX_VALUE));
             assertEquals(entries(14, 14, 1), storage.entries(14, 15, Long.MAX_VALUE));
@@ -134,7 +147,8 @@ class DurableStorageTest {
     @Test
     void aLocalSnapshotCompactsAndRestoresTheStateAfterReopen() throws Exception {
         MemoryKvEngine engine = engineWith(1000, "v");
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, HardState.newBuilder().setTerm(1).setCommit(300).build(), entries(1, 400, 1));
             SnapshotMetadata saved = snapshotOf(storage, 300, engine);
             assertEquals(300, saved.getIndex());
@@ -145,7 +159,8 @@ class DurableStorageTest {
             assertThrows(CompactedException.class, () -> storage.entries(300, 301, Long.MAX_VALUE));
             assertThrows(IllegalArgumentException.class, () -> storage.compact(350));
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(300, storage.snapshotMetadata().getIndex());
             assertEquals(VOTERS, storage.initialState().confState());
             assertEquals(301, storage.firstIndex());
@@ -165,27 +180,32 @@ class DurableStorageTest {
         // hard state may name a commit index below a snapshot taken since; Raft refuses a commit
         // index below the snapshot, and the snapshot proves everything up to it committed.
         MemoryKvEngine engine = engineWith(10, "v");
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, HardState.newBuilder().setTerm(1).setVote(2).setCommit(100).build(), entries(1, 400, 1));
             snapshotOf(storage, 300, engine);
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             HardState recovered = storage.initialState().hardState();
             assertEquals(300, recovered.getCommit());
             assertEquals(1, recovered.getTerm());
             assertEquals(2, recovered.getVote());
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, HardState.newBuilder().setTerm(1).setVote(2).setCommit(350).build(), List.of());
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(350, storage.initialState().hardState().getCommit(), "a commit index past the snapshot is kept");
         }
     }
 
     @Test
     void aDamagedNewestSnapshotFallsBackToThePreviousOneAndItsLog() throws Exception {
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             for (long i = 1; i <= 3000; i += 100) {
                 appendDurably(storage, HardState.newBuilder().setTerm(1).setCommit(i + 99).build(), entries(i, i + 99, 1));
             }
@@ -195,7 +215,7 @@ class DurableStorageTest {
             storage.compact(2500);
         }
         Path newest;
-        try (Stream<Path> files = Files.list(dir.resolve("snap"))) {
+        try (Stream<Path> files = Files.list(dir.resolve("snap").resolve(Long.toString(GROUP)))) {
             List<Path> snaps = files.filter(p -> p.toString().endsWith(".snap")).sorted().toList();
             assertEquals(2, snaps.size(), "older snapshots are pruned: " + snaps);
             newest = snaps.get(1);
@@ -206,7 +226,8 @@ class DurableStorageTest {
             raf.seek(raf.length() / 2);
             raf.write(b ^ 0x04);
         }
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             assertEquals(2000, storage.snapshotMetadata().getIndex(), "the previous snapshot is used");
             assertEquals(2001, storage.firstIndex());
             assertEquals(3000, storage.lastIndex());
@@ -223,7 +244,9 @@ class DurableStorageTest {
     @Test
     void aSnapshotFromTheLeaderArrivesInChunksAndResetsTheLog() throws Exception {
         SnapshotMetadata leaderSnapshot;
-        try (DurableStorage leader = open(dir.resolve("leader")); DurableStorage follower = open(dir.resolve("follower"))) {
+        try (StoreLog leaderLog = open(dir.resolve("leader")); StoreLog followerLog = open(dir.resolve("follower"))) {
+            GroupStorage leader = groupOf(leaderLog);
+            GroupStorage follower = groupOf(followerLog);
             appendDurably(leader, null, entries(1, 500, 4));
             leaderSnapshot = snapshotOf(leader, 450, engineWith(2000, "x"));
             appendDurably(follower, null, entries(1, 30, 2));
@@ -247,7 +270,8 @@ class DurableStorageTest {
             SnapshotMetadata stale = leaderSnapshot.toBuilder().setIndex(400).build();
             assertThrows(SnapshotUnavailableException.class, () -> leader.readSnapshotChunk(stale, 0, 100));
         }
-        try (DurableStorage follower = open(dir.resolve("follower"))) {
+        try (StoreLog followerLog = open(dir.resolve("follower"))) {
+            GroupStorage follower = groupOf(followerLog);
             assertEquals(450, follower.snapshotMetadata().getIndex());
             assertEquals(451, follower.firstIndex());
             assertEquals(460, follower.lastIndex());
@@ -262,7 +286,8 @@ class DurableStorageTest {
 
     @Test
     void aMissingFirstSegmentWithoutASnapshotCoveringItStopsStartup() throws Exception {
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             for (long i = 1; i <= 3000; i += 100) {
                 appendDurably(storage, null, entries(i, i + 99, 1));
             }
@@ -277,7 +302,8 @@ class DurableStorageTest {
 
     @Test
     void appendsInsideTheSnapshotAreRejected() throws Exception {
-        try (DurableStorage storage = open(dir)) {
+        try (StoreLog log = open(dir)) {
+            GroupStorage storage = groupOf(log);
             appendDurably(storage, null, entries(1, 100, 1));
             snapshotOf(storage, 50, engineWith(1, "z"));
             storage.compact(50);

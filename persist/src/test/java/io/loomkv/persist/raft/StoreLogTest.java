@@ -1,0 +1,328 @@
+package io.loomkv.persist.raft;
+
+import static io.loomkv.persist.wal.WalTestSupport.entries;
+import static io.loomkv.persist.wal.WalTestSupport.entry;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.proto.HardState;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
+import io.loomkv.persist.wal.PinningGroup;
+import io.loomkv.persist.wal.WalCorruptionException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A store's groups in one directory: created, recovered each from its own snapshots, removed, and freed when slow. */
+class StoreLogTest {
+    private static final ConfState VOTERS = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3).build();
+
+    @TempDir
+    Path dir;
+
+    private StoreLogOptions options() {
+        return StoreLogOptions.defaults(dir).withSegmentSizeBytes(256 * 1024);
+    }
+
+    private static byte[] dataOf(long group, long index) {
+        byte[] data = new byte[1000];
+        new Random(group * 7919 + index).nextBytes(data);
+        return data;
+    }
+
+    private static SnapshotMetadata snapshot(GroupStorage storage, long index) throws IOException {
+        byte[] data = dataOf(storage.groupId(), index);
+        return storage.createSnapshot(index, VOTERS, out -> out.write(data));
+    }
+
+    /** Appends entries {@code from..to} in batches of 100, the hard state's commit following them. */
+    private static void append(GroupStorage storage, long from, long to) throws Exception {
+        for (long start = from; start <= to; start += 100) {
+            long end = Math.min(to, start + 99);
+            storage.append(HardState.newBuilder().setTerm(1).setCommit(end).build(), entries(start, end, 1)).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aCreatedGroupIsEmptyDurableAndUnique() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(Set.of(), log.groups().keySet());
+            GroupStorage controller = log.createGroup(0);
+            assertEquals(0, controller.groupId());
+            assertEquals(0, controller.lastIndex());
+            assertEquals(1, controller.firstIndex());
+            assertThrows(IllegalArgumentException.class, () -> log.createGroup(0), "a group is created once");
+            assertThrows(IllegalArgumentException.class, () -> log.createGroup(-3));
+            assertThrows(IllegalArgumentException.class, () -> log.group(4));
+            assertTrue(Files.isDirectory(dir.resolve("snap").resolve("0")));
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(Set.of(0L), log.groups().keySet(), "a group with no entries yet survives a restart");
+            assertEquals(HardState.getDefaultInstance(), log.group(0).initialState().hardState());
+        }
+    }
+
+    @Test
+    void groupsRecoverEachFromItsOwnSnapshotAndLog() throws Exception {
+        long[] ids = {0, 1, 1L << 40};
+        try (StoreLog log = StoreLog.open(options())) {
+            for (long id : ids) {
+                GroupStorage storage = log.createGroup(id);
+                append(storage, 1, 300);
+            }
+            snapshot(log.group(0), 100);
+            log.group(0).compact(100);
+            snapshot(log.group(1L << 40), 250);
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(Set.of(0L, 1L, 1L << 40), log.groups().keySet());
+            assertEquals(100, log.group(0).snapshotMetadata().getIndex());
+            assertEquals(101, log.group(0).firstIndex());
+            assertEquals(0, log.group(1).snapshotMetadata().getIndex());
+            assertEquals(entries(1, 300, 1), log.group(1).entries(1, 301, Long.MAX_VALUE));
+            assertEquals(250, log.group(1L << 40).snapshotMetadata().getIndex());
+            for (long id : new long[] {0, 1L << 40}) {
+                GroupStorage storage = log.group(id);
+                assertEquals(300, storage.lastIndex());
+                assertEquals(VOTERS, storage.initialState().confState());
+                try (InputStream data = storage.openSnapshotData(1 << 20)) {
+                    assertArrayEquals(dataOf(id, storage.snapshotMetadata().getIndex()), data.readAllBytes(), "group " + id);
+                }
+            }
+        }
+    }
+
+    @Test
+    void oneForceCoversTheAppendsOfManyGroups() throws Exception {
+        int groups = 16;
+        int appendsPerGroup = 100;
+        try (StoreLog log = StoreLog.open(options())) {
+            for (long id = 0; id < groups; id++) {
+                log.createGroup(id);
+            }
+            long forcesBefore = log.walForceCount();
+            List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+            List<Thread> threads = new ArrayList<>();
+            for (long id = 0; id < groups; id++) {
+                GroupStorage storage = log.group(id);
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        for (long index = 1; index <= appendsPerGroup; index++) {
+                            storage.append(null, List.of(entry(index, 1))).get(10, TimeUnit.SECONDS);
+                        }
+                    } catch (Exception e) {
+                        errors.add(e);
+                    }
+                }));
+            }
+            for (Thread thread : threads) {
+                thread.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            assertEquals(List.of(), errors);
+            long forces = log.walForceCount() - forcesBefore;
+            assertTrue(forces < groups * appendsPerGroup / 2, "group commit across groups: " + forces + " forces for "
+                    + groups * appendsPerGroup + " appends");
+        }
+    }
+
+    @Test
+    void aCommitOnlyHardStateCausesNoForce() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage storage = log.createGroup(2);
+            append(storage, 1, 10);
+            long forces = log.walForceCount();
+            for (long commit = 1; commit <= 10; commit++) {
+                storage.append(HardState.newBuilder().setTerm(1).setCommit(commit).build(), List.of(), false).get(10, TimeUnit.SECONDS);
+            }
+            assertEquals(forces, log.walForceCount());
+            assertEquals(10, storage.initialState().hardState().getCommit());
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(10, log.group(2).initialState().hardState().getCommit(), "made durable when the store closed");
+        }
+    }
+
+    @Test
+    void aRemovedGroupLosesItsRecordsAndSnapshotsAndStaysGone() throws Exception {
+        GroupStorage removed;
+        try (StoreLog log = StoreLog.open(options())) {
+            removed = log.createGroup(5);
+            append(removed, 1, 50);
+            snapshot(removed, 40);
+            append(log.createGroup(6), 1, 5);
+            log.removeGroup(5);
+            assertFalse(Files.exists(dir.resolve("snap").resolve("5")));
+            assertEquals(Set.of(6L), log.groups().keySet());
+            assertThrows(IllegalStateException.class, () -> removed.append(null, entries(51, 51, 1)), "a removed group refuses writes");
+            assertThrows(IllegalArgumentException.class, () -> log.removeGroup(5));
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(Set.of(6L), log.groups().keySet(), "recovery does not bring a removed group back");
+            GroupStorage again = log.createGroup(5);
+            assertEquals(0, again.lastIndex(), "the id starts over empty");
+            assertEquals(0, again.snapshotMetadata().getIndex());
+        }
+    }
+
+    @Test
+    void snapshotsLeftByACrashRightAfterARemovalAreDeletedAtTheNextStart() throws Exception {
+        Path saved = dir.resolveSibling(dir.getFileName() + "-saved-snap");
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage storage = log.createGroup(5);
+            append(storage, 1, 50);
+            snapshot(storage, 40);
+            copyTree(dir.resolve("snap").resolve("5"), saved);
+            log.removeGroup(5);
+        }
+        copyTree(saved, dir.resolve("snap").resolve("5")); // as if the crash came before the directory was deleted
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(Set.of(), log.groups().keySet());
+            assertFalse(Files.exists(dir.resolve("snap").resolve("5")));
+        }
+    }
+
+    @Test
+    void snapshotsOfAGroupTheWalNeverHeldStopStartup() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            append(log.createGroup(1), 1, 5);
+        }
+        Files.createDirectories(dir.resolve("snap").resolve("77"));
+        WalCorruptionException error = assertThrows(WalCorruptionException.class, () -> StoreLog.open(options()));
+        assertTrue(error.getMessage().contains("group 77"), error.getMessage());
+        assertTrue(Files.exists(dir.resolve("snap").resolve("77")), "nothing is deleted");
+        Files.delete(dir.resolve("snap").resolve("77"));
+        Files.write(dir.resolve("snap").resolve("0000000000000001-0000000000000005.snap"), new byte[10]);
+        IOException layout = assertThrows(IOException.class, () -> StoreLog.open(options()));
+        assertTrue(layout.getMessage().contains("single-group layout"), layout.getMessage());
+    }
+
+    @Test
+    void aDamagedSnapshotOfOneGroupFallsBackForThatGroupOnly() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            for (long id : new long[] {1, 2}) {
+                GroupStorage storage = log.createGroup(id);
+                append(storage, 1, 3000);
+                snapshot(storage, 1000);
+                snapshot(storage, 2000);
+                storage.compact(2000);
+            }
+        }
+        Path newest;
+        try (Stream<Path> files = Files.list(dir.resolve("snap").resolve("1"))) {
+            newest = files.filter(p -> p.toString().endsWith(".snap")).sorted().toList().get(1);
+        }
+        try (RandomAccessFile file = new RandomAccessFile(newest.toFile(), "rw")) {
+            file.seek(file.length() / 2);
+            int b = file.read();
+            file.seek(file.length() / 2);
+            file.write(b ^ 0x20);
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(1000, log.group(1).snapshotMetadata().getIndex(), "group 1 falls back to its previous snapshot");
+            assertEquals(entries(1001, 1010, 1), log.group(1).entries(1001, 1011, Long.MAX_VALUE), "and its log after it");
+            assertEquals(2000, log.group(2).snapshotMetadata().getIndex(), "group 2 keeps its newest");
+            assertEquals(3000, log.group(2).lastIndex());
+        }
+    }
+
+    @Test
+    void whenEverySnapshotOfAGroupIsDamagedTheWalIsReadAgainForItsWholeLog() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage storage = log.createGroup(1);
+            append(storage, 1, 3000);
+            snapshot(storage, 1000);
+            snapshot(storage, 2000);
+            storage.compact(2000);
+            append(log.createGroup(2), 1, 10);
+        }
+        try (Stream<Path> files = Files.list(dir.resolve("snap").resolve("1"))) {
+            for (Path file : files.filter(p -> p.toString().endsWith(".snap")).toList()) {
+                Files.write(file, new byte[100]);
+            }
+        }
+        // The first read kept group 1's entries above 1000 only, its oldest snapshot; with none usable it needs them all.
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(0, log.group(1).snapshotMetadata().getIndex());
+            assertEquals(1, log.group(1).firstIndex());
+            assertEquals(entries(1, 3000, 1), log.group(1).entries(1, 3001, Long.MAX_VALUE));
+            assertEquals(entries(1, 10, 1), log.group(2).entries(1, 11, Long.MAX_VALUE));
+        }
+    }
+
+    @Test
+    void aSlowGroupIsReportedThenFreedBySnapshotAndRelease() throws Exception {
+        StoreLogOptions bounded = options().withMaxRetainedSegments(2);
+        try (StoreLog log = StoreLog.open(bounded)) {
+            GroupStorage slow = log.createGroup(1);
+            GroupStorage busy = log.createGroup(2);
+            append(slow, 1, 5);
+            long next = fillUntil(log, busy, 4);
+            snapshot(busy, next - 1); // releases only up to its previous snapshot: none yet
+            assertEquals(List.of(new PinningGroup(1, 5, 1)), log.pinningGroups().stream().filter(p -> p.groupId() == 1).toList(),
+                    "the slow group holds the first segment; " + log.pinningGroups());
+            snapshot(slow, 5);
+            assertEquals(0, slow.releaseWalTo(0));
+            assertThrows(IllegalArgumentException.class, () -> slow.releaseWalTo(6), "beyond its snapshot");
+            slow.releaseWalTo(5);
+            busy.releaseWalTo(busy.snapshotMetadata().getIndex());
+            assertEquals(List.of(), log.pinningGroups());
+            assertTrue(log.walSegmentCount() <= 2, "segments " + log.walSegmentCount());
+            assertEquals(log.walSegmentCount() * 256L * 1024, log.walSegmentBytes());
+        }
+    }
+
+    @Test
+    void aSlowGroupThatCannotSnapshotIsFreedByARewrite() throws Exception {
+        StoreLogOptions bounded = options().withMaxRetainedSegments(2);
+        try (StoreLog log = StoreLog.open(bounded)) {
+            GroupStorage slow = log.createGroup(1);
+            GroupStorage busy = log.createGroup(2);
+            append(slow, 1, 5);
+            long next = fillUntil(log, busy, 4);
+            snapshot(busy, next - 1);
+            busy.releaseWalTo(next - 1);
+            assertEquals(List.of(1L), log.pinningGroups().stream().map(PinningGroup::groupId).toList());
+            assertEquals(5, slow.rewrite());
+            assertEquals(List.of(), log.pinningGroups());
+            assertEquals(1, log.walSegmentCount());
+        }
+        try (StoreLog log = StoreLog.open(bounded)) {
+            assertEquals(entries(1, 5, 1), log.group(1).entries(1, 6, Long.MAX_VALUE));
+            assertEquals(5, log.group(1).initialState().hardState().getCommit());
+        }
+    }
+
+    /** Appends 4 KB entries to {@code storage} until the WAL has {@code segments} segments; returns the next index. */
+    private static long fillUntil(StoreLog log, GroupStorage storage, int segments) throws Exception {
+        long next = storage.lastIndex() + 1;
+        while (log.walSegmentCount() < segments) {
+            storage.append(null, List.of(entry(next, 1, 4000))).get(10, TimeUnit.SECONDS);
+            next++;
+        }
+        return next;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Files.copy(file, to.resolve(file.getFileName()));
+            }
+        }
+    }
+}
