@@ -1,6 +1,6 @@
 package io.loomkv.tools;
 
-import io.loomkv.net.node.KvNode;
+import io.loomkv.net.node.Store;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.NodeConfigKey;
@@ -57,9 +57,9 @@ public final class ServerCommand implements Callable<Integer> {
             System.err.println("loomkv server: " + e.getMessage());
             return 2;
         }
-        KvNode node;
+        Store node;
         try {
-            node = KvNode.start(nodeConfig);
+            node = Store.start(nodeConfig);
         } catch (DataDirectoryMismatchException e) {
             System.err.println("loomkv server: node " + nodeConfig.nodeId() + " could not start: " + e.getMessage());
             return 1;

@@ -3,7 +3,7 @@ package io.loomkv.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loomkv.net.node.KvNode;
+import io.loomkv.net.node.Store;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import java.io.ByteArrayOutputStream;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CtlCommandTest {
     @TempDir
     static Path dir;
-    static final List<KvNode> nodes = new ArrayList<>();
+    static final List<Store> nodes = new ArrayList<>();
     static Path confFolder;
 
     @BeforeAll
@@ -46,13 +46,13 @@ class CtlCommandTest {
                     "data-dir=" + dir.resolve("data" + m.id()), "members=" + memberList, "tick-interval-ms=20", ""));
             NodeConfig config = io.loomkv.net.node.NodeConfigLoader.load(confFolder.resolve("node" + m.id() + ".properties"),
                     java.util.Map.of());
-            nodes.add(KvNode.start(config));
+            nodes.add(Store.start(config));
         }
     }
 
     @AfterAll
     static void stopCluster() {
-        nodes.forEach(KvNode::close);
+        nodes.forEach(Store::close);
     }
 
     private static int freePort() throws IOException {

@@ -19,6 +19,8 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.Slots;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeMethods;
 import io.loomkv.net.node.proto.AdminReply;
@@ -29,52 +31,62 @@ import io.loomkv.net.node.proto.TransferLeaderRequest;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
 import io.loomkv.net.rpc.RpcMethod;
+import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.net.store.proto.LayoutRequest;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
- * The loomkv Java client: thread-safe, with a sync API (methods named after the operation) and
- * an async one ({@link #executeAsync}). Many requests share a few connections per node. It finds
- * the leader through the redirect hint in NOT_LEADER replies, retries with jittered exponential
- * backoff until the operation's deadline, and never reports a success it did not get: a write
- * whose deadline passes without an answer fails with {@link KvClientException#outcomeUnknown()}.
+ * The loomkv Java client: thread-safe, with a sync API (methods named after the operation) and an
+ * async one ({@link #executeAsync}). It is slot-aware: it fetches the cluster's layout (slots to
+ * groups, groups to stores), sends each request straight to the leader of its key's group, learns
+ * leaders from the layout and from NOT_LEADER hints, refreshes the layout (single-flight,
+ * rate-limited) when a store answers WRONG_GROUP, retries with jittered backoff until the
+ * operation's deadline, and never reports a success it did not get: a write whose deadline passes
+ * without an answer fails with {@link KvClientException#outcomeUnknown()}.
  *
- * <p>Writes are exactly-once through a server-side session: the client opens a session on first
- * write, numbers its writes, and resends a retried write with the same sequence number, so the
- * state machine applies it once and returns the cached reply to the copy.
+ * <p>Writes are exactly-once through server-side sessions, one per group the client writes to:
+ * the client opens a group's session on its first write there, numbers its writes, and resends a
+ * retried write with the same sequence number, so the group applies it once and returns the
+ * cached reply to the copy.
+ *
+ * <p><b>Multi-key operations and atomicity.</b> {@link #multiGet}, {@link #multiPut} and
+ * {@link #scan} accept keys of any groups: the client splits them per group and merges the
+ * results (multi-get in request order, scans in key order with a continuation). A multi-put is
+ * atomic <em>within each group only</em>: if it spans groups, some groups may apply their part
+ * while another fails. Keys that share a hash tag (the part between the first {@code {} and the
+ * next {@code }}, e.g. {@code user:{42}:name} and {@code user:{42}:email}) always hash to one slot
+ * and so one group: a multi-put of such keys is atomic. A multi-get across groups reads each
+ * group linearizably, not all of them at one instant.
  */
 public final class KvClient implements AutoCloseable {
     /** The message of the AdminReply a non-leader sends (with the leader hint). */
     private static final String NOT_LEADER_MESSAGE = "not the leader";
+    /** NOT_LEADER hints followed at once before backing off. */
+    private static final int MAX_IMMEDIATE_REDIRECTS = 4;
 
     private final KvClientConfig config;
     private final RpcClient rpc;
-    private final AtomicInteger rotation = new AtomicInteger();
-    private final ConcurrentSkipListSet<Long> unacknowledged = new ConcurrentSkipListSet<>();
-    private final AtomicLong nextSequence = new AtomicLong(1);
-    private final ReentrantLock sessionLock = new ReentrantLock();
-    private final ReentrantLock sequenceLock = new ReentrantLock();
-    private final java.util.concurrent.locks.Condition windowOpen = sequenceLock.newCondition();
-    private volatile InetSocketAddress leader;
-    private CompletableFuture<Long> session; // guarded by sessionLock
+    private final ClusterRouting routing;
+    private final ConcurrentHashMap<Long, WriteSession> sessions = new ConcurrentHashMap<>();
 
     public KvClient(KvClientConfig config) {
         this.config = config;
         this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()));
+        this.routing = new ClusterRouting(config, rpc);
     }
 
     // ---- sync API ----
@@ -126,23 +138,87 @@ public final class KvClient implements AutoCloseable {
         return expectOk(reply).getCompareAndSet().getSwapped();
     }
 
-    /** Writes all pairs atomically. */
+    /**
+     * Writes all pairs: atomically within each group, one request per group (see the class
+     * comment). Throws when any group's part failed; other groups' parts may have been applied.
+     */
     public void multiPut(Map<ByteString, ByteString> entries) {
-        MultiPut.Builder multi = MultiPut.newBuilder();
-        entries.forEach((k, v) -> multi.addEntries(KeyValue.newBuilder().setKey(k).setValue(v)));
-        expectOk(await(executeAsync(KvRequest.newBuilder().setMultiPut(multi).build())));
+        await(multiPutAsync(entries));
     }
 
-    /** Reads several keys at one point in time. */
+    public CompletableFuture<Void> multiPutAsync(Map<ByteString, ByteString> entries) {
+        return view().thenCompose(view -> {
+            Map<Long, MultiPut.Builder> byGroup = new LinkedHashMap<>();
+            entries.forEach((k, v) -> byGroup.computeIfAbsent(groupOf(view.layout(), k), g -> MultiPut.newBuilder())
+                    .addEntries(KeyValue.newBuilder().setKey(k).setValue(v)));
+            if (byGroup.isEmpty()) {
+                byGroup.put(view.layout().groupOf(0), MultiPut.newBuilder());
+            }
+            List<CompletableFuture<KvReply>> parts = new ArrayList<>();
+            byGroup.forEach((group, multi) -> parts.add(executeAsync(KvRequest.newBuilder().setGroupId(group)
+                    .setMultiPut(multi).build()).thenApply(KvClient::expectOk)));
+            return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+        });
+    }
+
+    /** Reads several keys: each group's keys at one point in time; results in request order. */
     public MultiGetResult multiGet(List<ByteString> keys) {
-        return expectOk(await(executeAsync(KvRequest.newBuilder()
-                .setMultiGet(MultiGet.newBuilder().addAllKeys(keys)).build()))).getMultiGet();
+        return await(multiGetAsync(keys, ReadConsistency.LINEARIZABLE));
     }
 
-    /** One page of keys with {@code prefix}, after {@code resumeAfter} (empty: from the start). */
+    public CompletableFuture<MultiGetResult> multiGetAsync(List<ByteString> keys, ReadConsistency consistency) {
+        return view().thenCompose(view -> {
+            Map<Long, List<Integer>> positions = new LinkedHashMap<>();
+            for (int i = 0; i < keys.size(); i++) {
+                positions.computeIfAbsent(groupOf(view.layout(), keys.get(i)), g -> new ArrayList<>()).add(i);
+            }
+            if (positions.isEmpty()) {
+                return CompletableFuture.completedFuture(MultiGetResult.getDefaultInstance());
+            }
+            List<CompletableFuture<MultiGetResult>> parts = new ArrayList<>();
+            List<List<Integer>> order = new ArrayList<>();
+            positions.forEach((group, indexes) -> {
+                MultiGet.Builder multi = MultiGet.newBuilder();
+                indexes.forEach(i -> multi.addKeys(keys.get(i)));
+                order.add(indexes);
+                parts.add(executeAsync(KvRequest.newBuilder().setGroupId(group).setConsistency(consistency)
+                        .setMultiGet(multi).build()).thenApply(reply -> expectOk(reply).getMultiGet()));
+            });
+            return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                io.loomkv.core.kv.proto.MultiGetEntry[] merged = new io.loomkv.core.kv.proto.MultiGetEntry[keys.size()];
+                for (int p = 0; p < parts.size(); p++) {
+                    MultiGetResult part = parts.get(p).join();
+                    List<Integer> indexes = order.get(p);
+                    if (part.getEntriesCount() != indexes.size()) {
+                        throw new KvClientException(Status.INTERNAL, "a group answered " + part.getEntriesCount()
+                                + " entries for " + indexes.size() + " keys", false);
+                    }
+                    for (int j = 0; j < indexes.size(); j++) {
+                        merged[indexes.get(j)] = part.getEntries(j);
+                    }
+                }
+                return MultiGetResult.newBuilder().addAllEntries(List.of(merged)).build();
+            });
+        });
+    }
+
+    /** One page of keys with {@code prefix}, after {@code resumeAfter} (empty: from the start), in key order across groups. */
     public ScanResult scan(ByteString prefix, int limit, ByteString resumeAfter) {
-        return expectOk(await(executeAsync(KvRequest.newBuilder()
-                .setScan(Scan.newBuilder().setPrefix(prefix).setLimit(limit).setResumeAfter(resumeAfter)).build()))).getScan();
+        return await(scanAsync(Scan.newBuilder().setPrefix(prefix).setLimit(limit).setResumeAfter(resumeAfter).build(),
+                ReadConsistency.LINEARIZABLE));
+    }
+
+    public CompletableFuture<ScanResult> scanAsync(Scan scan, ReadConsistency consistency) {
+        return view().thenCompose(view -> {
+            List<Long> groups = ScanMerge.groupsFor(scan, view.layout());
+            List<CompletableFuture<ScanResult>> pages = new ArrayList<>();
+            for (long group : groups) {
+                pages.add(executeAsync(KvRequest.newBuilder().setGroupId(group).setConsistency(consistency).setScan(scan)
+                        .build()).thenApply(reply -> expectOk(reply).getScan()));
+            }
+            return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new))
+                    .thenApply(done -> ScanMerge.merge(pages.stream().map(CompletableFuture::join).toList(), scan.getLimit()));
+        });
     }
 
     public boolean put(String key, String value) {
@@ -153,41 +229,117 @@ public final class KvClient implements AutoCloseable {
         return get(ByteString.copyFromUtf8(key)).map(ByteString::toStringUtf8);
     }
 
+    // ---- routing ----
+
+    /** The layout as last fetched (fetching it first if needed). */
+    public SlotLayout layout() {
+        return await(view()).layout();
+    }
+
+    /** Fetches the layout and the leaders again now (at most every 100 ms). */
+    public SlotLayout refreshLayout() {
+        return await(routing.refresh(0)).layout();
+    }
+
+    /** The group that holds {@code key} under the current layout. */
+    public long groupOf(ByteString key) {
+        return groupOf(layout(), key);
+    }
+
+    private static long groupOf(SlotLayout layout, ByteString key) {
+        return layout.groupOf(Slots.slotOf(key));
+    }
+
+    /** The group a single-key or named-group request goes to. */
+    private static long groupOf(SlotLayout layout, KvRequest request) {
+        if (request.getGroupId() != 0) {
+            return request.getGroupId();
+        }
+        ByteString key = switch (request.getOpCase()) {
+            case GET -> request.getGet().getKey();
+            case PUT -> request.getPut().getKey();
+            case APPEND -> request.getAppend().getKey();
+            case DELETE -> request.getDelete().getKey();
+            case COMPARE_AND_SET -> request.getCompareAndSet().getKey();
+            case MULTI_GET -> request.getMultiGet().getKeysCount() == 0 ? null : request.getMultiGet().getKeys(0);
+            case MULTI_PUT -> request.getMultiPut().getEntriesCount() == 0 ? null : request.getMultiPut().getEntries(0).getKey();
+            case SCAN, OPEN_SESSION, OP_NOT_SET -> null;
+        };
+        if (key == null) {
+            if (layout.groups().size() == 1) {
+                return layout.groups().iterator().next();
+            }
+            throw new KvClientException(Status.INVALID_ARGUMENT, request.getOpCase()
+                    + " on a sharded cluster needs a group: use scan/multiGet/multiPut, which split per group", false);
+        }
+        return groupOf(layout, key);
+    }
+
+    /** The layout, fetched (with retries until {@code deadlineNanos}) when none is known yet. */
+    private CompletableFuture<ClusterRouting.View> view(long deadlineNanos, int attempt) {
+        return routing.view().handle((view, failure) -> {
+            if (view != null) {
+                return CompletableFuture.completedFuture(view);
+            }
+            long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            if (remainingMillis <= 0) {
+                return CompletableFuture.<ClusterRouting.View>failedFuture(failure);
+            }
+            long backoffMillis = Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt, 20));
+            Executor later = CompletableFuture.delayedExecutor(Math.min(backoffMillis, remainingMillis), TimeUnit.MILLISECONDS);
+            return CompletableFuture.supplyAsync(() -> view(deadlineNanos, attempt + 1), later).thenCompose(Function.identity());
+        }).thenCompose(Function.identity());
+    }
+
+    private CompletableFuture<ClusterRouting.View> view() {
+        return view(System.nanoTime() + config.deadline().toNanos(), 0);
+    }
+
     // ---- async API ----
 
     /**
-     * Executes one request. Writes get the session fields filled in (any the caller set are
-     * replaced). The future completes with the server's reply for definite outcomes (OK,
-     * NOT_FOUND, CAS_FAILED, INVALID_ARGUMENT, ...) and fails with {@link KvClientException} when
-     * the deadline passed (for a write: outcome unknown) or the session expired. A write may wait
-     * here for a slot when {@link KvClientConfig#maxWritesInFlight()} writes are in flight.
+     * Executes one request at its key's group (a multi-key request must stay within one group, a
+     * scan must name its group: the sync methods split them). Writes get the session fields filled
+     * in (any the caller set are replaced). The future completes with the server's reply for
+     * definite outcomes (OK, NOT_FOUND, CAS_FAILED, INVALID_ARGUMENT, ...) and fails with
+     * {@link KvClientException} when the deadline passed (for a write: outcome unknown) or the
+     * session expired. A write may wait here for a slot when
+     * {@link KvClientConfig#maxWritesInFlight()} writes to its group are in flight.
      */
     public CompletableFuture<KvReply> executeAsync(KvRequest request) {
         long deadlineNanos = System.nanoTime() + config.deadline().toNanos();
-        if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION) {
-            return attempt(request, deadlineNanos, 0, true);
-        }
-        if (!KvCommands.isWrite(request)) {
-            return attempt(request, deadlineNanos, 0, false);
-        }
+        return view(deadlineNanos, 0).thenCompose(view -> {
+            long group = groupOf(view.layout(), request);
+            KvRequest routed = request.toBuilder().setGroupId(group).build();
+            if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION || !KvCommands.isWrite(request)) {
+                return attempt(routed, group, deadlineNanos, 0, KvCommands.isWrite(request), null, "no answer yet");
+            }
+            return write(routed, group, deadlineNanos);
+        });
+    }
+
+    private CompletableFuture<KvReply> write(KvRequest request, long group, long deadlineNanos) {
+        WriteSession session = sessions.computeIfAbsent(group, g -> new WriteSession(config.maxWritesInFlight()));
         long sequence;
         try {
-            sequence = allocateSequence(deadlineNanos);
+            sequence = session.allocate(deadlineNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(new KvClientException(Status.UNAVAILABLE, "interrupted", false));
         }
         if (sequence == 0) {
             return CompletableFuture.failedFuture(new KvClientException(Status.RESOURCE_EXHAUSTED,
-                    "no write slot free within the deadline (" + config.maxWritesInFlight() + " writes in flight)", false));
+                    "no write slot free within the deadline (" + config.maxWritesInFlight() + " writes in flight to group "
+                            + group + ")", false));
         }
-        return session(deadlineNanos).thenCompose(clientId -> {
-            KvRequest numbered = request.toBuilder().setClientId(clientId).setSequence(sequence).build();
-            return attempt(numbered, deadlineNanos, 0, true);
+        CompletableFuture<Long> clientId = session.clientId(() -> openSession(group, deadlineNanos));
+        return clientId.thenCompose(id -> {
+            KvRequest numbered = request.toBuilder().setClientId(id).setSequence(sequence).build();
+            return attempt(numbered, group, deadlineNanos, 0, true, session, "no answer yet");
         }).whenComplete((reply, failure) -> {
-            releaseSequence(sequence);
+            session.release(sequence);
             if (reply != null && reply.getStatus() == Status.SESSION_EXPIRED) {
-                resetSession();
+                session.reset(clientId);
             }
         }).thenApply(reply -> {
             if (reply.getStatus() == Status.SESSION_EXPIRED) {
@@ -197,94 +349,30 @@ public final class KvClient implements AutoCloseable {
         });
     }
 
-    /**
-     * Allocates the next write sequence once it is within {@link KvClientConfig#maxWritesInFlight()}
-     * of the oldest write still waiting (the server caches a reply for every sequence from the
-     * client's acknowledged mark up, so it is the span that is bounded, not just the count).
-     * Allocation and registration are one step: otherwise a concurrent write could acknowledge past
-     * a sequence allocated but not yet registered, and the server would refuse it as stale.
-     *
-     * @return the sequence, or 0 when no slot freed up before the deadline
-     */
-    private long allocateSequence(long deadlineNanos) throws InterruptedException {
-        sequenceLock.lock();
-        try {
-            while (!unacknowledged.isEmpty() && nextSequence.get() - unacknowledged.first() >= config.maxWritesInFlight()) {
-                long remaining = deadlineNanos - System.nanoTime();
-                if (remaining <= 0) {
-                    return 0;
-                }
-                windowOpen.awaitNanos(remaining);
+    private CompletableFuture<Long> openSession(long group, long deadlineNanos) {
+        KvRequest open = KvRequest.newBuilder().setGroupId(group).setOpenSession(OpenSession.getDefaultInstance()).build();
+        return attempt(open, group, deadlineNanos, 0, true, null, "no answer yet").thenApply(reply -> {
+            if (reply.getStatus() != Status.OK) {
+                throw new KvClientException(reply.getStatus(), "open session in group " + group + ": " + reply.getMessage(), false);
             }
-            long sequence = nextSequence.getAndIncrement();
-            unacknowledged.add(sequence);
-            return sequence;
-        } finally {
-            sequenceLock.unlock();
-        }
+            return reply.getOpenSession().getClientId();
+        });
     }
 
-    private void releaseSequence(long sequence) {
-        sequenceLock.lock();
-        try {
-            unacknowledged.remove(sequence);
-            windowOpen.signalAll();
-        } finally {
-            sequenceLock.unlock();
-        }
-    }
-
-    private CompletableFuture<Long> session(long deadlineNanos) {
-        sessionLock.lock();
-        try {
-            if (session == null || session.isCompletedExceptionally()) {
-                session = attempt(KvRequest.newBuilder().setOpenSession(OpenSession.getDefaultInstance()).build(),
-                        deadlineNanos, 0, true).thenApply(reply -> {
-                            if (reply.getStatus() != Status.OK) {
-                                throw new KvClientException(reply.getStatus(), "open session: " + reply.getMessage(), false);
-                            }
-                            return reply.getOpenSession().getClientId();
-                        });
-            }
-            return session;
-        } finally {
-            sessionLock.unlock();
-        }
-    }
-
-    private void resetSession() {
-        sessionLock.lock();
-        try {
-            session = null;
-        } finally {
-            sessionLock.unlock();
-        }
-    }
-
-    private CompletableFuture<KvReply> attempt(KvRequest request, long deadlineNanos, int attempt, boolean write) {
-        return attempt(request, deadlineNanos, attempt, write, "no answer yet");
-    }
-
-    private CompletableFuture<KvReply> attempt(KvRequest request, long deadlineNanos, int attempt, boolean write,
-            String lastProblem) {
+    private CompletableFuture<KvReply> attempt(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
+            WriteSession session, String lastProblem) {
         long remainingNanos = deadlineNanos - System.nanoTime();
         if (remainingNanos <= 0) {
-            return CompletableFuture.failedFuture(new KvClientException(Status.TIMEOUT, "no definite answer from "
-                    + config.servers() + " within the deadline of " + config.deadline().toMillis() + " ms; last: " + lastProblem, write));
+            return CompletableFuture.failedFuture(new KvClientException(Status.TIMEOUT, "no definite answer from group "
+                    + group + " within the deadline of " + config.deadline().toMillis() + " ms; last: " + lastProblem, write));
         }
         KvRequest toSend = request;
-        if (request.getSequence() > 0) {
-            // Everything below the oldest write still waiting was answered: the server may forget those replies.
-            long oldest;
-            sequenceLock.lock();
-            try {
-                oldest = unacknowledged.isEmpty() ? request.getSequence() : unacknowledged.first();
-            } finally {
-                sequenceLock.unlock();
-            }
-            toSend = request.toBuilder().setAcknowledgedBelow(Math.min(oldest, request.getSequence())).build();
+        if (session != null && request.getSequence() > 0) {
+            // Everything below the oldest write still waiting was answered: the group may forget those replies.
+            toSend = request.toBuilder().setAcknowledgedBelow(session.acknowledgedBelow(request.getSequence())).build();
         }
-        InetSocketAddress target = target();
+        ClusterRouting.View view = routing.current();
+        InetSocketAddress target = routing.target(view, group);
         Duration timeout = Duration.ofNanos(Math.min(remainingNanos, config.attemptTimeout().toNanos()));
         CompletableFuture<KvReply> call;
         try {
@@ -294,118 +382,128 @@ public final class KvClient implements AutoCloseable {
         }
         return call.handle((reply, failure) -> {
             if (failure != null) {
-                forgetLeader(target);
-                return retry(request, deadlineNanos, attempt, write, target + ": " + failure.getMessage());
+                routing.forgetLeader(group, target);
+                return retry(request, group, deadlineNanos, attempt, write, session, target + ": " + failure.getMessage());
             }
             return switch (reply.getStatus()) {
                 case NOT_LEADER -> {
-                    InetSocketAddress hint = parseHint(reply.getLeaderAddress());
-                    if (hint != null && !hint.equals(target) && attempt < 4) {
-                        leader = hint;
-                        yield attempt(request, deadlineNanos, attempt + 1, write);
+                    routing.leaderIs(group, reply.getLeaderId(), parseHint(reply.getLeaderAddress()));
+                    InetSocketAddress hint = routing.target(routing.current(), group);
+                    if (reply.getLeaderId() != 0 && !hint.equals(target) && attempt < MAX_IMMEDIATE_REDIRECTS) {
+                        yield attempt(request, group, deadlineNanos, attempt + 1, write, session, "redirected");
                     }
-                    forgetLeader(target);
-                    yield retry(request, deadlineNanos, attempt, write, target + ": " + reply.getMessage());
+                    routing.forgetLeader(group, target);
+                    yield retry(request, group, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
                 }
+                case WRONG_GROUP -> routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
+                        .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
+                                target + ": " + reply.getMessage()));
                 case UNAVAILABLE, TIMEOUT -> {
-                    forgetLeader(target);
-                    yield retry(request, deadlineNanos, attempt, write, target + ": " + reply.getStatus() + " " + reply.getMessage());
+                    routing.forgetLeader(group, target);
+                    yield retry(request, group, deadlineNanos, attempt, write, session,
+                            target + ": " + reply.getStatus() + " " + reply.getMessage());
                 }
                 case STATUS_UNSPECIFIED, UNRECOGNIZED -> CompletableFuture.<KvReply>failedFuture(new KvClientException(
                         Status.INTERNAL, "reply without a status from " + target, write));
                 default -> {
-                    leader = target;
+                    if (write) {
+                        routing.leaderIs(group, routing.storeAt(view, target));
+                    }
                     yield CompletableFuture.completedFuture(reply);
                 }
             };
         }).thenCompose(Function.identity());
     }
 
-    private CompletableFuture<KvReply> retry(KvRequest request, long deadlineNanos, int attempt, boolean write,
-            String problem) {
+    private CompletableFuture<KvReply> retry(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
+            WriteSession session, String problem) {
         long backoffMillis = Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt, 20));
         long jittered = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
         long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
         if (remainingMillis <= 0) {
-            return attempt(request, deadlineNanos, attempt + 1, write, problem);
+            return attempt(request, group, deadlineNanos, attempt + 1, write, session, problem);
         }
         Executor later = CompletableFuture.delayedExecutor(Math.min(jittered, remainingMillis), TimeUnit.MILLISECONDS);
-        return CompletableFuture.supplyAsync(() -> attempt(request, deadlineNanos, attempt + 1, write, problem), later)
-                .thenCompose(Function.identity());
-    }
-
-    private InetSocketAddress target() {
-        InetSocketAddress known = leader;
-        if (known != null) {
-            return known;
-        }
-        List<InetSocketAddress> servers = config.servers();
-        return servers.get(Math.floorMod(rotation.getAndIncrement(), servers.size()));
-    }
-
-    private void forgetLeader(InetSocketAddress failed) {
-        if (failed.equals(leader)) {
-            leader = null;
-        }
-    }
-
-    private static InetSocketAddress parseHint(String address) {
-        if (address == null || address.isEmpty()) {
-            return null;
-        }
-        try {
-            return MemberAddress.parseHostPort(address);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return CompletableFuture.supplyAsync(() -> attempt(request, group, deadlineNanos, attempt + 1, write, session, problem),
+                later).thenCompose(Function.identity());
     }
 
     // ---- administration ----
 
-    /** The status of the node at {@code server}. */
+    /** The status of the store at {@code server} (its first group in the top-level fields, every group in the list). */
     public NodeStatusReply status(InetSocketAddress server) {
-        return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.getDefaultInstance(), config.attemptTimeout()));
+        return status(server, 0);
     }
 
-    /** Adds a node as a learner (promoted to voter by the leader once caught up). */
+    /** The status of the store at {@code server}, the top-level fields describing {@code groupId}. */
+    public NodeStatusReply status(InetSocketAddress server, long groupId) {
+        return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.newBuilder().setGroupId(groupId).build(),
+                config.attemptTimeout()));
+    }
+
+    /** The layout and the group views of the store at {@code server}. */
+    public LayoutReply layoutOf(InetSocketAddress server) {
+        return awaitRpc(rpc.call(server, NodeMethods.LAYOUT, LayoutRequest.getDefaultInstance(), config.attemptTimeout()));
+    }
+
+    /** Adds a node as a learner of the only group (promoted to voter by the leader once caught up). */
     public AdminReply addMember(long id, String clientAddress, String peerAddress) {
-        return onLeader(NodeMethods.MEMBER_CHANGE, MemberChangeRequest.newBuilder().setKind(MemberChangeRequest.Kind.ADD)
-                .setNodeId(id).setClientAddress(clientAddress).setPeerAddress(peerAddress).build());
+        return addMember(0, id, clientAddress, peerAddress);
+    }
+
+    /** Adds store {@code id} as a learner of {@code groupId} (0: the only group of a single-group cluster). */
+    public AdminReply addMember(long groupId, long id, String clientAddress, String peerAddress) {
+        return onLeader(groupId, NodeMethods.MEMBER_CHANGE, MemberChangeRequest.newBuilder()
+                .setKind(MemberChangeRequest.Kind.ADD).setGroupId(groupId).setNodeId(id).setClientAddress(clientAddress)
+                .setPeerAddress(peerAddress).build());
     }
 
     public AdminReply removeMember(long id) {
-        return onLeader(NodeMethods.MEMBER_CHANGE, MemberChangeRequest.newBuilder()
-                .setKind(MemberChangeRequest.Kind.REMOVE).setNodeId(id).build());
+        return removeMember(0, id);
+    }
+
+    public AdminReply removeMember(long groupId, long id) {
+        return onLeader(groupId, NodeMethods.MEMBER_CHANGE, MemberChangeRequest.newBuilder()
+                .setKind(MemberChangeRequest.Kind.REMOVE).setGroupId(groupId).setNodeId(id).build());
     }
 
     public AdminReply transferLeader(long targetId) {
-        return onLeader(NodeMethods.TRANSFER_LEADER, TransferLeaderRequest.newBuilder().setTargetId(targetId).build());
+        return transferLeader(0, targetId);
     }
 
-    private <Req extends MessageLite> AdminReply onLeader(RpcMethod<Req, AdminReply> method, Req request) {
+    public AdminReply transferLeader(long groupId, long targetId) {
+        return onLeader(groupId, NodeMethods.TRANSFER_LEADER,
+                TransferLeaderRequest.newBuilder().setGroupId(groupId).setTargetId(targetId).build());
+    }
+
+    private <Req extends MessageLite> AdminReply onLeader(long groupId, RpcMethod<Req, AdminReply> method, Req request) {
         long deadlineNanos = System.nanoTime() + config.deadline().toNanos();
+        ClusterRouting.View view = await(view());
+        long group = groupId != 0 ? groupId : view.layout().groups().iterator().next();
         AdminReply last = null;
         RuntimeException lastFailure = null;
         int attempt = 0;
         while (System.nanoTime() < deadlineNanos) {
-            InetSocketAddress target = target();
+            InetSocketAddress target = routing.target(view, group);
             try {
                 last = awaitRpc(rpc.call(target, method, request, config.attemptTimeout()));
                 if (!NOT_LEADER_MESSAGE.equals(last.getMessage())) {
-                    leader = target;
+                    routing.leaderIs(group, routing.storeAt(view, target));
                     return last; // Done, or a definite refusal from the leader.
                 }
-                leader = parseHint(last.getLeaderAddress());
+                routing.forgetLeader(group, target);
+                routing.leaderIs(group, last.getLeaderId(), parseHint(last.getLeaderAddress()));
             } catch (RuntimeException e) {
                 lastFailure = e;
-                forgetLeader(target);
+                routing.forgetLeader(group, target);
             }
             sleepQuietly(Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt++, 10)));
         }
         if (last != null) {
             return last;
         }
-        throw new KvClientException(Status.UNAVAILABLE, "no leader answered " + method.name() + ": " + lastFailure, true);
+        throw new KvClientException(Status.UNAVAILABLE, "no leader of group " + group + " answered " + method.name() + ": "
+                + lastFailure, true);
     }
 
     private static void sleepQuietly(long millis) {
@@ -430,7 +528,10 @@ public final class KvClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new KvClientException(Status.UNAVAILABLE, "interrupted while waiting", true);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            Throwable cause = e.getCause();
+            while (cause instanceof CompletionException c && c.getCause() != null) {
+                cause = c.getCause();
+            }
             if (cause instanceof KvClientException k) {
                 throw k;
             }
@@ -447,6 +548,18 @@ public final class KvClient implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             throw cause instanceof RuntimeException r ? r : new KvClientException(Status.UNAVAILABLE, String.valueOf(cause), true);
+        }
+    }
+
+    /** Parses a host:port hint; null when absent or malformed. */
+    static InetSocketAddress parseHint(String address) {
+        if (address == null || address.isEmpty()) {
+            return null;
+        }
+        try {
+            return MemberAddress.parseHostPort(address);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 

@@ -52,6 +52,11 @@ final class Membership {
         return members.get(id);
     }
 
+    /** The ids of every store in the book. */
+    Collection<Long> ids() {
+        return List.copyOf(members.keySet());
+    }
+
     Collection<MemberAddress> all() {
         return new TreeMap<>(members).values();
     }

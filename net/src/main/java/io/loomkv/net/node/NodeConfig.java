@@ -27,6 +27,10 @@ import java.util.Objects;
  * @param maxKeyBytes the largest key accepted
  * @param maxValueBytes the largest value accepted
  * @param requestTimeoutMillis a request without an outcome after this long gets TIMEOUT
+ * @param dataGroups data groups of a new cluster: the 16384 slots are split evenly over them
+ * @param replicasPerGroup stores per data group (0: every initial member hosts every group)
+ * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
+ * @param applyThreads threads that apply committed entries, whatever the number of groups
  */
 public record NodeConfig(
         long nodeId,
@@ -44,7 +48,11 @@ public record NodeConfig(
         boolean leaseReads,
         int maxKeyBytes,
         int maxValueBytes,
-        long requestTimeoutMillis) {
+        long requestTimeoutMillis,
+        int dataGroups,
+        int replicasPerGroup,
+        int raftWorkers,
+        int applyThreads) {
 
     public NodeConfig {
         Objects.requireNonNull(clusterId, "clusterId");
@@ -81,6 +89,33 @@ public record NodeConfig(
         if (requestTimeoutMillis < 1) {
             throw new IllegalArgumentException("requestTimeoutMillis must be positive, got " + requestTimeoutMillis);
         }
+        if (dataGroups < 1 || dataGroups > MAX_DATA_GROUPS) {
+            throw new IllegalArgumentException("dataGroups must be in 1.." + MAX_DATA_GROUPS + ", got " + dataGroups);
+        }
+        if (replicasPerGroup < 0 || replicasPerGroup > 7) {
+            throw new IllegalArgumentException("replicasPerGroup must be in 0..7 (0: every store), got " + replicasPerGroup);
+        }
+        if (raftWorkers < 1 || raftWorkers > 64 || applyThreads < 1 || applyThreads > 64) {
+            throw new IllegalArgumentException("raftWorkers and applyThreads must be in 1..64, got " + raftWorkers
+                    + " and " + applyThreads);
+        }
+    }
+
+    /** At most one group per slot. */
+    public static final int MAX_DATA_GROUPS = 16_384;
+    public static final int DEFAULT_RAFT_WORKERS = 2;
+    public static final int DEFAULT_APPLY_THREADS = 2;
+
+    /** The same configuration with {@code groups} data groups (tests and tools). */
+    public NodeConfig withDataGroups(int groups) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads);
+    }
+
+    /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */
+    public int effectiveReplicasPerGroup() {
+        return replicasPerGroup == 0 ? members.size() : replicasPerGroup;
     }
 
     /** This node's addresses as a member. */

@@ -22,7 +22,11 @@ public enum NodeConfigKey {
     LEASE_READS("lease-reads", "false", "serve LEASE reads from the leader's lease"),
     MAX_KEY_BYTES("max-key-bytes", String.valueOf(KvLimits.DEFAULT_MAX_KEY_BYTES), "largest key in bytes"),
     MAX_VALUE_BYTES("max-value-bytes", String.valueOf(KvLimits.DEFAULT_MAX_VALUE_BYTES), "largest value in bytes"),
-    REQUEST_TIMEOUT_MS("request-timeout-ms", "5000", "a request without an outcome after this long gets TIMEOUT");
+    REQUEST_TIMEOUT_MS("request-timeout-ms", "5000", "a request without an outcome after this long gets TIMEOUT"),
+    DATA_GROUPS("data-groups", "1", "data groups (Raft groups holding keys) of a new cluster; the 16384 slots are split evenly over them"),
+    REPLICAS_PER_GROUP("replicas-per-group", "0", "stores that host each data group (0: every initial member)"),
+    RAFT_WORKERS("raft-workers", String.valueOf(NodeConfig.DEFAULT_RAFT_WORKERS), "threads running the replicas' Raft turns"),
+    APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries");
 
     private final String key;
     private final String defaultValue;

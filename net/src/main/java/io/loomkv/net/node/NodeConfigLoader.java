@@ -86,7 +86,11 @@ public final class NodeConfigLoader {
                         bool(NodeConfigKey.LEASE_READS),
                         (int) longValue(NodeConfigKey.MAX_KEY_BYTES, 1, 64 * 1024),
                         (int) longValue(NodeConfigKey.MAX_VALUE_BYTES, 0, 8 * 1024 * 1024),
-                        longValue(NodeConfigKey.REQUEST_TIMEOUT_MS, 1, 3_600_000));
+                        longValue(NodeConfigKey.REQUEST_TIMEOUT_MS, 1, 3_600_000),
+                        (int) longValue(NodeConfigKey.DATA_GROUPS, 1, NodeConfig.MAX_DATA_GROUPS),
+                        (int) longValue(NodeConfigKey.REPLICAS_PER_GROUP, 0, 7),
+                        (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
+                        (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }

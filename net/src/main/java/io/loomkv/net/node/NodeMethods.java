@@ -2,13 +2,16 @@ package io.loomkv.net.node;
 
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
-import io.loomkv.core.raft.proto.Message;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
 import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.node.proto.NodeStatusRequest;
 import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.node.proto.TransferLeaderRequest;
+import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.net.store.proto.LayoutRequest;
+import io.loomkv.net.store.proto.RaftBatch;
+import io.loomkv.net.store.proto.StoreHeartbeat;
 import io.loomkv.net.rpc.MethodAccess;
 import io.loomkv.net.rpc.OneWayMethod;
 import io.loomkv.net.rpc.RpcMethod;
@@ -32,10 +35,18 @@ public final class NodeMethods {
             KV_SERVICE_ID, 4, "loomkv.node.TransferLeader", TransferLeaderRequest.parser(), AdminReply.parser(),
             MethodAccess.ANY);
 
-    public static final OneWayMethod<Message> RAFT_MESSAGE = new OneWayMethod<>(
-            RAFT_SERVICE_ID, 1, "loomkv.raft.Message", Message.parser(), MethodAccess.PEER_ONLY);
+    /** The layout (slots to groups, groups to stores) and this store's view of every group. */
+    public static final RpcMethod<LayoutRequest, LayoutReply> LAYOUT = new RpcMethod<>(
+            KV_SERVICE_ID, 5, "loomkv.store.Layout", LayoutRequest.parser(), LayoutReply.parser(), MethodAccess.ANY);
+
+    /** Raft messages of any number of groups for one store, in one frame. */
+    public static final OneWayMethod<RaftBatch> RAFT_BATCH = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 1, "loomkv.store.RaftBatch", RaftBatch.parser(), MethodAccess.PEER_ONLY);
     public static final OneWayMethod<RemovedNotice> REMOVED_NOTICE = new OneWayMethod<>(
             RAFT_SERVICE_ID, 2, "loomkv.node.RemovedNotice", RemovedNotice.parser(), MethodAccess.PEER_ONLY);
+    /** "I am alive": sent to a peer store in a tick in which nothing else was sent to it. */
+    public static final OneWayMethod<StoreHeartbeat> STORE_HEARTBEAT = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 3, "loomkv.store.StoreHeartbeat", StoreHeartbeat.parser(), MethodAccess.PEER_ONLY);
 
     private NodeMethods() {
     }

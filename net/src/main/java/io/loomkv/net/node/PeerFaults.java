@@ -109,6 +109,11 @@ public final class PeerFaults {
         return true;
     }
 
+    /** Whether messages to {@code peer} are cut off (a partition). */
+    boolean isBlocked(long peer) {
+        return blocked.contains(peer);
+    }
+
     boolean shouldDrop(Message message) {
         if (blocked.contains(message.getTo())) {
             return true;

@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Single-key GETs answered on the thread that decides they may be answered, instead of being
- * queued for the apply thread: a stale read on the connection's reader, a confirmed ReadIndex or
- * lease read on the Raft loop once the applied index covers it. Each thread handoff costs tens of
+ * queued for the apply stage: a stale read on the connection's reader, a confirmed ReadIndex or
+ * lease read on the replica's turn once the applied index covers it. Each thread handoff costs tens of
  * microseconds on a virtualised host (a parked platform thread is woken through the kernel), and
  * a read that waited for the apply thread paid one more of them for a lookup of about a
  * microsecond. Multi-key reads still go to the apply thread, which gives them one point in time.
@@ -19,12 +19,12 @@ import org.slf4j.LoggerFactory;
 final class PointReads {
     private static final Logger LOG = LoggerFactory.getLogger(PointReads.class);
 
-    private final long nodeId;
+    private final String name;
     private final KvStateMachine stateMachine;
-    private final NodeState state;
+    private final ReplicaState state;
 
-    PointReads(long nodeId, KvStateMachine stateMachine, NodeState state) {
-        this.nodeId = nodeId;
+    PointReads(String name, KvStateMachine stateMachine, ReplicaState state) {
+        this.name = name;
         this.stateMachine = stateMachine;
         this.state = state;
     }
@@ -43,7 +43,7 @@ final class PointReads {
         try {
             return stateMachine.getConcurrently(request);
         } catch (RuntimeException e) {
-            LOG.warn("node {}: read failed", nodeId, e);
+            LOG.warn("{}: read failed", name, e);
             return KvReplies.error(Status.INTERNAL, "read failed: " + e);
         }
     }

@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -203,10 +205,10 @@ class KvLabScenariosTest {
                 }
                 majority.put("b", "B");
             }
-            LocalCluster.awaitCondition("nodes 1 and 2 compact their logs", () -> cluster.node(1).firstLogIndex() > 10
-                    && cluster.node(2).firstLogIndex() > 10);
+            LocalCluster.awaitCondition("nodes 1 and 2 compact their logs", () -> cluster.node(1).firstLogIndex(GROUP) > 10
+                    && cluster.node(2).firstLogIndex(GROUP) > 10);
             assertLogsTrimmed(cluster, threshold);
-            long before = cluster.node(3).snapshotIndex();
+            long before = cluster.node(3).snapshotIndex(GROUP);
             // Now {1, 3} is the majority: node 3 lacks entries node 1 no longer has in its log.
             cluster.partition(Set.of(1L, 3L), Set.of(2L));
             try (KvClient majority = cluster.client(List.of(1L, 3L))) {
@@ -217,8 +219,8 @@ class KvLabScenariosTest {
                 assertEquals(Optional.of("1"), majority.get("1"));
                 assertEquals(Optional.of("49"), majority.get("49"));
             }
-            assertTrue(cluster.node(3).snapshotIndex() > before,
-                    "node 3 should have installed a snapshot, snapshot index still " + cluster.node(3).snapshotIndex());
+            assertTrue(cluster.node(3).snapshotIndex(GROUP) > before,
+                    "node 3 should have installed a snapshot, snapshot index still " + cluster.node(3).snapshotIndex(GROUP));
             cluster.connectAll();
             all.put("e", "E");
             assertEquals(Optional.of("C"), all.get("c"));
@@ -240,13 +242,13 @@ class KvLabScenariosTest {
                 assertEquals(Optional.of("1"), client.get("x"));
             }
             LocalCluster.awaitCondition("every node took a snapshot", () -> LongStream.rangeClosed(1, 3)
-                    .allMatch(id -> cluster.node(id).snapshotIndex() > 0));
+                    .allMatch(id -> cluster.node(id).snapshotIndex(GROUP) > 0));
             assertLogsTrimmed(cluster, SNAPSHOT_EVERY);
             // 6.824's maxsnapshotstate: the state is one short key (and one client session), so
             // its snapshot must stay small however many writes it absorbed.
             for (long id = 1; id <= 3; id++) {
                 Path snapshots = cluster.node(id).config().dataDirectory().resolve("raft").resolve("snap")
-                        .resolve(Long.toString(KvNode.KV_GROUP_ID));
+                        .resolve(Long.toString(GROUP));
                 long largestBytes;
                 try (Stream<Path> files = Files.list(snapshots)) {
                     largestBytes = files.filter(f -> f.getFileName().toString().endsWith(".snap"))
@@ -327,18 +329,18 @@ class KvLabScenariosTest {
                     assertLogsTrimmed(cluster, scenario.snapshotThresholdEntries());
                 } else {
                     for (long id : cluster.runningIds()) {
-                        assertEquals(0, cluster.node(id).snapshotIndex(), "node " + id + " snapshotted although no threshold was reached");
+                        assertEquals(0, cluster.node(id).snapshotIndex(GROUP), "node " + id + " snapshotted although no threshold was reached");
                     }
                 }
                 assertTrue(failures.isEmpty(), "iteration " + iteration + ":\n" + String.join("\n", failures));
             }
             if (scenario.snapshots()) {
                 LocalCluster.awaitCondition("some node took a snapshot",
-                        () -> cluster.runningIds().stream().anyMatch(id -> cluster.node(id).snapshotIndex() > 0));
+                        () -> cluster.runningIds().stream().anyMatch(id -> cluster.node(id).snapshotIndex(GROUP) > 0));
             }
             LOG.info("{}: {} operations answered, {} unanswered; applied index {}, snapshot index {}", scenario,
-                    history.completed(), history.unknown(), cluster.awaitLeader().appliedIndex(),
-                    cluster.awaitLeader().snapshotIndex());
+                    history.completed(), history.unknown(), cluster.awaitLeader().appliedIndex(GROUP),
+                    cluster.awaitLeader().snapshotIndex(GROUP));
         }
         assertTrue(history.completed() > scenario.clients(),
                 history.completed() + " completed, " + history.unknown() + " unanswered");
@@ -503,8 +505,8 @@ class KvLabScenariosTest {
                 .allMatch(id -> logLength(cluster.node(id)) <= 8 * thresholdEntries));
     }
 
-    private static long logLength(KvNode node) {
-        return node.appliedIndex() - node.firstLogIndex() + 1;
+    private static long logLength(Store node) {
+        return node.appliedIndex(GROUP) - node.firstLogIndex(GROUP) + 1;
     }
 
     private static String logLengths(LocalCluster cluster) {

@@ -169,7 +169,7 @@ class KvNodeBasicTest {
             assertEquals(Optional.of(b("v")), client.get(b("reads/k"), consistency));
         }
         // A linearizable read sent to a follower is served there after a ReadIndex round through the leader.
-        long followerId = cluster.awaitLeader().nodeId() == 1 ? 2 : 1;
+        long followerId = cluster.awaitLeader().storeId() == 1 ? 2 : 1;
         KvRequest get = KvRequest.newBuilder().setConsistency(ReadConsistency.LINEARIZABLE)
                 .setGet(io.loomkv.core.kv.proto.Get.newBuilder().setKey(b("reads/k"))).build();
         try (var rpc = new io.loomkv.net.rpc.RpcClient(io.loomkv.net.rpc.RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
@@ -211,8 +211,8 @@ class KvNodeBasicTest {
 
     @Test
     void writeToFollowerIsRedirectedWithLeaderHint() {
-        KvNode leader = cluster.awaitLeader();
-        long followerId = leader.nodeId() == 1 ? 2 : 1;
+        Store leader = cluster.awaitLeader();
+        long followerId = leader.storeId() == 1 ? 2 : 1;
         try (KvClient direct = new KvClient(io.loomkv.net.client.KvClientConfig.of(
                 List.of(cluster.address(followerId).clientAddress()), LocalCluster.CLUSTER_ID))) {
             // The client starts at the follower, follows the NOT_LEADER hint, and the write succeeds.
@@ -225,8 +225,8 @@ class KvNodeBasicTest {
             KvReply reply = rpc.call(cluster.address(followerId).clientAddress(), NodeMethods.KV, write,
                     java.time.Duration.ofSeconds(5)).join();
             assertEquals(Status.NOT_LEADER, reply.getStatus());
-            assertEquals(leader.nodeId(), reply.getLeaderId());
-            assertEquals(MemberAddress.format(cluster.address(leader.nodeId()).clientAddress()), reply.getLeaderAddress());
+            assertEquals(leader.storeId(), reply.getLeaderId());
+            assertEquals(MemberAddress.format(cluster.address(leader.storeId()).clientAddress()), reply.getLeaderAddress());
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,16 +34,16 @@ class KvNodeFaultTest {
     void leaderCrashThenNewLeaderServes() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
             client.put("crash/k", "before");
-            KvNode leader = cluster.awaitLeader();
-            cluster.stop(leader.nodeId());
-            KvNode next = cluster.awaitLeader();
-            assertNotEquals(leader.nodeId(), next.nodeId());
+            Store leader = cluster.awaitLeader();
+            cluster.stop(leader.storeId());
+            Store next = cluster.awaitLeader();
+            assertNotEquals(leader.storeId(), next.storeId());
             assertEquals(Optional.of("before"), client.get("crash/k"));
             client.put("crash/k", "after");
             assertEquals(Optional.of("after"), client.get("crash/k"));
-            cluster.start(leader.nodeId());
+            cluster.start(leader.storeId());
             LocalCluster.awaitCondition("the old leader catches up", () ->
-                    cluster.node(leader.nodeId()).appliedIndex() >= cluster.awaitLeader().appliedIndex());
+                    cluster.node(leader.storeId()).appliedIndex(GROUP) >= cluster.awaitLeader().appliedIndex(GROUP));
         }
     }
 
@@ -55,7 +57,7 @@ class KvNodeFaultTest {
             }
             LocalCluster.awaitCondition("every node took a snapshot", () -> {
                 for (long id = 1; id <= 3; id++) {
-                    if (cluster.node(id).snapshotIndex() == 0) {
+                    if (cluster.node(id).snapshotIndex(GROUP) == 0) {
                         return false;
                     }
                 }
@@ -79,19 +81,19 @@ class KvNodeFaultTest {
     @Test
     void snapshotRpcBringsLaggingFollowerUp() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 50).startAll()) {
-            KvNode leader = cluster.awaitLeader();
-            long lagging = leader.nodeId() == 3 ? 2 : 3;
+            Store leader = cluster.awaitLeader();
+            long lagging = leader.storeId() == 3 ? 2 : 3;
             cluster.stop(lagging);
             try (KvClient client = cluster.client()) {
                 for (int i = 0; i < 300; i++) {
                     client.put("snap/" + i, "v" + i);
                 }
             }
-            KvNode current = cluster.awaitLeader();
-            LocalCluster.awaitCondition("the leader compacted its log", () -> current.firstLogIndex() > 50);
-            KvNode restarted = cluster.start(lagging);
+            Store current = cluster.awaitLeader();
+            LocalCluster.awaitCondition("the leader compacted its log", () -> current.firstLogIndex(GROUP) > 50);
+            Store restarted = cluster.start(lagging);
             LocalCluster.awaitCondition("the lagging node caught up through a snapshot",
-                    () -> restarted.appliedIndex() >= current.appliedIndex() && restarted.snapshotIndex() > 0);
+                    () -> restarted.appliedIndex(GROUP) >= current.appliedIndex(GROUP) && restarted.snapshotIndex(GROUP) > 0);
             try (KvClient one = new KvClient(KvClientConfig.of(List.of(cluster.address(lagging).clientAddress()),
                     LocalCluster.CLUSTER_ID))) {
                 assertEquals(Optional.of(ByteString.copyFromUtf8("v299")),
@@ -106,8 +108,8 @@ class KvNodeFaultTest {
     void writeRetriedAcrossLeaderChangeIsAppliedOnce() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll();
                 RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
-            KvNode leader = cluster.awaitLeader();
-            InetSocketAddress leaderAddress = cluster.address(leader.nodeId()).clientAddress();
+            Store leader = cluster.awaitLeader();
+            InetSocketAddress leaderAddress = cluster.address(leader.storeId()).clientAddress();
             KvReply opened = call(rpc, leaderAddress, KvRequest.newBuilder().setOpenSession(OpenSession.getDefaultInstance()).build());
             assertEquals(Status.OK, opened.getStatus());
             long clientId = opened.getOpenSession().getClientId();
@@ -118,9 +120,9 @@ class KvNodeFaultTest {
             assertEquals(Status.OK, first.getStatus());
             assertEquals(1, first.getAppend().getNewLengthBytes());
             // The client "did not hear" the reply and retries the same sequence at the next leader.
-            cluster.stop(leader.nodeId());
-            KvNode next = cluster.awaitLeader();
-            KvReply retried = call(rpc, cluster.address(next.nodeId()).clientAddress(), append);
+            cluster.stop(leader.storeId());
+            Store next = cluster.awaitLeader();
+            KvReply retried = call(rpc, cluster.address(next.storeId()).clientAddress(), append);
             assertEquals(Status.OK, retried.getStatus());
             assertEquals(first, retried);
             try (KvClient client = cluster.client()) {

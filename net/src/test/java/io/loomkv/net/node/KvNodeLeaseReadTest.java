@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,11 +27,11 @@ class KvNodeLeaseReadTest {
                 client.put(key, ByteString.copyFromUtf8("v" + i));
                 assertEquals(Optional.of(ByteString.copyFromUtf8("v" + i)), client.get(key, ReadConsistency.LEASE));
             }
-            KvNode leader = cluster.awaitLeader();
-            assertTrue(leader.leaseReadsServed() > 0, "no read was served from the lease");
-            cluster.stop(leader.nodeId());
+            Store leader = cluster.awaitLeader();
+            assertTrue(leader.leaseReadsServed(GROUP) > 0, "no read was served from the lease");
+            cluster.stop(leader.storeId());
             client.put(key, ByteString.copyFromUtf8("after"));
-            assertNotEquals(leader.nodeId(), cluster.awaitLeader().nodeId());
+            assertNotEquals(leader.storeId(), cluster.awaitLeader().storeId());
             assertEquals(Optional.of(ByteString.copyFromUtf8("after")), client.get(key, ReadConsistency.LEASE));
         }
     }

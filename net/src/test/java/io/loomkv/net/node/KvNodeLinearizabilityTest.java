@@ -45,9 +45,9 @@ class KvNodeLinearizabilityTest {
                 }));
             }
             thirdDone.await();
-            KvNode leader = cluster.awaitLeader();
-            cluster.stop(leader.nodeId());
-            cluster.start(leader.nodeId());
+            Store leader = cluster.awaitLeader();
+            cluster.stop(leader.storeId());
+            cluster.start(leader.storeId());
             for (Thread thread : threads) {
                 thread.join();
             }

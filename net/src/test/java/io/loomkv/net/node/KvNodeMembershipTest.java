@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,12 +32,12 @@ class KvNodeMembershipTest {
                 client.put("member/" + i, "v" + i);
             }
             MemberAddress fourth = cluster.reserve(4);
-            KvNode joined = cluster.start(4);
+            Store joined = cluster.start(4);
             AdminReply added = client.addMember(4, MemberAddress.format(fourth.clientAddress()),
                     MemberAddress.format(fourth.peerAddress()));
             assertTrue(added.getOk(), added.getMessage());
             LocalCluster.awaitCondition("node 4 is promoted to voter", () -> {
-                NodeStatusReply status = client.status(cluster.address(cluster.awaitLeader().nodeId()).clientAddress());
+                NodeStatusReply status = client.status(cluster.address(cluster.awaitLeader().storeId()).clientAddress());
                 return status.getMembersList().stream().anyMatch(m -> m.getId() == 4 && !m.getLearner());
             });
             try (KvClient onFourth = new KvClient(KvClientConfig.of(List.of(fourth.clientAddress()), LocalCluster.CLUSTER_ID))) {
@@ -50,8 +52,8 @@ class KvNodeMembershipTest {
             assertFalse(duplicate.getOk());
             AdminReply removed = client.removeMember(4);
             assertTrue(removed.getOk(), removed.getMessage());
-            LocalCluster.awaitCondition("node 4 stops serving", () -> joined.unavailableReason() != null);
-            NodeStatusReply after = client.status(cluster.address(cluster.awaitLeader().nodeId()).clientAddress());
+            LocalCluster.awaitCondition("node 4 stops serving", () -> joined.unavailableReason(GROUP) != null);
+            NodeStatusReply after = client.status(cluster.address(cluster.awaitLeader().storeId()).clientAddress());
             assertEquals(List.of(1L, 2L, 3L), after.getMembersList().stream().map(MemberInfo::getId).sorted().toList());
             client.put("member/after", "x");
             assertEquals(Optional.of("x"), client.get("member/after"));
@@ -61,12 +63,12 @@ class KvNodeMembershipTest {
     @Test
     void transferLeader() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
-            KvNode leader = cluster.awaitLeader();
+            Store leader = cluster.awaitLeader();
             client.put("transfer/k", "v");
-            long target = leader.nodeId() == 1 ? 2 : 1;
+            long target = leader.storeId() == 1 ? 2 : 1;
             AdminReply reply = client.transferLeader(target);
             assertTrue(reply.getOk(), reply.getMessage());
-            LocalCluster.awaitCondition("node " + target + " leads", () -> cluster.node(target).isLeader());
+            LocalCluster.awaitCondition("node " + target + " leads", () -> cluster.node(target).isLeader(GROUP));
             assertEquals(Optional.of("v"), client.get("transfer/k"));
             client.put("transfer/k", "w");
             assertEquals(Optional.of("w"), client.get("transfer/k"));

@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loomkv.core.lincheck.KvInput;
@@ -59,11 +61,11 @@ class KvNodeMembershipUnderLoadTest {
                         MemberAddress.format(fourth.peerAddress()));
                 assertTrue(added.getOk(), added.getMessage());
                 LocalCluster.awaitCondition("node 4 is promoted to voter", () -> {
-                    NodeStatusReply status = admin.status(cluster.address(cluster.awaitLeader().nodeId()).clientAddress());
+                    NodeStatusReply status = admin.status(cluster.address(cluster.awaitLeader().storeId()).clientAddress());
                     return status.getMembersList().stream().anyMatch(m -> m.getId() == 4 && !m.getLearner());
                 });
                 awaitProgress(history);
-                long oldLeader = cluster.awaitLeader().nodeId();
+                long oldLeader = cluster.awaitLeader().storeId();
                 if (oldLeader == 4) {
                     oldLeader = 1;
                 }
@@ -72,7 +74,7 @@ class KvNodeMembershipUnderLoadTest {
                 long removed = oldLeader;
                 AdminReply removal = admin.removeMember(removed);
                 assertTrue(removal.getOk(), removal.getMessage());
-                LocalCluster.awaitCondition("node " + removed + " stops serving", () -> cluster.node(removed).unavailableReason() != null);
+                LocalCluster.awaitCondition("node " + removed + " stops serving", () -> cluster.node(removed).unavailableReason(GROUP) != null);
                 awaitProgress(history);
                 long next = removed == 2 ? 3 : 2;
                 transferTo(cluster, admin, next);
@@ -111,7 +113,7 @@ class KvNodeMembershipUnderLoadTest {
     private static void transferTo(LocalCluster cluster, KvClient admin, long target) {
         long[] lastAskNanos = {0};
         LocalCluster.awaitCondition("node " + target + " leads", () -> {
-            if (cluster.node(target).isLeader()) {
+            if (cluster.node(target).isLeader(GROUP)) {
                 return true;
             }
             if (System.nanoTime() - lastAskNanos[0] > 1_000_000_000L) {

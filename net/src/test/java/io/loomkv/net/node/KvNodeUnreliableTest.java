@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -73,8 +75,8 @@ class KvNodeUnreliableTest {
     void OnePartition() throws Exception {
         ClientHistory history = new ClientHistory(KEYS);
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll()) {
-            KvNode oldLeader = cluster.awaitLeader();
-            long isolated = oldLeader.nodeId();
+            Store oldLeader = cluster.awaitLeader();
+            long isolated = oldLeader.storeId();
             Set<Long> others = Set.copyOf(LongStream.rangeClosed(1, 3).filter(id -> id != isolated).boxed().toList());
             runClients(cluster, history, 3, 150, 900, () -> {
                 // Cut the leader off: the majority elects a new one, the old one must not serve stale data.
@@ -83,15 +85,15 @@ class KvNodeUnreliableTest {
                     cluster.node(id).peerFaults().block(Set.of(isolated));
                 }
                 LocalCluster.awaitCondition("the majority elects a new leader",
-                        () -> others.stream().anyMatch(id -> cluster.node(id).isLeader()));
+                        () -> others.stream().anyMatch(id -> cluster.node(id).isLeader(GROUP)));
             });
-            KvNode majorityLeader = cluster.awaitLeader();
+            Store majorityLeader = cluster.awaitLeader();
             for (long id = 1; id <= 3; id++) {
                 cluster.node(id).peerFaults().heal();
             }
             LocalCluster.awaitCondition("the old leader rejoins as follower",
-                    () -> !cluster.node(isolated).isLeader() && cluster.node(isolated).appliedIndex() >= majorityLeader.appliedIndex());
-            assertNotEquals(isolated, cluster.awaitLeader().nodeId());
+                    () -> !cluster.node(isolated).isLeader(GROUP) && cluster.node(isolated).appliedIndex(GROUP) >= majorityLeader.appliedIndex(GROUP));
+            assertNotEquals(isolated, cluster.awaitLeader().storeId());
         }
         assertTrue(history.completed() > 40, history.completed() + " completed, " + history.unknown() + " unknown");
         CheckResult result = history.check();
@@ -113,15 +115,15 @@ class KvNodeUnreliableTest {
             }
             runClients(cluster, history, 3, 150, 1300, () -> {
                 try {
-                    KvNode leader = cluster.awaitLeader();
-                    long cut = leader.nodeId();
+                    Store leader = cluster.awaitLeader();
+                    long cut = leader.storeId();
                     Set<Long> others = Set.copyOf(LongStream.rangeClosed(1, 3).filter(id -> id != cut).boxed().toList());
                     leader.peerFaults().block(others);
                     for (long id : others) {
                         cluster.node(id).peerFaults().block(Set.of(cut));
                     }
                     LocalCluster.awaitCondition("the majority elects a new leader",
-                            () -> others.stream().anyMatch(id -> cluster.node(id).isLeader()));
+                            () -> others.stream().anyMatch(id -> cluster.node(id).isLeader(GROUP)));
                     // Crash and restart every node, one at a time; the restarted ones recover from snapshot + WAL.
                     for (long id = 1; id <= 3; id++) {
                         cluster.stop(id);
@@ -132,10 +134,10 @@ class KvNodeUnreliableTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
-            KvNode leader = cluster.awaitLeader();
+            Store leader = cluster.awaitLeader();
             LocalCluster.awaitCondition("some node took a snapshot", () -> LongStream.rangeClosed(1, 3)
-                    .anyMatch(id -> cluster.node(id).snapshotIndex() > 0));
-            assertTrue(leader.appliedIndex() > 30, "applied " + leader.appliedIndex());
+                    .anyMatch(id -> cluster.node(id).snapshotIndex(GROUP) > 0));
+            assertTrue(leader.appliedIndex(GROUP) > 30, "applied " + leader.appliedIndex(GROUP));
         }
         assertTrue(history.completed() > 40, history.completed() + " completed, " + history.unknown() + " unknown");
         CheckResult result = history.check();

@@ -20,26 +20,35 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * An in-process cluster of real {@link KvNode}s on loopback (ephemeral ports, a temp data
- * directory per node), for tests. Nodes can be stopped and restarted on the same data.
+ * An in-process cluster of real {@link Store}s on loopback (ephemeral ports, a temp data
+ * directory per store), for tests. Stores can be stopped and restarted on the same data. With
+ * {@code groups > 1} the slots are split over that many data groups, each on every store.
  */
 final class LocalCluster implements AutoCloseable {
     static final String CLUSTER_ID = "test-cluster";
+    /** The data group a single-group test talks about. */
+    static final long GROUP = 1;
     private static final Set<Integer> HANDED_OUT_PORTS = ConcurrentHashMap.newKeySet();
 
     private final Path root;
     private final long snapshotThresholdEntries;
+    private final int groups;
     private final Map<Long, MemberAddress> addresses = new TreeMap<>();
     // Concurrent: a partitioner thread re-cuts the network while the test thread waits.
-    private final Map<Long, KvNode> running = new ConcurrentSkipListMap<>();
+    private final Map<Long, Store> running = new ConcurrentSkipListMap<>();
     private final List<Long> initialMembers = new ArrayList<>();
     private boolean leaseReads;
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
     LocalCluster(Path root, int size, long snapshotThresholdEntries) throws IOException {
+        this(root, size, snapshotThresholdEntries, 1);
+    }
+
+    LocalCluster(Path root, int size, long snapshotThresholdEntries, int groups) throws IOException {
         this.root = root;
         this.snapshotThresholdEntries = snapshotThresholdEntries;
+        this.groups = groups;
         for (long id = 1; id <= size; id++) {
             addresses.put(id, newAddress(id));
             initialMembers.add(id);
@@ -68,7 +77,8 @@ final class LocalCluster implements AutoCloseable {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
-                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000);
+                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000, groups, 0,
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */
@@ -102,8 +112,8 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
-    KvNode start(long id) throws IOException {
-        KvNode node = KvNode.start(config(id, !initialMembers.contains(id)));
+    Store start(long id) throws IOException {
+        Store node = Store.start(config(id, !initialMembers.contains(id)));
         running.put(id, node);
         return node;
     }
@@ -116,27 +126,45 @@ final class LocalCluster implements AutoCloseable {
     }
 
     void stop(long id) {
-        KvNode node = running.remove(id);
+        Store node = running.remove(id);
         if (node != null) {
             node.close();
         }
     }
 
-    KvNode node(long id) {
+    Store node(long id) {
         return running.get(id);
     }
 
-    KvNode awaitLeader() {
+    /** The store leading {@link #GROUP}. */
+    Store awaitLeader() {
+        return awaitLeader(GROUP);
+    }
+
+    /** The store leading {@code group}, once one does. */
+    Store awaitLeader(long group) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
-            for (KvNode node : running.values()) {
-                if (node.isLeader()) {
+            for (Store node : running.values()) {
+                if (node.isLeader(group)) {
                     return node;
                 }
             }
             sleep(20);
         }
-        throw new AssertionError("no leader within 30 s among " + running.keySet());
+        throw new AssertionError("no leader of group " + group + " within 30 s among " + running.keySet());
+    }
+
+    /** Waits until every data group has a leader. */
+    void awaitLeaders() {
+        for (long group : groups()) {
+            awaitLeader(group);
+        }
+    }
+
+    /** The data groups, 1..groups. */
+    List<Long> groups() {
+        return java.util.stream.LongStream.rangeClosed(1, groups).boxed().toList();
     }
 
     static void awaitCondition(String what, BooleanSupplier condition) {
@@ -193,13 +221,13 @@ final class LocalCluster implements AutoCloseable {
     void partition(Set<Long> sideA, Set<Long> sideB) {
         connectAll();
         for (long id : sideA) {
-            KvNode node = running.get(id);
+            Store node = running.get(id);
             if (node != null) {
                 node.peerFaults().block(sideB);
             }
         }
         for (long id : sideB) {
-            KvNode node = running.get(id);
+            Store node = running.get(id);
             if (node != null) {
                 node.peerFaults().block(sideA);
             }
@@ -208,7 +236,7 @@ final class LocalCluster implements AutoCloseable {
 
     /** Ends any partition (random drops and delays stay). */
     void connectAll() {
-        for (KvNode node : running.values()) {
+        for (Store node : running.values()) {
             node.peerFaults().unblock();
         }
     }

@@ -1,5 +1,11 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.store.proto.GroupMessage;
+import io.loomkv.net.store.proto.QuiesceNotice;
+import io.loomkv.net.store.proto.RaftBatch;
+
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -68,8 +74,8 @@ class NodePortFuzzTest {
             }
             System.out.println("NodePortFuzzTest connections by kind: " + connectionsByKind);
 
-            KvNode node = cluster.node(1);
-            assertNull(node.unavailableReason(), "the node stopped serving");
+            Store node = cluster.node(1);
+            assertNull(node.unavailableReason(GROUP), "the node stopped serving");
             cluster.awaitLeader();
             client.put("after", "the fuzz");
             assertEquals("the fuzz", client.get("after").orElseThrow());
@@ -208,20 +214,31 @@ class NodePortFuzzTest {
      * node's term so that a well-formed one could not legitimately depose the leader either.
      */
     private static List<byte[]> peerFrames(Random random) {
-        int method = NodeMethods.RAFT_MESSAGE.id();
         return List.of(
-                oneWay(method, Message.newBuilder().setTypeValue(999).setFrom(2).setTo(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_UNKNOWN).setFrom(2).setTo(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_APP).setFrom(2).setTo(7).setTerm(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_APP_RESP).setFrom(2).setTo(1).setTerm(0)
+                raft(1, Message.newBuilder().setTypeValue(999).setFrom(2).setTo(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_UNKNOWN).setFrom(2).setTo(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_APP).setFrom(2).setTo(7).setTerm(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_APP_RESP).setFrom(2).setTo(1).setTerm(0)
                         .setIndex(random.nextLong() & Long.MAX_VALUE).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_TRANSFER_LEADER).setFrom(2).setTo(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_PROPOSE).setFrom(2).setTo(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_READ_INDEX).setFrom(2).setTo(1).build()),
-                oneWay(method, Message.newBuilder().setType(MessageType.MSG_SNAP_RESP).setFrom(2).setTo(1).setTerm(0)
+                raft(1, Message.newBuilder().setType(MessageType.MSG_TRANSFER_LEADER).setFrom(2).setTo(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_PROPOSE).setFrom(2).setTo(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_READ_INDEX).setFrom(2).setTo(1).build()),
+                raft(1, Message.newBuilder().setType(MessageType.MSG_SNAP_RESP).setFrom(2).setTo(1).setTerm(0)
                         .addEntries(Entry.newBuilder().setIndex(-1).setTerm(-1)).build()),
+                // A group this store has no replica of, and one that no layout can hold.
+                raft(99, Message.newBuilder().setType(MessageType.MSG_APP).setFrom(2).setTo(1).setTerm(1).build()),
+                raft(random.nextLong(), Message.newBuilder().setType(MessageType.MSG_HEARTBEAT).setFrom(2).setTo(1).setTerm(1).build()),
+                // A quiesce notice that matches nothing, and a group message without a body.
+                oneWay(NodeMethods.RAFT_BATCH.id(), RaftBatch.newBuilder().addMessages(GroupMessage.newBuilder().setGroupId(1)
+                        .setQuiesce(QuiesceNotice.newBuilder().setTerm(random.nextLong()).setLastIndex(-1))).build()),
+                oneWay(NodeMethods.RAFT_BATCH.id(), RaftBatch.newBuilder().addMessages(GroupMessage.newBuilder().setGroupId(1)).build()),
                 oneWay(NodeMethods.REMOVED_NOTICE.id(), io.loomkv.net.node.proto.RemovedNotice.newBuilder().setNodeId(1).setFrom(3).build()),
                 oneWay(0x7FFF_0002, Message.getDefaultInstance())); // no such method
+    }
+
+    private static byte[] raft(long group, Message message) {
+        return oneWay(NodeMethods.RAFT_BATCH.id(), RaftBatch.newBuilder()
+                .addMessages(GroupMessage.newBuilder().setGroupId(group).setRaft(message)).build());
     }
 
     private static byte[] oneWay(int method, MessageLite body) {

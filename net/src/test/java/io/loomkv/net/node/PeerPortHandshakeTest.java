@@ -1,5 +1,8 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.store.proto.GroupMessage;
+import io.loomkv.net.store.proto.RaftBatch;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,7 +36,8 @@ class PeerPortHandshakeTest {
     }
 
     private static byte[] raftFrame(Message message) {
-        return RawConnection.oneWay(NodeMethods.RAFT_MESSAGE.id(), message);
+        return RawConnection.oneWay(NodeMethods.RAFT_BATCH.id(), RaftBatch.newBuilder()
+                .addMessages(GroupMessage.newBuilder().setGroupId(LocalCluster.GROUP).setRaft(message)).build());
     }
 
     @Test

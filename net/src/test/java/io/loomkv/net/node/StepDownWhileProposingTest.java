@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.LocalCluster.GROUP;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,18 +61,18 @@ class StepDownWhileProposingTest {
             for (int round = 0; round < ROUNDS; round++) {
                 long before = written.get();
                 LocalCluster.awaitCondition("writes flow before round " + round, () -> written.get() >= before + 50);
-                KvNode leader = cluster.awaitLeader();
+                Store leader = cluster.awaitLeader();
                 List<Long> others = new ArrayList<>(List.of(1L, 2L, 3L));
-                others.remove(leader.nodeId());
+                others.remove(leader.storeId());
                 leader.peerFaults().block(java.util.Set.copyOf(others));
-                LocalCluster.awaitCondition("a node other than " + leader.nodeId() + " leads",
-                        () -> others.stream().anyMatch(id -> cluster.node(id).isLeader()));
-                LocalCluster.awaitCondition("old leader " + leader.nodeId() + " steps down", () -> !leader.isLeader()
-                        || leader.unavailableReason() != null);
+                LocalCluster.awaitCondition("a node other than " + leader.storeId() + " leads",
+                        () -> others.stream().anyMatch(id -> cluster.node(id).isLeader(GROUP)));
+                LocalCluster.awaitCondition("old leader " + leader.storeId() + " steps down", () -> !leader.isLeader(GROUP)
+                        || leader.unavailableReason(GROUP) != null);
                 depositions++;
                 cluster.connectAll();
                 for (long id = 1; id <= 3; id++) {
-                    assertNull(cluster.node(id).unavailableReason(), "node " + id + " stopped serving in round " + round);
+                    assertNull(cluster.node(id).unavailableReason(GROUP), "node " + id + " stopped serving in round " + round);
                 }
             }
             stop.set(true);
@@ -80,7 +82,7 @@ class StepDownWhileProposingTest {
             System.out.println("StepDownWhileProposingTest: " + depositions + " leaders deposed, " + written.get() + " writes");
             assertTrue(written.get() > 0, "no write succeeded");
             for (long id = 1; id <= 3; id++) {
-                assertNull(cluster.node(id).unavailableReason(), "node " + id);
+                assertNull(cluster.node(id).unavailableReason(GROUP), "node " + id);
             }
             admin.put("after", "all");
             assertEquals("all", admin.get("after").orElseThrow());

@@ -88,8 +88,10 @@ class PeerProxyTest {
         frames.add(FrameCodec.encodeToArray(FrameType.HELLO, 0, 0, 0,
                 Hello.newBuilder().setRole(Hello.Role.ROLE_PEER).setClusterId("c").setNodeId(sender).build()));
         for (int i = 0; i < FRAMES; i++) {
-            frames.add(FrameCodec.encodeToArray(FrameType.ONE_WAY, 0, 0, NodeMethods.RAFT_MESSAGE.id(), Message.newBuilder()
-                    .setType(MessageType.MSG_APP).setFrom(sender).setTo(1).setIndex(i).build()));
+            frames.add(FrameCodec.encodeToArray(FrameType.ONE_WAY, 0, 0, NodeMethods.RAFT_BATCH.id(),
+                    io.loomkv.net.store.proto.RaftBatch.newBuilder().addMessages(io.loomkv.net.store.proto.GroupMessage.newBuilder()
+                            .setGroupId(1).setRaft(Message.newBuilder().setType(MessageType.MSG_APP).setFrom(sender).setTo(1)
+                                    .setIndex(i))).build()));
         }
         return frames;
     }

@@ -14,21 +14,25 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
-import org.jctools.queues.SpscArrayQueue;
+import org.jctools.queues.SpscChunkedArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The apply thread: owns the {@link KvStateMachine}. Applies committed entries in log order and
- * completes the requests waiting for them, serves reads once the applied index reaches theirs,
- * restores snapshots installed from the leader, and starts a local snapshot when enough entries
- * were applied since the last one (written out on a separate thread from a point-in-time view,
- * so apply goes on meanwhile).
+ * One replica's apply side: owns its {@link KvStateMachine}. Applies committed entries in log
+ * order and completes the requests waiting for them, serves reads once the applied index reaches
+ * theirs, restores snapshots installed from the leader, and starts a local snapshot when enough
+ * was applied since the last one (written on the stage's snapshot pool from a point-in-time
+ * view, so apply goes on meanwhile). Runs on an {@link ApplyWorker}; its queue is filled only by
+ * the replica's turns (single producer), bounded, so a slow apply pushes back on the replica.
  */
-final class Applier implements Runnable {
-    private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
+final class ReplicaApplier {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaApplier.class);
+    static final int QUEUE_CAPACITY = 1_024;
+    /** Tasks run per scheduling, so one busy group cannot hold an apply thread from the others for long. */
+    static final int MAX_TASKS_PER_RUN = 64;
 
     private record PendingRead(long index, LoopInput.Read read) {
     }
@@ -38,12 +42,15 @@ final class Applier implements Runnable {
         void saved(long index, long keepEntries);
     }
 
-    private final long nodeId;
+    private final long storeId;
+    private final long groupId;
     private final KvStateMachine stateMachine;
     private final GroupStorage storage;
     private final ProposalTracker tracker;
-    private final NodeState state;
-    private final SpscArrayQueue<ApplyTask> queue;
+    private final ReplicaState state;
+    private final ApplyStage stage;
+    private final SpscChunkedArrayQueue<ApplyTask> queue = new SpscChunkedArrayQueue<>(16, QUEUE_CAPACITY);
+    private final AtomicBoolean scheduled = new AtomicBoolean();
     private final long snapshotThresholdEntries;
     private final long snapshotThresholdBytes;
     private final long maxSnapshotBytes;
@@ -51,23 +58,23 @@ final class Applier implements Runnable {
     private final PriorityQueue<PendingRead> waitingReads =
             new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
-    private volatile boolean running = true;
-    private volatile Thread applyThread; // set when run() starts; woken by stop() and by a finished snapshot
+    private volatile boolean snapshotRequested;
     private volatile long lastSnapshotIndex;
-    /** Entry bytes applied since the last snapshot was started. */
     private long bytesSinceSnapshot;
     private long entriesSinceSnapshot;
     private ConfState confState;
+    private boolean failed;
 
-    Applier(long nodeId, KvStateMachine stateMachine, GroupStorage storage, ProposalTracker tracker, NodeState state,
-            SpscArrayQueue<ApplyTask> queue, ConfState initialConfState, long snapshotThresholdEntries,
+    ReplicaApplier(long storeId, long groupId, KvStateMachine stateMachine, GroupStorage storage, ProposalTracker tracker,
+            ReplicaState state, ApplyStage stage, ConfState initialConfState, long snapshotThresholdEntries,
             long snapshotThresholdBytes, long maxSnapshotBytes, SnapshotSaved onSnapshotSaved) {
-        this.nodeId = nodeId;
+        this.storeId = storeId;
+        this.groupId = groupId;
         this.stateMachine = stateMachine;
         this.storage = storage;
         this.tracker = tracker;
         this.state = state;
-        this.queue = queue;
+        this.stage = stage;
         this.confState = initialConfState;
         this.snapshotThresholdEntries = snapshotThresholdEntries;
         this.snapshotThresholdBytes = snapshotThresholdBytes;
@@ -77,38 +84,48 @@ final class Applier implements Runnable {
         state.setAppliedIndex(stateMachine.lastAppliedIndex());
     }
 
-    void stop() {
-        running = false;
-        wake();
+    long groupId() {
+        return groupId;
     }
 
-    private void wake() {
-        Thread thread = applyThread;
-        if (thread != null) {
-            LockSupport.unpark(thread);
+    boolean markScheduled() {
+        return scheduled.compareAndSet(false, true);
+    }
+
+    void clearScheduled() {
+        scheduled.set(false);
+    }
+
+    /** Queues a task from the replica's turn; false when the queue is full (the replica retries later). */
+    boolean offer(ApplyTask task) {
+        if (!queue.offer(task)) {
+            stage.schedule(this);
+            return false;
         }
+        stage.schedule(this);
+        return true;
     }
 
     long lastSnapshotIndex() {
         return lastSnapshotIndex;
     }
 
-    @Override
-    public void run() {
-        applyThread = Thread.currentThread();
+    /** Takes a snapshot at the next chance even below the thresholds (the shared WAL needs this group's old entries gone). */
+    void requestSnapshot() {
+        snapshotRequested = true;
+        stage.schedule(this);
+    }
+
+    /** Runs on the apply worker. */
+    void runTasks() {
+        if (failed) {
+            return;
+        }
         try {
-            while (running) {
+            for (int i = 0; i < MAX_TASKS_PER_RUN; i++) {
                 ApplyTask task = queue.poll();
                 if (task == null) {
-                    // A threshold may have been crossed while the previous snapshot was still being
-                    // written; without this, a log that stops growing would keep it until the next write.
-                    maybeSnapshot();
-                    // Untimed: the Raft loop unparks this thread after every task it queues, stop()
-                    // and a finished snapshot do too; an idle node then costs no wake-ups here.
-                    if (running && queue.isEmpty()) {
-                        LockSupport.park(this);
-                    }
-                    continue;
+                    break;
                 }
                 switch (task) {
                     case ApplyTask.Committed committed -> apply(committed);
@@ -117,13 +134,33 @@ final class Applier implements Runnable {
                 }
                 serveReads();
             }
+            maybeSnapshot();
         } catch (IOException | RuntimeException | Error e) {
-            LOG.error("node {}: apply thread stopped by a failure; the node stops serving", nodeId, e);
+            LOG.error("store {} group {}: apply stopped by a failure; the replica stops serving", storeId, groupId, e);
+            failed = true;
             state.fail(e);
-        } finally {
-            KvReply stopping = KvReplies.error(Status.UNAVAILABLE, "node is stopping");
-            waitingReads.forEach(r -> r.read().reply().complete(stopping));
-            waitingReads.clear();
+            failWaitingReads("the replica failed: " + e);
+            return;
+        }
+        if (!queue.isEmpty()) {
+            stage.schedule(this);
+        }
+    }
+
+    /** The store is stopping: answers the reads still waiting. Call after the apply workers stopped. */
+    void close() {
+        failWaitingReads("node is stopping");
+    }
+
+    private void failWaitingReads(String why) {
+        KvReply stopping = KvReplies.error(Status.UNAVAILABLE, why);
+        waitingReads.forEach(r -> r.read().reply().complete(stopping));
+        waitingReads.clear();
+        ApplyTask task;
+        while ((task = queue.poll()) != null) {
+            if (task instanceof ApplyTask.Reads reads) {
+                reads.reads().forEach(r -> r.reply().complete(stopping));
+            }
         }
     }
 
@@ -151,7 +188,6 @@ final class Applier implements Runnable {
             }
         }
         state.setAppliedIndex(stateMachine.lastAppliedIndex());
-        maybeSnapshot();
     }
 
     private void serveReads() {
@@ -162,7 +198,7 @@ final class Applier implements Runnable {
             try {
                 reply = stateMachine.read(read.request());
             } catch (RuntimeException e) {
-                LOG.warn("node {}: read failed", nodeId, e);
+                LOG.warn("store {} group {}: read failed", storeId, groupId, e);
                 reply = KvReplies.error(Status.INTERNAL, "read failed: " + e);
             }
             read.reply().complete(reply);
@@ -177,37 +213,41 @@ final class Applier implements Runnable {
             stateMachine.restore(in);
         }
         if (stateMachine.lastAppliedIndex() < metadata.getIndex()) {
-            throw new IllegalStateException("node " + nodeId + ": snapshot " + metadata.getIndex()
+            throw new IllegalStateException("store " + storeId + " group " + groupId + ": snapshot " + metadata.getIndex()
                     + " restored the state machine only to " + stateMachine.lastAppliedIndex());
         }
         confState = metadata.getConfState();
         lastSnapshotIndex = metadata.getIndex();
         tracker.failUpTo(stateMachine.lastAppliedIndex());
         state.setAppliedIndex(stateMachine.lastAppliedIndex());
-        LOG.info("node {}: state machine restored from snapshot at {}", nodeId, stateMachine.lastAppliedIndex());
+        LOG.info("store {} group {}: state machine restored from snapshot at {}", storeId, groupId,
+                stateMachine.lastAppliedIndex());
     }
 
     /**
-     * Snapshots once enough entries or enough bytes of entries were applied since the last one:
-     * the entry count alone would let a log of large entries (big batches, multi-puts, large
-     * values) grow in memory and on disk without bound between snapshots, and make a restart
-     * replay all of it.
+     * Snapshots once enough entries or enough bytes of entries were applied since the last one
+     * (the entry count alone would let a log of large entries grow without bound between
+     * snapshots, and make a restart replay all of it), or when the store asked for one.
      */
     private void maybeSnapshot() {
         long applied = stateMachine.lastAppliedIndex();
-        boolean due = applied - lastSnapshotIndex >= snapshotThresholdEntries || bytesSinceSnapshot >= snapshotThresholdBytes;
+        boolean due = applied - lastSnapshotIndex >= snapshotThresholdEntries || bytesSinceSnapshot >= snapshotThresholdBytes
+                || (snapshotRequested && applied > lastSnapshotIndex);
         if (!due || !snapshotInProgress.compareAndSet(false, true)) {
             return;
         }
+        snapshotRequested = false;
         long keepEntries = keepEntriesAfterSnapshot();
-        bytesSinceSnapshot = 0;
-        entriesSinceSnapshot = 0;
         KvSnapshot snapshot = stateMachine.snapshot();
         ConfState membership = confState;
-        // A platform thread: compressing the whole state is long CPU-bound work that would hold a
-        // carrier the Raft loop and the connections need.
-        Thread.ofPlatform().daemon().name("snapshot-" + nodeId + "-" + applied)
-                .start(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
+        try {
+            stage.snapshotWriters().execute(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
+            bytesSinceSnapshot = 0;
+            entriesSinceSnapshot = 0;
+        } catch (RejectedExecutionException e) {
+            snapshot.close();
+            snapshotInProgress.set(false); // The pool is saturated: the next apply tries again.
+        }
     }
 
     /**
@@ -228,14 +268,15 @@ final class Applier implements Runnable {
         try (snapshot) {
             SnapshotMetadata saved = storage.createSnapshot(index, membership, snapshot::writeTo);
             lastSnapshotIndex = saved.getIndex();
-            LOG.info("node {}: snapshot saved at index {} term {}", nodeId, saved.getIndex(), saved.getTerm());
+            LOG.info("store {} group {}: snapshot saved at index {} term {}", storeId, groupId, saved.getIndex(),
+                    saved.getTerm());
             onSnapshotSaved.saved(saved.getIndex(), keepEntries);
         } catch (IOException | RuntimeException e) {
             // Not fatal: the log simply stays longer; the next threshold crossing tries again.
-            LOG.warn("node {}: snapshot at {} failed: {}", nodeId, index, e.toString());
+            LOG.warn("store {} group {}: snapshot at {} failed: {}", storeId, groupId, index, e.toString());
         } finally {
             snapshotInProgress.set(false);
-            wake(); // Entries applied meanwhile may already call for the next snapshot.
+            stage.schedule(this); // Entries applied meanwhile may already call for the next snapshot.
         }
     }
 }

@@ -14,50 +14,63 @@ import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.node.proto.NodeStatusRequest;
 import io.loomkv.net.node.proto.TransferLeaderRequest;
+import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.rpc.CallContext;
+import io.loomkv.net.rpc.RpcException;
 import io.loomkv.net.rpc.RpcHandlers;
+import io.loomkv.net.store.proto.GroupView;
+import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.net.store.proto.LayoutRequest;
+import io.loomkv.net.store.proto.StoreAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
- * The client-facing methods: validates each KV request on arrival (a bad one never reaches the
- * log), sends writes to the Raft loop as proposals and reads as reads, and answers when the
- * request is applied or its deadline passes. Runs on connection reader threads and never blocks.
+ * The client-facing methods of a store: validates each KV request on arrival (a bad one never
+ * reaches a log), routes it to its group's replica here ({@code WRONG_GROUP} with our layout
+ * version when this store hosts none, {@code NOT_LEADER} naming the leader's store from a
+ * follower for writes), and answers when the request is applied or its deadline passes. Also the
+ * status, layout and membership methods. Runs on connection reader threads and never blocks.
  */
-final class KvService implements AutoCloseable {
+final class StoreService implements AutoCloseable {
+    /** What the service needs from its store. */
+    interface Replicas {
+        SlotLayout layout();
+
+        /** This store's replica of {@code groupId}, or null. */
+        Replica replica(long groupId);
+
+        Iterable<Replica> all();
+
+        Membership addresses();
+    }
+
     private final NodeConfig config;
-    private final RaftLoop loop;
-    private final NodeState state;
-    private final Membership membership;
+    private final Replicas replicas;
     private final KvValidator validator;
-    private final Applier applier;
-    private final PointReads pointReads;
     private final RequestDeadlines<KvReply> deadlines;
 
-    KvService(NodeConfig config, RaftLoop loop, NodeState state, Membership membership, KvLimits limits, Applier applier,
-            PointReads pointReads) {
+    StoreService(NodeConfig config, Replicas replicas, KvLimits limits) {
         this.config = config;
-        this.loop = loop;
-        this.state = state;
-        this.membership = membership;
+        this.replicas = replicas;
         this.validator = new KvValidator(limits);
-        this.applier = applier;
-        this.pointReads = pointReads;
         this.deadlines = new RequestDeadlines<>("request-deadlines-" + config.nodeId(), config.requestTimeoutMillis(),
                 KvReplies.error(Status.TIMEOUT, "no outcome within " + config.requestTimeoutMillis()
                         + " ms; a write may or may not be applied: retry with the same sequence"));
     }
 
-    /** Times out the requests still waiting (the node is stopping). */
+    /** Times out the requests still waiting (the store is stopping). */
     @Override
     public void close() {
         deadlines.close();
@@ -66,42 +79,89 @@ final class KvService implements AutoCloseable {
     RpcHandlers.Builder register(RpcHandlers.Builder builder) {
         return builder.add(NodeMethods.KV, this::execute)
                 .add(NodeMethods.STATUS, this::status)
+                .add(NodeMethods.LAYOUT, this::layout)
                 .add(NodeMethods.MEMBER_CHANGE, this::memberChange)
                 .add(NodeMethods.TRANSFER_LEADER, this::transferLeader);
     }
 
     CompletionStage<KvReply> execute(KvRequest request, CallContext context) {
-        String unavailable = state.unavailableReason();
-        if (unavailable != null) {
-            return done(KvReplies.error(Status.UNAVAILABLE, unavailable));
-        }
         Optional<String> error = validator.checkRequest(request);
         if (error.isPresent()) {
             return done(KvReplies.invalidArgument(error.get()));
         }
+        SlotLayout layout = replicas.layout();
+        RequestRouter.Route route = RequestRouter.route(request, layout);
+        if (route.refusal() != null) {
+            return done(route.refusal());
+        }
+        Replica replica = replicas.replica(route.groupId());
+        if (replica == null) {
+            return done(RequestRouter.wrongGroup(layout, "store " + config.nodeId() + " hosts no replica of group "
+                    + route.groupId()));
+        }
+        String unavailable = replica.state().unavailableReason();
+        if (unavailable != null) {
+            return done(KvReplies.error(Status.UNAVAILABLE, replica.name() + ": " + unavailable));
+        }
         CompletableFuture<KvReply> reply = new CompletableFuture<>();
         LoopInput input;
         if (KvCommands.isWrite(request)) {
-            if (!state.isLeader()) {
-                return done(loop.notLeader());
+            if (!replica.state().isLeader()) {
+                return done(withGroup(replica.notLeader(), route.groupId()));
             }
-            // The loop restamps the timestamp when it proposes; this one only satisfies the builder's check.
+            // The replica restamps the timestamp when it proposes; this one only satisfies the builder's check.
             input = new LoopInput.Propose(KvCommands.fromRequest(request, System.currentTimeMillis()), reply);
         } else if (request.getConsistency() == ReadConsistency.SERIALIZABLE && PointReads.isPointRead(request)) {
-            // A stale single-key read needs neither the loop nor the apply thread.
-            return done(pointReads.read(request));
+            // A stale single-key read needs neither the replica's turn nor the apply stage.
+            return done(replica.pointReads().read(request));
         } else {
             input = new LoopInput.Read(request, reply);
         }
-        if (!loop.submit(input)) {
-            return done(KvReplies.error(Status.UNAVAILABLE, "node " + config.nodeId() + " is overloaded or stopping; retry"));
+        if (!replica.submit(input)) {
+            return done(KvReplies.error(Status.UNAVAILABLE, replica.name() + " is overloaded or stopping; retry"));
         }
         return deadlines.track(reply);
     }
 
+    private static KvReply withGroup(KvReply reply, long groupId) {
+        return reply.toBuilder().setGroupId(groupId).build();
+    }
+
+    CompletionStage<LayoutReply> layout(LayoutRequest request, CallContext context) {
+        SlotLayout layout = replicas.layout();
+        LayoutReply.Builder reply = LayoutReply.newBuilder().setLayout(layout.toProto())
+                .setStoreId(config.nodeId());
+        for (MemberAddress address : replicas.addresses().all()) {
+            reply.addStores(StoreAddress.newBuilder().setStoreId(address.id())
+                    .setClientAddress(MemberAddress.format(address.clientAddress()))
+                    .setPeerAddress(MemberAddress.format(address.peerAddress())));
+        }
+        for (long group : layout.groups()) {
+            Replica replica = replicas.replica(group);
+            reply.addGroups(replica == null ? GroupView.newBuilder().setGroupId(group).setRole("NONE").build()
+                    : view(replica));
+        }
+        return done(reply.build());
+    }
+
+    /** A replica's view of its group from the published state only (no turn needed, so a quiet group stays quiet). */
+    static GroupView view(Replica replica) {
+        ReplicaState state = replica.state();
+        String role = state.failure() != null ? "FAILED" : state.removed() ? "REMOVED" : state.role().name();
+        return GroupView.newBuilder().setGroupId(replica.groupId()).setLeaderId(state.leaderId()).setRole(role)
+                .setAppliedIndex(state.appliedIndex()).setSnapshotIndex(replica.lastSnapshotIndex())
+                .setQuiet(replica.isQuiet()).build();
+    }
+
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {
-        return onLoop(reply -> node -> {
+        Replica target = request.getGroupId() != 0 ? replicas.replica(request.getGroupId()) : first();
+        if (target == null) {
+            return CompletableFuture.failedFuture(new RpcException(ErrorReply.Code.CODE_BAD_REQUEST,
+                    "store " + config.nodeId() + " hosts no replica of group " + request.getGroupId()));
+        }
+        return onTurn(target, false, reply -> node -> {
             var status = node.status();
+            ReplicaState state = target.state();
             NodeStatusReply.Builder builder = NodeStatusReply.newBuilder()
                     .setNodeId(config.nodeId())
                     .setRole(state.removed() ? "REMOVED" : status.role().name())
@@ -110,8 +170,9 @@ final class KvService implements AutoCloseable {
                     .setAppliedIndex(state.appliedIndex())
                     .setLeaderId(status.leaderId())
                     .setLastIndex(status.lastIndex())
-                    .setSnapshotIndex(applier.lastSnapshotIndex());
-            MemberAddress leader = status.leaderId() == 0 ? null : membership.get(status.leaderId());
+                    .setSnapshotIndex(target.lastSnapshotIndex())
+                    .setLayoutVersion(replicas.layout().version());
+            MemberAddress leader = status.leaderId() == 0 ? null : replicas.addresses().get(status.leaderId());
             if (leader != null) {
                 builder.setLeaderAddress(MemberAddress.format(leader.clientAddress()));
             }
@@ -122,13 +183,29 @@ final class KvService implements AutoCloseable {
             for (long id : conf.getLearnersList()) {
                 builder.addMembers(member(id, true));
             }
+            for (Replica replica : replicas.all()) {
+                builder.addGroups(replica == target ? detailedView(target, status) : view(replica));
+            }
             reply.complete(builder.build());
         });
     }
 
+    private static GroupView detailedView(Replica replica, io.loomkv.core.raft.Status status) {
+        return view(replica).toBuilder().setTerm(status.term()).setCommitIndex(status.commitIndex())
+                .setLastIndex(status.lastIndex()).addAllVoters(status.confState().getVotersList())
+                .addAllLearners(status.confState().getLearnersList()).build();
+    }
+
+    private Replica first() {
+        for (Replica replica : replicas.all()) {
+            return replica;
+        }
+        return null;
+    }
+
     private MemberInfo member(long id, boolean learner) {
         MemberInfo.Builder info = MemberInfo.newBuilder().setId(id).setLearner(learner);
-        MemberAddress address = membership.get(id);
+        MemberAddress address = replicas.addresses().get(id);
         if (address != null) {
             info.setClientAddress(MemberAddress.format(address.clientAddress()))
                     .setPeerAddress(MemberAddress.format(address.peerAddress()));
@@ -159,7 +236,7 @@ final class KvService implements AutoCloseable {
             }
         }
         ConfChange built = change.build();
-        return onLeader(reply -> node -> {
+        return onLeader(request.getGroupId(), reply -> node -> {
             var conf = node.status().confState();
             boolean member = conf.getVotersList().contains(request.getNodeId())
                     || conf.getLearnersList().contains(request.getNodeId());
@@ -183,7 +260,7 @@ final class KvService implements AutoCloseable {
     }
 
     CompletionStage<AdminReply> transferLeader(TransferLeaderRequest request, CallContext context) {
-        return onLeader(reply -> node -> {
+        return onLeader(request.getGroupId(), reply -> node -> {
             if (!node.status().confState().getVotersList().contains(request.getTargetId())) {
                 reply.complete(admin(false, "node " + request.getTargetId() + " is not a voter"));
                 return;
@@ -197,11 +274,24 @@ final class KvService implements AutoCloseable {
         return ConfChangeSingle.newBuilder().setType(type).setNodeId(id).build();
     }
 
-    private CompletionStage<AdminReply> onLeader(
-            java.util.function.Function<CompletableFuture<AdminReply>, Consumer<RaftNode>> action) {
-        return onLoop(reply -> node -> {
-            if (!state.isLeader() || state.removed()) {
-                KvReply redirect = loop.notLeader();
+    /** The replica of {@code groupId} (0: the only group of a single-group layout), or a refusal. */
+    private CompletionStage<AdminReply> onLeader(long groupId,
+            Function<CompletableFuture<AdminReply>, Consumer<RaftNode>> action) {
+        SlotLayout layout = replicas.layout();
+        long group = groupId;
+        if (group == 0) {
+            if (layout.groups().size() != 1) {
+                return done(admin(false, "this cluster has " + layout.groups().size() + " groups: name one (--group)"));
+            }
+            group = layout.groups().iterator().next();
+        }
+        Replica replica = replicas.replica(group);
+        if (replica == null) {
+            return done(admin(false, "store " + config.nodeId() + " hosts no replica of group " + group));
+        }
+        return onTurn(replica, true, reply -> node -> {
+            if (!replica.state().isLeader() || replica.state().removed()) {
+                KvReply redirect = replica.notLeader();
                 reply.complete(AdminReply.newBuilder().setOk(false).setMessage("not the leader")
                         .setLeaderId(redirect.getLeaderId()).setLeaderAddress(redirect.getLeaderAddress()).build());
                 return;
@@ -210,11 +300,12 @@ final class KvService implements AutoCloseable {
         });
     }
 
-    private <T> CompletionStage<T> onLoop(java.util.function.Function<CompletableFuture<T>, Consumer<RaftNode>> action) {
+    private <T> CompletionStage<T> onTurn(Replica replica, boolean admin,
+            Function<CompletableFuture<T>, Consumer<RaftNode>> action) {
         CompletableFuture<T> reply = new CompletableFuture<>();
-        if (!loop.submit(new LoopInput.Control(action.apply(reply)))) {
-            reply.completeExceptionally(new io.loomkv.net.rpc.RpcException(
-                    io.loomkv.net.proto.ErrorReply.Code.CODE_UNAVAILABLE, "node is overloaded or stopping"));
+        if (!replica.submit(new LoopInput.Control(action.apply(reply)))) {
+            reply.completeExceptionally(new RpcException(ErrorReply.Code.CODE_UNAVAILABLE,
+                    replica.name() + " is overloaded or stopping"));
             return reply;
         }
         return reply.orTimeout(config.requestTimeoutMillis(), TimeUnit.MILLISECONDS);

@@ -3,11 +3,11 @@ package io.loomkv.net.node;
 import io.loomkv.core.raft.Role;
 
 /**
- * What other threads may read about the node without asking the Raft loop: who leads, our role,
- * and whether the node stopped serving (removed from the cluster, or failed). Written only by the
- * loop (and the apply thread for {@link #appliedIndex}).
+ * What other threads may read about a replica without running in its turn: who leads, its role,
+ * and whether it stopped serving (removed from the group, or failed). Written only by its turns
+ * (and its apply worker for {@link #appliedIndex}).
  */
-final class NodeState {
+final class ReplicaState {
     private volatile long leaderId;
     private volatile Role role = Role.FOLLOWER;
     private volatile boolean removed;
@@ -60,10 +60,10 @@ final class NodeState {
     /** Why the node cannot serve, or null when it can. */
     String unavailableReason() {
         if (failure != null) {
-            return "node stopped after a failure: " + failure;
+            return "replica stopped after a failure: " + failure;
         }
         if (removed) {
-            return "node was removed from the cluster";
+            return "this store was removed from the group";
         }
         return null;
     }

@@ -1,0 +1,188 @@
+package io.loomkv.net.node;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.KvReplies;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.RequestDroppedException;
+import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfChangeSingle;
+import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.tracker.ProgressState;
+import io.loomkv.core.replica.AppliedConfChange;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica's membership policy, on its turns: the group's current membership, addresses of
+ * stores added by conf changes (kept in the store's address book), telling removed stores that
+ * they were removed, noticing our own removal, and promoting learners to voters once they caught
+ * up.
+ */
+final class GroupMembership {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupMembership.class);
+    /** A learner whose log is this close to the leader's is promoted to voter. */
+    static final long PROMOTE_GAP_ENTRIES = 64;
+    static final int PROMOTE_CHECK_TICKS = 5;
+
+    private final String name;
+    private final long storeId;
+    private final long groupId;
+    private final Membership addresses;
+    private final StoreTransport transport;
+    private final ReplicaState state;
+    private final int electionTimeoutTicks;
+    private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
+    private final Map<Long, Long> lastNoticeTick = new HashMap<>();
+    private ConfState confState;
+    private long ticks;
+
+    GroupMembership(String name, long storeId, long groupId, Membership addresses, StoreTransport transport,
+            ReplicaState state, int electionTimeoutTicks, ConfState initial) {
+        this.name = name;
+        this.storeId = storeId;
+        this.groupId = groupId;
+        this.addresses = addresses;
+        this.transport = transport;
+        this.state = state;
+        this.electionTimeoutTicks = electionTimeoutTicks;
+        this.confState = initial;
+    }
+
+    ConfState confState() {
+        return confState;
+    }
+
+    boolean isMember(long id) {
+        return confState.getVotersList().contains(id) || confState.getLearnersList().contains(id)
+                || confState.getVotersOutgoingList().contains(id);
+    }
+
+    /**
+     * A store we removed is still talking to us: it never saw its removal commit, so tell it (at
+     * most once per election timeout per store).
+     */
+    void noticeRemoved(long id) {
+        MemberAddress address = removedAddresses.get(id);
+        if (address == null || !state.isLeader()) {
+            return;
+        }
+        Long last = lastNoticeTick.get(id);
+        if (last != null && ticks - last < electionTimeoutTicks) {
+            return;
+        }
+        lastNoticeTick.put(id, ticks);
+        transport.sendRemovedNotice(groupId, id, address);
+    }
+
+    /** A peer told us we were removed from the group. */
+    void onRemovedNotice(long from) {
+        if (!isMember(storeId)) {
+            return;
+        }
+        LOG.warn("{}: store {} says this store was removed from group {}; the replica stops serving", name, from, groupId);
+        state.markRemoved();
+    }
+
+    /** A snapshot from the leader replaced the membership. */
+    void onSnapshot(ConfState restored) {
+        confState = restored;
+    }
+
+    /** Bookkeeping for the conf changes the driver applied to the node; returns the membership after each. */
+    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes) {
+        Map<Long, ConfState> confStates = new HashMap<>();
+        for (AppliedConfChange applied : changes) {
+            if (applied.refused()) {
+                LOG.warn("{}: conf change at {} refused: {}", name, applied.index(), applied.refusal());
+                continue;
+            }
+            ConfState after = applied.after();
+            confStates.put(applied.index(), after);
+            confState = after;
+            recordAddresses(applied.change(), after);
+            LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
+                    after.getLearnersList(), applied.index());
+        }
+        return confStates;
+    }
+
+    private void recordAddresses(ConfChange change, ConfState after) {
+        for (ConfChangeSingle single : change.getChangesList()) {
+            long id = single.getNodeId();
+            if (single.getType() == ConfChangeType.CONF_CHANGE_REMOVE_NODE) {
+                if (isMember(id)) {
+                    continue;
+                }
+                if (id == storeId) {
+                    LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
+                    state.markRemoved();
+                } else {
+                    // The address stays in the store's book: the store may host other groups.
+                    MemberAddress address = addresses.get(id);
+                    if (address != null) {
+                        removedAddresses.put(id, address);
+                        if (state.isLeader()) {
+                            transport.sendRemovedNotice(groupId, id, address);
+                        }
+                    }
+                }
+            } else if (!change.getContext().isEmpty()) {
+                try {
+                    addresses.put(MemberAddress.parseAddresses(id, change.getContext().toString(StandardCharsets.UTF_8)));
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("{}: conf change for {} carries bad addresses: {}", name, id, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Time passed; every few ticks a leader promotes a learner that caught up. */
+    void onTicks(long count, RaftNode node) {
+        long before = ticks;
+        ticks += count;
+        if (before / PROMOTE_CHECK_TICKS != ticks / PROMOTE_CHECK_TICKS && state.isLeader()) {
+            promoteCaughtUpLearners(node);
+        }
+    }
+
+    private void promoteCaughtUpLearners(RaftNode node) {
+        var status = node.status();
+        if (status.confState().getVotersOutgoingCount() > 0 || status.confState().getLearnersCount() == 0) {
+            return;
+        }
+        for (long learner : status.confState().getLearnersList()) {
+            var progress = status.progress().get(learner);
+            if (progress == null || progress.state() != ProgressState.REPLICATE
+                    || progress.match() == 0 || progress.match() + PROMOTE_GAP_ENTRIES < status.lastIndex()) {
+                continue;
+            }
+            MemberAddress address = addresses.get(learner);
+            ConfChange.Builder change = ConfChange.newBuilder().addChanges(ConfChangeSingle.newBuilder()
+                    .setType(ConfChangeType.CONF_CHANGE_ADD_NODE).setNodeId(learner));
+            if (address != null) {
+                change.setContext(ByteString.copyFrom(address.toContext()));
+            }
+            try {
+                node.proposeConfChange(change.build());
+                LOG.info("{}: learner {} caught up (match {} of {}); proposing it as a voter", name, learner,
+                        progress.match(), status.lastIndex());
+            } catch (RequestDroppedException e) {
+                LOG.debug("{}: promotion of {} not proposed now: {}", name, learner, e.getMessage());
+            }
+            return; // One change at a time.
+        }
+    }
+
+    /** NOT_LEADER with the leader's store and its client address, when known. */
+    KvReply notLeader() {
+        long leader = state.leaderId();
+        MemberAddress address = leader == 0 ? null : addresses.get(leader);
+        return KvReplies.notLeader(leader, address == null ? "" : MemberAddress.format(address.clientAddress()));
+    }
+}

@@ -1,0 +1,86 @@
+package io.loomkv.net.node;
+
+import java.util.concurrent.locks.LockSupport;
+import org.jctools.queues.MpscUnboundedXaddArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One of the store's few Raft worker threads: runs the turns of the replicas that have work, in
+ * the order they asked, and flushes the peer transport after a round (so what the round produced
+ * for each store leaves in one frame). A replica is always run by the same worker, so its turns
+ * never overlap (see {@link ReplicaScheduler}).
+ *
+ * <p>The ready queue is unbounded in type but bounded in fact: a replica is in it at most once
+ * (its scheduled flag), so it never holds more than the replicas assigned to this worker.
+ */
+final class RaftWorker implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftWorker.class);
+    /** Turns between two flushes when replicas keep coming: bounds how long a message waits in an outbox. */
+    static final int TURNS_PER_FLUSH = 32;
+
+    private final String name;
+    private final StoreTransport transport;
+    private final MpscUnboundedXaddArrayQueue<Replica> ready = new MpscUnboundedXaddArrayQueue<>(256);
+    private volatile Thread thread;
+    private volatile boolean running = true;
+
+    RaftWorker(String name, StoreTransport transport) {
+        this.name = name;
+        this.transport = transport;
+    }
+
+    void start() {
+        thread = Thread.ofVirtual().name(name).start(this);
+    }
+
+    /** Queues a replica that was just marked scheduled. */
+    void enqueue(Replica replica) {
+        ready.offer(replica);
+        LockSupport.unpark(thread);
+    }
+
+    @Override
+    public void run() {
+        int turnsSinceFlush = 0;
+        while (running) {
+            Replica replica = ready.poll();
+            if (replica == null) {
+                if (turnsSinceFlush > 0) {
+                    transport.flush();
+                    turnsSinceFlush = 0;
+                }
+                if (ready.isEmpty() && running) {
+                    LockSupport.park(this);
+                }
+                continue;
+            }
+            replica.clearScheduled();
+            try {
+                replica.runTurn();
+            } catch (RuntimeException | Error e) {
+                // A replica's own failures are handled in its turn; this is a bug, and it must not take the worker down.
+                LOG.error("{}: turn of group {} failed", name, replica.groupId(), e);
+            }
+            if (++turnsSinceFlush >= TURNS_PER_FLUSH) {
+                transport.flush();
+                turnsSinceFlush = 0;
+            }
+        }
+    }
+
+    void stop() {
+        running = false;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    void join() throws InterruptedException {
+        Thread t = thread;
+        if (t != null) {
+            t.join();
+        }
+    }
+}

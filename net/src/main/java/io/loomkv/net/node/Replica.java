@@ -1,0 +1,527 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.kv.KvReplies;
+import io.loomkv.core.kv.KvStateMachine;
+import io.loomkv.core.kv.SessionPolicy;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.raft.RaftConfig;
+import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.ReadState;
+import io.loomkv.core.raft.Role;
+import io.loomkv.core.raft.SnapshotChunk;
+import io.loomkv.core.raft.SoftState;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.HardState;
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.SnapshotMetadata;
+import io.loomkv.core.replica.CommittedEntries;
+import io.loomkv.core.replica.Durability;
+import io.loomkv.core.replica.ReplicaDriver;
+import io.loomkv.core.replica.ReplicaIo;
+import io.loomkv.core.shard.SlotSet;
+import io.loomkv.persist.engine.MemoryKvEngine;
+import io.loomkv.persist.raft.GroupStorage;
+import io.loomkv.persist.snap.SnapshotReceiver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.jctools.queues.MpscChunkedArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This store's replica of one Raft group: the pure {@link RaftNode} with its {@link ReplicaDriver},
+ * the group's durable log view, its state machine (on the apply stage) and its pending requests.
+ * It owns no thread: a {@link RaftWorker} runs a turn whenever it has work (messages, requests,
+ * ticks, a persist that became durable), one turn at a time; see {@link #runTurn}.
+ *
+ * <p>This class is the driver's I/O (the shared WAL, the store transport, the apply stage) and
+ * the turn's bookkeeping; the batching of requests is {@link KvBatcher}'s, the membership policy
+ * {@link GroupMembership}'s, going quiet {@link Quiescence}'s.
+ */
+final class Replica {
+    private static final Logger LOG = LoggerFactory.getLogger(Replica.class);
+    static final int INPUT_QUEUE_CAPACITY = 16_384;
+    static final int INBOX_CAPACITY = 8_192;
+    /** Largest snapshot read back on restart or from the leader. */
+    static final long MAX_SNAPSHOT_BYTES = 64L << 30;
+
+    private record PendingQuiesce(long from, long term, long lastIndex) {
+    }
+
+    private final long groupId;
+    private final String name;
+    private final StoreContext store;
+    private final GroupStorage storage;
+    private final RaftNode node;
+    private final ReplicaDriver driver;
+    private final ReplicaState state = new ReplicaState();
+    private final ProposalTracker tracker = new ProposalTracker();
+    private final MpscChunkedArrayQueue<LoopInput> inputs = new MpscChunkedArrayQueue<>(16, INPUT_QUEUE_CAPACITY);
+    private final MpscChunkedArrayQueue<Message> inbox = new MpscChunkedArrayQueue<>(16, INBOX_CAPACITY);
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final AtomicLong pendingTicks = new AtomicLong();
+    private final AtomicReference<PendingQuiesce> quiesceNotice = new AtomicReference<>();
+    private final ReplicaApplier applier;
+    private final PointReads pointReads;
+    private final KvBatcher batcher;
+    private final GroupMembership membership;
+    private final Quiescence quiescence;
+    private SnapshotReceiver receiver;
+    private volatile boolean running = true;
+    /** Ticks delivered while this replica led without interruption (0 when not leading). */
+    private long leaderTicks;
+
+    private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine) {
+        this.groupId = groupId;
+        this.name = "store " + store.storeId() + " group " + groupId;
+        this.store = store;
+        this.storage = storage;
+        NodeConfig config = store.config();
+        this.node = new RaftNode(raftConfig(config, groupId, stateMachine.lastAppliedIndex()), storage);
+        this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
+                config.electionTimeoutTicks(), node.status().confState());
+        this.applier = new ReplicaApplier(store.storeId(), groupId, stateMachine, storage, tracker, state,
+                store.applyStage(), membership.confState(), config.snapshotThresholdEntries(),
+                store.snapshotThresholdBytes(), MAX_SNAPSHOT_BYTES,
+                (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
+        this.pointReads = new PointReads(name, stateMachine, state);
+        this.quiescence = new Quiescence(2L * config.electionTimeoutTicks(), config.electionTimeoutTicks());
+        this.batcher = new KvBatcher("s" + store.storeId() + "-g" + groupId, state, tracker, pointReads, storage,
+                new KvBatcher.Host() {
+                    @Override
+                    public void toApply(ApplyTask task) {
+                        Replica.this.toApply(task);
+                    }
+
+                    @Override
+                    public KvReply notLeader() {
+                        return Replica.this.notLeader();
+                    }
+
+                    @Override
+                    public boolean leaseUsable() {
+                        return quiescence.leaseUsable();
+                    }
+                });
+        this.driver = new ReplicaDriver(node, new Io());
+    }
+
+    /** Recovers (or creates) this store's replica of {@code groupId} from {@code storage}: snapshot, then the log after it. */
+    static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots) throws IOException {
+        KvStateMachine stateMachine = new KvStateMachine(new MemoryKvEngine(), store.limits(), SessionPolicy.defaults(),
+                groupId, ownedSlots);
+        long snapshotIndex = storage.snapshotMetadata().getIndex();
+        if (snapshotIndex > 0) {
+            try (InputStream in = storage.openSnapshotData(MAX_SNAPSHOT_BYTES)) {
+                stateMachine.restore(in);
+            }
+            LOG.info("store {} group {}: state machine restored from snapshot at {}", store.storeId(), groupId, snapshotIndex);
+        }
+        return new Replica(groupId, store, storage, stateMachine);
+    }
+
+    private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex) {
+        RaftConfig.Builder builder = RaftConfig.builder(config.nodeId())
+                .electionTimeoutTicks(config.electionTimeoutTicks())
+                .heartbeatTicks(config.heartbeatTicks())
+                // The core's only randomness; seeding it per run (and per group) is the runtime's business.
+                .randomSeed(System.nanoTime() ^ (config.nodeId() * 0x9E3779B97F4A7C15L) ^ (groupId * 0xC2B2AE3D27D4EB4FL))
+                .preVote(true)
+                .checkQuorum(true)
+                .appliedIndex(appliedIndex);
+        if (config.leaseReads()) {
+            // Shorter than the election timeout, so a new leader cannot be elected while the old lease holds.
+            builder.leaseReads(Math.max(1, config.electionTimeoutTicks() * 8 / 10));
+        }
+        return builder.build();
+    }
+
+    long groupId() {
+        return groupId;
+    }
+
+    String name() {
+        return name;
+    }
+
+    ReplicaState state() {
+        return state;
+    }
+
+    PointReads pointReads() {
+        return pointReads;
+    }
+
+    long lastSnapshotIndex() {
+        return applier.lastSnapshotIndex();
+    }
+
+    long leaseReadsServed() {
+        return batcher.leaseReadsServed();
+    }
+
+    boolean isQuiet() {
+        return quiescence.isQuiet();
+    }
+
+    GroupStorage storage() {
+        return storage;
+    }
+
+    ReplicaApplier applier() {
+        return applier;
+    }
+
+    // ---- from other threads ----
+
+    /** Hands an input to the replica; false when its queue is full or it stopped (the caller answers "overloaded"). */
+    boolean submit(LoopInput input) {
+        if (!running || !inputs.offer(input)) {
+            return false;
+        }
+        quiescence.wake();
+        store.scheduler().schedule(this);
+        return true;
+    }
+
+    /** A Raft message from a peer store; dropped (Raft resends) when the inbox is full. */
+    boolean deliver(Message message) {
+        if (!running || !inbox.offer(message)) {
+            return false;
+        }
+        quiescence.wake();
+        store.scheduler().schedule(this);
+        return true;
+    }
+
+    /** The leader says the group is quiet; checked on the next turn against our own log. */
+    void deliverQuiesce(long from, long term, long lastIndex) {
+        if (running) {
+            quiesceNotice.set(new PendingQuiesce(from, term, lastIndex));
+            store.scheduler().schedule(this);
+        }
+    }
+
+    /** The store ticker: {@code count} ticks passed (only for replicas that are not quiet). */
+    void addTicks(long count) {
+        pendingTicks.addAndGet(count);
+        store.scheduler().schedule(this);
+    }
+
+    /**
+     * Store liveness: {@code storeId} was not heard from for {@code silentTicks}. A quiet follower
+     * whose leader is there wakes, with the time that passed since as ticks, so that it elects a
+     * new leader as soon as a follower of a busy group would.
+     */
+    void onStoreDown(long storeId, long silentTicks) {
+        if (quiescence.isQuiet() && state.leaderId() == storeId && !state.isLeader()) {
+            quiescence.wake();
+            LOG.info("{}: the leader's store {} is silent; waking up to elect a new leader", name, storeId);
+            addTicks(Math.min(silentTicks, store.config().electionTimeoutTicks() - 1L));
+        }
+    }
+
+    /** Store liveness: {@code storeId} is back; a quiet leader wakes to catch its replica up. */
+    void onStoreUp(long storeId) {
+        if (quiescence.isQuiet() && state.isLeader() && membership.isMember(storeId)) {
+            quiescence.wake();
+            store.scheduler().schedule(this);
+        }
+    }
+
+    boolean markScheduled() {
+        return scheduled.compareAndSet(false, true);
+    }
+
+    void clearScheduled() {
+        scheduled.set(false);
+    }
+
+    // ---- the turn (one RaftWorker at a time) ----
+
+    /** One turn: ticks due, messages, requests, Readies; then maybe go quiet; asks for another turn if work is left. */
+    void runTurn() {
+        if (!running) {
+            return;
+        }
+        try {
+            long due = Math.min(pendingTicks.getAndSet(0), 2L * store.config().electionTimeoutTicks());
+            long ticks = state.removed() ? 0 : due;
+            driver.turn(ticks, this::nextMessage, n -> batcher.drain(inputs, n, this::runControl));
+            if (ticks > 0) {
+                quiescence.onTicks(ticks);
+                membership.onTicks(ticks, node);
+                leaderTicks = state.isLeader() ? leaderTicks + ticks : 0;
+                maybeQuiesce(ticks);
+            }
+            checkQuiesceNotice();
+            if (!inbox.isEmpty() || !inputs.isEmpty() || driver.hasWork()) {
+                store.scheduler().schedule(this);
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.error("{}: stopped by a failure; the replica stops serving", name, e);
+            state.fail(e);
+            stop();
+        }
+    }
+
+    /** The next peer message for the node, skipping all of them once this store was removed from the group. */
+    private Message nextMessage() {
+        Message message;
+        while ((message = inbox.poll()) != null) {
+            if (state.removed()) {
+                continue;
+            }
+            if (!membership.isMember(message.getFrom())) {
+                membership.noticeRemoved(message.getFrom());
+            }
+            return message;
+        }
+        return null;
+    }
+
+    private void runControl(LoopInput.Control control) {
+        try {
+            control.action().accept(node);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: control action failed: {}", name, e.toString());
+        }
+    }
+
+    private void maybeQuiesce(long ticks) {
+        if (!state.isLeader() || quiescence.isQuiet()) {
+            return;
+        }
+        boolean busy = !inputs.isEmpty() || driver.persistInFlight() || batcher.pendingReadRounds() > 0 || tracker.size() > 0;
+        long now = System.nanoTime();
+        var status = node.status();
+        if (!quiescence.leaderShouldQuiesce(status, state.appliedIndex(), ticks, busy, id -> store.liveness().isLive(id, now))) {
+            return;
+        }
+        for (long voter : status.confState().getVotersList()) {
+            if (voter != store.storeId() && store.liveness().isLive(voter, now)) {
+                store.transport().sendQuiesce(groupId, voter, status.term(), status.lastIndex());
+            }
+        }
+        goQuiet();
+        LOG.debug("{}: quiet at index {} term {}", name, status.lastIndex(), status.term());
+    }
+
+    private void checkQuiesceNotice() {
+        PendingQuiesce notice = quiesceNotice.getAndSet(null);
+        if (notice == null || quiescence.isQuiet() || driver.persistInFlight()) {
+            return;
+        }
+        if (Quiescence.followerMayQuiesce(node.status(), notice.from(), notice.term(), notice.lastIndex())) {
+            goQuiet();
+        }
+    }
+
+    private void goQuiet() {
+        quiescence.goQuiet();
+        // A message or request queued meanwhile found the replica awake and did not wake it: do it now.
+        if (!inbox.isEmpty() || !inputs.isEmpty()) {
+            quiescence.wake();
+        }
+    }
+
+    private void toApply(ApplyTask task) {
+        while (!applier.offer(task)) {
+            // Back-pressure: the apply stage is behind on this group; wait for room rather than grow without bound.
+            LockSupport.parkNanos(50_000);
+            if (!running) {
+                throw new IllegalStateException(name + " stopping with the apply queue full");
+            }
+        }
+    }
+
+    KvReply notLeader() {
+        return membership.notLeader();
+    }
+
+    /**
+     * Hands leadership to {@code target} (the group's preferred store) if this replica has led for
+     * two election timeouts and the target's replica has the whole log; decided on the turn.
+     * Returns whether the request was queued.
+     */
+    boolean handOverLeadership(long target) {
+        long electionTicks = store.config().electionTimeoutTicks();
+        return submit(new LoopInput.Control(n -> {
+            if (!state.isLeader() || leaderTicks < 2 * electionTicks) {
+                return;
+            }
+            var status = n.status();
+            if (status.leadTransferee() != 0 || !status.confState().getVotersList().contains(target)) {
+                return;
+            }
+            var progress = status.progress().get(target);
+            if (progress == null || progress.match() != status.lastIndex()) {
+                return;
+            }
+            LOG.info("{}: handing leadership to store {}, the group's preferred leader", name, target);
+            n.transferLeader(target);
+        }));
+    }
+
+    /**
+     * At start, the group's preferred store campaigns at once instead of waiting for an election
+     * timeout: after a start of the whole cluster each store then leads about its share of the
+     * groups without transfers. Where a leader is already known (only this store restarted) the
+     * others refuse the pre-vote, and the balancer moves leadership back later.
+     */
+    void campaignIfLeaderless() {
+        submit(new LoopInput.Control(n -> {
+            if (state.leaderId() == 0 && !state.removed() && membership.isMember(store.storeId())) {
+                n.campaign();
+            }
+        }));
+    }
+
+    void onRemovedNotice(long from) {
+        submit(new LoopInput.Control(n -> membership.onRemovedNotice(from)));
+    }
+
+    /** Stops taking work and answers everything still queued or waiting. Call from the replica's turn or after the workers stopped. */
+    void stop() {
+        running = false;
+        KvReply stopping = KvReplies.error(Status.UNAVAILABLE, "replica " + name + " is stopping");
+        LoopInput input;
+        while ((input = inputs.poll()) != null) {
+            switch (input) {
+                case LoopInput.Propose p -> p.reply().complete(stopping);
+                case LoopInput.Read r -> r.reply().complete(stopping);
+                case LoopInput.Control c -> { }
+            }
+        }
+        batcher.failPendingReads(stopping);
+    }
+
+    /** After the store's workers stopped: fails what still waits and releases the snapshot receiver. */
+    void close() {
+        stop();
+        tracker.failAll(name + " is shutting down");
+        applier.close();
+        closeReceiver();
+    }
+
+    // ---- snapshots from the leader ----
+
+    private void stage(SnapshotChunk chunk) throws IOException {
+        if (chunk.offsetBytes() == 0) {
+            closeReceiver();
+            receiver = storage.receiveSnapshot(chunk.metadata());
+        }
+        if (receiver == null) {
+            throw new IllegalStateException(name + ": snapshot chunk at offset " + chunk.offsetBytes()
+                    + " without a transfer started at offset 0");
+        }
+        receiver.append(chunk.offsetBytes(), chunk.data());
+    }
+
+    private void install(SnapshotMetadata metadata) throws IOException {
+        if (receiver == null) {
+            throw new IllegalStateException(name + ": snapshot " + metadata.getIndex() + " to install but no chunks were staged");
+        }
+        SnapshotMetadata finished = receiver.finish();
+        receiver = null;
+        if (finished.getIndex() != metadata.getIndex() || finished.getTerm() != metadata.getTerm()) {
+            throw new IllegalStateException(name + ": staged snapshot " + finished.getIndex() + "/" + finished.getTerm()
+                    + " is not the one to install " + metadata.getIndex() + "/" + metadata.getTerm());
+        }
+        storage.installSnapshot(finished);
+        LOG.info("{}: installed snapshot at index {} term {} from the leader", name, finished.getIndex(), finished.getTerm());
+        toApply(new ApplyTask.Restore(finished));
+        membership.onSnapshot(finished.getConfState());
+    }
+
+    private void closeReceiver() {
+        if (receiver != null) {
+            try {
+                receiver.close();
+            } catch (IOException e) {
+                LOG.debug("closing a snapshot receiver", e);
+            }
+            receiver = null;
+        }
+    }
+
+    private void onSoftState(SoftState soft) {
+        Role previous = state.role();
+        state.setLeadership(soft.leaderId(), soft.role());
+        LOG.info("{}: role {} (leader {}), term {}", name, soft.role(), soft.leaderId(), node.term());
+        if (previous == Role.LEADER && soft.role() != Role.LEADER || soft.leaderId() == 0) {
+            batcher.onLeadershipLost();
+        }
+    }
+
+    /** The driver's I/O: the shared WAL, the store transport, the apply stage; all on this replica's turn. */
+    private final class Io implements ReplicaIo {
+        @Override
+        public boolean send(Message message) {
+            return store.transport().send(groupId, message);
+        }
+
+        @Override
+        public Durability persist(HardState hardState, List<Entry> entries, boolean mustSync) {
+            CompletableFuture<Long> durable = storage.append(hardState, entries, mustSync);
+            if (!durable.isDone()) {
+                durable.whenComplete((index, failure) -> store.scheduler().schedule(Replica.this));
+            }
+            return () -> {
+                if (!durable.isDone()) {
+                    return false;
+                }
+                if (durable.isCompletedExceptionally()) {
+                    throw new IllegalStateException(name + ": WAL write failed; the replica must stop", durable.exceptionNow());
+                }
+                return true;
+            };
+        }
+
+        @Override
+        public void stageSnapshotChunk(SnapshotChunk chunk) {
+            try {
+                stage(chunk);
+            } catch (IOException e) {
+                throw new UncheckedIOException(name + ": staging a snapshot chunk at offset " + chunk.offsetBytes(), e);
+            }
+        }
+
+        @Override
+        public void installSnapshot(SnapshotMetadata metadata) {
+            try {
+                install(metadata);
+            } catch (IOException e) {
+                throw new UncheckedIOException(name + ": installing snapshot " + metadata.getIndex(), e);
+            }
+        }
+
+        @Override
+        public void apply(CommittedEntries committed) {
+            toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges())));
+        }
+
+        @Override
+        public void readsConfirmed(List<ReadState> readStates) {
+            batcher.onReadStates(readStates);
+        }
+
+        @Override
+        public void softStateChanged(SoftState softState) {
+            onSoftState(softState);
+        }
+
+        @Override
+        public void messageRejected(Message message, IllegalArgumentException reason) {
+            LOG.warn("{}: dropped a bad {} from {}: {}", name, message.getType(), message.getFrom(), reason.getMessage());
+        }
+    }
+}

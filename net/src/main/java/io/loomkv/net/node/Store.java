@@ -1,0 +1,433 @@
+package io.loomkv.net.node;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.KvLimits;
+import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfChangeSingle;
+import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.EntryType;
+import io.loomkv.core.raft.proto.HardState;
+import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.MessageType;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.rpc.CallContext;
+import io.loomkv.net.rpc.RpcHandlers;
+import io.loomkv.net.rpc.RpcServer;
+import io.loomkv.net.rpc.RpcServerConfig;
+import io.loomkv.net.store.proto.GroupMessage;
+import io.loomkv.net.store.proto.RaftBatch;
+import io.loomkv.persist.identity.DataDirectoryIdentity;
+import io.loomkv.persist.raft.GroupStorage;
+import io.loomkv.persist.raft.StoreLog;
+import io.loomkv.persist.raft.StoreLogOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One loomkv server process: a <em>store</em> hosting replicas of many Raft groups. It recovers its
+ * shared WAL and every group's snapshot, creates (and on first start bootstraps) a replica for each
+ * group the layout places here, and runs them on a fixed set of threads whatever their number:
+ * a few Raft workers, a few apply threads, one ticker, one peer transport with one connection per
+ * peer store, a peer RPC server (Raft batches, peer handshake only) and a client RPC server (KV
+ * requests routed by slot, status, layout, membership). See DESIGN.md "Multi-Raft and sharding".
+ */
+public final class Store implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+    /** Per-group byte threshold for snapshots: this budget shared by the groups, within the bounds below. */
+    static final long SNAPSHOT_BUDGET_BYTES = 256L << 20;
+    static final long MIN_SNAPSHOT_THRESHOLD_BYTES = 4L << 20;
+    static final long MAX_SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
+
+    private final NodeConfig config;
+    private final SlotLayout layout;
+    private final StoreLog log;
+    private final Membership addresses;
+    private final StoreLiveness liveness;
+    private final StoreTransport transport;
+    private final ReplicaScheduler scheduler;
+    private final ApplyStage applyStage;
+    private final StoreContext context;
+    private final ConcurrentSkipListMap<Long, Replica> replicas = new ConcurrentSkipListMap<>();
+    private final StoreTicker ticker;
+    private final LeaderBalancer balancer;
+    private final StoreService service;
+    private final RpcServer peerServer;
+    private final RpcServer clientServer;
+    private volatile boolean closed;
+    /** Ticker thread only. */
+    private boolean campaignedAtStart;
+
+    private Store(NodeConfig config) throws IOException {
+        this.config = config;
+        Files.createDirectories(config.dataDirectory());
+        // Refuse another node's or another cluster's data before reading any of it.
+        new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
+        this.addresses = new Membership(config.dataDirectory(), config.members());
+        this.layout = StoreLayouts.loadOrCreate(config);
+        this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft")).withFsync(config.fsync()));
+        try {
+            Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
+            this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
+            this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
+            String storeName = Long.toString(config.nodeId());
+            this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);
+            this.applyStage = new ApplyStage(storeName, config.applyThreads());
+            KvLimits limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());
+            TreeSet<Long> hosted = hostedGroups();
+            long snapshotBytes = Math.clamp(SNAPSHOT_BUDGET_BYTES / Math.max(1, hosted.size()), MIN_SNAPSHOT_THRESHOLD_BYTES,
+                    MAX_SNAPSHOT_THRESHOLD_BYTES);
+            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes);
+            bootstrapNewGroups(hosted);
+            for (long group : hosted) {
+                GroupStorage storage = log.group(group);
+                replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
+            }
+            this.balancer = new LeaderBalancer(config.nodeId(), layout, liveness);
+            this.ticker = new StoreTicker("store-ticker-" + storeName, config.nodeId(),
+                    TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), config.electionTimeoutTicks(),
+                    replicas::values, this::peerStores, liveness, transport, this::housekeeping);
+            this.service = new StoreService(config, new StoreService.Replicas() {
+                @Override
+                public SlotLayout layout() {
+                    return layout;
+                }
+
+                @Override
+                public Replica replica(long groupId) {
+                    return replicas.get(groupId);
+                }
+
+                @Override
+                public Iterable<Replica> all() {
+                    return replicas.values();
+                }
+
+                @Override
+                public Membership addresses() {
+                    return addresses;
+                }
+            }, limits);
+            this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+                    RpcHandlers.builder()
+                            .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
+                            .addOneWay(NodeMethods.STORE_HEARTBEAT, (heartbeat, ctx) -> heard(ctx))
+                            .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, ctx) -> {
+                                Replica replica = replicas.get(notice.getGroupId());
+                                if (replica != null && notice.getNodeId() == config.nodeId()
+                                        && notice.getFrom() == ctx.peerNodeId()) {
+                                    replica.onRemovedNotice(notice.getFrom());
+                                }
+                            })
+                            .onHandshake(this::onPeerHandshake)
+                            .build());
+            this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+                    service.register(RpcHandlers.builder()).build());
+        } catch (IOException | RuntimeException e) {
+            log.close();
+            throw e;
+        }
+    }
+
+    /** Recovers and starts a store; returns once its servers listen. */
+    public static Store start(NodeConfig config) throws IOException {
+        Store store = new Store(config);
+        try {
+            store.applyStage.start();
+            store.scheduler.start();
+            store.ticker.start();
+            store.peerServer.start(config.peerAddress());
+            store.clientServer.start(config.clientAddress());
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        LOG.info("store {} of cluster '{}' serving {} groups (layout {}) for clients on {} and peers on {} (data in {})",
+                config.nodeId(), config.clusterId(), store.replicas.size(), store.layout.version(),
+                MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
+                config.dataDirectory());
+        return store;
+    }
+
+    /** The groups with a replica here: those the layout places here, and those a membership change added since. */
+    private TreeSet<Long> hostedGroups() {
+        TreeSet<Long> hosted = new TreeSet<>(log.groups().keySet());
+        for (long group : layout.groups()) {
+            if (layout.replicas(group).contains(config.nodeId()) && !config.join()) {
+                hosted.add(group);
+            }
+        }
+        return hosted;
+    }
+
+    /**
+     * A brand-new replica of a group of the initial layout writes the group's initial membership
+     * into its log as committed conf-change entries at term 1 (one per replica store, in id order,
+     * so every initial replica writes identical entries), as etcd's bootstrap does. The membership
+     * then lives in the log like every later change. All new groups go to the WAL together.
+     */
+    private void bootstrapNewGroups(Collection<Long> hosted) throws IOException {
+        List<java.util.concurrent.CompletableFuture<Long>> writes = new ArrayList<>();
+        for (long group : hosted) {
+            if (log.groups().containsKey(group)) {
+                continue;
+            }
+            GroupStorage storage = log.createGroup(group);
+            if (config.join() || !layout.replicas(group).contains(config.nodeId())) {
+                continue; // Joins an existing group: it learns the membership from the leader.
+            }
+            List<Entry> entries = new ArrayList<>();
+            List<Long> members = layout.replicas(group).stream().sorted(Comparator.naturalOrder()).toList();
+            for (long member : members) {
+                MemberAddress address = addresses.get(member);
+                if (address == null) {
+                    throw new IllegalStateException("group " + group + " has a replica on store " + member
+                            + ", which is not in the configured members " + config.members());
+                }
+                ConfChange change = ConfChange.newBuilder()
+                        .addChanges(ConfChangeSingle.newBuilder().setType(ConfChangeType.CONF_CHANGE_ADD_NODE).setNodeId(member))
+                        .setContext(ByteString.copyFrom(address.toContext()))
+                        .build();
+                entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_CONF_CHANGE)
+                        .setData(change.toByteString()).build());
+            }
+            HardState hardState = HardState.newBuilder().setTerm(1).setCommit(entries.size()).build();
+            writes.add(storage.append(hardState, entries, true));
+        }
+        try {
+            for (var write : writes) {
+                write.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the bootstrap entries", e);
+        } catch (ExecutionException e) {
+            throw new IOException("writing the bootstrap entries failed", e.getCause());
+        }
+        if (!writes.isEmpty()) {
+            LOG.info("store {}: new replica of {} groups; wrote their initial membership", config.nodeId(), writes.size());
+        }
+    }
+
+    /** See {@link Replica#campaignIfLeaderless()}; only with several groups (one group has nothing to spread). */
+    private void campaignWherePreferred() {
+        if (layout.groups().size() <= 1) {
+            return;
+        }
+        for (Replica replica : replicas.values()) {
+            if (layout.groups().contains(replica.groupId())
+                    && LeaderBalancer.preferredLeader(layout, replica.groupId()) == config.nodeId()) {
+                replica.campaignIfLeaderless();
+            }
+        }
+    }
+
+    private Collection<Long> peerStores() {
+        return addresses.ids();
+    }
+
+    private void heard(CallContext context) {
+        liveness.heard(context.peerNodeId(), System.nanoTime());
+    }
+
+    private void onPeerHandshake(CallContext context) {
+        if (context.isPeer()) {
+            heard(context);
+            transport.peerConnected(context.peerNodeId());
+        }
+    }
+
+    private void onRaftBatch(RaftBatch batch, CallContext context) {
+        long from = context.peerNodeId();
+        liveness.heard(from, System.nanoTime());
+        for (GroupMessage message : batch.getMessagesList()) {
+            Replica replica = replicaFor(message);
+            if (replica == null) {
+                continue;
+            }
+            switch (message.getBodyCase()) {
+                case RAFT -> {
+                    Message raft = message.getRaft();
+                    if (raft.getFrom() != from || raft.getTo() != config.nodeId()) {
+                        LOG.warn("store {}: dropping {} of group {} claiming from={} to={} on a connection of store {}",
+                                config.nodeId(), raft.getType(), message.getGroupId(), raft.getFrom(), raft.getTo(), from);
+                        continue;
+                    }
+                    replica.deliver(raft);
+                }
+                case QUIESCE -> replica.deliverQuiesce(from, message.getQuiesce().getTerm(), message.getQuiesce().getLastIndex());
+                case BODY_NOT_SET -> LOG.warn("store {}: empty group message from store {}", config.nodeId(), from);
+            }
+        }
+    }
+
+    /**
+     * The replica a message is for. A store added to a group (as a learner, by a membership change)
+     * has no replica of it until its leader first reaches it: then an empty one is created, which
+     * learns everything from the leader. Only a leader's messages create one, and only for groups
+     * of the layout.
+     */
+    private Replica replicaFor(GroupMessage message) {
+        long group = message.getGroupId();
+        Replica replica = replicas.get(group);
+        if (replica != null || closed) {
+            return replica;
+        }
+        if (!message.hasRaft() || !layout.groups().contains(group) || !isLeaderMessage(message.getRaft().getType())) {
+            return null;
+        }
+        synchronizedCreate(group);
+        return replicas.get(group);
+    }
+
+    private static boolean isLeaderMessage(MessageType type) {
+        return type == MessageType.MSG_APP || type == MessageType.MSG_HEARTBEAT || type == MessageType.MSG_SNAP;
+    }
+
+    private final java.util.concurrent.locks.ReentrantLock createLock = new java.util.concurrent.locks.ReentrantLock();
+
+    private void synchronizedCreate(long group) {
+        createLock.lock();
+        try {
+            if (replicas.containsKey(group) || closed) {
+                return;
+            }
+            GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
+            replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
+            LOG.info("store {}: created a replica of group {} for its leader to fill", config.nodeId(), group);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("store {}: could not create a replica of group {}: {}", config.nodeId(), group, e.toString());
+        } finally {
+            createLock.unlock();
+        }
+    }
+
+    /**
+     * On the ticker, first two ticks after start (peer connections are being opened by then), then
+     * once a second: let preferred stores campaign at once the first time, move leadership towards
+     * each group's preferred store after that.
+     */
+    private void housekeeping() {
+        if (!campaignedAtStart) {
+            campaignedAtStart = true;
+            campaignWherePreferred();
+            return;
+        }
+        balancer.run(replicas.values(), System.nanoTime());
+    }
+
+    // ---- for tests and tools ----
+
+    /** Fault injection on this store's outgoing Raft traffic (tests only; nothing is injected by default). */
+    public PeerFaults peerFaults() {
+        return transport.faults();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public long storeId() {
+        return config.nodeId();
+    }
+
+    public SlotLayout layout() {
+        return layout;
+    }
+
+    /** The groups this store hosts a replica of, ascending. */
+    public List<Long> groups() {
+        return List.copyOf(replicas.keySet());
+    }
+
+    /** Whether this store's replica of {@code groupId} believes it leads and serves. */
+    public boolean isLeader(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica != null && replica.state().isLeader() && replica.state().unavailableReason() == null;
+    }
+
+    public long leaderId(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.state().leaderId();
+    }
+
+    public long appliedIndex(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.state().appliedIndex();
+    }
+
+    /** Null while the replica serves; otherwise why it stopped (removed, failed, not hosted here). */
+    public String unavailableReason(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? "no replica of group " + groupId + " here" : replica.state().unavailableReason();
+    }
+
+    public boolean isQuiet(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica != null && replica.isQuiet();
+    }
+
+    /** Reads the replica of {@code groupId} served from its leader lease, without a ReadIndex round. */
+    public long leaseReadsServed(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.leaseReadsServed();
+    }
+
+    /** Index of the newest local snapshot of {@code groupId} (0 when none). */
+    public long snapshotIndex(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.storage().snapshotMetadata().getIndex();
+    }
+
+    /** First index still in the log of {@code groupId}. */
+    public long firstLogIndex(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.storage().firstIndex();
+    }
+
+    /** WAL force() calls so far; for tests and benchmarks. */
+    public long walForceCount() {
+        return log.walForceCount();
+    }
+
+    /** Stops serving and closes everything; idempotent. Data stays on disk for a restart. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        clientServer.shutdown(Duration.ofSeconds(1));
+        peerServer.shutdown(Duration.ofMillis(200));
+        ticker.stop();
+        scheduler.close();
+        applyStage.close();
+        try {
+            ticker.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        transport.close();
+        for (Replica replica : replicas.values()) {
+            replica.close();
+        }
+        service.close();
+        try {
+            log.close();
+        } catch (IOException e) {
+            LOG.warn("store {}: closing storage: {}", config.nodeId(), e.toString());
+        }
+        LOG.info("store {} stopped", config.nodeId());
+    }
+}

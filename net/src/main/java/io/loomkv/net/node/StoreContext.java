@@ -1,0 +1,24 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.kv.KvLimits;
+
+/**
+ * What every replica of a store shares: the configuration, the transport to peer stores, the
+ * worker pools that run turns and apply entries, the address book and the liveness of peers.
+ *
+ * @param snapshotThresholdBytes entry bytes applied since the last snapshot that call for a new one, per group
+ */
+record StoreContext(
+        NodeConfig config,
+        KvLimits limits,
+        StoreTransport transport,
+        ReplicaScheduler scheduler,
+        ApplyStage applyStage,
+        Membership addresses,
+        StoreLiveness liveness,
+        long snapshotThresholdBytes) {
+
+    long storeId() {
+        return config.nodeId();
+    }
+}

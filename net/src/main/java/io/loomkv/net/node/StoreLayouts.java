@@ -1,0 +1,82 @@
+package io.loomkv.net.node;
+
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.rpc.RpcClient;
+import io.loomkv.net.rpc.RpcClientConfig;
+import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.net.store.proto.LayoutRequest;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where a store's slot layout comes from. In this version the layout is static: the initial
+ * members compute it from {@code data-groups} (slots split evenly, every group on
+ * {@code replicas-per-group} stores) when they are first started, and keep it in their data
+ * directory; a store that joins a running cluster asks its members for theirs. A later start with
+ * another {@code data-groups} is refused, naming both.
+ */
+final class StoreLayouts {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreLayouts.class);
+    static final long FIRST_VERSION = 1;
+    private static final Duration JOIN_FETCH_TIMEOUT = Duration.ofSeconds(30);
+
+    private StoreLayouts() {
+    }
+
+    static SlotLayout loadOrCreate(NodeConfig config) throws IOException {
+        Optional<SlotLayout> stored = LayoutFile.read(config.dataDirectory());
+        if (stored.isPresent()) {
+            SlotLayout layout = stored.get();
+            if (!config.join() && layout.groups().size() != config.dataGroups()) {
+                throw new IOException("data directory " + config.dataDirectory() + " holds a layout of "
+                        + layout.groups().size() + " data groups but the configuration says data-groups="
+                        + config.dataGroups() + "; the number of groups of an existing cluster cannot be changed this way");
+            }
+            return layout;
+        }
+        SlotLayout layout = config.join() ? fetchFromMembers(config) : initial(config);
+        LayoutFile.write(config.dataDirectory(), layout);
+        LOG.info("store {}: layout {} with {} data groups written to {}", config.nodeId(), layout.version(),
+                layout.groups().size(), config.dataDirectory().resolve(LayoutFile.FILE_NAME));
+        return layout;
+    }
+
+    /** The layout every initial member computes alike from the same configuration. */
+    static SlotLayout initial(NodeConfig config) {
+        List<Long> stores = config.members().stream().map(MemberAddress::id).sorted().toList();
+        return SlotLayout.evenSplit(FIRST_VERSION, config.dataGroups(), stores, config.effectiveReplicasPerGroup());
+    }
+
+    private static SlotLayout fetchFromMembers(NodeConfig config) throws IOException {
+        long deadline = System.nanoTime() + JOIN_FETCH_TIMEOUT.toNanos();
+        String last = "no member configured";
+        try (RpcClient client = new RpcClient(RpcClientConfig.client(config.clusterId()))) {
+            while (System.nanoTime() < deadline) {
+                for (MemberAddress member : config.members()) {
+                    if (member.id() == config.nodeId()) {
+                        continue;
+                    }
+                    try {
+                        LayoutReply reply = client.call(member.clientAddress(), NodeMethods.LAYOUT,
+                                LayoutRequest.getDefaultInstance(), Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
+                        return SlotLayout.fromProto(reply.getLayout());
+                    } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+                        last = member.id() + ": " + e;
+                    }
+                }
+                Thread.sleep(200);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while asking the members for the layout", e);
+        }
+        throw new IOException("joining store " + config.nodeId() + " could not get the layout from any member within "
+                + JOIN_FETCH_TIMEOUT.toSeconds() + " s; last: " + last);
+    }
+}

@@ -1,0 +1,140 @@
+package io.loomkv.net.node;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's one clock: every tick it hands a tick to each replica that is not quiet (and so
+ * schedules its turn), judges which peer stores are alive, sends store heartbeats to peers that
+ * were sent nothing during the tick, and runs the store's slow housekeeping (leader balancing)
+ * two ticks after start and then once a second. One thread for all groups, instead of a timer per group; a slow replica
+ * cannot delay the others' ticks (CockroachDB's raftTickLoop does the same).
+ *
+ * <p>After a pause of the whole process (GC, SIGSTOP) the ticks that were missed are all handed
+ * over at once, bounded, so that time reaches every replica before it acts on anything (see
+ * {@link io.loomkv.core.replica.ReplicaDriver} for why that matters to lease reads).
+ *
+ * <p>A timed park once per tick: see LoopTicker's history in the README for why the replicas do not
+ * park with timeouts themselves.
+ */
+final class StoreTicker implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreTicker.class);
+    private static final long HOUSEKEEPING_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final String name;
+    private final long tickNanos;
+    private final int electionTimeoutTicks;
+    private final long storeId;
+    private final Supplier<Collection<Replica>> replicas;
+    private final Supplier<Collection<Long>> peerStores;
+    private final StoreLiveness liveness;
+    private final StoreTransport transport;
+    private final Runnable housekeeping;
+    private final Map<Long, Boolean> peerLive = new HashMap<>();
+    private volatile boolean running = true;
+    private volatile Thread thread;
+
+    StoreTicker(String name, long storeId, long tickNanos, int electionTimeoutTicks, Supplier<Collection<Replica>> replicas,
+            Supplier<Collection<Long>> peerStores, StoreLiveness liveness, StoreTransport transport, Runnable housekeeping) {
+        if (tickNanos <= 0) {
+            throw new IllegalArgumentException("tickNanos must be positive, got " + tickNanos);
+        }
+        this.name = name;
+        this.storeId = storeId;
+        this.tickNanos = tickNanos;
+        this.electionTimeoutTicks = electionTimeoutTicks;
+        this.replicas = replicas;
+        this.peerStores = peerStores;
+        this.liveness = liveness;
+        this.transport = transport;
+        this.housekeeping = housekeeping;
+    }
+
+    void start() {
+        thread = Thread.ofVirtual().name(name).start(this);
+    }
+
+    @Override
+    public void run() {
+        long nextTickNanos = System.nanoTime() + tickNanos;
+        long nextHousekeepingNanos = System.nanoTime() + 2 * tickNanos;
+        while (running) {
+            long now = System.nanoTime();
+            if (now - nextTickNanos < 0) {
+                LockSupport.parkNanos(this, nextTickNanos - now);
+                continue;
+            }
+            long dueTicks = Math.min((now - nextTickNanos) / tickNanos + 1, 2L * electionTimeoutTicks);
+            nextTickNanos += dueTicks * tickNanos;
+            if (now - nextTickNanos >= 0) {
+                nextTickNanos = now + tickNanos; // Fell far behind (a long pause): start afresh.
+            }
+            try {
+                tick(dueTicks, now);
+                if (now - nextHousekeepingNanos >= 0) {
+                    nextHousekeepingNanos = now + HOUSEKEEPING_NANOS;
+                    housekeeping.run();
+                }
+            } catch (RuntimeException e) {
+                LOG.error("{}: tick failed", name, e);
+            }
+        }
+    }
+
+    private void tick(long dueTicks, long now) {
+        for (Replica replica : replicas.get()) {
+            if (!replica.isQuiet()) {
+                replica.addTicks(dueTicks);
+            }
+        }
+        Collection<Long> peers = peerStores.get();
+        for (long peer : peers) {
+            if (peer != storeId) {
+                judge(peer, now);
+            }
+        }
+        transport.sendStoreHeartbeats(peers, now, tickNanos);
+    }
+
+    private void judge(long peer, long now) {
+        boolean live = liveness.isLive(peer, now);
+        Boolean before = peerLive.put(peer, live);
+        if (before == null || before == live) {
+            return;
+        }
+        if (live) {
+            LOG.info("{}: store {} is back", name, peer);
+            for (Replica replica : replicas.get()) {
+                replica.onStoreUp(peer);
+            }
+        } else {
+            long silentTicks = (now - liveness.lastHeard(peer)) / tickNanos;
+            LOG.info("{}: store {} silent for {} ms; taking it for down", name, peer,
+                    TimeUnit.NANOSECONDS.toMillis(now - liveness.lastHeard(peer)));
+            for (Replica replica : replicas.get()) {
+                replica.onStoreDown(peer, silentTicks);
+            }
+        }
+    }
+
+    void stop() {
+        running = false;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    void join() throws InterruptedException {
+        Thread t = thread;
+        if (t != null) {
+            t.join();
+        }
+    }
+}
