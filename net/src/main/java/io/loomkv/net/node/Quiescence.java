@@ -66,12 +66,21 @@ final class Quiescence {
         return awakeTicks >= electionTimeoutTicks;
     }
 
+    /**
+     * The turn: whether the replica was woken from quiet since the last turn (then its lease and
+     * its tick clock start afresh). Clears the flag.
+     */
+    boolean takeWake() {
+        if (!wokeFromQuiet) {
+            return false;
+        }
+        wokeFromQuiet = false;
+        awakeTicks = 0;
+        return true;
+    }
+
     /** Counts the ticks a turn delivered. */
     void onTicks(long ticks) {
-        if (wokeFromQuiet) {
-            wokeFromQuiet = false;
-            awakeTicks = 0;
-        }
         awakeTicks += ticks;
     }
 

@@ -67,7 +67,11 @@ final class Replica {
     private final MpscChunkedArrayQueue<LoopInput> inputs = new MpscChunkedArrayQueue<>(16, INPUT_QUEUE_CAPACITY);
     private final MpscChunkedArrayQueue<Message> inbox = new MpscChunkedArrayQueue<>(16, INBOX_CAPACITY);
     private final AtomicBoolean scheduled = new AtomicBoolean();
-    private final AtomicLong pendingTicks = new AtomicLong();
+    /** Ticks to hand over beyond what the clock says: a quiet follower woken because its leader's store died. */
+    private final AtomicLong extraTicks = new AtomicLong();
+    private final long tickNanos;
+    /** When the next tick is due; turns only. */
+    private long nextTickNanos;
     private final AtomicReference<PendingQuiesce> quiesceNotice = new AtomicReference<>();
     private final ReplicaApplier applier;
     private final PointReads pointReads;
@@ -86,6 +90,8 @@ final class Replica {
         this.storage = storage;
         NodeConfig config = store.config();
         this.node = new RaftNode(raftConfig(config, groupId, stateMachine.lastAppliedIndex()), storage);
+        this.tickNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
+        this.nextTickNanos = System.nanoTime() + tickNanos;
         this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
                 config.electionTimeoutTicks(), node.status().confState());
         this.applier = new ReplicaApplier(store.storeId(), groupId, stateMachine, storage, tracker, state,
@@ -210,9 +216,8 @@ final class Replica {
         }
     }
 
-    /** The store ticker: {@code count} ticks passed (only for replicas that are not quiet). */
-    void addTicks(long count) {
-        pendingTicks.addAndGet(count);
+    /** The store ticker: a tick may be due (only for replicas that are not quiet); the turn reads the clock. */
+    void tickDue() {
         store.scheduler().schedule(this);
     }
 
@@ -225,7 +230,8 @@ final class Replica {
         if (quiescence.isQuiet() && state.leaderId() == storeId && !state.isLeader()) {
             quiescence.wake();
             LOG.info("{}: the leader's store {} is silent; waking up to elect a new leader", name, storeId);
-            addTicks(Math.min(silentTicks, store.config().electionTimeoutTicks() - 1L));
+            extraTicks.addAndGet(Math.min(silentTicks, store.config().electionTimeoutTicks() - 1L));
+            store.scheduler().schedule(this);
         }
     }
 
@@ -253,7 +259,7 @@ final class Replica {
             return;
         }
         try {
-            long due = Math.min(pendingTicks.getAndSet(0), 2L * store.config().electionTimeoutTicks());
+            long due = Math.min(dueTicks() + extraTicks.getAndSet(0), 2L * store.config().electionTimeoutTicks());
             long ticks = state.removed() ? 0 : due;
             driver.turn(ticks, this::nextMessage, n -> batcher.drain(inputs, n, this::runControl));
             if (ticks > 0) {
@@ -271,6 +277,31 @@ final class Replica {
             state.fail(e);
             stop();
         }
+    }
+
+    /**
+     * The ticks due by the clock, read at the start of the turn: time that passed while the replica
+     * did not run (a GC pause, SIGSTOP of the process) reaches the core before any message or
+     * request of this turn (see {@link ReplicaDriver}); had the ticker counted them, a request
+     * could win the race against it after a pause, and a leader frozen past its lease would serve
+     * a stale LEASE read (./loomkv chaos found exactly that). A quiet replica gets none, and one
+     * just woken starts counting afresh: time spent quiet is not time without a leader.
+     */
+    private long dueTicks() {
+        long now = System.nanoTime();
+        if (quiescence.takeWake()) {
+            nextTickNanos = now + tickNanos;
+            return 0;
+        }
+        if (quiescence.isQuiet() || now - nextTickNanos < 0) {
+            return 0;
+        }
+        long due = Math.min((now - nextTickNanos) / tickNanos + 1, 2L * store.config().electionTimeoutTicks());
+        nextTickNanos += due * tickNanos;
+        if (now - nextTickNanos >= 0) {
+            nextTickNanos = now + tickNanos; // Far behind (a long pause): start afresh.
+        }
+        return due;
     }
 
     /** The next peer message for the node, skipping all of them once this store was removed from the group. */

@@ -96,8 +96,7 @@ public final class Store implements AutoCloseable {
             }
             this.balancer = new LeaderBalancer(config.nodeId(), layout, liveness);
             this.ticker = new StoreTicker("store-ticker-" + storeName, config.nodeId(),
-                    TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), config.electionTimeoutTicks(),
-                    replicas::values, this::peerStores, liveness, transport, this::housekeeping);
+                    TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), replicas::values, this::peerStores, liveness, transport, this::housekeeping);
             this.service = new StoreService(config, new StoreService.Replicas() {
                 @Override
                 public SlotLayout layout() {

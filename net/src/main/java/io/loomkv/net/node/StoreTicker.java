@@ -10,15 +10,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The store's one clock: every tick it hands a tick to each replica that is not quiet (and so
- * schedules its turn), judges which peer stores are alive, sends store heartbeats to peers that
+ * The store's one clock: every tick it schedules a turn of each replica that is not quiet (the
+ * turn reads the clock and hands the core the ticks due), judges which peer stores are alive, sends store heartbeats to peers that
  * were sent nothing during the tick, and runs the store's slow housekeeping (leader balancing)
  * two ticks after start and then once a second. One thread for all groups, instead of a timer per group; a slow replica
  * cannot delay the others' ticks (CockroachDB's raftTickLoop does the same).
  *
- * <p>After a pause of the whole process (GC, SIGSTOP) the ticks that were missed are all handed
- * over at once, bounded, so that time reaches every replica before it acts on anything (see
- * {@link io.loomkv.core.replica.ReplicaDriver} for why that matters to lease reads).
+ * <p>It does not count ticks for the replicas: after a pause of the whole process a request could
+ * reach a replica before this thread runs again, so each turn reads the clock itself (see
+ * {@link Replica}).
  *
  * <p>A timed park once per tick: see LoopTicker's history in the README for why the replicas do not
  * park with timeouts themselves.
@@ -29,7 +29,6 @@ final class StoreTicker implements Runnable {
 
     private final String name;
     private final long tickNanos;
-    private final int electionTimeoutTicks;
     private final long storeId;
     private final Supplier<Collection<Replica>> replicas;
     private final Supplier<Collection<Long>> peerStores;
@@ -40,7 +39,7 @@ final class StoreTicker implements Runnable {
     private volatile boolean running = true;
     private volatile Thread thread;
 
-    StoreTicker(String name, long storeId, long tickNanos, int electionTimeoutTicks, Supplier<Collection<Replica>> replicas,
+    StoreTicker(String name, long storeId, long tickNanos, Supplier<Collection<Replica>> replicas,
             Supplier<Collection<Long>> peerStores, StoreLiveness liveness, StoreTransport transport, Runnable housekeeping) {
         if (tickNanos <= 0) {
             throw new IllegalArgumentException("tickNanos must be positive, got " + tickNanos);
@@ -48,7 +47,6 @@ final class StoreTicker implements Runnable {
         this.name = name;
         this.storeId = storeId;
         this.tickNanos = tickNanos;
-        this.electionTimeoutTicks = electionTimeoutTicks;
         this.replicas = replicas;
         this.peerStores = peerStores;
         this.liveness = liveness;
@@ -70,13 +68,9 @@ final class StoreTicker implements Runnable {
                 LockSupport.parkNanos(this, nextTickNanos - now);
                 continue;
             }
-            long dueTicks = Math.min((now - nextTickNanos) / tickNanos + 1, 2L * electionTimeoutTicks);
-            nextTickNanos += dueTicks * tickNanos;
-            if (now - nextTickNanos >= 0) {
-                nextTickNanos = now + tickNanos; // Fell far behind (a long pause): start afresh.
-            }
+            nextTickNanos += ((now - nextTickNanos) / tickNanos + 1) * tickNanos;
             try {
-                tick(dueTicks, now);
+                tick(now);
                 if (now - nextHousekeepingNanos >= 0) {
                     nextHousekeepingNanos = now + HOUSEKEEPING_NANOS;
                     housekeeping.run();
@@ -87,10 +81,10 @@ final class StoreTicker implements Runnable {
         }
     }
 
-    private void tick(long dueTicks, long now) {
+    private void tick(long now) {
         for (Replica replica : replicas.get()) {
             if (!replica.isQuiet()) {
-                replica.addTicks(dueTicks);
+                replica.tickDue();
             }
         }
         Collection<Long> peers = peerStores.get();
