@@ -62,6 +62,7 @@ public final class Store implements AutoCloseable {
     private final ConcurrentSkipListMap<Long, Replica> replicas = new ConcurrentSkipListMap<>();
     private final StoreTicker ticker;
     private final LeaderBalancer balancer;
+    private final WalPinRelief pinRelief;
     private final StoreService service;
     private final RpcServer peerServer;
     private final RpcServer clientServer;
@@ -95,6 +96,20 @@ public final class Store implements AutoCloseable {
                 replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
             }
             this.balancer = new LeaderBalancer(config.nodeId(), layout, liveness);
+            this.pinRelief = new WalPinRelief(config.nodeId(), log, group -> {
+                Replica replica = replicas.get(group);
+                return replica == null ? null : new WalPinRelief.PinnedReplica() {
+                    @Override
+                    public long appliedIndex() {
+                        return replica.state().appliedIndex();
+                    }
+
+                    @Override
+                    public void requestSnapshot() {
+                        replica.applier().requestSnapshot();
+                    }
+                };
+            });
             this.ticker = new StoreTicker("store-ticker-" + storeName, config.nodeId(),
                     TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), replicas::values, this::peerStores, liveness, transport, this::housekeeping);
             this.service = new StoreService(config, new StoreService.Replicas() {
@@ -314,8 +329,8 @@ public final class Store implements AutoCloseable {
 
     /**
      * On the ticker, first two ticks after start (peer connections are being opened by then), then
-     * once a second: let preferred stores campaign at once the first time, move leadership towards
-     * each group's preferred store after that.
+     * once a second: let preferred stores campaign at once the first time; after that move
+     * leadership towards each group's preferred store, and relieve groups that pin old WAL segments.
      */
     private void housekeeping() {
         if (!campaignedAtStart) {
@@ -324,6 +339,7 @@ public final class Store implements AutoCloseable {
             return;
         }
         balancer.run(replicas.values(), System.nanoTime());
+        pinRelief.maybeRun();
     }
 
     // ---- for tests and tools ----
