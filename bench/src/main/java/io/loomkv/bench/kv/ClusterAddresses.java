@@ -18,9 +18,9 @@ import java.util.stream.Stream;
  * and cluster id from the *.properties files) or a comma-separated {@code host:port} list (any
  * cluster id accepted). The same rules as {@code ./loomkv ctl --cluster}.
  */
-record ClusterAddresses(List<InetSocketAddress> clientAddresses, String clusterId) {
+public record ClusterAddresses(List<InetSocketAddress> clientAddresses, String clusterId) {
 
-    static ClusterAddresses resolve(String spec) throws NodeConfigException, IOException {
+    public static ClusterAddresses resolve(String spec) throws NodeConfigException, IOException {
         Path folder = Path.of(spec);
         if (Files.isDirectory(folder)) {
             List<Path> files;

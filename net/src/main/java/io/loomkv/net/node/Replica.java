@@ -14,6 +14,7 @@ import io.loomkv.core.raft.SoftState;
 import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.core.replica.CommittedEntries;
 import io.loomkv.core.replica.Durability;
@@ -198,12 +199,20 @@ final class Replica {
         return true;
     }
 
-    /** A Raft message from a peer store; dropped (Raft resends) when the inbox is full. */
+    /**
+     * A Raft message from a peer store; dropped (Raft resends) when the inbox is full. It wakes a
+     * quiet replica unless it is a heartbeat or a heartbeat response: a leader's last heartbeats
+     * cross its quiesce notice, and their responses would wake it again at once (CockroachDB does
+     * not unquiesce on them either). Anything that needs the group awake (appends, votes, reads,
+     * proposals) is another message.
+     */
     boolean deliver(Message message) {
         if (!running || !inbox.offer(message)) {
             return false;
         }
-        quiescence.wake();
+        if (message.getType() != MessageType.MSG_HEARTBEAT && message.getType() != MessageType.MSG_HEARTBEAT_RESP) {
+            quiescence.wake();
+        }
         store.scheduler().schedule(this);
         return true;
     }

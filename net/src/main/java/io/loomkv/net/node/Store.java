@@ -132,6 +132,11 @@ public final class Store implements AutoCloseable {
                 public Membership addresses() {
                     return addresses;
                 }
+
+                @Override
+                public long walForceCount() {
+                    return log.walForceCount();
+                }
             }, limits);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     RpcHandlers.builder()

@@ -54,6 +54,9 @@ final class StoreService implements AutoCloseable {
         Iterable<Replica> all();
 
         Membership addresses();
+
+        /** WAL force() calls so far. */
+        long walForceCount();
     }
 
     private final NodeConfig config;
@@ -171,7 +174,8 @@ final class StoreService implements AutoCloseable {
                     .setLeaderId(status.leaderId())
                     .setLastIndex(status.lastIndex())
                     .setSnapshotIndex(target.lastSnapshotIndex())
-                    .setLayoutVersion(replicas.layout().version());
+                    .setLayoutVersion(replicas.layout().version())
+                    .setWalForceCount(replicas.walForceCount());
             MemberAddress leader = status.leaderId() == 0 ? null : replicas.addresses().get(status.leaderId());
             if (leader != null) {
                 builder.setLeaderAddress(MemberAddress.format(leader.clientAddress()));
