@@ -39,11 +39,11 @@ echo "== preload: $KEYS keys of $VALUE_BYTES B in multi-puts of $BATCH"
 # entries or 64 MiB of entries): wait until no node is writing one (*.tmp) for 3 s in a row.
 quiet=0
 for _ in $(seq 1 120); do
-  if ls "$RUN_DIR"/node*/raft/snap/*.tmp > /dev/null 2>&1; then quiet=0; else quiet=$((quiet + 1)); fi
+  if ls "$RUN_DIR"/*/raft/snap/*/*.tmp > /dev/null 2>&1; then quiet=0; else quiet=$((quiet + 1)); fi
   [[ $quiet -ge 6 ]] && break
   sleep 0.5
 done
-ls -l "$RUN_DIR"/node*/raft/snap/ | grep -E 'snap$' || true
+ls -l "$RUN_DIR"/*/raft/snap/*/ | grep -E 'snap$' || true
 RAW=$(( KEYS * (KEY_BYTES + VALUE_BYTES) ))
 echo "== heap after a full GC (raw data: $RAW bytes = $(( RAW / 1000000 )) MB)"
 for pidfile in "$RUN_DIR"/node*.pid; do
