@@ -58,10 +58,11 @@ echo "load: $(uptime)"
 echo "== restart of a follower"
 STATUS="$(./loomkv ctl --cluster "$FOLDER" status 2>/dev/null)"
 echo "$STATUS"
-FOLLOWER=$(echo "$STATUS" | awk '$3=="FOLLOWER"{print $2; exit}')
-LEADER=$(echo "$STATUS" | awk '$3=="LEADER"{print $2; exit}')
+# ctl status columns: ADDRESS STORE GROUP ROLE TERM COMMIT APPLIED LEADER QUIET (one group here).
+FOLLOWER=$(echo "$STATUS" | awk '$4=="FOLLOWER"{print $2; exit}')
+LEADER=$(echo "$STATUS" | awk '$4=="LEADER"{print $2; exit}')
 FOLLOWER_ADDR=$(echo "$STATUS" | awk -v id="$FOLLOWER" '$2==id{print $1}')
-COMMIT=$(echo "$STATUS" | awk -v id="$LEADER" '$2==id{print $5}')
+COMMIT=$(echo "$STATUS" | awk -v id="$LEADER" '$2==id{print $6}')
 PID=$(cat "$RUN_DIR/node$FOLLOWER.pid")
 kill -9 "$PID"
 while kill -0 "$PID" 2> /dev/null; do sleep 0.05; done
@@ -75,14 +76,14 @@ BOOT=$(awk '/^btime/{print $2}' /proc/stat)
 START_TICKS=$(awk '{print $22}' "/proc/$NEW_PID/stat")
 START_MS=$(( BOOT * 1000 + START_TICKS * 1000 / $(getconf CLK_TCK) ))
 while true; do
-  applied=$(./loomkv ctl --cluster "$FOLLOWER_ADDR" --timeout-ms 2000 status 2>/dev/null | awk -v id="$FOLLOWER" '$2==id{print $6}' || true)
+  applied=$(./loomkv ctl --cluster "$FOLLOWER_ADDR" --timeout-ms 2000 status 2>/dev/null | awk -v id="$FOLLOWER" '$2==id{print $7}' || true)
   if [[ -n "$applied" && "$applied" -ge "$COMMIT" ]]; then
     CAUGHT_UP_MS=$(date +%s%3N)
     break
   fi
   sleep 0.1
 done
-SERVING=$(tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -m1 'serving clients' | cut -c1-12)
+SERVING=$(tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -m1 ' serving .* for clients on ' | cut -c1-12)
 SERVING_MS=$(python3 -c 'import sys,datetime
 d=datetime.datetime.fromtimestamp(int(sys.argv[2])/1000)
 h,m,s=sys.argv[1].split(":"); sec,ms=s.split(".")

@@ -42,6 +42,11 @@ public final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--nodes", description = "servers: 3 or 5 (default ${DEFAULT-VALUE})", defaultValue = "3")
     int nodes;
 
+    @Option(names = "--groups", paramLabel = "N", description = "data groups (data-groups), each on every server; faults hit "
+            + "servers, so all groups of a killed or paused server at once, and faults aimed at \"the leader\" take the server "
+            + "leading the most groups (default ${DEFAULT-VALUE})", defaultValue = "1")
+    int groups;
+
     @Option(names = "--run-dir", paramLabel = "DIR", description = "configs, data and logs (default ${DEFAULT-VALUE}); cleared at the start",
             defaultValue = "run/chaos")
     Path runDirectory;
@@ -73,7 +78,7 @@ public final class ChaosCommand implements Callable<Integer> {
                 }
             }
             options = new ChaosOptions(DurationText.parse(duration), seed == null ? new SecureRandom().nextLong() & Long.MAX_VALUE : seed,
-                    clients, keys, nodes, runDirectory, keep, leaseReads, kinds);
+                    clients, keys, nodes, runDirectory, keep, leaseReads, kinds, groups);
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;

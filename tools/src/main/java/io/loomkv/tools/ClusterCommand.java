@@ -1,14 +1,16 @@
 package io.loomkv.tools;
 
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
-import io.loomkv.net.node.MemberAddress;
-import io.loomkv.net.node.proto.NodeStatusReply;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,6 +21,8 @@ import picocli.CommandLine.Parameters;
         description = "Start, stop and inspect a local cluster: one server process per config file in DIR.")
 public final class ClusterCommand implements Callable<Integer> {
     static final String DEFAULT_FOLDER = "conf/local-3node";
+    /** Elections of every group: a few election timeouts, plus JVM start-up on a loaded machine. */
+    private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(60);
 
     @Override
     public Integer call() {
@@ -26,7 +30,7 @@ public final class ClusterCommand implements Callable<Integer> {
         return 2;
     }
 
-    @Command(name = "up", description = "Start one server per config in DIR (default conf/local-3node), wait for a leader.")
+    @Command(name = "up", description = "Start one server per config in DIR (default conf/local-3node), wait until every data group has a leader, print the groups.")
     int up(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
         CtlCommand.quietLogs();
         Path folder = Path.of(dir == null ? DEFAULT_FOLDER : dir);
@@ -38,6 +42,11 @@ public final class ClusterCommand implements Callable<Integer> {
             return 2;
         }
         Path runDir = ClusterProcesses.runDirectory(folder);
+        Optional<String> portsInUse = ClusterProcesses.portsInUse(runDir, target.configs());
+        if (portsInUse.isPresent()) {
+            System.err.println("error: " + portsInUse.get() + "; nothing was started");
+            return 1;
+        }
         Files.createDirectories(runDir);
         Files.writeString(ClusterProcesses.CURRENT, folder + "\n", StandardCharsets.UTF_8);
         for (int i = 0; i < target.configs().size(); i++) {
@@ -47,9 +56,10 @@ public final class ClusterCommand implements Callable<Integer> {
             System.out.printf("node %d: %s pid %d, clients %s, log %s%n", config.nodeId(), already ? "already running," : "started,",
                     process.pid(), MemberAddress.format(config.clientAddress()), ClusterProcesses.logFile(runDir, config.nodeId()));
         }
-        Optional<NodeStatusReply> leader = ClusterProcesses.awaitLeader(target, Duration.ofSeconds(60));
-        if (leader.isEmpty()) {
-            System.err.println("error: no leader within 60 s; see the logs under " + runDir);
+        Optional<GroupTable> table = ClusterProcesses.awaitEveryGroupLed(target, LEADER_TIMEOUT, true);
+        Optional<String> notUp = table.isEmpty() ? Optional.of("no server answered") : notUp(table.get());
+        if (notUp.isPresent()) {
+            System.err.println("error: " + notUp.get() + " within " + LEADER_TIMEOUT.toSeconds() + " s; see the logs under " + runDir);
             for (NodeConfig config : target.configs()) {
                 if (ClusterProcesses.running(runDir, config.nodeId()).isEmpty()) {
                     System.err.println("node " + config.nodeId() + " is not running; its log ends with:\n"
@@ -58,11 +68,40 @@ public final class ClusterCommand implements Callable<Integer> {
             }
             return 1;
         }
-        System.out.printf("leader: node %d (term %d) at %s%n", leader.get().getNodeId(), leader.get().getTerm(),
-                leader.get().getLeaderAddress());
-        System.out.println("try:   ./loomkv ctl put hello world && ./loomkv ctl get hello && ./loomkv ctl status");
-        System.out.println("stop:  ./loomkv cluster down");
+        for (NodeConfig config : target.configs()) {
+            if (ClusterProcesses.running(runDir, config.nodeId()).isEmpty()) {
+                System.err.println("error: node " + config.nodeId() + " exited; its log ends with:\n"
+                        + ClusterProcesses.tail(ClusterProcesses.logFile(runDir, config.nodeId()), 15));
+                return 1;
+            }
+        }
+        printLayout(target, table.get());
+        String clusterFlag = folder.equals(Path.of(DEFAULT_FOLDER)) ? "" : " --cluster " + folder;
+        System.out.println("try:   ./loomkv ctl" + clusterFlag + " put hello world && ./loomkv ctl" + clusterFlag
+                + " get hello && ./loomkv ctl" + clusterFlag + " status");
+        if (table.get().groups().size() > 1) {
+            System.out.println("       ./loomkv ctl" + clusterFlag + " groups && ./loomkv ctl" + clusterFlag + " slot hello");
+        }
+        System.out.println("stop:  ./loomkv cluster down" + (clusterFlag.isEmpty() ? "" : " " + folder));
         return 0;
+    }
+
+    /** What is still missing for the cluster to be up: a leader for every group, an answer from every store. */
+    private static Optional<String> notUp(GroupTable table) {
+        if (!table.leaderless().isEmpty()) {
+            return Optional.of("no leader for data groups " + CompactRanges.ids(table.leaderless()) + " of " + table.groups().size());
+        }
+        List<Long> silent = table.storeAddresses().keySet().stream().filter(id -> !table.answeredStores().contains(id)).toList();
+        return silent.isEmpty() ? Optional.empty() : Optional.of("no answer from stores " + CompactRanges.ids(silent));
+    }
+
+    /** The groups, their slots and leaders, as {@code ctl groups} prints them. */
+    private static void printLayout(ClusterTarget target, GroupTable table) {
+        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
+                .withDeadline(Duration.ofSeconds(3), Duration.ofSeconds(1)))) {
+            System.out.println("every data group has a leader:");
+            GroupListing.print(GroupListing.lines(client, table), table, false, System.out);
+        }
     }
 
     @Command(name = "down", description = "Stop the servers started by 'cluster up' (SIGTERM, then SIGKILL after 10 s).")

@@ -3,8 +3,11 @@ package io.loomkv.tools;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.NodeConfig;
-import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.node.MemberAddress;
+import io.loomkv.tools.chaos.ServerLauncher;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +25,11 @@ import java.util.stream.Stream;
  * {@code node<ID>.pid}. Used by {@code cluster up|down|status} and {@code demo}.
  */
 public final class ClusterProcesses {
-    static final Path RUN = Path.of("run");
+    /**
+     * Pid files, logs and the demo's data: {@code run/} under the working directory (the launcher
+     * runs from the repository root); tests point {@code loomkv.run.dir} into {@code target/}.
+     */
+    static final Path RUN = Path.of(System.getProperty("loomkv.run.dir", "run"));
     static final Path CURRENT = RUN.resolve("cluster.current");
 
     private ClusterProcesses() {
@@ -55,14 +62,47 @@ public final class ClusterProcesses {
         }
     }
 
+    /**
+     * Why the nodes of {@code configs} that are not running from {@code runDir} could not start:
+     * a client or peer port another process already listens on (another cluster on the same
+     * ports, e.g. one started from another checkout). Empty when every port is free. Checked
+     * before anything starts, because the clients would otherwise find the other cluster answering
+     * and take it for this one.
+     */
+    static Optional<String> portsInUse(Path runDir, List<NodeConfig> configs) {
+        List<String> taken = new ArrayList<>();
+        for (NodeConfig config : configs) {
+            if (running(runDir, config.nodeId()).isPresent()) {
+                continue;
+            }
+            for (InetSocketAddress address : List.of(config.clientAddress(), config.peerAddress())) {
+                if (!canListen(address)) {
+                    taken.add(MemberAddress.format(address) + " (node " + config.nodeId() + ")");
+                }
+            }
+        }
+        return taken.isEmpty() ? Optional.empty() : Optional.of("another process already listens on " + String.join(", ", taken)
+                + " (another cluster on these ports?)");
+    }
+
+    private static boolean canListen(InetSocketAddress address) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(address);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Starts the node's server process (returns the running one if it is already up). */
     static ProcessHandle start(Path runDir, NodeConfig config, Path configFile) throws IOException {
         return start(runDir, config, configFile, List.of());
     }
 
-    /** As {@link #start(Path, NodeConfig, Path)}, with extra server flags (overriding the file). */
+    /** As {@link #start(Path, NodeConfig, Path)}, with extra server flags (overriding the file); launched as {@link ServerLauncher} says. */
     static ProcessHandle start(Path runDir, NodeConfig config, Path configFile, List<String> extraFlags) throws IOException {
-        return start(runDir, config, configFile, extraFlags, launcher(List.of("-jar", jarPath().toString())));
+        return start(runDir, config, configFile, extraFlags, ServerLauncher.command());
     }
 
     /**
@@ -168,31 +208,38 @@ public final class ClusterProcesses {
         return stopped;
     }
 
-    /** Waits until some node reports itself leader; returns its status, or empty after {@code timeout}. */
-    static Optional<NodeStatusReply> awaitLeader(ClusterTarget target, Duration timeout) {
+    /**
+     * Waits until every data group has a leader (one group: until some store leads it), and with
+     * {@code everyStore} until every store the layout lists answers too, and returns the stores'
+     * view at that moment; after {@code timeout}, the last view seen (with the groups still without
+     * a leader in {@link GroupTable#leaderless()}), or empty when no store ever answered.
+     */
+    static Optional<GroupTable> awaitEveryGroupLed(ClusterTarget target, Duration timeout, boolean everyStore) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        Optional<GroupTable> last = Optional.empty();
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
                 .withDeadline(Duration.ofSeconds(1), Duration.ofSeconds(1)))) {
-            while (System.nanoTime() < deadline) {
-                for (var address : target.clientAddresses()) {
-                    try {
-                        NodeStatusReply status = client.status(address);
-                        if ("LEADER".equals(status.getRole())) {
-                            return Optional.of(status);
-                        }
-                    } catch (RuntimeException e) {
-                        // Not up yet.
+            while (true) {
+                Optional<GroupTable> table = GroupTable.gather(client, target.clientAddresses());
+                if (table.isPresent()) {
+                    last = table;
+                    boolean storesAnswered = !everyStore
+                            || table.get().answeredStores().containsAll(table.get().storeAddresses().keySet());
+                    if (table.get().leaderless().isEmpty() && storesAnswered) {
+                        return table;
                     }
+                }
+                if (System.nanoTime() >= deadline) {
+                    return last;
                 }
                 try {
                     Thread.sleep(200);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return Optional.empty();
+                    return last;
                 }
             }
         }
-        return Optional.empty();
     }
 
     /** The last lines of a node's log, for error messages. */

@@ -3,6 +3,7 @@ package io.loomkv.tools;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,7 +29,7 @@ import picocli.CommandLine.Parameters;
  * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, member list|add|remove, transfer-leader.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader.")
 public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
@@ -45,11 +45,24 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|member|transfer-leader ...");
+        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|groups|slot|member|transfer-leader ...");
         return 2;
     }
 
-    private int withClient(Function<KvClient, Integer> action) {
+    /** What a subcommand does with a client of the cluster and where that cluster is. */
+    @FunctionalInterface
+    private interface ClientAction {
+        int run(KvClient client, ClusterTarget target);
+    }
+
+    /** Bad input found only once the cluster answered (a --group it does not have): exit code 2. */
+    private static final class UsageError extends RuntimeException {
+        UsageError(String message) {
+            super(message);
+        }
+    }
+
+    private int withClient(ClientAction action) {
         quietLogs();
         ClusterTarget target;
         try {
@@ -62,7 +75,10 @@ public final class CtlCommand implements Callable<Integer> {
         Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
                 .withDeadline(deadline, attempt))) {
-            return action.apply(client);
+            return action.run(client, target);
+        } catch (UsageError e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
         } catch (KvClientException e) {
             if (json) {
                 out.println("{\"ok\":false,\"status\":" + Json.quote(e.status().name()) + ",\"message\":"
@@ -70,6 +86,15 @@ public final class CtlCommand implements Callable<Integer> {
             }
             System.err.println("error: " + e.getMessage());
             return 1;
+        }
+    }
+
+    /** The group {@code requested} names (0: the only one), checked against the cluster's layout. */
+    private static long resolveGroup(KvClient client, long requested) {
+        try {
+            return GroupChoice.resolve(requested, client.layout());
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(e.getMessage());
         }
     }
 
@@ -85,7 +110,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Command(name = "put", description = "Set KEY to VALUE.")
     int put(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE") String value) {
-        return withClient(client -> {
+        return withClient((client, target) -> {
             boolean existed = client.put(bytes(key), bytes(value));
             out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : "OK" + (existed ? " (replaced)" : " (created)"));
             return 0;
@@ -94,7 +119,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Command(name = "get", description = "Print KEY's value (exit code 1 when it does not exist).")
     int get(@Parameters(paramLabel = "KEY") String key) {
-        return withClient(client -> {
+        return withClient((client, target) -> {
             Optional<ByteString> value = client.get(bytes(key));
             if (json) {
                 out.println(value.map(v -> "{\"found\":true,\"value\":" + Json.quote(v.toStringUtf8()) + "}")
@@ -108,7 +133,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Command(name = "del", description = "Delete KEY.")
     int del(@Parameters(paramLabel = "KEY") String key) {
-        return withClient(client -> {
+        return withClient((client, target) -> {
             boolean existed = client.delete(bytes(key));
             out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : existed ? "deleted" : "(not found)");
             return 0;
@@ -117,7 +142,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Command(name = "append", description = "Append VALUE to KEY's value.")
     int append(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE") String value) {
-        return withClient(client -> {
+        return withClient((client, target) -> {
             long length = client.append(bytes(key), bytes(value));
             out.println(json ? "{\"ok\":true,\"new_length_bytes\":" + length + "}" : "OK (length " + length + ")");
             return 0;
@@ -134,7 +159,7 @@ public final class CtlCommand implements Callable<Integer> {
         }
         Optional<ByteString> expected = absent ? Optional.empty() : Optional.of(bytes(values.get(0)));
         ByteString newValue = bytes(values.get(values.size() - 1));
-        return withClient(client -> {
+        return withClient((client, target) -> {
             boolean swapped = client.compareAndSet(bytes(key), expected, newValue);
             out.println(json ? "{\"ok\":true,\"swapped\":" + swapped + "}" : swapped ? "swapped" : "not swapped (value differs)");
             return swapped ? 0 : 1;
@@ -144,7 +169,7 @@ public final class CtlCommand implements Callable<Integer> {
     @Command(name = "scan", description = "List keys starting with PREFIX, in order.")
     int scan(@Parameters(paramLabel = "PREFIX", defaultValue = "") String prefix,
             @Option(names = "--limit", defaultValue = "100", description = "at most this many keys (default: ${DEFAULT-VALUE})") int limit) {
-        return withClient(client -> {
+        return withClient((client, target) -> {
             List<KeyValue> all = new ArrayList<>();
             ByteString resume = ByteString.EMPTY;
             boolean more = true;
@@ -165,63 +190,71 @@ public final class CtlCommand implements Callable<Integer> {
         });
     }
 
-    @Command(name = "status", description = "For each node: id, role, term, commit and applied index, leader.")
+    @Command(name = "status", description = {"One line per store and group it hosts: store address, store id, group, role, "
+            + "term, commit and applied index, leader, quiet.",
+            "QUIET is as the store reported it before this command asked: asking a group for its term wakes it for a moment."})
     int status() {
-        return withClient(client -> {
-            ClusterTarget target;
-            try {
-                target = ClusterTarget.resolve(cluster);
-            } catch (NodeConfigException | IOException e) {
-                throw new IllegalStateException(e);
+        return withClient((client, target) -> StoreStatusListing.print(client, target.clientAddresses(), json, out) > 0 ? 0 : 1);
+    }
+
+    @Command(name = "groups", description = "One line per data group: its slots, replica stores, leader store, term and applied index.")
+    int groups() {
+        return withClient((client, target) -> {
+            Optional<GroupTable> table = GroupTable.gather(client, target.clientAddresses());
+            if (table.isEmpty()) {
+                System.err.println("error: no store of " + cluster + " answered");
+                return 1;
             }
-            if (!json) {
-                out.printf("%-22s %-4s %-13s %-6s %-8s %-8s %-7s%n", "ADDRESS", "ID", "ROLE", "TERM", "COMMIT", "APPLIED", "LEADER");
-            }
-            int reachable = 0;
-            for (InetSocketAddress address : target.clientAddresses()) {
-                String where = MemberAddress.format(address);
-                try {
-                    NodeStatusReply s = client.status(address);
-                    reachable++;
-                    if (json) {
-                        out.println("{\"address\":" + Json.quote(where) + ",\"id\":" + s.getNodeId() + ",\"role\":" + Json.quote(s.getRole())
-                                + ",\"term\":" + s.getTerm() + ",\"commit\":" + s.getCommitIndex() + ",\"applied\":" + s.getAppliedIndex()
-                                + ",\"leader\":" + s.getLeaderId() + "}");
-                    } else {
-                        out.printf("%-22s %-4d %-13s %-6d %-8d %-8d %-7d%n", where, s.getNodeId(), s.getRole(), s.getTerm(),
-                                s.getCommitIndex(), s.getAppliedIndex(), s.getLeaderId());
-                    }
-                } catch (RuntimeException e) {
-                    if (json) {
-                        out.println("{\"address\":" + Json.quote(where) + ",\"error\":" + Json.quote(String.valueOf(e.getMessage())) + "}");
-                    } else {
-                        out.printf("%-22s %s%n", where, "unreachable (" + e.getMessage() + ")");
-                    }
-                }
-            }
-            return reachable > 0 ? 0 : 1;
+            GroupListing.print(GroupListing.lines(client, table.get()), table.get(), json, out);
+            return 0;
         });
     }
 
-    @Command(name = "member", description = "member list | member add ID CLIENT_ADDR PEER_ADDR | member remove ID")
+    @Command(name = "slot", description = "Print KEY's slot and the group that holds it under the cluster's layout (and that group's leader).")
+    int slot(@Parameters(paramLabel = "KEY") String key) {
+        return withClient((client, target) -> {
+            Optional<GroupTable> table = GroupTable.gather(client, target.clientAddresses());
+            if (table.isEmpty()) {
+                System.err.println("error: no store of " + cluster + " answered");
+                return 1;
+            }
+            int slot = Slots.slotOf(bytes(key));
+            GroupTable.Group group = table.get().group(table.get().layout().groupOf(slot));
+            InetSocketAddress leader = group.leaderId() == 0 ? null : table.get().storeAddress(group.leaderId());
+            String leaderAddress = leader == null ? "" : MemberAddress.format(leader);
+            if (json) {
+                out.println("{\"key\":" + Json.quote(key) + ",\"slot\":" + slot + ",\"group\":" + group.id() + ",\"leader\":"
+                        + group.leaderId() + ",\"leader_address\":" + Json.quote(leaderAddress) + "}");
+            } else {
+                out.println(key + ": slot " + slot + ", group " + group.id() + " (slots " + CompactRanges.slots(group.slots()) + "), "
+                        + (group.leaderId() == 0 ? "leader unknown" : "leader store " + group.leaderId() + " at " + leaderAddress));
+            }
+            return 0;
+        });
+    }
+
+    @Command(name = "member", description = {"member list | member add ID CLIENT_ADDR PEER_ADDR | member remove ID, of one group.",
+            "A cluster of several data groups needs --group G; with one group it may be left out."})
     int member(@Parameters(paramLabel = "list|add|remove") String action,
-            @Parameters(paramLabel = "ARGS", arity = "0..*") List<String> args) {
+            @Parameters(paramLabel = "ARGS", arity = "0..*") List<String> args,
+            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
         List<String> rest = args == null ? List.of() : args;
         return switch (action) {
-            case "list" -> withClient(client -> memberList(client));
+            case "list" -> withClient((client, target) -> memberList(client, target, resolveGroup(client, group)));
             case "add" -> {
                 if (rest.size() != 3) {
-                    System.err.println("error: member add ID CLIENT_ADDR PEER_ADDR");
+                    System.err.println("error: member add ID CLIENT_ADDR PEER_ADDR [--group G]");
                     yield 2;
                 }
-                yield withClient(client -> admin(client.addMember(parseId(rest.get(0)), rest.get(1), rest.get(2))));
+                yield withClient((client, target) -> admin(client.addMember(resolveGroup(client, group), parseId(rest.get(0)),
+                        rest.get(1), rest.get(2))));
             }
             case "remove" -> {
                 if (rest.size() != 1) {
-                    System.err.println("error: member remove ID");
+                    System.err.println("error: member remove ID [--group G]");
                     yield 2;
                 }
-                yield withClient(client -> admin(client.removeMember(parseId(rest.get(0)))));
+                yield withClient((client, target) -> admin(client.removeMember(resolveGroup(client, group), parseId(rest.get(0)))));
             }
             default -> {
                 System.err.println("error: member takes list, add or remove, not '" + action + "'");
@@ -230,57 +263,41 @@ public final class CtlCommand implements Callable<Integer> {
         };
     }
 
-    @Command(name = "transfer-leader", description = "Hand leadership to node ID.")
-    int transferLeader(@Parameters(paramLabel = "ID") long id) {
-        return withClient(client -> admin(client.transferLeader(id)));
+    @Command(name = "transfer-leader", description = "Hand leadership of a group to store ID (--group G on a cluster of several groups).")
+    int transferLeader(@Parameters(paramLabel = "ID") long id,
+            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
+        return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
     }
 
     private static long parseId(String text) {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new KvClientException(io.loomkv.core.kv.proto.Status.INVALID_ARGUMENT, "node id '" + text + "' is not a number", false);
+            throw new UsageError("node id '" + text + "' is not a number");
         }
     }
 
-    private int memberList(KvClient client) {
-        ClusterTarget target;
-        try {
-            target = ClusterTarget.resolve(cluster);
-        } catch (NodeConfigException | IOException e) {
-            throw new IllegalStateException(e);
+    /** The group's members as its leader lists them. */
+    private int memberList(KvClient client, ClusterTarget target, long group) {
+        Optional<GroupTable> table = GroupTable.gather(client, target.clientAddresses());
+        long leaderId = table.map(t -> t.group(group).leaderId()).orElse(0L);
+        InetSocketAddress leader = leaderId == 0 ? null : table.get().storeAddress(leaderId);
+        if (leader == null) {
+            System.err.println("error: no store of " + cluster + " knows a leader of group " + group);
+            return 1;
         }
-        for (InetSocketAddress address : target.clientAddresses()) {
-            NodeStatusReply status;
-            try {
-                status = client.status(address);
-            } catch (RuntimeException e) {
-                continue;
+        NodeStatusReply status = client.status(leader, group);
+        for (MemberInfo m : status.getMembersList()) {
+            if (json) {
+                out.println("{\"id\":" + m.getId() + ",\"group\":" + group + ",\"role\":" + Json.quote(m.getLearner() ? "learner" : "voter")
+                        + ",\"client_address\":" + Json.quote(m.getClientAddress()) + ",\"peer_address\":"
+                        + Json.quote(m.getPeerAddress()) + ",\"leader\":" + (m.getId() == status.getLeaderId()) + "}");
+            } else {
+                out.printf("%-4d %-8s client %-22s peer %-22s%s%n", m.getId(), m.getLearner() ? "learner" : "voter",
+                        m.getClientAddress(), m.getPeerAddress(), m.getId() == status.getLeaderId() ? " (leader)" : "");
             }
-            if (status.getLeaderId() == 0) {
-                continue;
-            }
-            if (status.getLeaderId() != status.getNodeId() && !status.getLeaderAddress().isEmpty()) {
-                try {
-                    status = client.status(MemberAddress.parseHostPort(status.getLeaderAddress()));
-                } catch (RuntimeException e) {
-                    // Fall back to this node's view.
-                }
-            }
-            for (MemberInfo m : status.getMembersList()) {
-                if (json) {
-                    out.println("{\"id\":" + m.getId() + ",\"role\":" + Json.quote(m.getLearner() ? "learner" : "voter")
-                            + ",\"client_address\":" + Json.quote(m.getClientAddress()) + ",\"peer_address\":"
-                            + Json.quote(m.getPeerAddress()) + ",\"leader\":" + (m.getId() == status.getLeaderId()) + "}");
-                } else {
-                    out.printf("%-4d %-8s client %-22s peer %-22s%s%n", m.getId(), m.getLearner() ? "learner" : "voter",
-                            m.getClientAddress(), m.getPeerAddress(), m.getId() == status.getLeaderId() ? " (leader)" : "");
-                }
-            }
-            return 0;
         }
-        System.err.println("error: no node of " + cluster + " knows a leader");
-        return 1;
+        return 0;
     }
 
     private int admin(AdminReply reply) {

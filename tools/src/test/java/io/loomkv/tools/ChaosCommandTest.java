@@ -42,6 +42,9 @@ class ChaosCommandTest {
         String[] keys = run("--keys", "1", "--run-dir", dir.resolve("c").toString());
         assertEquals("2", keys[0]);
         assertTrue(keys[1].contains("keys must be in 2..1000"), keys[1]);
+        String groups = run("--groups", "0", "--run-dir", dir.resolve("d").toString())[1];
+        assertTrue(groups.contains("groups must be in 1..256, got 0"), groups);
+        assertTrue(!Files.exists(dir.resolve("d")), "nothing was started");
     }
 
     @Test

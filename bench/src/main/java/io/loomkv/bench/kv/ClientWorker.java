@@ -2,11 +2,8 @@ package io.loomkv.bench.kv;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyRange;
-import io.loomkv.core.kv.proto.KvReply;
-import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
-import io.loomkv.core.kv.proto.Status;
 import io.loomkv.net.client.KvClient;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,18 +89,19 @@ final class ClientWorker implements LoadLoop.Worker {
         return values.get(random.nextInt(values.size()));
     }
 
+    /**
+     * A range scan from an existing key. Through {@link KvClient#scanAsync}, which asks every
+     * group that may hold keys of the range and merges their pages: a scan request sent as it is
+     * names no key, so on a sharded cluster it has no group to go to.
+     */
     private LoadLoop.Outcome scan() throws ExecutionException, InterruptedException {
         int length = 1 + random.nextInt(KvBenchSettings.MAX_SCAN_LENGTH);
-        KvRequest request = KvRequest.newBuilder().setConsistency(settings.consistency())
-                .setScan(Scan.newBuilder()
-                        .setRange(KeyRange.newBuilder().setStart(KeySpace.key(keySpace.nextExistingIndex(random)))
-                                .setEnd(KeySpace.keySpaceEnd()))
-                        .setLimit(length))
+        Scan scan = Scan.newBuilder()
+                .setRange(KeyRange.newBuilder().setStart(KeySpace.key(keySpace.nextExistingIndex(random)))
+                        .setEnd(KeySpace.keySpaceEnd()))
+                .setLimit(length)
                 .build();
-        KvReply reply = client.executeAsync(request).get();
-        if (reply.getStatus() != Status.OK) {
-            throw new IllegalStateException("scan replied " + reply.getStatus() + " " + reply.getMessage());
-        }
+        client.scanAsync(scan, settings.consistency()).get();
         return LoadLoop.Outcome.OK;
     }
 

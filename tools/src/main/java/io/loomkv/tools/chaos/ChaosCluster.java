@@ -7,7 +7,9 @@ import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.tools.ClusterProcesses;
+import io.loomkv.tools.GroupTable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -19,10 +21,12 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,9 +53,11 @@ final class ChaosCluster implements AutoCloseable {
     private final Thread killOnExit = new Thread(this::killAll, "chaos-kill-servers");
 
     private final boolean leaseReads;
+    private final int groups;
 
-    ChaosCluster(Path runDirectory, String clusterId, LinkTable links, long seed, boolean leaseReads) {
+    ChaosCluster(Path runDirectory, String clusterId, LinkTable links, long seed, boolean leaseReads, int groups) {
         this.leaseReads = leaseReads;
+        this.groups = groups;
         this.runDirectory = runDirectory;
         this.clusterId = clusterId;
         this.links = links;
@@ -102,6 +108,7 @@ final class ChaosCluster implements AutoCloseable {
                 "join=" + join,
                 "snapshot-threshold-entries=" + SNAPSHOT_THRESHOLD_ENTRIES,
                 "lease-reads=" + leaseReads,
+                "data-groups=" + groups,
                 ""), StandardCharsets.UTF_8);
         return node;
     }
@@ -189,8 +196,55 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
-    /** The member that says it leads, with the highest term among those that say so. */
+    /** Data groups of the cluster (from {@code data-groups}). */
+    int groupCount() {
+        return groups;
+    }
+
+    /** The node's LAYOUT reply (its view of every group, from published state), or empty when it does not answer quickly. */
+    Optional<LayoutReply> layout(ChaosNode node) {
+        if (!node.isRunning() || node.paused) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(statusClient.layoutOf(node.clientAddress));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The node's STATUS of {@code groupId}, or empty when it does not answer quickly (or hosts no replica of it). */
+    Optional<NodeStatusReply> status(ChaosNode node, long groupId) {
+        if (!node.isRunning() || node.paused) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(statusClient.status(node.clientAddress, groupId));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** What the members that answer now say about the groups; empty when none answers. */
+    Optional<GroupTable> groupTable() {
+        List<LayoutReply> replies = new ArrayList<>();
+        for (ChaosNode node : members()) {
+            layout(node).ifPresent(replies::add);
+        }
+        return replies.isEmpty() ? Optional.empty() : Optional.of(GroupTable.of(replies));
+    }
+
+    /**
+     * "The leader" of the faults that aim at one. With one group: the member that says it leads,
+     * with the highest term among those that say so. With several: the member leading the most
+     * groups ({@link GroupTable#busiestLeader()}), so that a fault on it hits the most groups at
+     * once (a random group's leader would often hit one group of many, and leave the others to
+     * the faults that pick random servers).
+     */
     Optional<ChaosNode> leader() {
+        if (groups > 1) {
+            return groupTable().flatMap(t -> nodeOf(t.busiestLeader()));
+        }
         ChaosNode best = null;
         long bestTerm = -1;
         for (ChaosNode node : members()) {
@@ -203,12 +257,40 @@ final class ChaosCluster implements AutoCloseable {
         return Optional.ofNullable(best);
     }
 
+    /** The member leading {@code groupId}, or empty when no answering member does. */
+    Optional<ChaosNode> leaderOf(long groupId) {
+        if (groups == 1) {
+            return leader();
+        }
+        return groupTable().flatMap(t -> {
+            long leader = t.group(groupId).leaderId();
+            return leader == 0 ? Optional.empty() : node(leader);
+        });
+    }
+
+    private Optional<ChaosNode> nodeOf(OptionalLong id) {
+        return id.isPresent() ? node(id.getAsLong()) : Optional.empty();
+    }
+
+    /** Groups without a leader among the answering members (all of them when none answers). */
+    List<Long> leaderless() {
+        Optional<GroupTable> table = groupTable();
+        if (table.isEmpty()) {
+            return LongStream.rangeClosed(1, groups).boxed().toList();
+        }
+        return table.get().leaderless();
+    }
+
+    /**
+     * Waits until every group has a leader (one group: until some member leads), then returns
+     * {@link #leader()}; after {@code timeout}, whatever {@link #leader()} says then.
+     */
     Optional<ChaosNode> awaitLeader(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Optional<ChaosNode> leader = leader();
-            if (leader.isPresent() || System.nanoTime() > deadline) {
-                return leader;
+            boolean everyGroupLed = groups == 1 ? leader().isPresent() : leaderless().isEmpty();
+            if (everyGroupLed || System.nanoTime() > deadline) {
+                return leader();
             }
             Sleep.millis(100);
         }

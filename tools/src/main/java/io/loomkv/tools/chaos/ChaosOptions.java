@@ -22,12 +22,23 @@ import java.util.Set;
  * @param leaseReads servers run with {@code lease-reads=true} and clients read with LEASE consistency
  *     (linearizable only while the lease's clock assumptions hold)
  * @param faults the kinds of fault to inject (all of them by default)
+ * @param groups data groups of the cluster ({@code data-groups}), each replicated on every server;
+ *     faults hit servers, so every group of a killed or paused server is hit at once
  */
 public record ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory, boolean keepData,
-        boolean leaseReads, Set<FaultKind> faults) {
-    /** Every fault kind, with linearizable reads. */
+        boolean leaseReads, Set<FaultKind> faults, int groups) {
+    /** More would measure how a 2-core machine copes with the elections, not the code. */
+    public static final int MAX_GROUPS = 256;
+
+    /** Every fault kind, with linearizable reads, one data group. */
     public ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory) {
-        this(duration, seed, clients, keys, nodes, runDirectory, false, false, EnumSet.allOf(FaultKind.class));
+        this(duration, seed, clients, keys, nodes, runDirectory, false, false, EnumSet.allOf(FaultKind.class), 1);
+    }
+
+    /** One data group. */
+    public ChaosOptions(Duration duration, long seed, int clients, int keys, int nodes, Path runDirectory, boolean keepData,
+            boolean leaseReads, Set<FaultKind> faults) {
+        this(duration, seed, clients, keys, nodes, runDirectory, keepData, leaseReads, faults, 1);
     }
 
     public ChaosOptions {
@@ -48,6 +59,9 @@ public record ChaosOptions(Duration duration, long seed, int clients, int keys, 
         }
         if (nodes != 3 && nodes != 5) {
             throw new IllegalArgumentException("nodes must be 3 or 5, got " + nodes);
+        }
+        if (groups < 1 || groups > MAX_GROUPS) {
+            throw new IllegalArgumentException("groups must be in 1.." + MAX_GROUPS + ", got " + groups);
         }
     }
 }

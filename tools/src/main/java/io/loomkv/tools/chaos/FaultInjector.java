@@ -5,14 +5,19 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.store.proto.GroupView;
+import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.tools.GroupTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
@@ -51,6 +56,7 @@ final class FaultInjector {
         List<ChaosNode> members = cluster.members().stream().filter(ChaosNode::isRunning).toList();
         // Right after a heal an election may still be running: give it time rather than skip the step.
         Optional<ChaosNode> leader = cluster.awaitLeader(LEADER_TIMEOUT);
+        String asLeader = leader.map(this::leaderNote).orElse("");
         ChaosNode any = members.get(random.nextInt(members.size()));
         LinkTable links = cluster.links();
         String what;
@@ -59,7 +65,7 @@ final class FaultInjector {
                 if (leader.isEmpty()) {
                     return Optional.empty();
                 }
-                what = kill(leader.get()) + " (the leader)";
+                what = kill(leader.get()) + asLeader;
                 Sleep.millis(step.holdMillis());
             }
             case KILL_RANDOM -> {
@@ -69,7 +75,7 @@ final class FaultInjector {
             case PAUSE -> {
                 ChaosNode target = leader.isPresent() && random.nextBoolean() ? leader.get() : any;
                 cluster.pause(target);
-                what = "SIGSTOP " + target + (leader.equals(Optional.of(target)) ? " (the leader)" : "");
+                what = "SIGSTOP " + target + (leader.equals(Optional.of(target)) ? asLeader : "");
                 Sleep.millis(step.holdMillis());
             }
             case PAUSE_LEADER_WAKE_ISOLATED -> {
@@ -82,11 +88,10 @@ final class FaultInjector {
                 // appends) may wait in its socket buffers to wake it up to the new term.
                 cluster.pause(old);
                 cut(links, List.of(old), others);
-                Optional<ChaosNode> successor = awaitOtherLeader(old, LEADER_TIMEOUT);
+                String successor = awaitOtherLeader(old, LEADER_TIMEOUT);
                 Sleep.millis(500); // Writes commit under the new leader meanwhile.
                 cluster.resume(old);
-                what = "SIGSTOP " + old + " (the leader) until " + successor.map(ChaosNode::toString).orElse("nobody")
-                        + " led, then SIGCONT it cut off from " + ids(others);
+                what = "SIGSTOP " + old + asLeader + " until " + successor + ", then SIGCONT it cut off from " + ids(others);
                 Sleep.millis(step.holdMillis());
             }
             case PARTITION_MAJORITY_MINORITY -> {
@@ -103,7 +108,7 @@ final class FaultInjector {
                 }
                 List<ChaosNode> others = members.stream().filter(n -> n != leader.get()).toList();
                 cut(links, List.of(leader.get()), others);
-                what = "partition " + ids(List.of(leader.get())) + " (the leader) | " + ids(others);
+                what = "partition " + ids(List.of(leader.get())) + asLeader + " | " + ids(others);
                 Sleep.millis(step.holdMillis());
             }
             case PARTITION_BRIDGE -> {
@@ -123,7 +128,7 @@ final class FaultInjector {
                         links.set(from.id, to.id, LinkFaults.BLOCKED);
                     }
                 }
-                what = "one-way partition: nothing from " + from + (leader.isPresent() ? " (the leader)" : "")
+                what = "one-way partition: nothing from " + from + asLeader
                         + " arrives; it still hears the others";
                 Sleep.millis(step.holdMillis());
             }
@@ -140,7 +145,7 @@ final class FaultInjector {
                 Sleep.millis(step.holdMillis());
             }
             case MEMBER_CHANGE -> {
-                return memberChange(step);
+                return memberChange(step, random);
             }
             case TRANSFER_LEADER -> {
                 if (leader.isEmpty() || members.size() < 2) {
@@ -148,14 +153,23 @@ final class FaultInjector {
                 }
                 List<ChaosNode> followers = members.stream().filter(n -> n != leader.get()).toList();
                 ChaosNode target = followers.get(random.nextInt(followers.size()));
-                AdminReply reply = admin.transferLeader(target.id);
+                long group = groupLedBy(leader.get(), random);
+                if (group == 0) {
+                    return Optional.empty();
+                }
+                AdminReply reply = admin.transferLeader(group, target.id);
                 if (!reply.getOk()) {
                     log.accept("  transfer to " + target + " refused: " + reply.getMessage());
                     return Optional.empty();
                 }
+                long transferStart = System.nanoTime();
+                boolean moved = awaitLeaderOf(group, target, LEADER_TIMEOUT);
+                long movedMillis = (System.nanoTime() - transferStart) / 1_000_000;
                 Sleep.millis(step.holdMillis());
-                what = "leadership " + leader.get() + " -> " + target + "; now led by "
-                        + cluster.awaitLeader(LEADER_TIMEOUT).map(ChaosNode::toString).orElse("nobody");
+                // With several groups the store's balancer may hand the group back to its preferred store during the hold.
+                what = "leadership" + groupNote(group) + " " + leader.get() + " -> " + target
+                        + (moved ? " (moved in " + movedMillis + " ms)" : " (not moved within " + LEADER_TIMEOUT.toSeconds() + " s)")
+                        + "; after the hold led by " + cluster.leaderOf(group).map(ChaosNode::toString).orElse("nobody");
             }
             case TORN_WAL_RESTART -> {
                 return tornWalRestart(leader, members, random);
@@ -166,17 +180,73 @@ final class FaultInjector {
         return Optional.of(what);
     }
 
-    /** Waits until a member other than {@code old} leads. */
-    private Optional<ChaosNode> awaitOtherLeader(ChaosNode old, Duration timeout) {
+    /**
+     * Waits until a member other than the paused {@code old} leads (with several groups: until
+     * every group has a leader, none of them {@code old}, which does not answer); says who.
+     */
+    private String awaitOtherLeader(ChaosNode old, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            Optional<ChaosNode> leader = cluster.leader();
-            if (leader.isPresent() && leader.get() != old) {
-                return leader;
+            if (cluster.groupCount() == 1) {
+                Optional<ChaosNode> leader = cluster.leader();
+                if (leader.isPresent() && leader.get() != old) {
+                    return leader.get() + " led";
+                }
+            } else {
+                Optional<GroupTable> table = cluster.groupTable();
+                if (table.isPresent() && table.get().leaderless().isEmpty()
+                        && !table.get().groupsByLeader().containsKey(old.id)) {
+                    return "every group had a new leader (" + leadersText(table.get()) + ")";
+                }
             }
             Sleep.millis(50);
         }
-        return Optional.empty();
+        return cluster.groupCount() == 1 ? "nobody led" : "some group still had no new leader after " + timeout.toSeconds() + " s";
+    }
+
+    /** Waits until {@code node} leads {@code group}. */
+    private boolean awaitLeaderOf(long group, ChaosNode node, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (cluster.leaderOf(group).filter(n -> n == node).isPresent()) {
+                return true;
+            }
+            Sleep.millis(20);
+        }
+        return false;
+    }
+
+    /** " (the leader)", or with several groups " (the leader of k of N groups)". */
+    private String leaderNote(ChaosNode node) {
+        if (cluster.groupCount() == 1) {
+            return " (the leader)";
+        }
+        int led = cluster.groupTable().map(t -> t.groupsByLeader().getOrDefault(node.id, List.of()).size()).orElse(0);
+        return " (the leader of " + led + " of " + cluster.groupCount() + " groups)";
+    }
+
+    /** " of group G" with several groups, nothing with one. */
+    private String groupNote(long group) {
+        return cluster.groupCount() == 1 ? "" : " of group " + group;
+    }
+
+    private static String leadersText(GroupTable table) {
+        List<String> parts = new ArrayList<>();
+        table.groupsByLeader().forEach((store, groups) -> parts.add("node " + store + " leads " + groups.size()));
+        return String.join(", ", parts);
+    }
+
+    /** A random group that {@code node} leads (the only group with one), or 0 when it leads none now. */
+    private long groupLedBy(ChaosNode node, Random random) {
+        Optional<GroupTable> table = cluster.groupTable();
+        if (table.isEmpty()) {
+            return 0;
+        }
+        if (cluster.groupCount() == 1) {
+            return table.get().groups().get(0).id();
+        }
+        List<Long> led = table.get().groupsByLeader().getOrDefault(node.id, List.of());
+        return led.isEmpty() ? 0 : led.get(random.nextInt(led.size()));
     }
 
     private String kill(ChaosNode node) {
@@ -185,38 +255,49 @@ final class FaultInjector {
         return "SIGKILL " + node;
     }
 
-    private Optional<String> memberChange(FaultStep step) throws IOException {
+    /**
+     * A new server joins, is added to one group (a random one with several: a store is a member
+     * of each group on its own) as a learner, promoted, and removed again.
+     */
+    private Optional<String> memberChange(FaultStep step, Random random) throws IOException {
+        Optional<GroupTable> table = cluster.groupTable();
+        if (table.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Long> groups = table.get().layout().groups();
+        long group = groups.size() == 1 ? groups.get(0) : groups.get(random.nextInt(groups.size()));
         long id = nextNodeId++;
         ChaosNode node = cluster.define(id, true, cluster.members());
         cluster.start(node);
-        AdminReply added = admin.addMember(id, MemberAddress.format(node.clientAddress), MemberAddress.format(node.proxyAddress));
+        AdminReply added = admin.addMember(group, id, MemberAddress.format(node.clientAddress), MemberAddress.format(node.proxyAddress));
         if (!added.getOk()) {
-            log.accept("  adding " + node + " refused: " + added.getMessage());
+            log.accept("  adding " + node + groupNote(group).replace(" of", " to") + " refused: " + added.getMessage());
             cluster.kill(node);
             node.removed = true;
             return Optional.empty();
         }
-        boolean voter = awaitMembership(id, true, CATCH_UP_TIMEOUT);
-        log.accept("  " + node + " added" + (voter ? " and promoted to voter" : ", still a learner after " + CATCH_UP_TIMEOUT.toSeconds() + " s"));
+        boolean voter = awaitMembership(group, id, true, CATCH_UP_TIMEOUT);
+        log.accept("  " + node + " added" + groupNote(group).replace(" of", " to")
+                + (voter ? " and promoted to voter" : ", still a learner after " + CATCH_UP_TIMEOUT.toSeconds() + " s"));
         Sleep.millis(step.holdMillis());
-        AdminReply removed = admin.removeMember(id);
-        if (!removed.getOk() || !awaitMembership(id, false, CATCH_UP_TIMEOUT)) {
-            problems.add(node + " could not be removed again: " + removed.getMessage());
+        AdminReply removed = admin.removeMember(group, id);
+        if (!removed.getOk() || !awaitMembership(group, id, false, CATCH_UP_TIMEOUT)) {
+            problems.add(node + " could not be removed again" + groupNote(group).replace(" of", " from") + ": " + removed.getMessage());
             healAll();
-            return Optional.of("member add " + node + " (remove failed)");
+            return Optional.of("member add " + node + groupNote(group).replace(" of", " to") + " (remove failed)");
         }
         cluster.kill(node);
         node.removed = true;
         healAll();
-        return Optional.of("member add " + node + (voter ? " (voter)" : " (learner)") + ", then remove");
+        return Optional.of("member add " + node + groupNote(group).replace(" of", " to") + (voter ? " (voter)" : " (learner)")
+                + ", then remove");
     }
 
-    /** Waits until the leader lists {@code id} as a voter ({@code present}) or not at all ({@code !present}). */
-    private boolean awaitMembership(long id, boolean present, Duration timeout) {
+    /** Waits until the group's leader lists {@code id} as a voter ({@code present}) or not at all ({@code !present}). */
+    private boolean awaitMembership(long group, long id, boolean present, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            Optional<ChaosNode> leader = cluster.leader();
-            Optional<NodeStatusReply> status = leader.flatMap(cluster::status);
+            Optional<NodeStatusReply> status = cluster.leaderOf(group).flatMap(leader -> cluster.status(leader, group));
             if (status.isPresent()) {
                 Optional<MemberInfo> member = status.get().getMembersList().stream().filter(m -> m.getId() == id).findFirst();
                 if (present ? member.isPresent() && !member.get().getLearner() : member.isEmpty()) {
@@ -263,22 +344,53 @@ final class FaultInjector {
         return added.contains("torn record");
     }
 
-    /** Waits until {@code node} has applied what the leader had committed when the wait began. */
+    /**
+     * Waits until {@code node} has applied, in every group it hosts, what that group's leader had
+     * committed when the wait began.
+     */
     boolean awaitCaughtUp(ChaosNode node, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        long target = -1;
+        Map<Long, Long> targets = null;
         while (System.nanoTime() < deadline) {
-            if (target < 0) {
-                target = cluster.leader().flatMap(cluster::status).map(NodeStatusReply::getCommitIndex).orElse(-1L);
-            } else {
-                Optional<NodeStatusReply> status = cluster.status(node);
-                if (status.isPresent() && status.get().getAppliedIndex() >= target) {
-                    return true;
-                }
+            if (targets == null) {
+                targets = leaderCommitIndexes();
+            } else if (hasApplied(node, targets)) {
+                return true;
             }
             Sleep.millis(100);
         }
         return false;
+    }
+
+    /** Every group's commit index at its leader now, or null while some group has no leader that answers. */
+    private Map<Long, Long> leaderCommitIndexes() {
+        Optional<GroupTable> table = cluster.groupTable();
+        if (table.isEmpty()) {
+            return null;
+        }
+        Map<Long, Long> commits = new HashMap<>();
+        for (GroupTable.Group group : table.get().groups()) {
+            Optional<NodeStatusReply> status = cluster.leaderOf(group.id()).flatMap(leader -> cluster.status(leader, group.id()));
+            if (status.isEmpty()) {
+                return null;
+            }
+            commits.put(group.id(), status.get().getCommitIndex());
+        }
+        return commits;
+    }
+
+    private boolean hasApplied(ChaosNode node, Map<Long, Long> targets) {
+        Optional<LayoutReply> layout = cluster.layout(node);
+        if (layout.isEmpty()) {
+            return false;
+        }
+        for (GroupView view : layout.get().getGroupsList()) {
+            boolean hosted = !"NONE".equals(view.getRole());
+            if (hosted && view.getAppliedIndex() < targets.getOrDefault(view.getGroupId(), 0L)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
