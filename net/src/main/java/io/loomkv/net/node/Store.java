@@ -95,7 +95,7 @@ public final class Store implements AutoCloseable {
                 GroupStorage storage = log.group(group);
                 replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
             }
-            this.balancer = new LeaderBalancer(config.nodeId(), layout, liveness);
+            this.balancer = new LeaderBalancer(config.nodeId(), layout);
             this.pinRelief = new WalPinRelief(config.nodeId(), log, group -> {
                 Replica replica = replicas.get(group);
                 return replica == null ? null : new WalPinRelief.PinnedReplica() {
@@ -343,7 +343,8 @@ public final class Store implements AutoCloseable {
             campaignWherePreferred();
             return;
         }
-        balancer.run(replicas.values(), System.nanoTime());
+        long now = System.nanoTime();
+        balancer.run(replicas.values(), id -> liveness.isLive(id, now));
         pinRelief.maybeRun();
     }
 
