@@ -395,9 +395,15 @@ public final class KvClient implements AutoCloseable {
                     routing.forgetLeader(group, target);
                     yield retry(request, group, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
                 }
-                case WRONG_GROUP -> routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
-                        .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
-                                target + ": " + reply.getMessage()));
+                case WRONG_GROUP -> {
+                    // The store hosts no replica of the group. Whatever sent us there (a cached leader
+                    // from a stale view or hint) must go too, or every retry asks the same store: a
+                    // newer layout alone does not replace a cached leader.
+                    routing.forgetLeader(group, target);
+                    yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
+                            .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
+                                    target + ": " + reply.getMessage()));
+                }
                 case UNAVAILABLE, TIMEOUT -> {
                     routing.forgetLeader(group, target);
                     yield retry(request, group, deadlineNanos, attempt, write, session,
