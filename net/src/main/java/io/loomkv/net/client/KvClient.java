@@ -362,7 +362,9 @@ public final class KvClient implements AutoCloseable {
     private CompletableFuture<KvReply> attempt(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
             WriteSession session, String lastProblem) {
         long remainingNanos = deadlineNanos - System.nanoTime();
-        if (remainingNanos <= 0) {
+        // RPC timeouts are whole milliseconds: an attempt with less than one left would only fail
+        // locally ("timeout must be positive") and report that instead of the last real problem.
+        if (TimeUnit.NANOSECONDS.toMillis(remainingNanos) < 1) {
             return CompletableFuture.failedFuture(new KvClientException(Status.TIMEOUT, "no definite answer from group "
                     + group + " within the deadline of " + config.deadline().toMillis() + " ms; last: " + lastProblem, write));
         }
