@@ -43,6 +43,7 @@ final class LocalCluster implements AutoCloseable {
     private boolean leaseReads;
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
+    private long requestTimeoutMillis = 5_000;
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -82,13 +83,19 @@ final class LocalCluster implements AutoCloseable {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
-                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000, groups, replicasPerGroup,
+                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
                 NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */
     LocalCluster withLeaseReads() {
         leaseReads = true;
+        return this;
+    }
+
+    /** How long a store lets a request wait for its outcome before answering TIMEOUT (set before starting nodes). */
+    LocalCluster withRequestTimeoutMillis(long millis) {
+        requestTimeoutMillis = millis;
         return this;
     }
 

@@ -4,8 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loomkv.core.shard.SlotLayout;
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.OpenSession;
+import io.loomkv.core.kv.proto.Put;
+import io.loomkv.core.kv.proto.Status;
 import io.loomkv.net.client.KvClient;
+import io.loomkv.net.rpc.RpcClient;
+import io.loomkv.net.rpc.RpcClientConfig;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -51,12 +61,15 @@ class StoreQuiescenceTest {
     }
 
     /**
-     * Idle groups go quiet everywhere. A write to a quiet group succeeds, every replica applies it,
-     * and the group goes quiet again; the other groups do not wake for it.
+     * Idle groups go quiet everywhere. A write to a quiet group wakes it: the write's first appends
+     * are lost (all peer traffic is cut for a moment), and only a leader that ticks again sends the
+     * heartbeats whose responses make it send them again, so the write succeeds only if the group
+     * woke. Every replica applies it, the group goes quiet again, and the other groups do not wake.
      */
     @Test
     void idleGroupsGoQuietAndAWriteWakesOnlyItsGroup() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll(); KvClient client = cluster.client()) {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).withRequestTimeoutMillis(30_000).startAll();
+                KvClient client = cluster.client()) {
             StoreRoutingTest.awaitSettledLeaders(cluster);
             writeEveryGroup(cluster, client, "v0");
             long started = System.nanoTime();
@@ -65,7 +78,27 @@ class StoreQuiescenceTest {
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
             long woken = 3;
             String key = cluster.keyIn(woken, "quiet");
-            client.put(key, "v1");
+            // A raw write sent once: the client library would retry after the store's TIMEOUT, and the
+            // retry would carry the lost entry along. The store's deadline is 30 s here (a liveness bound).
+            InetSocketAddress leader = cluster.address(cluster.awaitLeader(woken).storeId()).clientAddress();
+            try (RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
+                KvReply session = rpc.call(leader, NodeMethods.KV, KvRequest.newBuilder().setGroupId(woken)
+                        .setOpenSession(OpenSession.getDefaultInstance()).build(), Duration.ofSeconds(30)).join();
+                assertEquals(Status.OK, session.getStatus(), session.toString());
+                awaitQuiet(cluster, cluster.runningIds());
+                for (long id : cluster.runningIds()) {
+                    cluster.node(id).peerFaults().block(cluster.runningIds());
+                }
+                CompletableFuture<KvReply> write = rpc.call(leader, NodeMethods.KV, KvRequest.newBuilder()
+                        .setClientId(session.getOpenSession().getClientId()).setSequence(1).setAcknowledgedBelow(1)
+                        .setPut(Put.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8("v1")))
+                        .build(), Duration.ofSeconds(40));
+                // Shorter than the stores' liveness timeout (200 ms), so no store is taken for down.
+                Thread.sleep(100);
+                cluster.connectAll();
+                KvReply written = write.join();
+                assertEquals(Status.OK, written.getStatus(), written.toString());
+            }
             assertEquals(Optional.of("v1"), client.get(key));
             for (long id : cluster.runningIds()) {
                 for (long g : cluster.groups()) {
