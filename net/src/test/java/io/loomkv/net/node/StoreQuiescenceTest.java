@@ -64,7 +64,8 @@ class StoreQuiescenceTest {
      * Idle groups go quiet everywhere. A write to a quiet group wakes it: the write's first appends
      * are lost (all peer traffic is cut for a moment), and only a leader that ticks again sends the
      * heartbeats whose responses make it send them again, so the write succeeds only if the group
-     * woke. Every replica applies it, the group goes quiet again, and the other groups do not wake.
+     * woke. Every replica applies it and the group goes quiet again; the other groups do not wake
+     * for a write (checked after the session's, before peer traffic is cut).
      */
     @Test
     void idleGroupsGoQuietAndAWriteWakesOnlyItsGroup() throws Exception {
@@ -85,6 +86,7 @@ class StoreQuiescenceTest {
                 KvReply session = rpc.call(leader, NodeMethods.KV, KvRequest.newBuilder().setGroupId(woken)
                         .setOpenSession(OpenSession.getDefaultInstance()).build(), Duration.ofSeconds(30)).join();
                 assertEquals(Status.OK, session.getStatus(), session.toString());
+                assertOthersQuiet(cluster, woken);
                 awaitQuiet(cluster, cluster.runningIds());
                 for (long id : cluster.runningIds()) {
                     cluster.node(id).peerFaults().block(cluster.runningIds());
@@ -93,25 +95,29 @@ class StoreQuiescenceTest {
                         .setClientId(session.getOpenSession().getClientId()).setSequence(1).setAcknowledgedBelow(1)
                         .setPut(Put.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8("v1")))
                         .build(), Duration.ofSeconds(40));
-                // Shorter than the stores' liveness timeout (200 ms), so no store is taken for down.
-                Thread.sleep(100);
+                // Far shorter than the stores' liveness timeout (200 ms), so no store is taken for down.
+                Thread.sleep(50);
                 cluster.connectAll();
                 KvReply written = write.join();
                 assertEquals(Status.OK, written.getStatus(), written.toString());
             }
             assertEquals(Optional.of("v1"), client.get(key));
-            for (long id : cluster.runningIds()) {
-                for (long g : cluster.groups()) {
-                    if (g != woken) {
-                        assertTrue(cluster.node(id).isQuiet(g), "store " + id + " group " + g + " woke for a write to group " + woken);
-                    }
-                }
-            }
             long leaderApplied = cluster.awaitLeader(woken).appliedIndex(woken);
             LocalCluster.awaitCondition(() -> "every replica of group " + woken + " applies index " + leaderApplied + ": "
                     + cluster.runningIds().stream().map(id -> id + "=" + cluster.node(id).appliedIndex(woken)).toList(),
                     () -> cluster.runningIds().stream().allMatch(id -> cluster.node(id).appliedIndex(woken) >= leaderApplied));
             awaitQuiet(cluster, cluster.runningIds());
+        }
+    }
+
+    /** Every group but {@code woken} is quiet on every store. */
+    private static void assertOthersQuiet(LocalCluster cluster, long woken) {
+        for (long id : cluster.runningIds()) {
+            for (long g : cluster.groups()) {
+                if (g != woken) {
+                    assertTrue(cluster.node(id).isQuiet(g), "store " + id + " group " + g + " woke for a write to group " + woken);
+                }
+            }
         }
     }
 
