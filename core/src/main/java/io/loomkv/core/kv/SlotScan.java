@@ -35,8 +35,11 @@ import java.util.PriorityQueue;
  * {@code maxReplyBytes / slots} bytes (always at least one key), and double on each refill.
  * A scan whose prefix or range pins a hash tag reads a single slot and pays none of this (the
  * caller passes that one slot).
+ *
+ * <p>Public only for {@link #pinnedSlot}: the client asks a pinned scan's one group with the same
+ * rule the group applies, so a scan the group serves from one slot is never sent to the others.
  */
-final class SlotScan {
+public final class SlotScan {
 
     private final KvEngine engine;
     private final ByteString start;
@@ -87,7 +90,7 @@ final class SlotScan {
      * prefix that contains a whole tag, or a range whose start and end share a prefix that does.
      * Every key with such a prefix has the same first tag, so the same slot.
      */
-    static Optional<Integer> pinnedSlot(Scan scan) {
+    public static Optional<Integer> pinnedSlot(Scan scan) {
         ByteString fixed;
         if (scan.hasPrefix()) {
             fixed = scan.getPrefix();

@@ -362,7 +362,9 @@ public final class KvClient implements AutoCloseable {
     private CompletableFuture<KvReply> attempt(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
             WriteSession session, String lastProblem) {
         long remainingNanos = deadlineNanos - System.nanoTime();
-        if (remainingNanos <= 0) {
+        // RPC timeouts are whole milliseconds: an attempt with less than one left would only fail
+        // locally ("timeout must be positive") and report that instead of the last real problem.
+        if (TimeUnit.NANOSECONDS.toMillis(remainingNanos) < 1) {
             return CompletableFuture.failedFuture(new KvClientException(Status.TIMEOUT, "no definite answer from group "
                     + group + " within the deadline of " + config.deadline().toMillis() + " ms; last: " + lastProblem, write));
         }
@@ -395,9 +397,15 @@ public final class KvClient implements AutoCloseable {
                     routing.forgetLeader(group, target);
                     yield retry(request, group, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
                 }
-                case WRONG_GROUP -> routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
-                        .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
-                                target + ": " + reply.getMessage()));
+                case WRONG_GROUP -> {
+                    // The store hosts no replica of the group. Whatever sent us there (a cached leader
+                    // from a stale view or hint) must go too, or every retry asks the same store: a
+                    // newer layout alone does not replace a cached leader.
+                    routing.forgetLeader(group, target);
+                    yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
+                            .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
+                                    target + ": " + reply.getMessage()));
+                }
                 case UNAVAILABLE, TIMEOUT -> {
                     routing.forgetLeader(group, target);
                     yield retry(request, group, deadlineNanos, attempt, write, session,

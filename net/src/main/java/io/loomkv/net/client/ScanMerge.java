@@ -2,13 +2,14 @@ package io.loomkv.net.client;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.KvKeys;
+import io.loomkv.core.kv.SlotScan;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.SlotLayout;
-import io.loomkv.core.shard.Slots;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.PriorityQueue;
 
 /**
@@ -16,20 +17,24 @@ import java.util.PriorityQueue;
  * point, and the pages are merged in key order. The merged page keeps the first {@code limit}
  * keys; its continuation is the last key returned, so the next page asks every group again from
  * there (a group's keys beyond the merged page are simply asked for again). A prefix that holds a
- * whole hash tag ({@code {...}} with something inside) can only match keys of one slot, so only
- * that slot's group is asked.
+ * whole hash tag ({@code {...}} with something inside), or a bounded range whose ends share such a
+ * prefix, can only match keys of one slot, so only that slot's group is asked.
  */
 final class ScanMerge {
     private ScanMerge() {
     }
 
-    /** The groups to ask for {@code scan}. */
+    /**
+     * The groups to ask for {@code scan}: only the group of the slot that a hash tag pins it to,
+     * by the rule the groups apply themselves ({@link SlotScan#pinnedSlot}: the prefix, or the
+     * common prefix of a bounded range, holds a whole tag); every group otherwise. A group asked
+     * for a pinned scan of a slot it does not own refuses it (WRONG_GROUP), so asking all of them
+     * would never succeed.
+     */
     static List<Long> groupsFor(Scan scan, SlotLayout layout) {
-        if (scan.hasPrefix()) {
-            // A complete tag inside the prefix is the tag of every key that starts with it.
-            if (Slots.hashTag(scan.getPrefix()).isPresent()) {
-                return List.of(layout.groupOf(Slots.slotOf(scan.getPrefix())));
-            }
+        Optional<Integer> pinned = SlotScan.pinnedSlot(scan);
+        if (pinned.isPresent()) {
+            return List.of(layout.groupOf(pinned.get()));
         }
         return List.copyOf(layout.groups());
     }

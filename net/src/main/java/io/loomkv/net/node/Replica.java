@@ -68,6 +68,10 @@ final class Replica {
     private final MpscChunkedArrayQueue<LoopInput> inputs = new MpscChunkedArrayQueue<>(16, INPUT_QUEUE_CAPACITY);
     private final MpscChunkedArrayQueue<Message> inbox = new MpscChunkedArrayQueue<>(16, INBOX_CAPACITY);
     private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** Messages that wake the replica ({@link #wakes}), delivered and taken from the inbox: they differ while one waits. */
+    private final AtomicLong wakingDelivered = new AtomicLong();
+    /** Turns only. */
+    private long wakingTaken;
     /** Ticks to hand over beyond what the clock says: a quiet follower woken because its leader's store died. */
     private final AtomicLong extraTicks = new AtomicLong();
     private final long tickNanos;
@@ -200,21 +204,27 @@ final class Replica {
     }
 
     /**
-     * A Raft message from a peer store; dropped (Raft resends) when the inbox is full. It wakes a
-     * quiet replica unless it is a heartbeat or a heartbeat response: a leader's last heartbeats
-     * cross its quiesce notice, and their responses would wake it again at once (CockroachDB does
-     * not unquiesce on them either). Anything that needs the group awake (appends, votes, reads,
-     * proposals) is another message.
+     * A Raft message from a peer store; dropped (Raft resends) when the inbox is full. Any message
+     * wakes a quiet replica except a heartbeat response: a leader goes quiet in the turn whose tick
+     * sent its last heartbeats, so their responses arrive after it and would wake it within a tick,
+     * every time (with heartbeat-ticks=1 no group ever stayed quiet). The turn still steps the
+     * response into the node, which answers a follower that turns out to be behind with an append,
+     * and the append's response wakes the leader.
      */
     boolean deliver(Message message) {
         if (!running || !inbox.offer(message)) {
             return false;
         }
-        if (message.getType() != MessageType.MSG_HEARTBEAT && message.getType() != MessageType.MSG_HEARTBEAT_RESP) {
+        if (wakes(message)) {
+            wakingDelivered.incrementAndGet();
             quiescence.wake();
         }
         store.scheduler().schedule(this);
         return true;
+    }
+
+    private static boolean wakes(Message message) {
+        return message.getType() != MessageType.MSG_HEARTBEAT_RESP;
     }
 
     /** The leader says the group is quiet; checked on the next turn against our own log. */
@@ -317,6 +327,9 @@ final class Replica {
     private Message nextMessage() {
         Message message;
         while ((message = inbox.poll()) != null) {
+            if (wakes(message)) {
+                wakingTaken++;
+            }
             if (state.removed()) {
                 continue;
             }
@@ -368,7 +381,7 @@ final class Replica {
     private void goQuiet() {
         quiescence.goQuiet();
         // A message or request queued meanwhile found the replica awake and did not wake it: do it now.
-        if (!inbox.isEmpty() || !inputs.isEmpty()) {
+        if (wakingDelivered.get() != wakingTaken || !inputs.isEmpty()) {
             quiescence.wake();
         }
     }

@@ -36,12 +36,25 @@ final class StoreTransport implements AutoCloseable {
     private final ConcurrentHashMap<Long, PeerOutbox> outboxes = new ConcurrentHashMap<>();
 
     StoreTransport(String clusterId, long storeId, Membership membership, Duration electionTimeout) {
+        this(storeId, membership, peerClientConfig(clusterId, storeId, electionTimeout));
+    }
+
+    /** With the peer client's configuration given (tests). */
+    StoreTransport(long storeId, Membership membership, RpcClientConfig peerClientConfig) {
         this.storeId = storeId;
         this.membership = membership;
+        this.client = new RpcClient(peerClientConfig);
+    }
+
+    /**
+     * One connection per peer store; reconnects back off from 10 ms up to half an election timeout
+     * (at least 50 ms), so a store that is back is reached again well within an election timeout.
+     */
+    static RpcClientConfig peerClientConfig(String clusterId, long storeId, Duration electionTimeout) {
         Duration backoffMax = electionTimeout.dividedBy(2).compareTo(Duration.ofMillis(50)) < 0
                 ? Duration.ofMillis(50) : electionTimeout.dividedBy(2);
-        this.client = new RpcClient(RpcClientConfig.peer(clusterId, storeId).withConnectionsPerEndpoint(1)
-                .withReconnectBackoff(Duration.ofMillis(10), backoffMax));
+        return RpcClientConfig.peer(clusterId, storeId).withConnectionsPerEndpoint(1)
+                .withReconnectBackoff(Duration.ofMillis(10), backoffMax);
     }
 
     /**
@@ -163,7 +176,8 @@ final class StoreTransport implements AutoCloseable {
         return outbox != null ? outbox : outboxes.computeIfAbsent(peer, PeerOutbox::new);
     }
 
-    private RpcEndpoint endpoint(long peer) {
+    /** The endpoint of store {@code peer}, or null when its address is unknown or the transport is closing. */
+    RpcEndpoint endpoint(long peer) {
         MemberAddress address = membership.get(peer);
         if (address == null) {
             LOG.debug("store {}: no address for store {}", storeId, peer);

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,8 +46,9 @@ class KvNodeMembershipUnderLoadTest {
             AtomicBoolean done = new AtomicBoolean();
             List<KvLabScenariosTest.ClientRun> runs = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
+            List<List<String>> keys = IntStream.range(0, CLIENTS).mapToObj(c -> List.of(Integer.toString(c))).toList();
             for (int c = 0; c < CLIENTS; c++) {
-                KvLabScenariosTest.ClientRun run = new KvLabScenariosTest.ClientRun(c, new Random(7_000 + c));
+                KvLabScenariosTest.ClientRun run = new KvLabScenariosTest.ClientRun(c, keys, new Random(7_000 + c));
                 runs.add(run);
                 threads.add(Thread.ofPlatform().name("member-load-" + c).start(() -> {
                     try (KvClient client = cluster.client()) {
@@ -86,15 +88,16 @@ class KvNodeMembershipUnderLoadTest {
             }
             failures.addAll(clientFailures);
             try (KvClient checker = cluster.client()) {
-                for (KvLabScenariosTest.ClientRun run : runs) {
-                    Optional<KvOutput> value = history.run(checker, 1_000, new KvInput.Get(run.key()));
-                    assertTrue(value.isPresent(), "final read of " + run.key() + " got no answer");
+                for (KvLabScenariosTest.ClientRun clientRun : runs) {
+                    KvLabScenariosTest.KeyRun run = clientRun.keys.get(0);
+                    Optional<KvOutput> value = history.run(checker, 1_000, new KvInput.Get(run.key));
+                    assertTrue(value.isPresent(), "final read of " + run.key + " got no answer");
                     String v = KvLabScenariosTest.valueOf(value.get());
                     if (run.certain && !run.last.equals(v)) {
-                        failures.add("key " + run.key() + " wanted " + run.last + " got " + v);
+                        failures.add("key " + run.key + " wanted " + run.last + " got " + v);
                     }
-                    KvLabScenariosTest.checkClientAppends(failures, run.clientNumber, v, run.acknowledged, run.unanswered);
-                    assertTrue(run.acknowledged.size() > 10, "client " + run.clientNumber + " got only "
+                    KvLabScenariosTest.checkClientAppends(failures, clientRun.clientNumber, v, run.acknowledged, run.unanswered);
+                    assertTrue(run.acknowledged.size() > 10, "client " + clientRun.clientNumber + " got only "
                             + run.acknowledged.size() + " appends acknowledged");
                 }
             }

@@ -1,5 +1,8 @@
 package io.loomkv.net.node;
 
+import com.google.protobuf.ByteString;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import java.io.IOException;
@@ -38,6 +41,9 @@ final class LocalCluster implements AutoCloseable {
     private final Map<Long, Store> running = new ConcurrentSkipListMap<>();
     private final List<Long> initialMembers = new ArrayList<>();
     private boolean leaseReads;
+    /** Stores per group; 0: every initial member hosts every group. */
+    private int replicasPerGroup;
+    private long requestTimeoutMillis = 5_000;
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -77,7 +83,7 @@ final class LocalCluster implements AutoCloseable {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
-                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, 5_000, groups, 0,
+                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
                 NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
     }
 
@@ -85,6 +91,41 @@ final class LocalCluster implements AutoCloseable {
     LocalCluster withLeaseReads() {
         leaseReads = true;
         return this;
+    }
+
+    /** How long a store lets a request wait for its outcome before answering TIMEOUT (set before starting nodes). */
+    LocalCluster withRequestTimeoutMillis(long millis) {
+        requestTimeoutMillis = millis;
+        return this;
+    }
+
+    /** Places every group on {@code replicas} stores only (set before starting nodes). */
+    LocalCluster withReplicasPerGroup(int replicas) {
+        replicasPerGroup = replicas;
+        return this;
+    }
+
+    /** The layout the initial members compute when first started. */
+    SlotLayout layout() {
+        return StoreLayouts.initial(config(initialMembers.get(0), false));
+    }
+
+    /**
+     * A key of {@code group}: the first of {@code base}, {@code base.1}, {@code base.2}, ... whose
+     * slot the layout gives to that group (so with one group, {@code base} itself).
+     */
+    String keyIn(long group, String base) {
+        return keyIn(layout(), group, base);
+    }
+
+    static String keyIn(SlotLayout layout, long group, String base) {
+        for (int i = 0; i < 100_000; i++) {
+            String key = i == 0 ? base : base + "." + i;
+            if (layout.groupOf(Slots.slotOf(ByteString.copyFromUtf8(key))) == group) {
+                return key;
+            }
+        }
+        throw new IllegalArgumentException("no key of group " + group + " near '" + base + "' in " + layout);
     }
 
     /**

@@ -1,0 +1,89 @@
+package io.loomkv.net.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.node.proto.AdminReply;
+import io.loomkv.net.node.proto.MemberInfo;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Membership is per group: a fourth store that joins the cluster and is added to one group hosts
+ * a replica of that group only, catches up, is promoted to voter, leads and serves it; removed
+ * again, its replica stops; the other groups' memberships never change.
+ */
+class StoreGroupMembershipTest {
+    private static final int GROUPS = 4;
+    private static final long TARGET = 2;
+
+    @TempDir
+    Path dir;
+
+    private static List<Long> voters(KvClient client, LocalCluster cluster, long group) {
+        NodeStatusReply status = client.status(cluster.address(cluster.awaitLeader(group).storeId()).clientAddress(), group);
+        return status.getMembersList().stream().filter(m -> !m.getLearner()).map(MemberInfo::getId).sorted().toList();
+    }
+
+    private static void assertOtherGroupsUntouched(KvClient client, LocalCluster cluster) {
+        for (long g : cluster.groups()) {
+            if (g != TARGET) {
+                assertEquals(List.of(1L, 2L, 3L), voters(client, cluster, g), "group " + g + " changed membership");
+                assertEquals(List.of(TARGET), cluster.node(4).groups(), "store 4 hosts a replica of another group");
+            }
+        }
+    }
+
+    @Test
+    void storeAddedToOneGroupServesItAndLeavesTheOthersAlone() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll()) {
+            cluster.awaitLeaders();
+            MemberAddress fourth = cluster.reserve(4);
+            try (KvClient client = cluster.client()) {
+                for (long g : cluster.groups()) {
+                    for (int i = 0; i < 20; i++) {
+                        client.put(cluster.keyIn(g, "member" + i), "v" + i);
+                    }
+                }
+                Store joined = cluster.start(4);
+                AdminReply added = client.addMember(TARGET, 4, MemberAddress.format(fourth.clientAddress()),
+                        MemberAddress.format(fourth.peerAddress()));
+                assertTrue(added.getOk(), added.getMessage());
+                LocalCluster.awaitCondition(() -> "store 4 is a voter of group " + TARGET, () -> voters(client, cluster, TARGET).contains(4L));
+                assertEquals(List.of(1L, 2L, 3L, 4L), voters(client, cluster, TARGET));
+                String key = cluster.keyIn(TARGET, "member19");
+                try (KvClient onFourth = new KvClient(KvClientConfig.of(List.of(fourth.clientAddress()), LocalCluster.CLUSTER_ID))) {
+                    LocalCluster.awaitCondition("store 4 has group " + TARGET + "'s data", () -> Optional.of(ByteString.copyFromUtf8("v19"))
+                            .equals(onFourth.get(ByteString.copyFromUtf8(key), ReadConsistency.SERIALIZABLE)));
+                }
+                assertOtherGroupsUntouched(client, cluster);
+
+                StoreRoutingTest.transferTo(cluster, client, TARGET, 4);
+                client.put(key, "written while store 4 led");
+                assertEquals(Optional.of("written while store 4 led"), client.get(key));
+                LocalCluster.awaitCondition("store 4 applies the write", () -> joined.appliedIndex(TARGET)
+                        >= cluster.awaitLeader(TARGET).appliedIndex(TARGET));
+
+                StoreRoutingTest.transferTo(cluster, client, TARGET, 1);
+                AdminReply removed = client.removeMember(TARGET, 4);
+                assertTrue(removed.getOk(), removed.getMessage());
+                LocalCluster.awaitCondition("store 4's replica of group " + TARGET + " stops serving",
+                        () -> joined.unavailableReason(TARGET) != null);
+                assertEquals(List.of(1L, 2L, 3L), voters(client, cluster, TARGET));
+                assertOtherGroupsUntouched(client, cluster);
+                for (long g : cluster.groups()) {
+                    client.put(cluster.keyIn(g, "after"), "x");
+                    assertEquals(Optional.of("x"), client.get(cluster.keyIn(g, "after")));
+                }
+            }
+        }
+    }
+}
