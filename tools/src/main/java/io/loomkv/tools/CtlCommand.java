@@ -1,5 +1,13 @@
 package io.loomkv.tools;
 
+import java.util.Map;
+
+import java.util.LinkedHashMap;
+
+import io.loomkv.core.kv.proto.MultiGetResult;
+
+import io.loomkv.core.kv.proto.MultiGetEntry;
+
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
@@ -163,6 +171,47 @@ public final class CtlCommand implements Callable<Integer> {
             boolean swapped = client.compareAndSet(bytes(key), expected, newValue);
             out.println(json ? "{\"ok\":true,\"swapped\":" + swapped + "}" : swapped ? "swapped" : "not swapped (value differs)");
             return swapped ? 0 : 1;
+        });
+    }
+
+    @Command(name = "mget", description = {"Print the values of KEY... (one line each, in order).",
+            "Keys of several groups are read group by group: each group's keys at one point in time."})
+    int mget(@Parameters(paramLabel = "KEY", arity = "1..*") List<String> keys) {
+        return withClient((client, target) -> {
+            MultiGetResult result = client.multiGet(keys.stream().map(CtlCommand::bytes).toList());
+            int found = 0;
+            for (MultiGetEntry entry : result.getEntriesList()) {
+                found += entry.getFound() ? 1 : 0;
+                if (json) {
+                    out.println("{\"key\":" + Json.quote(entry.getKey().toStringUtf8()) + ",\"found\":" + entry.getFound()
+                            + (entry.getFound() ? ",\"value\":" + Json.quote(entry.getValue().toStringUtf8()) : "") + "}");
+                } else {
+                    out.println(entry.getKey().toStringUtf8() + " = "
+                            + (entry.getFound() ? entry.getValue().toStringUtf8() : "(not found)"));
+                }
+            }
+            return found == keys.size() ? 0 : 1;
+        });
+    }
+
+    @Command(name = "mput", description = {"Set KEY1 to VALUE1, KEY2 to VALUE2, ...",
+            "Atomic within each group only: keys sharing a {hash tag} are in one group, so such a mput is atomic."})
+    int mput(@Parameters(paramLabel = "KEY VALUE", arity = "2..*") List<String> pairs) {
+        if (pairs.size() % 2 != 0) {
+            System.err.println("error: mput takes KEY VALUE pairs, got an odd number of arguments (" + pairs.size() + ")");
+            return 2;
+        }
+        Map<ByteString, ByteString> entries = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.size(); i += 2) {
+            if (entries.put(bytes(pairs.get(i)), bytes(pairs.get(i + 1))) != null) {
+                System.err.println("error: key '" + pairs.get(i) + "' appears twice in one mput");
+                return 2;
+            }
+        }
+        return withClient((client, target) -> {
+            client.multiPut(entries);
+            out.println(json ? "{\"ok\":true,\"written\":" + entries.size() + "}" : "OK (" + entries.size() + " keys)");
+            return 0;
         });
     }
 

@@ -178,6 +178,40 @@ class ShardedCtlCommandTest {
         });
     }
 
+    /** mput and mget over keys of every group, in the order given; a missing key is reported and makes the exit code 1. */
+    @Test
+    void mputAndMgetSpanEveryGroup() {
+        List<String> keys = new ArrayList<>();
+        List<String> pairs = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            keys.add("multi/" + i);
+            pairs.add("multi/" + i);
+            pairs.add("v" + i);
+        }
+        long groups = keys.stream().map(k -> Slots.slotOf(com.google.protobuf.ByteString.copyFromUtf8(k)) / SLOTS_PER_GROUP).distinct().count();
+        assertTrue(groups > 1, "the keys should span groups");
+        Run put = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mput"), pairs.stream()).toArray(String[]::new));
+        assertEquals(0, put.exitCode(), put.err());
+        assertEquals("OK (40 keys)", put.out().strip());
+        List<String> asked = new ArrayList<>(keys);
+        asked.add(1, "multi/absent");
+        Run get = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mget"), asked.stream()).toArray(String[]::new));
+        assertEquals(1, get.exitCode(), "one key is missing");
+        List<String> lines = get.lines();
+        assertEquals(41, lines.size(), get.out());
+        assertEquals("multi/0 = v0", lines.get(0));
+        assertEquals("multi/absent = (not found)", lines.get(1));
+        assertEquals("multi/39 = v39", lines.get(40));
+        Run json = ctl("--json", "mget", "multi/7");
+        assertEquals("{\"key\":\"multi/7\",\"found\":true,\"value\":\"v7\"}", json.out().strip());
+        Run odd = ctl("mput", "a", "1", "b");
+        assertEquals(2, odd.exitCode());
+        assertTrue(odd.err().contains("odd number"), odd.err());
+        Run twice = ctl("mput", "a", "1", "a", "2");
+        assertEquals(2, twice.exitCode());
+        assertTrue(twice.err().contains("appears twice"), twice.err());
+    }
+
     @Test
     void slotNamesTheKeysSlotGroupAndLeader() {
         for (String key : List.of("hello", "user:{42}:name", "user:{42}:email")) {

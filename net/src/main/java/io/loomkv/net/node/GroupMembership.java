@@ -39,7 +39,8 @@ final class GroupMembership {
     private final int electionTimeoutTicks;
     private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
     private final Map<Long, Long> lastNoticeTick = new HashMap<>();
-    private ConfState confState;
+    /** Written by the replica's turns, read by the store's balancer: volatile (a ConfState is immutable). */
+    private volatile ConfState confState;
     private long ticks;
 
     GroupMembership(String name, long storeId, long groupId, Membership addresses, StoreTransport transport,

@@ -183,6 +183,11 @@ final class Replica {
         return quiescence.isQuiet();
     }
 
+    /** The group's voters as this replica last applied them; any thread. */
+    List<Long> voters() {
+        return membership.confState().getVotersList();
+    }
+
     GroupStorage storage() {
         return storage;
     }

@@ -88,19 +88,41 @@ class StoreRoutingTest {
     }
 
     /**
-     * Waits until every group is led by its preferred store and every running replica knows it:
-     * the balancer moves nothing from there, so leaders stay put while a test relies on them.
+     * Waits until every group has a leader that every running replica knows, and the running
+     * stores lead numbers of groups within one of each other, for two polls in a row: the balancer
+     * moves nothing from there, so leaders stay put while a test relies on them. Returns each
+     * group's leader.
      */
-    static void awaitSettledLeaders(LocalCluster cluster) {
+    static Map<Long, Long> awaitSettledLeaders(LocalCluster cluster) {
         SlotLayout layout = cluster.layout();
-        LocalCluster.awaitCondition(() -> "every group led by its preferred store, known to every replica: " + leaders(cluster),
-                () -> cluster.groups().stream().allMatch(g -> {
-                    long preferred = LeaderBalancer.preferredLeader(layout, g);
-                    Store leader = cluster.node(preferred);
-                    return leader != null && leader.isLeader(g) && cluster.runningIds().stream()
-                            .filter(id -> layout.replicas(g).contains(id))
-                            .allMatch(id -> cluster.node(id).leaderId(g) == preferred);
-                }));
+        Map<Long, Long>[] previous = new Map[] {null};
+        LocalCluster.awaitCondition(() -> "every group led, known to every replica, evenly spread: " + leaders(cluster), () -> {
+            Map<Long, Long> now = settledLeaders(cluster, layout);
+            boolean stable = now != null && now.equals(previous[0]);
+            previous[0] = now;
+            return stable;
+        });
+        return previous[0];
+    }
+
+    /** Each group's leader when all of them are led, known to every running replica, and evenly spread; else null. */
+    private static Map<Long, Long> settledLeaders(LocalCluster cluster, SlotLayout layout) {
+        Map<Long, Long> leaders = new TreeMap<>();
+        Map<Long, Integer> counts = new TreeMap<>();
+        cluster.runningIds().forEach(id -> counts.put(id, 0));
+        for (long g : cluster.groups()) {
+            List<Long> hosts = cluster.runningIds().stream().filter(id -> layout.replicas(g).contains(id)).sorted().toList();
+            long leader = hosts.isEmpty() ? 0 : cluster.node(hosts.get(0)).leaderId(g);
+            if (leader == 0 || cluster.node(leader) == null || !cluster.node(leader).isLeader(g)
+                    || !hosts.stream().allMatch(id -> cluster.node(id).leaderId(g) == leader)) {
+                return null;
+            }
+            leaders.put(g, leader);
+            counts.merge(leader, 1, Integer::sum);
+        }
+        int most = counts.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+        int least = counts.values().stream().mapToInt(Integer::intValue).min().orElse(0);
+        return most - least <= 1 ? leaders : null;
     }
 
     /** "group=leader as seen by store s1,s2,..." for every group. */
@@ -119,10 +141,9 @@ class StoreRoutingTest {
     @Test
     void staleLeaderCacheFollowsNotLeaderToTheNewLeader() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll(); KvClient admin = cluster.client()) {
-            awaitSettledLeaders(cluster);
-            SlotLayout layout = cluster.layout();
-            List<Long> moving = cluster.groups().stream().filter(g -> LeaderBalancer.preferredLeader(layout, g) == 1).toList();
-            assertFalse(moving.isEmpty(), "store 1 prefers no group in " + layout);
+            Map<Long, Long> settled = awaitSettledLeaders(cluster);
+            List<Long> moving = cluster.groups().stream().filter(g -> settled.get(g) == 1).toList();
+            assertFalse(moving.isEmpty(), "store 1 leads no group: " + settled);
             cluster.stop(1);
             LocalCluster.awaitCondition(() -> "groups led by stores 2 and 3, known to both: " + leaders(cluster),
                     () -> cluster.groups().stream().allMatch(g -> {
@@ -171,9 +192,9 @@ class StoreRoutingTest {
     void followerAnswersNotLeaderNamingTheLeader() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll();
                 RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
-            awaitSettledLeaders(cluster);
+            Map<Long, Long> settled = awaitSettledLeaders(cluster);
             for (long g : cluster.groups()) {
-                long leader = LeaderBalancer.preferredLeader(cluster.layout(), g);
+                long leader = settled.get(g);
                 long follower = leader % 3 + 1;
                 KvReply reply = call(rpc, cluster.address(follower).clientAddress(), write()
                         .setPut(Put.newBuilder().setKey(b(cluster.keyIn(g, "nl"))).setValue(b("v"))).build());
