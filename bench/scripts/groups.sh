@@ -6,13 +6,16 @@
 # servers' CPU seconds, and WAL forces (fdatasync) per second per store during the run.
 #
 # usage: bench/scripts/groups.sh [GROUP_COUNTS...]   (default: 1 4 16 64)
-# env:   DURATION (20s), CLIENTS (256), ROUNDS (1: with 2, the counts are run twice, alternated)
+# env:   DURATION (20s), CLIENTS (256), ROUNDS (1: with 2, the counts are run twice, alternated),
+#        WARM (30s: an unmeasured run of the same load first, so the servers' JIT has settled; the
+#        JIT takes the two cores for about a minute on fresh servers, more so with more groups)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 COUNTS=("$@")
 [[ ${#COUNTS[@]} -gt 0 ]] || COUNTS=(1 4 16 64)
 DURATION="${DURATION:-20s}"
 CLIENTS="${CLIENTS:-256}"
+WARM="${WARM:-30s}"
 ROUNDS="${ROUNDS:-1}"
 OUT="run/bench-groups-out"
 mkdir -p "$OUT"
@@ -47,7 +50,7 @@ run_one() {
   ./loomkv bench stores --cluster "$folder" --await-leaders > /dev/null
   echo "== $n data groups: $(uptime)"
   ./loomkv bench kv --cluster "$folder" --keys 10000 --value-size 128 --read-ratio 0.5 --clients "$CLIENTS" \
-      --warmup 3s --duration 1s > /dev/null 2>&1 # preload and settle: not measured
+      --warmup 0s --duration "$WARM" > /dev/null 2>&1 # preload and warm the servers: not measured
   local cpu0 f0 t0; cpu0=$(cpu_ticks "$name"); f0=$(forces "$folder"); t0=$(date +%s.%N)
   ./loomkv bench kv --cluster "$folder" --keys 10000 --value-size 128 --read-ratio 0.5 --clients "$CLIENTS" \
       --warmup 3s --duration "$DURATION" --no-preload > "$OUT/g$n.txt" 2> /dev/null

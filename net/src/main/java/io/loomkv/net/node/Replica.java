@@ -424,7 +424,7 @@ final class Replica {
             if (progress == null || progress.match() != status.lastIndex()) {
                 return;
             }
-            LOG.info("{}: handing leadership to store {}, the group's preferred leader", name, target);
+            LOG.info("{}: handing leadership to store {} to even out the leaders", name, target);
             n.transferLeader(target);
         }));
     }
