@@ -23,7 +23,8 @@ mkdir -p "$OUT"
 
 # A config folder for N groups: conf/sharded-3node with data-groups=N and its own data dirs.
 folder_for() {
-  local n=$1 folder="run/bench-groups-conf/g$n"
+  local n=$1
+  local folder="run/bench-groups-conf/g$n"
   rm -rf "$folder"; mkdir -p "$folder"
   for f in conf/sharded-3node/*.properties; do
     sed -e "s/^data-groups=.*/data-groups=$n/" -e "s|^data-dir=run/sharded-3node/|data-dir=run/g$n/|" "$f" > "$folder/$(basename "$f")"

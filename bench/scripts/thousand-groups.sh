@@ -18,7 +18,8 @@ JCMD="$JAVA_HOME/bin/jcmd"
 ./loomkv build > /dev/null
 
 folder_for() { # a config folder for N groups, data under run/gN/
-  local n=$1 folder="run/bench-groups-conf/g$n"
+  local n=$1
+  local folder="run/bench-groups-conf/g$n"
   rm -rf "$folder"; mkdir -p "$folder"
   for f in conf/sharded-3node/*.properties; do
     sed -e "s/^data-groups=.*/data-groups=$n/" -e "s|^data-dir=run/sharded-3node/|data-dir=run/g$n/|" "$f" > "$folder/$(basename "$f")"

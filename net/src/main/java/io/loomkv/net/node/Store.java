@@ -168,6 +168,7 @@ public final class Store implements AutoCloseable {
             store.ticker.start();
             store.peerServer.start(config.peerAddress());
             store.clientServer.start(config.clientAddress());
+            store.transport.connect(store.addresses.ids());
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;

@@ -146,6 +146,16 @@ final class StoreTransport implements AutoCloseable {
         }
     }
 
+    /** Opens the connections to {@code peers} now, so that the first messages of a start (campaigns) need not wait for them. */
+    void connect(Iterable<Long> peers) {
+        for (long peer : peers) {
+            RpcEndpoint endpoint = peer == storeId ? null : endpoint(peer);
+            if (endpoint != null) {
+                endpoint.connectAll();
+            }
+        }
+    }
+
     /** A peer store connected to us: it is back, so connect to it now rather than after our backoff. */
     void peerConnected(long peer) {
         MemberAddress address = membership.get(peer);
