@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * reach a replica before this thread runs again, so each turn reads the clock itself (see
  * {@link Replica}).
  *
- * <p>A timed park once per tick: see LoopTicker's history in the README for why the replicas do not
+ * <p>A timed park once per tick: see LoopTicker's history in docs/performance.md for why the replicas do not
  * park with timeouts themselves.
  */
 final class StoreTicker implements Runnable {
