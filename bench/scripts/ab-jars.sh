@@ -17,7 +17,7 @@ die() { echo "ab-jars: $*" >&2; exit 1; }
 eval "$(sed -n '/^jdk_version() {/,/^}/p; /^find_jdk() {/,/^}/p' loomkv)"
 JAVA="$(find_jdk)/bin/java"
 FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
-FOLDER=conf/local-3node
+FOLDER="${FOLDER:-conf/local-3node}"
 cpu_ticks() { local total=0 p; for p in $(pgrep -f "server --config $FOLDER"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$total"; }
 for spec in "$@"; do
   jar=${spec%%@*}
