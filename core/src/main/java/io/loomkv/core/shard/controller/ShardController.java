@@ -1,0 +1,247 @@
+package io.loomkv.core.shard.controller;
+
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotAssignment;
+import io.loomkv.core.shard.SlotBalancer;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
+import io.loomkv.core.shard.controller.proto.JoinGroups;
+import io.loomkv.core.shard.controller.proto.LeaveGroups;
+import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.proto.GroupReplicas;
+import io.loomkv.core.shard.proto.Layout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The shard controller's state machine (the controller group applies its log through it; pure, so
+ * every replica computes the same configurations): a numbered history of slot layouts, and the
+ * commands that make the next one. Configuration n is the layout with version n.
+ *
+ * <ul>
+ *   <li><b>Join</b> adds data groups with their replica stores and spreads the slots evenly over
+ *       all groups with the fewest moves ({@link SlotBalancer}): only slots to the new groups.
+ *   <li><b>Leave</b> retires groups; only their slots move, evenly over the rest.
+ *   <li><b>Move</b> gives a slot range to one group and moves nothing else (no rebalancing, as in
+ *       the 6.824 shard controller: an operator's explicit choice is kept until the next Join or
+ *       Leave).
+ *   <li><b>Query</b> returns configuration n exactly as it was made, or the latest.
+ * </ul>
+ *
+ * A refused command (unknown group, a group joining twice, leaving every group, a bad range)
+ * gets a reply naming the problem and changes nothing. The history is bounded: the newest
+ * {@value #MAX_RETAINED_CONFIGS} configurations are kept (as compact messages; a layout is
+ * rebuilt when asked for), and a query for an older one says it was discarded.
+ */
+public final class ShardController {
+    /** Configurations kept for historical queries. */
+    public static final int MAX_RETAINED_CONFIGS = 1024;
+    /** Groups one Join or Leave may name. */
+    public static final int MAX_GROUPS_PER_COMMAND = 1024;
+    /** Stores one group may be placed on. */
+    public static final int MAX_REPLICAS_PER_GROUP = 7;
+
+    private final ArrayDeque<Layout> configs = new ArrayDeque<>();
+    private SlotLayout latest;
+
+    /** A controller whose first configuration is {@code initial} (the bootstrap layout). */
+    public ShardController(SlotLayout initial) {
+        append(initial);
+    }
+
+    /** The controller a snapshot describes. */
+    public static ShardController restore(ControllerSnapshot snapshot) {
+        if (snapshot.getConfigsCount() == 0 || snapshot.getConfigsCount() > MAX_RETAINED_CONFIGS) {
+            throw new IllegalArgumentException("a controller snapshot holds 1.." + MAX_RETAINED_CONFIGS
+                    + " configurations, this one " + snapshot.getConfigsCount());
+        }
+        ShardController controller = null;
+        for (Layout config : snapshot.getConfigsList()) {
+            SlotLayout layout = SlotLayout.fromProto(config);
+            if (controller == null) {
+                controller = new ShardController(layout);
+            } else if (layout.version() != controller.latest.version() + 1) {
+                throw new IllegalArgumentException("controller snapshot jumps from configuration "
+                        + controller.latest.version() + " to " + layout.version());
+            } else {
+                controller.append(layout);
+            }
+        }
+        return controller;
+    }
+
+    public ControllerSnapshot snapshot() {
+        return ControllerSnapshot.newBuilder().addAllConfigs(configs).build();
+    }
+
+    public SlotLayout latest() {
+        return latest;
+    }
+
+    /** The oldest configuration still kept. */
+    public long oldestRetained() {
+        return configs.peekFirst().getVersion();
+    }
+
+    /** Carries out one command; the reply says what came of it. */
+    public ControllerReply apply(ControllerCommand command) {
+        try {
+            return switch (command.getOpCase()) {
+                case JOIN -> made(join(command.getJoin()));
+                case LEAVE -> made(leave(command.getLeave()));
+                case MOVE -> made(move(command.getMove()));
+                case QUERY -> ControllerReply.newBuilder().setConfig(query(command.getQuery().getNumber())).build();
+                case OP_NOT_SET -> refused("empty controller command");
+            };
+        } catch (IllegalArgumentException e) {
+            return refused(e.getMessage());
+        }
+    }
+
+    /** Configuration {@code number}, or the latest for -1 or a number past it. */
+    public Layout query(long number) {
+        long latestNumber = latest.version();
+        if (number == -1 || number > latestNumber) {
+            return configs.peekLast();
+        }
+        if (number <= 0) {
+            throw new IllegalArgumentException("configuration numbers start at 1 (or -1 for the latest), got " + number);
+        }
+        long oldest = oldestRetained();
+        if (number < oldest) {
+            throw new IllegalArgumentException("configuration " + number + " was discarded; the oldest kept is "
+                    + oldest + " (the controller keeps the newest " + MAX_RETAINED_CONFIGS + ")");
+        }
+        int index = (int) (number - oldest);
+        int i = 0;
+        for (Layout config : configs) {
+            if (i++ == index) {
+                return config;
+            }
+        }
+        throw new IllegalStateException("configuration " + number + " missing between " + oldest + " and " + latestNumber);
+    }
+
+    private SlotLayout join(JoinGroups join) {
+        if (join.getGroupsCount() == 0 || join.getGroupsCount() > MAX_GROUPS_PER_COMMAND) {
+            throw new IllegalArgumentException("a join names 1.." + MAX_GROUPS_PER_COMMAND + " groups, this one "
+                    + join.getGroupsCount());
+        }
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        for (GroupReplicas group : join.getGroupsList()) {
+            long id = GroupIds.requireDataGroup(group.getGroupId());
+            if (replicas.containsKey(id)) {
+                throw new IllegalArgumentException("group " + id + " is already in configuration " + latest.version());
+            }
+            List<Long> stores = group.getStoreIdsList();
+            if (stores.isEmpty() || stores.size() > MAX_REPLICAS_PER_GROUP) {
+                throw new IllegalArgumentException("group " + id + " needs 1.." + MAX_REPLICAS_PER_GROUP
+                        + " stores, got " + stores.size());
+            }
+            if (new HashSet<>(stores).size() != stores.size() || stores.stream().anyMatch(s -> s <= 0)) {
+                throw new IllegalArgumentException("group " + id + ": store ids must be positive and distinct, got " + stores);
+            }
+            replicas.put(id, List.copyOf(stores));
+        }
+        if (replicas.size() > SlotLayout.MAX_GROUPS) {
+            throw new IllegalArgumentException("a configuration holds at most " + SlotLayout.MAX_GROUPS + " groups");
+        }
+        return rebalanced(replicas);
+    }
+
+    private SlotLayout leave(LeaveGroups leave) {
+        if (leave.getGroupIdsCount() == 0 || leave.getGroupIdsCount() > MAX_GROUPS_PER_COMMAND) {
+            throw new IllegalArgumentException("a leave names 1.." + MAX_GROUPS_PER_COMMAND + " groups, this one "
+                    + leave.getGroupIdsCount());
+        }
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        Set<Long> leaving = new TreeSet<>();
+        for (long id : leave.getGroupIdsList()) {
+            if (!replicas.containsKey(id)) {
+                throw new IllegalArgumentException("group " + Long.toUnsignedString(id) + " is not in configuration "
+                        + latest.version());
+            }
+            leaving.add(id);
+        }
+        if (leaving.size() == replicas.size()) {
+            throw new IllegalArgumentException("the last data groups cannot leave: the slots need an owner");
+        }
+        replicas.keySet().removeAll(leaving);
+        return rebalanced(replicas);
+    }
+
+    private SlotLayout move(MoveSlots move) {
+        long first = Integer.toUnsignedLong(move.getFirst());
+        long last = Integer.toUnsignedLong(move.getLast());
+        if (first > last || last >= Slots.SLOT_COUNT) {
+            throw new IllegalArgumentException("slot range " + first + ".." + last + " is not within 0.."
+                    + (Slots.SLOT_COUNT - 1));
+        }
+        long group = move.getGroupId();
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        if (!replicas.containsKey(group)) {
+            throw new IllegalArgumentException("group " + Long.toUnsignedString(group) + " is not in configuration "
+                    + latest.version());
+        }
+        long[] owners = SlotBalancer.owners(latest);
+        for (long slot = first; slot <= last; slot++) {
+            owners[(int) slot] = group;
+        }
+        return next(owners, replicas);
+    }
+
+    private SlotLayout rebalanced(Map<Long, List<Long>> replicas) {
+        long[] groups = replicas.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+        return next(SlotBalancer.balance(SlotBalancer.owners(latest), groups), replicas);
+    }
+
+    /** The next configuration; groups that own no slots stay listed (a Move may have emptied one). */
+    private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas) {
+        List<SlotAssignment> rows = SlotBalancer.assignments(owners);
+        SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas);
+        append(layout);
+        return layout;
+    }
+
+    private void append(SlotLayout layout) {
+        configs.addLast(layout.toProto());
+        latest = layout;
+        while (configs.size() > MAX_RETAINED_CONFIGS) {
+            configs.removeFirst();
+        }
+    }
+
+    private static Map<Long, List<Long>> replicasOf(SlotLayout layout) {
+        Map<Long, List<Long>> replicas = new LinkedHashMap<>();
+        for (long group : layout.groups()) {
+            replicas.put(group, layout.replicas(group));
+        }
+        return replicas;
+    }
+
+    private static ControllerReply made(SlotLayout layout) {
+        return ControllerReply.newBuilder().setConfig(layout.toProto()).build();
+    }
+
+    private static ControllerReply refused(String why) {
+        return ControllerReply.newBuilder().setError(why).build();
+    }
+
+    /** The groups of {@code config}, ascending (for callers that hold only the message). */
+    public static List<Long> groupsOf(Layout config) {
+        List<Long> groups = new ArrayList<>();
+        for (GroupReplicas group : config.getGroupsList()) {
+            groups.add(group.getGroupId());
+        }
+        return groups;
+    }
+}

@@ -1,0 +1,268 @@
+package io.loomkv.core.shard.controller;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.core.shard.SlotBalancer;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.JoinGroups;
+import io.loomkv.core.shard.controller.proto.LeaveGroups;
+import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.controller.proto.QueryConfig;
+import io.loomkv.core.shard.proto.GroupReplicas;
+import io.loomkv.core.shard.proto.Layout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The MIT 6.824 shard controller scenarios (Lab 4A) that concern the controller's state machine,
+ * by name, on 16384 slots: basic join/leave, historical queries, move, minimal transfers after
+ * joins and leaves, multi-group join/leave and minimal transfers after multi-joins and
+ * multi-leaves. (Concurrent join/leave and "the same configuration on every replica" need the
+ * controller's Raft group and run against it.) Unlike 6.824, a cluster starts with one group,
+ * its bootstrap layout.
+ */
+class ShardControllerTest {
+
+    private final ShardController controller = new ShardController(SlotLayout.evenSplit(1, 1, List.of(1L, 2L, 3L), 3));
+
+    @Test
+    void basicJoinLeave() {
+        Layout c2 = ok(join(2));
+        check(c2, 1, 2);
+        Layout c3 = ok(join(3));
+        check(c3, 1, 2, 3);
+        Layout c4 = ok(leave(1));
+        check(c4, 2, 3);
+        assertEquals(4, c4.getVersion());
+        // Refusals change nothing.
+        assertTrue(refused(join(2)).contains("already in configuration 4"));
+        assertTrue(refused(leave(9)).contains("group 9 is not in configuration 4"));
+        assertTrue(refused(leave(2, 3)).contains("the last data groups cannot leave"));
+        assertTrue(refused(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                .addGroups(GroupReplicas.newBuilder().setGroupId(5).addStoreIds(1).addStoreIds(1))).build())
+                .contains("distinct"));
+        assertTrue(refused(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                .addGroups(GroupReplicas.newBuilder().setGroupId(0).addStoreIds(1))).build()).contains("group 0"));
+        assertTrue(refused(ControllerCommand.getDefaultInstance()).contains("empty"));
+        assertEquals(4, controller.latest().version());
+    }
+
+    @Test
+    void historicalQueries() {
+        List<Layout> made = new ArrayList<>();
+        made.add(ok(query(1)));
+        for (long g = 2; g <= 6; g++) {
+            made.add(ok(join(g)));
+        }
+        made.add(ok(leave(3)));
+        made.add(ok(move(0, 99, 5)));
+        for (Layout config : made) {
+            assertEquals(config, ok(query(config.getVersion())), "configuration " + config.getVersion());
+        }
+        assertEquals(made.getLast(), ok(query(-1)));
+        assertEquals(made.getLast(), ok(query(1_000)));
+        assertTrue(refused(query(0)).contains("start at 1"));
+    }
+
+    @Test
+    void move() {
+        ok(join(2));
+        Layout before = ok(query(-1));
+        long[] owners = owners(before);
+        // Move single slots and a range to the group that does not own them; nothing else changes.
+        int[] slots = {0, 1, 8191, 8192, 16383};
+        for (int slot : slots) {
+            long to = owners[slot] == 1 ? 2 : 1;
+            Layout after = ok(move(slot, slot, to));
+            long[] now = owners(after);
+            assertEquals(to, now[slot]);
+            owners[slot] = to;
+            assertEquals(0, SlotBalancer.moves(owners, now), "only slot " + slot + " moved");
+        }
+        Layout ranged = ok(move(100, 4_000, 2));
+        for (int slot = 100; slot <= 4_000; slot++) {
+            assertEquals(2, owners(ranged)[slot]);
+        }
+        assertTrue(refused(move(5, 4, 2)).contains("not within"));
+        assertTrue(refused(move(0, Slots.SLOT_COUNT, 2)).contains("not within"));
+        assertTrue(refused(move(0, 0, 7)).contains("group 7 is not in configuration"));
+        // A group a Move emptied stays in the configuration and gets slots again at the next Join.
+        Layout emptied = ok(move(0, Slots.SLOT_COUNT - 1, 2));
+        assertTrue(ShardController.groupsOf(emptied).contains(1L));
+        check(ok(join(3)), 1, 2, 3);
+    }
+
+    @Test
+    void minimalTransfersAfterJoins() {
+        for (long g = 2; g <= 10; g++) {
+            ok(join(g));
+        }
+        long[] before = owners(ok(query(-1)));
+        for (long g = 11; g <= 15; g++) {
+            long[] previous = owners(ok(query(-1)));
+            long[] after = owners(ok(join(g)));
+            for (int slot = 0; slot < Slots.SLOT_COUNT; slot++) {
+                if (after[slot] != previous[slot]) {
+                    assertEquals(g, after[slot], "slot " + slot + " moved to an old group on the join of " + g);
+                }
+            }
+        }
+        check(ok(query(-1)), LongStream.rangeClosed(1, 15).toArray());
+        // From 10 to 15 groups the new groups need 5 * floor(16384 / 15) or a slot more each: nothing else moved.
+        int moved = SlotBalancer.moves(before, owners(ok(query(-1))));
+        assertTrue(moved <= 5 * (Slots.SLOT_COUNT / 15 + 1), "moved " + moved);
+    }
+
+    @Test
+    void minimalTransfersAfterLeaves() {
+        for (long g = 2; g <= 15; g++) {
+            ok(join(g));
+        }
+        for (long g = 1; g <= 5; g++) {
+            long[] previous = owners(ok(query(-1)));
+            long[] after = owners(ok(leave(g)));
+            for (int slot = 0; slot < Slots.SLOT_COUNT; slot++) {
+                if (after[slot] != previous[slot]) {
+                    assertEquals(g, previous[slot], "slot " + slot + " of a staying group moved on the leave of " + g);
+                }
+            }
+        }
+        check(ok(query(-1)), LongStream.rangeClosed(6, 15).toArray());
+    }
+
+    @Test
+    void multiGroupJoinLeave() {
+        Layout joined = ok(join(2, 3, 4, 5));
+        check(joined, 1, 2, 3, 4, 5);
+        Layout left = ok(leave(2, 4));
+        check(left, 1, 3, 5);
+        assertEquals(joined.getVersion() + 1, left.getVersion());
+    }
+
+    @Test
+    void minimalTransfersAfterMultiJoins() {
+        ok(join(2, 3, 4, 5, 6, 7, 8, 9, 10));
+        long[] previous = owners(ok(query(-1)));
+        long[] after = owners(ok(join(11, 12, 13, 14, 15)));
+        for (int slot = 0; slot < Slots.SLOT_COUNT; slot++) {
+            if (after[slot] != previous[slot]) {
+                assertTrue(after[slot] >= 11, "slot " + slot + " moved to old group " + after[slot]);
+            }
+        }
+        check(ok(query(-1)), LongStream.rangeClosed(1, 15).toArray());
+    }
+
+    @Test
+    void minimalTransfersAfterMultiLeaves() {
+        ok(join(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        long[] previous = owners(ok(query(-1)));
+        long[] after = owners(ok(leave(1, 2, 3, 4, 5)));
+        for (int slot = 0; slot < Slots.SLOT_COUNT; slot++) {
+            if (after[slot] != previous[slot]) {
+                assertTrue(previous[slot] <= 5, "slot " + slot + " of staying group " + previous[slot] + " moved");
+            }
+        }
+        check(ok(query(-1)), LongStream.rangeClosed(6, 15).toArray());
+    }
+
+    @Test
+    void randomJoinsAndLeavesStayBalancedAndSurviveASnapshot() {
+        SplittableRandom random = new SplittableRandom(20261206);
+        List<Long> live = new ArrayList<>(List.of(1L));
+        long nextGroup = 2;
+        for (int step = 0; step < 200; step++) {
+            if (live.size() > 1 && random.nextBoolean()) {
+                long leaving = live.remove(random.nextInt(live.size()));
+                ok(leave(leaving));
+            } else {
+                ok(join(nextGroup));
+                live.add(nextGroup++);
+            }
+            check(ok(query(-1)), live.stream().mapToLong(Long::longValue).sorted().toArray());
+        }
+        ShardController copy = ShardController.restore(controller.snapshot());
+        assertEquals(controller.latest(), copy.latest());
+        assertEquals(controller.snapshot(), copy.snapshot());
+    }
+
+    @Test
+    void theHistoryIsBounded() {
+        for (int i = 0; i < ShardController.MAX_RETAINED_CONFIGS + 10; i++) {
+            ok(move(0, 0, 1));
+        }
+        long latest = controller.latest().version();
+        assertEquals(latest - ShardController.MAX_RETAINED_CONFIGS + 1, controller.oldestRetained());
+        assertTrue(refused(query(5)).contains("was discarded"));
+        assertEquals(controller.snapshot().getConfigsCount(), ShardController.MAX_RETAINED_CONFIGS);
+        assertFalse(ShardController.restore(controller.snapshot()).latest().version() != latest);
+    }
+
+    // ---- helpers ----
+
+    private Layout ok(ControllerCommand command) {
+        ControllerReply reply = controller.apply(command);
+        assertEquals("", reply.getError(), "refused: " + command);
+        return reply.getConfig();
+    }
+
+    private String refused(ControllerCommand command) {
+        long before = controller.latest().version();
+        ControllerReply reply = controller.apply(command);
+        assertFalse(reply.getError().isEmpty(), "carried out: " + command);
+        assertEquals(before, controller.latest().version(), "a refused command made a configuration");
+        return reply.getError();
+    }
+
+    /** Every slot owned by one of {@code groups}, all of them listed, counts within one of each other. */
+    private static void check(Layout config, long... groups) {
+        SlotLayout layout = SlotLayout.fromProto(config);
+        assertEquals(LongStream.of(groups).boxed().toList(), layout.groups());
+        Map<Long, Integer> counts = new HashMap<>();
+        for (int slot = 0; slot < Slots.SLOT_COUNT; slot++) {
+            counts.merge(layout.groupOf(slot), 1, Integer::sum);
+        }
+        assertEquals(groups.length, counts.size(), "groups owning slots: " + counts.keySet());
+        int min = counts.values().stream().mapToInt(Integer::intValue).min().orElseThrow();
+        int max = counts.values().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        assertTrue(max - min <= 1, "unbalanced: " + counts);
+    }
+
+    private static long[] owners(Layout config) {
+        return SlotBalancer.owners(SlotLayout.fromProto(config));
+    }
+
+    private static ControllerCommand join(long... groups) {
+        JoinGroups.Builder join = JoinGroups.newBuilder();
+        for (long g : groups) {
+            join.addGroups(GroupReplicas.newBuilder().setGroupId(g).addStoreIds(1).addStoreIds(2).addStoreIds(3));
+        }
+        return ControllerCommand.newBuilder().setJoin(join).build();
+    }
+
+    private static ControllerCommand leave(long... groups) {
+        LeaveGroups.Builder leave = LeaveGroups.newBuilder();
+        for (long g : groups) {
+            leave.addGroupIds(g);
+        }
+        return ControllerCommand.newBuilder().setLeave(leave).build();
+    }
+
+    private static ControllerCommand move(int first, int last, long group) {
+        return ControllerCommand.newBuilder()
+                .setMove(MoveSlots.newBuilder().setFirst(first).setLast(last).setGroupId(group)).build();
+    }
+
+    private static ControllerCommand query(long number) {
+        return ControllerCommand.newBuilder().setQuery(QueryConfig.newBuilder().setNumber(number)).build();
+    }
+}
