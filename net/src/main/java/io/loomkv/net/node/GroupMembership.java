@@ -43,9 +43,17 @@ final class GroupMembership {
     private volatile ConfState confState;
     private long ticks;
 
+    /**
+     * Conf changes at or below this index were in the log when the replica opened: applying them
+     * again replays history, logged at DEBUG (a store with a thousand groups would otherwise log
+     * three thousand lines at every start, on the cores its elections need).
+     */
+    private final long lastIndexAtOpen;
+
     GroupMembership(String name, long storeId, long groupId, Membership addresses, StoreTransport transport,
-            ReplicaState state, int electionTimeoutTicks, ConfState initial) {
+            ReplicaState state, int electionTimeoutTicks, ConfState initial, long lastIndexAtOpen) {
         this.name = name;
+        this.lastIndexAtOpen = lastIndexAtOpen;
         this.storeId = storeId;
         this.groupId = groupId;
         this.addresses = addresses;
@@ -107,8 +115,13 @@ final class GroupMembership {
             confStates.put(applied.index(), after);
             confState = after;
             recordAddresses(applied.change(), after);
-            LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
-                    after.getLearnersList(), applied.index());
+            if (applied.index() > lastIndexAtOpen) {
+                LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
+                        after.getLearnersList(), applied.index());
+            } else {
+                LOG.debug("{}: membership replayed: voters={} learners={} (entry {})", name, after.getVotersList(),
+                        after.getLearnersList(), applied.index());
+            }
         }
         return confStates;
     }

@@ -98,7 +98,7 @@ final class Replica {
         this.tickNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.nextTickNanos = System.nanoTime() + tickNanos;
         this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
-                config.electionTimeoutTicks(), node.status().confState());
+                config.electionTimeoutTicks(), node.status().confState(), node.lastIndex());
         this.applier = new ReplicaApplier(store.storeId(), groupId, stateMachine, storage, tracker, state,
                 store.applyStage(), membership.confState(), config.snapshotThresholdEntries(),
                 store.snapshotThresholdBytes(), MAX_SNAPSHOT_BYTES,
