@@ -187,11 +187,23 @@ final class ClusterRouting {
         leaderIs(groupId, storeId);
     }
 
-    /** The leader we knew of {@code groupId} did not answer as one. */
+    /**
+     * The leader we knew of {@code groupId} did not answer as one. Its address is the one
+     * {@link #target} used: the layout's, or a hint's for a store the layout does not list (one a
+     * membership change added); forgetting only layout addresses kept a dead hinted leader cached,
+     * and every retry went to it until the deadline (./loomkv chaos --groups 8 found it).
+     */
     void forgetLeader(long groupId, InetSocketAddress failed) {
         Long leader = leaders.get(groupId);
+        if (leader == null) {
+            return;
+        }
         View known = view;
-        if (leader != null && known != null && failed.equals(known.stores().get(leader))) {
+        InetSocketAddress address = known == null ? null : known.stores().get(leader);
+        if (address == null) {
+            address = hintedAddresses.get(leader);
+        }
+        if (failed.equals(address)) {
             leaders.remove(groupId, leader);
         }
     }
