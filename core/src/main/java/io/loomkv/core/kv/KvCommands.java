@@ -11,7 +11,7 @@ public final class KvCommands {
     /** Whether the request is a write (goes through the log) rather than a read. */
     public static boolean isWrite(KvRequest request) {
         return switch (request.getOpCase()) {
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION -> true;
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION, CONTROLLER -> true;
             case GET, MULTI_GET, SCAN, OP_NOT_SET -> false;
         };
     }
@@ -33,6 +33,7 @@ public final class KvCommands {
             case DELETE -> command.setDelete(request.getDelete());
             case COMPARE_AND_SET -> command.setCompareAndSet(request.getCompareAndSet());
             case MULTI_PUT -> command.setMultiPut(request.getMultiPut());
+            case CONTROLLER -> command.setController(request.getController());
             case OPEN_SESSION -> {
                 return command.setOpenSession(request.getOpenSession()).build();
             }

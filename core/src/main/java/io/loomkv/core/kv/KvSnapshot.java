@@ -1,5 +1,6 @@
 package io.loomkv.core.kv;
 
+import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
 import io.loomkv.core.engine.EngineSnapshot;
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.SessionState;
@@ -21,30 +22,34 @@ public final class KvSnapshot implements AutoCloseable {
     private final long nextClientId;
     private final List<SessionState> sessions;
     private final List<List<CachedReply>> cachedReplies;
+    /** Group 0's controller state; null in a data group. */
+    private final ControllerSnapshot controller;
     private final EngineSnapshot data;
     private final KvLimits limits;
     private boolean written;
 
     private KvSnapshot(long lastAppliedIndex, long clockMillis, long nextClientId, List<SessionState> sessions,
-            List<List<CachedReply>> cachedReplies, EngineSnapshot data, KvLimits limits) {
+            List<List<CachedReply>> cachedReplies, ControllerSnapshot controller, EngineSnapshot data, KvLimits limits) {
         this.lastAppliedIndex = lastAppliedIndex;
         this.clockMillis = clockMillis;
         this.nextClientId = nextClientId;
         this.sessions = sessions;
         this.cachedReplies = cachedReplies;
+        this.controller = controller;
         this.data = data;
         this.limits = limits;
     }
 
-    static KvSnapshot capture(long lastAppliedIndex, long clockMillis, SessionTable table, EngineSnapshot data,
-            KvLimits limits) {
+    static KvSnapshot capture(long lastAppliedIndex, long clockMillis, SessionTable table, ControllerSnapshot controller,
+            EngineSnapshot data, KvLimits limits) {
         List<SessionState> sessions = new ArrayList<>(table.size());
         List<List<CachedReply>> replies = new ArrayList<>(table.size());
         for (SessionTable.Session session : table.inLruOrder()) {
             sessions.add(session.toState());
             replies.add(session.cachedReplies());
         }
-        return new KvSnapshot(lastAppliedIndex, clockMillis, table.nextClientId(), sessions, replies, data, limits);
+        return new KvSnapshot(lastAppliedIndex, clockMillis, table.nextClientId(), sessions, replies, controller, data,
+                limits);
     }
 
     /** The log index the snapshot covers (the Raft snapshot's index). */
@@ -62,7 +67,7 @@ public final class KvSnapshot implements AutoCloseable {
         }
         written = true;
         KvSnapshotCodec.write(out, limits, lastAppliedIndex, clockMillis, nextClientId, sessions, cachedReplies,
-                data.iterator());
+                controller, data.iterator());
     }
 
     @Override

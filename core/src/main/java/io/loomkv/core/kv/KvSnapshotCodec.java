@@ -10,6 +10,9 @@ import io.loomkv.core.kv.proto.SessionState;
 import io.loomkv.core.kv.proto.SnapshotHeader;
 import io.loomkv.core.kv.proto.SnapshotRecord;
 import io.loomkv.core.kv.proto.SnapshotTrailer;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.controller.ShardController;
+import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,7 +49,7 @@ final class KvSnapshotCodec {
     private KvSnapshotCodec() {}
 
     /** What a successful read produced, besides the data already loaded into the engine. */
-    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions) {}
+    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions, ShardController controller) {}
 
     /**
      * The largest record a snapshot under {@code limits} may hold: a full data chunk plus one
@@ -60,7 +63,7 @@ final class KvSnapshotCodec {
     }
 
     static void write(OutputStream out, KvLimits limits, long lastAppliedIndex, long clockMillis, long nextClientId,
-            List<SessionState> sessions, List<List<CachedReply>> cachedReplies,
+            List<SessionState> sessions, List<List<CachedReply>> cachedReplies, ControllerSnapshot controller,
             Iterator<io.loomkv.core.engine.KeyValue> data) throws IOException {
         SnapshotRecordWriter writer = new SnapshotRecordWriter(out, maxRecordBytes(limits));
         writer.write(SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
@@ -74,6 +77,9 @@ final class KvSnapshotCodec {
             for (CachedReply reply : cachedReplies.get(i)) {
                 writer.write(SnapshotRecord.newBuilder().setCachedReply(reply).build());
             }
+        }
+        if (controller != null) {
+            writer.write(SnapshotRecord.newBuilder().setController(controller).build());
         }
         long entryCount = 0;
         DataChunk.Builder chunk = DataChunk.newBuilder();
@@ -131,6 +137,20 @@ final class KvSnapshotCodec {
             sessionCount++;
             record = reader.next();
         }
+        ShardController controller = null;
+        if (record != null && record.hasController()) {
+            if (groupId != GroupIds.CONTROLLER_GROUP_ID) {
+                throw new CorruptSnapshotException("snapshot of data group " + groupId + " holds shard controller state");
+            }
+            try {
+                controller = ShardController.restore(record.getController());
+            } catch (IllegalArgumentException e) {
+                throw new CorruptSnapshotException("snapshot holds a bad shard controller state: " + e.getMessage(), e);
+            }
+            record = reader.next();
+        } else if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            throw new CorruptSnapshotException("snapshot of group 0 holds no shard controller state");
+        }
         DataIterator data = new DataIterator(reader, record, sessionCount);
         try {
             engine.restore(data);
@@ -140,7 +160,7 @@ final class KvSnapshotCodec {
         if (!data.finished) {
             throw new IllegalStateException("the engine's restore returned before consuming the snapshot's data");
         }
-        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions);
+        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions, controller);
     }
 
     private static SnapshotHeader checkHeader(SnapshotHeader header) throws CorruptSnapshotException {

@@ -32,6 +32,9 @@ import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.controller.ShardController;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -81,6 +84,10 @@ import java.util.Optional;
  * pins a hash tag), then O(log slots) per key; see {@link SlotScan}. Sessions opened
  * here get ids {@code (groupId << 40) + n} ({@link GroupIds}), unique across groups.
  *
+ * <p>Group 0 is the shard controller: its machine owns a {@link ShardController} and executes
+ * controller commands (exactly once through sessions, like any write) and nothing else; data groups
+ * refuse controller commands. The controller's state travels in the group's snapshots.
+ *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
  * read index. The one exception is {@link #getConcurrently}, a single-key read any thread may make.
@@ -98,22 +105,30 @@ public final class KvStateMachine {
      * volatile over an immutable set.
      */
     private volatile SlotSet ownedSlots;
+    /** Group 0's controller state, null in a data group; replaced as a whole by {@link #restore}. */
+    private ShardController controller;
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
     private long lastAppliedIndex;
     private long clockMillis;
 
     /**
-     * A state machine of data group {@code groupId} (1..2^23 - 1) serving {@code ownedSlots},
-     * over an empty engine, at log index 0.
+     * A state machine of group {@code groupId} (0 for the shard controller, which owns no slots,
+     * or a data group 1..2^23 - 1 serving {@code ownedSlots}), over an empty engine, at log index 0.
      */
     public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy, long groupId,
             SlotSet ownedSlots) {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
-        this.groupId = GroupIds.requireDataGroup(groupId);
+        this.groupId = GroupIds.requireGroup(groupId);
         this.ownedSlots = Objects.requireNonNull(ownedSlots, "ownedSlots");
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            if (!ownedSlots.isEmpty()) {
+                throw new IllegalArgumentException("group 0, the shard controller, owns no slots; got " + ownedSlots);
+            }
+            this.controller = new ShardController();
+        }
         if (!isEmpty(engine)) {
             throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
         }
@@ -127,7 +142,8 @@ public final class KvStateMachine {
      * another thread while apply goes on. Call on the apply thread; close the snapshot when done.
      */
     public KvSnapshot snapshot() {
-        return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions, engine.snapshot(), limits);
+        return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions,
+                controller == null ? null : controller.snapshot(), engine.snapshot(), limits);
     }
 
     /**
@@ -154,6 +170,9 @@ public final class KvStateMachine {
     public void restore(InputStream in) throws IOException {
         KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine);
         sessions = restored.sessions();
+        if (controller != null) {
+            controller = restored.controller();
+        }
         lastAppliedIndex = restored.lastAppliedIndex();
         clockMillis = restored.clockMillis();
     }
@@ -326,9 +345,25 @@ public final class KvStateMachine {
             case DELETE -> delete(command.getDelete());
             case COMPARE_AND_SET -> compareAndSet(command.getCompareAndSet());
             case MULTI_PUT -> multiPut(command.getMultiPut());
+            case CONTROLLER -> controllerCommand(command.getController());
             case OPEN_SESSION, OP_NOT_SET -> throw new IllegalStateException(
                     "unreachable: " + command.getOpCase() + " passed validation as a session write");
         };
+    }
+
+    /** A controller command: carried out by group 0; a refusal is an INVALID_ARGUMENT reply naming why. */
+    private KvReply controllerCommand(ControllerCommand command) {
+        if (controller == null) {
+            return KvReplies.invalidArgument("shard controller commands go to group 0, not to data group " + groupId);
+        }
+        ControllerReply reply = controller.apply(command);
+        KvReply.Builder result = reply.getError().isEmpty() ? ok() : KvReplies.invalidArgument(reply.getError()).toBuilder();
+        return result.setController(reply).build();
+    }
+
+    /** The controller's state (group 0 only; null in a data group): read it on the apply thread. */
+    public ShardController controller() {
+        return controller;
     }
 
     private KvReply put(Put put) {

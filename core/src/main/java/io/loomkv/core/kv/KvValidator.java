@@ -12,6 +12,7 @@ import io.loomkv.core.kv.proto.MultiGet;
 import io.loomkv.core.kv.proto.MultiPut;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Scan;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
@@ -65,6 +66,10 @@ public final class KvValidator {
             case MULTI_PUT -> firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
                     checkMultiPut(request.getMultiPut()));
+            case CONTROLLER -> firstError(
+                    checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
+                    request.getController().getOpCase() == ControllerCommand.OpCase.OP_NOT_SET
+                            ? "controller command has no operation" : null);
         };
         return Optional.ofNullable(error);
     }
@@ -89,7 +94,7 @@ public final class KvValidator {
             case OPEN_SESSION -> command.getClientId() != 0 || command.getSequence() != 0
                     ? "open_session must not carry client_id or sequence"
                     : null;
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT -> checkCommandSession(command);
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, CONTROLLER -> checkCommandSession(command);
         };
         return Optional.ofNullable(error);
     }
@@ -104,6 +109,8 @@ public final class KvValidator {
             case DELETE -> checkDelete(command.getDelete());
             case COMPARE_AND_SET -> checkCompareAndSet(command.getCompareAndSet());
             case MULTI_PUT -> checkMultiPut(command.getMultiPut());
+            case CONTROLLER -> command.getController().getOpCase() == ControllerCommand.OpCase.OP_NOT_SET
+                    ? "controller command has no operation" : null; // the controller checks the rest
         };
         return Optional.ofNullable(error);
     }

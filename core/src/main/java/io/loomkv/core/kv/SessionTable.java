@@ -36,7 +36,7 @@ final class SessionTable {
 
     SessionTable(SessionPolicy policy, long groupId) {
         this.policy = Objects.requireNonNull(policy, "policy");
-        this.groupId = GroupIds.requireDataGroup(groupId);
+        this.groupId = GroupIds.requireGroup(groupId);
         this.nextClientId = GroupIds.firstClientId(groupId);
     }
 

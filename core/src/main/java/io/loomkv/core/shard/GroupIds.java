@@ -35,17 +35,22 @@ public final class GroupIds {
         return groupId;
     }
 
-    /** The id of the first session {@code groupId} opens. */
+    /** Checks that {@code groupId} is a group's id, the controller's (0) or a data group's; returns it. */
+    public static long requireGroup(long groupId) {
+        return groupId == CONTROLLER_GROUP_ID ? groupId : requireDataGroup(groupId);
+    }
+
+    /** The id of the first session {@code groupId} opens (the controller's are 1, 2, 3, ...). */
     public static long firstClientId(long groupId) {
-        return (requireDataGroup(groupId) << SESSION_COUNTER_BITS) + 1;
+        return (requireGroup(groupId) << SESSION_COUNTER_BITS) + 1;
     }
 
     /** The id of the last session {@code groupId} can open. */
     public static long lastClientId(long groupId) {
-        return (requireDataGroup(groupId) << SESSION_COUNTER_BITS) + MAX_SESSIONS_PER_GROUP;
+        return (requireGroup(groupId) << SESSION_COUNTER_BITS) + MAX_SESSIONS_PER_GROUP;
     }
 
-    /** The group that opened the session {@code clientId} (0 for ids no data group hands out). */
+    /** The group that opened the session {@code clientId} (0: the controller's, or an id no group hands out). */
     public static long groupOfClientId(long clientId) {
         return clientId >>> SESSION_COUNTER_BITS;
     }

@@ -99,6 +99,11 @@ final class KvFixture {
             this.clientId = clientId;
         }
 
+        /** The fixture whose machine this client writes to. */
+        KvFixture fixture() {
+            return KvFixture.this;
+        }
+
         /** The next write's command (sequence assigned, previous replies acknowledged). */
         Command.Builder next() {
             long sequence = nextSequence++;

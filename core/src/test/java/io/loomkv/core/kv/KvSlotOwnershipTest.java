@@ -180,7 +180,7 @@ class KvSlotOwnershipTest {
     void aGroupThatHandedOutEverySessionIdRefusesToOpenMore() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         KvSnapshotCodec.write(out, KvLimits.defaults(), 7, 1_000, GroupIds.lastClientId(GROUP), List.of(), List.of(),
-                java.util.Collections.emptyIterator());
+                null, java.util.Collections.emptyIterator());
         KvFixture full = new KvFixture(KvLimits.defaults(), SessionPolicy.defaults(), GROUP, OWNED);
         full.machine.restore(new ByteArrayInputStream(out.toByteArray()));
         full.index = 7;

@@ -264,6 +264,7 @@ public final class KvClient implements AutoCloseable {
             case MULTI_GET -> request.getMultiGet().getKeysCount() == 0 ? null : request.getMultiGet().getKeys(0);
             case MULTI_PUT -> request.getMultiPut().getEntriesCount() == 0 ? null : request.getMultiPut().getEntries(0).getKey();
             case SCAN, OPEN_SESSION, OP_NOT_SET -> null;
+            case CONTROLLER -> null; // group 0 is not served through this client yet
         };
         if (key == null) {
             if (layout.groups().size() == 1) {

@@ -6,6 +6,7 @@ import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import java.util.List;
@@ -44,6 +45,7 @@ final class RequestRouter {
             case MULTI_GET -> multi(request.getMultiGet().getKeysList(), named, layout);
             case MULTI_PUT -> multi(request.getMultiPut().getEntriesList().stream().map(KeyValue::getKey).toList(), named, layout);
             case SCAN, OPEN_SESSION -> named(named, layout, request.getOpCase().name().toLowerCase());
+            case CONTROLLER -> Route.to(GroupIds.CONTROLLER_GROUP_ID);
             case OP_NOT_SET -> Route.refuse(KvReplies.invalidArgument("request has no operation"));
         };
     }

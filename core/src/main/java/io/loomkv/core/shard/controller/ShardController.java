@@ -53,6 +53,10 @@ public final class ShardController {
     private final ArrayDeque<Layout> configs = new ArrayDeque<>();
     private SlotLayout latest;
 
+    /** A controller without configurations: its log's first command is a {@code Bootstrap}. */
+    public ShardController() {
+    }
+
     /** A controller whose first configuration is {@code initial} (the bootstrap layout). */
     public ShardController(SlotLayout initial) {
         append(initial);
@@ -60,21 +64,18 @@ public final class ShardController {
 
     /** The controller a snapshot describes. */
     public static ShardController restore(ControllerSnapshot snapshot) {
-        if (snapshot.getConfigsCount() == 0 || snapshot.getConfigsCount() > MAX_RETAINED_CONFIGS) {
-            throw new IllegalArgumentException("a controller snapshot holds 1.." + MAX_RETAINED_CONFIGS
+        if (snapshot.getConfigsCount() > MAX_RETAINED_CONFIGS) {
+            throw new IllegalArgumentException("a controller snapshot holds at most " + MAX_RETAINED_CONFIGS
                     + " configurations, this one " + snapshot.getConfigsCount());
         }
-        ShardController controller = null;
+        ShardController controller = new ShardController();
         for (Layout config : snapshot.getConfigsList()) {
             SlotLayout layout = SlotLayout.fromProto(config);
-            if (controller == null) {
-                controller = new ShardController(layout);
-            } else if (layout.version() != controller.latest.version() + 1) {
+            if (controller.latest != null && layout.version() != controller.latest.version() + 1) {
                 throw new IllegalArgumentException("controller snapshot jumps from configuration "
                         + controller.latest.version() + " to " + layout.version());
-            } else {
-                controller.append(layout);
             }
+            controller.append(layout);
         }
         return controller;
     }
@@ -83,19 +84,24 @@ public final class ShardController {
         return ControllerSnapshot.newBuilder().addAllConfigs(configs).build();
     }
 
+    /** The latest configuration; null before the bootstrap. */
     public SlotLayout latest() {
         return latest;
     }
 
-    /** The oldest configuration still kept. */
+    /** The oldest configuration still kept (0 before the bootstrap). */
     public long oldestRetained() {
-        return configs.peekFirst().getVersion();
+        return configs.isEmpty() ? 0 : configs.peekFirst().getVersion();
     }
 
     /** Carries out one command; the reply says what came of it. */
     public ControllerReply apply(ControllerCommand command) {
         try {
+            if (latest == null && command.getOpCase() != ControllerCommand.OpCase.BOOTSTRAP) {
+                return refused("the shard controller has no configuration yet (its bootstrap entry is not applied)");
+            }
             return switch (command.getOpCase()) {
+                case BOOTSTRAP -> made(bootstrap(command.getBootstrap().getConfig()));
                 case JOIN -> made(join(command.getJoin()));
                 case LEAVE -> made(leave(command.getLeave()));
                 case MOVE -> made(move(command.getMove()));
@@ -109,6 +115,9 @@ public final class ShardController {
 
     /** Configuration {@code number}, or the latest for -1 or a number past it. */
     public Layout query(long number) {
+        if (latest == null) {
+            throw new IllegalArgumentException("the shard controller has no configuration yet");
+        }
         long latestNumber = latest.version();
         if (number == -1 || number > latestNumber) {
             return configs.peekLast();
@@ -129,6 +138,19 @@ public final class ShardController {
             }
         }
         throw new IllegalStateException("configuration " + number + " missing between " + oldest + " and " + latestNumber);
+    }
+
+    private SlotLayout bootstrap(Layout config) {
+        if (latest != null) {
+            throw new IllegalArgumentException("the shard controller was bootstrapped already (configuration "
+                    + latest.version() + " exists)");
+        }
+        SlotLayout layout = SlotLayout.fromProto(config);
+        if (layout.version() != 1) {
+            throw new IllegalArgumentException("the first configuration has version 1, not " + layout.version());
+        }
+        append(layout);
+        return layout;
     }
 
     private SlotLayout join(JoinGroups join) {
