@@ -282,6 +282,23 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /**
+     * The groups without a leader once every group had one at a single look, or at {@code timeout}.
+     * Leadership moves on its own after a heal (the stores even out who leads what), and a group
+     * between two leaders has none for a moment: one look right after {@link #awaitLeader} could
+     * catch such a moment, so the final check waits like this instead.
+     */
+    List<Long> awaitLeaderless(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<Long> leaderless = leaderless();
+            if (leaderless.isEmpty() || System.nanoTime() > deadline) {
+                return leaderless;
+            }
+            Sleep.millis(100);
+        }
+    }
+
+    /**
      * Waits until every group has a leader (one group: until some member leads), then returns
      * {@link #leader()}; after {@code timeout}, whatever {@link #leader()} says then.
      */

@@ -204,7 +204,9 @@ public final class ChaosRunner {
             problems.add("no leader within " + RECOVERY_TIMEOUT.toSeconds() + " s after healing everything");
             return;
         }
-        List<Long> leaderless = options.groups() == 1 ? List.of() : cluster.leaderless();
+        Duration left = RECOVERY_TIMEOUT.minusNanos(System.nanoTime() - start);
+        List<Long> leaderless = options.groups() == 1 ? List.of()
+                : cluster.awaitLeaderless(left.isNegative() ? Duration.ZERO : left);
         if (!leaderless.isEmpty()) {
             problems.add("groups " + leaderless + " had no leader within " + RECOVERY_TIMEOUT.toSeconds() + " s after healing everything");
         }
