@@ -119,6 +119,10 @@ final class Merge {
             throw e;
         }
         store.publishMergeOutputs(opened);
+        Runnable hook = store.mergeCommittedHook;
+        if (hook != null) {
+            hook.run();
+        }
         long moved = swapKeys();
         store.retireMergeInputs(inputs, commit);
         long outputBytes = outputs.stream().mapToLong(o -> o.sizeBytes + o.hintBytes).sum();

@@ -112,14 +112,18 @@ final class MergeCommit {
         return new Contents(RecordFormat.readLong(bytes, 8), inputIds, outputIds);
     }
 
-    /** An input's last reference went: delete it, and the record itself once no input is left. */
+    /**
+     * An input's last reference went: delete it, and once no input is left, fsync the directory and
+     * delete the record. The deletions need no fsync each: until the record goes, the next open
+     * deletes any input a crash brought back.
+     */
     void inputDeleted(DataFile input) {
         lock.lock();
         try {
             input.deleteFiles();
-            DurableFiles.fsyncDirectory(directory);
             inputsLeft.remove(input.id());
             if (inputsLeft.isEmpty()) {
+                DurableFiles.fsyncDirectory(directory);
                 Files.deleteIfExists(path);
                 DurableFiles.fsyncDirectory(directory);
             }
