@@ -82,10 +82,19 @@ public final class BitcaskStore implements AutoCloseable {
         BitcaskRecovery.Result recovered = BitcaskRecovery.recover(options.directory());
         BitcaskStore store = new BitcaskStore(options, recovered);
         DataFile active = recovered.activeFile();
-        if (active != null && active.sizeBytes() < options.maxFileSizeBytes()) {
+        if (active != null) {
+            // What the last run wrote without a force may sit only in the page cache; force it now,
+            // so that the file is durable before it may become immutable (only the last data file
+            // may ever end in a torn write).
             try {
-                store.activeChannel = options.channelOpener().open(active.path);
-                store.activeFile = active;
+                FileChannel channel = options.channelOpener().open(active.path);
+                channel.force(false);
+                if (active.sizeBytes() < options.maxFileSizeBytes()) {
+                    store.activeChannel = channel;
+                    store.activeFile = active;
+                } else {
+                    channel.close();
+                }
             } catch (IOException e) {
                 store.close();
                 throw e;
@@ -109,6 +118,9 @@ public final class BitcaskStore implements AutoCloseable {
             try {
                 return readValue(file, entry, key);
             } catch (ClosedChannelException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new UncheckedIOException("read interrupted", e);
+                }
                 // The file was retired and closed during the read, or the store is closing: look again.
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
