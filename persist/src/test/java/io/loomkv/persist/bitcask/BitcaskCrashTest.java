@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * kill the store must hold exactly the effect of batches 1..M, where M (from the metadata) is at
  * least the last acknowledged batch: every acknowledged batch survives and no half batch is
  * visible. Rounds share the directory, so recovery of a recovered store is exercised too.
- * Rounds: {@code -Dloomkv.crash.rounds} (default 8), seed: {@code -Dloomkv.crash.seed}.
+ * Rounds: {@code -Dloomkv.crash.rounds} (default 6), seed: {@code -Dloomkv.crash.seed}.
  */
 class BitcaskCrashTest {
     private static final Logger LOG = LoggerFactory.getLogger(BitcaskCrashTest.class);
@@ -33,7 +33,7 @@ class BitcaskCrashTest {
 
     @Test
     void everyAcknowledgedBatchSurvivesSigkillAndNoHalfBatchIsVisible() throws Exception {
-        int rounds = Integer.getInteger("loomkv.crash.rounds", 8);
+        int rounds = Integer.getInteger("loomkv.crash.rounds", 6);
         long seed = Long.getLong("loomkv.crash.seed", 20261206L);
         Random random = new Random(seed);
         long highestAcknowledged = 0;
