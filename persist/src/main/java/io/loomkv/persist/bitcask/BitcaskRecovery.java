@@ -97,9 +97,17 @@ final class BitcaskRecovery {
             }
             Path commitPath = directory.resolve(name.fileName());
             MergeCommit.Contents commit = MergeCommit.read(commitPath);
+            boolean inputsLeft = false;
+            for (long input : commit.inputIds()) {
+                inputsLeft |= Files.exists(directory.resolve(new DataFileName(input, DataFileName.Kind.DATA).fileName()))
+                        || Files.exists(directory.resolve(new DataFileName(input, DataFileName.Kind.MERGED).fileName()));
+            }
+            // Deleting inputs is only safe while their merged copies exist. (With no input left there
+            // is nothing to finish: a later merge may have consumed the outputs since.)
             for (long output : commit.outputIds()) {
-                if (!Files.exists(directory.resolve(new DataFileName(output, DataFileName.Kind.MERGED).fileName()))) {
-                    throw new BitcaskCorruptionException(commitPath, 0, "merge commit names output file " + output + ", which is missing");
+                if (inputsLeft && !Files.exists(directory.resolve(new DataFileName(output, DataFileName.Kind.MERGED).fileName()))) {
+                    throw new BitcaskCorruptionException(commitPath, 0, "merge commit names output file " + output
+                            + ", which is missing, while inputs it replaced are still there");
                 }
             }
             for (long input : commit.inputIds()) {

@@ -222,6 +222,53 @@ class BitcaskRecoveryTest {
         assertEquals(List.of(), listSuffix(dir, ".tmp"));
     }
 
+    @Test
+    void aCommittedMergeWhoseInputsACrashLeftBehindIsFinishedAtOpen() throws Exception {
+        Path dir = root.resolve("committed");
+        BitcaskOptions options = BitcaskTestSupport.smallOptions(dir);
+        NavigableMap<byte[], byte[]> model;
+        Path saved = root.resolve("saved-inputs");
+        Files.createDirectories(saved);
+        try (BitcaskStore store = BitcaskStore.open(options)) {
+            Random random = new Random(12);
+            model = writeBatches(store, random, 300, 0);
+            for (int i = 0; i < 50; i++) { // delete keys, so that the merge drops tombstones whose older values sit in the inputs
+                store.write(new BitcaskBatch().delete(key(i)), false);
+                model.remove(key(i));
+            }
+            store.write(new BitcaskBatch().put(key(5_000), value(random, 4000)), false);
+            for (Path data : listSuffix(dir, ".data")) {
+                Files.copy(data, saved.resolve(data.getFileName()));
+            }
+            store.mergeCommittedHook = () -> {
+                try {
+                    Path commit = listSuffix(dir, ".commit").get(0);
+                    Files.copy(commit, saved.resolve(commit.getFileName()));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            };
+            store.merge();
+            model.put(key(5_000), store.get(key(5_000)));
+        }
+        // A crash right after the commit: the commit record and every input are still there.
+        try (Stream<Path> files = Files.list(saved)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Files.copy(file, dir.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        assertEquals(1, listSuffix(dir, ".commit").size());
+        try (BitcaskStore store = BitcaskStore.open(options)) {
+            assertContents(model, store, "after finishing the merge");
+            BitcaskTestSupport.assertAbsent(model, store, 50, "deleted keys stay deleted");
+        }
+        assertEquals(List.of(), listSuffix(dir, ".commit"), "the commit record goes once its inputs are deleted");
+        List<Path> savedData = listSuffix(saved, ".data");
+        for (Path input : savedData.subList(0, savedData.size() - 1)) { // all but the active file were merge inputs
+            assertTrue(!Files.exists(dir.resolve(input.getFileName())), input.getFileName() + " was not deleted at open");
+        }
+    }
+
     private static List<Path> listSuffix(Path dir, String suffix) throws Exception {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
