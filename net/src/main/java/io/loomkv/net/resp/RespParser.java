@@ -77,7 +77,8 @@ public final class RespParser {
         if (count > maxArrayLength) {
             throw new RespProtocolException("invalid multibulk length");
         }
-        List<ByteString> arguments = new ArrayList<>((int) count);
+        // Sized by what can arrive soon, not by the declared count: a count costs nothing until its bulks come.
+        List<ByteString> arguments = new ArrayList<>((int) Math.min(count, 16));
         long requestBytes = 0;
         for (int i = 0; i < count; i++) {
             requireBuffered(1);
