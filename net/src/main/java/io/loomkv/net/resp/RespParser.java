@@ -152,6 +152,9 @@ public final class RespParser {
         while (true) {
             for (int i = start + scannedBytes; i < end; i++) {
                 if (buffer[i] == '\n') {
+                    if (i - start > maxInlineBytes) {
+                        throw new RespProtocolException(tooLong); // Arrived whole, still too long.
+                    }
                     return i;
                 }
             }
