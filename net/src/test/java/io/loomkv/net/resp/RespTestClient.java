@@ -34,6 +34,22 @@ final class RespTestClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
+    private RespTestClient(InputStream in) {
+        this.socket = null;
+        this.in = in;
+        this.out = OutputStream.nullOutputStream();
+    }
+
+    /** Every reply in {@code bytes}; fails when they end inside a reply or hold something that is not RESP. */
+    static List<Object> parseAll(byte[] bytes) throws IOException {
+        RespTestClient reader = new RespTestClient(new java.io.ByteArrayInputStream(bytes));
+        List<Object> replies = new ArrayList<>();
+        while (reader.in.available() > 0) {
+            replies.add(reader.read());
+        }
+        return replies;
+    }
+
     static byte[] encode(String... arguments) {
         StringBuilder request = new StringBuilder("*").append(arguments.length).append("\r\n");
         for (String argument : arguments) {
@@ -132,6 +148,8 @@ final class RespTestClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        if (socket != null) {
+            socket.close();
+        }
     }
 }
