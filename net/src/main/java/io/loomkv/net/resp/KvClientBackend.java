@@ -13,7 +13,6 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.SlotLayout;
-import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientException;
 import java.util.LinkedHashMap;
@@ -85,12 +84,6 @@ public final class KvClientBackend implements RespBackend {
     @Override
     public CompletableFuture<Void> multiPut(SequencedMap<ByteString, ByteString> entries) {
         return client.multiPutAsync(entries);
-    }
-
-    @Override
-    public boolean sameGroup(List<ByteString> keys) {
-        SlotLayout layout = client.layout();
-        return keys.stream().map(k -> layout.groupOf(Slots.slotOf(k))).distinct().count() <= 1;
     }
 
     @Override

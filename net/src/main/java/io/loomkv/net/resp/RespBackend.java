@@ -39,11 +39,8 @@ public interface RespBackend {
     /** The values of {@code keys} in their order; each group's keys read at one point in time. */
     CompletableFuture<List<Optional<ByteString>>> multiGet(List<ByteString> keys);
 
-    /** Writes every pair; atomic when {@link #sameGroup} holds for the keys, else atomic per group only. */
+    /** Writes every pair: atomically when the keys share a group (e.g. one hash tag), else atomically per group only. */
     CompletableFuture<Void> multiPut(SequencedMap<ByteString, ByteString> entries);
-
-    /** True when one atomic step can cover all of {@code keys} (they share a replication group). */
-    boolean sameGroup(List<ByteString> keys);
 
     /**
      * Up to {@code limit} keys (with values) starting with {@code prefix}, after {@code resumeAfter}

@@ -95,11 +95,6 @@ final class MemoryBackend implements RespBackend {
     }
 
     @Override
-    public boolean sameGroup(List<ByteString> keys) {
-        return true;
-    }
-
-    @Override
     public CompletableFuture<ScanPage> scan(ByteString prefix, ByteString resumeAfter, int limit) {
         return atomically(() -> {
             NavigableMap<ByteString, ByteString> tail = resumeAfter.isEmpty() ? data.tailMap(prefix, true)
