@@ -44,6 +44,8 @@ final class RespConnection {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread readerThread;
     private final Thread writerThread;
+    /** When the writer's current socket write started (System.nanoTime()), or 0 while it is not writing. */
+    private volatile long writeStartedNanos;
 
     RespConnection(RespServer server, Socket socket, RespServerConfig config, RespDispatcher dispatcher) {
         this.server = server;
@@ -91,7 +93,7 @@ final class RespConnection {
             }
         } catch (RespProtocolException e) {
             LOG.info("resp connection {}: protocol error: {}", description, e.getMessage());
-            finishWith(e.errorText());
+            finishWithQuietly(e.errorText());
         } catch (EOFException e) {
             close("closed mid-request: " + e.getMessage());
         } catch (IOException e) {
@@ -102,10 +104,42 @@ final class RespConnection {
         }
     }
 
-    /** Queues a last error reply (after every reply before it); the writer closes the connection after it. */
-    private void finishWith(String errorText) {
+    /**
+     * Queues a last error reply (after every reply before it); the writer closes the connection
+     * after it. A client that reads no replies keeps the writer blocked in its socket write: once one
+     * write has been blocked for {@code inFlightWait}, the connection is cut off without the error.
+     */
+    private void finishWith(String errorText) throws InterruptedException {
         replies.add(new Pending(CompletableFuture.completedFuture(RespReply.error(errorText)),
                 dispatcher.session().protocol(), true));
+        long waitNanos = config.inFlightWait().toNanos();
+        while (!writerThread.join(config.inFlightWait())) {
+            long started = writeStartedNanos;
+            if (started != 0 && System.nanoTime() - started > waitNanos) {
+                close("the client read no replies for " + config.inFlightWait().toMillis() + " ms, after: " + errorText);
+                return;
+            }
+            // Otherwise the writer waits for the backend's replies, each bounded by the reply timeout.
+        }
+    }
+
+    /** Writes the encoded replies, noting when a write started so a client that reads nothing can be told apart. */
+    private void flush(RespEncoder encoder, OutputStream out) throws IOException {
+        writeStartedNanos = System.nanoTime() | 1; // Never 0, which means "not writing".
+        try {
+            encoder.flushTo(out);
+        } finally {
+            writeStartedNanos = 0;
+        }
+    }
+
+    private void finishWithQuietly(String errorText) {
+        try {
+            finishWith(errorText);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close("reader interrupted");
+        }
     }
 
     private void writeLoop() {
@@ -115,7 +149,7 @@ final class RespConnection {
             while (true) {
                 Pending pending = replies.take();
                 if (pending == END_OF_INPUT) {
-                    encoder.flushTo(out);
+                    flush(encoder, out);
                     close("peer closed its side");
                     return;
                 }
@@ -124,14 +158,14 @@ final class RespConnection {
                     inFlightPermits.release();
                 }
                 if (pending.last()) {
-                    encoder.flushTo(out);
+                    flush(encoder, out);
                     close("answered its last request");
                     return;
                 }
                 Pending next = replies.peek();
                 if (next == null || next == END_OF_INPUT || !next.reply().isDone()
                         || encoder.length() >= FLUSH_THRESHOLD_BYTES) {
-                    encoder.flushTo(out);
+                    flush(encoder, out);
                 }
             }
         } catch (IOException e) {

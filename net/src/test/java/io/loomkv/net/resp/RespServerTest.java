@@ -106,6 +106,22 @@ class RespServerTest {
     }
 
     @Test
+    void aClientThatReadsNoRepliesIsCutOff() throws IOException {
+        start(RespServerConfig.defaults().withMaxInFlightPerConnection(4, Duration.ofMillis(300)));
+        try (RespTestClient client = new RespTestClient(server.port()); RespTestClient other = new RespTestClient(server.port())) {
+            client.send(RespTestClient.encode("SET", "big", "x".repeat(1 << 20)));
+            StringBuilder pipeline = new StringBuilder();
+            for (int i = 0; i < 64; i++) {
+                pipeline.append(new String(RespTestClient.encode("GET", "big")));
+            }
+            // 64 MiB of replies, far more than the socket buffers hold: the writer blocks, the pipeline fills.
+            client.send(pipeline.toString());
+            awaitOpenConnections(1);
+            assertEquals("PONG", other.call("PING"));
+        }
+    }
+
+    @Test
     void aFullPipelineThatDrainsInTimeGoesOn() throws IOException {
         start(RespServerConfig.defaults().withMaxInFlightPerConnection(2, Duration.ofSeconds(30)));
         try (RespTestClient client = new RespTestClient(server.port())) {
