@@ -27,7 +27,7 @@ final class CommandDocs {
                 yield RespReply.integer(table.size());
             }
             case "list" -> new RespReply.Array(table.all().stream().map(c -> RespReply.bulk(c.name())).toList());
-            case "info" -> new RespReply.Array(selected(table, names).stream()
+            case "info" -> new RespReply.Array((names.isEmpty() ? List.copyOf(table.all()) : selected(table, names)).stream()
                     .map(c -> c == null ? RespReply.NULL_ARRAY : info(c)).toList());
             case "docs" -> docs(names.isEmpty() ? table.all() : selected(table, names).stream().filter(c -> c != null).toList());
             default -> throw ServerCommands.unknownSubcommand(arguments.get(1), "COMMAND");

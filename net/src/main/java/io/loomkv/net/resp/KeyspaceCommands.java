@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Key-space commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS, DBSIZE. Every key is a string here
@@ -131,13 +132,13 @@ final class KeyspaceCommands {
      * too much for one reply: SCAN walks it in steps).
      */
     private static CompletableFuture<Long> walk(CommandContext context, ByteString prefix, ByteString resumeAfter, int limit,
-            String command, java.util.function.Consumer<ByteString> visitor) {
+            String command, Consumer<ByteString> visitor) {
         AtomicLong visited = new AtomicLong();
         return walkFrom(context.backend(), prefix, resumeAfter, limit, command, visitor, visited);
     }
 
     private static CompletableFuture<Long> walkFrom(RespBackend backend, ByteString prefix, ByteString resumeAfter, int limit,
-            String command, java.util.function.Consumer<ByteString> visitor, AtomicLong visited) {
+            String command, Consumer<ByteString> visitor, AtomicLong visited) {
         return backend.scan(prefix, resumeAfter, WALK_PAGE_KEYS).thenCompose(page -> {
             if (visited.addAndGet(page.keys().size()) > limit) {
                 throw RespError.err(command + " would go over " + limit
