@@ -139,7 +139,7 @@ final class KeyspaceCommands {
 
     private static CompletableFuture<Long> walkFrom(RespBackend backend, ByteString prefix, ByteString resumeAfter, int limit,
             String command, Consumer<ByteString> visitor, AtomicLong visited) {
-        return backend.scan(prefix, resumeAfter, WALK_PAGE_KEYS).thenCompose(page -> {
+        return backend.scan(prefix, resumeAfter, WALK_PAGE_KEYS).thenComposeAsync(page -> {
             if (visited.addAndGet(page.keys().size()) > limit) {
                 throw RespError.err(command + " would go over " + limit
                         + " keys, more than one reply may hold here; use SCAN to walk the key space in steps");
@@ -149,6 +149,6 @@ final class KeyspaceCommands {
                 return CompletableFuture.completedFuture(visited.get());
             }
             return walkFrom(backend, prefix, page.continuation(), limit, command, visitor, visited);
-        });
+        }, BlockingSteps.EXECUTOR);
     }
 }

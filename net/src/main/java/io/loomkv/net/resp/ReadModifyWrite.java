@@ -24,7 +24,8 @@ final class ReadModifyWrite {
     private ReadModifyWrite() {}
 
     static CompletableFuture<Result> apply(RespBackend backend, ByteString key, int maxAttempts, Change change) {
-        return backend.get(key).thenCompose(current -> attempt(backend, key, current, change, 1, maxAttempts));
+        return backend.get(key).thenComposeAsync(current -> attempt(backend, key, current, change, 1, maxAttempts),
+                BlockingSteps.EXECUTOR);
     }
 
     private static CompletableFuture<Result> attempt(RespBackend backend, ByteString key, Optional<ByteString> current,
@@ -33,7 +34,7 @@ final class ReadModifyWrite {
         if (next.isEmpty()) {
             return CompletableFuture.completedFuture(new Result(current, current));
         }
-        return backend.compareAndSet(key, current, next.get()).thenCompose(outcome -> {
+        return backend.compareAndSet(key, current, next.get()).thenComposeAsync(outcome -> {
             if (outcome.swapped()) {
                 return CompletableFuture.completedFuture(new Result(current, next));
             }
@@ -42,6 +43,6 @@ final class ReadModifyWrite {
                         + " compare-and-set attempts lost to concurrent writers of the key (nothing was changed)");
             }
             return attempt(backend, key, outcome.current(), change, attempt + 1, maxAttempts);
-        });
+        }, BlockingSteps.EXECUTOR);
     }
 }

@@ -47,7 +47,7 @@ final class RespDispatcher {
         boolean wholeKeySpace = command.kind() == RespCommand.Kind.KEYSPACE;
         CompletableFuture<Void> ready = order.predecessors(keys, wholeKeySpace);
         CompletableFuture<RespReply> reply = ready.isDone() ? run(command, arguments)
-                : ready.thenCompose(ignored -> run(command, arguments));
+                : ready.thenComposeAsync(ignored -> run(command, arguments), BlockingSteps.EXECUTOR);
         order.track(keys, wholeKeySpace, reply);
         return reply;
     }

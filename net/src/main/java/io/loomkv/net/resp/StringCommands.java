@@ -126,9 +126,9 @@ final class StringCommands {
     private static CompletableFuture<RespReply> getDel(CommandContext context, List<ByteString> arguments) {
         ByteString key = arguments.get(1);
         RespBackend backend = context.backend();
-        return backend.get(key).thenCompose(value -> value.isEmpty()
+        return backend.get(key).thenComposeAsync(value -> value.isEmpty()
                 ? CompletableFuture.completedFuture(RespReply.NULL_BULK)
-                : backend.delete(key).thenApply(existed -> new RespReply.Bulk(value.get())));
+                : backend.delete(key).thenApply(existed -> new RespReply.Bulk(value.get())), BlockingSteps.EXECUTOR);
     }
 
     private static CompletableFuture<RespReply> mget(CommandContext context, List<ByteString> arguments) {

@@ -75,7 +75,12 @@ class RespGatewayJedisTest {
     }
 
     private Jedis jedis() {
-        return new Jedis("127.0.0.1", gateway.port());
+        return jedis(gateway.port());
+    }
+
+    /** A Jedis with a 30 s socket timeout: this box is shared, and Jedis's default of 2 s is short for writes there. */
+    private static Jedis jedis(int port) {
+        return new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder().socketTimeoutMillis(30_000).build());
     }
 
     /** One key in each group, named after {@code base}. */
@@ -184,6 +189,31 @@ class RespGatewayJedisTest {
         }
     }
 
+    /**
+     * With a write window of 2 per group, most pipelined INCRs find the window full when their
+     * read completes: their compare-and-set must wait on a thread of their own, not on the RPC
+     * thread whose next reply frees the window (which stalled them until the deadline).
+     */
+    @Test
+    void readModifyWritesWaitingForAWriteSlotDoNotStallTheClient() throws Exception {
+        KvClientConfig narrow = new KvClientConfig(cluster.clientAddresses(), LocalCluster.CLUSTER_ID,
+                java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(20), java.time.Duration.ofMillis(20),
+                java.time.Duration.ofMillis(100), 2);
+        try (RespGateway small = RespGateway.start(new InetSocketAddress("127.0.0.1", 0), narrow);
+                Jedis jedis = jedis(small.port())) {
+            SlotLayout layout = cluster.layout();
+            Pipeline pipeline = jedis.pipelined();
+            List<Response<Long>> replies = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                replies.add(pipeline.incr(LocalCluster.keyIn(layout, 1, "window:" + i)));
+            }
+            pipeline.sync();
+            for (Response<Long> reply : replies) {
+                assertEquals(1L, reply.get(), "a stalled write fails with 'no write slot free within the deadline'");
+            }
+        }
+    }
+
     @Test
     void scanAndKeysWalkEveryGroup() {
         try (Jedis jedis = jedis()) {
@@ -240,7 +270,7 @@ class RespGatewayJedisTest {
     @Test
     void resp3ClientsGetResp3Replies() {
         try (Jedis jedis = new Jedis(new HostAndPort("127.0.0.1", gateway.port()),
-                DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP3).build())) {
+                DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP3).socketTimeoutMillis(30_000).build())) {
             String key = keysInEveryGroup("resp3").get(0);
             assertEquals("OK", jedis.set(key, "three"));
             assertEquals("three", jedis.get(key));
