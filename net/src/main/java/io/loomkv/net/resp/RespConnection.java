@@ -63,10 +63,6 @@ final class RespConnection {
         readerThread.start();
     }
 
-    long id() {
-        return dispatcher.session().id();
-    }
-
     private void readLoop() {
         try {
             RespParser parser = RespParser.of(socket.getInputStream(), config);
@@ -95,7 +91,9 @@ final class RespConnection {
             LOG.info("resp connection {}: protocol error: {}", description, e.getMessage());
             finishWithQuietly(e.errorText());
         } catch (EOFException e) {
-            close("closed mid-request: " + e.getMessage());
+            // The client went away inside a request: answer the whole ones before it, as at a clean end.
+            LOG.debug("resp connection {}: {}", description, e.getMessage());
+            replies.add(END_OF_INPUT);
         } catch (IOException e) {
             close(closed.get() ? "closed" : "read failed: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -148,6 +148,16 @@ class RespServerTest {
     }
 
     @Test
+    void aClientThatLeavesInsideARequestGetsTheRepliesBeforeIt() throws IOException {
+        start(RespServerConfig.defaults());
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.getOutputStream().write("PING\r\n*2\r\n$3\r\nGET".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.shutdownOutput();
+            assertEquals("+PONG\r\n", new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
     void shutdownClosesEveryConnection() throws IOException {
         start(RespServerConfig.defaults());
         try (RespTestClient client = new RespTestClient(server.port())) {
