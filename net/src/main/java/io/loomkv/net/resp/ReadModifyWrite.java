@@ -1,0 +1,48 @@
+package io.loomkv.net.resp;
+
+import com.google.protobuf.ByteString;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A single-key read-modify-write (INCR, SET ... XX, GETSET) as an optimistic loop: read the value,
+ * compute the new one, compare-and-set it; when another writer got there first, the failed
+ * compare-and-set already says what is there now, so the next attempt computes from that without
+ * reading again. Every attempt is atomic, so the command is too; after {@code maxAttempts} lost
+ * races it gives up with an error, having changed nothing.
+ */
+final class ReadModifyWrite {
+    /** The value before the command, and after it (equal when the change left the key alone). */
+    record Result(Optional<ByteString> before, Optional<ByteString> after) {}
+
+    /** The new value for the current one; empty leaves the key as it is. May throw {@link RespError}. */
+    @FunctionalInterface
+    interface Change {
+        Optional<ByteString> apply(Optional<ByteString> current);
+    }
+
+    private ReadModifyWrite() {}
+
+    static CompletableFuture<Result> apply(RespBackend backend, ByteString key, int maxAttempts, Change change) {
+        return backend.get(key).thenComposeAsync(current -> attempt(backend, key, current, change, 1, maxAttempts),
+                BlockingSteps.EXECUTOR);
+    }
+
+    private static CompletableFuture<Result> attempt(RespBackend backend, ByteString key, Optional<ByteString> current,
+            Change change, int attempt, int maxAttempts) {
+        Optional<ByteString> next = change.apply(current);
+        if (next.isEmpty()) {
+            return CompletableFuture.completedFuture(new Result(current, current));
+        }
+        return backend.compareAndSet(key, current, next.get()).thenComposeAsync(outcome -> {
+            if (outcome.swapped()) {
+                return CompletableFuture.completedFuture(new Result(current, next));
+            }
+            if (attempt >= maxAttempts) {
+                throw RespError.err("gave up after " + maxAttempts
+                        + " compare-and-set attempts lost to concurrent writers of the key (nothing was changed)");
+            }
+            return attempt(backend, key, outcome.current(), change, attempt + 1, maxAttempts);
+        }, BlockingSteps.EXECUTOR);
+    }
+}

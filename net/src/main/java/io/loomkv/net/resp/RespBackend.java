@@ -1,0 +1,59 @@
+package io.loomkv.net.resp;
+
+import com.google.protobuf.ByteString;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SequencedMap;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The key-value operations the RESP commands are built from: what the loomkv state machine
+ * offers, no more, so every command is exactly as atomic as the operation under it.
+ *
+ * <p>A future fails with {@link RespError} to answer the client with that error as it is: a
+ * backend inside a store will answer {@code -MOVED <slot> <host>:<port>} for keys it does not lead
+ * and {@code -CLUSTERDOWN} while a group has no leader, without any change to the commands. Any
+ * other failure is answered as {@code -ERR <message>}. Implementations are thread-safe.
+ */
+public interface RespBackend {
+
+    /** The value of {@code key}, or empty when it does not exist (linearizable). */
+    CompletableFuture<Optional<ByteString>> get(ByteString key);
+
+    /** Sets {@code key}; completes with whether it existed. */
+    CompletableFuture<Boolean> put(ByteString key, ByteString value);
+
+    /** Deletes {@code key}; completes with whether it existed. */
+    CompletableFuture<Boolean> delete(ByteString key);
+
+    /** Appends to {@code key}'s value (absent counts as empty); completes with the new length. */
+    CompletableFuture<Long> append(ByteString key, ByteString value);
+
+    /**
+     * Sets {@code key} to {@code newValue} if its value is {@code expected} (empty: if it does not
+     * exist), in one atomic step; the outcome says whether it swapped and, if not, what is there.
+     */
+    CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue);
+
+    /** The values of {@code keys} in their order; each group's keys read at one point in time. */
+    CompletableFuture<List<Optional<ByteString>>> multiGet(List<ByteString> keys);
+
+    /** Writes every pair: atomically when the keys share a group (e.g. one hash tag), else atomically per group only. */
+    CompletableFuture<Void> multiPut(SequencedMap<ByteString, ByteString> entries);
+
+    /**
+     * Up to {@code limit} keys (with values) starting with {@code prefix}, after {@code resumeAfter}
+     * (empty: from the first), in key order over the whole key space.
+     */
+    CompletableFuture<ScanPage> scan(ByteString prefix, ByteString resumeAfter, int limit);
+
+    /** Lines for INFO's {@code # Cluster} section (name to value), e.g. groups and layout version. */
+    Map<String, String> clusterInfo();
+
+    /** The result of {@link #compareAndSet}: when not swapped, the value found (empty: absent). */
+    record CasOutcome(boolean swapped, Optional<ByteString> current) {}
+
+    /** One page of a scan; {@code more} with {@code continuation} to pass as the next {@code resumeAfter}. */
+    record ScanPage(List<ByteString> keys, boolean more, ByteString continuation) {}
+}

@@ -1,0 +1,208 @@
+package io.loomkv.net.resp;
+
+import com.google.protobuf.ByteString;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One RESP connection: a reader virtual thread parses requests and starts them (they may run
+ * concurrently, see {@link PipelineOrder}); a writer virtual thread takes their replies in request
+ * order, encodes them into one buffer and writes it when no further reply is ready, so a pipeline's
+ * replies leave in few socket writes. A protocol error is answered, after every reply before it,
+ * with {@code -ERR Protocol error: ...}, and the connection closes; nothing else is affected.
+ */
+final class RespConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
+    /** Encoded replies beyond this are written even when more are ready, to bound the buffer. */
+    private static final int FLUSH_THRESHOLD_BYTES = 64 * 1024;
+
+    /** A reply to write; {@code last} closes the connection after it. */
+    private record Pending(CompletableFuture<RespReply> reply, int protocol, boolean last) {}
+
+    private static final Pending END_OF_INPUT = new Pending(null, 2, true);
+
+    private final RespServer server;
+    private final Socket socket;
+    private final RespServerConfig config;
+    private final RespDispatcher dispatcher;
+    private final String description;
+    private final LinkedBlockingQueue<Pending> replies = new LinkedBlockingQueue<>();
+    /** Requests read and not yet answered; the reader takes one per request, the writer gives it back. */
+    private final Semaphore inFlightPermits;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread readerThread;
+    private final Thread writerThread;
+    /** When the writer's current socket write started (System.nanoTime()), or 0 while it is not writing. */
+    private volatile long writeStartedNanos;
+
+    RespConnection(RespServer server, Socket socket, RespServerConfig config, RespDispatcher dispatcher) {
+        this.server = server;
+        this.socket = socket;
+        this.config = config;
+        this.dispatcher = dispatcher;
+        this.description = RespArgs.hostPort(socket.getRemoteSocketAddress());
+        this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
+        this.readerThread = Thread.ofVirtual().name("resp-read-" + description).unstarted(this::readLoop);
+        this.writerThread = Thread.ofVirtual().name("resp-write-" + description).unstarted(this::writeLoop);
+    }
+
+    void start() {
+        writerThread.start();
+        readerThread.start();
+    }
+
+    private void readLoop() {
+        try {
+            RespParser parser = RespParser.of(socket.getInputStream(), config);
+            while (true) {
+                List<ByteString> request = parser.next();
+                if (request == null) {
+                    replies.add(END_OF_INPUT); // Answer what was read, then close.
+                    return;
+                }
+                if (request.isEmpty()) {
+                    continue;
+                }
+                if (!inFlightPermits.tryAcquire(config.inFlightWait().toMillis(), TimeUnit.MILLISECONDS)) {
+                    finishWith("ERR Protocol error: more than " + config.maxInFlightPerConnection()
+                            + " requests in flight for " + config.inFlightWait().toMillis() + " ms");
+                    return;
+                }
+                CompletableFuture<RespReply> reply = dispatcher.dispatch(request);
+                RespSession session = dispatcher.session();
+                replies.add(new Pending(reply, session.protocol(), session.closeRequested()));
+                if (session.closeRequested()) {
+                    return;
+                }
+            }
+        } catch (RespProtocolException e) {
+            LOG.info("resp connection {}: protocol error: {}", description, e.getMessage());
+            finishWithQuietly(e.errorText());
+        } catch (EOFException e) {
+            // The client went away inside a request: answer the whole ones before it, as at a clean end.
+            LOG.debug("resp connection {}: {}", description, e.getMessage());
+            replies.add(END_OF_INPUT);
+        } catch (IOException e) {
+            close(closed.get() ? "closed" : "read failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close("reader interrupted");
+        }
+    }
+
+    /**
+     * Queues a last error reply (after every reply before it); the writer closes the connection
+     * after it. A client that reads no replies keeps the writer blocked in its socket write: once one
+     * write has been blocked for {@code inFlightWait}, the connection is cut off without the error.
+     */
+    private void finishWith(String errorText) throws InterruptedException {
+        replies.add(new Pending(CompletableFuture.completedFuture(RespReply.error(errorText)),
+                dispatcher.session().protocol(), true));
+        long waitNanos = config.inFlightWait().toNanos();
+        while (!writerThread.join(config.inFlightWait())) {
+            long started = writeStartedNanos;
+            if (started != 0 && System.nanoTime() - started > waitNanos) {
+                close("the client read no replies for " + config.inFlightWait().toMillis() + " ms, after: " + errorText);
+                return;
+            }
+            // Otherwise the writer waits for the backend's replies, each bounded by the reply timeout.
+        }
+    }
+
+    /** Writes the encoded replies, noting when a write started so a client that reads nothing can be told apart. */
+    private void flush(RespEncoder encoder, OutputStream out) throws IOException {
+        writeStartedNanos = System.nanoTime() | 1; // Never 0, which means "not writing".
+        try {
+            encoder.flushTo(out);
+        } finally {
+            writeStartedNanos = 0;
+        }
+    }
+
+    private void finishWithQuietly(String errorText) {
+        try {
+            finishWith(errorText);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close("reader interrupted");
+        }
+    }
+
+    private void writeLoop() {
+        RespEncoder encoder = new RespEncoder();
+        try {
+            OutputStream out = socket.getOutputStream();
+            while (true) {
+                Pending pending = replies.take();
+                if (pending == END_OF_INPUT) {
+                    flush(encoder, out);
+                    close("peer closed its side");
+                    return;
+                }
+                encoder.write(await(pending.reply()), pending.protocol());
+                if (!pending.last()) {
+                    inFlightPermits.release();
+                }
+                if (pending.last()) {
+                    flush(encoder, out);
+                    close("answered its last request");
+                    return;
+                }
+                Pending next = replies.peek();
+                if (next == null || next == END_OF_INPUT || !next.reply().isDone()
+                        || encoder.length() >= FLUSH_THRESHOLD_BYTES) {
+                    flush(encoder, out);
+                }
+            }
+        } catch (IOException e) {
+            close(closed.get() ? "closed" : "write failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close("writer interrupted");
+        }
+    }
+
+    /** The reply, or an error in its place when the backend gives none within the reply timeout. */
+    private RespReply await(CompletableFuture<RespReply> reply) throws InterruptedException {
+        try {
+            return reply.get(config.replyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return RespReply.error("ERR no answer within " + config.replyTimeout().toMillis()
+                    + " ms (a write may or may not have been applied)");
+        } catch (ExecutionException e) {
+            return RespDispatcher.errorReply("?", e);
+        }
+    }
+
+    /** Closes the socket (which ends the other thread's blocking call) once. */
+    void close(String reason) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.debug("resp connection {} closed: {}", description, reason);
+        try {
+            socket.close();
+        } catch (IOException e) {
+            LOG.debug("resp connection {}: error closing: {}", description, e.toString());
+        }
+        readerThread.interrupt();
+        writerThread.interrupt();
+        server.onConnectionClosed(this);
+    }
+
+    boolean awaitExit(long millis) throws InterruptedException {
+        return readerThread.join(java.time.Duration.ofMillis(millis)) && writerThread.join(java.time.Duration.ofMillis(millis));
+    }
+}
