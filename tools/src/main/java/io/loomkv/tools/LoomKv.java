@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             CtlCommand.class,
             DemoCommand.class,
             BenchCommand.class,
-            ChaosCommand.class
+            ChaosCommand.class,
+            ProxyCommand.class
         })
 public final class LoomKv {
     private LoomKv() {
