@@ -12,17 +12,21 @@ public final class DirectorySize {
     private DirectorySize() {
     }
 
-    /** The sum of the sizes of the regular files under {@code directory}; files that vanish meanwhile (compaction) count as 0. */
+    /** Walks that meet a directory removed under them (compaction) start over, at most this often. */
+    private static final int MAX_ATTEMPTS = 5;
+
+    /** The sum of the sizes of the regular files under {@code directory}; files that vanish meanwhile count as 0. */
     public static long bytes(Path directory) {
-        try (Stream<Path> files = Files.walk(directory)) {
-            return files.mapToLong(DirectorySize::sizeOrZero).sum();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + directory, e);
-        } catch (UncheckedIOException e) {
-            if (e.getCause() instanceof NoSuchFileException) {
-                return bytes(directory);
+        for (int attempt = 1; ; attempt++) {
+            try (Stream<Path> files = Files.walk(directory)) {
+                return files.mapToLong(DirectorySize::sizeOrZero).sum();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot list " + directory, e);
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof NoSuchFileException) || attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
             }
-            throw e;
         }
     }
 

@@ -259,6 +259,31 @@ public abstract class PersistentKvEngineContractTest extends KvEngineContractTes
         }
     }
 
+    @Test
+    void closeReleasesTheDirectoryAndEverythingOpenedFromTheEngine() {
+        Path directory = root.resolve("close");
+        PersistentKvEngine closing = open(directory, false);
+        closing.write(batch(put("a", "1"), put("b", "2")), GROUP, 1);
+        EngineSnapshot leftOpen = closing.snapshot();
+        java.util.Iterator<KeyValue> halfRead = leftOpen.iterator();
+        halfRead.next();
+        closing.close();
+        closing.close();
+        assertThrows(IllegalStateException.class, halfRead::hasNext, "a snapshot dies with its engine");
+        assertThrows(IllegalStateException.class, () -> closing.get(bytes("a")));
+        assertThrows(IllegalStateException.class, () -> closing.write(batch(put("c", "3")), GROUP, 2));
+        leftOpen.close();
+        for (int cycle = 0; cycle < 20; cycle++) {
+            try (PersistentKvEngine reopened = open(directory, false)) {
+                assertEquals(cycle + 1, reopened.durableAppliedIndex(GROUP), "the directory's lock was released by the last close");
+                try (EngineSnapshot snapshot = reopened.snapshot()) {
+                    assertEquals(2, all(snapshot).size());
+                }
+                reopened.write(batch(put("a", "cycle " + cycle)), GROUP, cycle + 2);
+            }
+        }
+    }
+
     /**
      * A seeded random walk of puts, deletes, indexed batches, range deletes, scans, snapshots and
      * reopens, checked step by step against a {@link TreeMap}. A failure names the seed; rerun it
