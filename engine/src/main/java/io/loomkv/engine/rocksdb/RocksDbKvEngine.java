@@ -25,23 +25,17 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
-import org.rocksdb.BlockBasedTableConfig;
-import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
-import org.rocksdb.CompactionStyle;
-import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.FlushOptions;
-import org.rocksdb.LRUCache;
 import org.rocksdb.Options;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Slice;
-import org.rocksdb.WALRecoveryMode;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,14 +61,6 @@ public final class RocksDbKvEngine implements PersistentKvEngine {
     private static final String DATA_PREFIX = "data.";
     /** A restore writes the new family in batches of about this size, so it never holds the data in memory. */
     private static final long RESTORE_BATCH_BYTES = 4L << 20;
-    /** Larger than RocksDB's 4 KiB so a 4 KB value fits a block and the index stays small on big stores. */
-    private static final long BLOCK_SIZE_BYTES = 16L << 10;
-    private static final int MAX_WRITE_BUFFERS = 4;
-    /** Per level: L0 and L1 are rewritten soon and are small, so compressing them is wasted CPU; the bottom gets Zstd. */
-    private static final List<CompressionType> COMPRESSION_PER_LEVEL = List.of(CompressionType.NO_COMPRESSION,
-            CompressionType.NO_COMPRESSION, CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION,
-            CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION, CompressionType.ZSTD_COMPRESSION);
-
     static {
         RocksDB.loadLibrary();
     }
@@ -114,35 +100,8 @@ public final class RocksDbKvEngine implements PersistentKvEngine {
         NativeResources resources = new NativeResources();
         try {
             Files.createDirectories(options.directory());
-            LRUCache cache = resources.add(new LRUCache(options.blockCacheBytes()));
-            BlockBasedTableConfig table = new BlockBasedTableConfig()
-                    .setBlockCache(cache)
-                    .setBlockSize(BLOCK_SIZE_BYTES)
-                    .setCacheIndexAndFilterBlocks(true)
-                    .setPinL0FilterAndIndexBlocksInCache(true)
-                    .setOptimizeFiltersForMemory(true);
-            if (options.bloomBitsPerKey() > 0) {
-                table.setFilterPolicy(resources.add(new BloomFilter(options.bloomBitsPerKey())));
-            }
-            ColumnFamilyOptions dataFamilyOptions = resources.add(new ColumnFamilyOptions()
-                    .setTableFormatConfig(table)
-                    .setWriteBufferSize(options.writeBufferBytes())
-                    .setMaxWriteBufferNumber(MAX_WRITE_BUFFERS)
-                    .setCompactionStyle(CompactionStyle.LEVEL)
-                    .setLevelCompactionDynamicLevelBytes(true)
-                    .setCompressionPerLevel(COMPRESSION_PER_LEVEL)
-                    .setBottommostCompressionType(CompressionType.ZSTD_COMPRESSION));
-            // The metadata family gets one small key per group: a small memtable, same cache.
-            ColumnFamilyOptions metaFamilyOptions = resources.add(new ColumnFamilyOptions()
-                    .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(cache))
-                    .setWriteBufferSize(4L << 20));
-            DBOptions dbOptions = resources.add(new DBOptions()
-                    .setCreateIfMissing(true)
-                    .setMaxBackgroundJobs(options.maxBackgroundJobs())
-                    .setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery)
-                    .setBytesPerSync(1L << 20)
-                    .setKeepLogFileNum(4));
-            return openDatabase(options, resources, dbOptions, dataFamilyOptions, metaFamilyOptions);
+            RocksDbTuning tuning = new RocksDbTuning(options, resources);
+            return openDatabase(options, resources, tuning.database, tuning.dataFamily, tuning.metaFamily);
         } catch (IOException e) {
             resources.close();
             throw new UncheckedIOException("cannot create " + options.directory(), e);
