@@ -29,8 +29,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The behaviour every {@link KvEngine} must have; an engine's test extends this and says how to make one. */
-abstract class KvEngineContractTest {
+/**
+ * The behaviour every {@link KvEngine} must have; an engine's test extends this and says how to make one.
+ * Public, and shipped in persist's test jar, so the engines of other modules run it too.
+ */
+public abstract class KvEngineContractTest {
     protected KvEngine engine;
 
     protected abstract KvEngine newEngine();
@@ -45,7 +48,7 @@ abstract class KvEngineContractTest {
         engine.close();
     }
 
-    static byte[] bytes(String text) {
+    protected static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
