@@ -141,7 +141,7 @@ public final class ClusterProcesses {
     /**
      * The command that runs a loomkv server in a new JVM: this JVM's {@code java}, the server AOT
      * cache when the launcher found one, {@code LOOMKV_JVM_OPTS} (else -Xmx512m), the flags native
-     * code and protobuf need, then {@code classpathArguments} ({@code -jar loomkv.jar} or
+     * code (on a class path run) and protobuf need, then {@code classpathArguments} ({@code -jar loomkv.jar} or
      * {@code -cp ... io.loomkv.tools.LoomKv}).
      */
     public static List<String> launcher(List<String> classpathArguments) {
@@ -160,9 +160,13 @@ public final class ClusterProcesses {
         } else {
             command.add("-Xmx512m");
         }
-        // zstd-jni/lz4-java load native code and protobuf uses sun.misc.Unsafe: allow both without warnings.
-        // The AOT cache records the first: training and use must pass the same.
-        command.add("--enable-native-access=ALL-UNNAMED");
+        // zstd-jni/lz4-java load native code: the jar's manifest allows it (Enable-Native-Access), so a jar
+        // run leaves the flag out, which would turn off the JDK's archived module graph (CDS) and
+        // slow every start; a class path run needs it.
+        if (!fromJar(classpathArguments)) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        // protobuf uses sun.misc.Unsafe: allowed without warnings.
         if (javaFeature >= 24) {
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
@@ -179,12 +183,15 @@ public final class ClusterProcesses {
      */
     static List<String> aotCacheFlags(List<String> classpathArguments, Map<String, String> environment, int javaFeature) {
         String cache = environment.get(AOT_SERVER_CACHE_VARIABLE);
-        boolean fromJar = !classpathArguments.isEmpty() && classpathArguments.get(0).equals("-jar");
-        if (javaFeature < AOT_CACHE_MIN_JAVA || cache == null || cache.isBlank() || !fromJar
+        if (javaFeature < AOT_CACHE_MIN_JAVA || cache == null || cache.isBlank() || !fromJar(classpathArguments)
                 || !Files.isRegularFile(Path.of(cache))) {
             return List.of();
         }
         return List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off");
+    }
+
+    private static boolean fromJar(List<String> classpathArguments) {
+        return !classpathArguments.isEmpty() && classpathArguments.get(0).equals("-jar");
     }
 
     public static Path jarPath() throws IOException {
