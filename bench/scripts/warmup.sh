@@ -46,6 +46,9 @@ conf_copy() {
 
 now_ms() { date +%s%3N; }
 
+# CPU ms (user + system) process $1 has used so far; less disturbed by neighbours than wall time.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+
 # Epoch ms when process $1 started (from /proc: clock ticks after boot; 10 ms resolution).
 start_ms() {
   local ticks boot
@@ -80,8 +83,9 @@ case "$what" in
       sleep 0.05; waited=$((waited + 1))
       [[ $waited -lt 1200 ]] || { kill "$pid"; echo "$label: no 'serving' line within 60 s" >&2; exit 1; }
     done
+    cpu="$(cpu_ms "$pid")"
     began="$(start_ms "$pid")"
-    echo "$label: first log line $(( $(line_ms "$log" '^[0-9]') - began )) ms, serving $(( $(line_ms "$log" ' serving ') - began )) ms"
+    echo "$label: first log line $(( $(line_ms "$log" '^[0-9]') - began )) ms, serving $(( $(line_ms "$log" ' serving ') - began )) ms, CPU $cpu ms"
     kill "$pid"; wait "$pid" || true
     ;;
   cluster)
@@ -90,12 +94,13 @@ case "$what" in
     t0="$(now_ms)"
     cluster_up "$folder" || { cat "$OUT/$stamp-up.txt" >&2; cluster_down "$folder"; exit 1; }
     t1="$(now_ms)"
-    stores=""
+    stores="" cpu=0
     for pidfile in run/wsharded/node*.pid; do
       node="$(basename "$pidfile" .pid)"
+      cpu=$(( cpu + $(cpu_ms "$(cat "$pidfile")") ))
       stores+=" ${node#node}:$(( $(line_ms "run/wsharded/$node.log" ' serving ') - $(start_ms "$(cat "$pidfile")") ))"
     done
-    echo "$label: serving (ms after each store's JVM start)$stores; every group led $((t1 - t0)) ms after 'cluster up'"
+    echo "$label: serving (ms after each store's JVM start)$stores; every group led $((t1 - t0)) ms after 'cluster up', the stores' CPU by then $cpu ms"
     cluster_down "$folder"
     ;;
   first60)
@@ -103,19 +108,33 @@ case "$what" in
     cluster_down "$folder"
     cluster_up "$folder" || { cat "$OUT/$stamp-up.txt" >&2; cluster_down "$folder"; exit 1; }
     progress="$OUT/$stamp-first60-$mode.txt"
+    servers_cpu() { local total=0 p; for p in run/wlocal/node*.pid; do total=$((total + $(cpu_ms "$(cat "$p")"))); done; echo "$total"; }
+    cpu0="$(servers_cpu)"
     LOOMKV_AOT="$aot" LOOMKV_JVM_OPTS="$client_opts" ./loomkv bench kv --cluster "$folder" --clients 256 --keys 10000 --value-size 128 --read-ratio 0.5 \
         --warmup 0s --duration 60s > "$OUT/$stamp-first60-report.txt" 2> "$progress" || true
+    cpu1="$(servers_cpu)"
+    # CPU of the servers' JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre") since they started.
+    jit_ms=0
+    for p in run/wlocal/node*.pid; do
+      for task in /proc/"$(cat "$p")"/task/*; do
+        if grep -q 'CompilerThre' "$task/comm" 2>/dev/null; then jit_ms=$(( jit_ms + $(cpu_ms "$(basename "$task")") )); fi
+      done
+    done
     cluster_down "$folder"
     # Progress lines: "[  12s] run  34567 ops/s ...": one per second of the measured run.
     awk -v label="$label" '/^\[ *[0-9]+s\] run/ { for (i = 2; i <= NF; i++) if ($i == "ops/s") { n++; v[n] = $(i - 1) } }
       function mean(a, b,   s, i) { s = 0; for (i = a; i <= b; i++) s += v[i]; return int(s / (b - a + 1)) }
       END {
-        if (n < 60) { print label ": only " n " seconds measured" > "/dev/stderr"; exit 1 }
-        printf "%s: ops/s s1-10 %d, s11-20 %d, s21-30 %d, s31-60 %d; s4-23 %d = %.0f%% of s41-60 %d\n", label,
-            mean(1, 10), mean(11, 20), mean(21, 30), mean(31, 60), mean(4, 23), 100 * mean(4, 23) / mean(41, 60), mean(41, 60)
-        line = "   per second:"; for (i = 1; i <= 60; i++) line = line " " v[i]; print line
+        # The last progress line may land after the run ended: 58-60 lines for 60 s.
+        if (n < 50) { print label ": only " n " seconds measured" > "/dev/stderr"; exit 1 }
+        if (n > 60) n = 60
+        printf "%s: ops/s s1-10 %d, s11-20 %d, s21-30 %d, s31-%d %d; s4-23 %d = %.0f%% of s41-%d %d\n", label,
+            mean(1, 10), mean(11, 20), mean(21, 30), n, mean(31, n), mean(4, 23), 100 * mean(4, 23) / mean(41, n), n, mean(41, n)
+        line = "   per second:"; for (i = 1; i <= n; i++) line = line " " v[i]; print line
       }' "$progress"
-    grep -E '^  throughput|^latency' "$OUT/$stamp-first60-report.txt" | sed 's/^/   /'
+    grep -E '^  throughput' "$OUT/$stamp-first60-report.txt" | sed 's/^/   /'
+    ops="$(awk '/^  operations/ {print $2}' "$OUT/$stamp-first60-report.txt")"
+    [[ -n "$ops" && "$ops" -gt 0 ]] && echo "   servers' CPU $(( (cpu1 - cpu0) / 1000 )) s over the preload and the run; $(( (cpu1 - cpu0) * 1000 / ops )) us per measured op; JIT threads $(( jit_ms / 1000 )) s since start"
     ;;
   *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac
