@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -130,26 +131,67 @@ public final class ClusterProcesses {
     }
 
     /**
-     * The command that runs loomkv in a new JVM: this JVM's {@code java}, {@code LOOMKV_JVM_OPTS}
-     * (else -Xmx512m), the flags native code and protobuf need, then {@code classpathArguments}
-     * ({@code -jar loomkv.jar} or {@code -cp ... io.loomkv.tools.LoomKv}).
+     * The AOT cache for server JVMs (JDK 25+), set by the {@code ./loomkv} launcher only when the
+     * cache was trained on the jar and the JDK it runs; see docs/warmup.md.
+     */
+    static final String AOT_SERVER_CACHE_VARIABLE = "LOOMKV_AOT_SERVER_CACHE";
+    /** The first JDK whose caches the launcher trains (one-step training, JEP 514; method profiles, JEP 515). */
+    static final int AOT_CACHE_MIN_JAVA = 25;
+
+    /**
+     * The command that runs a loomkv server in a new JVM: this JVM's {@code java}, the server AOT
+     * cache when the launcher found one, {@code LOOMKV_JVM_OPTS} (else -Xmx512m), the flags native
+     * code (on a class path run) and protobuf need, then {@code classpathArguments} ({@code -jar loomkv.jar} or
+     * {@code -cp ... io.loomkv.tools.LoomKv}).
      */
     public static List<String> launcher(List<String> classpathArguments) {
+        return launcher(classpathArguments, System.getenv(), Runtime.version().feature());
+    }
+
+    /** As {@link #launcher(List)}, for the given environment and JDK feature version. */
+    static List<String> launcher(List<String> classpathArguments, Map<String, String> environment, int javaFeature) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
-        String jvmOptions = System.getenv("LOOMKV_JVM_OPTS");
+        // Before LOOMKV_JVM_OPTS, so -Xlog:aot there shows what the JVM makes of the cache.
+        command.addAll(aotCacheFlags(classpathArguments, environment, javaFeature));
+        String jvmOptions = environment.get("LOOMKV_JVM_OPTS");
         if (jvmOptions != null && !jvmOptions.isBlank()) {
             command.addAll(List.of(jvmOptions.trim().split("\\s+")));
         } else {
             command.add("-Xmx512m");
         }
-        // zstd-jni/lz4-java load native code and protobuf uses sun.misc.Unsafe: allow both without warnings.
-        command.add("--enable-native-access=ALL-UNNAMED");
-        if (Runtime.version().feature() >= 24) {
+        // zstd-jni/lz4-java load native code: the jar's manifest allows it (Enable-Native-Access), so a jar
+        // run leaves the flag out, which would turn off the JDK's archived module graph (CDS) and
+        // slow every start; a class path run needs it.
+        if (!fromJar(classpathArguments)) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        // protobuf uses sun.misc.Unsafe: allowed without warnings.
+        if (javaFeature >= 24) {
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
         command.addAll(classpathArguments);
         return command;
+    }
+
+    /**
+     * {@code -XX:AOTCache=FILE -Xlog:aot*=off} when the launcher named a server cache that exists,
+     * the JDK takes it and the server runs from a jar (the cache fits only the jar it was trained
+     * on; a class path run, as in tests, gets none). The logging is off because a JVM that cannot
+     * use the cache (e.g. ZGC in {@code LOOMKV_JVM_OPTS}) starts without it, and would otherwise
+     * say so in every server log.
+     */
+    static List<String> aotCacheFlags(List<String> classpathArguments, Map<String, String> environment, int javaFeature) {
+        String cache = environment.get(AOT_SERVER_CACHE_VARIABLE);
+        if (javaFeature < AOT_CACHE_MIN_JAVA || cache == null || cache.isBlank() || !fromJar(classpathArguments)
+                || !Files.isRegularFile(Path.of(cache))) {
+            return List.of();
+        }
+        return List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off");
+    }
+
+    private static boolean fromJar(List<String> classpathArguments) {
+        return !classpathArguments.isEmpty() && classpathArguments.get(0).equals("-jar");
     }
 
     public static Path jarPath() throws IOException {
