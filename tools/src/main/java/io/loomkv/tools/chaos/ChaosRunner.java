@@ -45,6 +45,8 @@ public final class ChaosRunner {
     static final String MARKER = ".loomkv-chaos";
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(60);
+    /** How far past its duration a run may go to inject every kind of fault once. */
+    private static final Duration FIRST_ROUND_OVERRUN = Duration.ofMinutes(2);
     private static final long FINAL_READER_ID = 0;
 
     private final ChaosOptions options;
@@ -87,9 +89,13 @@ public final class ChaosRunner {
                 long end = loadStart + options.duration().toNanos();
                 Sleep.millis(1_000); // Some load before the first fault.
                 for (FaultStep step : schedule) {
-                    // Past the duration only to finish the first round: every kind of fault at least once.
+                    // Past the duration only to finish the first round: every kind of fault at least once,
+                    // for at most the duration again or two minutes, whichever is longer (on a loaded
+                    // machine one fault with a restart can take 15 s, and a short run ran out before its
+                    // sixth kind).
                     boolean everyKind = kinds.size() == options.faults().size();
-                    if (System.nanoTime() >= end && (everyKind || System.nanoTime() >= end + options.duration().toNanos())) {
+                    long overrunNanos = Math.max(options.duration().toNanos(), FIRST_ROUND_OVERRUN.toNanos());
+                    if (System.nanoTime() >= end && (everyKind || System.nanoTime() >= end + overrunNanos)) {
                         break;
                     }
                     say(step.kind() + " (#" + step.number() + ")");
