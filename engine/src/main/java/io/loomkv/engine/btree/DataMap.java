@@ -1,6 +1,6 @@
 package io.loomkv.engine.btree;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import io.loomkv.engine.Users;
 import org.h2.mvstore.MVMap;
 
 /**
@@ -12,13 +12,12 @@ import org.h2.mvstore.MVMap;
 final class DataMap {
     private final MVMap<byte[], byte[]> map;
     private final long generation;
-    /** The engine's own reference counts as one while the map is current. */
-    private final AtomicInteger users = new AtomicInteger(1);
-    private volatile Runnable onUnused = () -> { };
+    private final Users users;
 
     DataMap(MVMap<byte[], byte[]> map, long generation) {
         this.map = map;
         this.generation = generation;
+        this.users = new Users("data map generation " + generation, () -> { });
     }
 
     MVMap<byte[], byte[]> map() {
@@ -29,32 +28,18 @@ final class DataMap {
         return generation;
     }
 
+    /** Takes a reference; false when the map was retired and released meanwhile (then read the new one). */
     boolean acquire() {
-        while (true) {
-            int count = users.get();
-            if (count == 0) {
-                return false;
-            }
-            if (users.compareAndSet(count, count + 1)) {
-                return true;
-            }
-        }
+        return users.acquire();
     }
 
     void release() {
-        int left = users.decrementAndGet();
-        if (left < 0) {
-            throw new IllegalStateException("data map generation " + generation + " released more often than acquired");
-        }
-        if (left == 0) {
-            onUnused.run();
-        }
+        users.release();
     }
 
     /** Gives up the engine's reference; {@code remove} runs once no reader holds the map. */
     void retire(Runnable remove) {
-        onUnused = remove;
-        release();
+        users.retire(remove);
     }
 
     static String name(long generation) {

@@ -1,6 +1,6 @@
 package io.loomkv.engine.rocksdb;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import io.loomkv.engine.Users;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -14,12 +14,12 @@ import org.rocksdb.RocksDBException;
 final class DataFamily {
     private final ColumnFamilyHandle handle;
     private final long generation;
-    /** The engine's own reference counts as one while the family is current. */
-    private final AtomicInteger users = new AtomicInteger(1);
+    private final Users users;
 
     DataFamily(ColumnFamilyHandle handle, long generation) {
         this.handle = handle;
         this.generation = generation;
+        this.users = new Users("column family generation " + generation, handle::close);
     }
 
     ColumnFamilyHandle handle() {
@@ -32,31 +32,18 @@ final class DataFamily {
 
     /** Takes a reference; false when the family was retired and released meanwhile (then read the new one). */
     boolean acquire() {
-        while (true) {
-            int count = users.get();
-            if (count == 0) {
-                return false;
-            }
-            if (users.compareAndSet(count, count + 1)) {
-                return true;
-            }
-        }
+        return users.acquire();
     }
 
+    /** Lets go of a reference; the last one closes the handle, which lets RocksDB delete the family's files. */
     void release() {
-        int left = users.decrementAndGet();
-        if (left < 0) {
-            throw new IllegalStateException("column family generation " + generation + " released more often than acquired");
-        }
-        if (left == 0) {
-            handle.close();
-        }
+        users.release();
     }
 
     /** Drops the family from the database and gives up the engine's reference. */
     void retire(RocksDB db) throws RocksDBException {
         db.dropColumnFamily(handle);
-        release();
+        users.retire(handle::close);
     }
 
     /** Names are {@code data.<generation>}; the metadata says which generation is current. */
