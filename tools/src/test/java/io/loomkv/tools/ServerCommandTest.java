@@ -1,11 +1,7 @@
 package io.loomkv.tools;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,19 +13,7 @@ class ServerCommandTest {
     Path dir;
 
     private static String runServer(String... args) {
-        PrintStream original = System.err;
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(buffer, true, StandardCharsets.UTF_8));
-        try {
-            String[] all = new String[args.length + 1];
-            all[0] = "server";
-            System.arraycopy(args, 0, all, 1, args.length);
-            int code = LoomKv.commandLine().execute(all);
-            assertEquals(2, code, buffer.toString(StandardCharsets.UTF_8));
-            return buffer.toString(StandardCharsets.UTF_8);
-        } finally {
-            System.setErr(original);
-        }
+        return Refusals.refused("server", args);
     }
 
     @Test

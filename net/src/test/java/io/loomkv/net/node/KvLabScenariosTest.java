@@ -1,5 +1,9 @@
 package io.loomkv.net.node;
 
+// Why this file is long: it holds the MIT 6.824 KV lab scenarios by name, in one place, the way the
+// lab lists them, so a reader can check them against the lab one for one; the cluster, client and
+// history helpers they share are already in LocalCluster and the lincheck package.
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;

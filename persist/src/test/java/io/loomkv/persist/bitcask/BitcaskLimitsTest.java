@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loomkv.persist.wal.FaultyFileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.NavigableMap;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,16 +58,16 @@ class BitcaskLimitsTest {
 
     @Test
     void failedFsyncIsFatalForWrites() throws Exception {
-        AtomicBoolean failForce = new AtomicBoolean();
-        BitcaskOptions options = BitcaskTestSupport.smallOptions(dir)
-                .withChannelOpener(path -> new FailingForceChannel(WriteChannelOpener.DEFAULT.open(path), failForce));
+        AtomicReference<String> failForce = new AtomicReference<>();
+        BitcaskOptions options = BitcaskTestSupport.smallOptions(dir).withChannelOpener(path -> new FaultyFileChannel(
+                WriteChannelOpener.DEFAULT.open(path), failForce, new AtomicReference<>(), new AtomicInteger()));
         try (BitcaskStore store = BitcaskStore.open(options)) {
             store.write(new BitcaskBatch().put(key(1), new byte[] {1}), true);
-            failForce.set(true);
+            failForce.set("injected: fsync failed (EIO)");
             BitcaskFailedException failed = assertThrows(BitcaskFailedException.class,
                     () -> store.write(new BitcaskBatch().put(key(2), new byte[] {2}), true));
             assertTrue(failed.getMessage().contains("refuses further writes"), failed.getMessage());
-            failForce.set(false); // the disk "recovers", but a retried fsync may lie: the store stays failed
+            failForce.set(null); // the disk "recovers", but a retried fsync may lie: the store stays failed
             assertThrows(BitcaskFailedException.class, () -> store.write(new BitcaskBatch().put(key(3), new byte[] {3}), false));
             assertThrows(BitcaskFailedException.class, () -> store.deleteRange(new byte[0], null, null, false));
             assertThrows(BitcaskFailedException.class, store::merge);

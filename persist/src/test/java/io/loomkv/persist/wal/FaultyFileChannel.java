@@ -11,13 +11,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** A FileChannel that delegates to a real one but fails force() or write() on demand, as a dying disk would. */
-final class FaultyFileChannel extends FileChannel {
+public final class FaultyFileChannel extends FileChannel {
     private final FileChannel delegate;
     private final AtomicReference<String> failForceWith;
     private final AtomicReference<String> failWriteWith;
     private final AtomicInteger forceCalls;
 
-    FaultyFileChannel(FileChannel delegate, AtomicReference<String> failForceWith, AtomicReference<String> failWriteWith, AtomicInteger forceCalls) {
+    public FaultyFileChannel(FileChannel delegate, AtomicReference<String> failForceWith, AtomicReference<String> failWriteWith, AtomicInteger forceCalls) {
         this.delegate = delegate;
         this.failForceWith = failForceWith;
         this.failWriteWith = failWriteWith;
