@@ -12,6 +12,7 @@ import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -37,7 +38,7 @@ import picocli.CommandLine.Parameters;
  * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get, member list|add|remove, transfer-leader.")
 public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
@@ -316,6 +317,34 @@ public final class CtlCommand implements Callable<Integer> {
     int transferLeader(@Parameters(paramLabel = "ID") long id,
             @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
         return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+    }
+
+    @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
+            "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
+            "was created with; the controller keeps the newest 1,024."})
+    int config(@Parameters(paramLabel = "get") String action,
+            @Parameters(paramLabel = "N", arity = "0..1", defaultValue = "-1") long number) {
+        if (!"get".equals(action)) {
+            System.err.println("error: config takes get [N], not '" + action + "'");
+            return 2;
+        }
+        if (number == 0 || number < -1) {
+            System.err.println("error: configuration numbers start at 1 (or -1 for the latest), got " + number);
+            return 2;
+        }
+        return withClient((client, target) -> {
+            ControllerReply latest = client.config(-1);
+            ControllerReply reply = number == -1 || !latest.getError().isEmpty() ? latest : client.config(number);
+            if (!reply.getError().isEmpty()) {
+                if (json) {
+                    out.println("{\"ok\":false,\"message\":" + Json.quote(reply.getError()) + "}");
+                }
+                System.err.println("error: " + reply.getError());
+                return 1;
+            }
+            ConfigListing.print(reply.getConfig(), latest.getConfig().getVersion(), json, out);
+            return 0;
+        });
     }
 
     private static long parseId(String text) {
