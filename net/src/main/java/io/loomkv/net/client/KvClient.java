@@ -89,7 +89,7 @@ public final class KvClient implements AutoCloseable {
 
     public KvClient(KvClientConfig config) {
         this.config = config;
-        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()));
+        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls()));
         this.routing = new ClusterRouting(config, rpc);
     }
 

@@ -90,7 +90,8 @@ public final class Store implements AutoCloseable {
         try {
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
-            this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
+            this.transport = new StoreTransport(config.nodeId(), addresses,
+                    StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election).withTls(config.tls().peerClientContext()));
             String storeName = Long.toString(config.nodeId());
             this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);
             this.applyStage = new ApplyStage(storeName, config.applyThreads());
@@ -152,7 +153,8 @@ public final class Store implements AutoCloseable {
                     return controllerStores;
                 }
             }, limits);
-            this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+            this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
+                    .withTls(config.tls().peerServerContext()),
                     RpcHandlers.builder()
                             .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
                             .addOneWay(NodeMethods.STORE_HEARTBEAT, (heartbeat, ctx) -> heard(ctx))
@@ -165,7 +167,8 @@ public final class Store implements AutoCloseable {
                             })
                             .onHandshake(this::onPeerHandshake)
                             .build());
-            this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+            this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
+                    .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
         } catch (IOException | RuntimeException e) {
             log.close();

@@ -75,7 +75,7 @@ final class StoreLayouts {
     private static LayoutReply fetchFromMembers(NodeConfig config) throws IOException {
         long deadline = System.nanoTime() + JOIN_FETCH_TIMEOUT.toNanos();
         String last = "no member configured";
-        try (RpcClient client = new RpcClient(RpcClientConfig.client(config.clusterId()))) {
+        try (RpcClient client = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()))) {
             while (System.nanoTime() < deadline) {
                 for (MemberAddress member : config.members()) {
                     if (member.id() == config.nodeId()) {
