@@ -21,6 +21,7 @@ import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -49,6 +51,9 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "give up after this long (default: ${DEFAULT-VALUE})")
     long timeoutMillis;
+
+    @Mixin
+    ClientTlsOptions tls;
 
     private final PrintStream out = System.out;
 
@@ -74,16 +79,18 @@ public final class CtlCommand implements Callable<Integer> {
     private int withClient(ClientAction action) {
         quietLogs();
         ClusterTarget target;
+        TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(cluster);
-        } catch (NodeConfigException | IOException e) {
+            tlsContext = tls.context();
+        } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         Duration deadline = Duration.ofMillis(Math.max(100, timeoutMillis));
         Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(deadline, attempt))) {
+                .withDeadline(deadline, attempt).withTls(tlsContext))) {
             return action.run(client, target);
         } catch (UsageError e) {
             System.err.println("error: " + e.getMessage());

@@ -41,8 +41,11 @@ class ShardedCtlCommandTest {
     static List<MemberAddress> members;
     static Path confFolder;
 
+    private static ch.qos.logback.classic.Level quietLevel;
+
     @BeforeAll
     static void startCluster() throws Exception {
+        quietLevel = QuietStoreLogs.raise();
         members = new ArrayList<>();
         for (long id = 1; id <= 3; id++) {
             members.add(new MemberAddress(id, new InetSocketAddress("127.0.0.1", freePort()),
@@ -77,6 +80,7 @@ class ShardedCtlCommandTest {
     @AfterAll
     static void stopCluster() {
         stores.forEach(Store::close);
+        QuietStoreLogs.restore(quietLevel);
     }
 
     private static int freePort() throws IOException {
