@@ -40,7 +40,7 @@ import picocli.CommandLine.Parameters;
  * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get, member list|add|remove, transfer-leader.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader.")
 public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
@@ -328,11 +328,18 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
             "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
-            "was created with; the controller keeps the newest 1,024."})
-    int config(@Parameters(paramLabel = "get") String action,
+            "was created with; the controller keeps the newest 1,024.",
+            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led."})
+    int config(@Parameters(paramLabel = "get|stores") String action,
             @Parameters(paramLabel = "N", arity = "0..1", defaultValue = "-1") long number) {
+        if ("stores".equals(action)) {
+            return withClient((client, target) -> {
+                StoreReportListing.print(client.storeReports(), json, out);
+                return 0;
+            });
+        }
         if (!"get".equals(action)) {
-            System.err.println("error: config takes get [N], not '" + action + "'");
+            System.err.println("error: config takes get [N] or stores, not '" + action + "'");
             return 2;
         }
         if (number == 0 || number < -1) {

@@ -317,4 +317,24 @@ class ShardedCtlCommandTest {
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().contains("config takes get"), unknown.err());
     }
+
+    /**
+     * ctl config stores: each store's last report to the controller, the groups it hosts (0-4) and
+     * leads. (Another test of this class may have added and removed a store 4: its report stays, aging.)
+     */
+    @Test
+    void configStoresListsEachStoresReport() throws Exception {
+        awaitTrue("a report from each store", () -> ctl("--json", "config", "stores").lines().size() >= 3);
+        Run json = ctl("--json", "config", "stores");
+        for (int i = 0; i < 3; i++) {
+            String line = json.lines().get(i);
+            assertTrue(line.startsWith("{\"store\":" + (i + 1) + ",\"address\":\"" + MemberAddress.format(members.get(i).clientAddress())
+                    + "\",\"age_ms\":"), line);
+            assertTrue(line.contains("\"groups\":\"0-4\""), line);
+        }
+        Run text = ctl("config", "stores");
+        assertEquals(0, text.exitCode(), text.err());
+        assertEquals(List.of("STORE", "ADDRESS", "REPORTED", "GROUPS", "LEADING"), Arrays.asList(text.lines().get(0).trim().split("\\s+")));
+        assertTrue(text.lines().get(1).trim().startsWith("1 "), text.out());
+    }
 }

@@ -37,6 +37,8 @@ import io.loomkv.net.rpc.RpcClientConfig;
 import io.loomkv.net.rpc.RpcMethod;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
+import io.loomkv.net.store.proto.StoreReportsReply;
+import io.loomkv.net.store.proto.StoreReportsRequest;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -477,6 +479,37 @@ public final class KvClient implements AutoCloseable {
     public ControllerReply config(long number, ReadConsistency consistency) {
         return controller(KvRequest.newBuilder().setConsistency(consistency)
                 .setController(ControllerCommand.newBuilder().setQuery(QueryConfig.newBuilder().setNumber(number))).build());
+    }
+
+    /**
+     * The stores' latest reports (what each hosts and leads, and how long ago it said so), from the
+     * shard controller's leader, found like any group's leader.
+     */
+    public StoreReportsReply storeReports() {
+        long deadlineNanos = System.nanoTime() + config.deadline().toNanos();
+        ClusterRouting.View view = await(view());
+        String last = "no answer yet";
+        int attempt = 0;
+        while (System.nanoTime() < deadlineNanos) {
+            InetSocketAddress target = routing.target(view, GroupIds.CONTROLLER_GROUP_ID);
+            try {
+                StoreReportsReply reply = awaitRpc(rpc.call(target, NodeMethods.STORE_REPORTS,
+                        StoreReportsRequest.getDefaultInstance(), config.attemptTimeout()));
+                if (reply.getLeader()) {
+                    routing.leaderIs(GroupIds.CONTROLLER_GROUP_ID, routing.storeAt(view, target));
+                    return reply;
+                }
+                routing.forgetLeader(GroupIds.CONTROLLER_GROUP_ID, target);
+                routing.leaderIs(GroupIds.CONTROLLER_GROUP_ID, reply.getLeaderId(), parseHint(reply.getLeaderAddress()));
+                last = target + " does not lead the shard controller";
+            } catch (RuntimeException e) {
+                routing.forgetLeader(GroupIds.CONTROLLER_GROUP_ID, target);
+                last = target + ": " + e.getMessage();
+            }
+            sleepQuietly(Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt++, 10)));
+        }
+        throw new KvClientException(Status.UNAVAILABLE, "no leader of the shard controller answered within "
+                + config.deadline().toMillis() + " ms; last: " + last, false);
     }
 
     // ---- administration ----

@@ -23,6 +23,7 @@ import io.loomkv.net.rpc.RpcServer;
 import io.loomkv.net.rpc.RpcServerConfig;
 import io.loomkv.net.store.proto.GroupMessage;
 import io.loomkv.net.store.proto.RaftBatch;
+import io.loomkv.net.store.proto.StoreReport;
 import io.loomkv.persist.identity.DataDirectoryIdentity;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.raft.StoreLog;
@@ -67,6 +68,7 @@ public final class Store implements AutoCloseable {
     private final ReplicaScheduler scheduler;
     private final ApplyStage applyStage;
     private final StoreContext context;
+    private final StoreReports reports;
     private final ConcurrentSkipListMap<Long, Replica> replicas = new ConcurrentSkipListMap<>();
     private final StoreTicker ticker;
     private final LeaderBalancer balancer;
@@ -77,6 +79,8 @@ public final class Store implements AutoCloseable {
     private volatile boolean closed;
     /** Ticker thread only. */
     private boolean campaignedAtStart;
+    /** Ticker thread only: when this store last reported to the shard controller. */
+    private long lastReportNanos = System.nanoTime() - StoreReports.PERIOD_NANOS;
 
     private Store(NodeConfig config) throws IOException {
         this.config = config;
@@ -84,6 +88,7 @@ public final class Store implements AutoCloseable {
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
         this.addresses = new Membership(config.dataDirectory(), config.members());
+        this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft")).withFsync(config.fsync()));
@@ -152,12 +157,23 @@ public final class Store implements AutoCloseable {
                 public List<Long> controllerStores() {
                     return controllerStores;
                 }
+
+                @Override
+                public StoreReports reports() {
+                    return reports;
+                }
             }, limits);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().peerServerContext()),
                     RpcHandlers.builder()
                             .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
                             .addOneWay(NodeMethods.STORE_HEARTBEAT, (heartbeat, ctx) -> heard(ctx))
+                            .addOneWay(NodeMethods.STORE_REPORT, (report, ctx) -> {
+                                heard(ctx);
+                                if (isLeader(GroupIds.CONTROLLER_GROUP_ID)) {
+                                    reports.record(report, ctx.peerNodeId(), System.nanoTime());
+                                }
+                            })
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, ctx) -> {
                                 Replica replica = replicas.get(notice.getGroupId());
                                 if (replica != null && notice.getNodeId() == config.nodeId()
@@ -401,6 +417,36 @@ public final class Store implements AutoCloseable {
         long now = System.nanoTime();
         balancer.run(replicas.values(), id -> liveness.isLive(id, now));
         pinRelief.maybeRun();
+        if (now - lastReportNanos >= StoreReports.PERIOD_NANOS) {
+            lastReportNanos = now;
+            reportToController(now);
+        }
+    }
+
+    /**
+     * Tells the shard controller what this store hosts and leads: to the stores that host group 0
+     * (the initial ones, and the leader this store's own replica knows of); only the leader keeps it.
+     */
+    private void reportToController(long now) {
+        StoreReport.Builder report = StoreReport.newBuilder().setStoreId(config.nodeId())
+                .setClientAddress(MemberAddress.format(config.clientAddress()))
+                .setPeerAddress(MemberAddress.format(config.peerAddress()));
+        for (Replica replica : replicas.values()) {
+            report.addGroups(StoreService.view(replica));
+        }
+        StoreReport built = report.build();
+        TreeSet<Long> targets = new TreeSet<>(controllerStores);
+        long leader = leaderId(GroupIds.CONTROLLER_GROUP_ID);
+        if (leader != 0) {
+            targets.add(leader);
+        }
+        for (long store : targets) {
+            if (store != config.nodeId()) {
+                transport.sendReport(store, built);
+            } else if (isLeader(GroupIds.CONTROLLER_GROUP_ID)) {
+                reports.record(built, store, now);
+            }
+        }
     }
 
     // ---- for tests and tools ----

@@ -30,6 +30,8 @@ import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.StoreAddress;
+import io.loomkv.net.store.proto.StoreReportsReply;
+import io.loomkv.net.store.proto.StoreReportsRequest;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -61,6 +63,9 @@ final class StoreService implements AutoCloseable {
 
         /** The stores that host group 0, the shard controller, since the cluster was created. */
         java.util.List<Long> controllerStores();
+
+        /** The stores' reports, kept while this store leads the shard controller. */
+        StoreReports reports();
     }
 
     private final NodeConfig config;
@@ -87,6 +92,7 @@ final class StoreService implements AutoCloseable {
         return builder.add(NodeMethods.KV, this::execute)
                 .add(NodeMethods.STATUS, this::status)
                 .add(NodeMethods.LAYOUT, this::layout)
+                .add(NodeMethods.STORE_REPORTS, this::storeReports)
                 .add(NodeMethods.MEMBER_CHANGE, this::memberChange)
                 .add(NodeMethods.TRANSFER_LEADER, this::transferLeader);
     }
@@ -152,6 +158,22 @@ final class StoreService implements AutoCloseable {
             Replica replica = replicas.replica(group);
             reply.addGroups(replica == null ? GroupView.newBuilder().setGroupId(group).setRole("NONE").build()
                     : view(replica));
+        }
+        return done(reply.build());
+    }
+
+    /** The stores' reports when this store leads the shard controller; otherwise a hint at the one that does. */
+    CompletionStage<StoreReportsReply> storeReports(StoreReportsRequest request, CallContext context) {
+        Replica controller = replicas.replica(GroupIds.CONTROLLER_GROUP_ID);
+        if (controller != null && controller.state().isLeader() && !controller.state().removed()) {
+            return done(StoreReportsReply.newBuilder().setLeader(true).setLeaderId(config.nodeId())
+                    .addAllStores(replicas.reports().view(System.nanoTime())).build());
+        }
+        StoreReportsReply.Builder reply = StoreReportsReply.newBuilder().setLeader(false);
+        long leader = controller == null ? 0 : controller.state().leaderId();
+        MemberAddress address = leader == 0 ? null : replicas.addresses().get(leader);
+        if (address != null) {
+            reply.setLeaderId(leader).setLeaderAddress(MemberAddress.format(address.clientAddress()));
         }
         return done(reply.build());
     }

@@ -22,8 +22,12 @@ import io.loomkv.core.shard.proto.Layout;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
+import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
+import io.loomkv.net.store.proto.ReceivedStoreReport;
+import io.loomkv.net.store.proto.StoreReport;
+import io.loomkv.net.store.proto.StoreReportsReply;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -170,6 +174,37 @@ class StoreControllerGroupTest {
                 assertEquals(1, client.config(1).getConfig().getVersion());
             }
         }
+    }
+
+    /**
+     * Every store reports to the controller's leader what it hosts and leads; a store that stops
+     * reporting shows as aging, and a client finds the leader from any store.
+     */
+    @Test
+    void storesReportToTheControllersLeader() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 4, 10_000, DATA_GROUPS).withReplicasPerGroup(3).startAll()) {
+            cluster.awaitLeaders();
+            try (KvClient client = cluster.client(List.of(4L))) {
+                LocalCluster.awaitCondition("a report from each of the 4 stores", () -> client.storeReports().getStoresCount() == 4);
+                StoreReportsReply reply = client.storeReports();
+                assertTrue(reply.getLeader());
+                for (ReceivedStoreReport received : reply.getStoresList()) {
+                    StoreReport report = received.getReport();
+                    Store store = cluster.node(report.getStoreId());
+                    assertEquals(store.groups(), report.getGroupsList().stream().map(GroupView::getGroupId).toList());
+                    assertEquals(MemberAddress.format(cluster.address(report.getStoreId()).clientAddress()), report.getClientAddress());
+                    assertTrue(received.getAgeMillis() < 30_000, received.toString());
+                }
+                cluster.stop(4);
+                LocalCluster.awaitCondition("store 4's report to age past three periods", () -> ageOf(client.storeReports(), 4) > 6_000);
+                assertTrue(ageOf(client.storeReports(), 1) < 6_000, "the others keep reporting");
+            }
+        }
+    }
+
+    private static long ageOf(StoreReportsReply reply, long storeId) {
+        return reply.getStoresList().stream().filter(r -> r.getReport().getStoreId() == storeId)
+                .mapToLong(ReceivedStoreReport::getAgeMillis).findFirst().orElseThrow();
     }
 
     /** Reads configuration -1 from each controller replica itself (SERIALIZABLE) until all equal {@code latest}. */
