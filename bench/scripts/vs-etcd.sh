@@ -341,7 +341,7 @@ run_etcd() {
       || die "the etcd warming run failed: $(tail -n 3 "$OUT/etcd-r$round-servers-warm.txt")"
     load+=(--no-preload)
   fi
-  echo "   etcd $(etcd --version | head -n 1 | sed 's/^etcd //') at $ETCD_ENDPOINTS; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  echo "   etcd $(etcd --version | head -n 1 | sed 's/^etcd Version: //') at $ETCD_ENDPOINTS; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   # shellcheck disable=SC2046
   measured_run "etcd-r$round" "${ETCD_PIDS[@]}" -- "${load[@]}" --warmup "$GO_WARMUP" --duration "$GO_DURATION"
   result_row etcd "etcd-r$round"
@@ -392,8 +392,10 @@ print_table() { # print_table ROW_ETCD ROW_LOOMKV (either may be empty)
 # ---------------------------------------------------------------------------------------------
 if [[ "$ONLY" != loomkv ]]; then install_packages; build_load; fi
 if [[ "$ONLY" != etcd ]]; then
-  # Builds the jar (and its AOT caches) when the sources changed, before anything is measured.
-  ./loomkv cluster status "$FOLDER" > /dev/null 2>&1 || true
+  # The launcher builds the jar (and its AOT caches) when the sources changed: done here, before
+  # anything is measured ('cluster up' would say why if it failed).
+  echo "vs-etcd: building loomkv if its sources changed (log: $OUT/loomkv-build.txt)" >&2
+  ./loomkv cluster status "$FOLDER" > "$OUT/loomkv-build.txt" 2>&1 || true
 fi
 
 {
