@@ -258,7 +258,7 @@ proc_ticks() {
   local pid line fields
   TICKS=0
   for pid in "$@"; do
-    read -r line < "/proc/$pid/stat" 2> /dev/null || return 1
+    read -r line 2> /dev/null < "/proc/$pid/stat" || return 1
     line=${line##*) } # the command name (field 2) may hold spaces; fields 3.. follow it
     read -r -a fields <<< "$line"
     TICKS=$((TICKS + fields[11] + fields[12]))
@@ -405,6 +405,8 @@ fi
     "loomkv on $FOLDER, $ROUNDS round(s)"
 } | tee "$OUT/summary.txt"
 
+ALL_ETCD=()
+ALL_LOOMKV=()
 for round in $(seq 1 "$ROUNDS"); do
   ETCD_ROW=; LOOMKV_ROW=
   if (( round % 2 == 1 )); then order=(etcd loomkv); else order=(loomkv etcd); fi
@@ -420,6 +422,31 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round (${order[*]}), finished $(date -u '+%H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     print_table "$ETCD_ROW" "$LOOMKV_ROW"
   } | tee -a "$OUT/summary.txt"
+  ALL_ETCD+=("${ETCD_ROW:-}"); ALL_LOOMKV+=("${LOOMKV_ROW:-}")
 done
+
+# Across rounds: each side's throughput, p99 and servers' CPU per op in every round, with the
+# spread (min / median / max).
+round_spread() { # round_spread SIDE ROW...
+  local side=$1; shift
+  printf '%s\n' "$@" | awk -v side="$side" '
+    function spread(label, col,   i, j, n, t, v, line) {
+      n = 0; line = ""
+      for (i = 1; i <= rows; i++) if (R[i, col] != "-") { v[++n] = R[i, col] + 0; line = line " " R[i, col] }
+      if (n == 0) return
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+      printf "  %-7s %-22s%s  (%s / %s / %s)\n", side, label, line, v[1], (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), v[n]
+    }
+    NF > 1 { rows++; for (i = 1; i <= NF; i++) R[rows, i] = $i }
+    END { spread("throughput (ops/s)", 2); spread("p99 (us)", 4); spread("servers CPU/op (us)", 11) }'
+}
+if [[ $ROUNDS -gt 1 ]]; then
+  {
+    echo
+    echo "across $ROUNDS rounds (per round, then min / median / max):"
+    round_spread etcd "${ALL_ETCD[@]}"
+    round_spread loomkv "${ALL_LOOMKV[@]}"
+  } | tee -a "$OUT/summary.txt"
+fi
 echo
 echo "reports, progress and server logs: $OUT/"
