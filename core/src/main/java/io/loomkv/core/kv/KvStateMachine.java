@@ -3,7 +3,10 @@ package io.loomkv.core.kv;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
+import io.loomkv.core.engine.EngineSnapshot;
 import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.engine.PersistentKvEngine;
+import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteBatch;
 import io.loomkv.core.engine.WriteOp;
@@ -14,6 +17,8 @@ import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.CompareAndSetResult;
 import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.DurableGroupState;
+import io.loomkv.core.kv.proto.DurableSession;
 import io.loomkv.core.kv.proto.DeleteResult;
 import io.loomkv.core.kv.proto.GetResult;
 import io.loomkv.core.kv.proto.KeyValue;
@@ -39,7 +44,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -95,6 +102,10 @@ import java.util.Optional;
 public final class KvStateMachine {
 
     private final KvEngine engine;
+    /** The same engine when it is persistent (entries are then written as indexed batches), else null. */
+    private final PersistentKvEngine durable;
+    /** The current entry's data writes on a persistent engine; null on a memory engine, which is written directly. */
+    private final EntryWrites pending;
     private final KvLimits limits;
     private final SessionPolicy sessionPolicy;
     private final KvValidator validator;
@@ -118,7 +129,46 @@ public final class KvStateMachine {
      */
     public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy, long groupId,
             SlotSet ownedSlots) {
+        this(engine, null, limits, sessionPolicy, groupId, ownedSlots);
+        if (!isEmpty(engine)) {
+            throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
+        }
+    }
+
+    /**
+     * The state machine of data group {@code groupId} on a persistent engine that holds only this
+     * group's state, as the engine last made it durable: data, sessions, log clock and applied
+     * index all come from the engine (see docs/engines.md), so the caller replays the log only
+     * after {@link #lastAppliedIndex()}. A fresh engine gives a state machine at index 0. From now
+     * on every applied entry is written as one indexed batch: its data writes, the sessions it
+     * changed, the group's clock and next client id, and its index.
+     *
+     * @throws IllegalArgumentException for group 0 (the controller keeps its state in snapshots
+     *     on the memory engine), or when the engine's stored state does not parse or fit the group
+     */
+    public static KvStateMachine onPersistentEngine(PersistentKvEngine engine, KvLimits limits,
+            SessionPolicy sessionPolicy, long groupId, SlotSet ownedSlots) {
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            throw new IllegalArgumentException("group 0, the shard controller, runs on the memory engine");
+        }
+        KvStateMachine machine = new KvStateMachine(engine, engine, limits, sessionPolicy, groupId, ownedSlots);
+        long applied = engine.appliedIndex(groupId);
+        if (applied == 0) {
+            if (!isEmpty(engine)) {
+                throw new IllegalArgumentException("the engine holds keys but no applied index for group " + groupId
+                        + ": it belongs to another group or was written without an index");
+            }
+            return machine;
+        }
+        machine.loadDurableState(applied);
+        return machine;
+    }
+
+    private KvStateMachine(KvEngine engine, PersistentKvEngine durable, KvLimits limits, SessionPolicy sessionPolicy,
+            long groupId, SlotSet ownedSlots) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.durable = durable;
+        this.pending = durable == null ? null : new EntryWrites();
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
         this.groupId = GroupIds.requireGroup(groupId);
@@ -129,11 +179,47 @@ public final class KvStateMachine {
             }
             this.controller = new ShardController();
         }
-        if (!isEmpty(engine)) {
-            throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
-        }
         this.validator = new KvValidator(limits);
-        this.sessions = new SessionTable(sessionPolicy, groupId);
+        this.sessions = newSessionTable();
+    }
+
+    private SessionTable newSessionTable() {
+        SessionTable table = new SessionTable(sessionPolicy, groupId);
+        if (durable != null) {
+            table.trackChanges();
+        }
+        return table;
+    }
+
+    /** Reads the sessions, clock and next client id an earlier run stored with index {@code applied}. */
+    private void loadDurableState(long applied) {
+        byte[] stored = engine.get(DurableKeys.GROUP_STATE);
+        if (stored == null) {
+            throw new IllegalArgumentException("the engine is at index " + applied + " for group " + groupId
+                    + " but holds no group state");
+        }
+        SessionTable table = newSessionTable();
+        DurableGroupState group;
+        List<DurableSession> storedSessions = new ArrayList<>();
+        try {
+            group = DurableGroupState.parseFrom(stored);
+            ScanRequest request = ScanRequest.range(DurableKeys.SESSIONS_START, DurableKeys.SESSIONS_END, 1_024);
+            while (request != null) {
+                ScanPage page = engine.scan(request);
+                for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
+                    storedSessions.add(DurableSession.parseFrom(entry.value()));
+                }
+                request = request.next(page);
+            }
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException("the engine's stored state of group " + groupId + " does not parse", e);
+        }
+        table.restoreNextClientId(group.getNextClientId());
+        table.restoreDurable(storedSessions);
+        table.takeChanged();
+        sessions = table;
+        lastAppliedIndex = applied;
+        clockMillis = group.getClockMillis();
     }
 
     /**
@@ -143,7 +229,7 @@ public final class KvStateMachine {
      */
     public KvSnapshot snapshot() {
         return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions,
-                controller == null ? null : controller.snapshot(), engine.snapshot(), limits);
+                controller == null ? null : controller.snapshot(), dataOnly(engine.snapshot()), limits);
     }
 
     /**
@@ -168,8 +254,14 @@ public final class KvStateMachine {
      * @throws IOException when reading the stream fails
      */
     public void restore(InputStream in) throws IOException {
-        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine);
+        KvSnapshotCodec.Restored restored = durable == null
+                ? KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine)
+                : KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, this::restoreDurable);
         sessions = restored.sessions();
+        if (durable != null) {
+            sessions.trackChanges();
+            sessions.takeChanged();
+        }
         if (controller != null) {
             controller = restored.controller();
         }
@@ -188,6 +280,7 @@ public final class KvStateMachine {
             batch = CommandBatch.parseFrom(data);
         } catch (InvalidProtocolBufferException e) {
             beginApply(index);
+            finishApply(index);
             return List.of(KvReplies.invalidArgument("log entry " + index + " does not parse as a CommandBatch"));
         }
         return apply(index, batch);
@@ -200,18 +293,33 @@ public final class KvStateMachine {
         for (Command command : batch.getCommandsList()) {
             replies.add(applyCommand(command));
         }
+        finishApply(index);
         return replies;
     }
 
     /** Applies a committed log entry holding one command. */
     public KvReply apply(long index, Command command) {
         beginApply(index);
-        return applyCommand(command);
+        KvReply reply = applyCommand(command);
+        finishApply(index);
+        return reply;
     }
 
     /** Records that the entry at {@code index} carries no command (an empty or a configuration entry). */
     public void skip(long index) {
         beginApply(index);
+        finishApply(index);
+    }
+
+    /**
+     * Makes everything applied so far power-loss durable on a persistent engine (nothing to do on
+     * the memory engine). Call on the apply thread before the group's log is compacted up to
+     * {@link #lastAppliedIndex()}: the log is what replays what a power loss takes from the engine.
+     */
+    public void syncEngine() {
+        if (durable != null) {
+            durable.sync();
+        }
     }
 
     /**
@@ -290,6 +398,104 @@ public final class KvStateMachine {
                     + lastAppliedIndex + ": entries must be applied once, in log order");
         }
         lastAppliedIndex = index;
+    }
+
+    /**
+     * On a persistent engine, writes the entry's data writes, the sessions it changed and the
+     * group's clock and next client id with {@code index}, in one atomic indexed batch: after a
+     * crash the engine has either the whole entry with its session replies or none of it, so a
+     * replay from the engine's index neither loses nor applies twice a write (docs/engines.md).
+     */
+    private void finishApply(long index) {
+        if (durable == null) {
+            return;
+        }
+        List<WriteOp> ops = pending.drain();
+        for (long clientId : sessions.takeChanged()) {
+            SessionTable.Session session = sessions.find(clientId);
+            byte[] key = DurableKeys.session(clientId);
+            ops.add(session == null ? new WriteOp.Delete(key) : new WriteOp.Put(key, SessionTable.toDurable(session).toByteArray()));
+        }
+        ops.add(new WriteOp.Put(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        durable.write(new WriteBatch(ops), groupId, index);
+    }
+
+    private static DurableGroupState groupState(long clock, SessionTable table) {
+        return DurableGroupState.newBuilder().setClockMillis(clock).setNextClientId(table.nextClientId()).build();
+    }
+
+    /**
+     * A snapshot's data into a persistent engine: the data, then (sorting after every data key)
+     * the sessions and group state, restored with the snapshot's index in one all-or-nothing step.
+     */
+    private void restoreDurable(Iterator<io.loomkv.core.engine.KeyValue> data, long index, long clock,
+            SessionTable restoredSessions) {
+        List<io.loomkv.core.engine.KeyValue> metadata = new ArrayList<>();
+        metadata.add(new io.loomkv.core.engine.KeyValue(DurableKeys.GROUP_STATE,
+                groupState(clock, restoredSessions).toByteArray()));
+        List<SessionTable.Session> ordered = new ArrayList<>(restoredSessions.inLruOrder());
+        ordered.sort((a, b) -> Long.compareUnsigned(a.clientId, b.clientId));
+        for (SessionTable.Session session : ordered) {
+            metadata.add(new io.loomkv.core.engine.KeyValue(DurableKeys.session(session.clientId),
+                    SessionTable.toDurable(session).toByteArray()));
+        }
+        Iterator<io.loomkv.core.engine.KeyValue> after = metadata.iterator();
+        durable.restore(new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return data.hasNext() || after.hasNext();
+            }
+
+            @Override
+            public io.loomkv.core.engine.KeyValue next() {
+                if (data.hasNext()) {
+                    return data.next();
+                }
+                if (after.hasNext()) {
+                    return after.next();
+                }
+                throw new NoSuchElementException();
+            }
+        }, groupId, index);
+    }
+
+    /** The engine's view without the metadata keys, which sort after every data key. */
+    private static EngineSnapshot dataOnly(EngineSnapshot view) {
+        return new EngineSnapshot() {
+            @Override
+            public Iterator<io.loomkv.core.engine.KeyValue> iterator() {
+                Iterator<io.loomkv.core.engine.KeyValue> all = view.iterator();
+                return new Iterator<>() {
+                    private io.loomkv.core.engine.KeyValue next;
+
+                    @Override
+                    public boolean hasNext() {
+                        if (next == null && all.hasNext()) {
+                            io.loomkv.core.engine.KeyValue candidate = all.next();
+                            if (!DurableKeys.isMetadata(candidate.key())) {
+                                next = candidate;
+                            }
+                        }
+                        return next != null;
+                    }
+
+                    @Override
+                    public io.loomkv.core.engine.KeyValue next() {
+                        if (!hasNext()) {
+                            throw new NoSuchElementException();
+                        }
+                        io.loomkv.core.engine.KeyValue result = next;
+                        next = null;
+                        return result;
+                    }
+                };
+            }
+
+            @Override
+            public void close() {
+                view.close();
+            }
+        };
     }
 
     private KvReply applyCommand(Command command) {
@@ -371,8 +577,8 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = engine.get(key) != null;
-        engine.put(key, put.getValue().toByteArray());
+        boolean existed = current(key) != null;
+        store(key, put.getValue().toByteArray());
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
     }
 
@@ -381,7 +587,7 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        byte[] current = engine.get(key);
+        byte[] current = current(key);
         int currentBytes = current == null ? 0 : current.length;
         long newLengthBytes = (long) currentBytes + append.getValue().size();
         if (newLengthBytes > limits.maxValueBytes()) {
@@ -393,7 +599,7 @@ public final class KvStateMachine {
             System.arraycopy(current, 0, appended, 0, currentBytes);
         }
         append.getValue().copyTo(appended, currentBytes);
-        engine.put(key, appended);
+        store(key, appended);
         return ok().setAppend(AppendResult.newBuilder().setNewLengthBytes(newLengthBytes)).build();
     }
 
@@ -402,9 +608,9 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = engine.get(key) != null;
+        boolean existed = current(key) != null;
         if (existed) {
-            engine.delete(key);
+            remove(key);
         }
         return ok().setDelete(DeleteResult.newBuilder().setExisted(existed)).build();
     }
@@ -414,7 +620,8 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        Optional<ByteString> current = lookup(key);
+        byte[] currentBytes = current(key);
+        Optional<ByteString> current = currentBytes == null ? Optional.empty() : Optional.of(wrap(currentBytes));
         boolean matches = cas.hasExpectAbsent()
                 ? current.isEmpty()
                 : current.isPresent() && current.get().equals(cas.getExpectedValue());
@@ -429,7 +636,7 @@ public final class KvStateMachine {
                     .setCompareAndSet(result)
                     .build();
         }
-        engine.put(key, cas.getNewValue().toByteArray());
+        store(key, cas.getNewValue().toByteArray());
         return ok().setCompareAndSet(CompareAndSetResult.newBuilder()
                         .setSwapped(true)
                         .setCurrentPresent(true)
@@ -448,7 +655,11 @@ public final class KvStateMachine {
             }
             ops.add(new WriteOp.Put(key, entry.getValue().toByteArray()));
         }
-        engine.write(new WriteBatch(ops));
+        if (pending == null) {
+            engine.write(new WriteBatch(ops));
+        } else {
+            ops.forEach(op -> pending.put(op.key(), ((WriteOp.Put) op).value()));
+        }
         return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
     }
 
@@ -566,6 +777,28 @@ public final class KvStateMachine {
                 .build();
     }
 
+    /** A key's value as the entry being applied sees it (its own earlier writes included). */
+    private byte[] current(byte[] key) {
+        return pending == null ? engine.get(key) : pending.get(engine, key);
+    }
+
+    private void store(byte[] key, byte[] value) {
+        if (pending == null) {
+            engine.put(key, value);
+        } else {
+            pending.put(key, value);
+        }
+    }
+
+    private void remove(byte[] key) {
+        if (pending == null) {
+            engine.delete(key);
+        } else {
+            pending.delete(key);
+        }
+    }
+
+    /** For reads (never during an apply): the engine's applied state. */
     private Optional<ByteString> lookup(byte[] key) {
         byte[] value = engine.get(key);
         return value == null ? Optional.empty() : Optional.of(wrap(value));

@@ -31,6 +31,7 @@ import java.util.Objects;
  * @param replicasPerGroup stores per data group (0: every initial member hosts every group)
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
+ * @param engine the storage engine of the data groups and its options
  */
 public record NodeConfig(
         long nodeId,
@@ -52,9 +53,23 @@ public record NodeConfig(
         int dataGroups,
         int replicasPerGroup,
         int raftWorkers,
-        int applyThreads) {
+        int applyThreads,
+        EngineConfig engine) {
+
+    /** A configuration on the memory engine (tests and tools written before engines were chosen). */
+    public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
+            Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
+            int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
+            int maxValueBytes, long requestTimeoutMillis, int dataGroups, int replicasPerGroup, int raftWorkers,
+            int applyThreads) {
+        this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
+                electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads,
+                EngineConfig.defaults(EngineKind.MEMORY));
+    }
 
     public NodeConfig {
+        Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(clusterId, "clusterId");
         Objects.requireNonNull(clientAddress, "clientAddress");
         Objects.requireNonNull(peerAddress, "peerAddress");
@@ -110,7 +125,15 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, engine);
+    }
+
+    /** The same configuration on another storage engine (tests and tools). */
+    public NodeConfig withEngine(EngineConfig newEngine) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads,
+                newEngine);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

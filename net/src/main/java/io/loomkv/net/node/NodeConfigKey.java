@@ -26,7 +26,16 @@ public enum NodeConfigKey {
     DATA_GROUPS("data-groups", "1", "data groups (Raft groups holding keys) of a new cluster; the 16384 slots are split evenly over them"),
     REPLICAS_PER_GROUP("replicas-per-group", "0", "stores that host each data group (0: every initial member)"),
     RAFT_WORKERS("raft-workers", String.valueOf(NodeConfig.DEFAULT_RAFT_WORKERS), "threads running the replicas' Raft turns"),
-    APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries");
+    APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries"),
+    ENGINE("engine", "memory", "storage engine of the groups' data: memory, rocksdb, btree or bitcask (a data directory keeps its first)"),
+    ENGINE_ROCKSDB_BLOCK_CACHE_BYTES("engine.rocksdb.block-cache-bytes", String.valueOf(EngineConfig.DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES),
+            "rocksdb: block cache of the whole store in bytes, shared out over the data groups"),
+    ENGINE_ROCKSDB_WRITE_BUFFER_BYTES("engine.rocksdb.write-buffer-bytes", String.valueOf(EngineConfig.DEFAULT_ROCKSDB_WRITE_BUFFER_BYTES),
+            "rocksdb: memtable size of the whole store in bytes, shared out over the data groups (at least 1 MiB each)"),
+    ENGINE_BTREE_CACHE_MB("engine.btree.cache-mb", String.valueOf(EngineConfig.DEFAULT_BTREE_CACHE_MEGABYTES),
+            "btree: page cache of the whole store in MiB, shared out over the data groups (at least 1 MiB each)"),
+    ENGINE_BITCASK_FILE_BYTES("engine.bitcask.file-bytes", String.valueOf(EngineConfig.DEFAULT_BITCASK_FILE_BYTES),
+            "bitcask: size at which a group's data file rolls over to a new one");
 
     private final String key;
     private final String defaultValue;

@@ -44,6 +44,7 @@ final class LocalCluster implements AutoCloseable {
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
     private long requestTimeoutMillis = 5_000;
+    private EngineConfig engine = EngineConfig.defaults(EngineKind.MEMORY);
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -84,7 +85,13 @@ final class LocalCluster implements AutoCloseable {
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withEngine(engine);
+    }
+
+    /** Keeps the groups' data in {@code kind} with small caches (set before starting nodes). */
+    LocalCluster withEngine(EngineKind kind) {
+        engine = new EngineConfig(kind, 8L << 20, 4L << 20, 8, EngineConfig.DEFAULT_BITCASK_FILE_BYTES);
+        return this;
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */
