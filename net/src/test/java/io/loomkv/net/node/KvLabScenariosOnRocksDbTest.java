@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The 6.824 KV scenarios that crash servers, with and without snapshots, on the rocksdb engine: a
  * restarted server comes back from its engine's own state plus the log after it (or a snapshot
  * when the engine is behind), and a lagging one takes InstallSnapshot into the engine. A subset of
- * {@link KvLabScenariosTest} (the persistence and snapshot ones), to keep the added time small.
+ * {@link KvLabScenariosTest} (one persistence and one snapshot scenario, both sharded, crashing and
+ * unreliable), to keep the added time small; the others pass on rocksdb too when run by hand.
  */
 class KvLabScenariosOnRocksDbTest {
     @TempDir
@@ -26,18 +27,8 @@ class KvLabScenariosOnRocksDbTest {
     }
 
     @Test
-    void PersistOneClient() throws Exception {
-        run(new Scenario(1, 5, false, true, false, NO_SNAPSHOTS, false), 1, 5);
-    }
-
-    @Test
     void PersistConcurrentUnreliable() throws Exception {
         run(new Scenario(5, 5, true, true, false, NO_SNAPSHOTS, false), SHARDED_GROUPS, 6);
-    }
-
-    @Test
-    void SnapshotRecover() throws Exception {
-        run(new Scenario(1, 5, false, true, false, SNAPSHOT_EVERY, false), 1, 10);
     }
 
     @Test
