@@ -79,7 +79,7 @@ class DurableStateMachineTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"rocksdb", "btree"})
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
     void aRetryAfterReopenGetsTheCachedReplyAndIsNotAppliedTwice(String name) {
         Path directory = dir.resolve(name);
         long clientId;
@@ -114,7 +114,7 @@ class DurableStateMachineTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"rocksdb", "btree"})
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
     void theLeastRecentlyUsedOrderSurvivesReopen(String name) {
         Path directory = dir.resolve(name);
         SessionPolicy twoSessions = new SessionPolicy(SessionPolicy.DEFAULT_SESSION_TIMEOUT_MILLIS, 2,
@@ -139,7 +139,7 @@ class DurableStateMachineTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"rocksdb", "btree"})
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
     void snapshotsLeaveTheMetadataOutAndRestoreIntoAnotherEngine(String name) throws Exception {
         ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
         long clientId;
@@ -172,7 +172,7 @@ class DurableStateMachineTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"rocksdb", "btree"})
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
     void anEngineWithKeysButNoIndexOfTheGroupIsRefused(String name) {
         try (PersistentKvEngine engine = TestEngines.open(name, dir.resolve(name), false)) {
             engine.write(new WriteBatch(List.of(new WriteOp.Put(new byte[] {0, 1, 'k'}, new byte[] {'v'}))), 2, 1);

@@ -18,6 +18,7 @@ public record EngineConfig(EngineKind kind, long rocksdbBlockCacheBytes, long ro
     public static final long DEFAULT_ROCKSDB_WRITE_BUFFER_BYTES = 64L << 20;
     public static final int DEFAULT_BTREE_CACHE_MEGABYTES = 64;
     public static final long DEFAULT_BITCASK_FILE_BYTES = 256L << 20;
+    public static final long MIN_BITCASK_FILE_BYTES = 16L << 20;
 
     public EngineConfig {
         Objects.requireNonNull(kind, "kind");
@@ -30,8 +31,9 @@ public record EngineConfig(EngineKind kind, long rocksdbBlockCacheBytes, long ro
         if (btreeCacheMegabytes < 1 || btreeCacheMegabytes > 65_536) {
             throw new IllegalArgumentException("btree cache must be in 1..65536 MiB, got " + btreeCacheMegabytes);
         }
-        if (bitcaskFileBytes < (1 << 20) || bitcaskFileBytes > (1L << 40)) {
-            throw new IllegalArgumentException("bitcask file size must be in 1 MiB..1 TiB, got " + bitcaskFileBytes);
+        if (bitcaskFileBytes < MIN_BITCASK_FILE_BYTES || bitcaskFileBytes > (1L << 40)) {
+            throw new IllegalArgumentException("bitcask file size must be in 16 MiB..1 TiB (a file holds at least one batch"
+                    + " of the largest value), got " + bitcaskFileBytes);
         }
     }
 

@@ -6,10 +6,12 @@ import io.loomkv.core.kv.KvStateMachine;
 import io.loomkv.core.kv.SessionPolicy;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.engine.bitcask.BitcaskKvEngine;
 import io.loomkv.engine.btree.MvStoreKvEngine;
 import io.loomkv.engine.btree.MvStoreOptions;
 import io.loomkv.engine.rocksdb.RocksDbKvEngine;
 import io.loomkv.engine.rocksdb.RocksDbOptions;
+import io.loomkv.persist.bitcask.BitcaskOptions;
 import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.raft.GroupStorage;
 import java.io.IOException;
@@ -98,8 +100,8 @@ final class GroupEngines implements AutoCloseable {
             case BTREE -> MvStoreKvEngine.open(new MvStoreOptions(directory.resolve("btree.mv.db"),
                     Math.max(1, config.btreeCacheMegabytes() / groupsSharing), false, false,
                     MvStoreOptions.DEFAULT_COMPACT_EVERY_COMMITS));
-            case BITCASK -> throw new IllegalArgumentException("engine=bitcask is not yet wired under the state machine;"
-                    + " choose memory, rocksdb or btree");
+            case BITCASK -> BitcaskKvEngine.open(BitcaskOptions.defaults(directory).withMaxFileSizeBytes(config.bitcaskFileBytes()),
+                    false);
             case MEMORY -> throw new IllegalStateException("unreachable: the memory engine is not persistent");
         };
         PersistentKvEngine previous = open.put(groupId, engine);

@@ -108,7 +108,7 @@ public final class NodeConfigLoader {
                     longValue(NodeConfigKey.ENGINE_ROCKSDB_BLOCK_CACHE_BYTES, 1L << 20, 1L << 40),
                     longValue(NodeConfigKey.ENGINE_ROCKSDB_WRITE_BUFFER_BYTES, 1L << 20, 1L << 30),
                     (int) longValue(NodeConfigKey.ENGINE_BTREE_CACHE_MB, 1, 65_536),
-                    longValue(NodeConfigKey.ENGINE_BITCASK_FILE_BYTES, 1L << 20, 1L << 40));
+                    longValue(NodeConfigKey.ENGINE_BITCASK_FILE_BYTES, EngineConfig.MIN_BITCASK_FILE_BYTES, 1L << 40));
         }
 
         private List<MemberAddress> members(boolean join) throws NodeConfigException {

@@ -30,7 +30,7 @@ class EngineNodeTest {
     Path dir;
 
     @ParameterizedTest(name = "engine {0}")
-    @EnumSource(value = EngineKind.class, names = {"MEMORY", "ROCKSDB", "BTREE"})
+    @EnumSource(value = EngineKind.class, names = {"MEMORY", "ROCKSDB", "BTREE", "BITCASK"})
     void restartKeepsTheDataAndReplaysOnlyTheLogAfterTheEngine(EngineKind engine) throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 1, KvLabScenariosTest.NO_SNAPSHOTS, GROUPS).withEngine(engine).startAll()) {
             cluster.awaitLeaders();

@@ -90,7 +90,7 @@ final class LocalCluster implements AutoCloseable {
 
     /** Keeps the groups' data in {@code kind} with small caches (set before starting nodes). */
     LocalCluster withEngine(EngineKind kind) {
-        engine = new EngineConfig(kind, 8L << 20, 4L << 20, 8, EngineConfig.DEFAULT_BITCASK_FILE_BYTES);
+        engine = new EngineConfig(kind, 8L << 20, 4L << 20, 8, EngineConfig.MIN_BITCASK_FILE_BYTES);
         return this;
     }
 
