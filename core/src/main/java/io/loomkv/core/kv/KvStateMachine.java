@@ -3,10 +3,8 @@ package io.loomkv.core.kv;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
-import io.loomkv.core.engine.EngineSnapshot;
 import io.loomkv.core.engine.KvEngine;
 import io.loomkv.core.engine.PersistentKvEngine;
-import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteBatch;
 import io.loomkv.core.engine.WriteOp;
@@ -17,8 +15,6 @@ import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.CompareAndSetResult;
 import io.loomkv.core.kv.proto.Delete;
-import io.loomkv.core.kv.proto.DurableGroupState;
-import io.loomkv.core.kv.proto.DurableSession;
 import io.loomkv.core.kv.proto.DeleteResult;
 import io.loomkv.core.kv.proto.GetResult;
 import io.loomkv.core.kv.proto.KeyValue;
@@ -46,7 +42,6 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -94,6 +89,12 @@ import java.util.Optional;
  * <p>Group 0 is the shard controller: its machine owns a {@link ShardController} and executes
  * controller commands (exactly once through sessions, like any write) and nothing else; data groups
  * refuse controller commands. The controller's state travels in the group's snapshots.
+ *
+ * <p>Engines: on the memory engine writes go straight to the engine; on a persistent engine
+ * ({@link #onPersistentEngine}) each entry's writes are held in {@link EntryWrites} and written at
+ * its end as one indexed batch with the sessions it changed ({@link DurableState}). The class is
+ * over 600 lines because the commands, the reads and both engine modes share the session logic;
+ * the command handlers are the part to split out next.
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
@@ -191,35 +192,12 @@ public final class KvStateMachine {
         return table;
     }
 
-    /** Reads the sessions, clock and next client id an earlier run stored with index {@code applied}. */
+    /** Takes the sessions, clock and next client id an earlier run stored with index {@code applied}. */
     private void loadDurableState(long applied) {
-        byte[] stored = engine.get(DurableKeys.GROUP_STATE);
-        if (stored == null) {
-            throw new IllegalArgumentException("the engine is at index " + applied + " for group " + groupId
-                    + " but holds no group state");
-        }
         SessionTable table = newSessionTable();
-        DurableGroupState group;
-        List<DurableSession> storedSessions = new ArrayList<>();
-        try {
-            group = DurableGroupState.parseFrom(stored);
-            ScanRequest request = ScanRequest.range(DurableKeys.SESSIONS_START, DurableKeys.SESSIONS_END, 1_024);
-            while (request != null) {
-                ScanPage page = engine.scan(request);
-                for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
-                    storedSessions.add(DurableSession.parseFrom(entry.value()));
-                }
-                request = request.next(page);
-            }
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException("the engine's stored state of group " + groupId + " does not parse", e);
-        }
-        table.restoreNextClientId(group.getNextClientId());
-        table.restoreDurable(storedSessions);
-        table.takeChanged();
+        clockMillis = DurableState.load(engine, table, groupId, applied);
         sessions = table;
         lastAppliedIndex = applied;
-        clockMillis = group.getClockMillis();
     }
 
     /**
@@ -229,7 +207,7 @@ public final class KvStateMachine {
      */
     public KvSnapshot snapshot() {
         return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions,
-                controller == null ? null : controller.snapshot(), dataOnly(engine.snapshot()), limits);
+                controller == null ? null : controller.snapshot(), DurableState.dataOnly(engine.snapshot()), limits);
     }
 
     /**
@@ -411,17 +389,8 @@ public final class KvStateMachine {
             return;
         }
         List<WriteOp> ops = pending.drain();
-        for (long clientId : sessions.takeChanged()) {
-            SessionTable.Session session = sessions.find(clientId);
-            byte[] key = DurableKeys.session(clientId);
-            ops.add(session == null ? new WriteOp.Delete(key) : new WriteOp.Put(key, SessionTable.toDurable(session).toByteArray()));
-        }
-        ops.add(new WriteOp.Put(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        ops.addAll(DurableState.changes(sessions, clockMillis));
         durable.write(new WriteBatch(ops), groupId, index);
-    }
-
-    private static DurableGroupState groupState(long clock, SessionTable table) {
-        return DurableGroupState.newBuilder().setClockMillis(clock).setNextClientId(table.nextClientId()).build();
     }
 
     /**
@@ -430,72 +399,7 @@ public final class KvStateMachine {
      */
     private void restoreDurable(Iterator<io.loomkv.core.engine.KeyValue> data, long index, long clock,
             SessionTable restoredSessions) {
-        List<io.loomkv.core.engine.KeyValue> metadata = new ArrayList<>();
-        metadata.add(new io.loomkv.core.engine.KeyValue(DurableKeys.GROUP_STATE,
-                groupState(clock, restoredSessions).toByteArray()));
-        List<SessionTable.Session> ordered = new ArrayList<>(restoredSessions.inLruOrder());
-        ordered.sort((a, b) -> Long.compareUnsigned(a.clientId, b.clientId));
-        for (SessionTable.Session session : ordered) {
-            metadata.add(new io.loomkv.core.engine.KeyValue(DurableKeys.session(session.clientId),
-                    SessionTable.toDurable(session).toByteArray()));
-        }
-        Iterator<io.loomkv.core.engine.KeyValue> after = metadata.iterator();
-        durable.restore(new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return data.hasNext() || after.hasNext();
-            }
-
-            @Override
-            public io.loomkv.core.engine.KeyValue next() {
-                if (data.hasNext()) {
-                    return data.next();
-                }
-                if (after.hasNext()) {
-                    return after.next();
-                }
-                throw new NoSuchElementException();
-            }
-        }, groupId, index);
-    }
-
-    /** The engine's view without the metadata keys, which sort after every data key. */
-    private static EngineSnapshot dataOnly(EngineSnapshot view) {
-        return new EngineSnapshot() {
-            @Override
-            public Iterator<io.loomkv.core.engine.KeyValue> iterator() {
-                Iterator<io.loomkv.core.engine.KeyValue> all = view.iterator();
-                return new Iterator<>() {
-                    private io.loomkv.core.engine.KeyValue next;
-
-                    @Override
-                    public boolean hasNext() {
-                        if (next == null && all.hasNext()) {
-                            io.loomkv.core.engine.KeyValue candidate = all.next();
-                            if (!DurableKeys.isMetadata(candidate.key())) {
-                                next = candidate;
-                            }
-                        }
-                        return next != null;
-                    }
-
-                    @Override
-                    public io.loomkv.core.engine.KeyValue next() {
-                        if (!hasNext()) {
-                            throw new NoSuchElementException();
-                        }
-                        io.loomkv.core.engine.KeyValue result = next;
-                        next = null;
-                        return result;
-                    }
-                };
-            }
-
-            @Override
-            public void close() {
-                view.close();
-            }
-        };
+        durable.restore(DurableState.withMetadata(data, restoredSessions, clock), groupId, index);
     }
 
     private KvReply applyCommand(Command command) {
