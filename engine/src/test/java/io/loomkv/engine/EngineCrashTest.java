@@ -39,7 +39,7 @@ class EngineCrashTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"rocksdb", "btree"})
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
     void everyAcknowledgedBatchSurvivesSigkillWholeAndWithItsIndex(String engineName) throws Exception {
         int rounds = Integer.getInteger("loomkv.crash.rounds", 6);
         long seed = Long.getLong("loomkv.crash.seed", 20261206L);

@@ -1,5 +1,7 @@
 package io.loomkv.engine;
 
+import io.loomkv.engine.bitcask.BitcaskKvEngine;
+import io.loomkv.persist.bitcask.BitcaskOptions;
 import io.loomkv.core.engine.PersistentKvEngine;
 import io.loomkv.engine.btree.MvStoreKvEngine;
 import io.loomkv.engine.btree.MvStoreOptions;
@@ -18,7 +20,8 @@ public final class TestEngines {
             case "rocksdb" -> RocksDbKvEngine.open(RocksDbOptions.defaults(directory)
                     .withBlockCacheBytes(8L << 20).withWriteBufferBytes(4L << 20).withSyncWrites(syncWrites));
             case "btree" -> MvStoreKvEngine.open(MvStoreOptions.defaults(directory.resolve("store.mv.db")).withSyncWrites(syncWrites));
-            default -> throw new IllegalArgumentException("no engine named '" + name + "' (rocksdb, btree)");
+            case "bitcask" -> BitcaskKvEngine.open(BitcaskOptions.defaults(directory).withMaxFileSizeBytes(16L << 20), syncWrites);
+            default -> throw new IllegalArgumentException("no engine named '" + name + "' (rocksdb, btree, bitcask)");
         };
     }
 }

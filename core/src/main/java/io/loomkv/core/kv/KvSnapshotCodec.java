@@ -52,6 +52,17 @@ final class KvSnapshotCodec {
     record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions, ShardController controller) {}
 
     /**
+     * Loads the snapshot's data into the engine, all or nothing. It gets the header's values and
+     * the sessions already read (a persistent engine stores them with the data), and must consume
+     * {@code data} to its end: the end is where the trailer's checks happen.
+     */
+    @FunctionalInterface
+    interface DataLoader {
+        void load(Iterator<io.loomkv.core.engine.KeyValue> data, long lastAppliedIndex, long clockMillis,
+                SessionTable sessions);
+    }
+
+    /**
      * The largest record a snapshot under {@code limits} may hold: a full data chunk plus one
      * more entry (the chunk is cut after it passes the target), which also covers a cached reply
      * carrying one value, plus framing.
@@ -114,6 +125,12 @@ final class KvSnapshotCodec {
      */
     static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, long groupId, KvEngine engine)
             throws IOException {
+        return read(in, limits, policy, groupId, (data, index, clock, sessions) -> engine.restore(data));
+    }
+
+    /** As {@link #read(InputStream, KvLimits, SessionPolicy, long, KvEngine)}, loading through {@code loader}. */
+    static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, long groupId, DataLoader loader)
+            throws IOException {
         SnapshotRecordReader reader = new SnapshotRecordReader(
                 new BufferedInputStream(in, READ_BUFFER_BYTES), maxRecordBytes(limits));
         SnapshotRecord first = reader.next();
@@ -153,7 +170,7 @@ final class KvSnapshotCodec {
         }
         DataIterator data = new DataIterator(reader, record, sessionCount);
         try {
-            engine.restore(data);
+            loader.load(data, header.getLastAppliedIndex(), header.getClockMillis(), sessions);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }

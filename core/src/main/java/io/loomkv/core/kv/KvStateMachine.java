@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.engine.PersistentKvEngine;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteBatch;
 import io.loomkv.core.engine.WriteOp;
@@ -39,6 +40,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -88,6 +90,12 @@ import java.util.Optional;
  * controller commands (exactly once through sessions, like any write) and nothing else; data groups
  * refuse controller commands. The controller's state travels in the group's snapshots.
  *
+ * <p>Engines: on the memory engine writes go straight to the engine; on a persistent engine
+ * ({@link #onPersistentEngine}) each entry's writes are held in {@link EntryWrites} and written at
+ * its end as one indexed batch with the sessions it changed ({@link DurableState}). The class is
+ * over 600 lines because the commands, the reads and both engine modes share the session logic;
+ * the command handlers are the part to split out next.
+ *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
  * read index. The one exception is {@link #getConcurrently}, a single-key read any thread may make.
@@ -95,6 +103,10 @@ import java.util.Optional;
 public final class KvStateMachine {
 
     private final KvEngine engine;
+    /** The same engine when it is persistent (entries are then written as indexed batches), else null. */
+    private final PersistentKvEngine durable;
+    /** The current entry's data writes on a persistent engine; null on a memory engine, which is written directly. */
+    private final EntryWrites pending;
     private final KvLimits limits;
     private final SessionPolicy sessionPolicy;
     private final KvValidator validator;
@@ -118,7 +130,46 @@ public final class KvStateMachine {
      */
     public KvStateMachine(KvEngine engine, KvLimits limits, SessionPolicy sessionPolicy, long groupId,
             SlotSet ownedSlots) {
+        this(engine, null, limits, sessionPolicy, groupId, ownedSlots);
+        if (!isEmpty(engine)) {
+            throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
+        }
+    }
+
+    /**
+     * The state machine of data group {@code groupId} on a persistent engine that holds only this
+     * group's state, as the engine last made it durable: data, sessions, log clock and applied
+     * index all come from the engine (see docs/engines.md), so the caller replays the log only
+     * after {@link #lastAppliedIndex()}. A fresh engine gives a state machine at index 0. From now
+     * on every applied entry is written as one indexed batch: its data writes, the sessions it
+     * changed, the group's clock and next client id, and its index.
+     *
+     * @throws IllegalArgumentException for group 0 (the controller keeps its state in snapshots
+     *     on the memory engine), or when the engine's stored state does not parse or fit the group
+     */
+    public static KvStateMachine onPersistentEngine(PersistentKvEngine engine, KvLimits limits,
+            SessionPolicy sessionPolicy, long groupId, SlotSet ownedSlots) {
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            throw new IllegalArgumentException("group 0, the shard controller, runs on the memory engine");
+        }
+        KvStateMachine machine = new KvStateMachine(engine, engine, limits, sessionPolicy, groupId, ownedSlots);
+        long applied = engine.appliedIndex(groupId);
+        if (applied == 0) {
+            if (!isEmpty(engine)) {
+                throw new IllegalArgumentException("the engine holds keys but no applied index for group " + groupId
+                        + ": it belongs to another group or was written without an index");
+            }
+            return machine;
+        }
+        machine.loadDurableState(applied);
+        return machine;
+    }
+
+    private KvStateMachine(KvEngine engine, PersistentKvEngine durable, KvLimits limits, SessionPolicy sessionPolicy,
+            long groupId, SlotSet ownedSlots) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.durable = durable;
+        this.pending = durable == null ? null : new EntryWrites();
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
         this.groupId = GroupIds.requireGroup(groupId);
@@ -129,11 +180,24 @@ public final class KvStateMachine {
             }
             this.controller = new ShardController();
         }
-        if (!isEmpty(engine)) {
-            throw new IllegalArgumentException("a new state machine needs an empty engine; restore a snapshot instead");
-        }
         this.validator = new KvValidator(limits);
-        this.sessions = new SessionTable(sessionPolicy, groupId);
+        this.sessions = newSessionTable();
+    }
+
+    private SessionTable newSessionTable() {
+        SessionTable table = new SessionTable(sessionPolicy, groupId);
+        if (durable != null) {
+            table.trackChanges();
+        }
+        return table;
+    }
+
+    /** Takes the sessions, clock and next client id an earlier run stored with index {@code applied}. */
+    private void loadDurableState(long applied) {
+        SessionTable table = newSessionTable();
+        clockMillis = DurableState.load(engine, table, groupId, applied);
+        sessions = table;
+        lastAppliedIndex = applied;
     }
 
     /**
@@ -143,7 +207,7 @@ public final class KvStateMachine {
      */
     public KvSnapshot snapshot() {
         return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions,
-                controller == null ? null : controller.snapshot(), engine.snapshot(), limits);
+                controller == null ? null : controller.snapshot(), DurableState.dataOnly(engine.snapshot()), limits);
     }
 
     /**
@@ -168,8 +232,14 @@ public final class KvStateMachine {
      * @throws IOException when reading the stream fails
      */
     public void restore(InputStream in) throws IOException {
-        KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine);
+        KvSnapshotCodec.Restored restored = durable == null
+                ? KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, engine)
+                : KvSnapshotCodec.read(in, limits, sessionPolicy, groupId, this::restoreDurable);
         sessions = restored.sessions();
+        if (durable != null) {
+            sessions.trackChanges();
+            sessions.takeChanged();
+        }
         if (controller != null) {
             controller = restored.controller();
         }
@@ -188,6 +258,7 @@ public final class KvStateMachine {
             batch = CommandBatch.parseFrom(data);
         } catch (InvalidProtocolBufferException e) {
             beginApply(index);
+            finishApply(index);
             return List.of(KvReplies.invalidArgument("log entry " + index + " does not parse as a CommandBatch"));
         }
         return apply(index, batch);
@@ -200,18 +271,33 @@ public final class KvStateMachine {
         for (Command command : batch.getCommandsList()) {
             replies.add(applyCommand(command));
         }
+        finishApply(index);
         return replies;
     }
 
     /** Applies a committed log entry holding one command. */
     public KvReply apply(long index, Command command) {
         beginApply(index);
-        return applyCommand(command);
+        KvReply reply = applyCommand(command);
+        finishApply(index);
+        return reply;
     }
 
     /** Records that the entry at {@code index} carries no command (an empty or a configuration entry). */
     public void skip(long index) {
         beginApply(index);
+        finishApply(index);
+    }
+
+    /**
+     * Makes everything applied so far power-loss durable on a persistent engine (nothing to do on
+     * the memory engine). Call on the apply thread before the group's log is compacted up to
+     * {@link #lastAppliedIndex()}: the log is what replays what a power loss takes from the engine.
+     */
+    public void syncEngine() {
+        if (durable != null) {
+            durable.sync();
+        }
     }
 
     /**
@@ -299,6 +385,30 @@ public final class KvStateMachine {
         lastAppliedIndex = index;
     }
 
+    /**
+     * On a persistent engine, writes the entry's data writes, the sessions it changed and the
+     * group's clock and next client id with {@code index}, in one atomic indexed batch: after a
+     * crash the engine has either the whole entry with its session replies or none of it, so a
+     * replay from the engine's index neither loses nor applies twice a write (docs/engines.md).
+     */
+    private void finishApply(long index) {
+        if (durable == null) {
+            return;
+        }
+        List<WriteOp> ops = pending.drain();
+        ops.addAll(DurableState.changes(sessions, clockMillis));
+        durable.write(new WriteBatch(ops), groupId, index);
+    }
+
+    /**
+     * A snapshot's data into a persistent engine: the data, then (sorting after every data key)
+     * the sessions and group state, restored with the snapshot's index in one all-or-nothing step.
+     */
+    private void restoreDurable(Iterator<io.loomkv.core.engine.KeyValue> data, long index, long clock,
+            SessionTable restoredSessions) {
+        durable.restore(DurableState.withMetadata(data, restoredSessions, clock), groupId, index);
+    }
+
     private KvReply applyCommand(Command command) {
         Optional<String> envelopeError = validator.checkEnvelope(command);
         if (envelopeError.isPresent()) {
@@ -383,8 +493,8 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = engine.get(key) != null;
-        engine.put(key, put.getValue().toByteArray());
+        boolean existed = current(key) != null;
+        store(key, put.getValue().toByteArray());
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
     }
 
@@ -393,7 +503,7 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        byte[] current = engine.get(key);
+        byte[] current = current(key);
         int currentBytes = current == null ? 0 : current.length;
         long newLengthBytes = (long) currentBytes + append.getValue().size();
         if (newLengthBytes > limits.maxValueBytes()) {
@@ -405,7 +515,7 @@ public final class KvStateMachine {
             System.arraycopy(current, 0, appended, 0, currentBytes);
         }
         append.getValue().copyTo(appended, currentBytes);
-        engine.put(key, appended);
+        store(key, appended);
         return ok().setAppend(AppendResult.newBuilder().setNewLengthBytes(newLengthBytes)).build();
     }
 
@@ -414,9 +524,9 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = engine.get(key) != null;
+        boolean existed = current(key) != null;
         if (existed) {
-            engine.delete(key);
+            remove(key);
         }
         return ok().setDelete(DeleteResult.newBuilder().setExisted(existed)).build();
     }
@@ -426,7 +536,8 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        Optional<ByteString> current = lookup(key);
+        byte[] currentBytes = current(key);
+        Optional<ByteString> current = currentBytes == null ? Optional.empty() : Optional.of(wrap(currentBytes));
         boolean matches = cas.hasExpectAbsent()
                 ? current.isEmpty()
                 : current.isPresent() && current.get().equals(cas.getExpectedValue());
@@ -441,7 +552,7 @@ public final class KvStateMachine {
                     .setCompareAndSet(result)
                     .build();
         }
-        engine.put(key, cas.getNewValue().toByteArray());
+        store(key, cas.getNewValue().toByteArray());
         return ok().setCompareAndSet(CompareAndSetResult.newBuilder()
                         .setSwapped(true)
                         .setCurrentPresent(true)
@@ -460,7 +571,11 @@ public final class KvStateMachine {
             }
             ops.add(new WriteOp.Put(key, entry.getValue().toByteArray()));
         }
-        engine.write(new WriteBatch(ops));
+        if (pending == null) {
+            engine.write(new WriteBatch(ops));
+        } else {
+            ops.forEach(op -> pending.put(op.key(), ((WriteOp.Put) op).value()));
+        }
         return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
     }
 
@@ -578,6 +693,28 @@ public final class KvStateMachine {
                 .build();
     }
 
+    /** A key's value as the entry being applied sees it (its own earlier writes included). */
+    private byte[] current(byte[] key) {
+        return pending == null ? engine.get(key) : pending.get(engine, key);
+    }
+
+    private void store(byte[] key, byte[] value) {
+        if (pending == null) {
+            engine.put(key, value);
+        } else {
+            pending.put(key, value);
+        }
+    }
+
+    private void remove(byte[] key) {
+        if (pending == null) {
+            engine.delete(key);
+        } else {
+            pending.delete(key);
+        }
+    }
+
+    /** For reads (never during an apply): the engine's applied state. */
     private Optional<ByteString> lookup(byte[] key) {
         byte[] value = engine.get(key);
         return value == null ? Optional.empty() : Optional.of(wrap(value));

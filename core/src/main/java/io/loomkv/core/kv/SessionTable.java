@@ -1,6 +1,7 @@
 package io.loomkv.core.kv;
 
 import io.loomkv.core.kv.proto.CachedReply;
+import io.loomkv.core.kv.proto.DurableSession;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.SessionState;
 import io.loomkv.core.shard.GroupIds;
@@ -9,6 +10,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -33,6 +35,13 @@ final class SessionTable {
     /** Insertion-ordered; {@link #touch} re-inserts, so iteration order is LRU first. */
     private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>();
     private long nextClientId;
+    /** Stamped on a session at each use; only the order matters (eviction), so it is local to this replica. */
+    private long nextLruOrder = 1;
+    /**
+     * Ids of sessions opened, used, evicted or expired since {@link #takeChanged}; null unless
+     * {@link #trackChanges} was called (a persistent engine writes exactly these with each entry).
+     */
+    private LinkedHashSet<Long> changed;
 
     SessionTable(SessionPolicy policy, long groupId) {
         this.policy = Objects.requireNonNull(policy, "policy");
@@ -64,12 +73,14 @@ final class SessionTable {
         }
         while (sessions.size() >= policy.maxSessions()) {
             Iterator<Session> oldest = sessions.values().iterator();
-            oldest.next();
+            markChanged(oldest.next().clientId);
             oldest.remove();
         }
         long clientId = nextClientId++;
         Session session = new Session(clientId, nowMillis, 1);
+        session.lruOrder = nextLruOrder++;
         sessions.put(clientId, session);
+        markChanged(clientId);
         return session;
     }
 
@@ -80,8 +91,10 @@ final class SessionTable {
                     + ": " + nowMillis + " < " + session.lastActiveMillis);
         }
         session.lastActiveMillis = nowMillis;
+        session.lruOrder = nextLruOrder++;
         sessions.remove(session.clientId);
         sessions.put(session.clientId, session);
+        markChanged(session.clientId);
     }
 
     /** Removes every session idle for more than the timeout at log time {@code nowMillis}; returns how many. */
@@ -94,6 +107,7 @@ final class SessionTable {
                 break;
             }
             it.remove();
+            markChanged(session.clientId);
             expired++;
         }
         return expired;
@@ -138,6 +152,7 @@ final class SessionTable {
                     + " replies, over maxUnacknowledgedReplies " + policy.maxUnacknowledgedReplies());
         }
         Session session = new Session(clientId, lastActive, state.getAcknowledgedBelow());
+        session.lruOrder = nextLruOrder++;
         for (CachedReply cached : cachedReplies) {
             if (cached.getSequence() < session.acknowledgedBelow || session.replies.containsKey(cached.getSequence())) {
                 throw new IllegalArgumentException("session " + clientId + " has an invalid cached reply for sequence "
@@ -146,6 +161,54 @@ final class SessionTable {
             session.replies.put(cached.getSequence(), cached.getReply());
         }
         sessions.put(clientId, session);
+    }
+
+    /** From now on, remember which sessions change, for {@link #takeChanged}. */
+    void trackChanges() {
+        if (changed == null) {
+            changed = new LinkedHashSet<>();
+        }
+    }
+
+    /** The ids of the sessions changed (opened, used, evicted, expired) since the last call; clears the set. */
+    List<Long> takeChanged() {
+        if (changed == null || changed.isEmpty()) {
+            return List.of();
+        }
+        List<Long> ids = new ArrayList<>(changed);
+        changed.clear();
+        return ids;
+    }
+
+    private void markChanged(long clientId) {
+        if (changed != null) {
+            changed.add(clientId);
+        }
+    }
+
+    /** A session as a persistent engine stores it. */
+    static DurableSession toDurable(Session session) {
+        return DurableSession.newBuilder()
+                .setState(session.toState())
+                .addAllReplies(session.cachedReplies())
+                .setLruOrder(session.lruOrder)
+                .build();
+    }
+
+    /**
+     * Rebuilds the table from the sessions a persistent engine stored (any order): sorted by their
+     * least-recently-used stamps, then checked as a snapshot's sessions are.
+     */
+    void restoreDurable(List<DurableSession> stored) {
+        List<DurableSession> ordered = new ArrayList<>(stored);
+        ordered.sort((a, b) -> Long.compareUnsigned(a.getLruOrder(), b.getLruOrder()));
+        for (DurableSession session : ordered) {
+            restore(session.getState(), session.getRepliesList());
+            // Keep the stored stamps: sessions not used again keep them in the engine, so stamps
+            // handed out from now on must be larger than every one of them.
+            sessions.get(session.getState().getClientId()).lruOrder = session.getLruOrder();
+            nextLruOrder = Math.max(nextLruOrder, session.getLruOrder() + 1);
+        }
     }
 
     /** Sets the next client id, when restoring; must come before {@link #restore}. */
@@ -163,6 +226,8 @@ final class SessionTable {
         long lastActiveMillis;
         /** The client has received every reply below this sequence. */
         long acknowledgedBelow;
+        /** Larger is more recently used; see {@link SessionTable#nextLruOrder}. */
+        long lruOrder;
         final TreeMap<Long, KvReply> replies = new TreeMap<>();
 
         Session(long clientId, long lastActiveMillis, long acknowledgedBelow) {

@@ -32,6 +32,7 @@ import java.util.Objects;
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
  * @param tls TLS on the client and peer ports ({@link StoreTls#PLAIN}: none)
+ * @param engine the storage engine of the data groups and its options
  */
 public record NodeConfig(
         long nodeId,
@@ -54,10 +55,24 @@ public record NodeConfig(
         int replicasPerGroup,
         int raftWorkers,
         int applyThreads,
-        StoreTls tls) {
+        StoreTls tls,
+        EngineConfig engine) {
+
+    /** Plain TCP on the memory engine (tests and tools written before TLS and engines). */
+    public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
+            Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
+            int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
+            int maxValueBytes, long requestTimeoutMillis, int dataGroups, int replicasPerGroup, int raftWorkers,
+            int applyThreads) {
+        this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
+                electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN,
+                EngineConfig.defaults(EngineKind.MEMORY));
+    }
 
     public NodeConfig {
         Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(clusterId, "clusterId");
         Objects.requireNonNull(clientAddress, "clientAddress");
         Objects.requireNonNull(peerAddress, "peerAddress");
@@ -104,17 +119,6 @@ public record NodeConfig(
         }
     }
 
-    /** Without TLS (tests and tools). */
-    public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
-            Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
-            int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
-            int maxValueBytes, long requestTimeoutMillis, int dataGroups, int replicasPerGroup, int raftWorkers,
-            int applyThreads) {
-        this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
-                electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
-                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN);
-    }
-
     /** At most one group per slot. */
     public static final int MAX_DATA_GROUPS = 16_384;
     public static final int DEFAULT_RAFT_WORKERS = 2;
@@ -124,14 +128,24 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                engine);
     }
 
     /** The same configuration with TLS settings {@code settings} (tests and tools). */
     public NodeConfig withTls(StoreTls settings) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
+                engine);
+    }
+
+    /** The same configuration on another storage engine (tests and tools). */
+    public NodeConfig withEngine(EngineConfig newEngine) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                newEngine);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

@@ -33,7 +33,16 @@ public enum NodeConfigKey {
     CLIENT_CERT_AUTH("client-cert-auth", "false", "true: clients must present a certificate signed by client-trusted-ca-file"),
     PEER_CERT_FILE("peer-cert-file", "", "PEM certificate chain for peer traffic; set: peers use TLS and verify each other"),
     PEER_KEY_FILE("peer-key-file", "", "PEM private key of peer-cert-file"),
-    PEER_TRUSTED_CA_FILE("peer-trusted-ca-file", "", "PEM CA certificates that sign the peers' certificates");
+    PEER_TRUSTED_CA_FILE("peer-trusted-ca-file", "", "PEM CA certificates that sign the peers' certificates"),
+    ENGINE("engine", "memory", "storage engine of the groups' data: memory, rocksdb, btree or bitcask (a data directory keeps its first)"),
+    ENGINE_ROCKSDB_BLOCK_CACHE_BYTES("engine.rocksdb.block-cache-bytes", String.valueOf(EngineConfig.DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES),
+            "rocksdb: block cache of the whole store in bytes, shared out over the data groups"),
+    ENGINE_ROCKSDB_WRITE_BUFFER_BYTES("engine.rocksdb.write-buffer-bytes", String.valueOf(EngineConfig.DEFAULT_ROCKSDB_WRITE_BUFFER_BYTES),
+            "rocksdb: memtable size of the whole store in bytes, shared out over the data groups (at least 1 MiB each)"),
+    ENGINE_BTREE_CACHE_MB("engine.btree.cache-mb", String.valueOf(EngineConfig.DEFAULT_BTREE_CACHE_MEGABYTES),
+            "btree: page cache of the whole store in MiB, shared out over the data groups (at least 1 MiB each)"),
+    ENGINE_BITCASK_FILE_BYTES("engine.bitcask.file-bytes", String.valueOf(EngineConfig.DEFAULT_BITCASK_FILE_BYTES),
+            "bitcask: size at which a group's data file rolls over to a new one");
 
     private final String key;
     private final String defaultValue;

@@ -92,7 +92,8 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.REPLICAS_PER_GROUP, 0, 7),
                         (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
                         (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
-                        tls());
+                        tls(),
+                        engine());
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
@@ -142,6 +143,20 @@ public final class NodeConfigLoader {
         private Path path(NodeConfigKey key) throws NodeConfigException {
             String text = string(key).trim();
             return text.isEmpty() ? null : Path.of(text);
+        }
+
+        private EngineConfig engine() throws NodeConfigException {
+            EngineKind kind;
+            try {
+                kind = EngineKind.parse(string(NodeConfigKey.ENGINE));
+            } catch (IllegalArgumentException e) {
+                throw error(NodeConfigKey.ENGINE, e.getMessage());
+            }
+            return new EngineConfig(kind,
+                    longValue(NodeConfigKey.ENGINE_ROCKSDB_BLOCK_CACHE_BYTES, 1L << 20, 1L << 40),
+                    longValue(NodeConfigKey.ENGINE_ROCKSDB_WRITE_BUFFER_BYTES, 1L << 20, 1L << 30),
+                    (int) longValue(NodeConfigKey.ENGINE_BTREE_CACHE_MB, 1, 65_536),
+                    longValue(NodeConfigKey.ENGINE_BITCASK_FILE_BYTES, EngineConfig.MIN_BITCASK_FILE_BYTES, 1L << 40));
         }
 
         private List<MemberAddress> members(boolean join) throws NodeConfigException {

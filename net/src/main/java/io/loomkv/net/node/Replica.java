@@ -2,7 +2,6 @@ package io.loomkv.net.node;
 
 import io.loomkv.core.kv.KvReplies;
 import io.loomkv.core.kv.KvStateMachine;
-import io.loomkv.core.kv.SessionPolicy;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.raft.RaftConfig;
@@ -21,11 +20,9 @@ import io.loomkv.core.replica.Durability;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
-import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -94,7 +91,10 @@ final class Replica {
         this.store = store;
         this.storage = storage;
         NodeConfig config = store.config();
-        this.node = new RaftNode(raftConfig(config, groupId, stateMachine.lastAppliedIndex()), storage);
+        // Raft hands over the committed log from the snapshot on, even where a persistent engine has
+        // applied further: the driver must re-apply the membership changes in it (the applier skips
+        // the entries the state machine already has).
+        this.node = new RaftNode(raftConfig(config, groupId, storage.snapshotMetadata().getIndex()), storage);
         this.tickNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.nextTickNanos = System.nanoTime() + tickNanos;
         this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
@@ -125,17 +125,12 @@ final class Replica {
         this.driver = new ReplicaDriver(node, new Io());
     }
 
-    /** Recovers (or creates) this store's replica of {@code groupId} from {@code storage}: snapshot, then the log after it. */
+    /**
+     * Recovers (or creates) this store's replica of {@code groupId} from {@code storage} and its
+     * engine ({@link GroupEngines#open}), then the log after what that restored.
+     */
     static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots) throws IOException {
-        KvStateMachine stateMachine = new KvStateMachine(new MemoryKvEngine(), store.limits(), SessionPolicy.defaults(),
-                groupId, ownedSlots);
-        long snapshotIndex = storage.snapshotMetadata().getIndex();
-        if (snapshotIndex > 0) {
-            try (InputStream in = storage.openSnapshotData(MAX_SNAPSHOT_BYTES)) {
-                stateMachine.restore(in);
-            }
-            LOG.info("store {} group {}: state machine restored from snapshot at {}", store.storeId(), groupId, snapshotIndex);
-        }
+        KvStateMachine stateMachine = store.engines().open(groupId, store.limits(), ownedSlots, storage, MAX_SNAPSHOT_BYTES);
         return new Replica(groupId, store, storage, stateMachine);
     }
 

@@ -64,6 +64,8 @@ final class ReplicaApplier {
     private long entriesSinceSnapshot;
     private ConfState confState;
     private boolean failed;
+    /** Entries the state machine applied since this replica opened (a restart replays only the log after the engine's index). */
+    private volatile long entriesAppliedSinceOpen;
 
     ReplicaApplier(long storeId, long groupId, KvStateMachine stateMachine, GroupStorage storage, ProposalTracker tracker,
             ReplicaState state, ApplyStage stage, ConfState initialConfState, long snapshotThresholdEntries,
@@ -108,6 +110,10 @@ final class ReplicaApplier {
 
     long lastSnapshotIndex() {
         return lastSnapshotIndex;
+    }
+
+    long entriesAppliedSinceOpen() {
+        return entriesAppliedSinceOpen;
     }
 
     /** Takes a snapshot at the next chance even below the thresholds (the shared WAL needs this group's old entries gone). */
@@ -168,8 +174,15 @@ final class ReplicaApplier {
         for (Entry entry : committed.entries()) {
             long index = entry.getIndex();
             if (index <= stateMachine.lastAppliedIndex()) {
-                continue; // Covered by a snapshot restored meanwhile.
+                // Covered by a snapshot restored meanwhile, or (after a restart) by what a
+                // persistent engine had applied; the membership of the latter is still news.
+                ConfState after = committed.confStates().get(index);
+                if (after != null && index > lastSnapshotIndex) {
+                    confState = after;
+                }
+                continue;
             }
+            entriesAppliedSinceOpen++;
             bytesSinceSnapshot += entry.getData().size();
             entriesSinceSnapshot++;
             if (entry.getType() == EntryType.ENTRY_CONF_CHANGE) {
@@ -237,6 +250,9 @@ final class ReplicaApplier {
             return;
         }
         snapshotRequested = false;
+        // The snapshot lets the log be compacted up to it, and the log is what replays the writes a
+        // power loss takes from a persistent engine: make the engine durable up to here first.
+        stateMachine.syncEngine();
         long keepEntries = keepEntriesAfterSnapshot();
         KvSnapshot snapshot = stateMachine.snapshot();
         ConfState membership = confState;

@@ -24,6 +24,7 @@ import io.loomkv.net.rpc.RpcServerConfig;
 import io.loomkv.net.store.proto.GroupMessage;
 import io.loomkv.net.store.proto.RaftBatch;
 import io.loomkv.net.store.proto.StoreReport;
+import io.loomkv.persist.identity.DataDirectoryEngine;
 import io.loomkv.persist.identity.DataDirectoryIdentity;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.raft.StoreLog;
@@ -53,6 +54,8 @@ import org.slf4j.LoggerFactory;
 public final class Store implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
     /** Per-group byte threshold for snapshots: this budget shared by the groups, within the bounds below. */
+    /** Where the shared Raft log lives in the data directory; its presence means the directory holds data. */
+    static final String RAFT_DIRECTORY = "raft";
     static final long SNAPSHOT_BUDGET_BYTES = 256L << 20;
     static final long MIN_SNAPSHOT_THRESHOLD_BYTES = 4L << 20;
     static final long MAX_SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
@@ -69,6 +72,8 @@ public final class Store implements AutoCloseable {
     private final ApplyStage applyStage;
     private final StoreContext context;
     private final StoreReports reports;
+    /** Assigned early so that a failed start can close the engines it opened. */
+    private GroupEngines engines;
     private final ConcurrentSkipListMap<Long, Replica> replicas = new ConcurrentSkipListMap<>();
     private final StoreTicker ticker;
     private final LeaderBalancer balancer;
@@ -87,11 +92,12 @@ public final class Store implements AutoCloseable {
         Files.createDirectories(config.dataDirectory());
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
+        new DataDirectoryEngine(config.engine().kind().configName()).claimOrVerify(config.dataDirectory(), RAFT_DIRECTORY);
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
         this.controllerStores = StoreLayouts.controllerStores(config);
-        this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft")).withFsync(config.fsync()));
+        this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
@@ -104,7 +110,9 @@ public final class Store implements AutoCloseable {
             TreeSet<Long> hosted = hostedGroups();
             long snapshotBytes = Math.clamp(SNAPSHOT_BUDGET_BYTES / Math.max(1, hosted.size()), MIN_SNAPSHOT_THRESHOLD_BYTES,
                     MAX_SNAPSHOT_THRESHOLD_BYTES);
-            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes);
+            this.engines = new GroupEngines(config.nodeId(), config.engine(), config.dataDirectory(), hosted.size());
+            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes,
+                    engines);
             bootstrapNewGroups(hosted);
             for (long group : hosted) {
                 GroupStorage storage = log.group(group);
@@ -187,6 +195,9 @@ public final class Store implements AutoCloseable {
                     .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
         } catch (IOException | RuntimeException e) {
+            if (engines != null) {
+                engines.close();
+            }
             log.close();
             throw e;
         }
@@ -517,6 +528,12 @@ public final class Store implements AutoCloseable {
         return replica == null ? 0 : replica.storage().snapshotMetadata().getIndex();
     }
 
+    /** Log entries the state machine of {@code groupId} applied since this store started (tests: a restart replays only the tail). */
+    public long entriesAppliedSinceStart(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.applier().entriesAppliedSinceOpen();
+    }
+
     /** First index still in the log of {@code groupId}. */
     public long firstLogIndex(long groupId) {
         Replica replica = replicas.get(groupId);
@@ -550,6 +567,7 @@ public final class Store implements AutoCloseable {
             replica.close();
         }
         service.close();
+        engines.close();
         try {
             log.close();
         } catch (IOException e) {

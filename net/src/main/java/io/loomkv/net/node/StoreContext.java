@@ -7,6 +7,7 @@ import io.loomkv.core.kv.KvLimits;
  * worker pools that run turns and apply entries, the address book and the liveness of peers.
  *
  * @param snapshotThresholdBytes entry bytes applied since the last snapshot that call for a new one, per group
+ * @param engines the groups' storage engines
  */
 record StoreContext(
         NodeConfig config,
@@ -16,7 +17,8 @@ record StoreContext(
         ApplyStage applyStage,
         Membership addresses,
         StoreLiveness liveness,
-        long snapshotThresholdBytes) {
+        long snapshotThresholdBytes,
+        GroupEngines engines) {
 
     long storeId() {
         return config.nodeId();

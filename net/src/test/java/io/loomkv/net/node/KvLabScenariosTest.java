@@ -72,7 +72,7 @@ class KvLabScenariosTest {
     private static final Duration SHORT_ATTEMPT = Duration.ofMillis(250);
     static final long NO_SNAPSHOTS = 1_000_000_000L;
     /** Our analogue of 6.824's maxraftstate = 1000 bytes: snapshot every 50 applied entries. */
-    private static final long SNAPSHOT_EVERY = 50;
+    static final long SNAPSHOT_EVERY = 50;
 
     @TempDir
     Path dir;
@@ -322,11 +322,17 @@ class KvLabScenariosTest {
      * takes snapshots as often as the one group does, also when a slow box serves few operations.
      */
     private void genericTest(Scenario requested, int groups, long seed) throws Exception {
+        genericTest(requested, groups, seed, EngineKind.MEMORY);
+    }
+
+    /** {@link #genericTest(Scenario, int, long)} with the groups' data in {@code engine} (KvLabScenariosOnRocksDbTest). */
+    void genericTest(Scenario requested, int groups, long seed, EngineKind engine) throws Exception {
         ClientHistory history = new ClientHistory();
         List<String> failures = new ArrayList<>();
         Scenario scenario = requested.snapshots()
                 ? requested.withSnapshotThreshold(Math.max(10, requested.snapshotThresholdEntries() / groups)) : requested;
-        try (LocalCluster cluster = new LocalCluster(dir, scenario.servers(), scenario.snapshotThresholdEntries(), groups).startAll()) {
+        try (LocalCluster cluster = new LocalCluster(dir, scenario.servers(), scenario.snapshotThresholdEntries(), groups)
+                .withEngine(engine).startAll()) {
             cluster.awaitLeaders();
             if (scenario.unreliable()) {
                 makeUnreliable(cluster, seed * 100);

@@ -46,6 +46,7 @@ final class LocalCluster implements AutoCloseable {
     private long requestTimeoutMillis = 5_000;
     /** Each store's TLS settings (plain TCP unless a test says otherwise). */
     private java.util.function.LongFunction<StoreTls> tls = id -> StoreTls.PLAIN;
+    private EngineConfig engine = EngineConfig.defaults(EngineKind.MEMORY);
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -86,12 +87,18 @@ final class LocalCluster implements AutoCloseable {
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id));
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine);
     }
 
     /** Store {@code id} uses TLS settings {@code settings.apply(id)} (set before starting nodes). */
     LocalCluster withTls(java.util.function.LongFunction<StoreTls> settings) {
         tls = settings;
+        return this;
+    }
+
+    /** Keeps the groups' data in {@code kind} with small caches (set before starting nodes). */
+    LocalCluster withEngine(EngineKind kind) {
+        engine = new EngineConfig(kind, 8L << 20, 4L << 20, 8, EngineConfig.MIN_BITCASK_FILE_BYTES);
         return this;
     }
 

@@ -114,6 +114,28 @@ class NodeConfigLoaderTest {
     }
 
     @Test
+    void theEngineAndItsOptionsComeFromTheFileOrFlags() throws Exception {
+        NodeConfig defaults = NodeConfigLoader.load(write(GOOD), Map.of());
+        assertEquals(EngineConfig.defaults(EngineKind.MEMORY), defaults.engine());
+
+        NodeConfig rocksdb = NodeConfigLoader.load(write(GOOD + "engine=rocksdb\nengine.rocksdb.block-cache-bytes=33554432\n"),
+                Map.of("engine.btree.cache-mb", "16", "engine.rocksdb.write-buffer-bytes", "8388608"));
+        assertEquals(EngineKind.ROCKSDB, rocksdb.engine().kind());
+        assertEquals(32L << 20, rocksdb.engine().rocksdbBlockCacheBytes());
+        assertEquals(8L << 20, rocksdb.engine().rocksdbWriteBufferBytes());
+        assertEquals(16, rocksdb.engine().btreeCacheMegabytes());
+        assertEquals(EngineKind.BITCASK, NodeConfigLoader.load(write(GOOD), Map.of("engine", "BitCask")).engine().kind());
+
+        Path unknown = write(GOOD + "engine=lsm\n");
+        NodeConfigException bad = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(unknown, Map.of()));
+        assertTrue(bad.getMessage().contains("'engine'") && bad.getMessage().contains("choose memory, rocksdb, btree or bitcask"),
+                bad.getMessage());
+        NodeConfigException tiny = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("engine.rocksdb.block-cache-bytes", "1000")));
+        assertTrue(tiny.getMessage().contains("'engine.rocksdb.block-cache-bytes'"), tiny.getMessage());
+    }
+
+    @Test
     void shippedConfigsLoad() throws Exception {
         Path conf = Path.of("..", "conf");
         if (!Files.isDirectory(conf)) {

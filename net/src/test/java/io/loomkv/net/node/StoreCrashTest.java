@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,18 +51,20 @@ class StoreCrashTest {
     @TempDir
     Path dir;
 
-    @Test
-    void everyAcknowledgedWriteOfEveryGroupSurvivesSigkill() throws Exception {
+    /** On the memory engine a restart rebuilds from snapshot and log; on rocksdb from the engine's own state and the log's tail. */
+    @ParameterizedTest(name = "engine {0}")
+    @EnumSource(value = EngineKind.class, names = {"MEMORY", "ROCKSDB"})
+    void everyAcknowledgedWriteOfEveryGroupSurvivesSigkill(EngineKind engine) throws Exception {
         MemberAddress address = LocalCluster.newAddress(1);
         Path data = dir.resolve("store1");
         SlotLayout layout = SlotLayout.evenSplit(StoreLayouts.FIRST_VERSION, GROUPS, List.of(1L), 1);
         Map<ByteString, ByteString> acknowledged = new ConcurrentHashMap<>();
         Random random = new Random(20_251_207L);
-        Process child = startChild(address, data, 0);
+        Process child = startChild(address, data, 0, engine);
         try {
             for (int round = 0; round < ROUNDS; round++) {
                 AtomicLongArray acksPerGroup = loadAndKill(child, address, layout, round, acknowledged, random.nextInt(200));
-                child = startChild(address, data, round + 1);
+                child = startChild(address, data, round + 1, engine);
                 verify(address, layout, acknowledged);
                 LOG.info("round {}: {} writes acknowledged before SIGKILL, per group {}; all {} acknowledged so far present after restart",
                         round, sum(acksPerGroup), acksPerGroup, acknowledged.size());
@@ -163,13 +166,14 @@ class StoreCrashTest {
     }
 
     /** Starts a child store on {@code data}; returns once it serves. Its output goes to child-{start}.log in the test directory. */
-    private Process startChild(MemberAddress address, Path data, int start) throws Exception {
+    private Process startChild(MemberAddress address, Path data, int start, EngineKind engine) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         Path log = dir.resolve("child-" + start + ".log");
         Process child = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 StoreCrashChild.class.getName(), data.toString(), MemberAddress.format(address.clientAddress()),
-                MemberAddress.format(address.peerAddress()), Integer.toString(GROUPS), Long.toString(SNAPSHOT_EVERY))
+                MemberAddress.format(address.peerAddress()), Integer.toString(GROUPS), Long.toString(SNAPSHOT_EVERY),
+                engine.configName())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
