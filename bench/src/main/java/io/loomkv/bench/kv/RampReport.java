@@ -116,8 +116,8 @@ public final class RampReport {
                         : String.format(Locale.ROOT, "the level before, %d %s, served %.0f ops/s with p99 %s ms", results.get(first - 1).level(),
                                 levelName(), results.get(first - 1).opsPerSecond(),
                                 millis(results.get(first - 1).operations(), results.get(first - 1).p99Nanos()));
-                lines.add(String.format(Locale.ROOT, "ramp: p99 first passed %s at %d %s (p99 %s ms, %.0f ops/s); %s",
-                        bound, over.level(), levelName(), over.operations() == 0 ? "- (nothing succeeded)" : millis(1, over.p99Nanos()),
+                lines.add(String.format(Locale.ROOT, "ramp: p99 first passed %s at %d %s (p99 %s, %.0f ops/s); %s",
+                        bound, over.level(), levelName(), over.operations() == 0 ? "- as nothing succeeded" : millis(1, over.p99Nanos()) + " ms",
                         over.opsPerSecond(), before));
             }
         }
