@@ -190,10 +190,11 @@ public final class KvBenchCommand implements Callable<Integer> {
             for (int i = 0; i < clientCount; i++) {
                 kvClients.add(new KvClient(clientConfig));
             }
-            out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %d clients, %d keys of %d B, "
+            out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %s%d %s, %d keys of %d B, "
                             + "values %d B (key + value %d B), %s keys, %s reads, mix %s%n",
                     settings.workload().name(), settings.workload().description(), loopText(settings),
-                    settings.clients(), settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
+                    settings.ramp() != null && !settings.ramp().openLoop() ? "up to " : "", settings.clients(),
+                    settings.ramp() != null && settings.ramp().openLoop() ? "workers" : "clients", settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
                     KeySpace.KEY_SIZE_BYTES + settings.valueSizeBytes(),
                     settings.distribution().name().toLowerCase(Locale.ROOT), settings.consistency(), mixText(settings.mix()));
             try {
