@@ -9,10 +9,12 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class KvBenchOptionsTest {
@@ -174,6 +176,22 @@ class KvBenchOptionsTest {
             System.setErr(originalErr);
         }
         assertTrue(captured.toString(StandardCharsets.UTF_8).contains("--clients must be in 1..4096"), captured.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aBadRampExitsWithTwoAndWritesNoPlot(@TempDir Path dir) {
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        Path plot = dir.resolve("ramp.svg");
+        try {
+            assertEquals(2, new CommandLine(new KvBenchCommand()).execute("--ramp", "64:64:1s:512", "--ramp-plot", plot.toString()));
+        } finally {
+            System.setErr(originalErr);
+        }
+        String text = captured.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("error: --ramp EVERY must be at least 2s"), text);
+        assertTrue(Files.notExists(plot));
     }
 
     @Test
