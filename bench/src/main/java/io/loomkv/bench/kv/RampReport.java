@@ -117,7 +117,7 @@ public final class RampReport {
                                 levelName(), results.get(first - 1).opsPerSecond(),
                                 millis(results.get(first - 1).operations(), results.get(first - 1).p99Nanos()));
                 lines.add(String.format(Locale.ROOT, "ramp: p99 first passed %s at %d %s (p99 %s, %.0f ops/s); %s",
-                        bound, over.level(), levelName(), over.operations() == 0 ? "- as nothing succeeded" : millis(1, over.p99Nanos()) + " ms",
+                        bound, over.level(), levelName(), over.operations() == 0 ? "-: no operation of the level succeeded" : millis(1, over.p99Nanos()) + " ms",
                         over.opsPerSecond(), before));
             }
         }

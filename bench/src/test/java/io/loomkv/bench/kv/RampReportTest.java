@@ -79,7 +79,7 @@ class RampReportTest {
         assertEquals(1, RampReport.firstAboveBound(results, TimeUnit.SECONDS.toNanos(10)));
         String line = report(TimeUnit.SECONDS.toNanos(10)).line(results.get(1));
         assertEquals(List.of("2", "0", "-", "-", "-", "-", "40", "p99", "over", "the", "bound"), List.of(line.trim().split("\\s+")));
-        assertEquals("ramp: p99 first passed 10 s at 2 clients (p99 - as nothing succeeded, 0 ops/s); "
+        assertEquals("ramp: p99 first passed 10 s at 2 clients (p99 -: no operation of the level succeeded, 0 ops/s); "
                 + "the level before, 1 clients, served 22 ops/s with p99 1.00 ms", report(TimeUnit.SECONDS.toNanos(10)).summary(results).get(1));
     }
 
