@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6's bench kv targets, each on a fresh local cluster (3 nodes, fsync on, linearizable reads):
-#   128 B values 50/50 with 256 clients (3 s and 15 s warm-up), the seed workload (4 KB values
+#   128 B values 50/50 with 256 clients (3 s and 15 s warm-up), the seed workload (4 KB records
 #   50/50) with 256 clients, and 128 B values 50/50 with 1 client.
 # Prints `uptime` before and after each run (the figures depend on what else the machine runs)
 # and the CPU seconds the three server processes used during it.

@@ -45,6 +45,9 @@ import picocli.CommandLine.Option;
 public final class KvBenchCommand implements Callable<Integer> {
     /** Bench workers share a KvClient in groups this big (each KvClient has its own session and write window). */
     static final int WORKERS_PER_CLIENT = 32;
+    static final int DEFAULT_CLIENTS = 256;
+    static final String DEFAULT_DURATION = "20s";
+    static final String DEFAULT_RAMP_PLOT = "bench-kv-ramp.svg";
     private static final int VALUE_POOL_SIZE = 16;
     private static final Duration OPERATION_DEADLINE = Duration.ofSeconds(5);
     private static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
@@ -52,8 +55,9 @@ public final class KvBenchCommand implements Callable<Integer> {
     @Option(names = "--workload", paramLabel = "A|B|C|D|E|F|seed", defaultValue = "seed",
             description = "Operation mix, key distribution and value size defaults (default: ${DEFAULT-VALUE}).")
     String workload;
-    @Option(names = "--clients", paramLabel = "N", defaultValue = "256", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
-    int clients;
+    @Option(names = "--clients", paramLabel = "N",
+            description = "Concurrent clients (default: " + DEFAULT_CLIENTS + "); with an open-loop --ramp, the workers that send the load.")
+    Integer clients;
     @Option(names = "--rate", paramLabel = "OPS", defaultValue = "0",
             description = "Open loop at this many ops/s in total, latency from the intended start (0: closed loop).")
     double rate;
@@ -70,8 +74,20 @@ public final class KvBenchCommand implements Callable<Integer> {
     String consistency;
     @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "3s", description = "Warm-up, not measured (default: ${DEFAULT-VALUE}).")
     String warmup;
-    @Option(names = "--duration", paramLabel = "DURATION", defaultValue = "20s", description = "Measured time (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", paramLabel = "DURATION",
+            description = "Measured time (default: " + DEFAULT_DURATION + "; with --ramp, the ramp's levels up to MAX, else as many as fit).")
     String duration;
+    @Option(names = "--ramp", paramLabel = "START:STEP:EVERY[:MAX]",
+            description = "Raise the load step by step: START clients (or ops/s with --open-loop), STEP more every EVERY, up to MAX "
+                    + "(or to the end of --duration); one report line per level, and an SVG of throughput and p99 against the level.")
+    String ramp;
+    @Option(names = "--open-loop", description = "With --ramp: the levels are target rates in ops/s, sent by --clients workers.")
+    boolean openLoopRamp;
+    @Option(names = "--p99-bound", paramLabel = "DURATION", description = "With --ramp: report the first level whose p99 passes this (e.g. 50ms).")
+    String p99Bound;
+    @Option(names = "--ramp-plot", paramLabel = "FILE",
+            description = "With --ramp: where the ramp's SVG goes (default: NAME-ramp.svg next to --plot or --hgrm, else bench-kv-ramp.svg).")
+    Path rampPlot;
     @Option(names = "--no-preload", description = "Skip writing every key once before the run.")
     boolean noPreload;
     @Option(names = "--preload-batch", paramLabel = "N", defaultValue = "1",
@@ -95,10 +111,60 @@ public final class KvBenchCommand implements Callable<Integer> {
         Workload chosen = KvBenchSettings.parseWorkload(workload);
         OperationMix mix = readRatio == null ? chosen.mix() : chosen.mix().withReadRatio(readRatio);
         KeyDistribution keyDistribution = distribution == null ? chosen.distribution() : KvBenchSettings.parseDistribution(distribution);
-        return new KvBenchSettings(chosen, mix, keyDistribution, clients, rate, keys,
+        int clientCount = clients == null ? DEFAULT_CLIENTS : clients;
+        long durationNanos = KvBenchSettings.parseDurationNanos("--duration", duration == null ? DEFAULT_DURATION : duration);
+        RampSettings rampSettings = rampSettings(durationNanos);
+        if (rampSettings != null) {
+            durationNanos = rampSettings.durationNanos();
+            if (!rampSettings.openLoop()) {
+                // One worker per client of the highest level; the schedule starts them level by level.
+                clientCount = (int) rampSettings.lastLevel();
+            }
+        }
+        return new KvBenchSettings(chosen, mix, keyDistribution, clientCount, rate, keys,
                 valueSize == null ? chosen.valueSizeBytes() : valueSize, KvBenchSettings.parseConsistency(consistency),
-                KvBenchSettings.parseDurationNanos("--warmup", warmup), KvBenchSettings.parseDurationNanos("--duration", duration),
-                !noPreload, preloadBatch, cluster, seed, hgrm, plot, json);
+                KvBenchSettings.parseDurationNanos("--warmup", warmup), durationNanos,
+                !noPreload, preloadBatch, cluster, seed, hgrm, plot, json, rampSettings);
+    }
+
+    /** The ramp, or null without {@code --ramp}; IllegalArgumentException names the bad or conflicting flag. */
+    private RampSettings rampSettings(long durationNanos) {
+        if (ramp == null) {
+            requireAbsent(openLoopRamp, "--open-loop needs --ramp (without a ramp, --rate OPS runs an open loop)");
+            requireAbsent(p99Bound != null, "--p99-bound needs --ramp");
+            requireAbsent(rampPlot != null, "--ramp-plot needs --ramp");
+            return null;
+        }
+        RampSpec spec = RampSpec.parse(ramp);
+        requireAbsent(rate != 0, "--rate does not go with --ramp: add --open-loop to ramp the target rate");
+        requireAbsent(!openLoopRamp && clients != null,
+                "--clients does not go with a closed-loop --ramp: the ramp sets the number of clients (with --open-loop, --clients sets the workers)");
+        long levelLimit = openLoopRamp ? (long) KvBenchSettings.MAX_RATE_OPS_PER_SECOND : KvBenchSettings.MAX_CLIENTS;
+        // With MAX and no explicit --duration, the ramp alone sets the run's length.
+        List<Long> levels = spec.levels(duration == null && spec.hasMax() ? Long.MAX_VALUE : durationNanos, levelLimit);
+        long boundNanos = RampReport.NO_BOUND;
+        if (p99Bound != null) {
+            boundNanos = KvBenchSettings.parseDurationNanos("--p99-bound", p99Bound);
+            requireAbsent(boundNanos <= 0, "--p99-bound must be above 0, got '" + p99Bound + "'");
+        }
+        return new RampSettings(spec, openLoopRamp, levels, boundNanos, rampPlot != null ? rampPlot : defaultRampPlot(plot, hgrm));
+    }
+
+    private static void requireAbsent(boolean conflict, String message) {
+        if (conflict) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** NAME-ramp.svg next to the percentile plot (or the hgrm file), else bench-kv-ramp.svg here. */
+    static Path defaultRampPlot(Path plotFile, Path hgrmFile) {
+        Path sibling = plotFile != null ? plotFile : hgrmFile;
+        if (sibling == null) {
+            return Path.of(DEFAULT_RAMP_PLOT);
+        }
+        String name = sibling.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return sibling.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + "-ramp.svg");
     }
 
     @Override
@@ -124,10 +190,12 @@ public final class KvBenchCommand implements Callable<Integer> {
             for (int i = 0; i < clientCount; i++) {
                 kvClients.add(new KvClient(clientConfig));
             }
-            out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %d clients, %d keys of %d B, values %d B, %s keys, %s reads, mix %s%n",
-                    settings.workload().name(), settings.workload().description(),
-                    settings.rateOpsPerSecond() > 0 ? String.format(Locale.ROOT, "open loop at %.0f ops/s", settings.rateOpsPerSecond()) : "closed loop",
-                    settings.clients(), settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
+            out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %s%d %s, %d keys of %d B, "
+                            + "values %d B (key + value %d B), %s keys, %s reads, mix %s%n",
+                    settings.workload().name(), settings.workload().description(), loopText(settings),
+                    settings.ramp() != null && !settings.ramp().openLoop() ? "up to " : "", settings.clients(),
+                    settings.ramp() != null && settings.ramp().openLoop() ? "workers" : "clients", settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
+                    KeySpace.KEY_SIZE_BYTES + settings.valueSizeBytes(),
                     settings.distribution().name().toLowerCase(Locale.ROOT), settings.consistency(), mixText(settings.mix()));
             try {
                 kvClients.get(0).get(KeySpace.key(0), settings.consistency());
@@ -146,12 +214,26 @@ public final class KvBenchCommand implements Callable<Integer> {
             if (settings.preload() && !preload(settings, workers, out, err)) {
                 return 1;
             }
+            if (settings.ramp() != null) {
+                return RampRun.measure(settings, workers, errorKinds, out, err);
+            }
             return measure(settings, workers, errorKinds, out, err);
         } finally {
             for (KvClient client : kvClients) {
                 client.close();
             }
         }
+    }
+
+    private static String loopText(KvBenchSettings settings) {
+        RampSettings ramp = settings.ramp();
+        if (ramp != null) {
+            return String.format(Locale.ROOT, "%s ramp of %s %d to %d by %d every %s (%d levels, %s warm-up at the first level)",
+                    ramp.openLoop() ? "open-loop" : "closed-loop", ramp.openLoop() ? "target ops/s" : "clients", ramp.levels().get(0),
+                    ramp.lastLevel(), ramp.spec().stepLevel(), RampReport.formatDuration(ramp.spec().everyNanos()), ramp.levels().size(),
+                    RampReport.formatDuration(settings.warmupNanos()));
+        }
+        return settings.rateOpsPerSecond() > 0 ? String.format(Locale.ROOT, "open loop at %.0f ops/s", settings.rateOpsPerSecond()) : "closed loop";
     }
 
     private static String mixText(OperationMix mix) {
@@ -258,7 +340,7 @@ public final class KvBenchCommand implements Callable<Integer> {
             progress.awaitTermination(5, TimeUnit.SECONDS);
         }
         long elapsed = Math.max(1, finished - loop.measureFromNanos());
-        report(settings, stats, loop, errorKinds, elapsed, out);
+        report(settings, stats, loop.unsent(), errorKinds, elapsed, out);
         Histogram overall = stats.overall();
         if (overall.getTotalCount() == 0 && stats.totalErrors() > 0) {
             err.println("error: no operation succeeded in the measured phase");
@@ -267,7 +349,8 @@ public final class KvBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void report(KvBenchSettings settings, OpStats stats, LoadLoop loop, ErrorKinds errorKinds, long elapsedNanos,
+    /** The whole measured phase's report (for a ramp: all levels together), ending with the JSON line when asked. */
+    static void report(KvBenchSettings settings, OpStats stats, long unsent, ErrorKinds errorKinds, long elapsedNanos,
             PrintStream out) throws IOException {
         Histogram overall = stats.overall();
         out.println();
@@ -287,13 +370,14 @@ public final class KvBenchCommand implements Callable<Integer> {
         if (stats.conflicts() > 0) {
             out.printf(Locale.ROOT, "  rmw compare-and-set conflicts (counted as completed): %d%n", stats.conflicts());
         }
-        if (loop.unsent() > 0) {
-            out.printf(Locale.ROOT, "  open loop fell behind: %d operations due before the end were never sent%n", loop.unsent());
+        if (unsent > 0) {
+            out.printf(Locale.ROOT, "  open loop fell behind: %d operations due before the end were never sent%n", unsent);
         }
         for (String kind : errorKinds.top(5)) {
             out.println("  error: " + kind);
         }
-        LatencyReport report = new LatencyReport("bench kv " + settings.workload().name() + " (all operations, measured phase)",
+        LatencyReport report = new LatencyReport("bench kv " + settings.workload().name() + " (all operations, measured phase"
+                + (settings.ramp() == null ? ")" : ", all ramp levels together, settling included)"),
                 overall, overall.getTotalCount(), stats.totalErrors(), elapsedNanos);
         report.printSummary(out);
         if (settings.hgrmFile() != null) {

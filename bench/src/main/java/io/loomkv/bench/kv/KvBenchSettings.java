@@ -16,10 +16,13 @@ import java.util.regex.Pattern;
  * @param preloadBatchKeys keys per preload request: 1 writes each with a put, more use multi-puts
  * @param hgrmFile where to write the percentile distribution, or null
  * @param plotFile where to write the SVG plot, or null
+ * @param ramp the ramp, or null for one level; with a closed-loop ramp {@code clients} is its
+ *     highest level and {@code durationNanos} the ramp's length
  */
 public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistribution distribution, int clients,
         double rateOpsPerSecond, long keys, int valueSizeBytes, ReadConsistency consistency, long warmupNanos,
-        long durationNanos, boolean preload, int preloadBatchKeys, String cluster, long seed, Path hgrmFile, Path plotFile, boolean json) {
+        long durationNanos, boolean preload, int preloadBatchKeys, String cluster, long seed, Path hgrmFile, Path plotFile, boolean json,
+        RampSettings ramp) {
 
     public static final int MAX_CLIENTS = 4096;
     public static final double MAX_RATE_OPS_PER_SECOND = 2_000_000;
@@ -48,6 +51,10 @@ public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistributi
         check(preloadBatchKeys >= 1 && preloadBatchKeys <= MAX_PRELOAD_BATCH_KEYS,
                 "--preload-batch must be in 1.." + MAX_PRELOAD_BATCH_KEYS + " keys, got " + preloadBatchKeys);
         check(cluster != null && !cluster.isBlank(), "--cluster must name a config folder or host:port list");
+        check(ramp == null || rateOpsPerSecond == 0, "--rate does not go with --ramp: add --open-loop to ramp the target rate");
+        check(ramp == null || ramp.openLoop() || clients == ramp.lastLevel(),
+                "a closed-loop ramp needs one client per client of its highest level: " + clients + " != " + (ramp == null ? 0 : ramp.lastLevel()));
+        check(ramp == null || durationNanos == ramp.durationNanos(), "a ramp's duration is its levels' length");
     }
 
     private static void check(boolean condition, String message) {

@@ -9,8 +9,12 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class KvBenchOptionsTest {
@@ -28,7 +32,12 @@ class KvBenchOptionsTest {
     void defaultsAreTheSeedWorkload() {
         KvBenchSettings settings = parse();
         assertEquals(Workload.SEED, settings.workload());
-        assertEquals(4096, settings.valueSizeBytes());
+        // The design notes' test: 16-byte keys, values of 4 KB minus the key, 50/50, uniform.
+        assertEquals(4080, settings.valueSizeBytes());
+        assertEquals(4096, KeySpace.KEY_SIZE_BYTES + settings.valueSizeBytes());
+        assertEquals(0.5, settings.mix().read(), 1e-12);
+        assertEquals(0.5, settings.mix().update(), 1e-12);
+        assertNull(settings.ramp());
         assertEquals(256, settings.clients());
         assertEquals(KeyDistribution.UNIFORM, settings.distribution());
         assertEquals(ReadConsistency.LINEARIZABLE, settings.consistency());
@@ -61,6 +70,76 @@ class KvBenchOptionsTest {
         assertEquals(KeyDistribution.ZIPFIAN, parse("--workload", "A").distribution());
         assertEquals(1000, parse("--workload", "A").valueSizeBytes());
         assertEquals(Workload.A, a);
+    }
+
+    @Test
+    void theSeedPresetIsNamedAndExplicitFlagsOverrideIt() {
+        KvBenchSettings seed = parse("--workload", "seed");
+        assertEquals(Workload.SEED, seed.workload());
+        assertEquals(4080, seed.valueSizeBytes());
+        assertEquals(KeyDistribution.UNIFORM, seed.distribution());
+        KvBenchSettings overridden = parse("--workload", "SEED", "--value-size", "1000", "--read-ratio", "0.9", "--distribution", "zipfian");
+        assertEquals(Workload.SEED, overridden.workload());
+        assertEquals(1000, overridden.valueSizeBytes());
+        assertEquals(0.9, overridden.mix().read(), 1e-12);
+        assertEquals(0.1, overridden.mix().update(), 1e-12);
+        assertEquals(KeyDistribution.ZIPFIAN, overridden.distribution());
+    }
+
+    @Test
+    void aClosedLoopRampSetsTheClientsAndTheDuration() {
+        KvBenchSettings settings = parse("--ramp", "64:64:10s:512", "--p99-bound", "50ms");
+        RampSettings ramp = settings.ramp();
+        assertEquals(List.of(64L, 128L, 192L, 256L, 320L, 384L, 448L, 512L), ramp.levels());
+        assertEquals(false, ramp.openLoop());
+        // One worker per client of the highest level; the run is the ramp's length, not --duration's default.
+        assertEquals(512, settings.clients());
+        assertEquals(TimeUnit.SECONDS.toNanos(80), settings.durationNanos());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(50), ramp.p99BoundNanos());
+        assertEquals(Path.of("bench-kv-ramp.svg"), ramp.plotFile());
+        // An explicit --duration cuts the ramp short; without MAX, --duration alone sets the levels.
+        assertEquals(List.of(64L, 128L, 192L), parse("--ramp", "64:64:10s:512", "--duration", "35s").ramp().levels());
+        assertEquals(List.of(1000L, 1500L), parse("--ramp", "1000:500:10s").ramp().levels());
+        assertEquals(RampReport.NO_BOUND, parse("--ramp", "1:1:2s").ramp().p99BoundNanos());
+        // The ramp plot goes next to the other report files.
+        assertEquals(Path.of("out", "seed-ramp.svg"), parse("--ramp", "1:1:2s", "--plot", "out/seed.svg").ramp().plotFile());
+        assertEquals(Path.of("out", "l-ramp.svg"), parse("--ramp", "1:1:2s", "--hgrm", "out/l.hgrm").ramp().plotFile());
+        assertEquals(Path.of("r.svg"), parse("--ramp", "1:1:2s", "--plot", "out/seed.svg", "--ramp-plot", "r.svg").ramp().plotFile());
+    }
+
+    @Test
+    void anOpenLoopRampRampsTheRateWithTheGivenWorkers() {
+        KvBenchSettings settings = parse("--ramp", "1000:500:5s:3000", "--open-loop", "--clients", "64");
+        assertEquals(List.of(1000L, 1500L, 2000L, 2500L, 3000L), settings.ramp().levels());
+        assertTrue(settings.ramp().openLoop());
+        assertEquals(64, settings.clients());
+        assertEquals(0, settings.rateOpsPerSecond());
+        assertEquals(TimeUnit.SECONDS.toNanos(25), settings.durationNanos());
+    }
+
+    @Test
+    void badRampsGetClearErrors() {
+        assertTrue(error("--ramp", "64:64").contains("START:STEP:EVERY[:MAX]"));
+        assertTrue(error("--ramp", "a:1:2s").contains("START:STEP:EVERY[:MAX]"));
+        assertTrue(error("--ramp", "1:1:2s:3:4").contains("START:STEP:EVERY[:MAX]"));
+        assertTrue(error("--ramp", "0:1:2s").contains("START must be at least 1"));
+        assertTrue(error("--ramp", "-5:1:2s").contains("START must be at least 1"));
+        assertTrue(error("--ramp", "1:0:2s").contains("STEP must be at least 1"));
+        assertTrue(error("--ramp", "64:64:10s:32").contains("MAX must be at least START (64)"));
+        assertTrue(error("--ramp", "64:64:10s:0").contains("MAX must be at least START"));
+        assertTrue(error("--ramp", "64:64:1s").contains("EVERY must be at least 2s"));
+        assertTrue(error("--ramp", "64:64:1500ms").contains("EVERY must be at least 2s"));
+        assertTrue(error("--ramp", "64:64:ten").contains("--ramp EVERY"));
+        assertTrue(error("--ramp", "64:64:30s").contains("shorter than one --ramp level"));
+        assertTrue(error("--ramp", "4000:100:2s:4200").contains("above the limit of 4096"));
+        assertTrue(error("--ramp", "1:1:2s:5000").contains("longer than the limit of 1h"));
+        assertTrue(error("--ramp", "1:1:2s", "--rate", "100").contains("add --open-loop"));
+        assertTrue(error("--ramp", "1:1:2s", "--clients", "8").contains("--clients does not go with a closed-loop --ramp"));
+        assertTrue(error("--open-loop").contains("--open-loop needs --ramp"));
+        assertTrue(error("--p99-bound", "50ms").contains("--p99-bound needs --ramp"));
+        assertTrue(error("--ramp-plot", "r.svg").contains("--ramp-plot needs --ramp"));
+        assertTrue(error("--ramp", "1:1:2s", "--p99-bound", "0ms").contains("--p99-bound must be above 0"));
+        assertTrue(error("--ramp", "1:1:2s", "--p99-bound", "fast").contains("--p99-bound"));
     }
 
     @Test
@@ -97,6 +176,22 @@ class KvBenchOptionsTest {
             System.setErr(originalErr);
         }
         assertTrue(captured.toString(StandardCharsets.UTF_8).contains("--clients must be in 1..4096"), captured.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aBadRampExitsWithTwoAndWritesNoPlot(@TempDir Path dir) {
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        Path plot = dir.resolve("ramp.svg");
+        try {
+            assertEquals(2, new CommandLine(new KvBenchCommand()).execute("--ramp", "64:64:1s:512", "--ramp-plot", plot.toString()));
+        } finally {
+            System.setErr(originalErr);
+        }
+        String text = captured.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("error: --ramp EVERY must be at least 2s"), text);
+        assertTrue(Files.notExists(plot));
     }
 
     @Test

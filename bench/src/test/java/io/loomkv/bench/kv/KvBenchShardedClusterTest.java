@@ -17,11 +17,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
 import picocli.CommandLine;
 
 /**
@@ -64,16 +68,22 @@ class KvBenchShardedClusterTest {
         }
     }
 
-    /** Runs {@code bench kv} with {@code args}; returns its exit code, its JSON line and all of stdout. */
+    /** Runs {@code bench kv} with {@code args} and short-run defaults; returns its exit code, its JSON line and all of stdout. */
     private static String[] bench(String... args) {
+        List<String> all = new ArrayList<>(List.of("--clients", "4", "--duration", "1s"));
+        all.addAll(List.of(args));
+        return benchWith(all.toArray(String[]::new));
+    }
+
+    /** Runs {@code bench kv} against the cluster with 200 keys, no warm-up, {@code --json} and {@code args}. */
+    private static String[] benchWith(String... args) {
         PrintStream originalOut = System.out;
         PrintStream originalErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         try {
-            List<String> all = new ArrayList<>(List.of("--cluster", addresses, "--clients", "4", "--keys", "200",
-                    "--warmup", "0s", "--duration", "1s", "--json"));
+            List<String> all = new ArrayList<>(List.of("--cluster", addresses, "--keys", "200", "--warmup", "0s", "--json"));
             all.addAll(List.of(args));
             int code = new CommandLine(new KvBenchCommand()).execute(all.toArray(String[]::new));
             // Test logging also goes to stdout: pick the report's JSON line out of it.
@@ -92,6 +102,42 @@ class KvBenchShardedClusterTest {
         assertEquals("0", run[0], run[2]);
         assertTrue(run[1].endsWith(",\"errors\":0}"), run[2]);
         assertTrue(run[2].contains("preload: 200 keys written"), run[2]);
+    }
+
+    /** The levels of a ramp's report lines: the first column of the lines shaped like one (test logging may be interleaved). */
+    private static List<Long> rampLevels(String stdout) {
+        Pattern line = Pattern.compile("\\s+(\\d+)\\s+(\\d+)(\\s+(\\d+\\.\\d\\d|-)){4}\\s+(\\d+)(\\s.*)?");
+        return stdout.lines().map(line::matcher).filter(Matcher::matches).map(m -> Long.parseLong(m.group(1))).toList();
+    }
+
+    @Test
+    void aClosedLoopRampOfTheSeedWorkloadPrintsOneLinePerLevelAndAPlot(@TempDir Path out) throws Exception {
+        Path plot = out.resolve("ramp.svg");
+        String[] run = benchWith("--workload", "seed", "--ramp", "2:2:2s:6", "--p99-bound", "10s", "--ramp-plot", plot.toString());
+        assertEquals("0", run[0], run[2]);
+        assertTrue(run[2].contains("values 4080 B (key + value 4096 B)"), run[2]);
+        assertTrue(run[2].contains("closed-loop ramp of clients 2 to 6 by 2 every 2 s (3 levels"), run[2]);
+        assertEquals(List.of(2L, 4L, 6L), rampLevels(run[2]), run[2]);
+        // The summary names the first level whose line says it passed the bound. (An operation gives
+        // up after 5 s, so no p99 passes 10 s; but a stall of the loaded machine longer than a
+        // level's measured second leaves the level without operations, which counts as over it.)
+        List<String> over = run[2].lines().filter(l -> l.endsWith("p99 over the bound")).toList();
+        String bound = over.isEmpty() ? "ramp: p99 stayed within 10 s at every level, up to 6 clients"
+                : "ramp: p99 first passed 10 s at " + over.get(0).trim().split("\\s+")[0] + " clients";
+        assertTrue(run[2].contains(bound), run[2]);
+        assertTrue(run[1].startsWith("{\"throughput_ops_s\":"), run[2]);
+        Document svg = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(plot.toFile());
+        assertEquals(2, svg.getElementsByTagName("polyline").getLength());
+    }
+
+    @Test
+    void anOpenLoopRampRampsTheTargetRate(@TempDir Path out) {
+        String[] run = benchWith("--workload", "A", "--ramp", "50:50:2s:100", "--open-loop", "--clients", "8",
+                "--ramp-plot", out.resolve("ramp.svg").toString());
+        assertEquals("0", run[0], run[2]);
+        assertTrue(run[2].contains("target ops/s"), run[2]);
+        assertEquals(List.of(50L, 100L), rampLevels(run[2]), run[2]);
+        assertTrue(Files.exists(out.resolve("ramp.svg")));
     }
 
     @Test
