@@ -178,7 +178,9 @@ public final class ChaosRunner {
             cluster.start(node);
         }
         Optional<ChaosNode> leader = cluster.awaitLeader(STARTUP_TIMEOUT);
-        if (leader.isEmpty() || (options.groups() > 1 && !cluster.leaderless().isEmpty())) {
+        // A second single look could catch a group between two leaders (the stores start evening
+        // out leadership at once): wait as the final check does.
+        if (leader.isEmpty() || (options.groups() > 1 && !cluster.awaitLeaderless(Duration.ofSeconds(20)).isEmpty())) {
             StringBuilder logs = new StringBuilder();
             for (ChaosNode node : initial) {
                 logs.append("\n--- ").append(node).append(node.isRunning() ? " (running)" : " (exited)").append(":\n")
