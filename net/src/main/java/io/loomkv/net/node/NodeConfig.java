@@ -32,6 +32,8 @@ import java.util.Objects;
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
  * @param tls TLS on the client and peer ports ({@link StoreTls#PLAIN}: none)
+ * @param respAddress where Redis-protocol clients connect (the store then answers as a Redis
+ *     Cluster node, see docs/resp.md); null: no RESP endpoint
  */
 public record NodeConfig(
         long nodeId,
@@ -54,7 +56,8 @@ public record NodeConfig(
         int replicasPerGroup,
         int raftWorkers,
         int applyThreads,
-        StoreTls tls) {
+        StoreTls tls,
+        InetSocketAddress respAddress) {
 
     public NodeConfig {
         Objects.requireNonNull(tls, "tls");
@@ -98,6 +101,13 @@ public record NodeConfig(
         if (replicasPerGroup < 0 || replicasPerGroup > 7) {
             throw new IllegalArgumentException("replicasPerGroup must be in 0..7 (0: every store), got " + replicasPerGroup);
         }
+        if (respAddress != null && respAddress.getPort() == 0) {
+            throw new IllegalArgumentException("respAddress needs a fixed port (other stores are told it), got port 0");
+        }
+        if (respAddress != null && tls.client() != null) {
+            // The RESP endpoint is plain TCP, and a store learns the others' RESP addresses over their client ports.
+            throw new IllegalArgumentException("resp-address cannot be combined with TLS on the client port yet");
+        }
         if (raftWorkers < 1 || raftWorkers > 64 || applyThreads < 1 || applyThreads > 64) {
             throw new IllegalArgumentException("raftWorkers and applyThreads must be in 1..64, got " + raftWorkers
                     + " and " + applyThreads);
@@ -112,7 +122,7 @@ public record NodeConfig(
             int applyThreads) {
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
-                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN);
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN, null);
     }
 
     /** At most one group per slot. */
@@ -124,14 +134,24 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                respAddress);
     }
 
     /** The same configuration with TLS settings {@code settings} (tests and tools). */
     public NodeConfig withTls(StoreTls settings) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
+                respAddress);
+    }
+
+    /** The same configuration with a RESP endpoint on {@code address} (null: none). */
+    public NodeConfig withRespAddress(InetSocketAddress address) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                address);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

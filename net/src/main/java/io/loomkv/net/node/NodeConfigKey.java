@@ -33,7 +33,8 @@ public enum NodeConfigKey {
     CLIENT_CERT_AUTH("client-cert-auth", "false", "true: clients must present a certificate signed by client-trusted-ca-file"),
     PEER_CERT_FILE("peer-cert-file", "", "PEM certificate chain for peer traffic; set: peers use TLS and verify each other"),
     PEER_KEY_FILE("peer-key-file", "", "PEM private key of peer-cert-file"),
-    PEER_TRUSTED_CA_FILE("peer-trusted-ca-file", "", "PEM CA certificates that sign the peers' certificates");
+    PEER_TRUSTED_CA_FILE("peer-trusted-ca-file", "", "PEM CA certificates that sign the peers' certificates"),
+    RESP_ADDRESS("resp-address", "", "host:port for Redis-protocol clients (a Redis Cluster node); empty: off");
 
     private final String key;
     private final String defaultValue;

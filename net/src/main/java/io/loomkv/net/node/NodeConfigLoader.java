@@ -92,7 +92,8 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.REPLICAS_PER_GROUP, 0, 7),
                         (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
                         (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
-                        tls());
+                        tls(),
+                        string(NodeConfigKey.RESP_ADDRESS).isBlank() ? null : address(NodeConfigKey.RESP_ADDRESS));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
