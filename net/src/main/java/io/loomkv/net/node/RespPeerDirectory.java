@@ -34,6 +34,8 @@ final class RespPeerDirectory {
     private final LongSupplier nanoClock;
     private final ConcurrentHashMap<Long, Answer> answers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, CompletableFuture<Void>> asking = new ConcurrentHashMap<>();
+    /** Stores whose last call failed (down or unreachable), until one answers again. */
+    private final java.util.Set<Long> unreachable = ConcurrentHashMap.newKeySet();
 
     RespPeerDirectory(long selfId, Membership addresses, RpcClient rpc, LongSupplier nanoClock) {
         this.selfId = selfId;
@@ -67,6 +69,11 @@ final class RespPeerDirectory {
             return CompletableFuture.completedFuture(known);
         }
         return ask(storeId).thenApply(ignored -> respAddress(storeId));
+    }
+
+    /** Whether the last call to {@code storeId} failed: Redis Cluster would flag it {@code fail}. */
+    boolean unreachable(long storeId) {
+        return unreachable.contains(storeId);
     }
 
     /** A peer that said it leads {@code groupId} in its freshest answer (0: none did). */
@@ -120,6 +127,9 @@ final class RespPeerDirectory {
         call.whenComplete((reply, failure) -> {
             if (reply != null && reply.getStoreId() == storeId) {
                 answers.put(storeId, new Answer(reply.getRespAddress(), led(reply), nanoClock.getAsLong()));
+                unreachable.remove(storeId);
+            } else {
+                unreachable.add(storeId);
             }
             asking.remove(storeId, mine);
             mine.complete(null);

@@ -276,12 +276,12 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     private View currentView() {
         Map<Long, Node> nodes = new TreeMap<>();
         InetSocketAddress self = MemberAddress.parseHostPort(StoreService.advertisedRespAddress(config));
-        nodes.put(config.nodeId(), new Node(myId, self.getHostString(), self.getPort(), true));
+        nodes.put(config.nodeId(), new Node(myId, self.getHostString(), self.getPort(), true, false));
         for (long peer : directory.peers()) {
             directory.respAddress(peer).ifPresent(address -> {
                 InetSocketAddress parsed = MemberAddress.parseHostPort(address);
                 nodes.put(peer, new Node(RespCluster.nodeId(config.clusterId(), peer), parsed.getHostString(),
-                        parsed.getPort(), false));
+                        parsed.getPort(), false, directory.unreachable(peer)));
             });
         }
         List<Shard> shards = new ArrayList<>();
@@ -296,7 +296,8 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
             long master = leaderKnown ? leader
                     : members.contains(config.nodeId()) ? config.nodeId()
                     : members.stream().filter(nodes::containsKey).findFirst().orElse(config.nodeId());
-            List<Node> followers = members.stream().filter(id -> id != master && nodes.containsKey(id)).map(nodes::get).toList();
+            List<Node> followers = members.stream().filter(id -> id != master && nodes.containsKey(id))
+                    .map(nodes::get).filter(node -> !node.failed()).toList();
             shards.add(new Shard(group, ranges, nodes.get(master), leaderKnown, followers));
         }
         shards.sort(Comparator.comparingInt(shard -> shard.ranges().get(0).first()));

@@ -113,7 +113,7 @@ final class ClusterCommands {
                 slots.add(RespReply.integer(range.last()));
             }
             List<RespReply> nodes = new ArrayList<>();
-            nodes.add(shardNode(shard.master(), "master", shard.leaderKnown() ? "online" : "failed"));
+            nodes.add(shardNode(shard.master(), "master", shard.leaderKnown() && !shard.master().failed() ? "online" : "failed"));
             shard.replicas().forEach(replica -> nodes.add(shardNode(replica, "replica", "online")));
             shards.add(new RespReply.Map(List.of(RespReply.bulk("slots"), new RespReply.Array(slots),
                     RespReply.bulk("nodes"), new RespReply.Array(nodes))));
@@ -142,21 +142,38 @@ final class ClusterCommands {
         for (RespCluster.Node node : view.nodes()) {
             int busPort = node.port() + 10_000 <= 65_535 ? node.port() + 10_000 : 0;
             text.append(node.id()).append(' ').append(node.host()).append(':').append(node.port()).append('@')
-                    .append(busPort).append(' ').append(node.myself() ? "myself,master" : "master")
+                    .append(busPort).append(' ').append(node.myself() ? "myself,master" : node.failed() ? "master,fail" : "master")
                     .append(" - 0 0 ").append(view.epoch()).append(" connected");
-            for (RespCluster.Shard shard : view.shards()) {
-                if (shard.master().id().equals(node.id())) {
-                    for (SlotRange range : shard.ranges()) {
-                        text.append(' ').append(range.first());
-                        if (range.last() != range.first()) {
-                            text.append('-').append(range.last());
-                        }
-                    }
+            for (SlotRange range : ledRanges(view, node)) {
+                text.append(' ').append(range.first());
+                if (range.last() != range.first()) {
+                    text.append('-').append(range.last());
                 }
             }
             text.append('\n');
         }
         return text.toString();
+    }
+
+    /** The slot ranges {@code node} is master of, adjacent ones joined (as Redis lists them), ascending. */
+    private static List<SlotRange> ledRanges(RespCluster.View view, RespCluster.Node node) {
+        List<SlotRange> ranges = new ArrayList<>();
+        for (RespCluster.Shard shard : view.shards()) {
+            if (shard.master().id().equals(node.id())) {
+                ranges.addAll(shard.ranges());
+            }
+        }
+        ranges.sort(java.util.Comparator.comparingInt(SlotRange::first));
+        List<SlotRange> joined = new ArrayList<>();
+        for (SlotRange range : ranges) {
+            SlotRange last = joined.isEmpty() ? null : joined.get(joined.size() - 1);
+            if (last != null && last.last() + 1 == range.first()) {
+                joined.set(joined.size() - 1, new SlotRange(last.first(), range.last()));
+            } else {
+                joined.add(range);
+            }
+        }
+        return joined;
     }
 
     /** CLUSTER INFO: the state is {@code ok} while every group has a leader, as Redis's is while every slot is served. */

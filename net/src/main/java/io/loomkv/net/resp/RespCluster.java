@@ -25,8 +25,11 @@ public interface RespCluster {
     /** The current view: every slot in exactly one shard (as long as any store of its group is known). */
     CompletableFuture<View> view();
 
-    /** A store as Redis Cluster shows a node: its id, the RESP address clients reach it on. */
-    record Node(String id, String host, int port, boolean myself) {}
+    /**
+     * A store as Redis Cluster shows a node: its id, the RESP address clients reach it on;
+     * {@code failed} when it did not answer the last time it was asked (Redis's {@code fail} flag).
+     */
+    record Node(String id, String host, int port, boolean myself, boolean failed) {}
 
     /**
      * One Raft group: its slot ranges, the store that leads it (or, with no leader known, one of

@@ -310,8 +310,10 @@ class StoreRespClusterTest {
                 .map(id -> RedisURI.create("127.0.0.1", cluster.respAddress(id).getPort())).collect(Collectors.toList());
         seeds.forEach(uri -> uri.setTimeout(PATIENCE));
         RedisClusterClient client = RedisClusterClient.create(seeds);
-        client.setOptions(ClusterClientOptions.builder().maxRedirects(10).topologyRefreshOptions(
-                ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers().build()).build());
+        // The topology is refreshed on redirects and failed reconnects, and every second.
+        client.setOptions(ClusterClientOptions.builder().maxRedirects(10)
+                .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers()
+                        .enablePeriodicRefresh(Duration.ofSeconds(1)).build()).build());
         return client;
     }
 
@@ -361,6 +363,9 @@ class StoreRespClusterTest {
         RedisClusterClient lettuce = lettuce();
         try (JedisCluster jedis = new JedisCluster(seeds(), clientConfig(), 10, PATIENCE);
                 StatefulRedisClusterConnection<String, String> connection = lettuce.connect()) {
+            // A command sent to the stopped store waits for a reconnect that never comes: let it time
+            // out soon, and the retry goes where the refreshed topology says.
+            connection.setTimeout(Duration.ofSeconds(3));
             RedisAdvancedClusterCommands<String, String> redis = connection.sync();
             List<String> keys = keysInEveryGroup("failover");
             for (String key : keys) {
@@ -370,6 +375,11 @@ class StoreRespClusterTest {
             long victim = leaderOf(groupOf(keys.get(0)));
             cluster.stop(victim);
             cluster.awaitLeaders();
+            String victimId = RespCluster.nodeId(LocalCluster.CLUSTER_ID, victim);
+            try (Jedis survivor = jedis(victim % STORES + 1)) {
+                LocalCluster.awaitCondition("CLUSTER NODES flags the stopped store", () -> survivor.clusterNodes().lines()
+                        .anyMatch(line -> line.startsWith(victimId + " ") && line.split(" ")[2].equals("master,fail")));
+            }
             for (String key : keys) {
                 assertEquals("OK", eventually("Jedis SET " + key, () -> jedis.set(key, "after-jedis")));
                 assertEquals("after-jedis", eventually("Jedis GET " + key, () -> jedis.get(key)));
