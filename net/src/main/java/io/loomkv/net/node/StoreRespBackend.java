@@ -125,6 +125,21 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
         });
     }
 
+    /** Whether a store other than this one is known to lead {@code groupId} (or {@code leaderHint} names one). */
+    boolean otherLeaderKnown(long groupId, long leaderHint) {
+        long leader = leaderHint != 0 ? leaderHint : leaderOf(groupId);
+        return leader != 0 && leader != config.nodeId();
+    }
+
+    /**
+     * Until when a command whose group has no known leader waits for one before it is answered
+     * {@code -CLUSTERDOWN}: two election timeouts, in which an election normally ends, so a client
+     * sees the new leader rather than an error it would have to retry.
+     */
+    long leaderWaitUntilNanos() {
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2L * config.tickIntervalMillis() * config.electionTimeoutTicks());
+    }
+
     /** How long a write may take, retries of an unknown outcome included. */
     long writeDeadlineNanos() {
         return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * config.requestTimeoutMillis());

@@ -27,6 +27,7 @@ import java.util.SequencedMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * One RESP connection's view of its store ({@link StoreRespBackend}): reads go to the key's group
@@ -182,22 +183,23 @@ final class StoreRespConnection implements RespBackend {
      * again after a pause, until the write deadline.
      */
     private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request) {
-        return read(key, request, store.writeDeadlineNanos());
+        return read(key, request, store.writeDeadlineNanos(), store.leaderWaitUntilNanos());
     }
 
-    private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request, long deadlineNanos) {
+    private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request, long deadlineNanos, long leaderWaitNanos) {
         int slot = Slots.slotOf(key);
         long group = store.groupOf(slot);
         boolean stale = readOnly.getAsBoolean() && store.serving(group) != null;
         if (!stale && !store.leads(group)) {
-            return store.redirect(slot, group, 0);
+            return elsewhere(slot, group, leaderWaitNanos, () -> read(key, request, deadlineNanos, leaderWaitNanos));
         }
         KvRequest routed = request.setGroupId(group).setConsistency(stale ? ReadConsistency.SERIALIZABLE
                 : ReadConsistency.LINEARIZABLE).build();
         return store.local(routed).thenCompose(reply -> switch (reply.getStatus()) {
-            case NOT_LEADER -> store.redirect(slot, group, reply.getLeaderId());
+            case NOT_LEADER -> reply.getLeaderId() != 0 ? store.redirect(slot, group, reply.getLeaderId())
+                    : elsewhere(slot, group, leaderWaitNanos, () -> read(key, request, deadlineNanos, leaderWaitNanos));
             case UNAVAILABLE -> System.nanoTime() - deadlineNanos < 0
-                    ? StoreRespBackend.afterPause(() -> read(key, request, deadlineNanos))
+                    ? StoreRespBackend.afterPause(() -> read(key, request, deadlineNanos, leaderWaitNanos))
                     : CompletableFuture.failedFuture(new RespError(StoreRespBackend.CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
             // No ReadIndex confirmation within the request timeout: the leader lost its quorum.
             case TIMEOUT -> CompletableFuture.failedFuture(
@@ -208,14 +210,15 @@ final class StoreRespConnection implements RespBackend {
 
     /** A write of {@code key}'s group, numbered in this connection's session there; retried once if the session expired. */
     private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request) {
-        return write(key, request, true);
+        return write(key, request, true, store.leaderWaitUntilNanos());
     }
 
-    private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request, boolean mayRenewSession) {
+    private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request, boolean mayRenewSession,
+            long leaderWaitNanos) {
         int slot = Slots.slotOf(key);
         long group = store.groupOf(slot);
         if (!store.leads(group)) {
-            return store.redirect(slot, group, 0);
+            return elsewhere(slot, group, leaderWaitNanos, () -> write(key, request, mayRenewSession, leaderWaitNanos));
         }
         long deadlineNanos = store.writeDeadlineNanos();
         WriteSession session = sessions.computeIfAbsent(group, g -> new WriteSession(MAX_WRITES_IN_FLIGHT));
@@ -244,9 +247,22 @@ final class StoreRespConnection implements RespBackend {
                 return CompletableFuture.completedFuture(done);
             }
             // Expired or evicted: the write was not applied, so it is safe to send it again in a new session.
-            return mayRenewSession ? write(key, request, false)
+            return mayRenewSession ? write(key, request, false, leaderWaitNanos)
                     : CompletableFuture.failedFuture(new RespError("TRYAGAIN " + done.getMessage()));
         });
+    }
+
+    /**
+     * The key's group is not served here: {@code -MOVED} to its leader, or, while no other leader is
+     * known (an election), {@code again} after a pause, until {@code leaderWaitNanos}; then
+     * {@code -CLUSTERDOWN}.
+     */
+    private CompletableFuture<KvReply> elsewhere(int slot, long group, long leaderWaitNanos,
+            Supplier<CompletableFuture<KvReply>> again) {
+        if (store.otherLeaderKnown(group, 0) || System.nanoTime() - leaderWaitNanos >= 0) {
+            return store.redirect(slot, group, 0);
+        }
+        return StoreRespBackend.afterPause(again);
     }
 
     private static void requireOneSlot(List<ByteString> keys) {

@@ -387,6 +387,19 @@ class StoreRespClusterTest {
                 assertEquals("after-lettuce", eventually("Lettuce GET " + key, () -> redis.get(key)));
                 assertEquals("after-lettuce", nativeGet(key));
             }
+            // With a second store gone no group has a quorum, and the last store says so once it knows no leader.
+            long survivor = cluster.runningIds().stream().max(Long::compare).orElseThrow();
+            cluster.stop(cluster.runningIds().stream().min(Long::compare).orElseThrow());
+            try (Jedis last = jedis(survivor)) {
+                LocalCluster.awaitCondition("CLUSTERDOWN from the last store", () -> {
+                    try {
+                        last.get(keys.get(0));
+                        return false;
+                    } catch (JedisDataException e) {
+                        return e.getMessage().equals("CLUSTERDOWN The cluster is down");
+                    }
+                });
+            }
         } finally {
             lettuce.shutdown();
         }
