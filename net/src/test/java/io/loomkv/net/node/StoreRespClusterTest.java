@@ -67,12 +67,12 @@ class StoreRespClusterTest {
     void start(@TempDir Path dir) throws Exception {
         cluster = new LocalCluster(dir, STORES, 10_000, GROUPS).withResp().startAll();
         cluster.awaitLeaders();
-        // The stores spread leadership soon after the start (the balancer moves a group while one store
-        // leads two more than another; the shard controller's group 0 counts too): let it settle first.
+        // The stores spread the data groups' leadership soon after the start (the balancer moves a group
+        // while one store leads two more than another): let it settle first.
         LocalCluster.awaitCondition("leadership spread evenly", () -> {
-            List<Long> led = cluster.runningIds().stream().map(id -> LongStream.rangeClosed(0, GROUPS)
+            List<Long> led = cluster.runningIds().stream().map(id -> LongStream.rangeClosed(1, GROUPS)
                     .filter(g -> cluster.node(id).isLeader(g)).count()).toList();
-            return led.stream().mapToLong(Long::longValue).sum() == GROUPS + 1
+            return led.stream().mapToLong(Long::longValue).sum() == GROUPS
                     && Collections.max(led) - Collections.min(led) <= 1;
         });
         native_ = cluster.client();
