@@ -82,6 +82,8 @@ public final class ClusterCommand implements Callable<Integer> {
         if (table.get().groups().size() > 1) {
             System.out.println("       ./loomkv ctl" + clusterFlag + " groups && ./loomkv ctl" + clusterFlag + " slot hello");
         }
+        target.configs().stream().filter(c -> c.respAddress() != null).findFirst().ifPresent(c ->
+                System.out.println("redis: redis-cli -c -p " + c.respAddress().getPort() + "   (every store is a Redis Cluster node)"));
         System.out.println("stop:  ./loomkv cluster down" + (clusterFlag.isEmpty() ? "" : " " + folder));
         return 0;
     }

@@ -76,7 +76,11 @@ public final class ClusterProcesses {
             if (running(runDir, config.nodeId()).isPresent()) {
                 continue;
             }
-            for (InetSocketAddress address : List.of(config.clientAddress(), config.peerAddress())) {
+            List<InetSocketAddress> addresses = new ArrayList<>(List.of(config.clientAddress(), config.peerAddress()));
+            if (config.respAddress() != null) {
+                addresses.add(config.respAddress());
+            }
+            for (InetSocketAddress address : addresses) {
                 if (!canListen(address)) {
                     taken.add(MemberAddress.format(address) + " (node " + config.nodeId() + ")");
                 }

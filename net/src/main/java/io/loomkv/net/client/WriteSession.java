@@ -10,9 +10,10 @@ import java.util.function.Supplier;
  * The client's exactly-once session with one group: the session id the group handed out, the
  * write sequence numbers, and the window of writes still awaiting their replies. Each group keeps
  * its own sessions (a write is deduplicated by the group that applies it), so a client has one of
- * these per group it writes to; session ids embed the group, so they never collide.
+ * these per group it writes to; session ids embed the group, so they never collide. Public for
+ * the Redis-protocol endpoint of a store, which numbers its connections' writes the same way.
  */
-final class WriteSession {
+public final class WriteSession {
     private final int maxWritesInFlight;
     private final ReentrantLock sessionLock = new ReentrantLock();
     private final ReentrantLock sequenceLock = new ReentrantLock();
@@ -21,12 +22,12 @@ final class WriteSession {
     private long nextSequence = 1; // guarded by sequenceLock
     private CompletableFuture<Long> session; // guarded by sessionLock
 
-    WriteSession(int maxWritesInFlight) {
+    public WriteSession(int maxWritesInFlight) {
         this.maxWritesInFlight = maxWritesInFlight;
     }
 
     /** The session id, opening the session with {@code open} when there is none (or the last attempt failed). */
-    CompletableFuture<Long> clientId(Supplier<CompletableFuture<Long>> open) {
+    public CompletableFuture<Long> clientId(Supplier<CompletableFuture<Long>> open) {
         sessionLock.lock();
         try {
             if (session == null || session.isCompletedExceptionally()) {
@@ -39,7 +40,7 @@ final class WriteSession {
     }
 
     /** The group said the session expired: the next write opens a new one. */
-    void reset(CompletableFuture<Long> expired) {
+    public void reset(CompletableFuture<Long> expired) {
         sessionLock.lock();
         try {
             if (session == expired) {
@@ -59,7 +60,7 @@ final class WriteSession {
      *
      * @return the sequence, or 0 when no slot freed up before the deadline
      */
-    long allocate(long deadlineNanos) throws InterruptedException {
+    public long allocate(long deadlineNanos) throws InterruptedException {
         sequenceLock.lock();
         try {
             while (!unacknowledged.isEmpty() && nextSequence - unacknowledged.first() >= maxWritesInFlight) {
@@ -77,7 +78,7 @@ final class WriteSession {
         }
     }
 
-    void release(long sequence) {
+    public void release(long sequence) {
         sequenceLock.lock();
         try {
             unacknowledged.remove(sequence);
@@ -88,7 +89,7 @@ final class WriteSession {
     }
 
     /** Every write below the oldest one still waiting was answered: the group may forget those replies. */
-    long acknowledgedBelow(long sequence) {
+    public long acknowledgedBelow(long sequence) {
         sequenceLock.lock();
         try {
             return unacknowledged.isEmpty() ? sequence : Math.min(unacknowledged.first(), sequence);

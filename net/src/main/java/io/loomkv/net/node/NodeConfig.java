@@ -33,6 +33,8 @@ import java.util.Objects;
  * @param applyThreads threads that apply committed entries, whatever the number of groups
  * @param tls TLS on the client and peer ports ({@link StoreTls#PLAIN}: none)
  * @param engine the storage engine of the data groups and its options
+ * @param respAddress where Redis-protocol clients connect (the store then answers as a Redis
+ *     Cluster node, see docs/resp.md); null: no RESP endpoint
  */
 public record NodeConfig(
         long nodeId,
@@ -56,9 +58,10 @@ public record NodeConfig(
         int raftWorkers,
         int applyThreads,
         StoreTls tls,
-        EngineConfig engine) {
+        EngineConfig engine,
+        InetSocketAddress respAddress) {
 
-    /** Plain TCP on the memory engine (tests and tools written before TLS and engines). */
+    /** Plain TCP on the memory engine, no RESP endpoint (tests and tools written before those). */
     public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
             Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
             int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
@@ -67,7 +70,7 @@ public record NodeConfig(
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
                 requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN,
-                EngineConfig.defaults(EngineKind.MEMORY));
+                EngineConfig.defaults(EngineKind.MEMORY), null);
     }
 
     public NodeConfig {
@@ -113,6 +116,13 @@ public record NodeConfig(
         if (replicasPerGroup < 0 || replicasPerGroup > 7) {
             throw new IllegalArgumentException("replicasPerGroup must be in 0..7 (0: every store), got " + replicasPerGroup);
         }
+        if (respAddress != null && respAddress.getPort() == 0) {
+            throw new IllegalArgumentException("respAddress needs a fixed port (other stores are told it), got port 0");
+        }
+        if (respAddress != null && tls.client() != null) {
+            // The RESP endpoint is plain TCP, and a store learns the others' RESP addresses over their client ports.
+            throw new IllegalArgumentException("resp-address cannot be combined with TLS on the client port yet");
+        }
         if (raftWorkers < 1 || raftWorkers > 64 || applyThreads < 1 || applyThreads > 64) {
             throw new IllegalArgumentException("raftWorkers and applyThreads must be in 1..64, got " + raftWorkers
                     + " and " + applyThreads);
@@ -129,7 +139,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine);
+                engine, respAddress);
     }
 
     /** The same configuration with TLS settings {@code settings} (tests and tools). */
@@ -137,7 +147,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
-                engine);
+                engine, respAddress);
     }
 
     /** The same configuration on another storage engine (tests and tools). */
@@ -145,7 +155,15 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                newEngine);
+                newEngine, respAddress);
+    }
+
+    /** The same configuration with a RESP endpoint on {@code address} (null: none). */
+    public NodeConfig withRespAddress(InetSocketAddress address) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                engine, address);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

@@ -93,7 +93,8 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
                         (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
                         tls(),
-                        engine());
+                        engine(),
+                        string(NodeConfigKey.RESP_ADDRESS).isBlank() ? null : address(NodeConfigKey.RESP_ADDRESS));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }

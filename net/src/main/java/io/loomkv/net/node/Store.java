@@ -17,7 +17,11 @@ import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.core.shard.controller.proto.Bootstrap;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.net.resp.RespServer;
+import io.loomkv.net.resp.RespServerConfig;
 import io.loomkv.net.rpc.CallContext;
+import io.loomkv.net.rpc.RpcClient;
+import io.loomkv.net.rpc.RpcClientConfig;
 import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
 import io.loomkv.net.rpc.RpcServerConfig;
@@ -81,6 +85,9 @@ public final class Store implements AutoCloseable {
     private final StoreService service;
     private final RpcServer peerServer;
     private final RpcServer clientServer;
+    /** The Redis-protocol endpoint and the client it asks peers with; both null without a resp-address. */
+    private final RespServer respServer;
+    private final RpcClient respRpc;
     private volatile boolean closed;
     /** Ticker thread only. */
     private boolean campaignedAtStart;
@@ -194,6 +201,10 @@ public final class Store implements AutoCloseable {
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
+            this.respRpc = config.respAddress() == null ? null : new RpcClient(RpcClientConfig.client(config.clusterId()));
+            this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
+                    config, layout, service, replicas::get, addresses,
+                    new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc));
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
                 engines.close();
@@ -212,6 +223,9 @@ public final class Store implements AutoCloseable {
             store.ticker.start();
             store.peerServer.start(config.peerAddress());
             store.clientServer.start(config.clientAddress());
+            if (store.respServer != null) {
+                store.respServer.start(config.respAddress());
+            }
             store.transport.connect(store.addresses.ids());
         } catch (IOException | RuntimeException e) {
             store.close();
@@ -467,6 +481,11 @@ public final class Store implements AutoCloseable {
         return transport.faults();
     }
 
+    /** The port of the Redis-protocol endpoint, or -1 when it has none. */
+    public int respPort() {
+        return respServer == null ? -1 : respServer.port();
+    }
+
     public NodeConfig config() {
         return config;
     }
@@ -552,6 +571,10 @@ public final class Store implements AutoCloseable {
             return;
         }
         closed = true;
+        if (respServer != null) {
+            respServer.shutdown(Duration.ofSeconds(1));
+            respRpc.close();
+        }
         clientServer.shutdown(Duration.ofSeconds(1));
         peerServer.shutdown(Duration.ofMillis(200));
         ticker.stop();

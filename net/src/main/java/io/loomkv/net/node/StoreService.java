@@ -32,6 +32,7 @@ import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.StoreAddress;
 import io.loomkv.net.store.proto.StoreReportsReply;
 import io.loomkv.net.store.proto.StoreReportsRequest;
+import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -143,7 +144,7 @@ final class StoreService implements AutoCloseable {
     CompletionStage<LayoutReply> layout(LayoutRequest request, CallContext context) {
         SlotLayout layout = replicas.layout();
         LayoutReply.Builder reply = LayoutReply.newBuilder().setLayout(layout.toProto())
-                .setStoreId(config.nodeId());
+                .setStoreId(config.nodeId()).setRespAddress(advertisedRespAddress(config));
         for (MemberAddress address : replicas.addresses().all()) {
             reply.addStores(StoreAddress.newBuilder().setStoreId(address.id())
                     .setClientAddress(MemberAddress.format(address.clientAddress()))
@@ -176,6 +177,20 @@ final class StoreService implements AutoCloseable {
             reply.setLeaderId(leader).setLeaderAddress(MemberAddress.format(address.clientAddress()));
         }
         return done(reply.build());
+    }
+
+    /**
+     * The RESP address peers and clients are told: the configured one, with a wildcard host
+     * (0.0.0.0, ::) replaced by the client address's host, which clients can reach.
+     */
+    static String advertisedRespAddress(NodeConfig config) {
+        InetSocketAddress resp = config.respAddress();
+        if (resp == null) {
+            return "";
+        }
+        String host = resp.getAddress() != null && resp.getAddress().isAnyLocalAddress()
+                ? config.clientAddress().getHostString() : resp.getHostString();
+        return host + ":" + resp.getPort();
     }
 
     /** A replica's view of its group from the published state only (no turn needed, so a quiet group stays quiet). */

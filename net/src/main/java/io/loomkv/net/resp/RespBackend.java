@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SequencedMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 
 /**
  * The key-value operations the RESP commands are built from: what the loomkv state machine
@@ -47,6 +48,21 @@ public interface RespBackend {
      * (empty: from the first), in key order over the whole key space.
      */
     CompletableFuture<ScanPage> scan(ByteString prefix, ByteString resumeAfter, int limit);
+
+    /**
+     * The backend one connection uses. {@code readOnly} says whether the connection sent
+     * {@code READONLY} (and no {@code READWRITE} since): a store's backend then serves reads from a
+     * follower replica (possibly stale) instead of redirecting them to the leader. The default
+     * ignores it: a gateway has no per-connection state.
+     */
+    default RespBackend forConnection(BooleanSupplier readOnly) {
+        return this;
+    }
+
+    /** The cluster as Redis Cluster clients see it; empty when this backend is not a cluster node (a gateway). */
+    default Optional<RespCluster> cluster() {
+        return Optional.empty();
+    }
 
     /** Lines for INFO's {@code # Cluster} section (name to value), e.g. groups and layout version. */
     Map<String, String> clusterInfo();

@@ -1,6 +1,7 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClientException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -44,12 +45,26 @@ final class RespDispatcher {
             return run(command, arguments);
         }
         List<ByteString> keys = command.keys(arguments);
+        if (keys.size() > 1 && context.backend().cluster().isPresent() && !oneSlot(keys)) {
+            // As a Redis Cluster node: the client splits the request (keys sharing a {hash tag} share a slot).
+            return CompletableFuture.completedFuture(RespReply.error("CROSSSLOT Keys in request don't hash to the same slot"));
+        }
         boolean wholeKeySpace = command.kind() == RespCommand.Kind.KEYSPACE;
         CompletableFuture<Void> ready = order.predecessors(keys, wholeKeySpace);
         CompletableFuture<RespReply> reply = ready.isDone() ? run(command, arguments)
                 : ready.thenComposeAsync(ignored -> run(command, arguments), BlockingSteps.EXECUTOR);
         order.track(keys, wholeKeySpace, reply);
         return reply;
+    }
+
+    private static boolean oneSlot(List<ByteString> keys) {
+        int slot = Slots.slotOf(keys.get(0));
+        for (int i = 1; i < keys.size(); i++) {
+            if (Slots.slotOf(keys.get(i)) != slot) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private CompletableFuture<RespReply> run(RespCommand command, List<ByteString> arguments) {

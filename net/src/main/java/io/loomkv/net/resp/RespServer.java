@@ -110,7 +110,7 @@ public final class RespServer implements AutoCloseable {
             }
             RespSession session = new RespSession(nextClientId.getAndIncrement(), socket.getRemoteSocketAddress(),
                     System.currentTimeMillis());
-            CommandContext context = new CommandContext(session, backend, config, cursors, table,
+            CommandContext context = new CommandContext(session, backend.forConnection(session::readOnly), config, cursors, table,
                     new CommandContext.ServerFacts(startedAtMillis, socket.getLocalPort(), connections::size));
             RespConnection connection = new RespConnection(this, socket, config, new RespDispatcher(context));
             connections.add(connection);

@@ -16,6 +16,8 @@ final class RespSession {
     private String libraryName = "";
     private String libraryVersion = "";
     private boolean closeRequested;
+    /** READONLY was sent (and no READWRITE since); volatile: the backend reads it on the threads commands run on. */
+    private volatile boolean readOnly;
 
     RespSession(long id, SocketAddress remote, long connectedAtMillis) {
         this.id = id;
@@ -53,6 +55,14 @@ final class RespSession {
         if (libVersion != null) {
             libraryVersion = libVersion;
         }
+    }
+
+    boolean readOnly() {
+        return readOnly;
+    }
+
+    void readOnly(boolean allowed) {
+        readOnly = allowed;
     }
 
     /** QUIT was read: answer it, then close. */

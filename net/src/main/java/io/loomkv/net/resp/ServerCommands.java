@@ -1,7 +1,6 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
-import io.loomkv.core.shard.Slots;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Connection and server commands: PING, ECHO, QUIT, SELECT, HELLO, CLIENT, COMMAND, INFO, CONFIG,
- * TIME, CLUSTER KEYSLOT. All are answered from the connection's session and local facts, at once.
+ * TIME (the CLUSTER commands are in {@link ClusterCommands}). All are answered from the connection's session and local facts, at once.
  */
 final class ServerCommands {
     /** The Redis version the gateway presents: the release whose commands and reply shapes it follows. */
@@ -34,8 +33,8 @@ final class ServerCommands {
                 RespCommand.local("command", -1, "server", "2.8.13", "Returns details about the commands.", CommandDocs::command),
                 RespCommand.local("info", -1, "server", "1.0.0", "Returns information and statistics about the server.", ServerCommands::info),
                 RespCommand.local("config", -2, "server", "2.0.0", "CONFIG GET answers an empty list: nothing is configurable here.", ServerCommands::config),
-                RespCommand.local("time", 1, "server", "2.6.0", "Returns the server time.", ServerCommands::time),
-                RespCommand.local("cluster", -2, "cluster", "3.0.0", "CLUSTER KEYSLOT: the hash slot of a key.", ServerCommands::cluster));
+                RespCommand.local("time", 1, "server", "2.6.0", "Returns the server time.", ServerCommands::time)
+        );
     }
 
     static CompletableFuture<RespReply> done(RespReply reply) {
@@ -99,7 +98,7 @@ final class ServerCommands {
                 RespReply.bulk("version"), RespReply.bulk(REDIS_VERSION),
                 RespReply.bulk("proto"), RespReply.integer(protocol),
                 RespReply.bulk("id"), RespReply.integer(session.id()),
-                RespReply.bulk("mode"), RespReply.bulk("standalone"),
+                RespReply.bulk("mode"), RespReply.bulk(context.backend().cluster().isPresent() ? "cluster" : "standalone"),
                 RespReply.bulk("role"), RespReply.bulk("master"),
                 RespReply.bulk("modules"), RespReply.EMPTY_ARRAY)));
     }
@@ -187,10 +186,11 @@ final class ServerCommands {
     /** INFO's sections in Redis's order; the keyspace is not counted (that would walk every key). */
     private static Map<String, List<String>> sections(CommandContext context) {
         long uptimeSeconds = (System.currentTimeMillis() - context.server().startedAtMillis()) / 1000;
-        List<String> cluster = new ArrayList<>(List.of("cluster_enabled:0"));
+        boolean clustered = context.backend().cluster().isPresent();
+        List<String> cluster = new ArrayList<>(List.of("cluster_enabled:" + (clustered ? 1 : 0)));
         context.backend().clusterInfo().forEach((k, v) -> cluster.add("loomkv_" + k + ":" + v));
         Map<String, List<String>> sections = new LinkedHashMap<>();
-        sections.put("Server", List.of("redis_version:" + REDIS_VERSION, "redis_mode:standalone",
+        sections.put("Server", List.of("redis_version:" + REDIS_VERSION, "redis_mode:" + (clustered ? "cluster" : "standalone"),
                 "loomkv_version:" + LOOMKV_VERSION, "os:" + System.getProperty("os.name") + " " + System.getProperty("os.arch"),
                 "arch_bits:64", "process_id:" + ProcessHandle.current().pid(), "tcp_port:" + context.server().port(),
                 "uptime_in_seconds:" + uptimeSeconds, "uptime_in_days:" + uptimeSeconds / 86_400));
@@ -215,14 +215,5 @@ final class ServerCommands {
         Instant now = Instant.now();
         return done(new RespReply.Array(List.of(RespReply.bulk(Long.toString(now.getEpochSecond())),
                 RespReply.bulk(Long.toString(now.getNano() / 1000)))));
-    }
-
-    private static CompletableFuture<RespReply> cluster(CommandContext context, List<ByteString> arguments) {
-        if (!RespArgs.is(arguments.get(1), "keyslot")) {
-            // What a Redis without cluster mode answers: cluster clients then fall back or report it.
-            throw RespError.err("This instance has cluster support disabled");
-        }
-        requireArity(arguments.size() == 3, "cluster|keyslot");
-        return done(RespReply.integer(Slots.slotOf(arguments.get(2))));
     }
 }

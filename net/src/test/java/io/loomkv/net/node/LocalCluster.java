@@ -40,6 +40,8 @@ final class LocalCluster implements AutoCloseable {
     // Concurrent: a partitioner thread re-cuts the network while the test thread waits.
     private final Map<Long, Store> running = new ConcurrentSkipListMap<>();
     private final List<Long> initialMembers = new ArrayList<>();
+    /** The stores' RESP endpoints, when {@link #withResp()} asked for them. */
+    private final Map<Long, InetSocketAddress> respAddresses = new TreeMap<>();
     private boolean leaseReads;
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
@@ -85,6 +87,10 @@ final class LocalCluster implements AutoCloseable {
     NodeConfig config(long id, boolean join) {
         MemberAddress self = addresses.get(id);
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
+        return baseConfig(id, join, self, members).withRespAddress(respAddresses.get(id));
+    }
+
+    private NodeConfig baseConfig(long id, boolean join, MemberAddress self, List<MemberAddress> members) {
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
                 NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine);
@@ -100,6 +106,19 @@ final class LocalCluster implements AutoCloseable {
     LocalCluster withEngine(EngineKind kind) {
         engine = new EngineConfig(kind, 8L << 20, 4L << 20, 8, EngineConfig.MIN_BITCASK_FILE_BYTES);
         return this;
+    }
+
+    /** Gives every initial store a RESP endpoint (set before starting nodes). */
+    LocalCluster withResp() throws IOException {
+        for (long id : initialMembers) {
+            respAddresses.put(id, new InetSocketAddress("127.0.0.1", freePort()));
+        }
+        return this;
+    }
+
+    /** The RESP endpoint of store {@code id} (null without {@link #withResp()}). */
+    InetSocketAddress respAddress(long id) {
+        return respAddresses.get(id);
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */
@@ -163,6 +182,9 @@ final class LocalCluster implements AutoCloseable {
                 generation++;
                 for (long id : initialMembers) {
                     addresses.put(id, newAddress(id));
+                    if (respAddresses.containsKey(id)) {
+                        respAddresses.put(id, new InetSocketAddress("127.0.0.1", freePort()));
+                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,20 @@ class NodeConfigLoaderTest {
         assertTrue(config.leaseReads());
         assertEquals(50, config.tickIntervalMillis());
         assertEquals(10, config.electionTimeoutTicks());
+    }
+
+    @Test
+    void theRespEndpointIsOffUnlessAnAddressIsGiven() throws Exception {
+        assertNull(NodeConfigLoader.load(write(GOOD), Map.of()).respAddress(), "off by default");
+        assertNull(NodeConfigLoader.load(write(GOOD + "resp-address=\n"), Map.of()).respAddress(), "empty: off");
+        NodeConfig on = NodeConfigLoader.load(write(GOOD), Map.of("resp-address", "127.0.0.1:7302"));
+        assertEquals(7302, on.respAddress().getPort());
+        NodeConfigException bad = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD + "resp-address=localhost\n"), Map.of()));
+        assertTrue(bad.getMessage().contains("'resp-address'"), bad.getMessage());
+        NodeConfigException anyPort = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("resp-address", "127.0.0.1:0")));
+        assertTrue(anyPort.getMessage().contains("port 0"), anyPort.getMessage());
     }
 
     @Test
