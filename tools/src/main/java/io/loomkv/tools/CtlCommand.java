@@ -41,7 +41,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader, move-leaders.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -65,7 +65,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|member|transfer-leader ... "
+        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|member|transfer-leader|move-leaders ... "
                 + "[--cluster X] [--json | -w json|table]");
         return 2;
     }
@@ -364,6 +364,12 @@ public final class CtlCommand implements Callable<Integer> {
     int transferLeader(@Parameters(paramLabel = "ID") long id,
             @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
         return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+    }
+
+    @Command(name = "move-leaders", description = {"Hand every group store ID leads to another replica, and wait until it leads none.",
+            "Run before stopping a store on purpose (the Kubernetes preStop hook does)."})
+    int moveLeaders(@Option(names = "--from", paramLabel = "ID", required = true, description = "the store to move leadership away from") long from) {
+        return withClient((client, target) -> LeaderMove.run(client, target, from, Duration.ofMillis(Math.max(100, timeoutMillis)), out));
     }
 
     private static long parseId(String text) {

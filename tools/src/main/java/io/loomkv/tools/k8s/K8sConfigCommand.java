@@ -54,6 +54,10 @@ public final class K8sConfigCommand implements Callable<Integer> {
     @Option(names = "--peer-port", defaultValue = "2380", description = "default: ${DEFAULT-VALUE}")
     int peerPort;
 
+    @Option(names = "--metrics-port", defaultValue = "2381",
+            description = "metrics and health endpoints on 0.0.0.0:PORT, for the probes; 0: none (default: ${DEFAULT-VALUE})")
+    int metricsPort;
+
     @Option(names = "--data-dir", defaultValue = "/var/lib/loomkv/data", description = "default: ${DEFAULT-VALUE}")
     String dataDirectory;
 
@@ -75,12 +79,16 @@ public final class K8sConfigCommand implements Callable<Integer> {
         K8sNodeConfig config;
         try {
             config = new K8sNodeConfig(hostname, replicas, service, namespace, clusterDomain, hostTemplate, clientPort,
-                    peerPort, dataDirectory, clusterId, extra);
+                    peerPort, metricsPort, dataDirectory, clusterId, extra);
             // The same checks the server makes, so a bad --set fails here rather than in a crash-looping pod.
             NodeConfigLoader.load(null, config.properties());
         } catch (IllegalArgumentException | NodeConfigException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
+        }
+        if (metricsPort != 0 && !config.rendersMetricsAddress()) {
+            System.err.println("warning: this build has no '" + K8sNodeConfig.METRICS_ADDRESS_KEY
+                    + "' config key; the config serves no health endpoints for the probes");
         }
         if (waitDnsSeconds > 0) {
             List<String> unresolved = awaitResolved(config, waitDnsSeconds * 1_000_000_000L);

@@ -20,13 +20,19 @@ import java.util.regex.Pattern;
  *
  * @param hostname       the pod's host name, {@code NAME-ORDINAL} (a StatefulSet sets it)
  * @param replicas       the StatefulSet's initial replica count: the initial members
+ * @param metricsPort    the port of the metrics and health endpoints on every interface (the
+ *                       kubelet probes the pod's IP), or 0 for none; rendered only when this build
+ *                       has the {@code metrics-address} key ({@link #METRICS_ADDRESS_KEY})
  * @param extra          further config keys ({@code data-groups}, ...), each a {@link NodeConfigKey}
  */
 public record K8sNodeConfig(String hostname, int replicas, String service, String namespace, String clusterDomain,
-        String hostTemplate, int clientPort, int peerPort, String dataDirectory, String clusterId, Map<String, String> extra) {
+        String hostTemplate, int clientPort, int peerPort, int metricsPort, String dataDirectory, String clusterId,
+        Map<String, String> extra) {
     public static final String DEFAULT_HOST_TEMPLATE = "{name}-{ordinal}.{service}.{namespace}.svc.{domain}";
     /** Raft groups are at most 7 replicas (replicas-per-group); an initial member list is kept as small. */
     public static final int MAX_REPLICAS = 7;
+    /** The config key of the metrics and health endpoints (issue 17; added to NodeConfigKey with them). */
+    public static final String METRICS_ADDRESS_KEY = "metrics-address";
     private static final Pattern POD_NAME = Pattern.compile("([a-z0-9]([-a-z0-9]*[a-z0-9])?)-([0-9]{1,4})");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     /** Keys the renderer derives itself; --set may not override them. */
@@ -44,6 +50,10 @@ public record K8sNodeConfig(String hostname, int replicas, String service, Strin
         if (clientPort < 1 || clientPort > 65_535 || peerPort < 1 || peerPort > 65_535 || clientPort == peerPort) {
             throw new IllegalArgumentException("client port " + clientPort + " and peer port " + peerPort
                     + " must be distinct ports in 1..65535");
+        }
+        if (metricsPort < 0 || metricsPort > 65_535 || metricsPort == clientPort || metricsPort == peerPort) {
+            throw new IllegalArgumentException("metrics port " + metricsPort + " must be 0 (none) or a port in 1..65535 other than "
+                    + clientPort + " and " + peerPort);
         }
         if (dataDirectory.isBlank()) {
             throw new IllegalArgumentException("--data-dir must not be blank");
@@ -125,8 +135,16 @@ public record K8sNodeConfig(String hostname, int replicas, String service, Strin
         properties.put(NodeConfigKey.PEER_ADDRESS.key(), host(ordinal) + ":" + peerPort);
         properties.put(NodeConfigKey.DATA_DIR.key(), dataDirectory);
         properties.put(NodeConfigKey.MEMBERS.key(), String.join(",", members()));
+        if (rendersMetricsAddress()) {
+            properties.put(METRICS_ADDRESS_KEY, "0.0.0.0:" + metricsPort);
+        }
         extra.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> properties.put(e.getKey(), e.getValue()));
         return properties;
+    }
+
+    /** Whether {@link #properties()} sets {@code metrics-address}: a port was asked for and the key exists. */
+    public boolean rendersMetricsAddress() {
+        return metricsPort != 0 && NodeConfigKey.byKey(METRICS_ADDRESS_KEY) != null;
     }
 
     /** The {@code .properties} file's text. */

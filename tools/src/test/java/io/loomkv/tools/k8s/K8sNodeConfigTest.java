@@ -39,7 +39,7 @@ class K8sNodeConfigTest {
 
     private static K8sNodeConfig config(String hostname, int replicas, Map<String, String> extra) {
         return new K8sNodeConfig(hostname, replicas, "loomkv-peers", "prod", "cluster.local", K8sNodeConfig.DEFAULT_HOST_TEMPLATE,
-                2379, 2380, "/var/lib/loomkv/data", "", extra);
+                2379, 2380, 2381, "/var/lib/loomkv/data", "", extra);
     }
 
     @Test
@@ -55,6 +55,9 @@ class K8sNodeConfigTest {
                 + "3=loomkv-2.loomkv-peers.prod.svc.cluster.local:2379/loomkv-2.loomkv-peers.prod.svc.cluster.local:2380",
                 properties.get("members"));
         assertEquals("4", properties.get("data-groups"));
+        // The metrics key arrives with the metrics endpoints; until then nothing names it.
+        boolean metricsKey = io.loomkv.net.node.NodeConfigKey.byKey(K8sNodeConfig.METRICS_ADDRESS_KEY) != null;
+        assertEquals(metricsKey ? "0.0.0.0:2381" : null, properties.get("metrics-address"));
         assertEquals(config("loomkv-0", 3, Map.of()).properties().get("members"), properties.get("members"));
     }
 
@@ -68,7 +71,9 @@ class K8sNodeConfigTest {
         assertThrows(IllegalArgumentException.class, () -> config("loomkv-0", 3, Map.of("node-id", "7")));
         assertThrows(IllegalArgumentException.class, () -> config("loomkv-0", 3, Map.of("no-such-key", "1")));
         assertThrows(IllegalArgumentException.class, () -> new K8sNodeConfig("loomkv-0", 3, "loomkv-peers", "prod",
-                "cluster.local", "{name}:{nope}", 2379, 2380, "/data", "", Map.of()).properties());
+                "cluster.local", "{name}:{nope}", 2379, 2380, 0, "/data", "", Map.of()).properties());
+        assertThrows(IllegalArgumentException.class, () -> new K8sNodeConfig("loomkv-0", 3, "loomkv-peers", "prod",
+                "cluster.local", K8sNodeConfig.DEFAULT_HOST_TEMPLATE, 2379, 2380, 2379, "/data", "", Map.of()));
     }
 
     @Test
@@ -89,7 +94,7 @@ class K8sNodeConfigTest {
                 Path file = dir.resolve("loomkv-" + ordinal + ".properties");
                 String err = render(List.of("k8s-config", "--hostname", "loomkv-" + ordinal, "--replicas", "3",
                         "--host-template", "127.0.0.{id}", "--client-port", Integer.toString(ports[0]),
-                        "--peer-port", Integer.toString(ports[1]), "--data-dir", dir.resolve("data-" + ordinal).toString(),
+                        "--peer-port", Integer.toString(ports[1]), "--metrics-port", "0", "--data-dir", dir.resolve("data-" + ordinal).toString(),
                         "--set", "tick-interval-ms=20", "--wait-dns-seconds", "5", "--out", file.toString()));
                 assertTrue(err.contains("for node " + (ordinal + 1) + " of 3"), err);
                 NodeConfig config = NodeConfigLoader.load(file, Map.of());
