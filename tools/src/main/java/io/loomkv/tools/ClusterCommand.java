@@ -172,7 +172,7 @@ public final class ClusterCommand implements Callable<Integer> {
         }
         LocalClusters.Choice choice = LocalClusters.choose(LocalClusters.running(ClusterProcesses.RUN), verb);
         if (choice.folder().isEmpty()) {
-            System.err.println((choice.message().contains("\n") ? "error: " : "") + choice.message());
+            System.err.println((choice.ambiguous() ? "error: " : "") + choice.message());
         }
         return choice.folder();
     }

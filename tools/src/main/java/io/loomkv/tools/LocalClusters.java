@@ -23,8 +23,11 @@ final class LocalClusters {
     record Running(Path folder, Path runDirectory, int servers) {
     }
 
-    /** Which cluster a command without a folder means; {@code message} says why there is none. */
-    record Choice(Optional<Path> folder, String message) {
+    /**
+     * Which cluster a command without a folder means; {@code message} says why there is none,
+     * {@code ambiguous} true when several run (an error) rather than none.
+     */
+    record Choice(Optional<Path> folder, String message, boolean ambiguous) {
     }
 
     private LocalClusters() {
@@ -85,16 +88,16 @@ final class LocalClusters {
      */
     static Choice choose(List<Running> running, String verb) {
         if (running.size() == 1) {
-            return new Choice(Optional.of(running.get(0).folder()), "");
+            return new Choice(Optional.of(running.get(0).folder()), "", false);
         }
         if (running.isEmpty()) {
-            return new Choice(Optional.empty(), "no cluster started by './loomkv cluster up' is running");
+            return new Choice(Optional.empty(), "no cluster started by './loomkv cluster up' is running", false);
         }
         StringBuilder message = new StringBuilder(running.size() + " clusters are running; name one: ./loomkv cluster " + verb + " DIR");
         for (Running cluster : running) {
             message.append("\n  ").append(display(cluster.folder())).append("  (").append(cluster.servers()).append(" servers)");
         }
-        return new Choice(Optional.empty(), message.toString());
+        return new Choice(Optional.empty(), message.toString(), true);
     }
 
     /** {@code folder} relative to the working directory when it is under it (as the user typed it, usually). */

@@ -31,10 +31,11 @@ class LocalClustersTest {
         assertEquals(Optional.of(a), LocalClusters.choose(List.of(new LocalClusters.Running(a, Path.of("run/a"), 3)), "down").folder());
         LocalClusters.Choice none = LocalClusters.choose(List.of(), "down");
         assertEquals(Optional.empty(), none.folder());
-        assertTrue(none.message().contains("no cluster"), none.message());
+        assertTrue(none.message().contains("no cluster") && !none.ambiguous(), none.message());
         LocalClusters.Choice two = LocalClusters.choose(List.of(new LocalClusters.Running(a, Path.of("run/a"), 3),
                 new LocalClusters.Running(b, Path.of("run/b"), 1)), "status");
         assertEquals(Optional.empty(), two.folder());
+        assertTrue(two.ambiguous());
         assertEquals("2 clusters are running; name one: ./loomkv cluster status DIR\n  /srv/a  (3 servers)\n  /srv/b  (1 servers)",
                 two.message());
     }
