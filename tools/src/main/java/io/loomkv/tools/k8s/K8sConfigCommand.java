@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         description = "Render a node config (.properties) from the pod's StatefulSet ordinal and the headless service's DNS names.")
 public final class K8sConfigCommand implements Callable<Integer> {
     @Option(names = "--hostname", paramLabel = "NAME-ORDINAL", defaultValue = "${env:HOSTNAME}",
-            description = "the pod's host name (default: $HOSTNAME)")
+            description = "the pod's host name (default: $HOSTNAME, else the machine's host name)")
     String hostname;
 
     @Option(names = "--replicas", required = true, description = "the StatefulSet's initial replicas (the initial members)")
@@ -78,8 +78,8 @@ public final class K8sConfigCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         K8sNodeConfig config;
         try {
-            config = new K8sNodeConfig(hostname, replicas, service, namespace, clusterDomain, hostTemplate, clientPort,
-                    peerPort, metricsPort, dataDirectory, clusterId, extra);
+            config = new K8sNodeConfig(hostname != null ? hostname : machineHostName(), replicas, service, namespace,
+                    clusterDomain, hostTemplate, clientPort, peerPort, metricsPort, dataDirectory, clusterId, extra);
             // The same checks the server makes, so a bad --set fails here rather than in a crash-looping pod.
             NodeConfigLoader.load(null, config.properties());
         } catch (IllegalArgumentException | NodeConfigException e) {
@@ -108,6 +108,17 @@ public final class K8sConfigCommand implements Callable<Integer> {
             System.err.println("wrote " + out + " for node " + (config.ordinal() + 1) + " of " + replicas);
         }
         return 0;
+    }
+
+    /** This machine's short host name: $HOSTNAME is a shell variable that a shell need not export. */
+    private static String machineHostName() {
+        try {
+            String name = InetAddress.getLocalHost().getHostName();
+            int dot = name.indexOf('.');
+            return dot > 0 ? name.substring(0, dot) : name;
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--hostname is not given and this machine's host name is unknown: " + e.getMessage());
+        }
     }
 
     /** The member hosts that do not resolve by the deadline (empty once they all do). */
