@@ -159,6 +159,8 @@ public final class ClusterCommand implements Callable<Integer> {
         CtlCommand ctl = new CtlCommand();
         ctl.cluster = folder.toString();
         ctl.timeoutMillis = 3000;
+        // Not parsed by picocli, so its mixin is not injected: plain TCP, as the local configs use.
+        ctl.tls = new ClientTlsOptions();
         return ctl.status();
     }
 

@@ -6,6 +6,7 @@ import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -14,6 +15,7 @@ import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -28,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
@@ -41,7 +44,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader, move-leaders.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader, move-leaders.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -61,11 +64,14 @@ public final class CtlCommand implements Callable<Integer> {
             description = "give up after this long (default: ${DEFAULT-VALUE}); an unreachable cluster fails sooner")
     long timeoutMillis;
 
+    @Mixin
+    ClientTlsOptions tls;
+
     private final PrintStream out = System.out;
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|member|transfer-leader|move-leaders ... "
+        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders ... "
                 + "[--cluster X] [--json | -w json|table]");
         return 2;
     }
@@ -86,9 +92,11 @@ public final class CtlCommand implements Callable<Integer> {
     private int withClient(ClientAction action) {
         quietLogs();
         ClusterTarget target;
+        TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(cluster);
-        } catch (NodeConfigException | IOException e) {
+            tlsContext = tls.context();
+        } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
@@ -101,7 +109,7 @@ public final class CtlCommand implements Callable<Integer> {
         Duration deadline = Duration.ofMillis(Math.max(100, timeoutMillis));
         Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(deadline, attempt))) {
+                .withDeadline(deadline, attempt).withTls(tlsContext))) {
             Optional<String> unreachable = Reachability.unreachable(client, target.clientAddresses(), deadline);
             if (unreachable.isPresent()) {
                 if (json) {
@@ -370,6 +378,41 @@ public final class CtlCommand implements Callable<Integer> {
             "Run before stopping a store on purpose (the Kubernetes preStop hook does)."})
     int moveLeaders(@Option(names = "--from", paramLabel = "ID", required = true, description = "the store to move leadership away from") long from) {
         return withClient((client, target) -> LeaderMove.run(client, target, from, Duration.ofMillis(Math.max(100, timeoutMillis)), out));
+    }
+
+    @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
+            "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
+            "was created with; the controller keeps the newest 1,024.",
+            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led."})
+    int config(@Parameters(paramLabel = "get|stores") String action,
+            @Parameters(paramLabel = "N", arity = "0..1", defaultValue = "-1") long number) {
+        if ("stores".equals(action)) {
+            return withClient((client, target) -> {
+                StoreReportListing.print(client.storeReports(), json, out);
+                return 0;
+            });
+        }
+        if (!"get".equals(action)) {
+            System.err.println("error: config takes get [N] or stores, not '" + action + "'");
+            return 2;
+        }
+        if (number == 0 || number < -1) {
+            System.err.println("error: configuration numbers start at 1 (or -1 for the latest), got " + number);
+            return 2;
+        }
+        return withClient((client, target) -> {
+            ControllerReply latest = client.config(-1);
+            ControllerReply reply = number == -1 || !latest.getError().isEmpty() ? latest : client.config(number);
+            if (!reply.getError().isEmpty()) {
+                if (json) {
+                    out.println("{\"ok\":false,\"message\":" + Json.quote(reply.getError()) + "}");
+                }
+                System.err.println("error: " + reply.getError());
+                return 1;
+            }
+            ConfigListing.print(reply.getConfig(), latest.getConfig().getVersion(), json, out);
+            return 0;
+        });
     }
 
     private static long parseId(String text) {

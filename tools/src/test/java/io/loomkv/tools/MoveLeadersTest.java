@@ -66,8 +66,11 @@ class MoveLeadersTest {
                     long leader = after.group(group).leaderId();
                     assertTrue(leader != from && leader != 0, "group " + group + " is led by " + leader + " after moving away from " + from);
                 }
-                assertEquals(new Run(0, "store " + from + " leads no group\n"),
-                        ctl("ctl", "--cluster", conf.toString(), "move-leaders", "--from", Long.toString(from)));
+                // The leader balancer may already have handed a group back to the store (it evens out
+                // leaderships within seconds): moving again must succeed either way.
+                Run again = ctl("ctl", "--cluster", conf.toString(), "move-leaders", "--from", Long.toString(from));
+                assertEquals(0, again.exitCode(), again.out());
+                assertTrue(again.out().endsWith("store " + from + " leads no group\n"), again.out());
                 client.put(ByteString.copyFromUtf8("after/move"), ByteString.copyFromUtf8("ok"));
             }
         } finally {

@@ -18,7 +18,7 @@ import java.util.Map;
  * transfer lowers the sum of squares of the counts, so the spread converges.
  *
  * <p>Counts come from this store's replicas' view of their leaders (every store sees every group
- * it hosts). At most {@value #MAX_TRANSFERS_PER_ROUND} transfers are asked for per round (a round
+ * it hosts), data groups only. At most {@value #MAX_TRANSFERS_PER_ROUND} transfers are asked for per round (a round
  * a second: TiKV's PD limits leader moves to 4 at once, but a store here may host a thousand
  * groups); a leader only hands over after leading for two election timeouts, and only to a
  * replica with the whole log, so a flapping store cannot make leadership ping-pong. A
@@ -47,7 +47,9 @@ final class LeaderBalancer {
         Map<Long, Integer> led = new HashMap<>();
         for (Replica replica : replicas) {
             long leader = replica.state().leaderId();
-            if (leader != 0) {
+            // Data groups only: the shard controller (group 0) is light work, and counting it
+            // would leave its leader's store one data group short of an even spread.
+            if (leader != 0 && layout.groups().contains(replica.groupId())) {
                 led.merge(leader, 1, Integer::sum);
             }
         }

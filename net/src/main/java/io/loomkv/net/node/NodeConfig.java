@@ -31,6 +31,7 @@ import java.util.Objects;
  * @param replicasPerGroup stores per data group (0: every initial member hosts every group)
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
+ * @param tls TLS on the client and peer ports ({@link StoreTls#PLAIN}: none)
  */
 public record NodeConfig(
         long nodeId,
@@ -52,9 +53,11 @@ public record NodeConfig(
         int dataGroups,
         int replicasPerGroup,
         int raftWorkers,
-        int applyThreads) {
+        int applyThreads,
+        StoreTls tls) {
 
     public NodeConfig {
+        Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(clusterId, "clusterId");
         Objects.requireNonNull(clientAddress, "clientAddress");
         Objects.requireNonNull(peerAddress, "peerAddress");
@@ -101,6 +104,17 @@ public record NodeConfig(
         }
     }
 
+    /** Without TLS (tests and tools). */
+    public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
+            Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
+            int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
+            int maxValueBytes, long requestTimeoutMillis, int dataGroups, int replicasPerGroup, int raftWorkers,
+            int applyThreads) {
+        this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
+                electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN);
+    }
+
     /** At most one group per slot. */
     public static final int MAX_DATA_GROUPS = 16_384;
     public static final int DEFAULT_RAFT_WORKERS = 2;
@@ -110,7 +124,14 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls);
+    }
+
+    /** The same configuration with TLS settings {@code settings} (tests and tools). */
+    public NodeConfig withTls(StoreTls settings) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

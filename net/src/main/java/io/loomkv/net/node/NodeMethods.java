@@ -12,6 +12,9 @@ import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.RaftBatch;
 import io.loomkv.net.store.proto.StoreHeartbeat;
+import io.loomkv.net.store.proto.StoreReport;
+import io.loomkv.net.store.proto.StoreReportsReply;
+import io.loomkv.net.store.proto.StoreReportsRequest;
 import io.loomkv.net.rpc.MethodAccess;
 import io.loomkv.net.rpc.OneWayMethod;
 import io.loomkv.net.rpc.RpcMethod;
@@ -39,6 +42,11 @@ public final class NodeMethods {
     public static final RpcMethod<LayoutRequest, LayoutReply> LAYOUT = new RpcMethod<>(
             KV_SERVICE_ID, 5, "loomkv.store.Layout", LayoutRequest.parser(), LayoutReply.parser(), MethodAccess.ANY);
 
+    /** The stores' latest reports, from the shard controller's leader. */
+    public static final RpcMethod<StoreReportsRequest, StoreReportsReply> STORE_REPORTS = new RpcMethod<>(
+            KV_SERVICE_ID, 9, "loomkv.store.StoreReports", StoreReportsRequest.parser(), StoreReportsReply.parser(),
+            MethodAccess.ANY);
+
     /** Raft messages of any number of groups for one store, in one frame. */
     public static final OneWayMethod<RaftBatch> RAFT_BATCH = new OneWayMethod<>(
             RAFT_SERVICE_ID, 1, "loomkv.store.RaftBatch", RaftBatch.parser(), MethodAccess.PEER_ONLY);
@@ -47,6 +55,9 @@ public final class NodeMethods {
     /** "I am alive": sent to a peer store in a tick in which nothing else was sent to it. */
     public static final OneWayMethod<StoreHeartbeat> STORE_HEARTBEAT = new OneWayMethod<>(
             RAFT_SERVICE_ID, 3, "loomkv.store.StoreHeartbeat", StoreHeartbeat.parser(), MethodAccess.PEER_ONLY);
+    /** A store's periodic report to the shard controller's leader. */
+    public static final OneWayMethod<StoreReport> STORE_REPORT = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 9, "loomkv.store.StoreReport", StoreReport.parser(), MethodAccess.PEER_ONLY);
 
     private NodeMethods() {
     }

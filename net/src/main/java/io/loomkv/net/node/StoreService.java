@@ -14,6 +14,7 @@ import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
@@ -29,6 +30,8 @@ import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.StoreAddress;
+import io.loomkv.net.store.proto.StoreReportsReply;
+import io.loomkv.net.store.proto.StoreReportsRequest;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -57,6 +60,12 @@ final class StoreService implements AutoCloseable {
 
         /** WAL force() calls so far. */
         long walForceCount();
+
+        /** The stores that host group 0, the shard controller, since the cluster was created. */
+        java.util.List<Long> controllerStores();
+
+        /** The stores' reports, kept while this store leads the shard controller. */
+        StoreReports reports();
     }
 
     private final NodeConfig config;
@@ -83,6 +92,7 @@ final class StoreService implements AutoCloseable {
         return builder.add(NodeMethods.KV, this::execute)
                 .add(NodeMethods.STATUS, this::status)
                 .add(NodeMethods.LAYOUT, this::layout)
+                .add(NodeMethods.STORE_REPORTS, this::storeReports)
                 .add(NodeMethods.MEMBER_CHANGE, this::memberChange)
                 .add(NodeMethods.TRANSFER_LEADER, this::transferLeader);
     }
@@ -139,10 +149,31 @@ final class StoreService implements AutoCloseable {
                     .setClientAddress(MemberAddress.format(address.clientAddress()))
                     .setPeerAddress(MemberAddress.format(address.peerAddress())));
         }
+        reply.addAllControllerStoreIds(replicas.controllerStores());
+        Replica controller = replicas.replica(GroupIds.CONTROLLER_GROUP_ID);
+        if (controller != null) {
+            reply.addGroups(view(controller));
+        }
         for (long group : layout.groups()) {
             Replica replica = replicas.replica(group);
             reply.addGroups(replica == null ? GroupView.newBuilder().setGroupId(group).setRole("NONE").build()
                     : view(replica));
+        }
+        return done(reply.build());
+    }
+
+    /** The stores' reports when this store leads the shard controller; otherwise a hint at the one that does. */
+    CompletionStage<StoreReportsReply> storeReports(StoreReportsRequest request, CallContext context) {
+        Replica controller = replicas.replica(GroupIds.CONTROLLER_GROUP_ID);
+        if (controller != null && controller.state().isLeader() && !controller.state().removed()) {
+            return done(StoreReportsReply.newBuilder().setLeader(true).setLeaderId(config.nodeId())
+                    .addAllStores(replicas.reports().view(System.nanoTime())).build());
+        }
+        StoreReportsReply.Builder reply = StoreReportsReply.newBuilder().setLeader(false);
+        long leader = controller == null ? 0 : controller.state().leaderId();
+        MemberAddress address = leader == 0 ? null : replicas.addresses().get(leader);
+        if (address != null) {
+            reply.setLeaderId(leader).setLeaderAddress(MemberAddress.format(address.clientAddress()));
         }
         return done(reply.build());
     }
@@ -157,10 +188,16 @@ final class StoreService implements AutoCloseable {
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {
-        Replica target = request.getGroupId() != 0 ? replicas.replica(request.getGroupId()) : first();
+        if (request.getController() && request.getGroupId() != 0) {
+            return CompletableFuture.failedFuture(new RpcException(ErrorReply.Code.CODE_BAD_REQUEST,
+                    "a status request for the shard controller names no other group, got group " + request.getGroupId()));
+        }
+        Replica target = request.getController() ? replicas.replica(GroupIds.CONTROLLER_GROUP_ID)
+                : request.getGroupId() != 0 ? replicas.replica(request.getGroupId()) : first();
         if (target == null) {
             return CompletableFuture.failedFuture(new RpcException(ErrorReply.Code.CODE_BAD_REQUEST,
-                    "store " + config.nodeId() + " hosts no replica of group " + request.getGroupId()));
+                    "store " + config.nodeId() + " hosts no replica of "
+                            + (request.getController() ? "the shard controller (group 0)" : "group " + request.getGroupId())));
         }
         return onTurn(target, false, reply -> node -> {
             var status = node.status();
@@ -200,11 +237,16 @@ final class StoreService implements AutoCloseable {
                 .addAllLearners(status.confState().getLearnersList()).build();
     }
 
+    /** The replica STATUS describes when no group is named: the first data group here, else the controller. */
     private Replica first() {
+        Replica controller = null;
         for (Replica replica : replicas.all()) {
-            return replica;
+            if (replica.groupId() != GroupIds.CONTROLLER_GROUP_ID) {
+                return replica;
+            }
+            controller = replica;
         }
-        return null;
+        return controller;
     }
 
     private MemberInfo member(long id, boolean learner) {

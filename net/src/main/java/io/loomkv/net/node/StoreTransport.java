@@ -8,6 +8,7 @@ import io.loomkv.net.rpc.RpcEndpoint;
 import io.loomkv.net.store.proto.GroupMessage;
 import io.loomkv.net.store.proto.QuiesceNotice;
 import io.loomkv.net.store.proto.StoreHeartbeat;
+import io.loomkv.net.store.proto.StoreReport;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -143,6 +144,17 @@ final class StoreTransport implements AutoCloseable {
             if (endpoint != null && endpoint.send(NodeMethods.STORE_HEARTBEAT, HEARTBEAT)) {
                 outbox.markSent(nowNanos);
             }
+        }
+    }
+
+    /** Sends this store's report to {@code peer}, a shard controller store; dropped quietly when it cannot go now. */
+    void sendReport(long peer, StoreReport report) {
+        if (peer == storeId || faults.isBlocked(peer)) {
+            return;
+        }
+        RpcEndpoint endpoint = endpoint(peer);
+        if (endpoint != null) {
+            endpoint.send(NodeMethods.STORE_REPORT, report);
         }
     }
 

@@ -44,6 +44,8 @@ final class LocalCluster implements AutoCloseable {
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
     private long requestTimeoutMillis = 5_000;
+    /** Each store's TLS settings (plain TCP unless a test says otherwise). */
+    private java.util.function.LongFunction<StoreTls> tls = id -> StoreTls.PLAIN;
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -84,7 +86,13 @@ final class LocalCluster implements AutoCloseable {
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id));
+    }
+
+    /** Store {@code id} uses TLS settings {@code settings.apply(id)} (set before starting nodes). */
+    LocalCluster withTls(java.util.function.LongFunction<StoreTls> settings) {
+        tls = settings;
+        return this;
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */
