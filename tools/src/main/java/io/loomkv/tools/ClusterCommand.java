@@ -6,8 +6,6 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -42,13 +40,20 @@ public final class ClusterCommand implements Callable<Integer> {
             return 2;
         }
         Path runDir = ClusterProcesses.runDirectory(folder);
+        Optional<Path> recorded = LocalClusters.recordedFolder(runDir);
+        if (recorded.isPresent() && !recorded.get().equals(folder.toAbsolutePath().normalize())
+                && LocalClusters.running(ClusterProcesses.RUN).stream().anyMatch(r -> r.runDirectory().equals(runDir))) {
+            // Both folders have the same name, so they would share the run folder's pid files and logs.
+            System.err.println("error: " + runDir + " holds the running cluster of " + recorded.get() + "; stop it first ("
+                    + "./loomkv cluster down " + LocalClusters.display(recorded.get()) + "); nothing was started");
+            return 1;
+        }
         Optional<String> portsInUse = ClusterProcesses.portsInUse(runDir, target.configs());
         if (portsInUse.isPresent()) {
             System.err.println("error: " + portsInUse.get() + "; nothing was started");
             return 1;
         }
-        Files.createDirectories(runDir);
-        Files.writeString(ClusterProcesses.CURRENT, folder + "\n", StandardCharsets.UTF_8);
+        LocalClusters.record(runDir, folder);
         for (int i = 0; i < target.configs().size(); i++) {
             NodeConfig config = target.configs().get(i);
             boolean already = ClusterProcesses.running(runDir, config.nodeId()).isPresent();
@@ -106,19 +111,34 @@ public final class ClusterCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "down", description = "Stop the servers started by 'cluster up' (SIGTERM, then SIGKILL after 10 s).")
-    int down(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
-        Path folder = folderOrCurrent(dir);
+    @Command(name = "down", description = {"Stop the servers started by 'cluster up' (SIGTERM, then SIGKILL after 10 s).",
+            "Without DIR: the only cluster running; when several run, they are listed and nothing is stopped."})
+    int down(@Parameters(paramLabel = "DIR", arity = "0..1",
+            description = "the config folder it was started from (default: the only cluster running)") String dir) throws IOException {
+        Optional<Path> chosen = folderOrOnlyRunning(dir, "down");
+        if (chosen.isEmpty()) {
+            return LocalClusters.running(ClusterProcesses.RUN).isEmpty() ? 0 : 2;
+        }
+        Path folder = chosen.get();
         Path runDir = ClusterProcesses.runDirectory(folder);
         int stopped = ClusterProcesses.stopAll(runDir, Duration.ofSeconds(10));
-        System.out.println(stopped == 0 ? "no servers of " + folder + " were running" : "stopped " + stopped + " servers of " + folder);
+        LocalClusters.forget(runDir);
+        String name = dir != null ? dir : LocalClusters.display(folder);
+        System.out.println(stopped == 0 ? "no servers of " + name + " were running" : "stopped " + stopped + " servers of " + name);
         return 0;
     }
 
-    @Command(name = "status", description = "Which servers run, and each node's role, term and indexes.")
-    int status(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
+    @Command(name = "status", description = {"Which servers run, and each node's role, term and indexes.",
+            "Without DIR: the only cluster running; when several run, they are listed."})
+    int status(@Parameters(paramLabel = "DIR", arity = "0..1",
+            description = "the config folder it was started from (default: the only cluster running)") String dir) throws IOException {
         CtlCommand.quietLogs();
-        Path folder = folderOrCurrent(dir);
+        Optional<Path> chosen = folderOrOnlyRunning(dir, "status");
+        if (chosen.isEmpty()) {
+            return LocalClusters.running(ClusterProcesses.RUN).isEmpty() ? 1 : 2;
+        }
+        Path folder = chosen.get();
+        System.out.println("cluster " + (dir != null ? dir : LocalClusters.display(folder)) + ":");
         ClusterTarget target;
         try {
             target = ClusterTarget.fromFolder(folder);
@@ -141,16 +161,23 @@ public final class ClusterCommand implements Callable<Integer> {
         CtlCommand ctl = new CtlCommand();
         ctl.cluster = folder.toString();
         ctl.timeoutMillis = 3000;
+        // Not parsed by picocli, so its mixin is not injected: plain TCP, as the local configs use.
+        ctl.tls = new ClientTlsOptions();
         return ctl.status();
     }
 
-    private static Path folderOrCurrent(String dir) throws IOException {
+    /**
+     * The folder named, else the only running cluster's; empty (after printing why: none, or the
+     * list of those running) when there is no single one.
+     */
+    private static Optional<Path> folderOrOnlyRunning(String dir, String verb) throws IOException {
         if (dir != null) {
-            return Path.of(dir);
+            return Optional.of(Path.of(dir));
         }
-        if (Files.exists(ClusterProcesses.CURRENT)) {
-            return Path.of(Files.readString(ClusterProcesses.CURRENT).trim());
+        LocalClusters.Choice choice = LocalClusters.choose(LocalClusters.running(ClusterProcesses.RUN), verb);
+        if (choice.folder().isEmpty()) {
+            System.err.println((choice.ambiguous() ? "error: " : "") + choice.message());
         }
-        return Path.of(DEFAULT_FOLDER);
+        return choice.folder();
     }
 }

@@ -31,7 +31,6 @@ public final class ClusterProcesses {
      * runs from the repository root); tests point {@code loomkv.run.dir} into {@code target/}.
      */
     static final Path RUN = Path.of(System.getProperty("loomkv.run.dir", "run"));
-    static final Path CURRENT = RUN.resolve("cluster.current");
 
     private ClusterProcesses() {
     }

@@ -1,14 +1,8 @@
 package io.loomkv.tools;
 
-import java.util.Map;
-
-import java.util.LinkedHashMap;
-
-import io.loomkv.core.kv.proto.MultiGetResult;
-
-import io.loomkv.core.kv.proto.MultiGetEntry;
-
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.MultiGetEntry;
+import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
@@ -23,33 +17,51 @@ import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ScopeType;
 
 /**
- * {@code loomkv ctl}: one client operation or admin command against a running cluster. Options
- * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
+ * {@code loomkv ctl}: one client operation or admin command against a running cluster. The
+ * common options ({@code --cluster}, {@code --json}, {@code -w}, {@code --timeout-ms}) are
+ * inherited by every subcommand, so they go before or after it:
+ * {@code ./loomkv ctl status --json} and {@code ./loomkv ctl --json status} are the same.
+ * Exit codes: 0 done, 1 the operation failed or found nothing (a missing key, a refused cas, an
+ * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader, move-leaders.")
 public final class CtlCommand implements Callable<Integer> {
-    @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
+    /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
+    enum OutputFormat { table, json }
+
+    @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node", scope = ScopeType.INHERIT,
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
     String cluster;
 
-    @Option(names = "--json", description = "print JSON (one object per line)")
+    @Option(names = "--json", scope = ScopeType.INHERIT, description = "print JSON (one object per line); same as -w json")
     boolean json;
 
-    @Option(names = "--timeout-ms", defaultValue = "10000", description = "give up after this long (default: ${DEFAULT-VALUE})")
+    @Option(names = {"-w", "--write-out"}, paramLabel = "table|json", scope = ScopeType.INHERIT,
+            description = "output format: table (default) or json")
+    OutputFormat writeOut;
+
+    @Option(names = "--timeout-ms", defaultValue = "10000", scope = ScopeType.INHERIT,
+            description = "give up after this long (default: ${DEFAULT-VALUE}); an unreachable cluster fails sooner")
     long timeoutMillis;
 
     @Mixin
@@ -59,7 +71,8 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|groups|slot|member|transfer-leader ...");
+        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders ... "
+                + "[--cluster X] [--json | -w json|table]");
         return 2;
     }
 
@@ -87,10 +100,24 @@ public final class CtlCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
+        if (writeOut == OutputFormat.json) {
+            json = true;
+        } else if (writeOut == OutputFormat.table && json) {
+            System.err.println("error: --json and -w table contradict each other");
+            return 2;
+        }
         Duration deadline = Duration.ofMillis(Math.max(100, timeoutMillis));
         Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
                 .withDeadline(deadline, attempt).withTls(tlsContext))) {
+            Optional<String> unreachable = Reachability.unreachable(client, target.clientAddresses(), deadline);
+            if (unreachable.isPresent()) {
+                if (json) {
+                    out.println("{\"ok\":false,\"status\":\"UNREACHABLE\",\"message\":" + Json.quote(unreachable.get()) + "}");
+                }
+                System.err.println("error: " + unreachable.get());
+                return 1;
+            }
             return action.run(client, target);
         } catch (UsageError e) {
             System.err.println("error: " + e.getMessage());
@@ -124,10 +151,31 @@ public final class CtlCommand implements Callable<Integer> {
         return ByteString.copyFromUtf8(text);
     }
 
-    @Command(name = "put", description = "Set KEY to VALUE.")
-    int put(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE") String value) {
+    @Command(name = "put", description = {"Set KEY to VALUE.",
+            "Without VALUE the value is read from standard input (as bytes, up to the cluster's max-value-bytes), or from --file F."})
+    int put(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE", arity = "0..1") String value,
+            @Option(names = "--file", paramLabel = "F", description = "read the value from this file") Path file) {
+        ByteString bytes;
+        if (value != null && file != null) {
+            System.err.println("error: put takes VALUE or --file F, not both");
+            return 2;
+        }
+        if (value != null) {
+            bytes = bytes(value);
+        } else {
+            int limit = ValueInput.maxValueBytes(cluster);
+            try (InputStream in = file == null ? System.in : Files.newInputStream(file)) {
+                bytes = ValueInput.read(in, limit, file == null ? "standard input" : file.toString());
+            } catch (ValueInput.TooLargeException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("error: cannot read the value: " + e.getMessage());
+                return 2;
+            }
+        }
         return withClient((client, target) -> {
-            boolean existed = client.put(bytes(key), bytes(value));
+            boolean existed = client.put(bytes(key), bytes);
             out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : "OK" + (existed ? " (replaced)" : " (created)"));
             return 0;
         });
@@ -324,6 +372,12 @@ public final class CtlCommand implements Callable<Integer> {
     int transferLeader(@Parameters(paramLabel = "ID") long id,
             @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
         return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+    }
+
+    @Command(name = "move-leaders", description = {"Hand every group store ID leads to another replica, and wait until it leads none.",
+            "Run before stopping a store on purpose (the Kubernetes preStop hook does)."})
+    int moveLeaders(@Option(names = "--from", paramLabel = "ID", required = true, description = "the store to move leadership away from") long from) {
+        return withClient((client, target) -> LeaderMove.run(client, target, from, Duration.ofMillis(Math.max(100, timeoutMillis)), out));
     }
 
     @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",

@@ -1,6 +1,8 @@
 package io.loomkv.tools;
 
 import io.loomkv.bench.BenchCommand;
+import io.loomkv.tools.dist.DistCommand;
+import io.loomkv.tools.k8s.K8sConfigCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +11,7 @@ import picocli.CommandLine.Command;
         name = "loomkv",
         description = "loomkv: a replicated key-value database on Raft.",
         mixinStandardHelpOptions = true,
-        version = "loomkv 0.1.0-SNAPSHOT",
+        version = "loomkv " + LoomKv.VERSION,
         subcommands = {
             ServerCommand.class,
             ClusterCommand.class,
@@ -17,14 +19,20 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             BenchCommand.class,
             ChaosCommand.class,
-            ProxyCommand.class
+            ProxyCommand.class,
+            K8sConfigCommand.class,
+            DistCommand.class,
+            CompletionCommand.class
         })
 public final class LoomKv {
+    /** The release version: the Maven project's (a test checks that they agree); names the tarball. */
+    public static final String VERSION = "0.1.0-SNAPSHOT";
+
     private LoomKv() {
     }
 
     /** The command tree, with the server's per-key config flags added. */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         CommandLine commandLine = new CommandLine(new LoomKv());
         ServerCommand.addConfigFlags(commandLine.getSubcommands().get("server").getCommandSpec());
         return commandLine;

@@ -136,5 +136,83 @@ class CtlCommandTest {
         Run badCluster = ctlRaw("--cluster", "not-a-folder-or-address", "get", "k");
         assertEquals(2, badCluster.exitCode());
     }
-}
 
+    @Test
+    void outputOptionsWorkBeforeAndAfterTheSubcommand() {
+        assertEquals(0, ctl("put", "opt/k", "v").exitCode());
+        Run before = ctl("--json", "get", "opt/k");
+        assertEquals(new Run(0, "{\"found\":true,\"value\":\"v\"}\n"), before);
+        assertEquals(before, ctl("get", "opt/k", "--json"));
+        assertEquals(before, ctl("get", "-w", "json", "opt/k"));
+        assertEquals(before, ctlRaw("get", "opt/k", "--cluster", confFolder.toString(), "--write-out=json"));
+        assertEquals(new Run(0, "v\n"), ctl("get", "opt/k", "-w", "table"));
+        assertEquals(2, ctl("get", "opt/k", "--json", "-w", "table").exitCode());
+        Run status = ctl("status", "--json");
+        assertEquals(0, status.exitCode());
+        assertTrue(status.out().lines().allMatch(l -> l.startsWith("{")), status.out());
+    }
+
+    @Test
+    void putReadsTheValueFromStandardInputOrAFile() throws IOException {
+        byte[] binary = {0, 1, 2, (byte) 0xff, '\n', 'x'};
+        assertEquals(new Run(0, "OK (created)\n"), withStdin(binary, () -> ctl("put", "stdin/k")));
+        try (io.loomkv.net.client.KvClient client = client()) {
+            assertEquals(java.util.Optional.of(com.google.protobuf.ByteString.copyFrom(binary)),
+                    client.get(com.google.protobuf.ByteString.copyFromUtf8("stdin/k")));
+        }
+        Path file = dir.resolve("value.txt");
+        Files.writeString(file, "from a file");
+        assertEquals(new Run(0, "OK (created)\n"), ctl("put", "file/k", "--file", file.toString()));
+        assertEquals(new Run(0, "from a file\n"), ctl("get", "file/k"));
+        assertEquals(2, ctl("put", "file/k", "inline", "--file", file.toString()).exitCode());
+        assertEquals(2, ctl("put", "file/k", "--file", dir.resolve("missing").toString()).exitCode());
+    }
+
+    @Test
+    void putRefusesAValueLargerThanTheClustersLimitAndWritesNothing() {
+        byte[] tooLarge = new byte[io.loomkv.core.kv.KvLimits.DEFAULT_MAX_VALUE_BYTES + 1];
+        Err refused = withStderr(() -> withStdin(tooLarge, () -> ctl("put", "big/k")));
+        assertEquals(2, refused.run().exitCode());
+        assertTrue(refused.err().contains("max-value-bytes"), refused.err());
+        assertEquals(new Run(1, "(not found)\n"), ctl("get", "big/k"));
+    }
+
+    @Test
+    void unreachableClusterFailsWithAClearMessageBeforeTheDeadline() throws IOException {
+        int closed = freePort();
+        // A deadline of two minutes: the error names the refused connection, so ctl did not wait it out.
+        Err run = withStderr(() -> ctlRaw("--cluster", "127.0.0.1:" + closed, "--timeout-ms", "120000", "get", "k"));
+        assertEquals(1, run.run().exitCode());
+        assertTrue(run.err().contains("no store answered") && run.err().contains("127.0.0.1:" + closed), run.err());
+    }
+
+    private static io.loomkv.net.client.KvClient client() {
+        return new io.loomkv.net.client.KvClient(io.loomkv.net.client.KvClientConfig.of(
+                nodes.stream().map(n -> n.config().clientAddress()).toList(), "ctl-test"));
+    }
+
+    private record Err(Run run, String err) {
+    }
+
+    private static Err withStderr(java.util.function.Supplier<Run> action) {
+        PrintStream original = System.err;
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        try {
+            Run run = action.get();
+            return new Err(run, buffer.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(original);
+        }
+    }
+
+    private static Run withStdin(byte[] input, java.util.function.Supplier<Run> action) {
+        java.io.InputStream original = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(input));
+        try {
+            return action.get();
+        } finally {
+            System.setIn(original);
+        }
+    }
+}

@@ -90,13 +90,24 @@ final class ClientConnection implements Runnable {
      * @throws RpcException with the server's code when it refused the handshake
      * @throws IOException when the endpoint cannot be reached or spoke nonsense
      */
+    /**
+     * {@code address} with its host name looked up again (the JDK caches lookups for 30 s): a
+     * peer named by DNS, as a Kubernetes pod is, may not have resolved when the config was
+     * loaded, or may have a new IP after a restart, and an InetSocketAddress keeps whatever
+     * its constructor found (or an unresolved address, which Socket.connect refuses forever).
+     * An IP literal is parsed, not looked up.
+     */
+    static InetSocketAddress resolvedNow(InetSocketAddress address) {
+        return new InetSocketAddress(address.getHostString(), address.getPort());
+    }
+
     static ClientConnection open(InetSocketAddress address, RpcClientConfig config, FrameCompression compression,
             Runnable onCallPending) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             int connectTimeoutMillis = (int) config.connectTimeout().toMillis();
-            socket.connect(address, connectTimeoutMillis);
+            socket.connect(resolvedNow(address), connectTimeoutMillis);
             if (config.tls() != null) {
                 SSLSocket secured = config.tls().wrapConnected(socket, address);
                 socket = secured;

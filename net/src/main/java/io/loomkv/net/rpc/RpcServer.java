@@ -42,6 +42,12 @@ public final class RpcServer implements AutoCloseable {
     private final RpcHandlers handlers;
     private final FrameCompression compression;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
+    /**
+     * WARN lines about bad connections (protocol errors, refused handshakes, refusals at the
+     * connection limit): at most this many a minute per server; the rest at DEBUG, counted.
+     */
+    static final int PROTOCOL_WARNINGS_PER_MINUTE = 20;
+    private final WarningRateLimit protocolWarnings = new WarningRateLimit(PROTOCOL_WARNINGS_PER_MINUTE, Duration.ofMinutes(1));
     private final ReentrantLock lifecycleLock = new ReentrantLock();
     private ServerSocket serverSocket;
     private Thread acceptThread;
@@ -178,14 +184,14 @@ public final class RpcServer implements AutoCloseable {
             watchdogSleep.workAdded();
             connection.start();
         } catch (IOException e) {
-            LOG.warn("could not set up connection from {}: {}", socket.getRemoteSocketAddress(), e.toString());
+            warnRateLimited(LOG, "could not set up connection from {}: {}", socket.getRemoteSocketAddress(), e.toString());
             closeQuietly(socket);
         }
     }
 
     /** Tells the peer why with one error frame (a fresh socket's send buffer takes it at once). */
-    private static void refuse(Socket socket, ErrorReply.Code code, String reason) {
-        LOG.warn("refusing connection from {}: {}", socket.getRemoteSocketAddress(), reason);
+    private void refuse(Socket socket, ErrorReply.Code code, String reason) {
+        warnRateLimited(LOG, "refusing connection from {}: {}", socket.getRemoteSocketAddress(), reason);
         ErrorReply error = ErrorReply.newBuilder().setCode(code).setMessage(reason).build();
         try {
             socket.getOutputStream().write(FrameCodec.encodeToArray(FrameType.RESPONSE, FrameFlags.ERROR, 0, 0, error));
@@ -193,6 +199,30 @@ public final class RpcServer implements AutoCloseable {
             LOG.debug("could not send the refusal to {}", socket.getRemoteSocketAddress(), e);
         }
         closeQuietly(socket);
+    }
+
+    /**
+     * Logs a warning about a bad connection ({@code format} with two arguments) to {@code log} at WARN within
+     * {@link #PROTOCOL_WARNINGS_PER_MINUTE}, else at DEBUG; {@link ServerConnection} logs its
+     * protocol errors through here too.
+     */
+    void warnRateLimited(Logger log, String format, Object first, Object second) {
+        long leftOut = protocolWarnings.admit();
+        if (leftOut < 0) {
+            log.debug(format, first, second);
+        } else {
+            log.warn(format + "{}", first, second, WarningRateLimit.suffix(leftOut));
+        }
+    }
+
+    /** Bad connections seen (protocol errors, refused handshakes, refusals), whether logged at WARN or not. */
+    public long protocolErrors() {
+        return protocolWarnings.events();
+    }
+
+    /** Warnings about bad connections left out of the log by the rate limit. */
+    public long protocolWarningsSuppressed() {
+        return protocolWarnings.suppressed();
     }
 
     private static void closeQuietly(Socket socket) {

@@ -398,7 +398,7 @@ final class ServerConnection implements Runnable {
             return;
         }
         if (suspicious) {
-            LOG.warn("closing connection {}: {}", description, reason);
+            server.warnRateLimited(LOG, "closing connection {}: {}", description, reason);
         } else {
             LOG.debug("closing connection {}: {}", description, reason);
         }

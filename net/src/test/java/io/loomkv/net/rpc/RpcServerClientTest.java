@@ -101,6 +101,15 @@ class RpcServerClientTest {
     }
 
     @Test
+    void anAddressUnresolvedWhenGivenIsLookedUpWhenConnecting() throws Exception {
+        // As a peer's DNS name that did not resolve yet when the config was loaded.
+        RpcServer server = server();
+        RpcClient client = new RpcClient(RpcClientConfig.client(CLUSTER));
+        closeables.add(client);
+        assertEcho(client.endpoint(InetSocketAddress.createUnresolved("localhost", server.port())), "resolved");
+    }
+
+    @Test
     void echoRoundTrip() throws Exception {
         RpcEndpoint endpoint = clientEndpoint(server());
         assertEcho(endpoint, "hello");

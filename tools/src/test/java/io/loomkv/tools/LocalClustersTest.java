@@ -1,0 +1,116 @@
+package io.loomkv.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code cluster down|status} without a folder: the only running cluster, or a list of those
+ * running and nothing done; a second {@code cluster up} no longer hides the first. The last test
+ * starts two real one-store clusters (the packaged jar when there is one).
+ */
+class LocalClustersTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void choosesTheOnlyRunningClusterAndListsSeveral() {
+        Path a = Path.of("/srv/a");
+        Path b = Path.of("/srv/b");
+        assertEquals(Optional.of(a), LocalClusters.choose(List.of(new LocalClusters.Running(a, Path.of("run/a"), 3)), "down").folder());
+        LocalClusters.Choice none = LocalClusters.choose(List.of(), "down");
+        assertEquals(Optional.empty(), none.folder());
+        assertTrue(none.message().contains("no cluster") && !none.ambiguous(), none.message());
+        LocalClusters.Choice two = LocalClusters.choose(List.of(new LocalClusters.Running(a, Path.of("run/a"), 3),
+                new LocalClusters.Running(b, Path.of("run/b"), 1)), "status");
+        assertEquals(Optional.empty(), two.folder());
+        assertTrue(two.ambiguous());
+        assertEquals("2 clusters are running; name one: ./loomkv cluster status DIR\n  /srv/a  (3 servers)\n  /srv/b  (1 servers)",
+                two.message());
+    }
+
+    @Test
+    void recordsTheFolderOfARunDirectory() throws IOException {
+        Path run = dir.resolve("run/x");
+        LocalClusters.record(run, dir.resolve("conf/../x"));
+        assertEquals(Optional.of(dir.resolve("x").toAbsolutePath()), LocalClusters.recordedFolder(run));
+        assertEquals(List.of(), LocalClusters.running(dir.resolve("run")), "recorded, but no server runs");
+        LocalClusters.forget(run);
+        assertEquals(Optional.empty(), LocalClusters.recordedFolder(run));
+    }
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run loomkv(String... args) {
+        PrintStream originalOut = System.out;
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = LoomKv.commandLine().execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(originalOut);
+            System.setErr(originalErr);
+        }
+    }
+
+    /** A one-store cluster's config folder, named uniquely so its run folder is its own. */
+    private Path oneStore(String name) throws IOException {
+        Path folder = Files.createDirectories(dir.resolve(name));
+        String client = "127.0.0.1:" + freePort();
+        String peer = "127.0.0.1:" + freePort();
+        Files.writeString(folder.resolve("node1.properties"), String.join("\n", "node-id=1", "cluster-id=" + name,
+                "client-address=" + client, "peer-address=" + peer, "data-dir=" + dir.resolve(name + "-data"),
+                "members=1=" + client + "/" + peer, "tick-interval-ms=20", ""));
+        return folder;
+    }
+
+    @Test
+    void aSecondClusterUpDoesNotHideTheFirst() throws Exception {
+        Path first = oneStore("first-" + freePort());
+        Path second = oneStore("second-" + freePort());
+        try {
+            assertEquals(0, loomkv("cluster", "up", first.toString()).exitCode());
+            assertEquals(0, loomkv("cluster", "up", second.toString()).exitCode());
+
+            Run ambiguous = loomkv("cluster", "down");
+            assertEquals(2, ambiguous.exitCode(), ambiguous.out() + ambiguous.err());
+            assertTrue(ambiguous.err().contains(first.getFileName().toString()) && ambiguous.err().contains(second.getFileName().toString()),
+                    ambiguous.err());
+            assertEquals(2, loomkv("cluster", "status").exitCode());
+            assertTrue(LocalClusters.running(ClusterProcesses.RUN).stream().anyMatch(r -> r.folder().equals(first.toAbsolutePath())),
+                    "the ambiguous down stopped nothing");
+
+            assertEquals("stopped 1 servers of " + first + "\n", loomkv("cluster", "down", first.toString()).out());
+            Run status = loomkv("cluster", "status");
+            assertEquals(0, status.exitCode(), status.out() + status.err());
+            assertTrue(status.out().startsWith("cluster " + LocalClusters.display(second.toAbsolutePath()) + ":\n"), status.out());
+            Run down = loomkv("cluster", "down");
+            assertEquals("stopped 1 servers of " + LocalClusters.display(second.toAbsolutePath()) + "\n", down.out(), down.err());
+        } finally {
+            loomkv("cluster", "down", first.toString());
+            loomkv("cluster", "down", second.toString());
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
