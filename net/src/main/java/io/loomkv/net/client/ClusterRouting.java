@@ -88,15 +88,18 @@ final class ClusterRouting {
                     || System.nanoTime() - known.fetchedAtNanos() < MIN_REFRESH_INTERVAL_NANOS)) {
                 return CompletableFuture.completedFuture(known);
             }
-            CompletableFuture<View> fetch = fetchFrom(candidates(), 0, "no server answered");
+            // The view is published before the returned future completes: a caller's continuation
+            // may run before any other callback of this fetch (CompletableFuture runs the
+            // dependents of a future in no promised order), and it reads current().
+            CompletableFuture<View> fetch = fetchFrom(candidates(), 0, "no server answered").thenApply(fetched -> {
+                view = fetched;
+                return fetched;
+            });
             refreshing = fetch;
             fetch.whenComplete((fetched, failure) -> {
                 refreshLock.lock();
                 try {
                     refreshing = null;
-                    if (fetched != null) {
-                        view = fetched;
-                    }
                 } finally {
                     refreshLock.unlock();
                 }
