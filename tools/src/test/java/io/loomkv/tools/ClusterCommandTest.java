@@ -4,12 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,23 +24,8 @@ class ClusterCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run loomkv(String... args) {
-        PrintStream originalOut = System.out;
-        PrintStream originalErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = LoomKv.commandLine().execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static CliRun loomkv(String... args) {
+        return CliRun.loomkv(args);
     }
 
     private static int freePort() throws IOException {
@@ -77,7 +59,7 @@ class ClusterCommandTest {
             int taken = squatter.getLocalPort();
             Path folder = shardedFolder("squatted-" + taken, 2, List.of(freePort(), taken, freePort()));
 
-            Run up = loomkv("cluster", "up", folder.toString());
+            CliRun up = loomkv("cluster", "up", folder.toString());
 
             assertEquals(1, up.exitCode(), up.out() + up.err());
             assertTrue(up.err().contains("another process already listens on 127.0.0.1:" + taken + " (node 2)"), up.err());
@@ -90,7 +72,7 @@ class ClusterCommandTest {
     void upWaitsForALeaderOfEveryGroupAndPrintsTheGroups() throws Exception {
         Path folder = shardedFolder("up-" + freePort(), 4, List.of(freePort(), freePort(), freePort()));
         try {
-            Run up = loomkv("cluster", "up", folder.toString());
+            CliRun up = loomkv("cluster", "up", folder.toString());
 
             assertEquals(0, up.exitCode(), up.out() + up.err());
             assertTrue(up.out().contains("every data group has a leader:\nGROUP  SLOTS"), up.out());
@@ -98,10 +80,10 @@ class ClusterCommandTest {
                 assertTrue(up.out().contains(slots), up.out());
             }
             assertTrue(up.out().contains("(4 groups on 3 stores, 3 answered; every group has a leader)"), up.out());
-            Run groups = loomkv("ctl", "--cluster", folder.toString(), "--json", "groups");
+            CliRun groups = loomkv("ctl", "--cluster", folder.toString(), "--json", "groups");
             assertEquals(4, groups.out().lines().filter(l -> l.matches(".*\"leader\":[123],.*")).count(), groups.out());
         } finally {
-            Run down = loomkv("cluster", "down", folder.toString());
+            CliRun down = loomkv("cluster", "down", folder.toString());
             assertEquals("stopped 3 servers of " + folder + "\n", down.out(), down.err());
         }
     }

@@ -7,12 +7,9 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
 import io.loomkv.net.tls.TestCertificates;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,25 +27,10 @@ class CtlTlsTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run ctl(String... args) {
-        PrintStream originalOut = System.out;
-        PrintStream originalErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            List<String> all = new ArrayList<>(List.of("ctl"));
-            all.addAll(List.of(args));
-            int code = LoomKv.commandLine().execute(all.toArray(String[]::new));
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static CliRun ctl(String... args) {
+        List<String> all = new ArrayList<>(List.of("ctl"));
+        all.addAll(List.of(args));
+        return CliRun.loomkv(all.toArray(String[]::new));
     }
 
     private static int freePort() throws IOException {
@@ -74,21 +56,21 @@ class CtlTlsTest {
                 "client-trusted-ca-file=" + ca.caFile(), "client-cert-auth=true", ""));
         try (Store store = Store.start(NodeConfigLoader.load(file, Map.of()))) {
             String cluster = conf.toString();
-            Run put = ctl("--cluster", cluster, "--cacert", ca.caFile().toString(), "--cert", user.certFile().toString(),
+            CliRun put = ctl("--cluster", cluster, "--cacert", ca.caFile().toString(), "--cert", user.certFile().toString(),
                     "--key", user.keyFile().toString(), "put", "secret", "value");
             assertEquals(0, put.exitCode(), put.out() + put.err());
-            Run get = ctl("--cluster", cluster, "get", "secret", "--cacert", ca.caFile().toString(),
+            CliRun get = ctl("--cluster", cluster, "get", "secret", "--cacert", ca.caFile().toString(),
                     "--cert", user.certFile().toString(), "--key", user.keyFile().toString());
-            assertEquals(new Run(0, "value\n", ""), get);
+            assertEquals(new CliRun(0, "value\n", ""), get);
 
-            Run plain = ctl("--cluster", cluster, "--timeout-ms", "1500", "get", "secret");
+            CliRun plain = ctl("--cluster", cluster, "--timeout-ms", "1500", "get", "secret");
             assertEquals(1, plain.exitCode(), plain.out());
             assertTrue(plain.err().startsWith("error: "), plain.err());
-            Run noCa = ctl("--cluster", cluster, "--cert", user.certFile().toString(), "--key", user.keyFile().toString(),
+            CliRun noCa = ctl("--cluster", cluster, "--cert", user.certFile().toString(), "--key", user.keyFile().toString(),
                     "get", "secret");
             assertEquals(2, noCa.exitCode());
             assertTrue(noCa.err().contains("need --cacert"), noCa.err());
-            Run missing = ctl("--cluster", cluster, "--cacert", dir.resolve("nope.pem").toString(), "get", "secret");
+            CliRun missing = ctl("--cluster", cluster, "--cacert", dir.resolve("nope.pem").toString(), "get", "secret");
             assertEquals(2, missing.exitCode());
             assertTrue(missing.err().contains("nope.pem does not exist"), missing.err());
         }

@@ -3,11 +3,8 @@ package io.loomkv.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,23 +47,8 @@ class LocalClustersTest {
         assertEquals(Optional.empty(), LocalClusters.recordedFolder(run));
     }
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run loomkv(String... args) {
-        PrintStream originalOut = System.out;
-        PrintStream originalErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = LoomKv.commandLine().execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static CliRun loomkv(String... args) {
+        return CliRun.loomkv(args);
     }
 
     /** A one-store cluster's config folder, named uniquely so its run folder is its own. */
@@ -88,7 +70,7 @@ class LocalClustersTest {
             assertEquals(0, loomkv("cluster", "up", first.toString()).exitCode());
             assertEquals(0, loomkv("cluster", "up", second.toString()).exitCode());
 
-            Run ambiguous = loomkv("cluster", "down");
+            CliRun ambiguous = loomkv("cluster", "down");
             assertEquals(2, ambiguous.exitCode(), ambiguous.out() + ambiguous.err());
             assertTrue(ambiguous.err().contains(first.getFileName().toString()) && ambiguous.err().contains(second.getFileName().toString()),
                     ambiguous.err());
@@ -97,10 +79,10 @@ class LocalClustersTest {
                     "the ambiguous down stopped nothing");
 
             assertEquals("stopped 1 servers of " + first + "\n", loomkv("cluster", "down", first.toString()).out());
-            Run status = loomkv("cluster", "status");
+            CliRun status = loomkv("cluster", "status");
             assertEquals(0, status.exitCode(), status.out() + status.err());
             assertTrue(status.out().startsWith("cluster " + LocalClusters.display(second.toAbsolutePath()) + ":\n"), status.out());
-            Run down = loomkv("cluster", "down");
+            CliRun down = loomkv("cluster", "down");
             assertEquals("stopped 1 servers of " + LocalClusters.display(second.toAbsolutePath()) + "\n", down.out(), down.err());
         } finally {
             loomkv("cluster", "down", first.toString());

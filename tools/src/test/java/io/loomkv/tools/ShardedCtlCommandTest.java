@@ -8,12 +8,9 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,28 +96,10 @@ class ShardedCtlCommandTest {
         }
     }
 
-    private record Run(int exitCode, String out, String err) {
-        List<String> lines() {
-            return out.lines().toList();
-        }
-    }
-
-    private static Run ctl(String... args) {
-        PrintStream originalOut = System.out;
-        PrintStream originalErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            List<String> all = new ArrayList<>(List.of("ctl", "--cluster", confFolder.toString()));
-            all.addAll(List.of(args));
-            int code = LoomKv.commandLine().execute(all.toArray(String[]::new));
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static CliRun ctl(String... args) {
+        List<String> all = new ArrayList<>(List.of("ctl", "--cluster", confFolder.toString()));
+        all.addAll(List.of(args));
+        return CliRun.loomkv(all.toArray(String[]::new));
     }
 
     private static String expectedSlots(long group) {
@@ -133,7 +112,7 @@ class ShardedCtlCommandTest {
 
     @Test
     void groupsListsEveryGroupWithItsSlotsReplicasAndLeader() {
-        Run text = ctl("groups");
+        CliRun text = ctl("groups");
         assertEquals(0, text.exitCode(), text.err());
         List<String> lines = text.lines();
         assertEquals(GROUPS + 2, lines.size(), text.out());
@@ -144,7 +123,7 @@ class ShardedCtlCommandTest {
         }
         assertTrue(lines.get(GROUPS + 1).contains("(4 groups on 3 stores, 3 answered; every group has a leader)"), text.out());
 
-        Run json = ctl("--json", "groups");
+        CliRun json = ctl("--json", "groups");
         assertEquals(0, json.exitCode(), json.err());
         assertEquals(GROUPS, json.lines().size(), json.out());
         for (long group = 1; group <= GROUPS; group++) {
@@ -158,7 +137,7 @@ class ShardedCtlCommandTest {
     /** Group 0, the shard controller, is on all three stores too: its lines come first. */
     @Test
     void statusHasOneLinePerStoreAndGroup() throws Exception {
-        Run text = ctl("status");
+        CliRun text = ctl("status");
         assertEquals(0, text.exitCode(), text.err());
         assertEquals(1 + 3 * (GROUPS + 1), text.lines().size(), text.out());
         assertEquals(List.of("ADDRESS", "STORE", "GROUP", "ROLE", "TERM", "COMMIT", "APPLIED", "LEADER", "QUIET"),
@@ -171,7 +150,7 @@ class ShardedCtlCommandTest {
 
         // Leadership may move (the balancer, another test's transfer): look until one view has a leader per group.
         awaitTrue("one LEADER line per group in ctl --json status", () -> {
-            Run json = ctl("--json", "status");
+            CliRun json = ctl("--json", "status");
             if (json.exitCode() != 0 || json.lines().size() != 3 * (GROUPS + 1)) {
                 return false;
             }
@@ -197,24 +176,24 @@ class ShardedCtlCommandTest {
         }
         long groups = keys.stream().map(k -> Slots.slotOf(com.google.protobuf.ByteString.copyFromUtf8(k)) / SLOTS_PER_GROUP).distinct().count();
         assertTrue(groups > 1, "the keys should span groups");
-        Run put = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mput"), pairs.stream()).toArray(String[]::new));
+        CliRun put = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mput"), pairs.stream()).toArray(String[]::new));
         assertEquals(0, put.exitCode(), put.err());
         assertEquals("OK (40 keys)", put.out().strip());
         List<String> asked = new ArrayList<>(keys);
         asked.add(1, "multi/absent");
-        Run get = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mget"), asked.stream()).toArray(String[]::new));
+        CliRun get = ctl(java.util.stream.Stream.concat(java.util.stream.Stream.of("mget"), asked.stream()).toArray(String[]::new));
         assertEquals(1, get.exitCode(), "one key is missing");
         List<String> lines = get.lines();
         assertEquals(41, lines.size(), get.out());
         assertEquals("multi/0 = v0", lines.get(0));
         assertEquals("multi/absent = (not found)", lines.get(1));
         assertEquals("multi/39 = v39", lines.get(40));
-        Run json = ctl("--json", "mget", "multi/7");
+        CliRun json = ctl("--json", "mget", "multi/7");
         assertEquals("{\"key\":\"multi/7\",\"found\":true,\"value\":\"v7\"}", json.out().strip());
-        Run odd = ctl("mput", "a", "1", "b");
+        CliRun odd = ctl("mput", "a", "1", "b");
         assertEquals(2, odd.exitCode());
         assertTrue(odd.err().contains("odd number"), odd.err());
-        Run twice = ctl("mput", "a", "1", "a", "2");
+        CliRun twice = ctl("mput", "a", "1", "a", "2");
         assertEquals(2, twice.exitCode());
         assertTrue(twice.err().contains("appears twice"), twice.err());
     }
@@ -224,11 +203,11 @@ class ShardedCtlCommandTest {
         for (String key : List.of("hello", "user:{42}:name", "user:{42}:email")) {
             int slot = Slots.slotOf(com.google.protobuf.ByteString.copyFromUtf8(key));
             long group = slot / SLOTS_PER_GROUP + 1;
-            Run text = ctl("slot", key);
+            CliRun text = ctl("slot", key);
             assertEquals(0, text.exitCode(), text.err());
             assertTrue(text.out().startsWith(key + ": slot " + slot + ", group " + group + " (slots " + expectedSlots(group) + "), leader store "),
                     text.out());
-            Run json = ctl("--json", "slot", key);
+            CliRun json = ctl("--json", "slot", key);
             assertTrue(json.out().startsWith("{\"key\":" + Json.quote(key) + ",\"slot\":" + slot + ",\"group\":" + group + ",\"leader\":"),
                     json.out());
         }
@@ -240,12 +219,12 @@ class ShardedCtlCommandTest {
     void adminCommandsWithoutAGroupOrWithAnUnknownOneAreUsageErrors() {
         for (String[] args : List.of(new String[] {"member", "list"}, new String[] {"transfer-leader", "2"},
                 new String[] {"member", "remove", "3"}, new String[] {"member", "add", "4", "127.0.0.1:1", "127.0.0.1:2"})) {
-            Run run = ctl(args);
+            CliRun run = ctl(args);
             assertEquals(2, run.exitCode(), String.join(" ", args) + ": " + run.out() + run.err());
             assertTrue(run.err().contains("this cluster has 4 data groups (1-4): name one with --group G"), run.err());
             assertEquals("", run.out());
         }
-        Run unknown = ctl("member", "remove", "3", "--group", "9");
+        CliRun unknown = ctl("member", "remove", "3", "--group", "9");
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().contains("group 9 is not a data group of this cluster (its groups: 1-4)"), unknown.err());
         assertEquals(3, stores.stream().filter(s -> s.groups().contains(3L)).count(), "nothing was removed");
@@ -253,7 +232,7 @@ class ShardedCtlCommandTest {
 
     @Test
     void memberListAndTransferLeaderOfOneGroup() throws Exception {
-        Run list = ctl("member", "list", "--group", "2");
+        CliRun list = ctl("member", "list", "--group", "2");
         assertEquals(0, list.exitCode(), list.err());
         assertEquals(3, list.lines().size(), list.out());
         assertEquals(1, list.lines().stream().filter(l -> l.endsWith("(leader)")).count(), list.out());
@@ -261,7 +240,7 @@ class ShardedCtlCommandTest {
 
         long leader = leaderOf(2);
         long target = leader % 3 + 1;
-        Run transfer = ctl("transfer-leader", Long.toString(target), "--group", "2");
+        CliRun transfer = ctl("transfer-leader", Long.toString(target), "--group", "2");
         assertEquals(0, transfer.exitCode(), transfer.err());
         assertEquals("OK: leadership transfer to node " + target + " started\n", transfer.out());
         // The balancer may hand it back to the group's preferred store after two election timeouts: look often.
@@ -274,7 +253,7 @@ class ShardedCtlCommandTest {
                 new InetSocketAddress("127.0.0.1", freePort()));
         NodeConfig config = NodeConfigLoader.load(writeConfig(dir.resolve("store4.properties"), fourth, true), Map.of());
         try (Store joined = Store.start(config)) {
-            Run add = ctl("member", "add", "4", MemberAddress.format(fourth.clientAddress()), MemberAddress.format(fourth.peerAddress()),
+            CliRun add = ctl("member", "add", "4", MemberAddress.format(fourth.clientAddress()), MemberAddress.format(fourth.peerAddress()),
                     "--group", "3");
             assertEquals(0, add.exitCode(), add.out() + add.err());
             assertTrue(add.out().startsWith("OK: proposed node 4 as a learner"), add.out());
@@ -284,7 +263,7 @@ class ShardedCtlCommandTest {
             awaitTrue("ctl groups lists store 4 in group 3", () -> ctl("--json", "groups").lines().get(2)
                     .contains("\"replicas\":[1,2,3,4]"));
 
-            Run remove = ctl("member", "remove", "4", "--group", "3");
+            CliRun remove = ctl("member", "remove", "4", "--group", "3");
             assertEquals(0, remove.exitCode(), remove.out() + remove.err());
             awaitTrue("store 4 gone from group 3", () -> ctl("member", "list", "--group", "3").lines().size() == 3);
         }
@@ -293,7 +272,7 @@ class ShardedCtlCommandTest {
     /** ctl config get: configuration 1 of the shard controller is the layout the cluster was created with. */
     @Test
     void configGetPrintsTheControllersConfiguration() {
-        Run text = ctl("config", "get");
+        CliRun text = ctl("config", "get");
         assertEquals(0, text.exitCode(), text.err());
         List<String> lines = text.lines();
         assertEquals("configuration 1 (latest): 4 data groups", lines.get(0), text.out());
@@ -302,18 +281,18 @@ class ShardedCtlCommandTest {
             assertEquals(List.of(Long.toString(group), Integer.toString(SLOTS_PER_GROUP), "1-3", expectedSlots(group)),
                     Arrays.asList(lines.get((int) group + 1).trim().split("\\s+")), text.out());
         }
-        Run json = ctl("--json", "config", "get", "1");
+        CliRun json = ctl("--json", "config", "get", "1");
         assertEquals(0, json.exitCode(), json.err());
         assertTrue(json.out().startsWith("{\"number\":1,\"latest\":true,\"groups\":[{\"group\":1,\"slots\":\"0-4095\",\"slot_count\":4096,"
                 + "\"stores\":[1,2,3]}"), json.out());
 
-        Run future = ctl("config", "get", "7");
+        CliRun future = ctl("config", "get", "7");
         assertEquals(0, future.exitCode(), future.err());
         assertTrue(future.out().startsWith("configuration 1 (latest)"), "a number past the latest gives the latest: " + future.out());
-        Run bad = ctl("config", "get", "0");
+        CliRun bad = ctl("config", "get", "0");
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().contains("start at 1"), bad.err());
-        Run unknown = ctl("config", "set");
+        CliRun unknown = ctl("config", "set");
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().contains("config takes get"), unknown.err());
     }
@@ -325,14 +304,14 @@ class ShardedCtlCommandTest {
     @Test
     void configStoresListsEachStoresReport() throws Exception {
         awaitTrue("a report from each store", () -> ctl("--json", "config", "stores").lines().size() >= 3);
-        Run json = ctl("--json", "config", "stores");
+        CliRun json = ctl("--json", "config", "stores");
         for (int i = 0; i < 3; i++) {
             String line = json.lines().get(i);
             assertTrue(line.startsWith("{\"store\":" + (i + 1) + ",\"address\":\"" + MemberAddress.format(members.get(i).clientAddress())
                     + "\",\"age_ms\":"), line);
             assertTrue(line.contains("\"groups\":\"0-4\""), line);
         }
-        Run text = ctl("config", "stores");
+        CliRun text = ctl("config", "stores");
         assertEquals(0, text.exitCode(), text.err());
         assertEquals(List.of("STORE", "ADDRESS", "REPORTED", "GROUPS", "LEADING"), Arrays.asList(text.lines().get(0).trim().split("\\s+")));
         assertTrue(text.lines().get(1).trim().startsWith("1 "), text.out());
