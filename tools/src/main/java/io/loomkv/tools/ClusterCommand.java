@@ -1,5 +1,6 @@
 package io.loomkv.tools;
 
+import io.loomkv.bench.ClientTlsOptions;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;

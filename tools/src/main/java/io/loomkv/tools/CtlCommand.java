@@ -7,6 +7,7 @@ import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.bench.ClientTlsOptions;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;

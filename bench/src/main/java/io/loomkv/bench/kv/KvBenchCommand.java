@@ -1,10 +1,12 @@
 package io.loomkv.bench.kv;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.bench.ClientTlsOptions;
 import io.loomkv.bench.LatencyReport;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.NodeConfigException;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +31,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -103,6 +106,8 @@ public final class KvBenchCommand implements Callable<Integer> {
     Path hgrm;
     @Option(names = "--plot", paramLabel = "FILE", description = "Write an SVG percentile plot, one line per operation type.")
     Path plot;
+    @Mixin
+    ClientTlsOptions tls;
     @Option(names = "--json", description = "End with the one-line JSON summary.")
     boolean json;
 
@@ -171,19 +176,22 @@ public final class KvBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         KvBenchSettings settings;
         ClusterAddresses target;
+        TlsContext tlsContext;
         try {
             settings = settings();
             target = ClusterAddresses.resolve(settings.cluster());
+            tlsContext = tls.context();
         } catch (IllegalArgumentException | NodeConfigException | IOException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
-        return run(settings, target, System.out, System.err);
+        return run(settings, target, tlsContext, System.out, System.err);
     }
 
-    private static int run(KvBenchSettings settings, ClusterAddresses target, PrintStream out, PrintStream err) throws Exception {
+    private static int run(KvBenchSettings settings, ClusterAddresses target, TlsContext tlsContext, PrintStream out,
+            PrintStream err) throws Exception {
         KvClientConfig clientConfig = KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(OPERATION_DEADLINE, ATTEMPT_TIMEOUT);
+                .withDeadline(OPERATION_DEADLINE, ATTEMPT_TIMEOUT).withTls(tlsContext);
         int clientCount = (settings.clients() + WORKERS_PER_CLIENT - 1) / WORKERS_PER_CLIENT;
         List<KvClient> kvClients = new ArrayList<>();
         try {

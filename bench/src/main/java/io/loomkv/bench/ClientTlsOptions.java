@@ -1,4 +1,4 @@
-package io.loomkv.tools;
+package io.loomkv.bench;
 
 import io.loomkv.net.tls.TlsContext;
 import io.loomkv.net.tls.TlsFiles;
@@ -11,8 +11,9 @@ import picocli.CommandLine.ScopeType;
  * etcdctl's TLS flags for commands that talk to the stores' client ports: {@code --cacert} (the CA
  * that signed the stores' client-port certificates; setting it turns TLS on) and, for stores with
  * {@code client-cert-auth=true}, {@code --cert}/{@code --key}. Accepted before or after a subcommand.
+ * Used by ctl, proxy and bench kv.
  */
-final class ClientTlsOptions {
+public final class ClientTlsOptions {
     @Option(names = "--cacert", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "PEM CA certificates that signed the stores' client certificates; set: connect with TLS")
     Path caFile;
@@ -30,7 +31,7 @@ final class ClientTlsOptions {
      * @throws IllegalArgumentException for flags that do not go together
      * @throws IOException for files that cannot be used, naming them
      */
-    TlsContext context() throws IOException {
+    public TlsContext context() throws IOException {
         if (caFile == null) {
             if (certFile != null || keyFile != null) {
                 throw new IllegalArgumentException("--cert and --key need --cacert (the CA that signed the stores' certificates)");
