@@ -31,6 +31,8 @@ import java.util.Objects;
  * @param replicasPerGroup stores per data group (0: every initial member hosts every group)
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
+ * @param metricsAddress where the store serves {@code /metrics}, {@code /livez}, {@code /readyz} and
+ *     {@code /health} over HTTP; null: no HTTP endpoint, and metrics are not recorded at all
  */
 public record NodeConfig(
         long nodeId,
@@ -52,7 +54,8 @@ public record NodeConfig(
         int dataGroups,
         int replicasPerGroup,
         int raftWorkers,
-        int applyThreads) {
+        int applyThreads,
+        InetSocketAddress metricsAddress) {
 
     public NodeConfig {
         Objects.requireNonNull(clusterId, "clusterId");
@@ -101,6 +104,17 @@ public record NodeConfig(
         }
     }
 
+    /** Without a metrics address (tests and tools that predate it). */
+    public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
+            Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
+            int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
+            int maxValueBytes, long requestTimeoutMillis, int dataGroups, int replicasPerGroup, int raftWorkers,
+            int applyThreads) {
+        this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
+                electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, null);
+    }
+
     /** At most one group per slot. */
     public static final int MAX_DATA_GROUPS = 16_384;
     public static final int DEFAULT_RAFT_WORKERS = 2;
@@ -110,7 +124,16 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads);
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads,
+                metricsAddress);
+    }
+
+    /** The same configuration serving metrics and health on {@code address} (null: none). */
+    public NodeConfig withMetricsAddress(InetSocketAddress address) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads,
+                address);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

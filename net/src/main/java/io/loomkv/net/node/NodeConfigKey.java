@@ -26,7 +26,8 @@ public enum NodeConfigKey {
     DATA_GROUPS("data-groups", "1", "data groups (Raft groups holding keys) of a new cluster; the 16384 slots are split evenly over them"),
     REPLICAS_PER_GROUP("replicas-per-group", "0", "stores that host each data group (0: every initial member)"),
     RAFT_WORKERS("raft-workers", String.valueOf(NodeConfig.DEFAULT_RAFT_WORKERS), "threads running the replicas' Raft turns"),
-    APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries");
+    APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries"),
+    METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off");
 
     private final String key;
     private final String defaultValue;

@@ -90,7 +90,8 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.DATA_GROUPS, 1, NodeConfig.MAX_DATA_GROUPS),
                         (int) longValue(NodeConfigKey.REPLICAS_PER_GROUP, 0, 7),
                         (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
-                        (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64));
+                        (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
+                        optionalAddress(NodeConfigKey.METRICS_ADDRESS));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
@@ -158,6 +159,11 @@ public final class NodeConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw error(key, e.getMessage());
             }
+        }
+
+        /** Null when empty (the feature is off). */
+        private InetSocketAddress optionalAddress(NodeConfigKey key) throws NodeConfigException {
+            return string(key).isEmpty() ? null : address(key);
         }
 
         private NodeConfigException error(NodeConfigKey key, String what) {

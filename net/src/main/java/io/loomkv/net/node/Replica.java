@@ -64,7 +64,9 @@ final class Replica {
     private final RaftNode node;
     private final ReplicaDriver driver;
     private final ReplicaState state = new ReplicaState();
-    private final ProposalTracker tracker = new ProposalTracker();
+    private final ProposalTracker tracker;
+    /** The engine's key count and size, read by the store's gauges at scrape time. */
+    private final MemoryKvEngine engine;
     private final MpscChunkedArrayQueue<LoopInput> inputs = new MpscChunkedArrayQueue<>(16, INPUT_QUEUE_CAPACITY);
     private final MpscChunkedArrayQueue<Message> inbox = new MpscChunkedArrayQueue<>(16, INBOX_CAPACITY);
     private final AtomicBoolean scheduled = new AtomicBoolean();
@@ -88,8 +90,11 @@ final class Replica {
     /** Ticks delivered while this replica led without interruption (0 when not leading). */
     private long leaderTicks;
 
-    private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine) {
+    private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine,
+            MemoryKvEngine engine) {
         this.groupId = groupId;
+        this.engine = engine;
+        this.tracker = new ProposalTracker(store.metrics().proposalsFailed());
         this.name = "store " + store.storeId() + " group " + groupId;
         this.store = store;
         this.storage = storage;
@@ -102,7 +107,8 @@ final class Replica {
         this.applier = new ReplicaApplier(store.storeId(), groupId, stateMachine, storage, tracker, state,
                 store.applyStage(), membership.confState(), config.snapshotThresholdEntries(),
                 store.snapshotThresholdBytes(), MAX_SNAPSHOT_BYTES,
-                (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
+                (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))),
+                store.metrics());
         this.pointReads = new PointReads(name, stateMachine, state);
         this.quiescence = new Quiescence(2L * config.electionTimeoutTicks(), config.electionTimeoutTicks());
         this.batcher = new KvBatcher("s" + store.storeId() + "-g" + groupId, state, tracker, pointReads, storage,
@@ -127,7 +133,8 @@ final class Replica {
 
     /** Recovers (or creates) this store's replica of {@code groupId} from {@code storage}: snapshot, then the log after it. */
     static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots) throws IOException {
-        KvStateMachine stateMachine = new KvStateMachine(new MemoryKvEngine(), store.limits(), SessionPolicy.defaults(),
+        MemoryKvEngine engine = new MemoryKvEngine();
+        KvStateMachine stateMachine = new KvStateMachine(engine, store.limits(), SessionPolicy.defaults(),
                 groupId, ownedSlots);
         long snapshotIndex = storage.snapshotMetadata().getIndex();
         if (snapshotIndex > 0) {
@@ -136,7 +143,7 @@ final class Replica {
             }
             LOG.info("store {} group {}: state machine restored from snapshot at {}", store.storeId(), groupId, snapshotIndex);
         }
-        return new Replica(groupId, store, storage, stateMachine);
+        return new Replica(groupId, store, storage, stateMachine, engine);
     }
 
     private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex) {
@@ -181,6 +188,21 @@ final class Replica {
 
     boolean isQuiet() {
         return quiescence.isQuiet();
+    }
+
+    /** Keys in this replica's state machine (approximate while it applies); any thread. */
+    long engineKeyCount() {
+        return engine.approximateKeyCount();
+    }
+
+    /** Bytes of keys and values in this replica's state machine (approximate); any thread. */
+    long engineSizeBytes() {
+        return engine.approximateSizeBytes();
+    }
+
+    /** Requests proposed here waiting for their entry to apply; any thread (walks a map: for scrapes, not hot paths). */
+    int pendingProposals() {
+        return tracker.size();
     }
 
     /** The group's voters as this replica last applied them; any thread. */
@@ -564,6 +586,7 @@ final class Replica {
 
         @Override
         public void apply(CommittedEntries committed) {
+            store.metrics().proposalsCommitted().inc(committed.entries().size());
             toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges())));
         }
 

@@ -11,6 +11,9 @@ import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.metrics.HealthCheck;
+import io.loomkv.net.metrics.MetricsServer;
+import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.net.rpc.CallContext;
 import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
@@ -66,6 +69,11 @@ public final class Store implements AutoCloseable {
     private final StoreService service;
     private final RpcServer peerServer;
     private final RpcServer clientServer;
+    private final StoreMetrics metrics;
+    private final PeerRoundTrips roundTrips;
+    /** Null without a metrics address. */
+    private volatile MetricsServer metricsServer;
+    private volatile boolean started;
     private volatile boolean closed;
     /** Ticker thread only. */
     private boolean campaignedAtStart;
@@ -79,9 +87,15 @@ public final class Store implements AutoCloseable {
         this.layout = StoreLayouts.loadOrCreate(config);
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft")).withFsync(config.fsync()));
         try {
+            this.metrics = config.metricsAddress() == null ? StoreMetrics.disabled() : StoreMetrics.enabled();
+            log.observeWal(metrics.walObserver());
+            this.roundTrips = new PeerRoundTrips(metrics);
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
             this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
+            if (metrics.isEnabled()) {
+                transport.measureRoundTrips(roundTrips);
+            }
             String storeName = Long.toString(config.nodeId());
             this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);
             this.applyStage = new ApplyStage(storeName, config.applyThreads());
@@ -89,7 +103,8 @@ public final class Store implements AutoCloseable {
             TreeSet<Long> hosted = hostedGroups();
             long snapshotBytes = Math.clamp(SNAPSHOT_BUDGET_BYTES / Math.max(1, hosted.size()), MIN_SNAPSHOT_THRESHOLD_BYTES,
                     MAX_SNAPSHOT_THRESHOLD_BYTES);
-            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes);
+            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes,
+                    metrics);
             bootstrapNewGroups(hosted);
             for (long group : hosted) {
                 GroupStorage storage = log.group(group);
@@ -137,7 +152,8 @@ public final class Store implements AutoCloseable {
                 public long walForceCount() {
                     return log.walForceCount();
                 }
-            }, limits);
+            }, limits, metrics);
+            StoreGauges.register(metrics, replicas.values(), log, layout);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     RpcHandlers.builder()
                             .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
@@ -153,6 +169,8 @@ public final class Store implements AutoCloseable {
                             .build());
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
                     service.register(RpcHandlers.builder()).build());
+            peerServer.observeTraffic(metrics.peerTraffic());
+            clientServer.observeTraffic(metrics.clientTraffic());
         } catch (IOException | RuntimeException e) {
             log.close();
             throw e;
@@ -169,6 +187,11 @@ public final class Store implements AutoCloseable {
             store.peerServer.start(config.peerAddress());
             store.clientServer.start(config.clientAddress());
             store.transport.connect(store.addresses.ids());
+            if (config.metricsAddress() != null) {
+                store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
+                        store.readinessChecks());
+            }
+            store.started = true;
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
@@ -178,6 +201,39 @@ public final class Store implements AutoCloseable {
                 MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
                 config.dataDirectory());
         return store;
+    }
+
+    /** {@code /livez}: the process can do work; never depends on a leader (etcd's semantics). */
+    private List<HealthCheck> livenessChecks() {
+        return List.of(
+                new HealthCheck("store", () -> closed ? "the store is stopping" : null),
+                new HealthCheck("wal", () -> log.failure() == null ? null : "the WAL failed: " + log.failure()));
+    }
+
+    /** {@code /readyz} adds: started, and every hosted group has a known leader and a working replica. */
+    private List<HealthCheck> readinessChecks() {
+        return List.of(
+                new HealthCheck("started", () -> started ? null : "the store is starting"),
+                new HealthCheck("leader", () -> groupsWhere(r -> r.state().leaderId() == 0, "without a known leader")),
+                new HealthCheck("replicas", () -> groupsWhere(r -> r.state().failure() != null, "whose replica failed")));
+    }
+
+    /** Null when no hosted group matches, else a short description naming the first few. */
+    private String groupsWhere(java.util.function.Predicate<Replica> bad, String what) {
+        List<Long> found = new ArrayList<>();
+        int count = 0;
+        for (Replica replica : replicas.values()) {
+            if (bad.test(replica)) {
+                count++;
+                if (found.size() < 5) {
+                    found.add(replica.groupId());
+                }
+            }
+        }
+        if (count == 0) {
+            return null;
+        }
+        return count + " of " + replicas.size() + " groups " + what + " (" + found + (count > found.size() ? " ...)" : ")");
     }
 
     /** The groups with a replica here: those the layout places here, and those a membership change added since. */
@@ -270,7 +326,9 @@ public final class Store implements AutoCloseable {
 
     private void onRaftBatch(RaftBatch batch, CallContext context) {
         long from = context.peerNodeId();
-        liveness.heard(from, System.nanoTime());
+        long now = System.nanoTime();
+        liveness.heard(from, now);
+        boolean heartbeatResponseSeen = false;
         for (GroupMessage message : batch.getMessagesList()) {
             Replica replica = replicaFor(message);
             if (replica == null) {
@@ -283,6 +341,10 @@ public final class Store implements AutoCloseable {
                         LOG.warn("store {}: dropping {} of group {} claiming from={} to={} on a connection of store {}",
                                 config.nodeId(), raft.getType(), message.getGroupId(), raft.getFrom(), raft.getTo(), from);
                         continue;
+                    }
+                    if (!heartbeatResponseSeen && raft.getType() == MessageType.MSG_HEARTBEAT_RESP) {
+                        heartbeatResponseSeen = true;
+                        roundTrips.responseReceived(from, now);
                     }
                     replica.deliver(raft);
                 }
@@ -418,6 +480,12 @@ public final class Store implements AutoCloseable {
         return replica == null ? 0 : replica.storage().firstIndex();
     }
 
+    /** The address {@code /metrics} and the health endpoints are served on (the real port), or null when off. */
+    public java.net.InetSocketAddress metricsAddress() {
+        MetricsServer server = metricsServer;
+        return server == null ? null : server.address();
+    }
+
     /** WAL force() calls so far; for tests and benchmarks. */
     public long walForceCount() {
         return log.walForceCount();
@@ -430,6 +498,10 @@ public final class Store implements AutoCloseable {
             return;
         }
         closed = true;
+        MetricsServer server = metricsServer;
+        if (server != null) {
+            server.close();
+        }
         clientServer.shutdown(Duration.ofSeconds(1));
         peerServer.shutdown(Duration.ofMillis(200));
         ticker.stop();

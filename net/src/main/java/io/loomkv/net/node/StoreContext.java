@@ -1,12 +1,14 @@
 package io.loomkv.net.node;
 
 import io.loomkv.core.kv.KvLimits;
+import io.loomkv.net.metrics.StoreMetrics;
 
 /**
  * What every replica of a store shares: the configuration, the transport to peer stores, the
  * worker pools that run turns and apply entries, the address book and the liveness of peers.
  *
  * @param snapshotThresholdBytes entry bytes applied since the last snapshot that call for a new one, per group
+ * @param metrics where the replicas record their metrics (records nothing without a metrics address)
  */
 record StoreContext(
         NodeConfig config,
@@ -16,7 +18,8 @@ record StoreContext(
         ApplyStage applyStage,
         Membership addresses,
         StoreLiveness liveness,
-        long snapshotThresholdBytes) {
+        long snapshotThresholdBytes,
+        StoreMetrics metrics) {
 
     long storeId() {
         return config.nodeId();

@@ -51,6 +51,7 @@ public final class RpcServer implements AutoCloseable {
     private volatile boolean draining;
     private boolean stopped;
     private volatile boolean watching = true;
+    private volatile TrafficObserver traffic = TrafficObserver.NONE;
 
     public RpcServer(RpcServerConfig config, RpcHandlers handlers) {
         this(config, handlers, FrameCompression.standard());
@@ -73,6 +74,11 @@ public final class RpcServer implements AutoCloseable {
             shortest = Math.min(shortest, config.readIdleTimeout().toNanos());
         }
         return Math.clamp(shortest / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(1));
+    }
+
+    /** Reports the bytes of the connections accepted from now on to {@code observer} (metrics). */
+    public void observeTraffic(TrafficObserver observer) {
+        this.traffic = java.util.Objects.requireNonNull(observer, "observer");
     }
 
     /** Binds and starts accepting; returns the bound port (useful with port 0). */
@@ -164,7 +170,7 @@ public final class RpcServer implements AutoCloseable {
                                 : "server is at its limit of " + config.maxConnections() + " connections");
                 return;
             }
-            ServerConnection connection = new ServerConnection(this, socket, config, handlers, compression);
+            ServerConnection connection = new ServerConnection(this, socket, config, handlers, compression, traffic);
             connections.add(connection);
             watchdogSleep.workAdded();
             connection.start();
