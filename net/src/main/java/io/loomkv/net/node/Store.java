@@ -95,6 +95,8 @@ public final class Store implements AutoCloseable {
             this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
             if (metrics.isEnabled()) {
                 transport.measureRoundTrips(roundTrips);
+                // Every peer's series from the start, so dashboards and alerts find them before the first sample.
+                config.members().stream().filter(m -> m.id() != config.nodeId()).forEach(m -> metrics.peerRoundTrip(m.id()));
             }
             String storeName = Long.toString(config.nodeId());
             this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);

@@ -44,6 +44,8 @@ final class LocalCluster implements AutoCloseable {
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
     private long requestTimeoutMillis = 5_000;
+    /** Serve metrics and health on an ephemeral port (see {@link Store#metricsAddress()}). */
+    private boolean metrics;
     /** Bumped when startAll retries on fresh ports; new data directories go with the new addresses. */
     private int generation;
 
@@ -84,7 +86,14 @@ final class LocalCluster implements AutoCloseable {
         List<MemberAddress> members = initialMembers.stream().map(addresses::get).toList();
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS);
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS,
+                metrics ? new InetSocketAddress("127.0.0.1", 0) : null);
+    }
+
+    /** Every store serves /metrics and the health endpoints on an ephemeral port (set before starting nodes). */
+    LocalCluster withMetrics() {
+        metrics = true;
+        return this;
     }
 
     /** Serve LEASE reads from the leader's lease (set before starting nodes). */

@@ -1,0 +1,207 @@
+package io.loomkv.net.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.net.client.KvClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A store's HTTP endpoints on real stores: {@code /livez} never waits for a leader, {@code /readyz}
+ * and {@code /health} do (with etcd's verbose lines), bad paths and methods are refused, the
+ * metrics move with the traffic, and every metric the shipped dashboard and alert rules use is
+ * exported by a running store.
+ */
+class StoreMetricsTest {
+    private static final Path OPS = Path.of("..", "ops");
+    private static final Pattern METRIC_NAME = Pattern.compile("\\b((?:loomkv|jvm|process)_[a-zA-Z0-9_]+)");
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    @Test
+    void healthFollowsTheLeadersAndMetricsMoveWithTraffic() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, 2).withMetrics()) {
+            Store first = cluster.start(1);
+            InetSocketAddress address = first.metricsAddress();
+            // Alone, store 1 cannot elect anyone: alive, but not ready.
+            assertEquals(200, get(address, "/livez").statusCode());
+            assertEquals("ok\n", get(address, "/livez").body());
+            HttpResponse<String> livez = get(address, "/livez?verbose");
+            assertEquals(200, livez.statusCode());
+            assertTrue(livez.body().contains("[+]store ok\n") && livez.body().contains("[+]wal ok\n"), livez.body());
+            HttpResponse<String> notReady = get(address, "/readyz?verbose");
+            assertEquals(503, notReady.statusCode());
+            assertTrue(notReady.body().contains("[+]started ok\n"), notReady.body());
+            assertTrue(notReady.body().contains("[-]leader failed: 2 of 2 groups without a known leader"), notReady.body());
+            assertTrue(notReady.body().endsWith("readyz check failed\n"), notReady.body());
+            HttpResponse<String> unhealthy = get(address, "/health");
+            assertEquals(503, unhealthy.statusCode());
+            assertTrue(unhealthy.body().startsWith("{\"health\":\"false\",\"reason\":\"leader: "), unhealthy.body());
+
+            cluster.start(2);
+            cluster.start(3);
+            cluster.awaitLeaders();
+            for (long id : cluster.runningIds()) {
+                InetSocketAddress store = cluster.node(id).metricsAddress();
+                LocalCluster.awaitCondition("store " + id + " ready", () -> get(store, "/readyz").statusCode() == 200);
+                HttpResponse<String> ready = get(store, "/readyz?verbose=1");
+                assertEquals("[+]store ok\n[+]wal ok\n[+]started ok\n[+]leader ok\n[+]replicas ok\nok\n", ready.body());
+                assertEquals("ok\n", get(store, "/readyz").body());
+                assertEquals("{\"health\":\"true\",\"reason\":\"\"}\n", get(store, "/health").body());
+            }
+
+            assertEquals(404, get(address, "/nope").statusCode());
+            assertEquals(404, get(address, "/metricsx").statusCode());
+            assertEquals(404, get(address, "/livez/extra").statusCode());
+            HttpResponse<String> post = http.send(HttpRequest.newBuilder(uri(address, "/livez"))
+                    .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, post.statusCode());
+
+            Map<String, Double> before = scrapeAll(cluster);
+            int puts = 40;
+            try (KvClient client = cluster.client()) {
+                for (int i = 0; i < puts; i++) {
+                    assertFalse(client.put("metrics-key-" + i, "value-" + i), "a new key existed");
+                }
+                assertEquals("value-7", client.get("metrics-key-7").orElseThrow());
+            }
+            Map<String, Double> after = scrapeAll(cluster);
+            String timedPuts = "loomkv_server_request_duration_seconds_count{operation=\"put\"}";
+            assertTrue(after.get(timedPuts) - before.get(timedPuts) >= puts, before.get(timedPuts) + " -> " + after.get(timedPuts));
+            assertGrew(before, after, "loomkv_server_proposals_applied_total");
+            assertGrew(before, after, "loomkv_server_proposals_committed_total");
+            assertGrew(before, after, "loomkv_disk_wal_fsync_duration_seconds_count");
+            assertGrew(before, after, "loomkv_disk_wal_write_bytes_total");
+            assertGrew(before, after, "loomkv_network_client_received_bytes_total");
+            assertGrew(before, after, "loomkv_network_client_sent_bytes_total");
+            assertGrew(before, after, "loomkv_engine_keys");
+            assertEquals(0.0, after.get("loomkv_server_groups_without_leader"));
+            // 2 groups on each of 3 stores, each knowing its leader.
+            assertEquals(6.0, after.get("loomkv_server_groups"));
+            assertEquals(2.0, after.get("loomkv_server_is_leader_groups"));
+
+            Set<String> exported = seriesNames(get(address, "/metrics").body());
+            Set<String> missing = new TreeSet<>();
+            for (String used : namesUsedByOps()) {
+                if (!exported.contains(used)) {
+                    missing.add(used);
+                }
+            }
+            assertTrue(missing.isEmpty(), "used by ops/ but not exported: " + missing + "\nexported: " + exported);
+        }
+    }
+
+    @Test
+    void withoutAMetricsAddressNothingListens() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 1, 10_000)) {
+            Store store = cluster.start(1);
+            assertNull(store.metricsAddress());
+            assertNull(store.config().metricsAddress());
+        }
+    }
+
+    @Test
+    void theMetricsAddressIsAConfigKeyAndFlag() throws Exception {
+        Map<String, String> flags = new TreeMap<>(Map.of("node-id", "1", "client-address", "127.0.0.1:1",
+                "peer-address", "127.0.0.1:2", "data-dir", dir.toString(), "members", "1=127.0.0.1:1/127.0.0.1:2"));
+        assertNull(NodeConfigLoader.load(null, flags).metricsAddress());
+        flags.put("metrics-address", "127.0.0.1:9300");
+        assertEquals(new InetSocketAddress("127.0.0.1", 9300), NodeConfigLoader.load(null, flags).metricsAddress());
+        flags.put("metrics-address", "nonsense");
+        NodeConfigException bad = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(null, flags));
+        assertTrue(bad.getMessage().contains("metrics-address"), bad.getMessage());
+        for (String shipped : new String[] {"local-3node", "sharded-3node"}) {
+            for (int node = 1; node <= 3; node++) {
+                Path file = Path.of("..", "conf", shipped, "node" + node + ".properties");
+                assertFalse(NodeConfigLoader.load(file, Map.of()).metricsAddress() == null, file + " has no metrics-address");
+            }
+        }
+    }
+
+    /** Every {@code loomkv_}, {@code jvm_} and {@code process_} name in the dashboard and the alert rules. */
+    private static Set<String> namesUsedByOps() throws IOException {
+        Set<String> names = new TreeSet<>();
+        for (Path file : new Path[] {OPS.resolve("grafana/loomkv.json"), OPS.resolve("prometheus/alerts.yml")}) {
+            Matcher matcher = METRIC_NAME.matcher(Files.readString(file));
+            int found = 0;
+            while (matcher.find()) {
+                names.add(matcher.group(1));
+                found++;
+            }
+            assertTrue(found > 0, file + " names no metric");
+        }
+        return names;
+    }
+
+    /** The series names of an exposition (histograms' _bucket/_sum/_count and counters' _total as written). */
+    private static Set<String> seriesNames(String exposition) {
+        Set<String> names = new TreeSet<>();
+        for (String line : exposition.split("\n")) {
+            if (!line.isBlank() && !line.startsWith("#")) {
+                int end = line.indexOf('{');
+                names.add(line.substring(0, end >= 0 ? end : line.indexOf(' ')));
+            }
+        }
+        return names;
+    }
+
+    /** Each series (name with its labels, as written) summed over the running stores. */
+    private Map<String, Double> scrapeAll(LocalCluster cluster) throws Exception {
+        Map<String, Double> sums = new TreeMap<>();
+        for (long id : cluster.runningIds()) {
+            HttpResponse<String> response = get(cluster.node(id).metricsAddress(), "/metrics");
+            assertEquals(200, response.statusCode());
+            for (String line : response.body().split("\n")) {
+                if (!line.isBlank() && !line.startsWith("#")) {
+                    int space = line.lastIndexOf(' ');
+                    sums.merge(line.substring(0, space), Double.parseDouble(line.substring(space + 1)), Double::sum);
+                }
+            }
+        }
+        return sums;
+    }
+
+    private static void assertGrew(Map<String, Double> before, Map<String, Double> after, String series) {
+        double was = before.getOrDefault(series, -1.0);
+        double now = after.getOrDefault(series, -1.0);
+        assertTrue(was >= 0 && now > was, series + " did not grow: " + was + " -> " + now);
+    }
+
+    private HttpResponse<String> get(InetSocketAddress address, String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(uri(address, path)).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static URI uri(InetSocketAddress address, String path) {
+        return URI.create("http://" + address.getHostString() + ":" + address.getPort() + path);
+    }
+}
