@@ -36,8 +36,8 @@ import picocli.CommandLine.Parameters;
  * {@code loomkv ctl}: one client operation or admin command against a running cluster. Options
  * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
  */
-@Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader.")
+@Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader, endpoint health|status.")
 public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
@@ -53,7 +53,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|groups|slot|member|transfer-leader ...");
+        System.err.println("usage: ./loomkv ctl [--cluster X] [--json] put|get|del|append|cas|scan|status|groups|slot|member|transfer-leader|endpoint ...");
         return 2;
     }
 
