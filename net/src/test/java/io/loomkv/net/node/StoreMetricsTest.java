@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +36,9 @@ class StoreMetricsTest {
     private static final Path OPS = Path.of("..", "ops");
     private static final Pattern METRIC_NAME = Pattern.compile("\\b((?:loomkv|jvm|process)_[a-zA-Z0-9_]+)");
 
+    /** Small, so that the puts below make the groups take snapshots. */
+    private static final long SNAPSHOT_EVERY_ENTRIES = 10;
+
     @TempDir
     Path dir;
 
@@ -42,7 +46,7 @@ class StoreMetricsTest {
 
     @Test
     void healthFollowsTheLeadersAndMetricsMoveWithTraffic() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, 2).withMetrics()) {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, SNAPSHOT_EVERY_ENTRIES, 2).withMetrics()) {
             Store first = cluster.start(1);
             InetSocketAddress address = first.metricsAddress();
             // Alone, store 1 cannot elect anyone: alive, but not ready.
@@ -97,6 +101,9 @@ class StoreMetricsTest {
             assertGrew(before, after, "loomkv_network_client_received_bytes_total");
             assertGrew(before, after, "loomkv_network_client_sent_bytes_total");
             assertGrew(before, after, "loomkv_engine_keys");
+            LocalCluster.awaitCondition("a snapshot saved", () -> sum(scrape(cluster), "loomkv_disk_snapshot_save_duration_seconds_count") > 0);
+            LocalCluster.awaitCondition("a peer round trip measured",
+                    () -> sum(scrape(cluster), "loomkv_network_peer_round_trip_time_seconds_count{") > 0);
             assertEquals(0.0, after.get("loomkv_server_groups_without_leader"));
             // 2 groups on each of 3 stores, each knowing its leader.
             assertEquals(6.0, after.get("loomkv_server_groups"));
@@ -140,6 +147,57 @@ class StoreMetricsTest {
         }
     }
 
+    /**
+     * With Prometheus's own {@code promtool} installed (Debian's {@code prometheus} package;
+     * {@code ops/prometheus/promtool-check.sh} installs it), the rules, the scrape config and a
+     * live scrape pass its checks; skipped without it.
+     */
+    @Test
+    void promtoolAcceptsTheRulesTheConfigAndAScrape() throws Exception {
+        Path promtool = onPath("promtool");
+        Assumptions.assumeTrue(promtool != null, "promtool is not installed (ops/prometheus/promtool-check.sh installs it)");
+        assertEquals("", run(promtool, null, "check", "rules", OPS.resolve("prometheus/alerts.yml").toString()));
+        assertEquals("", run(promtool, null, "check", "config", OPS.resolve("prometheus/prometheus.yml").toString()));
+        try (LocalCluster cluster = new LocalCluster(dir, 1, 10_000).withMetrics()) {
+            Store store = cluster.start(1);
+            cluster.awaitLeaders();
+            try (KvClient client = cluster.client()) {
+                client.put("promtool", "checked");
+            }
+            assertEquals("", run(promtool, get(store.metricsAddress(), "/metrics").body(), "check", "metrics"));
+        }
+    }
+
+    /** Runs {@code promtool} with {@code args}; returns "" when it exits 0, else its exit code and output. */
+    private static String run(Path program, String stdin, String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(program.toString()));
+        command.addAll(java.util.List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        if (stdin != null) {
+            try (var in = process.getOutputStream()) {
+                in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } else {
+            process.getOutputStream().close();
+        }
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            return "timed out: " + output;
+        }
+        return process.exitValue() == 0 ? "" : "exit " + process.exitValue() + ": " + output;
+    }
+
+    private static Path onPath(String program) {
+        for (String folder : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            Path candidate = Path.of(folder, program);
+            if (!folder.isEmpty() && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
     /** Every {@code loomkv_}, {@code jvm_} and {@code process_} name in the dashboard and the alert rules. */
     private static Set<String> namesUsedByOps() throws IOException {
         Set<String> names = new TreeSet<>();
@@ -181,6 +239,19 @@ class StoreMetricsTest {
             }
         }
         return sums;
+    }
+
+    private Map<String, Double> scrape(LocalCluster cluster) {
+        try {
+            return scrapeAll(cluster);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The sum of the series whose name (with labels) starts with {@code prefix}. */
+    private static double sum(Map<String, Double> series, String prefix) {
+        return series.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).mapToDouble(Map.Entry::getValue).sum();
     }
 
     private static void assertGrew(Map<String, Double> before, Map<String, Double> after, String series) {
