@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 
 /**
  * A store's HTTP endpoints for operators, with etcd's paths and semantics:
@@ -26,6 +27,11 @@ import java.util.concurrent.Executors;
  * Requests run on virtual threads; the server binds before {@link #start} returns.
  */
 public final class MetricsServer implements AutoCloseable {
+    /** Requests served at once; more get 503 at once (scrapers and probes are few; a flood must not pile up work). */
+    static final int MAX_CONCURRENT_REQUESTS = 16;
+    /** Connections waiting to be accepted. */
+    private static final int BACKLOG = 64;
+
     private final HttpServer server;
     private final ExecutorService executor;
 
@@ -41,20 +47,25 @@ public final class MetricsServer implements AutoCloseable {
     public static MetricsServer start(InetSocketAddress address, StoreMetrics metrics, List<HealthCheck> live,
             List<HealthCheck> ready) throws IOException {
         List<HealthCheck> readiness = java.util.stream.Stream.concat(live.stream(), ready.stream()).toList();
-        HttpServer server = HttpServer.create(address, 64);
+        HttpServer server;
+        try {
+            server = HttpServer.create(address, BACKLOG);
+        } catch (IOException e) {
+            throw new IOException("metrics-address " + address.getHostString() + ":" + address.getPort()
+                    + ": cannot listen: " + e.getMessage(), e);
+        }
         MetricsHandler metricsHandler = new MetricsHandler(metrics.registry());
+        Semaphore permits = new Semaphore(MAX_CONCURRENT_REQUESTS);
         server.createContext("/", exchange -> {
             try (exchange) {
-                switch (exchange.getRequestURI().getPath()) {
-                    case "/metrics" -> {
-                        if (allowed(exchange)) {
-                            metricsHandler.handle(exchange);
-                        }
-                    }
-                    case "/livez" -> probe(exchange, "livez", live);
-                    case "/readyz" -> probe(exchange, "readyz", readiness);
-                    case "/health" -> health(exchange, readiness);
-                    default -> send(exchange, 404, "text/plain", "404 page not found: try /metrics, /livez, /readyz or /health\n");
+                if (!permits.tryAcquire()) {
+                    send(exchange, 503, "text/plain", "busy: " + MAX_CONCURRENT_REQUESTS + " requests in progress\n");
+                    return;
+                }
+                try {
+                    dispatch(exchange, metricsHandler, live, readiness);
+                } finally {
+                    permits.release();
                 }
             }
         });
@@ -62,6 +73,21 @@ public final class MetricsServer implements AutoCloseable {
         server.setExecutor(executor);
         server.start();
         return new MetricsServer(server, executor);
+    }
+
+    private static void dispatch(HttpExchange exchange, MetricsHandler metricsHandler, List<HealthCheck> live,
+            List<HealthCheck> readiness) throws IOException {
+        switch (exchange.getRequestURI().getPath()) {
+            case "/metrics" -> {
+                if (allowed(exchange)) {
+                    metricsHandler.handle(exchange);
+                }
+            }
+            case "/livez" -> probe(exchange, "livez", live);
+            case "/readyz" -> probe(exchange, "readyz", readiness);
+            case "/health" -> health(exchange, readiness);
+            default -> send(exchange, 404, "text/plain", "404 page not found: try /metrics, /livez, /readyz or /health\n");
+        }
     }
 
     /** The bound address (the real port when started on port 0). */

@@ -91,7 +91,7 @@ public final class StoreMetrics {
         this.clientTraffic = traffic("loomkv_network_client_received_bytes_total", "loomkv_network_client_sent_bytes_total",
                 "client connections");
         this.peerTraffic = traffic("loomkv_network_peer_received_bytes_total", "loomkv_network_peer_sent_bytes_total",
-                "peer connections accepted by this store (Raft traffic towards it)");
+                "peer connections (Raft traffic, both those this store opened and those it accepted)");
         this.walObserver = registry == null ? WalObserver.NONE : new WalObserver() {
             @Override
             public void forced(long durationNanos) {

@@ -94,6 +94,7 @@ public final class Store implements AutoCloseable {
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
             this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
             if (metrics.isEnabled()) {
+                transport.observeTraffic(metrics.peerTraffic());
                 transport.measureRoundTrips(roundTrips);
                 // Every peer's series from the start, so dashboards and alerts find them before the first sample.
                 config.members().stream().filter(m -> m.id() != config.nodeId()).forEach(m -> metrics.peerRoundTrip(m.id()));
@@ -198,10 +199,11 @@ public final class Store implements AutoCloseable {
             store.close();
             throw e;
         }
-        LOG.info("store {} of cluster '{}' serving {} groups (layout {}) for clients on {} and peers on {} (data in {})",
+        LOG.info("store {} of cluster '{}' serving {} groups (layout {}) for clients on {} and peers on {} (data in {}; {})",
                 config.nodeId(), config.clusterId(), store.replicas.size(), store.layout.version(),
                 MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
-                config.dataDirectory());
+                config.dataDirectory(), store.metricsServer == null ? "no metrics-address"
+                        : "metrics and health on http://" + MemberAddress.format(store.metricsServer.address()));
         return store;
     }
 

@@ -48,6 +48,11 @@ final class StoreTransport implements AutoCloseable {
         this.client = new RpcClient(peerClientConfig);
     }
 
+    /** Reports the bytes of the peer connections opened from now on (metrics); call before {@link #connect}. */
+    void observeTraffic(io.loomkv.net.rpc.TrafficObserver observer) {
+        client.observeTraffic(observer);
+    }
+
     /** Measures round trips from the heartbeats sent from now on. */
     void measureRoundTrips(PeerRoundTrips roundTrips) {
         this.roundTrips = roundTrips;

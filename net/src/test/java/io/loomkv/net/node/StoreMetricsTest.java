@@ -101,6 +101,8 @@ class StoreMetricsTest {
             assertGrew(before, after, "loomkv_network_client_received_bytes_total");
             assertGrew(before, after, "loomkv_network_client_sent_bytes_total");
             assertGrew(before, after, "loomkv_engine_keys");
+            assertGrew(before, after, "loomkv_network_peer_received_bytes_total");
+            assertGrew(before, after, "loomkv_network_peer_sent_bytes_total");
             LocalCluster.awaitCondition("a snapshot saved", () -> sum(scrape(cluster), "loomkv_disk_snapshot_save_duration_seconds_count") > 0);
             LocalCluster.awaitCondition("a peer round trip measured",
                     () -> sum(scrape(cluster), "loomkv_network_peer_round_trip_time_seconds_count{") > 0);
@@ -126,6 +128,22 @@ class StoreMetricsTest {
             Store store = cluster.start(1);
             assertNull(store.metricsAddress());
             assertNull(store.config().metricsAddress());
+        }
+    }
+
+    @Test
+    void aTakenMetricsAddressStopsTheStartAndLeavesNothingBehind() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 1, 10_000);
+                java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            NodeConfig config = cluster.config(1, false).withMetricsAddress(
+                    new InetSocketAddress("127.0.0.1", taken.getLocalPort()));
+            IOException refused = assertThrows(IOException.class, () -> Store.start(config));
+            assertTrue(refused.getMessage().startsWith("metrics-address 127.0.0.1:" + taken.getLocalPort() + ": cannot listen"),
+                    refused.getMessage());
+            // The failed start released its ports and its data directory: the same store starts on another metrics port.
+            try (Store store = Store.start(config.withMetricsAddress(new InetSocketAddress("127.0.0.1", 0)))) {
+                assertEquals(200, get(store.metricsAddress(), "/livez").statusCode());
+            }
         }
     }
 
