@@ -190,14 +190,9 @@ final class Replica {
         return quiescence.isQuiet();
     }
 
-    /** Keys in this replica's state machine (approximate while it applies); any thread. */
-    long engineKeyCount() {
-        return engine.approximateKeyCount();
-    }
-
-    /** Bytes of keys and values in this replica's state machine (approximate); any thread. */
-    long engineSizeBytes() {
-        return engine.approximateSizeBytes();
+    /** The state machine's engine, for its approximate key count and size (readable from any thread). */
+    MemoryKvEngine engine() {
+        return engine;
     }
 
     /** Requests proposed here waiting for their entry to apply; any thread (walks a map: for scrapes, not hot paths). */
