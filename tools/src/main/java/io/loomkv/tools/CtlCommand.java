@@ -12,6 +12,7 @@ import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -20,6 +21,7 @@ import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -29,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -37,7 +40,7 @@ import picocli.CommandLine.Parameters;
  * go before the subcommand: {@code ./loomkv ctl --json --cluster 127.0.0.1:7101 get k}.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, member list|add|remove, transfer-leader, endpoint health|status.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get, member list|add|remove, transfer-leader, endpoint health|status.")
 public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--cluster", paramLabel = "FOLDER|HOST:PORT,...", defaultValue = "conf/local-3node",
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
@@ -48,6 +51,9 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "give up after this long (default: ${DEFAULT-VALUE})")
     long timeoutMillis;
+
+    @Mixin
+    ClientTlsOptions tls;
 
     private final PrintStream out = System.out;
 
@@ -73,16 +79,18 @@ public final class CtlCommand implements Callable<Integer> {
     private int withClient(ClientAction action) {
         quietLogs();
         ClusterTarget target;
+        TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(cluster);
-        } catch (NodeConfigException | IOException e) {
+            tlsContext = tls.context();
+        } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         Duration deadline = Duration.ofMillis(Math.max(100, timeoutMillis));
         Duration attempt = Duration.ofMillis(Math.min(2000, deadline.toMillis()));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(deadline, attempt))) {
+                .withDeadline(deadline, attempt).withTls(tlsContext))) {
             return action.run(client, target);
         } catch (UsageError e) {
             System.err.println("error: " + e.getMessage());
@@ -316,6 +324,34 @@ public final class CtlCommand implements Callable<Integer> {
     int transferLeader(@Parameters(paramLabel = "ID") long id,
             @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
         return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+    }
+
+    @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
+            "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
+            "was created with; the controller keeps the newest 1,024."})
+    int config(@Parameters(paramLabel = "get") String action,
+            @Parameters(paramLabel = "N", arity = "0..1", defaultValue = "-1") long number) {
+        if (!"get".equals(action)) {
+            System.err.println("error: config takes get [N], not '" + action + "'");
+            return 2;
+        }
+        if (number == 0 || number < -1) {
+            System.err.println("error: configuration numbers start at 1 (or -1 for the latest), got " + number);
+            return 2;
+        }
+        return withClient((client, target) -> {
+            ControllerReply latest = client.config(-1);
+            ControllerReply reply = number == -1 || !latest.getError().isEmpty() ? latest : client.config(number);
+            if (!reply.getError().isEmpty()) {
+                if (json) {
+                    out.println("{\"ok\":false,\"message\":" + Json.quote(reply.getError()) + "}");
+                }
+                System.err.println("error: " + reply.getError());
+                return 1;
+            }
+            ConfigListing.print(reply.getConfig(), latest.getConfig().getVersion(), json, out);
+            return 0;
+        });
     }
 
     private static long parseId(String text) {

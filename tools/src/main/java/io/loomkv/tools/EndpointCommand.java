@@ -47,16 +47,18 @@ final class EndpointCommand implements Callable<Integer> {
     private int withStores(Action action) {
         CtlCommand.quietLogs();
         ClusterTarget target;
+        io.loomkv.net.tls.TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(ctl.cluster);
-        } catch (NodeConfigException | IOException e) {
+            tlsContext = ctl.tls.context();
+        } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         // One attempt per store, bounded: an unreachable store is reported, not waited on for the whole deadline.
         Duration attempt = Duration.ofMillis(Math.clamp(ctl.timeoutMillis, 100, 5_000));
         try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(attempt, attempt))) {
+                .withDeadline(attempt, attempt).withTls(tlsContext))) {
             return action.run(client, target.clientAddresses(), System.out);
         }
     }

@@ -4,10 +4,12 @@ import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.resp.RespGateway;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,19 +28,24 @@ public final class ProxyCommand implements Callable<Integer> {
             description = "a folder of node configs or a list of client addresses (default: ${DEFAULT-VALUE})")
     String cluster;
 
+    @Mixin
+    ClientTlsOptions tls;
+
     @Override
     public Integer call() throws Exception {
         InetSocketAddress listen;
         ClusterTarget target;
+        TlsContext tlsContext;
         try {
             listen = MemberAddress.parseHostPort(respListen);
             target = ClusterTarget.resolve(cluster);
+            tlsContext = tls.context();
         } catch (IllegalArgumentException | NodeConfigException | IOException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         try (RespGateway gateway = RespGateway.start(listen,
-                KvClientConfig.of(target.clientAddresses(), target.clusterId()))) {
+                KvClientConfig.of(target.clientAddresses(), target.clusterId()).withTls(tlsContext))) {
             Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "proxy-shutdown"));
             System.out.println("loomkv proxy: Redis protocol on " + listen.getHostString() + ":" + gateway.port()
                     + " for the cluster at " + cluster);

@@ -1,5 +1,6 @@
 package io.loomkv.tools;
 
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.proto.NodeStatusReply;
@@ -70,7 +71,8 @@ final class StoreStatusListing {
             boolean json, PrintStream out) {
         NodeStatusReply status;
         try {
-            status = client.status(address, view.getGroupId());
+            status = view.getGroupId() == GroupIds.CONTROLLER_GROUP_ID ? client.controllerStatus(address)
+                    : client.status(address, view.getGroupId());
         } catch (RuntimeException e) {
             // The LAYOUT's view still says role, leader and applied index; term and commit stay unknown.
             if (json) {

@@ -29,8 +29,11 @@ class CtlCommandTest {
     static final List<Store> nodes = new ArrayList<>();
     static Path confFolder;
 
+    private static ch.qos.logback.classic.Level quietLevel;
+
     @BeforeAll
     static void startCluster() throws Exception {
+        quietLevel = QuietStoreLogs.raise();
         List<MemberAddress> members = new ArrayList<>();
         for (long id = 1; id <= 3; id++) {
             members.add(new MemberAddress(id, new InetSocketAddress("127.0.0.1", freePort()),
@@ -53,6 +56,7 @@ class CtlCommandTest {
     @AfterAll
     static void stopCluster() {
         nodes.forEach(Store::close);
+        QuietStoreLogs.restore(quietLevel);
     }
 
     private static int freePort() throws IOException {
@@ -99,12 +103,26 @@ class CtlCommandTest {
     }
 
     @Test
-    void statusAndMembers() {
-        Run status = ctl("--json", "status");
-        assertEquals(0, status.exitCode());
-        String[] lines = status.out().split("\n");
-        assertEquals(3, lines.length, status.out());
-        assertEquals(1, java.util.Arrays.stream(lines).filter(l -> l.contains("\"role\":\"LEADER\"")).count(), status.out());
+    void statusAndMembers() throws InterruptedException {
+        // Each of the two groups (the shard controller, group 0, and group 1) elects on its own: wait for both.
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        Run status;
+        while (true) {
+            status = ctl("--json", "status");
+            assertEquals(0, status.exitCode());
+            String[] lines = status.out().split("\n");
+            assertEquals(6, lines.length, "3 stores, each with the shard controller (group 0) and group 1: " + status.out());
+            boolean oneLeaderEach = true;
+            for (int group = 0; group <= 1; group++) {
+                String leader = "\"group\":" + group + ",\"role\":\"LEADER\"";
+                oneLeaderEach &= java.util.Arrays.stream(lines).filter(l -> l.contains(leader)).count() == 1;
+            }
+            if (oneLeaderEach) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "not one leader per group within 30 s: " + status.out());
+            Thread.sleep(50);
+        }
         Run members = ctl("member", "list");
         assertEquals(0, members.exitCode());
         assertEquals(3, members.out().lines().count(), members.out());

@@ -24,16 +24,18 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code ctl endpoint health|status} against an in-process 3-store cluster with 2 groups. */
+/** {@code ctl endpoint health|status} against an in-process 3-store cluster with 2 data groups (and the controller's group 0). */
 class CtlEndpointCommandTest {
     @TempDir
     static Path dir;
     static final List<Store> stores = new ArrayList<>();
     static final List<MemberAddress> members = new ArrayList<>();
     static Path confFolder;
+    private static ch.qos.logback.classic.Level quietLevel;
 
     @BeforeAll
     static void startCluster() throws Exception {
+        quietLevel = QuietStoreLogs.raise();
         for (long id = 1; id <= 3; id++) {
             members.add(new MemberAddress(id, new InetSocketAddress("127.0.0.1", freePort()),
                     new InetSocketAddress("127.0.0.1", freePort())));
@@ -62,6 +64,7 @@ class CtlEndpointCommandTest {
     @AfterAll
     static void stopCluster() {
         stores.forEach(Store::close);
+        QuietStoreLogs.restore(quietLevel);
     }
 
     private static int freePort() throws IOException {
@@ -139,10 +142,11 @@ class CtlEndpointCommandTest {
         for (int i = 0; i < 3; i++) {
             String line = objects.get(i);
             assertTrue(line.startsWith("{\"endpoint\":\"" + MemberAddress.format(members.get(i).clientAddress())
-                    + "\",\"id\":" + (i + 1) + ",\"groups\":2,"), line);
+                    + "\",\"id\":" + (i + 1) + ",\"groups\":" + stores.get(i).groups().size() + ","), line);
             assertTrue(line.contains("\"without_leader\":0"), line);
             leading += Integer.parseInt(line.replaceAll(".*\"leading\":(\\d+).*", "$1"));
         }
-        assertEquals(2, leading, "each of the 2 groups has one leader: " + json.out());
+        long groups = stores.stream().flatMap(s -> s.groups().stream()).distinct().count();
+        assertEquals(groups, leading, "each of the " + groups + " groups has one leader: " + json.out());
     }
 }

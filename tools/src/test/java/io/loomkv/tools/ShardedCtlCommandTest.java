@@ -41,8 +41,11 @@ class ShardedCtlCommandTest {
     static List<MemberAddress> members;
     static Path confFolder;
 
+    private static ch.qos.logback.classic.Level quietLevel;
+
     @BeforeAll
     static void startCluster() throws Exception {
+        quietLevel = QuietStoreLogs.raise();
         members = new ArrayList<>();
         for (long id = 1; id <= 3; id++) {
             members.add(new MemberAddress(id, new InetSocketAddress("127.0.0.1", freePort()),
@@ -77,6 +80,7 @@ class ShardedCtlCommandTest {
     @AfterAll
     static void stopCluster() {
         stores.forEach(Store::close);
+        QuietStoreLogs.restore(quietLevel);
     }
 
     private static int freePort() throws IOException {
@@ -151,24 +155,27 @@ class ShardedCtlCommandTest {
         }
     }
 
+    /** Group 0, the shard controller, is on all three stores too: its lines come first. */
     @Test
     void statusHasOneLinePerStoreAndGroup() throws Exception {
         Run text = ctl("status");
         assertEquals(0, text.exitCode(), text.err());
-        assertEquals(1 + 3 * GROUPS, text.lines().size(), text.out());
+        assertEquals(1 + 3 * (GROUPS + 1), text.lines().size(), text.out());
         assertEquals(List.of("ADDRESS", "STORE", "GROUP", "ROLE", "TERM", "COMMIT", "APPLIED", "LEADER", "QUIET"),
                 Arrays.asList(text.lines().get(0).trim().split("\\s+")));
         String firstStore = MemberAddress.format(members.get(0).clientAddress());
-        assertTrue(text.lines().get(1).matches(firstStore.replace(".", "\\.") + "\\s+1\\s+1\\s+[A-Z_]+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+(yes|no)"),
+        assertTrue(text.lines().get(1).matches(firstStore.replace(".", "\\.") + "\\s+1\\s+0\\s+[A-Z_]+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+(yes|no)"),
                 text.lines().get(1));
+        assertTrue(text.lines().get(2).matches(firstStore.replace(".", "\\.") + "\\s+1\\s+1\\s+[A-Z_]+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+(yes|no)"),
+                text.lines().get(2));
 
         // Leadership may move (the balancer, another test's transfer): look until one view has a leader per group.
         awaitTrue("one LEADER line per group in ctl --json status", () -> {
             Run json = ctl("--json", "status");
-            if (json.exitCode() != 0 || json.lines().size() != 3 * GROUPS) {
+            if (json.exitCode() != 0 || json.lines().size() != 3 * (GROUPS + 1)) {
                 return false;
             }
-            for (long group = 1; group <= GROUPS; group++) {
+            for (long group = 0; group <= GROUPS; group++) {
                 String tag = "\"group\":" + group + ",\"role\":\"LEADER\"";
                 if (json.lines().stream().filter(l -> l.contains(tag)).count() != 1) {
                     return false;
@@ -281,5 +288,33 @@ class ShardedCtlCommandTest {
             assertEquals(0, remove.exitCode(), remove.out() + remove.err());
             awaitTrue("store 4 gone from group 3", () -> ctl("member", "list", "--group", "3").lines().size() == 3);
         }
+    }
+
+    /** ctl config get: configuration 1 of the shard controller is the layout the cluster was created with. */
+    @Test
+    void configGetPrintsTheControllersConfiguration() {
+        Run text = ctl("config", "get");
+        assertEquals(0, text.exitCode(), text.err());
+        List<String> lines = text.lines();
+        assertEquals("configuration 1 (latest): 4 data groups", lines.get(0), text.out());
+        assertEquals(List.of("GROUP", "SLOTS", "STORES", "SLOT", "RANGES"), Arrays.asList(lines.get(1).trim().split("\\s+")));
+        for (long group = 1; group <= GROUPS; group++) {
+            assertEquals(List.of(Long.toString(group), Integer.toString(SLOTS_PER_GROUP), "1-3", expectedSlots(group)),
+                    Arrays.asList(lines.get((int) group + 1).trim().split("\\s+")), text.out());
+        }
+        Run json = ctl("--json", "config", "get", "1");
+        assertEquals(0, json.exitCode(), json.err());
+        assertTrue(json.out().startsWith("{\"number\":1,\"latest\":true,\"groups\":[{\"group\":1,\"slots\":\"0-4095\",\"slot_count\":4096,"
+                + "\"stores\":[1,2,3]}"), json.out());
+
+        Run future = ctl("config", "get", "7");
+        assertEquals(0, future.exitCode(), future.err());
+        assertTrue(future.out().startsWith("configuration 1 (latest)"), "a number past the latest gives the latest: " + future.out());
+        Run bad = ctl("config", "get", "0");
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().contains("start at 1"), bad.err());
+        Run unknown = ctl("config", "set");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("config takes get"), unknown.err());
     }
 }

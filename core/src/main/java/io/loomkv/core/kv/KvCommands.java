@@ -2,18 +2,30 @@ package io.loomkv.core.kv;
 
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
 
 /** Turns a client's write request into the command the leader proposes. */
 public final class KvCommands {
 
     private KvCommands() {}
 
-    /** Whether the request is a write (goes through the log) rather than a read. */
+    /**
+     * Whether the request is a write (goes through the log) rather than a read. A shard controller
+     * query is a read: the configurations change only through the log, so a query is served like
+     * a get (linearizable through ReadIndex by default, or stale from any replica).
+     */
     public static boolean isWrite(KvRequest request) {
         return switch (request.getOpCase()) {
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION, CONTROLLER -> true;
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION -> true;
+            case CONTROLLER -> !isControllerQuery(request);
             case GET, MULTI_GET, SCAN, OP_NOT_SET -> false;
         };
+    }
+
+    /** Whether the request is a shard controller query (a read of group 0). */
+    public static boolean isControllerQuery(KvRequest request) {
+        return request.getOpCase() == KvRequest.OpCase.CONTROLLER
+                && request.getController().getOpCase() == ControllerCommand.OpCase.QUERY;
     }
 
     /**

@@ -225,6 +225,13 @@ public final class KvStateMachine {
     public KvReply read(KvRequest request) {
         switch (request.getOpCase()) {
             case GET, MULTI_GET, SCAN -> { }
+            case CONTROLLER -> {
+                if (KvCommands.isControllerQuery(request)) {
+                    return controllerCommand(request.getController());
+                }
+                return KvReplies.invalidArgument("a shard controller " + request.getController().getOpCase()
+                        + " is not a read; it goes through the log");
+            }
             default -> {
                 return KvReplies.invalidArgument(request.getOpCase() + " is not a read; writes go through the log");
             }
@@ -306,6 +313,11 @@ public final class KvStateMachine {
                         + GroupIds.MAX_SESSIONS_PER_GROUP + " session ids it may hand out");
             }
             return ok().setOpenSession(OpenSessionResult.newBuilder().setClientId(opened.clientId)).build();
+        }
+        if (KvValidator.isBootstrap(command) && command.getClientId() == 0) {
+            // Session-less (the envelope check allowed it for the bootstrap only): at most once by
+            // construction, since the controller refuses a bootstrap once a configuration exists.
+            return controllerCommand(command.getController());
         }
         SessionTable.Session session = sessions.find(command.getClientId());
         if (session == null) {

@@ -66,10 +66,9 @@ public final class KvValidator {
             case MULTI_PUT -> firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
                     checkMultiPut(request.getMultiPut()));
-            case CONTROLLER -> firstError(
+            case CONTROLLER -> KvCommands.isControllerQuery(request) ? null : firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
-                    request.getController().getOpCase() == ControllerCommand.OpCase.OP_NOT_SET
-                            ? "controller command has no operation" : null);
+                    checkClientControllerCommand(request.getController()));
         };
         return Optional.ofNullable(error);
     }
@@ -94,7 +93,11 @@ public final class KvValidator {
             case OPEN_SESSION -> command.getClientId() != 0 || command.getSequence() != 0
                     ? "open_session must not carry client_id or sequence"
                     : null;
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, CONTROLLER -> checkCommandSession(command);
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT -> checkCommandSession(command);
+            // The bootstrap is the one session-less write: the store writes it into a new controller
+            // group's log (identically on every initial replica), where no session can exist yet.
+            case CONTROLLER -> isBootstrap(command) && command.getClientId() == 0 && command.getSequence() == 0
+                    ? null : checkCommandSession(command);
         };
         return Optional.ofNullable(error);
     }
@@ -113,6 +116,21 @@ public final class KvValidator {
                     ? "controller command has no operation" : null; // the controller checks the rest
         };
         return Optional.ofNullable(error);
+    }
+
+    /** Whether {@code command} is the controller bootstrap written at a controller group's creation. */
+    public static boolean isBootstrap(Command command) {
+        return command.getOpCase() == Command.OpCase.CONTROLLER
+                && command.getController().getOpCase() == ControllerCommand.OpCase.BOOTSTRAP;
+    }
+
+    /** A controller command from a client: any but the bootstrap, which only the store writes. */
+    private static String checkClientControllerCommand(ControllerCommand command) {
+        return switch (command.getOpCase()) {
+            case OP_NOT_SET -> "controller command has no operation";
+            case BOOTSTRAP -> "the controller's bootstrap is written by the stores when the cluster is created, not by clients";
+            case JOIN, LEAVE, MOVE, QUERY -> null; // the controller checks the rest
+        };
     }
 
     /** Checks a key: non-empty and at most {@code maxKeyBytes}. Null when valid. */

@@ -1,12 +1,14 @@
 package io.loomkv.core.kv;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
@@ -53,6 +55,41 @@ class KvControllerGroupTest {
         KvReply again = controller(client, bootstrap());
         assertEquals(Status.INVALID_ARGUMENT, again.getStatus());
         assertTrue(again.getMessage().contains("bootstrapped already"), again.getMessage());
+    }
+
+    /**
+     * The stores write the bootstrap into a new controller group's log without a session (none can
+     * exist yet); every other controller write needs one, and a client request may not carry a
+     * bootstrap at all. A query is a read, served without the log.
+     */
+    @Test
+    void theSessionLessBootstrapIsTheStoresAloneAndQueriesAreReads() {
+        Command sessionLess = Command.newBuilder().setTimestampMillis(1).setController(bootstrap()).build();
+        assertEquals(Status.OK, group0.apply(sessionLess).getStatus());
+        assertEquals(1, group0.machine.controller().latest().version());
+        KvReply again = group0.apply(sessionLess);
+        assertTrue(again.getMessage().contains("bootstrapped already"), again.getMessage());
+        KvReply sessionLessJoin = group0.apply(Command.newBuilder().setTimestampMillis(2).setController(join(3)).build());
+        assertEquals(Status.INVALID_ARGUMENT, sessionLessJoin.getStatus());
+        assertEquals(1, group0.machine.controller().latest().version(), "a session-less join changes nothing");
+
+        KvValidator validator = new KvValidator(KvLimits.defaults());
+        KvRequest clientBootstrap = KvRequest.newBuilder().setClientId(GroupIds.firstClientId(GroupIds.CONTROLLER_GROUP_ID)).setSequence(1)
+                .setAcknowledgedBelow(1).setController(bootstrap()).build();
+        assertTrue(validator.checkRequest(clientBootstrap).orElseThrow().contains("written by the stores"));
+
+        KvRequest query = KvRequest.newBuilder().setController(ControllerCommand.newBuilder()
+                .setQuery(QueryConfig.newBuilder().setNumber(-1))).build();
+        assertTrue(validator.checkRequest(query).isEmpty(), "a query needs no session");
+        assertFalse(KvCommands.isWrite(query));
+        long applied = group0.machine.lastAppliedIndex();
+        KvReply read = group0.machine.read(query);
+        assertEquals(Status.OK, read.getStatus(), read.getMessage());
+        assertEquals(INITIAL.toProto(), read.getController().getConfig());
+        assertEquals(applied, group0.machine.lastAppliedIndex());
+        KvReply joinAsRead = group0.machine.read(KvRequest.newBuilder().setController(join(3)).build());
+        assertEquals(Status.INVALID_ARGUMENT, joinAsRead.getStatus());
+        assertEquals(1, group0.machine.controller().latest().version());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.loomkv.net.client;
 
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeMethods;
@@ -35,8 +36,15 @@ final class ClusterRouting {
     /** Two fetches of the layout are at least this far apart. */
     static final long MIN_REFRESH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    /** One fetched layout with the addresses of its stores. */
-    record View(SlotLayout layout, Map<Long, InetSocketAddress> stores, long fetchedAtNanos) {
+    /** One fetched layout with the addresses of its stores, and the stores hosting the shard controller. */
+    record View(SlotLayout layout, Map<Long, InetSocketAddress> stores, List<Long> controllerStores, long fetchedAtNanos) {
+        /** The stores to try for {@code groupId} when its leader is not known. */
+        List<Long> replicas(long groupId) {
+            if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+                return controllerStores;
+            }
+            return layout.groups().contains(groupId) ? layout.replicas(groupId) : List.of();
+        }
     }
 
     private final KvClientConfig config;
@@ -146,7 +154,7 @@ final class ClusterRouting {
                 leaders.put(group.getGroupId(), group.getLeaderId());
             }
         }
-        return new View(layout, Map.copyOf(stores), System.nanoTime());
+        return new View(layout, Map.copyOf(stores), List.copyOf(reply.getControllerStoreIdsList()), System.nanoTime());
     }
 
     /** Where to send a request for {@code groupId}: its leader if known, else one of its replicas, else any server. */
@@ -161,7 +169,7 @@ final class ClusterRouting {
                 return address;
             }
         }
-        List<Long> replicas = known.layout().groups().contains(groupId) ? known.layout().replicas(groupId) : List.of();
+        List<Long> replicas = known.replicas(groupId);
         for (int i = 0; i < replicas.size(); i++) {
             InetSocketAddress address = known.stores().get(replicas.get(Math.floorMod(rotation.getAndIncrement(), replicas.size())));
             if (address != null) {

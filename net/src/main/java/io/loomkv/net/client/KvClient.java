@@ -19,8 +19,12 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.QueryConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeMethods;
 import io.loomkv.net.node.proto.AdminReply;
@@ -85,7 +89,7 @@ public final class KvClient implements AutoCloseable {
 
     public KvClient(KvClientConfig config) {
         this.config = config;
-        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()));
+        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls()));
         this.routing = new ClusterRouting(config, rpc);
     }
 
@@ -252,6 +256,9 @@ public final class KvClient implements AutoCloseable {
 
     /** The group a single-key or named-group request goes to. */
     private static long groupOf(SlotLayout layout, KvRequest request) {
+        if (request.getOpCase() == KvRequest.OpCase.CONTROLLER) {
+            return GroupIds.CONTROLLER_GROUP_ID;
+        }
         if (request.getGroupId() != 0) {
             return request.getGroupId();
         }
@@ -264,7 +271,7 @@ public final class KvClient implements AutoCloseable {
             case MULTI_GET -> request.getMultiGet().getKeysCount() == 0 ? null : request.getMultiGet().getKeys(0);
             case MULTI_PUT -> request.getMultiPut().getEntriesCount() == 0 ? null : request.getMultiPut().getEntries(0).getKey();
             case SCAN, OPEN_SESSION, OP_NOT_SET -> null;
-            case CONTROLLER -> null; // group 0 is not served through this client yet
+            case CONTROLLER -> null; // handled above
         };
         if (key == null) {
             if (layout.groups().size() == 1) {
@@ -351,7 +358,8 @@ public final class KvClient implements AutoCloseable {
     }
 
     private CompletableFuture<Long> openSession(long group, long deadlineNanos) {
-        KvRequest open = KvRequest.newBuilder().setGroupId(group).setOpenSession(OpenSession.getDefaultInstance()).build();
+        KvRequest open = KvRequest.newBuilder().setGroupId(group)
+                .setOpenSession(OpenSession.newBuilder().setController(group == GroupIds.CONTROLLER_GROUP_ID)).build();
         return attempt(open, group, deadlineNanos, 0, true, null, "no answer yet").thenApply(reply -> {
             if (reply.getStatus() != Status.OK) {
                 throw new KvClientException(reply.getStatus(), "open session in group " + group + ": " + reply.getMessage(), false);
@@ -437,6 +445,40 @@ public final class KvClient implements AutoCloseable {
                 later).thenCompose(Function.identity());
     }
 
+    // ---- the shard controller ----
+
+    /**
+     * Carries out a shard controller command in group 0, exactly once like any write (a retried
+     * Join is not joined twice). A refusal (unknown group, a bad range, ...) comes back with
+     * {@link ControllerReply#getError()} saying why; nothing changed then.
+     */
+    public ControllerReply controller(ControllerCommand command) {
+        return controller(KvRequest.newBuilder().setController(command).build());
+    }
+
+    private ControllerReply controller(KvRequest request) {
+        KvReply reply = await(executeAsync(request));
+        return switch (reply.getStatus()) {
+            case OK -> reply.getController();
+            case INVALID_ARGUMENT -> ControllerReply.newBuilder().setError(reply.getMessage()).build();
+            default -> throw new KvClientException(reply.getStatus(), "shard controller: " + reply.getMessage(), false);
+        };
+    }
+
+    /**
+     * Configuration {@code number} of the shard controller, or the latest for -1 (a refusal has
+     * its error set): a linearizable read of group 0.
+     */
+    public ControllerReply config(long number) {
+        return config(number, ReadConsistency.LINEARIZABLE);
+    }
+
+    /** As {@link #config(long)}, read with {@code consistency} (SERIALIZABLE: from any controller replica, possibly stale). */
+    public ControllerReply config(long number, ReadConsistency consistency) {
+        return controller(KvRequest.newBuilder().setConsistency(consistency)
+                .setController(ControllerCommand.newBuilder().setQuery(QueryConfig.newBuilder().setNumber(number))).build());
+    }
+
     // ---- administration ----
 
     /** The status of the store at {@code server} (its first group in the top-level fields, every group in the list). */
@@ -447,6 +489,12 @@ public final class KvClient implements AutoCloseable {
     /** The status of the store at {@code server}, the top-level fields describing {@code groupId}. */
     public NodeStatusReply status(InetSocketAddress server, long groupId) {
         return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.newBuilder().setGroupId(groupId).build(),
+                config.attemptTimeout()));
+    }
+
+    /** The status of the store at {@code server}, the top-level fields describing its replica of group 0, the shard controller. */
+    public NodeStatusReply controllerStatus(InetSocketAddress server) {
+        return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.newBuilder().setController(true).build(),
                 config.attemptTimeout()));
     }
 

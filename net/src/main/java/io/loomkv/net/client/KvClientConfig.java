@@ -1,6 +1,7 @@
 package io.loomkv.net.client;
 
 import io.loomkv.core.kv.SessionPolicy;
+import io.loomkv.net.tls.TlsContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -18,9 +19,11 @@ import java.util.List;
  * @param maxWritesInFlight how far a new write's sequence may run ahead of the oldest write still
  *     awaiting its reply (at most the servers' per-session window of cached replies); a further
  *     write waits for the oldest to finish
+ * @param tls connections speak TLS with this context (the CA that signed the stores' client
+ *     certificates, and this client's certificate when the stores demand one); null: plain TCP
  */
 public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
-        Duration backoffInitial, Duration backoffMax, int maxWritesInFlight) {
+        Duration backoffInitial, Duration backoffMax, int maxWritesInFlight, TlsContext tls) {
     public KvClientConfig {
         servers = List.copyOf(servers);
         if (servers.isEmpty()) {
@@ -41,6 +44,12 @@ public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, 
         }
     }
 
+    /** Plain TCP. */
+    public KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
+            Duration backoffInitial, Duration backoffMax, int maxWritesInFlight) {
+        this(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, maxWritesInFlight, null);
+    }
+
     /**
      * 2 s per attempt, 15 s per operation, backoff 20 ms .. 100 ms, 64 writes in flight. The backoff
      * stays short because the usual reason to retry is an election, which ends within about one
@@ -51,10 +60,17 @@ public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, 
      */
     public static KvClientConfig of(List<InetSocketAddress> servers, String clusterId) {
         return new KvClientConfig(servers, clusterId, Duration.ofSeconds(2), Duration.ofSeconds(15),
-                Duration.ofMillis(20), Duration.ofMillis(100), 64);
+                Duration.ofMillis(20), Duration.ofMillis(100), 64, null);
     }
 
     public KvClientConfig withDeadline(Duration newDeadline, Duration newAttemptTimeout) {
-        return new KvClientConfig(servers, clusterId, newAttemptTimeout, newDeadline, backoffInitial, backoffMax, maxWritesInFlight);
+        return new KvClientConfig(servers, clusterId, newAttemptTimeout, newDeadline, backoffInitial, backoffMax, maxWritesInFlight,
+                tls);
+    }
+
+    /** The same with TLS through {@code context} (null: plain TCP). */
+    public KvClientConfig withTls(TlsContext context) {
+        return new KvClientConfig(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, maxWritesInFlight,
+                context);
     }
 }

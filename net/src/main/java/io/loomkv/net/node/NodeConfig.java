@@ -31,6 +31,7 @@ import java.util.Objects;
  * @param replicasPerGroup stores per data group (0: every initial member hosts every group)
  * @param raftWorkers threads that run the replicas' Raft turns, whatever the number of groups
  * @param applyThreads threads that apply committed entries, whatever the number of groups
+ * @param tls TLS on the client and peer ports ({@link StoreTls#PLAIN}: none)
  * @param metricsAddress where the store serves {@code /metrics}, {@code /livez}, {@code /readyz} and
  *     {@code /health} over HTTP; null: no HTTP endpoint, and metrics are not recorded at all
  */
@@ -55,9 +56,11 @@ public record NodeConfig(
         int replicasPerGroup,
         int raftWorkers,
         int applyThreads,
+        StoreTls tls,
         InetSocketAddress metricsAddress) {
 
     public NodeConfig {
+        Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(clusterId, "clusterId");
         Objects.requireNonNull(clientAddress, "clientAddress");
         Objects.requireNonNull(peerAddress, "peerAddress");
@@ -104,7 +107,7 @@ public record NodeConfig(
         }
     }
 
-    /** Without a metrics address (tests and tools that predate it). */
+    /** Without TLS and without a metrics address (tests and tools). */
     public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
             Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
             int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
@@ -112,7 +115,7 @@ public record NodeConfig(
             int applyThreads) {
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
-                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, null);
+                requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN, null);
     }
 
     /** At most one group per slot. */
@@ -124,7 +127,15 @@ public record NodeConfig(
     public NodeConfig withDataGroups(int groups) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                metricsAddress);
+    }
+
+    /** The same configuration with TLS settings {@code settings} (tests and tools). */
+    public NodeConfig withTls(StoreTls settings) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
                 metricsAddress);
     }
 
@@ -132,7 +143,7 @@ public record NodeConfig(
     public NodeConfig withMetricsAddress(InetSocketAddress address) {
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
                 address);
     }
 

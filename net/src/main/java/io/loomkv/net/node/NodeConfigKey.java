@@ -27,6 +27,13 @@ public enum NodeConfigKey {
     REPLICAS_PER_GROUP("replicas-per-group", "0", "stores that host each data group (0: every initial member)"),
     RAFT_WORKERS("raft-workers", String.valueOf(NodeConfig.DEFAULT_RAFT_WORKERS), "threads running the replicas' Raft turns"),
     APPLY_THREADS("apply-threads", String.valueOf(NodeConfig.DEFAULT_APPLY_THREADS), "threads applying committed entries"),
+    CLIENT_CERT_FILE("client-cert-file", "", "PEM certificate chain of the client port; set: clients must use TLS"),
+    CLIENT_KEY_FILE("client-key-file", "", "PEM private key of client-cert-file"),
+    CLIENT_TRUSTED_CA_FILE("client-trusted-ca-file", "", "PEM CA certificates that sign client certificates"),
+    CLIENT_CERT_AUTH("client-cert-auth", "false", "true: clients must present a certificate signed by client-trusted-ca-file"),
+    PEER_CERT_FILE("peer-cert-file", "", "PEM certificate chain for peer traffic; set: peers use TLS and verify each other"),
+    PEER_KEY_FILE("peer-key-file", "", "PEM private key of peer-cert-file"),
+    PEER_TRUSTED_CA_FILE("peer-trusted-ca-file", "", "PEM CA certificates that sign the peers' certificates"),
     METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off");
 
     private final String key;

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.tls.TlsFiles;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetSocketAddress;
@@ -91,10 +92,57 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.REPLICAS_PER_GROUP, 0, 7),
                         (int) longValue(NodeConfigKey.RAFT_WORKERS, 1, 64),
                         (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
+                        tls(),
                         optionalAddress(NodeConfigKey.METRICS_ADDRESS));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
+        }
+
+        /** TLS on the client port when its certificate is set, on the peer port when the peer files are; checked together. */
+        private StoreTls tls() throws NodeConfigException {
+            Path clientCert = path(NodeConfigKey.CLIENT_CERT_FILE);
+            Path clientKey = path(NodeConfigKey.CLIENT_KEY_FILE);
+            Path clientCa = path(NodeConfigKey.CLIENT_TRUSTED_CA_FILE);
+            boolean clientAuth = bool(NodeConfigKey.CLIENT_CERT_AUTH);
+            TlsFiles client = null;
+            if (clientCert != null || clientKey != null) {
+                if (clientCert == null || clientKey == null) {
+                    throw error(clientCert == null ? NodeConfigKey.CLIENT_CERT_FILE : NodeConfigKey.CLIENT_KEY_FILE,
+                            "is needed too: TLS on the client port takes a certificate and its key");
+                }
+                if (clientAuth && clientCa == null) {
+                    throw error(NodeConfigKey.CLIENT_TRUSTED_CA_FILE, "is needed with client-cert-auth=true");
+                }
+                client = TlsFiles.server(clientCert, clientKey, clientCa, clientAuth);
+            } else if (clientAuth) {
+                throw error(NodeConfigKey.CLIENT_CERT_FILE, "is needed with client-cert-auth=true (TLS on the client port)");
+            }
+            Path peerCert = path(NodeConfigKey.PEER_CERT_FILE);
+            Path peerKey = path(NodeConfigKey.PEER_KEY_FILE);
+            Path peerCa = path(NodeConfigKey.PEER_TRUSTED_CA_FILE);
+            TlsFiles peer = null;
+            if (peerCert != null || peerKey != null || peerCa != null) {
+                String why = "is needed too: peer TLS takes a certificate, its key and the CA that signs every peer's "
+                        + "certificate (peers verify each other)";
+                if (peerCert == null) {
+                    throw error(NodeConfigKey.PEER_CERT_FILE, why);
+                }
+                if (peerKey == null) {
+                    throw error(NodeConfigKey.PEER_KEY_FILE, why);
+                }
+                if (peerCa == null) {
+                    throw error(NodeConfigKey.PEER_TRUSTED_CA_FILE, why);
+                }
+                peer = TlsFiles.server(peerCert, peerKey, peerCa, true);
+            }
+            return new StoreTls(client, peer);
+        }
+
+        /** A file path, or null when the key is empty. */
+        private Path path(NodeConfigKey key) throws NodeConfigException {
+            String text = string(key).trim();
+            return text.isEmpty() ? null : Path.of(text);
         }
 
         private List<MemberAddress> members(boolean join) throws NodeConfigException {

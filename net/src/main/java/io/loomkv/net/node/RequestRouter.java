@@ -44,10 +44,21 @@ final class RequestRouter {
             case COMPARE_AND_SET -> single(request.getCompareAndSet().getKey(), named, layout);
             case MULTI_GET -> multi(request.getMultiGet().getKeysList(), named, layout);
             case MULTI_PUT -> multi(request.getMultiPut().getEntriesList().stream().map(KeyValue::getKey).toList(), named, layout);
-            case SCAN, OPEN_SESSION -> named(named, layout, request.getOpCase().name().toLowerCase());
-            case CONTROLLER -> Route.to(GroupIds.CONTROLLER_GROUP_ID);
+            case OPEN_SESSION -> request.getOpenSession().getController()
+                    ? controller(named, layout)
+                    : named(named, layout, "open_session");
+            case SCAN -> named(named, layout, "scan");
+            case CONTROLLER -> controller(named, layout);
             case OP_NOT_SET -> Route.refuse(KvReplies.invalidArgument("request has no operation"));
         };
+    }
+
+    /** Group 0; a request that names another group is refused. */
+    private static Route controller(long named, SlotLayout layout) {
+        if (named != 0) {
+            return Route.refuse(wrongGroup(layout, "shard controller requests go to group 0, not to group " + named));
+        }
+        return Route.to(GroupIds.CONTROLLER_GROUP_ID);
     }
 
     private static Route single(ByteString key, long named, SlotLayout layout) {

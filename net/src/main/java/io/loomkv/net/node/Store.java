@@ -10,10 +10,16 @@ import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
+import io.loomkv.core.kv.proto.Command;
+import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.metrics.HealthCheck;
 import io.loomkv.net.metrics.MetricsServer;
 import io.loomkv.net.metrics.StoreMetrics;
+import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.controller.proto.Bootstrap;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.net.rpc.CallContext;
 import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
@@ -55,6 +61,8 @@ public final class Store implements AutoCloseable {
 
     private final NodeConfig config;
     private final SlotLayout layout;
+    /** The stores that host group 0, the shard controller, since the cluster was created. */
+    private final List<Long> controllerStores;
     private final StoreLog log;
     private final Membership addresses;
     private final StoreLiveness liveness;
@@ -85,6 +93,7 @@ public final class Store implements AutoCloseable {
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.layout = StoreLayouts.loadOrCreate(config);
+        this.controllerStores = StoreLayouts.controllerStores(config);
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve("raft")).withFsync(config.fsync()));
         try {
             this.metrics = config.metricsAddress() == null ? StoreMetrics.disabled() : StoreMetrics.enabled();
@@ -92,7 +101,8 @@ public final class Store implements AutoCloseable {
             this.roundTrips = new PeerRoundTrips(metrics);
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
-            this.transport = new StoreTransport(config.clusterId(), config.nodeId(), addresses, election);
+            this.transport = new StoreTransport(config.nodeId(), addresses,
+                    StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election).withTls(config.tls().peerClientContext()));
             if (metrics.isEnabled()) {
                 transport.observeTraffic(metrics.peerTraffic());
                 transport.measureRoundTrips(roundTrips);
@@ -111,7 +121,7 @@ public final class Store implements AutoCloseable {
             bootstrapNewGroups(hosted);
             for (long group : hosted) {
                 GroupStorage storage = log.group(group);
-                replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
+                replicas.put(group, Replica.open(group, context, storage, slotsOf(group)));
             }
             this.balancer = new LeaderBalancer(config.nodeId(), layout);
             this.pinRelief = new WalPinRelief(config.nodeId(), log, group -> {
@@ -155,9 +165,15 @@ public final class Store implements AutoCloseable {
                 public long walForceCount() {
                     return log.walForceCount();
                 }
+
+                @Override
+                public List<Long> controllerStores() {
+                    return controllerStores;
+                }
             }, limits, metrics);
             StoreGauges.register(metrics, replicas.values(), log, layout);
-            this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+            this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
+                    .withTls(config.tls().peerServerContext()),
                     RpcHandlers.builder()
                             .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
                             .addOneWay(NodeMethods.STORE_HEARTBEAT, (heartbeat, ctx) -> heard(ctx))
@@ -170,7 +186,8 @@ public final class Store implements AutoCloseable {
                             })
                             .onHandshake(this::onPeerHandshake)
                             .build());
-            this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId()),
+            this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
+                    .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
             peerServer.observeTraffic(metrics.peerTraffic());
             clientServer.observeTraffic(metrics.clientTraffic());
@@ -240,15 +257,34 @@ public final class Store implements AutoCloseable {
         return count + " of " + replicas.size() + " groups " + what + " (" + found + (count > found.size() ? " ...)" : ")");
     }
 
-    /** The groups with a replica here: those the layout places here, and those a membership change added since. */
+    /**
+     * The groups with a replica here: those the layout places here (and group 0, the shard
+     * controller, on the controller stores), and those a membership change added since.
+     */
     private TreeSet<Long> hostedGroups() {
         TreeSet<Long> hosted = new TreeSet<>(log.groups().keySet());
+        if (config.join()) {
+            return hosted;
+        }
         for (long group : layout.groups()) {
-            if (layout.replicas(group).contains(config.nodeId()) && !config.join()) {
+            if (layout.replicas(group).contains(config.nodeId())) {
                 hosted.add(group);
             }
         }
+        if (controllerStores.contains(config.nodeId())) {
+            hosted.add(GroupIds.CONTROLLER_GROUP_ID);
+        }
         return hosted;
+    }
+
+    /** The stores a group was created on: the layout's replicas, or the controller stores for group 0. */
+    private List<Long> initialReplicas(long group) {
+        return group == GroupIds.CONTROLLER_GROUP_ID ? controllerStores : layout.replicas(group);
+    }
+
+    /** The slots a replica serves: its group's under the layout; none for the controller. */
+    private SlotSet slotsOf(long group) {
+        return group == GroupIds.CONTROLLER_GROUP_ID ? SlotSet.empty() : layout.slotsOf(group);
     }
 
     /**
@@ -264,11 +300,11 @@ public final class Store implements AutoCloseable {
                 continue;
             }
             GroupStorage storage = log.createGroup(group);
-            if (config.join() || !layout.replicas(group).contains(config.nodeId())) {
+            if (config.join() || !initialReplicas(group).contains(config.nodeId())) {
                 continue; // Joins an existing group: it learns the membership from the leader.
             }
             List<Entry> entries = new ArrayList<>();
-            List<Long> members = layout.replicas(group).stream().sorted(Comparator.naturalOrder()).toList();
+            List<Long> members = initialReplicas(group).stream().sorted(Comparator.naturalOrder()).toList();
             for (long member : members) {
                 MemberAddress address = addresses.get(member);
                 if (address == null) {
@@ -281,6 +317,10 @@ public final class Store implements AutoCloseable {
                         .build();
                 entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_CONF_CHANGE)
                         .setData(change.toByteString()).build());
+            }
+            if (group == GroupIds.CONTROLLER_GROUP_ID) {
+                entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_NORMAL)
+                        .setData(controllerBootstrap(layout).toByteString()).build());
             }
             HardState hardState = HardState.newBuilder().setTerm(1).setCommit(entries.size()).build();
             writes.add(storage.append(hardState, entries, true));
@@ -298,6 +338,19 @@ public final class Store implements AutoCloseable {
         if (!writes.isEmpty()) {
             LOG.info("store {}: new replica of {} groups; wrote their initial membership", config.nodeId(), writes.size());
         }
+    }
+
+    /**
+     * The shard controller's first log command: configuration 1 is the layout the cluster was
+     * created with. Session-less and stamped with a fixed time, so every initial controller
+     * replica writes byte-identical entries (the log-matching property needs no less).
+     */
+    static CommandBatch controllerBootstrap(SlotLayout layout) {
+        return CommandBatch.newBuilder().addCommands(Command.newBuilder()
+                .setTimestampMillis(1)
+                .setController(ControllerCommand.newBuilder()
+                        .setBootstrap(Bootstrap.newBuilder().setConfig(layout.toProto()))))
+                .build();
     }
 
     /** See {@link Replica#campaignIfLeaderless()}; only with several groups (one group has nothing to spread). */
@@ -370,7 +423,8 @@ public final class Store implements AutoCloseable {
         if (replica != null || closed) {
             return replica;
         }
-        if (!message.hasRaft() || !layout.groups().contains(group) || !isLeaderMessage(message.getRaft().getType())) {
+        boolean known = layout.groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;
+        if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
         synchronizedCreate(group);
@@ -390,7 +444,7 @@ public final class Store implements AutoCloseable {
                 return;
             }
             GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
-            replicas.put(group, Replica.open(group, context, storage, layout.slotsOf(group)));
+            replicas.put(group, Replica.open(group, context, storage, slotsOf(group)));
             LOG.info("store {}: created a replica of group {} for its leader to fill", config.nodeId(), group);
         } catch (IOException | RuntimeException e) {
             LOG.warn("store {}: could not create a replica of group {}: {}", config.nodeId(), group, e.toString());
@@ -432,6 +486,11 @@ public final class Store implements AutoCloseable {
 
     public SlotLayout layout() {
         return layout;
+    }
+
+    /** The stores that host group 0, the shard controller, since the cluster was created. */
+    public List<Long> controllerStores() {
+        return controllerStores;
     }
 
     /** The groups this store hosts a replica of, ascending. */

@@ -40,7 +40,7 @@ final class StoreLayouts {
             }
             return layout;
         }
-        SlotLayout layout = config.join() ? fetchFromMembers(config) : initial(config);
+        SlotLayout layout = config.join() ? SlotLayout.fromProto(fetchFromMembers(config).getLayout()) : initial(config);
         LayoutFile.write(config.dataDirectory(), layout);
         LOG.info("store {}: layout {} with {} data groups written to {}", config.nodeId(), layout.version(),
                 layout.groups().size(), config.dataDirectory().resolve(LayoutFile.FILE_NAME));
@@ -53,10 +53,29 @@ final class StoreLayouts {
         return SlotLayout.evenSplit(FIRST_VERSION, config.dataGroups(), stores, config.effectiveReplicasPerGroup());
     }
 
-    private static SlotLayout fetchFromMembers(NodeConfig config) throws IOException {
+    /**
+     * The stores hosting the shard controller ({@link ControllerStores}): kept in the data
+     * directory; computed from {@code members} by an initial member (a data directory from before
+     * the controller existed gets it the same way), asked of the members by a joining store.
+     */
+    static List<Long> controllerStores(NodeConfig config) throws IOException {
+        Optional<List<Long>> stored = ControllerStores.read(config.dataDirectory());
+        if (stored.isPresent()) {
+            return stored.get();
+        }
+        List<Long> stores = config.join() ? fetchFromMembers(config).getControllerStoreIdsList()
+                : ControllerStores.initial(config.members().stream().map(MemberAddress::id).toList());
+        if (stores.isEmpty()) {
+            throw new IOException("joining store " + config.nodeId() + ": the members named no shard controller stores");
+        }
+        ControllerStores.write(config.dataDirectory(), stores);
+        return List.copyOf(stores);
+    }
+
+    private static LayoutReply fetchFromMembers(NodeConfig config) throws IOException {
         long deadline = System.nanoTime() + JOIN_FETCH_TIMEOUT.toNanos();
         String last = "no member configured";
-        try (RpcClient client = new RpcClient(RpcClientConfig.client(config.clusterId()))) {
+        try (RpcClient client = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()))) {
             while (System.nanoTime() < deadline) {
                 for (MemberAddress member : config.members()) {
                     if (member.id() == config.nodeId()) {
@@ -65,7 +84,8 @@ final class StoreLayouts {
                     try {
                         LayoutReply reply = client.call(member.clientAddress(), NodeMethods.LAYOUT,
                                 LayoutRequest.getDefaultInstance(), Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
-                        return SlotLayout.fromProto(reply.getLayout());
+                        SlotLayout.fromProto(reply.getLayout()); // refuses a bad layout here, naming it
+                        return reply;
                     } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
                         last = member.id() + ": " + e;
                     }

@@ -14,6 +14,7 @@ import io.loomkv.core.raft.RequestDroppedException;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.net.node.proto.AdminReply;
@@ -58,6 +59,9 @@ final class StoreService implements AutoCloseable {
 
         /** WAL force() calls so far. */
         long walForceCount();
+
+        /** The stores that host group 0, the shard controller, since the cluster was created. */
+        java.util.List<Long> controllerStores();
     }
 
     private final NodeConfig config;
@@ -145,6 +149,11 @@ final class StoreService implements AutoCloseable {
                     .setClientAddress(MemberAddress.format(address.clientAddress()))
                     .setPeerAddress(MemberAddress.format(address.peerAddress())));
         }
+        reply.addAllControllerStoreIds(replicas.controllerStores());
+        Replica controller = replicas.replica(GroupIds.CONTROLLER_GROUP_ID);
+        if (controller != null) {
+            reply.addGroups(view(controller));
+        }
         for (long group : layout.groups()) {
             Replica replica = replicas.replica(group);
             reply.addGroups(replica == null ? GroupView.newBuilder().setGroupId(group).setRole("NONE").build()
@@ -163,10 +172,16 @@ final class StoreService implements AutoCloseable {
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {
-        Replica target = request.getGroupId() != 0 ? replicas.replica(request.getGroupId()) : first();
+        if (request.getController() && request.getGroupId() != 0) {
+            return CompletableFuture.failedFuture(new RpcException(ErrorReply.Code.CODE_BAD_REQUEST,
+                    "a status request for the shard controller names no other group, got group " + request.getGroupId()));
+        }
+        Replica target = request.getController() ? replicas.replica(GroupIds.CONTROLLER_GROUP_ID)
+                : request.getGroupId() != 0 ? replicas.replica(request.getGroupId()) : first();
         if (target == null) {
             return CompletableFuture.failedFuture(new RpcException(ErrorReply.Code.CODE_BAD_REQUEST,
-                    "store " + config.nodeId() + " hosts no replica of group " + request.getGroupId()));
+                    "store " + config.nodeId() + " hosts no replica of "
+                            + (request.getController() ? "the shard controller (group 0)" : "group " + request.getGroupId())));
         }
         return onTurn(target, false, reply -> node -> {
             var status = node.status();
@@ -206,11 +221,16 @@ final class StoreService implements AutoCloseable {
                 .addAllLearners(status.confState().getLearnersList()).build();
     }
 
+    /** The replica STATUS describes when no group is named: the first data group here, else the controller. */
     private Replica first() {
+        Replica controller = null;
         for (Replica replica : replicas.all()) {
-            return replica;
+            if (replica.groupId() != GroupIds.CONTROLLER_GROUP_ID) {
+                return replica;
+            }
+            controller = replica;
         }
-        return null;
+        return controller;
     }
 
     private MemberInfo member(long id, boolean learner) {

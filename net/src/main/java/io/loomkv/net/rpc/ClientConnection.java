@@ -12,6 +12,7 @@ import io.loomkv.net.frame.FrameReader;
 import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
+import io.loomkv.net.tls.TlsFailures;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,6 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,6 +99,17 @@ final class ClientConnection implements Runnable {
             socket.setTcpNoDelay(true);
             int connectTimeoutMillis = (int) config.connectTimeout().toMillis();
             socket.connect(address, connectTimeoutMillis);
+            if (config.tls() != null) {
+                SSLSocket secured = config.tls().wrapConnected(socket, address);
+                socket = secured;
+                // Here rather than at the first write, so a refusal reads as a TLS problem, bounded by the connect timeout.
+                secured.setSoTimeout(connectTimeoutMillis);
+                try {
+                    secured.startHandshake();
+                } catch (SSLException e) {
+                    throw new IOException(address + ": " + TlsFailures.describe(e), e);
+                }
+            }
             InputStream in = TrafficObserver.counting(socket.getInputStream(), traffic);
             OutputStream out = TrafficObserver.counting(socket.getOutputStream(), traffic);
             FrameReader reader = new FrameReader(in, socket::setSoTimeout,

@@ -2,6 +2,7 @@ package io.loomkv.net.rpc;
 
 import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.proto.Hello;
+import io.loomkv.net.tls.TlsContext;
 import java.time.Duration;
 
 /**
@@ -19,10 +20,11 @@ import java.time.Duration;
  * @param reconnectBackoffInitial first wait after a failed connect; doubles per failure, with jitter
  * @param reconnectBackoffMax the wait never grows beyond this
  * @param compressThresholdBytes bodies at least this large are LZ4-compressed when that pays
+ * @param tls connections speak TLS with this context; null: plain TCP
  */
 public record RpcClientConfig(Hello.Role role, String clusterId, long nodeId, int connectionsPerEndpoint,
         int maxInFlightPerConnection, int maxFrameSizeBytes, Duration connectTimeout, Duration partialFrameTimeout,
-        Duration reconnectBackoffInitial, Duration reconnectBackoffMax, int compressThresholdBytes) {
+        Duration reconnectBackoffInitial, Duration reconnectBackoffMax, int compressThresholdBytes, TlsContext tls) {
     public static final int DEFAULT_CONNECTIONS_PER_ENDPOINT = 2;
     public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 1024;
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(3);
@@ -65,7 +67,7 @@ public record RpcClientConfig(Hello.Role role, String clusterId, long nodeId, in
         return new RpcClientConfig(Hello.Role.ROLE_CLIENT, clusterId, 0, DEFAULT_CONNECTIONS_PER_ENDPOINT,
                 DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, RpcServerConfig.DEFAULT_MAX_FRAME_SIZE_BYTES,
                 DEFAULT_CONNECT_TIMEOUT, RpcServerConfig.DEFAULT_PARTIAL_FRAME_TIMEOUT, DEFAULT_BACKOFF_INITIAL,
-                DEFAULT_BACKOFF_MAX, RpcServerConfig.DEFAULT_COMPRESS_THRESHOLD_BYTES);
+                DEFAULT_BACKOFF_MAX, RpcServerConfig.DEFAULT_COMPRESS_THRESHOLD_BYTES, null);
     }
 
     /** A Raft node talking to its peers. */
@@ -76,41 +78,48 @@ public record RpcClientConfig(Hello.Role role, String clusterId, long nodeId, in
     public RpcClientConfig withRole(Hello.Role newRole, long newNodeId) {
         return new RpcClientConfig(newRole, clusterId, newNodeId, connectionsPerEndpoint, maxInFlightPerConnection,
                 maxFrameSizeBytes, connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                compressThresholdBytes);
+                compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withConnectionsPerEndpoint(int connections) {
         return new RpcClientConfig(role, clusterId, nodeId, connections, maxInFlightPerConnection, maxFrameSizeBytes,
                 connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                compressThresholdBytes);
+                compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withMaxInFlightPerConnection(int max) {
         return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, max, maxFrameSizeBytes,
                 connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                compressThresholdBytes);
+                compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withMaxFrameSizeBytes(int max) {
         return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, maxInFlightPerConnection, max,
                 connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                compressThresholdBytes);
+                compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withConnectTimeout(Duration timeout) {
         return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, maxInFlightPerConnection,
                 maxFrameSizeBytes, timeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                compressThresholdBytes);
+                compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withReconnectBackoff(Duration initial, Duration max) {
         return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, maxInFlightPerConnection,
-                maxFrameSizeBytes, connectTimeout, partialFrameTimeout, initial, max, compressThresholdBytes);
+                maxFrameSizeBytes, connectTimeout, partialFrameTimeout, initial, max, compressThresholdBytes, tls);
     }
 
     public RpcClientConfig withCompressThresholdBytes(int threshold) {
         return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, maxInFlightPerConnection,
                 maxFrameSizeBytes, connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
-                threshold);
+                threshold, tls);
+    }
+
+    /** Connections speak TLS with {@code context} (null: plain TCP). */
+    public RpcClientConfig withTls(TlsContext context) {
+        return new RpcClientConfig(role, clusterId, nodeId, connectionsPerEndpoint, maxInFlightPerConnection,
+                maxFrameSizeBytes, connectTimeout, partialFrameTimeout, reconnectBackoffInitial, reconnectBackoffMax,
+                compressThresholdBytes, context);
     }
 }

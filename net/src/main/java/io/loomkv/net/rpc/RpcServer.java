@@ -165,12 +165,21 @@ public final class RpcServer implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             if (stopping || connections.size() >= config.maxConnections()) {
-                refuse(socket, stopping ? ErrorReply.Code.CODE_SHUTTING_DOWN : ErrorReply.Code.CODE_OVERLOADED,
-                        stopping ? "server is shutting down"
-                                : "server is at its limit of " + config.maxConnections() + " connections");
+                String reason = stopping ? "server is shutting down"
+                        : "server is at its limit of " + config.maxConnections() + " connections";
+                if (config.tls() != null) {
+                    // The refusal frame would need a TLS handshake first, on this accept thread:
+                    // a client that stalls it would stall every accept. Just close.
+                    LOG.warn("refusing connection from {}: {} (closed without a reply: TLS)", socket.getRemoteSocketAddress(), reason);
+                    closeQuietly(socket);
+                    return;
+                }
+                refuse(socket, stopping ? ErrorReply.Code.CODE_SHUTTING_DOWN : ErrorReply.Code.CODE_OVERLOADED, reason);
                 return;
             }
-            ServerConnection connection = new ServerConnection(this, socket, config, handlers, compression, traffic);
+            // With TLS the handshake happens on the connection's reader thread, at its first read.
+            Socket secured = config.tls() == null ? socket : config.tls().wrapAccepted(socket);
+            ServerConnection connection = new ServerConnection(this, secured, socket, config, handlers, compression, traffic);
             connections.add(connection);
             watchdogSleep.workAdded();
             connection.start();

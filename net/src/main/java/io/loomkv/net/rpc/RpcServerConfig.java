@@ -1,6 +1,7 @@
 package io.loomkv.net.rpc;
 
 import io.loomkv.net.frame.FrameCodec;
+import io.loomkv.net.tls.TlsContext;
 import java.time.Duration;
 
 /**
@@ -17,9 +18,11 @@ import java.time.Duration;
  *     the time allowed for the handshake
  * @param compressThresholdBytes bodies at least this large are LZ4-compressed when that pays;
  *     {@link Integer#MAX_VALUE} disables compression
+ * @param tls accepted connections speak TLS with this context; null: plain TCP
  */
 public record RpcServerConfig(String clusterId, long nodeId, int maxConnections, int maxInFlightPerConnection,
-        int maxFrameSizeBytes, Duration readIdleTimeout, Duration partialFrameTimeout, int compressThresholdBytes) {
+        int maxFrameSizeBytes, Duration readIdleTimeout, Duration partialFrameTimeout, int compressThresholdBytes,
+        TlsContext tls) {
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
     public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 1024;
     public static final int DEFAULT_MAX_FRAME_SIZE_BYTES = 16 * 1024 * 1024;
@@ -53,41 +56,47 @@ public record RpcServerConfig(String clusterId, long nodeId, int maxConnections,
     public static RpcServerConfig defaults(String clusterId) {
         return new RpcServerConfig(clusterId, 0, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION,
                 DEFAULT_MAX_FRAME_SIZE_BYTES, DEFAULT_READ_IDLE_TIMEOUT, DEFAULT_PARTIAL_FRAME_TIMEOUT,
-                DEFAULT_COMPRESS_THRESHOLD_BYTES);
+                DEFAULT_COMPRESS_THRESHOLD_BYTES, null);
     }
 
     public RpcServerConfig withNodeId(long id) {
         return new RpcServerConfig(clusterId, id, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
-                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withMaxConnections(int max) {
         return new RpcServerConfig(clusterId, nodeId, max, maxInFlightPerConnection, maxFrameSizeBytes,
-                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withMaxInFlightPerConnection(int max) {
         return new RpcServerConfig(clusterId, nodeId, maxConnections, max, maxFrameSizeBytes, readIdleTimeout,
-                partialFrameTimeout, compressThresholdBytes);
+                partialFrameTimeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withMaxFrameSizeBytes(int max) {
         return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, max,
-                readIdleTimeout, partialFrameTimeout, compressThresholdBytes);
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withReadIdleTimeout(Duration timeout) {
         return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
-                timeout, partialFrameTimeout, compressThresholdBytes);
+                timeout, partialFrameTimeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withPartialFrameTimeout(Duration timeout) {
         return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
-                readIdleTimeout, timeout, compressThresholdBytes);
+                readIdleTimeout, timeout, compressThresholdBytes, tls);
     }
 
     public RpcServerConfig withCompressThresholdBytes(int threshold) {
         return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
-                readIdleTimeout, partialFrameTimeout, threshold);
+                readIdleTimeout, partialFrameTimeout, threshold, tls);
+    }
+
+    /** Accepted connections speak TLS with {@code context} (null: plain TCP). */
+    public RpcServerConfig withTls(TlsContext context) {
+        return new RpcServerConfig(clusterId, nodeId, maxConnections, maxInFlightPerConnection, maxFrameSizeBytes,
+                readIdleTimeout, partialFrameTimeout, compressThresholdBytes, context);
     }
 }

@@ -13,6 +13,7 @@ import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.frame.IdleTimeoutException;
 import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
+import io.loomkv.net.tls.TlsFailures;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -23,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +51,8 @@ final class ServerConnection implements Runnable {
 
     private final RpcServer server;
     private final Socket socket;
+    /** The TCP socket under {@link #socket}: the same one without TLS. */
+    private final Socket transport;
     private final RpcServerConfig config;
     private final RpcHandlers handlers;
     private final String description;
@@ -62,10 +66,11 @@ final class ServerConnection implements Runnable {
     private volatile CallContext context;
     private final ReadDeadline readDeadline;
 
-    ServerConnection(RpcServer server, Socket socket, RpcServerConfig config, RpcHandlers handlers,
+    ServerConnection(RpcServer server, Socket socket, Socket transport, RpcServerConfig config, RpcHandlers handlers,
             FrameCompression compression, TrafficObserver traffic) throws IOException {
         this.server = server;
         this.socket = socket;
+        this.transport = transport;
         this.config = config;
         this.handlers = handlers;
         this.description = String.valueOf(socket.getRemoteSocketAddress());
@@ -95,10 +100,14 @@ final class ServerConnection implements Runnable {
         readDeadline.expireIfDue(nowNanos);
     }
 
-    /** Ends the blocked read (it sees end of stream) without touching the writer's half of the socket. */
+    /**
+     * Ends the blocked read (it sees end of stream) without touching the writer's half of the
+     * socket. Under TLS the TCP socket's input is shut: JSSE's own shutdownInput insists on the
+     * peer's close_notify first.
+     */
     private void shutInput() {
         try {
-            socket.shutdownInput();
+            transport.shutdownInput();
         } catch (IOException e) {
             LOG.debug("connection {}: shutting input after a read timeout: {}", description, e.toString());
         }
@@ -136,6 +145,9 @@ final class ServerConnection implements Runnable {
             reason = e.getMessage();
         } catch (SocketTimeoutException e) {
             reason = e.getMessage();
+            suspicious = true;
+        } catch (SSLException e) {
+            reason = TlsFailures.describe(e);
             suspicious = true;
         } catch (IOException e) {
             reason = "I/O error: " + e.getMessage();

@@ -76,6 +76,32 @@ class NodeConfigLoaderTest {
         assertTrue(flag.getMessage().contains("command line") && flag.getMessage().contains("'heartbeat-ticks'"), flag.getMessage());
     }
 
+    /** TLS keys: off by default; the files of a port go together, and what is missing is named. */
+    @Test
+    void tlsKeysGoTogetherAndMissingOnesAreNamed() throws Exception {
+        assertEquals(StoreTls.PLAIN, NodeConfigLoader.load(write(GOOD), Map.of()).tls());
+        NodeConfig both = NodeConfigLoader.load(write(GOOD), Map.of("client-cert-file", "c.pem", "client-key-file", "c-key.pem",
+                "client-trusted-ca-file", "ca.pem", "client-cert-auth", "true", "peer-cert-file", "p.pem",
+                "peer-key-file", "p-key.pem", "peer-trusted-ca-file", "peer-ca.pem"));
+        assertEquals(Path.of("c.pem"), both.tls().client().certFile());
+        assertTrue(both.tls().client().requireClientCert());
+        assertTrue(both.tls().peer().requireClientCert(), "peers always verify each other");
+        assertEquals(Path.of("peer-ca.pem"), both.tls().peer().trustedCaFile());
+        NodeConfig serverOnly = NodeConfigLoader.load(write(GOOD), Map.of("client-cert-file", "c.pem", "client-key-file", "k.pem"));
+        assertEquals(null, serverOnly.tls().client().trustedCaFile());
+        assertEquals(null, serverOnly.tls().peer());
+
+        NodeConfigException noKey = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("client-cert-file", "c.pem")));
+        assertTrue(noKey.getMessage().contains("'client-key-file'"), noKey.getMessage());
+        NodeConfigException authWithoutCa = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(write(GOOD),
+                Map.of("client-cert-file", "c.pem", "client-key-file", "k.pem", "client-cert-auth", "true")));
+        assertTrue(authWithoutCa.getMessage().contains("'client-trusted-ca-file'"), authWithoutCa.getMessage());
+        NodeConfigException peerWithoutCa = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(write(GOOD),
+                Map.of("peer-cert-file", "p.pem", "peer-key-file", "k.pem")));
+        assertTrue(peerWithoutCa.getMessage().contains("'peer-trusted-ca-file'"), peerWithoutCa.getMessage());
+    }
+
     @Test
     void fsyncDefaultsOnAndCanBeTurnedOff() throws Exception {
         assertTrue(NodeConfigLoader.load(write(GOOD), Map.of()).fsync());

@@ -1,0 +1,43 @@
+package io.loomkv.tools;
+
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.proto.Layout;
+import java.io.PrintStream;
+import java.util.StringJoiner;
+
+/**
+ * {@code ctl config get}: one shard controller configuration as operators read it: its number,
+ * then one line per group with its slots (as ranges), slot count and replica stores; or one JSON
+ * object with the same.
+ */
+final class ConfigListing {
+    private static final String TEXT_FORMAT = "%-7s %-7s %-14s %s%n";
+
+    private ConfigListing() {
+    }
+
+    static void print(Layout config, long latestNumber, boolean json, PrintStream out) {
+        SlotLayout layout = SlotLayout.fromProto(config);
+        if (json) {
+            StringJoiner groups = new StringJoiner(",", "[", "]");
+            for (long group : layout.groups()) {
+                SlotSet slots = layout.slotsOf(group);
+                StringJoiner stores = new StringJoiner(",", "[", "]");
+                layout.replicas(group).forEach(id -> stores.add(Long.toString(id)));
+                groups.add("{\"group\":" + group + ",\"slots\":" + Json.quote(CompactRanges.slots(slots)) + ",\"slot_count\":"
+                        + slots.size() + ",\"stores\":" + stores + "}");
+            }
+            out.println("{\"number\":" + layout.version() + ",\"latest\":" + (layout.version() == latestNumber)
+                    + ",\"groups\":" + groups + "}");
+            return;
+        }
+        out.println("configuration " + layout.version() + (layout.version() == latestNumber ? " (latest)" : " (latest is "
+                + latestNumber + ")") + ": " + layout.groups().size() + " data groups");
+        out.printf(TEXT_FORMAT, "GROUP", "SLOTS", "STORES", "SLOT RANGES");
+        for (long group : layout.groups()) {
+            SlotSet slots = layout.slotsOf(group);
+            out.printf(TEXT_FORMAT, group, slots.size(), CompactRanges.ids(layout.replicas(group)), CompactRanges.slots(slots));
+        }
+    }
+}
