@@ -44,8 +44,8 @@ import picocli.CommandLine.ScopeType;
  * Exit codes: 0 done, 1 the operation failed or found nothing (a missing key, a refused cas, an
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
-@Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader, move-leaders.")
+@Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader, move-leaders, endpoint health|status.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -72,7 +72,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders ... "
+        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders|endpoint ... "
                 + "[--cluster X] [--json | -w json|table]");
         return 2;
     }

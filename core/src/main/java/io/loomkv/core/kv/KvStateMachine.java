@@ -347,6 +347,11 @@ public final class KvStateMachine {
         return lastAppliedIndex;
     }
 
+    /** The engine under this machine, for its sizes (metrics); writes go through the machine only. */
+    public KvEngine engine() {
+        return engine;
+    }
+
     /** The Raft group whose state this is. */
     public long groupId() {
         return groupId;

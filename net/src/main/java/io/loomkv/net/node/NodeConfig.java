@@ -35,6 +35,8 @@ import java.util.Objects;
  * @param engine the storage engine of the data groups and its options
  * @param respAddress where Redis-protocol clients connect (the store then answers as a Redis
  *     Cluster node, see docs/resp.md); null: no RESP endpoint
+ * @param metricsAddress where the store serves {@code /metrics}, {@code /livez}, {@code /readyz} and
+ *     {@code /health} over HTTP; null: no HTTP endpoint, and metrics are not recorded at all
  */
 public record NodeConfig(
         long nodeId,
@@ -59,9 +61,10 @@ public record NodeConfig(
         int applyThreads,
         StoreTls tls,
         EngineConfig engine,
-        InetSocketAddress respAddress) {
+        InetSocketAddress respAddress,
+        InetSocketAddress metricsAddress) {
 
-    /** Plain TCP on the memory engine, no RESP endpoint (tests and tools written before those). */
+    /** Plain TCP on the memory engine, no RESP or metrics endpoint (tests and tools written before those). */
     public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
             Path dataDirectory, List<MemberAddress> members, boolean join, int tickIntervalMillis, int electionTimeoutTicks,
             int heartbeatTicks, long snapshotThresholdEntries, boolean fsync, boolean leaseReads, int maxKeyBytes,
@@ -70,7 +73,7 @@ public record NodeConfig(
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
                 requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN,
-                EngineConfig.defaults(EngineKind.MEMORY), null);
+                EngineConfig.defaults(EngineKind.MEMORY), null, null);
     }
 
     public NodeConfig {
@@ -139,7 +142,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, respAddress);
+                engine, respAddress, metricsAddress);
     }
 
     /** The same configuration with TLS settings {@code settings} (tests and tools). */
@@ -147,7 +150,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
-                engine, respAddress);
+                engine, respAddress, metricsAddress);
     }
 
     /** The same configuration on another storage engine (tests and tools). */
@@ -155,7 +158,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                newEngine, respAddress);
+                newEngine, respAddress, metricsAddress);
     }
 
     /** The same configuration with a RESP endpoint on {@code address} (null: none). */
@@ -163,7 +166,15 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, address);
+                engine, address, metricsAddress);
+    }
+
+    /** The same configuration serving metrics and health on {@code address} (null: none). */
+    public NodeConfig withMetricsAddress(InetSocketAddress address) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                engine, respAddress, address);
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

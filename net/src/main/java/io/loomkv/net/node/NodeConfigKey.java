@@ -43,7 +43,8 @@ public enum NodeConfigKey {
             "btree: page cache of the whole store in MiB, shared out over the data groups (at least 1 MiB each)"),
     ENGINE_BITCASK_FILE_BYTES("engine.bitcask.file-bytes", String.valueOf(EngineConfig.DEFAULT_BITCASK_FILE_BYTES),
             "bitcask: size at which a group's data file rolls over to a new one"),
-    RESP_ADDRESS("resp-address", "", "host:port for Redis-protocol clients (a Redis Cluster node); empty: off");
+    RESP_ADDRESS("resp-address", "", "host:port for Redis-protocol clients (a Redis Cluster node); empty: off"),
+    METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off");
 
     private final String key;
     private final String defaultValue;

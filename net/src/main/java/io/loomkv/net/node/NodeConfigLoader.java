@@ -94,7 +94,8 @@ public final class NodeConfigLoader {
                         (int) longValue(NodeConfigKey.APPLY_THREADS, 1, 64),
                         tls(),
                         engine(),
-                        string(NodeConfigKey.RESP_ADDRESS).isBlank() ? null : address(NodeConfigKey.RESP_ADDRESS));
+                        string(NodeConfigKey.RESP_ADDRESS).isBlank() ? null : address(NodeConfigKey.RESP_ADDRESS),
+                        optionalAddress(NodeConfigKey.METRICS_ADDRESS));
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
@@ -222,6 +223,11 @@ public final class NodeConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw error(key, e.getMessage());
             }
+        }
+
+        /** Null when empty (the feature is off). */
+        private InetSocketAddress optionalAddress(NodeConfigKey key) throws NodeConfigException {
+            return string(key).isEmpty() ? null : address(key);
         }
 
         private NodeConfigException error(NodeConfigKey key, String what) {

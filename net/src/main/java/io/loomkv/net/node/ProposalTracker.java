@@ -3,6 +3,7 @@ package io.loomkv.net.node;
 import io.loomkv.core.kv.KvReplies;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.Status;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -21,6 +22,12 @@ final class ProposalTracker {
     }
 
     private final ConcurrentSkipListMap<Long, Pending> byIndex = new ConcurrentSkipListMap<>();
+    /** Counts the entries whose requests got "outcome unknown". */
+    private final CounterDataPoint failedProposals;
+
+    ProposalTracker(CounterDataPoint failedProposals) {
+        this.failedProposals = failedProposals;
+    }
 
     /** Called by the loop right after proposing. */
     void register(long index, long term, List<CompletableFuture<KvReply>> replies) {
@@ -72,7 +79,8 @@ final class ProposalTracker {
         return byIndex.size();
     }
 
-    private static void fail(Pending pending, String why) {
+    private void fail(Pending pending, String why) {
+        failedProposals.inc();
         KvReply unknown = KvReplies.error(Status.TIMEOUT, "outcome unknown: " + why + "; retry with the same sequence");
         pending.replies().forEach(f -> f.complete(unknown));
     }

@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import io.loomkv.core.engine.KvEngine;
+import io.loomkv.core.engine.PersistentKvEngine;
 import io.loomkv.core.kv.KvReplies;
 import io.loomkv.core.kv.KvStateMachine;
 import io.loomkv.core.kv.proto.KvReply;
@@ -20,6 +22,7 @@ import io.loomkv.core.replica.Durability;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
@@ -61,7 +64,9 @@ final class Replica {
     private final RaftNode node;
     private final ReplicaDriver driver;
     private final ReplicaState state = new ReplicaState();
-    private final ProposalTracker tracker = new ProposalTracker();
+    private final ProposalTracker tracker;
+    /** The state machine's engine, whose sizes the store's gauges read at scrape time. */
+    private final KvEngine engine;
     private final MpscChunkedArrayQueue<LoopInput> inputs = new MpscChunkedArrayQueue<>(16, INPUT_QUEUE_CAPACITY);
     private final MpscChunkedArrayQueue<Message> inbox = new MpscChunkedArrayQueue<>(16, INBOX_CAPACITY);
     private final AtomicBoolean scheduled = new AtomicBoolean();
@@ -85,8 +90,11 @@ final class Replica {
     /** Ticks delivered while this replica led without interruption (0 when not leading). */
     private long leaderTicks;
 
-    private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine) {
+    private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine,
+            KvEngine engine) {
         this.groupId = groupId;
+        this.engine = engine;
+        this.tracker = new ProposalTracker(store.metrics().proposalsFailed());
         this.name = "store " + store.storeId() + " group " + groupId;
         this.store = store;
         this.storage = storage;
@@ -102,7 +110,8 @@ final class Replica {
         this.applier = new ReplicaApplier(store.storeId(), groupId, stateMachine, storage, tracker, state,
                 store.applyStage(), membership.confState(), config.snapshotThresholdEntries(),
                 store.snapshotThresholdBytes(), MAX_SNAPSHOT_BYTES,
-                (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))));
+                (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))),
+                store.metrics());
         this.pointReads = new PointReads(name, stateMachine, state);
         this.quiescence = new Quiescence(2L * config.electionTimeoutTicks(), config.electionTimeoutTicks());
         this.batcher = new KvBatcher("s" + store.storeId() + "-g" + groupId, state, tracker, pointReads, storage,
@@ -131,7 +140,7 @@ final class Replica {
      */
     static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots) throws IOException {
         KvStateMachine stateMachine = store.engines().open(groupId, store.limits(), ownedSlots, storage, MAX_SNAPSHOT_BYTES);
-        return new Replica(groupId, store, storage, stateMachine);
+        return new Replica(groupId, store, storage, stateMachine, stateMachine.engine());
     }
 
     private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex) {
@@ -176,6 +185,27 @@ final class Replica {
 
     boolean isQuiet() {
         return quiescence.isQuiet();
+    }
+
+    /** Approximate keys in this replica's engine (readable from any thread, for the gauges). */
+    long engineKeys() {
+        if (engine instanceof MemoryKvEngine memory) {
+            return memory.approximateKeyCount();
+        }
+        return engine instanceof PersistentKvEngine persistent ? persistent.sizes().keys() : 0;
+    }
+
+    /** Approximate bytes of this replica's data: in memory for the memory engine, on disk for the others. */
+    long engineBytes() {
+        if (engine instanceof MemoryKvEngine memory) {
+            return memory.approximateSizeBytes();
+        }
+        return engine instanceof PersistentKvEngine persistent ? persistent.sizes().diskBytes() : 0;
+    }
+
+    /** Requests proposed here waiting for their entry to apply; any thread (walks a map: for scrapes, not hot paths). */
+    int pendingProposals() {
+        return tracker.size();
     }
 
     /** The group's voters as this replica last applied them; any thread. */
@@ -559,6 +589,7 @@ final class Replica {
 
         @Override
         public void apply(CommittedEntries committed) {
+            store.metrics().proposalsCommitted().inc(committed.entries().size());
             toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges())));
         }
 

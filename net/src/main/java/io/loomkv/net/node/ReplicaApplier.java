@@ -9,6 +9,7 @@ import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.EntryType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
+import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.persist.raft.GroupStorage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,6 +56,7 @@ final class ReplicaApplier {
     private final long snapshotThresholdBytes;
     private final long maxSnapshotBytes;
     private final SnapshotSaved onSnapshotSaved;
+    private final StoreMetrics metrics;
     private final PriorityQueue<PendingRead> waitingReads =
             new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
@@ -69,7 +71,7 @@ final class ReplicaApplier {
 
     ReplicaApplier(long storeId, long groupId, KvStateMachine stateMachine, GroupStorage storage, ProposalTracker tracker,
             ReplicaState state, ApplyStage stage, ConfState initialConfState, long snapshotThresholdEntries,
-            long snapshotThresholdBytes, long maxSnapshotBytes, SnapshotSaved onSnapshotSaved) {
+            long snapshotThresholdBytes, long maxSnapshotBytes, SnapshotSaved onSnapshotSaved, StoreMetrics metrics) {
         this.storeId = storeId;
         this.groupId = groupId;
         this.stateMachine = stateMachine;
@@ -82,6 +84,7 @@ final class ReplicaApplier {
         this.snapshotThresholdBytes = snapshotThresholdBytes;
         this.maxSnapshotBytes = maxSnapshotBytes;
         this.onSnapshotSaved = onSnapshotSaved;
+        this.metrics = metrics;
         this.lastSnapshotIndex = storage.snapshotMetadata().getIndex();
         state.setAppliedIndex(stateMachine.lastAppliedIndex());
     }
@@ -171,6 +174,8 @@ final class ReplicaApplier {
     }
 
     private void apply(ApplyTask.Committed committed) {
+        long startNanos = System.nanoTime();
+        long appliedBefore = stateMachine.lastAppliedIndex();
         for (Entry entry : committed.entries()) {
             long index = entry.getIndex();
             if (index <= stateMachine.lastAppliedIndex()) {
@@ -201,6 +206,10 @@ final class ReplicaApplier {
             }
         }
         state.setAppliedIndex(stateMachine.lastAppliedIndex());
+        metrics.proposalsApplied().inc(stateMachine.lastAppliedIndex() - appliedBefore);
+        if (System.nanoTime() - startNanos > StoreMetrics.SLOW_NANOS) {
+            metrics.slowApplies().inc();
+        }
     }
 
     private void serveReads() {
@@ -222,9 +231,11 @@ final class ReplicaApplier {
         if (metadata.getIndex() <= stateMachine.lastAppliedIndex()) {
             return;
         }
+        long startNanos = System.nanoTime();
         try (InputStream in = storage.openSnapshotData(maxSnapshotBytes)) {
             stateMachine.restore(in);
         }
+        metrics.snapshotApplySeconds().observe(StoreMetrics.seconds(System.nanoTime() - startNanos));
         if (stateMachine.lastAppliedIndex() < metadata.getIndex()) {
             throw new IllegalStateException("store " + storeId + " group " + groupId + ": snapshot " + metadata.getIndex()
                     + " restored the state machine only to " + stateMachine.lastAppliedIndex());
@@ -282,7 +293,9 @@ final class ReplicaApplier {
 
     private void writeSnapshot(KvSnapshot snapshot, long index, ConfState membership, long keepEntries) {
         try (snapshot) {
+            long startNanos = System.nanoTime();
             SnapshotMetadata saved = storage.createSnapshot(index, membership, snapshot::writeTo);
+            metrics.snapshotSaveSeconds().observe(StoreMetrics.seconds(System.nanoTime() - startNanos));
             lastSnapshotIndex = saved.getIndex();
             LOG.info("store {} group {}: snapshot saved at index {} term {}", storeId, groupId, saved.getIndex(),
                     saved.getTerm());

@@ -13,6 +13,8 @@ final class ReplicaState {
     private volatile boolean removed;
     private volatile Throwable failure;
     private volatile long appliedIndex;
+    /** Times a new leader became known (etcd's leader_changes_seen); written by turns only. */
+    private volatile long leaderChanges;
 
     long leaderId() {
         return leaderId;
@@ -27,8 +29,15 @@ final class ReplicaState {
     }
 
     void setLeadership(long leader, Role newRole) {
+        if (leader != 0 && leader != leaderId) {
+            leaderChanges = leaderChanges + 1; // One writer (the turn): no lost update.
+        }
         this.leaderId = leader;
         this.role = newRole;
+    }
+
+    long leaderChanges() {
+        return leaderChanges;
     }
 
     boolean removed() {

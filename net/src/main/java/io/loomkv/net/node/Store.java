@@ -14,6 +14,9 @@ import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.metrics.HealthCheck;
+import io.loomkv.net.metrics.MetricsServer;
+import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.core.shard.controller.proto.Bootstrap;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
@@ -88,6 +91,11 @@ public final class Store implements AutoCloseable {
     /** The Redis-protocol endpoint and the client it asks peers with; both null without a resp-address. */
     private final RespServer respServer;
     private final RpcClient respRpc;
+    private final StoreMetrics metrics;
+    private final PeerRoundTrips roundTrips;
+    /** Null without a metrics address. */
+    private volatile MetricsServer metricsServer;
+    private volatile boolean started;
     private volatile boolean closed;
     /** Ticker thread only. */
     private boolean campaignedAtStart;
@@ -106,10 +114,19 @@ public final class Store implements AutoCloseable {
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
+            this.metrics = config.metricsAddress() == null ? StoreMetrics.disabled() : StoreMetrics.enabled();
+            log.observeWal(metrics.walObserver());
+            this.roundTrips = new PeerRoundTrips(metrics);
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
             this.transport = new StoreTransport(config.nodeId(), addresses,
                     StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election).withTls(config.tls().peerClientContext()));
+            if (metrics.isEnabled()) {
+                transport.observeTraffic(metrics.peerTraffic());
+                transport.measureRoundTrips(roundTrips);
+                // Every peer's series from the start, so dashboards and alerts find them before the first sample.
+                config.members().stream().filter(m -> m.id() != config.nodeId()).forEach(m -> metrics.peerRoundTrip(m.id()));
+            }
             String storeName = Long.toString(config.nodeId());
             this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);
             this.applyStage = new ApplyStage(storeName, config.applyThreads());
@@ -119,7 +136,7 @@ public final class Store implements AutoCloseable {
                     MAX_SNAPSHOT_THRESHOLD_BYTES);
             this.engines = new GroupEngines(config.nodeId(), config.engine(), config.dataDirectory(), hosted.size());
             this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes,
-                    engines);
+                    engines, metrics);
             bootstrapNewGroups(hosted);
             for (long group : hosted) {
                 GroupStorage storage = log.group(group);
@@ -177,7 +194,8 @@ public final class Store implements AutoCloseable {
                 public StoreReports reports() {
                     return reports;
                 }
-            }, limits);
+            }, limits, metrics);
+            StoreGauges.register(metrics, replicas.values(), log, layout);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().peerServerContext()),
                     RpcHandlers.builder()
@@ -205,6 +223,8 @@ public final class Store implements AutoCloseable {
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
                     config, layout, service, replicas::get, addresses,
                     new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc));
+            peerServer.observeTraffic(metrics.peerTraffic());
+            clientServer.observeTraffic(metrics.clientTraffic());
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
                 engines.close();
@@ -227,15 +247,54 @@ public final class Store implements AutoCloseable {
                 store.respServer.start(config.respAddress());
             }
             store.transport.connect(store.addresses.ids());
+            if (config.metricsAddress() != null) {
+                store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
+                        store.readinessChecks());
+            }
+            store.started = true;
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
         }
-        LOG.info("store {} of cluster '{}' serving {} groups (layout {}) for clients on {} and peers on {} (data in {})",
+        LOG.info("store {} of cluster '{}' serving {} groups (layout {}) for clients on {} and peers on {} (data in {}; {})",
                 config.nodeId(), config.clusterId(), store.replicas.size(), store.layout.version(),
                 MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
-                config.dataDirectory());
+                config.dataDirectory(), store.metricsServer == null ? "no metrics-address"
+                        : "metrics and health on http://" + MemberAddress.format(store.metricsServer.address()));
         return store;
+    }
+
+    /** {@code /livez}: the process can do work; never depends on a leader (etcd's semantics). */
+    private List<HealthCheck> livenessChecks() {
+        return List.of(
+                new HealthCheck("store", () -> closed ? "the store is stopping" : null),
+                new HealthCheck("wal", () -> log.failure() == null ? null : "the WAL failed: " + log.failure()));
+    }
+
+    /** {@code /readyz} adds: started, and every hosted group has a known leader and a working replica. */
+    private List<HealthCheck> readinessChecks() {
+        return List.of(
+                new HealthCheck("started", () -> started ? null : "the store is starting"),
+                new HealthCheck("leader", () -> groupsWhere(r -> r.state().leaderId() == 0, "without a known leader")),
+                new HealthCheck("replicas", () -> groupsWhere(r -> r.state().failure() != null, "whose replica failed")));
+    }
+
+    /** Null when no hosted group matches, else a short description naming the first few. */
+    private String groupsWhere(java.util.function.Predicate<Replica> bad, String what) {
+        List<Long> found = new ArrayList<>();
+        int count = 0;
+        for (Replica replica : replicas.values()) {
+            if (bad.test(replica)) {
+                count++;
+                if (found.size() < 5) {
+                    found.add(replica.groupId());
+                }
+            }
+        }
+        if (count == 0) {
+            return null;
+        }
+        return count + " of " + replicas.size() + " groups " + what + " (" + found + (count > found.size() ? " ...)" : ")");
     }
 
     /**
@@ -364,7 +423,9 @@ public final class Store implements AutoCloseable {
 
     private void onRaftBatch(RaftBatch batch, CallContext context) {
         long from = context.peerNodeId();
-        liveness.heard(from, System.nanoTime());
+        long now = System.nanoTime();
+        liveness.heard(from, now);
+        boolean heartbeatResponseSeen = false;
         for (GroupMessage message : batch.getMessagesList()) {
             Replica replica = replicaFor(message);
             if (replica == null) {
@@ -377,6 +438,10 @@ public final class Store implements AutoCloseable {
                         LOG.warn("store {}: dropping {} of group {} claiming from={} to={} on a connection of store {}",
                                 config.nodeId(), raft.getType(), message.getGroupId(), raft.getFrom(), raft.getTo(), from);
                         continue;
+                    }
+                    if (!heartbeatResponseSeen && raft.getType() == MessageType.MSG_HEARTBEAT_RESP) {
+                        heartbeatResponseSeen = true;
+                        roundTrips.responseReceived(from, now);
                     }
                     replica.deliver(raft);
                 }
@@ -559,6 +624,12 @@ public final class Store implements AutoCloseable {
         return replica == null ? 0 : replica.storage().firstIndex();
     }
 
+    /** The address {@code /metrics} and the health endpoints are served on (the real port), or null when off. */
+    public java.net.InetSocketAddress metricsAddress() {
+        MetricsServer server = metricsServer;
+        return server == null ? null : server.address();
+    }
+
     /** WAL force() calls so far; for tests and benchmarks. */
     public long walForceCount() {
         return log.walForceCount();
@@ -574,6 +645,10 @@ public final class Store implements AutoCloseable {
         if (respServer != null) {
             respServer.shutdown(Duration.ofSeconds(1));
             respRpc.close();
+        }
+        MetricsServer server = metricsServer;
+        if (server != null) {
+            server.close();
         }
         clientServer.shutdown(Duration.ofSeconds(1));
         peerServer.shutdown(Duration.ofMillis(200));

@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.core.kv.KvLimits;
+import io.loomkv.net.metrics.StoreMetrics;
 
 /**
  * What every replica of a store shares: the configuration, the transport to peer stores, the
@@ -8,6 +9,7 @@ import io.loomkv.core.kv.KvLimits;
  *
  * @param snapshotThresholdBytes entry bytes applied since the last snapshot that call for a new one, per group
  * @param engines the groups' storage engines
+ * @param metrics where the replicas record their metrics (records nothing without a metrics address)
  */
 record StoreContext(
         NodeConfig config,
@@ -18,7 +20,8 @@ record StoreContext(
         Membership addresses,
         StoreLiveness liveness,
         long snapshotThresholdBytes,
-        GroupEngines engines) {
+        GroupEngines engines,
+        StoreMetrics metrics) {
 
     long storeId() {
         return config.nodeId();

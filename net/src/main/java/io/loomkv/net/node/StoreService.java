@@ -16,6 +16,7 @@ import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
 import io.loomkv.net.node.proto.MemberInfo;
@@ -73,9 +74,11 @@ final class StoreService implements AutoCloseable {
     private final Replicas replicas;
     private final KvValidator validator;
     private final RequestDeadlines<KvReply> deadlines;
+    private final StoreMetrics metrics;
 
-    StoreService(NodeConfig config, Replicas replicas, KvLimits limits) {
+    StoreService(NodeConfig config, Replicas replicas, KvLimits limits, StoreMetrics metrics) {
         this.config = config;
+        this.metrics = metrics;
         this.replicas = replicas;
         this.validator = new KvValidator(limits);
         this.deadlines = new RequestDeadlines<>("request-deadlines-" + config.nodeId(), config.requestTimeoutMillis(),
@@ -99,6 +102,7 @@ final class StoreService implements AutoCloseable {
     }
 
     CompletionStage<KvReply> execute(KvRequest request, CallContext context) {
+        long startNanos = System.nanoTime();
         Optional<String> error = validator.checkRequest(request);
         if (error.isPresent()) {
             return done(KvReplies.invalidArgument(error.get()));
@@ -117,7 +121,7 @@ final class StoreService implements AutoCloseable {
         if (unavailable != null) {
             return done(KvReplies.error(Status.UNAVAILABLE, replica.name() + ": " + unavailable));
         }
-        CompletableFuture<KvReply> reply = new CompletableFuture<>();
+        CompletableFuture<KvReply> reply = new TimedReply(metrics.requestDuration(request.getOpCase()), startNanos);
         LoopInput input;
         if (KvCommands.isWrite(request)) {
             if (!replica.state().isLeader()) {
@@ -127,7 +131,9 @@ final class StoreService implements AutoCloseable {
             input = new LoopInput.Propose(KvCommands.fromRequest(request, System.currentTimeMillis()), reply);
         } else if (request.getConsistency() == ReadConsistency.SERIALIZABLE && PointReads.isPointRead(request)) {
             // A stale single-key read needs neither the replica's turn nor the apply stage.
-            return done(replica.pointReads().read(request));
+            KvReply read = replica.pointReads().read(request);
+            metrics.requestDuration(request.getOpCase()).observe(StoreMetrics.seconds(System.nanoTime() - startNanos));
+            return done(read);
         } else {
             input = new LoopInput.Read(request, reply);
         }

@@ -35,6 +35,8 @@ final class StoreTransport implements AutoCloseable {
     private final RpcClient client;
     private final PeerFaults faults = new PeerFaults();
     private final ConcurrentHashMap<Long, PeerOutbox> outboxes = new ConcurrentHashMap<>();
+    /** Null: round trips are not measured (tests that build a transport alone). */
+    private volatile PeerRoundTrips roundTrips;
 
     StoreTransport(String clusterId, long storeId, Membership membership, Duration electionTimeout) {
         this(storeId, membership, peerClientConfig(clusterId, storeId, electionTimeout));
@@ -45,6 +47,16 @@ final class StoreTransport implements AutoCloseable {
         this.storeId = storeId;
         this.membership = membership;
         this.client = new RpcClient(peerClientConfig);
+    }
+
+    /** Reports the bytes of the peer connections opened from now on (metrics); call before {@link #connect}. */
+    void observeTraffic(io.loomkv.net.rpc.TrafficObserver observer) {
+        client.observeTraffic(observer);
+    }
+
+    /** Measures round trips from the heartbeats sent from now on. */
+    void measureRoundTrips(PeerRoundTrips roundTrips) {
+        this.roundTrips = roundTrips;
     }
 
     /**
@@ -86,7 +98,12 @@ final class StoreTransport implements AutoCloseable {
             endpoint.connectAll();
             return false;
         }
-        return outbox(message.getTo()).offer(GroupMessage.newBuilder().setGroupId(groupId).setRaft(message).build());
+        boolean queued = outbox(message.getTo()).offer(GroupMessage.newBuilder().setGroupId(groupId).setRaft(message).build());
+        PeerRoundTrips measure = roundTrips;
+        if (queued && measure != null && message.getType() == io.loomkv.core.raft.proto.MessageType.MSG_HEARTBEAT) {
+            measure.heartbeatSent(message.getTo(), System.nanoTime());
+        }
+        return queued;
     }
 
     /** Tells {@code to}'s replica of {@code groupId} that its leader went quiet; best effort. */

@@ -14,6 +14,8 @@ import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
 import io.loomkv.net.tls.TlsFailures;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
@@ -70,14 +72,14 @@ final class ClientConnection implements Runnable {
     private volatile String closeReason = "";
     private final Runnable onCallPending;
 
-    private ClientConnection(Socket socket, InetSocketAddress address, RpcClientConfig config, FrameReader reader,
+    private ClientConnection(Socket socket, OutputStream out, InetSocketAddress address, RpcClientConfig config, FrameReader reader,
             FrameCompression compression, Runnable onCallPending) throws IOException {
         this.socket = socket;
         this.onCallPending = onCallPending;
         this.address = address;
         this.config = config;
         this.reader = reader;
-        this.writer = new FrameWriter(socket.getOutputStream(), config.maxInFlightPerConnection() + ONE_WAY_QUEUE_SLACK,
+        this.writer = new FrameWriter(out, config.maxInFlightPerConnection() + ONE_WAY_QUEUE_SLACK,
                 compression.encoder(), config.compressThresholdBytes(), written -> { }, this::onWriteFailure,
                 "rpc-client-write-" + address);
         this.readerThread = Thread.ofVirtual().name("rpc-client-read-" + address).unstarted(this);
@@ -102,7 +104,7 @@ final class ClientConnection implements Runnable {
     }
 
     static ClientConnection open(InetSocketAddress address, RpcClientConfig config, FrameCompression compression,
-            Runnable onCallPending) throws IOException {
+            Runnable onCallPending, TrafficObserver traffic) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
@@ -119,15 +121,17 @@ final class ClientConnection implements Runnable {
                     throw new IOException(address + ": " + TlsFailures.describe(e), e);
                 }
             }
-            FrameReader reader = new FrameReader(socket.getInputStream(), socket::setSoTimeout,
+            InputStream in = TrafficObserver.counting(socket.getInputStream(), traffic);
+            OutputStream out = TrafficObserver.counting(socket.getOutputStream(), traffic);
+            FrameReader reader = new FrameReader(in, socket::setSoTimeout,
                     config.maxFrameSizeBytes(), connectTimeoutMillis, config.partialFrameTimeout().toMillis(),
                     compression.decoder());
             Hello hello = Hello.newBuilder().setRole(config.role()).setClusterId(config.clusterId())
                     .setNodeId(config.nodeId()).build();
-            socket.getOutputStream().write(FrameCodec.encodeToArray(FrameType.HELLO, 0, 0, 0, hello));
+            out.write(FrameCodec.encodeToArray(FrameType.HELLO, 0, 0, 0, hello));
             checkHandshakeReply(reader, address, config);
             reader.setIdleTimeoutMillis(0);
-            ClientConnection connection = new ClientConnection(socket, address, config, reader, compression, onCallPending);
+            ClientConnection connection = new ClientConnection(socket, out, address, config, reader, compression, onCallPending);
             connection.writer.batchOffersFrom(connection.readerThread);
             connection.writer.start();
             connection.readerThread.start();

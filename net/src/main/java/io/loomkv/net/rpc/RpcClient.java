@@ -31,6 +31,7 @@ public final class RpcClient implements AutoCloseable {
     private final ConcurrentHashMap<InetSocketAddress, RpcEndpoint> endpoints = new ConcurrentHashMap<>();
     private final SweeperSleep deadlineSleep = new SweeperSleep(TimeUnit.MILLISECONDS.toNanos(DEADLINE_CHECK_INTERVAL_MILLIS));
     private final Thread deadlineThread;
+    private volatile TrafficObserver traffic = TrafficObserver.NONE;
     private volatile boolean closed;
 
     public RpcClient(RpcClientConfig config) {
@@ -48,7 +49,12 @@ public final class RpcClient implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("client is closed");
         }
-        return endpoints.computeIfAbsent(address, a -> new RpcEndpoint(a, config, compression, deadlineSleep::workAdded));
+        return endpoints.computeIfAbsent(address, a -> new RpcEndpoint(a, config, compression, deadlineSleep::workAdded, traffic));
+    }
+
+    /** Reports the bytes of the endpoints created from now on to {@code observer} (metrics); call before the first use. */
+    public void observeTraffic(TrafficObserver observer) {
+        this.traffic = java.util.Objects.requireNonNull(observer, "observer");
     }
 
     /** Shorthand for {@code endpoint(address).call(method, request, timeout)}. */

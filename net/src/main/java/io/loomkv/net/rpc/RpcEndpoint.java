@@ -76,7 +76,7 @@ public final class RpcEndpoint {
             ClientConnection opened = null;
             Throwable failure = null;
             try {
-                opened = ClientConnection.open(address, config, compression, onCallPending);
+                opened = ClientConnection.open(address, config, compression, onCallPending, traffic);
             } catch (IOException | RuntimeException e) {
                 failure = e;
             }
@@ -142,13 +142,16 @@ public final class RpcEndpoint {
     private final InetSocketAddress address;
     private final RpcClientConfig config;
     private final FrameCompression compression;
+    private final TrafficObserver traffic;
     private final ReconnectBackoff backoff;
     private final Slot[] slots;
     private final Runnable onCallPending;
     private final AtomicInteger nextSlot = new AtomicInteger();
     private volatile boolean closed;
 
-    RpcEndpoint(InetSocketAddress address, RpcClientConfig config, FrameCompression compression, Runnable onCallPending) {
+    RpcEndpoint(InetSocketAddress address, RpcClientConfig config, FrameCompression compression, Runnable onCallPending,
+            TrafficObserver traffic) {
+        this.traffic = traffic;
         this.address = address;
         this.onCallPending = onCallPending;
         this.config = config;

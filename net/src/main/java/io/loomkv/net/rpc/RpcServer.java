@@ -57,6 +57,7 @@ public final class RpcServer implements AutoCloseable {
     private volatile boolean draining;
     private boolean stopped;
     private volatile boolean watching = true;
+    private volatile TrafficObserver traffic = TrafficObserver.NONE;
 
     public RpcServer(RpcServerConfig config, RpcHandlers handlers) {
         this(config, handlers, FrameCompression.standard());
@@ -79,6 +80,11 @@ public final class RpcServer implements AutoCloseable {
             shortest = Math.min(shortest, config.readIdleTimeout().toNanos());
         }
         return Math.clamp(shortest / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(1));
+    }
+
+    /** Reports the bytes of the connections accepted from now on to {@code observer} (metrics). */
+    public void observeTraffic(TrafficObserver observer) {
+        this.traffic = java.util.Objects.requireNonNull(observer, "observer");
     }
 
     /** Binds and starts accepting; returns the bound port (useful with port 0). */
@@ -179,7 +185,7 @@ public final class RpcServer implements AutoCloseable {
             }
             // With TLS the handshake happens on the connection's reader thread, at its first read.
             Socket secured = config.tls() == null ? socket : config.tls().wrapAccepted(socket);
-            ServerConnection connection = new ServerConnection(this, secured, socket, config, handlers, compression);
+            ServerConnection connection = new ServerConnection(this, secured, socket, config, handlers, compression, traffic);
             connections.add(connection);
             watchdogSleep.workAdded();
             connection.start();

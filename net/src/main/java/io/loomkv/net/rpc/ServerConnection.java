@@ -67,7 +67,7 @@ final class ServerConnection implements Runnable {
     private final ReadDeadline readDeadline;
 
     ServerConnection(RpcServer server, Socket socket, Socket transport, RpcServerConfig config, RpcHandlers handlers,
-            FrameCompression compression) throws IOException {
+            FrameCompression compression, TrafficObserver traffic) throws IOException {
         this.server = server;
         this.socket = socket;
         this.transport = transport;
@@ -75,11 +75,11 @@ final class ServerConnection implements Runnable {
         this.handlers = handlers;
         this.description = String.valueOf(socket.getRemoteSocketAddress());
         this.readDeadline = new ReadDeadline(this::shutInput);
-        this.reader = new FrameReader(socket.getInputStream(), readDeadline, config.maxFrameSizeBytes(),
+        this.reader = new FrameReader(TrafficObserver.counting(socket.getInputStream(), traffic), readDeadline, config.maxFrameSizeBytes(),
                 config.partialFrameTimeout().toMillis(), config.partialFrameTimeout().toMillis(),
                 compression.decoder());
         this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
-        this.writer = new FrameWriter(socket.getOutputStream(), config.maxInFlightPerConnection() + CONTROL_FRAME_SLACK,
+        this.writer = new FrameWriter(TrafficObserver.counting(socket.getOutputStream(), traffic), config.maxInFlightPerConnection() + CONTROL_FRAME_SLACK,
                 compression.encoder(), config.compressThresholdBytes(), inFlightPermits::release,
                 e -> close("write failed: " + e.getMessage(), false), "rpc-write-" + description);
         this.readerThread = Thread.ofVirtual().name("rpc-read-" + description).unstarted(this);

@@ -46,6 +46,8 @@ final class LocalCluster implements AutoCloseable {
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
     private long requestTimeoutMillis = 5_000;
+    /** Serve metrics and health on an ephemeral port (see {@link Store#metricsAddress()}). */
+    private boolean metrics;
     /** Each store's TLS settings (plain TCP unless a test says otherwise). */
     private java.util.function.LongFunction<StoreTls> tls = id -> StoreTls.PLAIN;
     private EngineConfig engine = EngineConfig.defaults(EngineKind.MEMORY);
@@ -93,7 +95,14 @@ final class LocalCluster implements AutoCloseable {
     private NodeConfig baseConfig(long id, boolean join, MemberAddress self, List<MemberAddress> members) {
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine);
+                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine)
+                .withMetricsAddress(metrics ? new InetSocketAddress("127.0.0.1", 0) : null);
+    }
+
+    /** Every store serves /metrics and the health endpoints on an ephemeral port (set before starting nodes). */
+    LocalCluster withMetrics() {
+        metrics = true;
+        return this;
     }
 
     /** Store {@code id} uses TLS settings {@code settings.apply(id)} (set before starting nodes). */

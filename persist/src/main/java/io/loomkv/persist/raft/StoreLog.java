@@ -262,6 +262,11 @@ public final class StoreLog implements AutoCloseable {
         return wal.pinningGroups();
     }
 
+    /** Reports the WAL's writes and forces to {@code observer} from now on (metrics). */
+    public void observeWal(io.loomkv.persist.wal.WalObserver observer) {
+        wal.observe(observer);
+    }
+
     /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
     public long walForceCount() {
         return wal.forceCount();

@@ -353,6 +353,11 @@ public final class Wal implements AutoCloseable {
         return writer.pinningGroups();
     }
 
+    /** Reports every write and force of the writer thread to {@code observer} from now on (metrics). */
+    public void observe(WalObserver observer) {
+        writer.observe(observer);
+    }
+
     /** Number of force() calls completed so far (for benchmarks and tests). */
     public long forceCount() {
         return writer.forceCount();

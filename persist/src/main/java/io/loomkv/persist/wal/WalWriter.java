@@ -92,6 +92,8 @@ final class WalWriter {
     private final AppendCompletion completion;
     private final Thread writerThread;
     private volatile boolean closing;
+    /** Set once before or while the WAL runs; read by the writer thread. */
+    private volatile WalObserver observer = WalObserver.NONE;
 
     // Owned by the writer thread.
     private final SegmentLedger ledger;
@@ -169,6 +171,10 @@ final class WalWriter {
 
     long forceCount() {
         return forceCount.get();
+    }
+
+    void observe(WalObserver observer) {
+        this.observer = java.util.Objects.requireNonNull(observer, "observer");
     }
 
     long forceNanos() {
@@ -328,7 +334,9 @@ final class WalWriter {
     private void force() throws IOException {
         long forceStart = System.nanoTime();
         channel.force(false);
-        forceNanos.addAndGet(System.nanoTime() - forceStart);
+        long forcedNanos = System.nanoTime() - forceStart;
+        forceNanos.addAndGet(forcedNanos);
+        observer.forced(forcedNanos);
         forceCount.incrementAndGet();
         unforced = false;
     }
@@ -443,10 +451,14 @@ final class WalWriter {
         if (end > options.segmentSizeBytes()) {
             throw new IllegalStateException("write to " + end + " would pass the segment size " + options.segmentSizeBytes());
         }
+        long written = 0;
         while (buffer.hasRemaining()) {
-            positionBytes += channel.write(buffer, positionBytes);
+            int bytes = channel.write(buffer, positionBytes);
+            positionBytes += bytes;
+            written += bytes;
         }
         unforced = true;
+        observer.written(written);
     }
 
     /**
