@@ -25,6 +25,11 @@ public final class ClientTlsOptions {
     @Option(names = "--key", paramLabel = "FILE", scope = ScopeType.INHERIT, description = "PEM private key of --cert")
     Path keyFile;
 
+    /** Whether any of the flags was given. */
+    public boolean given() {
+        return caFile != null || certFile != null || keyFile != null;
+    }
+
     /**
      * The client's TLS context, or null for plain TCP.
      *

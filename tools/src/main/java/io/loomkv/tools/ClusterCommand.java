@@ -105,10 +105,11 @@ public final class ClusterCommand implements Callable<Integer> {
 
     /** The groups, their slots and leaders, as {@code ctl groups} prints them. */
     private static void printLayout(ClusterTarget target, GroupTable table) {
-        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(Duration.ofSeconds(3), Duration.ofSeconds(1)))) {
+        try (KvClient client = new KvClient(target.clientConfig().withDeadline(Duration.ofSeconds(3), Duration.ofSeconds(1)))) {
             System.out.println("every data group has a leader:");
             GroupListing.print(GroupListing.lines(client, table), table, false, System.out);
+        } catch (IOException e) {
+            System.err.println("error: " + e.getMessage());
         }
     }
 

@@ -262,8 +262,13 @@ public final class ClusterProcesses {
     static Optional<GroupTable> awaitEveryGroupLed(ClusterTarget target, Duration timeout, boolean everyStore) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Optional<GroupTable> last = Optional.empty();
-        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId())
-                .withDeadline(Duration.ofSeconds(1), Duration.ofSeconds(1)))) {
+        KvClientConfig clientConfig;
+        try {
+            clientConfig = target.clientConfig();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try (KvClient client = new KvClient(clientConfig.withDeadline(Duration.ofSeconds(1), Duration.ofSeconds(1)))) {
             while (true) {
                 Optional<GroupTable> table = GroupTable.gather(client, target.clientAddresses());
                 if (table.isPresent()) {

@@ -1,9 +1,12 @@
 package io.loomkv.tools;
 
+import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.NodeConfigLoader;
+import io.loomkv.net.tls.TlsContext;
+import io.loomkv.net.tls.TlsFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -57,5 +60,29 @@ record ClusterTarget(List<InetSocketAddress> clientAddresses, String clusterId, 
         }
         String clusterId = configs.get(0).clusterId();
         return new ClusterTarget(configs.stream().map(NodeConfig::clientAddress).toList(), clusterId, configs, files);
+    }
+
+    /**
+     * The TLS the CLI uses on its own for a config folder whose stores serve TLS on the client
+     * port: it trusts their {@code client-trusted-ca-file} and presents the store's own
+     * certificate (the CLI runs where the stores' files are, as {@code cluster up} does; the
+     * certificate then needs the clientAuth key usage). Null for plain TCP or a host:port list
+     * (there, --cacert/--cert/--key say it).
+     */
+    TlsContext localTls() throws IOException {
+        if (configs.isEmpty() || configs.get(0).tls().client() == null) {
+            return null;
+        }
+        TlsFiles served = configs.get(0).tls().client();
+        if (served.trustedCaFile() == null) {
+            throw new IOException(configFiles.get(0) + " serves TLS to clients without client-trusted-ca-file: pass --cacert "
+                    + "with the CA that signed the stores' certificates");
+        }
+        return TlsContext.load(TlsFiles.client(served.trustedCaFile(), served.certFile(), served.keyFile()), "local cluster");
+    }
+
+    /** A client configuration for this cluster, with {@link #localTls()}. */
+    KvClientConfig clientConfig() throws IOException {
+        return KvClientConfig.of(clientAddresses, clusterId).withTls(localTls());
     }
 }

@@ -96,7 +96,7 @@ public final class CtlCommand implements Callable<Integer> {
         TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(cluster);
-            tlsContext = tls.context();
+            tlsContext = tls.given() ? tls.context() : target.localTls();
         } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;

@@ -50,7 +50,7 @@ final class EndpointCommand implements Callable<Integer> {
         io.loomkv.net.tls.TlsContext tlsContext;
         try {
             target = ClusterTarget.resolve(ctl.cluster);
-            tlsContext = ctl.tls.context();
+            tlsContext = ctl.tls.given() ? ctl.tls.context() : target.localTls();
         } catch (NodeConfigException | IOException | IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;

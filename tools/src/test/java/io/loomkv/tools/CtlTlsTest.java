@@ -21,7 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A store configured for mutual TLS on its client port through its properties file, as an
  * operator writes it, and ctl with etcdctl's --cacert/--cert/--key (before or after the
- * subcommand); without them ctl gets a clear failure, and --cert without --cacert is a usage error.
+ * subcommand), or with the config folder alone (it then uses the stores' files, as cluster up
+ * does); given only an address and no flags ctl gets a clear failure, and --cert without
+ * --cacert is a usage error.
  */
 class CtlTlsTest {
     @TempDir
@@ -63,7 +65,11 @@ class CtlTlsTest {
                     "--cert", user.certFile().toString(), "--key", user.keyFile().toString());
             assertEquals(new CliRun(0, "value\n", ""), get);
 
-            CliRun plain = ctl("--cluster", cluster, "--timeout-ms", "1500", "get", "secret");
+            // Given the config folder and no flags, ctl uses the stores' own files (trusted CA, certificate).
+            CliRun fromFolder = ctl("--cluster", cluster, "get", "secret");
+            assertEquals(new CliRun(0, "value\n", ""), fromFolder);
+            // Given only an address, it knows no CA: plain TCP, refused.
+            CliRun plain = ctl("--cluster", MemberAddress.format(self.clientAddress()), "--timeout-ms", "1500", "get", "secret");
             assertEquals(1, plain.exitCode(), plain.out());
             assertTrue(plain.err().startsWith("error: "), plain.err());
             CliRun noCa = ctl("--cluster", cluster, "--cert", user.certFile().toString(), "--key", user.keyFile().toString(),
