@@ -77,6 +77,9 @@ import java.util.function.Function;
  * next {@code }}, e.g. {@code user:{42}:name} and {@code user:{42}:email}) always hash to one slot
  * and so one group: a multi-put of such keys is atomic. A multi-get across groups reads each
  * group linearizably, not all of them at one instant.
+ *
+ * <p>Over 600 lines: the retry loop, sessions and routing are shared by the KV calls, the shard
+ * controller's calls and the admin calls; the admin calls are the part to move out next.
  */
 public final class KvClient implements AutoCloseable {
     /** The message of the AdminReply a non-leader sends (with the leader hint). */

@@ -1,7 +1,6 @@
 package io.loomkv.net.node;
 
 import io.loomkv.core.engine.KvEngine;
-import io.loomkv.core.engine.PersistentKvEngine;
 import io.loomkv.core.kv.KvReplies;
 import io.loomkv.core.kv.KvStateMachine;
 import io.loomkv.core.kv.proto.KvReply;
@@ -22,7 +21,6 @@ import io.loomkv.core.replica.Durability;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
-import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
@@ -187,20 +185,9 @@ final class Replica {
         return quiescence.isQuiet();
     }
 
-    /** Approximate keys in this replica's engine (readable from any thread, for the gauges). */
-    long engineKeys() {
-        if (engine instanceof MemoryKvEngine memory) {
-            return memory.approximateKeyCount();
-        }
-        return engine instanceof PersistentKvEngine persistent ? persistent.sizes().keys() : 0;
-    }
-
-    /** Approximate bytes of this replica's data: in memory for the memory engine, on disk for the others. */
-    long engineBytes() {
-        if (engine instanceof MemoryKvEngine memory) {
-            return memory.approximateSizeBytes();
-        }
-        return engine instanceof PersistentKvEngine persistent ? persistent.sizes().diskBytes() : 0;
+    /** The state machine's engine, for its sizes ({@link EngineSizeProbe}). */
+    KvEngine engine() {
+        return engine;
     }
 
     /** Requests proposed here waiting for their entry to apply; any thread (walks a map: for scrapes, not hot paths). */

@@ -57,6 +57,10 @@ import org.slf4j.LoggerFactory;
  * a few Raft workers, a few apply threads, one ticker, one peer transport with one connection per
  * peer store, a peer RPC server (Raft batches, peer handshake only) and a client RPC server (KV
  * requests routed by slot, status, layout, membership). See DESIGN.md "Multi-Raft and sharding".
+ *
+ * <p>Over 600 lines: the constructor wires the runtime's parts, and the bootstrap of new groups,
+ * the creation of replicas for a leader's messages and the reports to the shard controller need
+ * its private state; the next part to move out is the bootstrap (with its controller entry).
  */
 public final class Store implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);

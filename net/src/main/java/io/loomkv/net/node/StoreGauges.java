@@ -49,9 +49,9 @@ final class StoreGauges {
         metrics.gauge("loomkv_server_layout_version", "version of the slot layout this store routes by",
                 layout::version);
         metrics.gauge("loomkv_engine_keys", "keys in the state machines of the groups hosted here (approximate)",
-                () -> sum(replicas, Replica::engineKeys));
+                () -> sum(replicas, r -> EngineSizeProbe.keys(r.engine())));
         metrics.gauge("loomkv_engine_size_bytes", "bytes of keys and values in those state machines (approximate)",
-                () -> sum(replicas, Replica::engineBytes));
+                () -> sum(replicas, r -> EngineSizeProbe.bytes(r.engine())));
         metrics.gauge("loomkv_disk_wal_segments", "WAL segments on disk", log::walSegmentCount);
         metrics.gauge("loomkv_disk_wal_size_bytes", "bytes the WAL's segments take on disk (preallocated)",
                 log::walSegmentBytes);
