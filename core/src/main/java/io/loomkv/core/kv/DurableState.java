@@ -8,6 +8,7 @@ import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteOp;
 import io.loomkv.core.kv.proto.DurableGroupState;
+import io.loomkv.core.kv.proto.MigrationState;
 import io.loomkv.core.kv.proto.DurableSession;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -30,7 +31,7 @@ final class DurableState {
      * The operations that bring the engine's copy up to date after an entry: each session the
      * entry changed (written, or deleted when it expired or was evicted) and the group's values.
      */
-    static List<WriteOp> changes(SessionTable sessions, long clockMillis) {
+    static List<WriteOp> changes(SessionTable sessions, long clockMillis, MigrationState migration) {
         List<WriteOp> ops = new ArrayList<>();
         for (long clientId : sessions.takeChanged()) {
             SessionTable.Session session = sessions.find(clientId);
@@ -38,17 +39,17 @@ final class DurableState {
             ops.add(session == null ? new WriteOp.Delete(key)
                     : new WriteOp.Put(key, SessionTable.toDurable(session).toByteArray()));
         }
-        ops.add(new WriteOp.Put(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        ops.add(new WriteOp.Put(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions, migration).toByteArray()));
         return ops;
     }
 
     /**
      * Fills {@code table} (new, empty) from the engine's copy stored with index {@code applied} and
-     * returns the log clock.
+     * returns the group state (log clock, slot ownership).
      *
      * @throws IllegalArgumentException when the copy is missing or does not parse or fit the group
      */
-    static long load(KvEngine engine, SessionTable table, long groupId, long applied) {
+    static DurableGroupState load(KvEngine engine, SessionTable table, long groupId, long applied) {
         byte[] stored = engine.get(DurableKeys.GROUP_STATE);
         if (stored == null) {
             throw new IllegalArgumentException("the engine is at index " + applied + " for group " + groupId
@@ -71,14 +72,16 @@ final class DurableState {
         }
         table.restoreNextClientId(group.getNextClientId());
         table.restoreDurable(storedSessions);
+        table.restoreFloors(group.getMigration().getFloorsList());
         table.takeChanged();
-        return group.getClockMillis();
+        return group;
     }
 
     /** A snapshot's data followed by the sessions and group values as metadata keys, all in key order. */
-    static Iterator<KeyValue> withMetadata(Iterator<KeyValue> data, SessionTable sessions, long clockMillis) {
+    static Iterator<KeyValue> withMetadata(Iterator<KeyValue> data, SessionTable sessions, long clockMillis,
+            MigrationState migration) {
         List<KeyValue> metadata = new ArrayList<>();
-        metadata.add(new KeyValue(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        metadata.add(new KeyValue(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions, migration).toByteArray()));
         List<SessionTable.Session> ordered = new ArrayList<>(sessions.inLruOrder());
         ordered.sort((a, b) -> Long.compareUnsigned(a.clientId, b.clientId));
         for (SessionTable.Session session : ordered) {
@@ -143,7 +146,12 @@ final class DurableState {
         };
     }
 
-    private static DurableGroupState groupState(long clockMillis, SessionTable sessions) {
-        return DurableGroupState.newBuilder().setClockMillis(clockMillis).setNextClientId(sessions.nextClientId()).build();
+    private static DurableGroupState groupState(long clockMillis, SessionTable sessions, MigrationState migration) {
+        DurableGroupState.Builder state = DurableGroupState.newBuilder().setClockMillis(clockMillis)
+                .setNextClientId(sessions.nextClientId());
+        if (migration != null) {
+            state.setMigration(migration);
+        }
+        return state.build();
     }
 }
