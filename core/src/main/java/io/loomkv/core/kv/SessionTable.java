@@ -157,24 +157,32 @@ final class SessionTable {
     }
 
     /**
-     * The exactly-once state to send along with {@code slot} when it moves: for every session with
-     * a cached reply of a write that touched the slot, those replies and the session's mark.
+     * The exactly-once state to send along with {@code slots} when they move, by slot: for every
+     * session with a cached reply of a write that touched the slot, those replies and the
+     * session's mark. One pass over the sessions for all the slots.
      */
-    List<ExportedSession> exportSlot(int slot) {
-        List<ExportedSession> exported = new ArrayList<>();
+    Map<Integer, List<ExportedSession>> exportSlots(java.util.Set<Integer> slots) {
+        Map<Integer, List<ExportedSession>> exported = new java.util.HashMap<>();
+        if (slots.isEmpty()) {
+            return exported;
+        }
         for (Session session : sessions.values()) {
-            ExportedSession.Builder builder = null;
+            Map<Integer, ExportedSession.Builder> bySlot = null;
             for (Map.Entry<Long, KvReply> entry : session.replies.entrySet()) {
-                if (entry.getValue().getWrittenSlotsList().contains(slot)) {
-                    if (builder == null) {
-                        builder = ExportedSession.newBuilder().setClientId(session.clientId)
-                                .setAcknowledgedBelow(session.acknowledgedBelow);
+                for (int slot : entry.getValue().getWrittenSlotsList()) {
+                    if (!slots.contains(slot)) {
+                        continue;
                     }
-                    builder.addReplies(CachedReply.newBuilder().setSequence(entry.getKey()).setReply(entry.getValue()));
+                    if (bySlot == null) {
+                        bySlot = new java.util.HashMap<>();
+                    }
+                    bySlot.computeIfAbsent(slot, s -> ExportedSession.newBuilder().setClientId(session.clientId)
+                                    .setAcknowledgedBelow(session.acknowledgedBelow))
+                            .addReplies(CachedReply.newBuilder().setSequence(entry.getKey()).setReply(entry.getValue()));
                 }
             }
-            if (builder != null) {
-                exported.add(builder.build());
+            if (bySlot != null) {
+                bySlot.forEach((slot, builder) -> exported.computeIfAbsent(slot, s -> new ArrayList<>()).add(builder.build()));
             }
         }
         return exported;

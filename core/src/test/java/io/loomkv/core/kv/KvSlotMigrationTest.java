@@ -179,6 +179,20 @@ class KvSlotMigrationTest {
     }
 
     @Test
+    void aGroupAddedLaterWalksFromConfigurationZeroAndPullsItsSlots() {
+        a.client().put("{m}1", "v");
+        KvFixture c = new KvFixture(KvLimits.defaults(), SessionPolicy.defaults(), 3, SlotSet.empty());
+        assertEquals(0, c.machine.configNumber());
+        // Configuration 1 does not name group 3: it gains nothing there.
+        assertOk(c.apply(MigrationCommands.reconfigure(c.nowMillis, CONFIG_1, null)));
+        Layout joined = MigrationCommands.config(2, SlotSet.ofSlots(SLOT), 3, 1);
+        assertOk(c.apply(MigrationCommands.reconfigure(c.nowMillis, joined, CONFIG_1)));
+        MovingSlot pulling = moving(c);
+        assertEquals(SlotPhase.PULLING, pulling.getPhase());
+        assertEquals(1, pulling.getOtherGroup());
+    }
+
+    @Test
     void aForgottenImportedSessionIsNotRunTwice() {
         SessionPolicy tiny = new SessionPolicy(SessionPolicy.DEFAULT_SESSION_TIMEOUT_MILLIS, 2,
                 SessionPolicy.DEFAULT_MAX_UNACKNOWLEDGED_REPLIES);
@@ -216,7 +230,8 @@ class KvSlotMigrationTest {
     private ExportSlotResult export(ByteString after, int maxBytes) {
         KvReply reply = a.machine.read(MigrationCommands.export(1, 2, SLOT, after, maxBytes));
         assertOk(reply);
-        return reply.getMigration().getExport();
+        assertEquals(1, reply.getMigration().getExport().getSlotsCount());
+        return reply.getMigration().getExport().getSlots(0);
     }
 
     private static SlotOwnershipState progress(KvFixture kv) {

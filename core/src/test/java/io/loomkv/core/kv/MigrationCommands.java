@@ -2,10 +2,12 @@ package io.loomkv.core.kv;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.Command;
-import io.loomkv.core.kv.proto.DeleteSlot;
-import io.loomkv.core.kv.proto.ExportSlot;
+import io.loomkv.core.kv.proto.DeleteSlots;
 import io.loomkv.core.kv.proto.ExportSlotResult;
+import io.loomkv.core.kv.proto.ExportSlots;
 import io.loomkv.core.kv.proto.InstallSlotChunk;
+import io.loomkv.core.kv.proto.InstallSlotChunks;
+import io.loomkv.core.kv.proto.SlotCursor;
 import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.MigrationRead;
 import io.loomkv.core.kv.proto.MigrationWrite;
@@ -63,20 +65,22 @@ final class MigrationCommands {
 
     /** The chunk a new owner installs from an export reply. */
     static Command install(long nowMillis, long config, int slot, ByteString afterKey, ExportSlotResult exported) {
-        return write(nowMillis, MigrationWrite.newBuilder().setInstall(InstallSlotChunk.newBuilder()
-                .setConfigNumber(config).setSlot(slot).setAfterKey(afterKey)
-                .addAllEntries(exported.getEntriesList()).setLast(exported.getLast())
-                .addAllSessions(exported.getSessionsList())).build());
+        return write(nowMillis, MigrationWrite.newBuilder().setInstall(InstallSlotChunks.newBuilder()
+                .addChunks(InstallSlotChunk.newBuilder()
+                        .setConfigNumber(config).setSlot(slot).setAfterKey(afterKey)
+                        .addAllEntries(exported.getEntriesList()).setLast(exported.getLast())
+                        .addAllSessions(exported.getSessionsList()))).build());
     }
 
     static Command deleteSlot(long nowMillis, long config, int slot, int maxKeys) {
-        return write(nowMillis, MigrationWrite.newBuilder().setDeleteSlot(DeleteSlot.newBuilder()
-                .setConfigNumber(config).setSlot(slot).setMaxKeys(maxKeys)).build());
+        return write(nowMillis, MigrationWrite.newBuilder().setDeleteSlots(DeleteSlots.newBuilder()
+                .setConfigNumber(config).addSlots(slot).setMaxKeys(maxKeys)).build());
     }
 
     static KvRequest export(long group, long config, int slot, ByteString afterKey, int maxBytes) {
         return KvRequest.newBuilder().setGroupId(group).setMigrationRead(MigrationRead.newBuilder()
-                .setExport(ExportSlot.newBuilder().setConfigNumber(config).setSlot(slot).setAfterKey(afterKey)
+                .setExport(ExportSlots.newBuilder().setConfigNumber(config)
+                        .addSlots(SlotCursor.newBuilder().setSlot(slot).setAfterKey(afterKey))
                         .setMaxBytes(maxBytes))).build();
     }
 
