@@ -16,7 +16,6 @@ import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.CompareAndSetResult;
 import io.loomkv.core.kv.proto.Delete;
 import io.loomkv.core.kv.proto.DeleteResult;
-import io.loomkv.core.kv.proto.DurableGroupState;
 import io.loomkv.core.kv.proto.GetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
@@ -125,6 +124,10 @@ public final class KvStateMachine {
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
     private final SlotMigration migration = new SlotMigration(this);
+    /** On a persistent engine: the ownership and change counts the engine's copy was written from. */
+    private SlotOwnership writtenOwnership;
+    private long writtenOwnershipChanges;
+    private long writtenFloorChanges;
     private long lastAppliedIndex;
     private long clockMillis;
 
@@ -199,11 +202,12 @@ public final class KvStateMachine {
     /** Takes the sessions, clock and next client id an earlier run stored with index {@code applied}. */
     private void loadDurableState(long applied) {
         SessionTable table = newSessionTable();
-        DurableGroupState stored = DurableState.load(engine, table, groupId, applied);
-        if (stored.hasMigration()) {
-            ownership = SlotOwnership.fromProto(stored.getMigration().getOwnership());
+        DurableState.Loaded stored = DurableState.load(engine, table, groupId, applied);
+        if (stored.migration() != null) {
+            ownership = SlotOwnership.fromProto(stored.migration().getOwnership());
         }
-        clockMillis = stored.getClockMillis();
+        markMigrationWritten(ownership, table);
+        clockMillis = stored.clockMillis();
         sessions = table;
         lastAppliedIndex = applied;
     }
@@ -255,6 +259,8 @@ public final class KvStateMachine {
         if (restored.migration() != null) {
             ownership = SlotOwnership.fromProto(restored.migration().getOwnership());
         }
+        // A restore wrote the migration state with the data (or the engine has none to keep).
+        markMigrationWritten(ownership, sessions);
         lastAppliedIndex = restored.lastAppliedIndex();
         clockMillis = restored.clockMillis();
     }
@@ -429,8 +435,18 @@ public final class KvStateMachine {
             return;
         }
         List<WriteOp> ops = pending.drain();
-        ops.addAll(DurableState.changes(sessions, clockMillis, migrationState()));
+        boolean migrationChanged = ownership != writtenOwnership || ownership.changes() != writtenOwnershipChanges
+                || sessions.floorChanges() != writtenFloorChanges;
+        ops.addAll(DurableState.changes(sessions, clockMillis, migrationChanged ? migrationState() : null));
+        markMigrationWritten(ownership, sessions);
         durable.write(new WriteBatch(ops), groupId, index);
+    }
+
+    /** Remembers what the engine holds of the migration state, so an entry writes it only when it changed. */
+    private void markMigrationWritten(SlotOwnership written, SessionTable table) {
+        writtenOwnership = written;
+        writtenOwnershipChanges = written.changes();
+        writtenFloorChanges = table.floorChanges();
     }
 
     /**

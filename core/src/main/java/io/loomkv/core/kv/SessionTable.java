@@ -54,6 +54,8 @@ final class SessionTable {
     private LinkedHashSet<Long> changed;
     /** Per other group: every forgotten imported session of it had an id below this. */
     private final TreeMap<Long, Long> forgottenBelow = new TreeMap<>();
+    /** Counts changes of {@link #forgottenBelow}, so a persistent engine rewrites them only after one. */
+    private long floorChanges;
 
     SessionTable(SessionPolicy policy, long groupId) {
         this.policy = Objects.requireNonNull(policy, "policy");
@@ -188,6 +190,10 @@ final class SessionTable {
         return exported;
     }
 
+    long floorChanges() {
+        return floorChanges;
+    }
+
     /** The floors of forgotten imported sessions, by group. */
     List<ForeignSessionFloor> floors() {
         List<ForeignSessionFloor> floors = new ArrayList<>(forgottenBelow.size());
@@ -210,6 +216,7 @@ final class SessionTable {
     private void forgot(long clientId) {
         markChanged(clientId);
         if (isForeign(clientId)) {
+            floorChanges++;
             forgottenBelow.merge(GroupIds.groupOfClientId(clientId), clientId + 1,
                     (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
         }

@@ -40,6 +40,8 @@ final class SlotOwnership {
     /** By slot; each value immutable (replaced on change). */
     private final TreeMap<Integer, MovingSlot> moving = new TreeMap<>();
     private volatile SlotSet servingView;
+    /** Counts changes, so a persistent engine rewrites the ownership only after one. */
+    private long changes;
 
     private SlotOwnership(long configNumber) {
         this.configNumber = configNumber;
@@ -93,6 +95,11 @@ final class SlotOwnership {
 
     long configNumber() {
         return configNumber;
+    }
+
+    /** How many times this ownership changed since it was built. */
+    long changes() {
+        return changes;
     }
 
     /** The slots served now (immutable; any thread). */
@@ -164,6 +171,7 @@ final class SlotOwnership {
             }
         }
         configNumber = config.getVersion();
+        changes++;
         publish();
         return Optional.empty();
     }
@@ -187,6 +195,7 @@ final class SlotOwnership {
 
     /** After a chunk passed {@link #checkChunk}: the pull resumes after {@code lastKey}, or the slot is served. */
     void chunkInstalled(int slot, ByteString lastKey, boolean last) {
+        changes++;
         if (last) {
             moving.remove(slot);
             serving.set(slot);
@@ -208,6 +217,7 @@ final class SlotOwnership {
         if (move == null || move.getPhase() != SlotPhase.HANDING_OFF) {
             throw new IllegalStateException("slot " + slot + " was not handed off: " + move);
         }
+        changes++;
     }
 
     private void publish() {
