@@ -18,6 +18,11 @@ import io.loomkv.net.metrics.HealthCheck;
 import io.loomkv.net.metrics.MetricsServer;
 import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.core.shard.SlotSet;
+import java.util.concurrent.CompletableFuture;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.shard.controller.proto.Bootstrap;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.net.resp.RespServer;
@@ -226,7 +231,9 @@ public final class Store implements AutoCloseable {
                             })
                             .add(NodeMethods.MIGRATION, (request, ctx) -> {
                                 heard(ctx);
-                                return service.executeFromStore(request);
+                                KvReply latest = latestConfigReply(request);
+                                return latest != null ? CompletableFuture.completedFuture(latest)
+                                        : service.executeFromStore(request);
                             })
                             .onHandshake(this::onPeerHandshake)
                             .build());
@@ -340,9 +347,14 @@ public final class Store implements AutoCloseable {
         return group == GroupIds.CONTROLLER_GROUP_ID ? controllerStores : layout.replicas(group);
     }
 
-    /** The slots a replica serves: its group's under the layout; none for the controller. */
+    /**
+     * The slots a new replica starts with: its group's under the layout the cluster was created
+     * with; none for the controller or a group added later (its state machine walks the
+     * configurations from 0, and a restart takes its slots from its snapshot and log).
+     */
     private SlotSet slotsOf(long group) {
-        return group == GroupIds.CONTROLLER_GROUP_ID ? SlotSet.empty() : layout.slotsOf(group);
+        return group == GroupIds.CONTROLLER_GROUP_ID || !layout.groups().contains(group) ? SlotSet.empty()
+                : layout.slotsOf(group);
     }
 
     /**
@@ -435,6 +447,26 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * A peer's question for the controller's newest configuration, answered from this store's
+     * replica of group 0 as applied (what a SERIALIZABLE query would read) without waking the
+     * group: every store asks every few hundred milliseconds. Null for any other request.
+     */
+    private KvReply latestConfigReply(KvRequest request) {
+        if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasQuery()
+                || request.getController().getQuery().getNumber() != -1
+                || request.getConsistency() != ReadConsistency.SERIALIZABLE) {
+            return null;
+        }
+        Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
+        SlotLayout latest = controller == null ? null : controller.latestControllerConfig();
+        if (latest == null) {
+            return null;
+        }
+        return KvReply.newBuilder().setStatus(io.loomkv.core.kv.proto.Status.OK)
+                .setController(ControllerReply.newBuilder().setConfig(latest.toProto())).build();
+    }
+
     private MigrationDriver.Host migrationHost() {
         return new MigrationDriver.Host() {
             @Override
@@ -471,6 +503,12 @@ public final class Store implements AutoCloseable {
             @Override
             public List<Long> controllerStores() {
                 return controllerStores;
+            }
+
+            @Override
+            public SlotLayout controllerConfigHere() {
+                Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
+                return controller == null ? null : controller.latestControllerConfig();
             }
 
             @Override
