@@ -197,6 +197,55 @@ class StoreShardKvTest {
         }
     }
 
+    /**
+     * 6.824 4B "TestUnreliable1" and "TestUnreliable2": Raft messages between the stores are
+     * dropped at random (5%) while clients get, put and append on a few keys in different slots
+     * and groups join and leave; the history the clients saw is linearizable (an append retried
+     * across a move counts once).
+     */
+    @Test
+    void unreliable() throws Exception {
+        List<String> keys = List.of("u0", "u1", "u2", "u3", "u4", "u5");
+        ClientHistory history = new ClientHistory(keys);
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, 1).startAll()) {
+            cluster.awaitLeaders();
+            for (long id = 1; id <= 3; id++) {
+                cluster.node(id).peerFaults().dropRandomly(0.05, 900 + id);
+            }
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> clients = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                int clientNumber = c;
+                clients.add(Thread.ofPlatform().name("unreliable-client-" + c).start(() -> {
+                    java.util.Random random = new java.util.Random(1_000 + clientNumber);
+                    try (KvClient client = cluster.client()) {
+                        for (int i = 0; !stop.get() && i < 400; i++) {
+                            history.runOne(client, clientNumber, i, random);
+                        }
+                    }
+                }));
+            }
+            try (KvClient admin = cluster.client()) {
+                long config = configure(admin, join(2));
+                awaitSettled(cluster, config, List.of(1L, 2L));
+                config = configure(admin, join(3));
+                awaitSettled(cluster, config, List.of(1L, 2L, 3L));
+                config = configure(admin, leave(1));
+                awaitSettled(cluster, config, List.of(1L, 2L, 3L));
+            }
+            stop.set(true);
+            for (Thread client : clients) {
+                client.join();
+            }
+            for (long id = 1; id <= 3; id++) {
+                cluster.node(id).peerFaults().heal();
+            }
+        }
+        assertTrue(history.completed() > 30, history.completed() + " completed, " + history.unknown() + " unknown");
+        io.loomkv.core.lincheck.CheckResult result = history.check();
+        assertTrue(result.isOk(), result.toString());
+    }
+
     private static Map<String, String> fill(KvClient client, int count, String prefix) {
         Map<String, String> written = new TreeMap<>();
         for (int i = 0; i < count; i++) {
