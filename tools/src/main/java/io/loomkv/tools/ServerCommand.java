@@ -51,11 +51,16 @@ public final class ServerCommand implements Callable<Integer> {
             }
         }
         NodeConfig nodeConfig;
+        String logFormat;
         try {
             nodeConfig = NodeConfigLoader.load(config == null ? null : config.toPath(), overrides);
+            logFormat = NodeConfigLoader.logFormat(config == null ? null : config.toPath(), overrides);
         } catch (NodeConfigException e) {
             System.err.println("loomkv server: " + e.getMessage());
             return 2;
+        }
+        if (!logFormat.isEmpty()) {
+            LogFormat.use(logFormat);
         }
         Store node;
         try {

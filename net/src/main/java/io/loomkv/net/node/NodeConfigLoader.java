@@ -30,7 +30,8 @@ public final class NodeConfigLoader {
     }
 
     /**
-     * The {@code log-format} of the same file and overrides ({@code text} or {@code json}): a setting
+     * The {@code log-format} of the same file and overrides ({@code text}, {@code json}, or empty
+     * when neither sets it): a setting
      * of the server process, which applies it before the store starts, not of the store.
      */
     public static String logFormat(Path file, Map<String, String> overrides) throws NodeConfigException {
@@ -159,9 +160,10 @@ public final class NodeConfigLoader {
             return new StoreTls(client, peer, metricsHttps);
         }
 
+        /** {@code text}, {@code json}, or empty (the process's default stays). */
         String logFormat() throws NodeConfigException {
             String format = string(NodeConfigKey.LOG_FORMAT).toLowerCase(java.util.Locale.ROOT);
-            if (!format.equals("text") && !format.equals("json")) {
+            if (!format.isEmpty() && !format.equals("text") && !format.equals("json")) {
                 throw error(NodeConfigKey.LOG_FORMAT, "'" + format + "' is neither text nor json");
             }
             return format;

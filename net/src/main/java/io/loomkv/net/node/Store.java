@@ -654,6 +654,12 @@ public final class Store implements AutoCloseable {
     /** Stops serving and closes everything; idempotent. Data stays on disk for a restart. */
     @Override
     public void close() {
+        try (LogContext.Scope ignored = LogContext.node(config.nodeId())) {
+            closeWithLogContext();
+        }
+    }
+
+    private void closeWithLogContext() {
         if (closed) {
             return;
         }
