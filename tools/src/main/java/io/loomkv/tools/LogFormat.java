@@ -38,7 +38,7 @@ final class LogFormat {
             throw new IllegalArgumentException("log format must be text or json, got '" + format + "'");
         }
         ILoggerFactory factory = LoggerFactory.getILoggerFactory();
-        if (!(factory instanceof LoggerContext context) || wanted.equals(current())) {
+        if (!(factory instanceof LoggerContext context) || wanted.equals(current().toLowerCase(Locale.ROOT))) {
             return;
         }
         System.setProperty(VARIABLE, wanted);
