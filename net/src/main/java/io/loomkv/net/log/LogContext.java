@@ -1,5 +1,6 @@
 package io.loomkv.net.log;
 
+import java.util.concurrent.ThreadFactory;
 import org.slf4j.MDC;
 
 /**
@@ -55,6 +56,21 @@ public final class LogContext {
             MDC.put(NODE, node);
             task.run();
         };
+    }
+
+    /**
+     * Threads from {@code factory} that carry the node id the calling thread has now, whichever
+     * thread asks for them later (the JDK's HTTP server asks from its own dispatcher thread).
+     */
+    public static ThreadFactory inheritNode(ThreadFactory factory) {
+        String node = MDC.get(NODE);
+        if (node == null) {
+            return factory;
+        }
+        return task -> factory.newThread(() -> {
+            MDC.put(NODE, node);
+            task.run();
+        });
     }
 
     /** Marks this thread as working for {@code groupId} until {@link #leaveGroup()}. */

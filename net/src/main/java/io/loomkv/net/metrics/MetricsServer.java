@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadFactory;
 
 /**
  * A store's HTTP endpoints for operators, with etcd's paths and semantics:
@@ -86,8 +85,8 @@ public final class MetricsServer implements AutoCloseable {
                 }
             }
         });
-        ThreadFactory virtual = Thread.ofVirtual().name("metrics-http-", 0).factory();
-        ExecutorService executor = Executors.newThreadPerTaskExecutor(task -> virtual.newThread(LogContext.inheritNode(task)));
+        ExecutorService executor = Executors.newThreadPerTaskExecutor(
+                LogContext.inheritNode(Thread.ofVirtual().name("metrics-http-", 0).factory()));
         server.setExecutor(executor);
         server.start();
         return new MetricsServer(server, executor);
