@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import ch.qos.logback.classic.util.ContextInitializer;
+import ch.qos.logback.core.joran.spi.JoranException;
+import ch.qos.logback.core.joran.util.ConfigurationWatchListUtil;
 import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -25,6 +30,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code log-format=json}: with logback's JSON encoder switched on at run time (as {@code loomkv
@@ -34,15 +40,21 @@ import org.junit.jupiter.api.io.TempDir;
 class LogFormatTest {
     private static final long NODE_ID = 7;
     /** The logback.xml the jar ships (the tests' class path also holds net's logback-test.xml, which logback would prefer). */
+    private static final String LEVEL_VARIABLE = "LOOMKV_LOG_LEVEL";
     private static final URL SHIPPED = LogFormat.class.getResource("/logback.xml");
 
     @TempDir
     Path dir;
 
+    private URL testLogging;
+
     @Test
     void aJsonRunWritesOneJsonObjectPerLineWithTheStoresNodeAndGroup() throws Exception {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream original = System.err;
+        // ctl, run in this JVM by other tests, quiets the log through this property (CtlCommand.quietLogs).
+        String level = System.setProperty(LEVEL_VARIABLE, "INFO");
+        testLogging = ConfigurationWatchListUtil.getMainWatchURL((LoggerContext) LoggerFactory.getILoggerFactory());
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             LogFormat.use("json", SHIPPED);
@@ -54,7 +66,12 @@ class LogFormatTest {
                 assertTrue(store.isLeader(1), "the only store leads its group");
             }
         } finally {
-            LogFormat.use("text", SHIPPED);
+            if (level == null) {
+                System.clearProperty(LEVEL_VARIABLE);
+            } else {
+                System.setProperty(LEVEL_VARIABLE, level);
+            }
+            restoreTestLogging();
             System.setErr(original);
         }
         List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().filter(line -> !line.isBlank()).toList();
@@ -78,6 +95,20 @@ class LogFormatTest {
     void onlyTextAndJsonAreFormats() {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> LogFormat.use("xml"));
         assertTrue(bad.getMessage().contains("xml"), bad.getMessage());
+    }
+
+    /** The tests' own logging (net's logback-test.xml) again, so that later tests capture what they expect. */
+    private void restoreTestLogging() throws JoranException {
+        System.clearProperty(LogFormat.VARIABLE);
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        context.reset();
+        if (testLogging == null) {
+            new ContextInitializer(context).autoConfig();
+        } else {
+            JoranConfigurator configurator = new JoranConfigurator();
+            configurator.setContext(context);
+            configurator.doConfigure(testLogging);
+        }
     }
 
     private static JsonObject strictJson(String line) throws IOException {
