@@ -22,6 +22,7 @@ import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.QueryConfig;
 import io.loomkv.core.shard.proto.Layout;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.rpc.RpcClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,7 +109,7 @@ final class MigrationDriver implements AutoCloseable {
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(this::run);
+        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(LogContext.inheritNode(this::run));
     }
 
     @Override

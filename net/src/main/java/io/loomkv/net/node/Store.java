@@ -14,6 +14,7 @@ import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.metrics.HealthCheck;
 import io.loomkv.net.metrics.MetricsServer;
 import io.loomkv.net.metrics.StoreMetrics;
@@ -240,10 +241,13 @@ public final class Store implements AutoCloseable {
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
-            this.respRpc = config.respAddress() == null ? null : new RpcClient(RpcClientConfig.client(config.clusterId()));
+            // With client TLS, the RESP port speaks TLS too, and the calls to other stores' client ports behind it.
+            this.respRpc = config.respAddress() == null ? null
+                    : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
                     config, liveLayout::current, service, replicas::get, addresses,
-                    new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc));
+                    new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc),
+                    config.tls().respServerContext());
             peerServer.observeTraffic(metrics.peerTraffic());
             clientServer.observeTraffic(metrics.clientTraffic());
             this.migrationRpc = new RpcClient(StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election)
@@ -260,6 +264,13 @@ public final class Store implements AutoCloseable {
 
     /** Recovers and starts a store; returns once its servers listen. */
     public static Store start(NodeConfig config) throws IOException {
+        // Every thread the store starts, and every connection thread those start, carries its node id (LogContext).
+        try (LogContext.Scope ignored = LogContext.node(config.nodeId())) {
+            return startWithLogContext(config);
+        }
+    }
+
+    private static Store startWithLogContext(NodeConfig config) throws IOException {
         Store store = new Store(config);
         try {
             store.applyStage.start();
@@ -274,7 +285,7 @@ public final class Store implements AutoCloseable {
             store.migration.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
-                        store.readinessChecks());
+                        store.readinessChecks(), config.tls().metricsServerContext());
             }
             store.started = true;
         } catch (IOException | RuntimeException e) {
@@ -285,7 +296,8 @@ public final class Store implements AutoCloseable {
                 config.nodeId(), config.clusterId(), store.replicas.size(), store.layout.version(),
                 MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
                 config.dataDirectory(), store.metricsServer == null ? "no metrics-address"
-                        : "metrics and health on http://" + MemberAddress.format(store.metricsServer.address()));
+                        : "metrics and health on " + (config.tls().metricsHttps() ? "https://" : "http://")
+                                + MemberAddress.format(store.metricsServer.address()));
         return store;
     }
 
@@ -808,6 +820,12 @@ public final class Store implements AutoCloseable {
     /** Stops serving and closes everything; idempotent. Data stays on disk for a restart. */
     @Override
     public void close() {
+        try (LogContext.Scope ignored = LogContext.node(config.nodeId())) {
+            closeWithLogContext();
+        }
+    }
+
+    private void closeWithLogContext() {
         if (closed) {
             return;
         }
