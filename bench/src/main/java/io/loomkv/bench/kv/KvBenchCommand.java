@@ -108,6 +108,14 @@ public final class KvBenchCommand implements Callable<Integer> {
     Path plot;
     @Mixin
     ClientTlsOptions tls;
+    @Option(names = "--move-slots-every", paramLabel = "DURATION",
+            description = "While the load runs, move --move-slots slots to another group this often (a sharded cluster)")
+    String moveSlotsEvery;
+
+    @Option(names = "--move-slots", paramLabel = "N", defaultValue = "64",
+            description = "Slots per move with --move-slots-every (default: ${DEFAULT-VALUE})")
+    int moveSlots;
+
     @Option(names = "--json", description = "End with the one-line JSON summary.")
     boolean json;
 
@@ -185,11 +193,24 @@ public final class KvBenchCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
-        return run(settings, target, tlsContext, System.out, System.err);
+        long moveEveryNanos = 0;
+        if (moveSlotsEvery != null) {
+            try {
+                moveEveryNanos = KvBenchSettings.parseDurationNanos("--move-slots-every", moveSlotsEvery);
+                requireAbsent(moveEveryNanos <= 0, "--move-slots-every must be above 0");
+                requireAbsent(settings.ramp() != null, "--move-slots-every does not go with --ramp");
+                requireAbsent(moveSlots < 1 || moveSlots > io.loomkv.core.shard.Slots.SLOT_COUNT,
+                        "--move-slots must be 1.." + io.loomkv.core.shard.Slots.SLOT_COUNT);
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+        }
+        return run(settings, target, tlsContext, moveEveryNanos, moveSlots, System.out, System.err);
     }
 
-    private static int run(KvBenchSettings settings, ClusterAddresses target, TlsContext tlsContext, PrintStream out,
-            PrintStream err) throws Exception {
+    private static int run(KvBenchSettings settings, ClusterAddresses target, TlsContext tlsContext, long moveEveryNanos,
+            int moveSlots, PrintStream out, PrintStream err) throws Exception {
         KvClientConfig clientConfig = KvClientConfig.of(target.clientAddresses(), target.clusterId())
                 .withDeadline(OPERATION_DEADLINE, ATTEMPT_TIMEOUT).withTls(tlsContext);
         int clientCount = (settings.clients() + WORKERS_PER_CLIENT - 1) / WORKERS_PER_CLIENT;
@@ -225,7 +246,20 @@ public final class KvBenchCommand implements Callable<Integer> {
             if (settings.ramp() != null) {
                 return RampRun.measure(settings, workers, errorKinds, out, err);
             }
-            return measure(settings, workers, errorKinds, out, err);
+            if (moveEveryNanos == 0) {
+                return measure(settings, workers, errorKinds, out, err);
+            }
+            try (SlotMover mover = new SlotMover(kvClients.get(0), moveEveryNanos, moveSlots, settings.seed(), err)) {
+                try {
+                    mover.start();
+                } catch (IllegalStateException e) {
+                    err.println("error: " + e.getMessage());
+                    return 2;
+                }
+                int code = measure(settings, workers, errorKinds, out, err);
+                out.println(mover.summary());
+                return code;
+            }
         } finally {
             for (KvClient client : kvClients) {
                 client.close();

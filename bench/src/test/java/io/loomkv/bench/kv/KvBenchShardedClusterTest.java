@@ -80,8 +80,9 @@ class KvBenchShardedClusterTest {
         PrintStream originalOut = System.out;
         PrintStream originalErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
         try {
             List<String> all = new ArrayList<>(List.of("--cluster", addresses, "--keys", "200", "--warmup", "0s", "--json"));
             all.addAll(List.of(args));
@@ -89,7 +90,8 @@ class KvBenchShardedClusterTest {
             // Test logging also goes to stdout: pick the report's JSON line out of it.
             String json = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{\"throughput_ops_s\":"))
                     .reduce((first, second) -> second).orElse("");
-            return new String[] {Integer.toString(code), json, out.toString(StandardCharsets.UTF_8)};
+            return new String[] {Integer.toString(code), json, out.toString(StandardCharsets.UTF_8),
+                    errors.toString(StandardCharsets.UTF_8)};
         } finally {
             System.setOut(originalOut);
             System.setErr(originalErr);
@@ -102,6 +104,19 @@ class KvBenchShardedClusterTest {
         assertEquals("0", run[0], run[2]);
         assertTrue(run[1].endsWith(",\"errors\":0}"), run[2]);
         assertTrue(run[2].contains("preload: 200 keys written"), run[2]);
+    }
+
+    /** Slots move while the load runs: the client follows them (retries, not errors) and the report counts the moves. */
+    @Test
+    void slotsMovingDuringTheRunCostNoErrors() {
+        String[] run = benchWith("--clients", "4", "--duration", "3s", "--move-slots-every", "500ms", "--move-slots", "16");
+        assertEquals("0", run[0], run[3]);
+        assertTrue(run[1].endsWith(",\"errors\":0}"), run[2]);
+        java.util.regex.Matcher moves = Pattern.compile("slot moves: (\\d+) made").matcher(run[2]);
+        assertTrue(moves.find(), run[2]);
+        assertTrue(Integer.parseInt(moves.group(1)) >= 3, run[2]);
+        String[] ramp = benchWith("--ramp", "2:2:1s:4", "--move-slots-every", "1s");
+        assertEquals("2", ramp[0], "--move-slots-every does not go with --ramp");
     }
 
     /** The levels of a ramp's report lines: the first column of the lines shaped like one (test logging may be interleaved). */
