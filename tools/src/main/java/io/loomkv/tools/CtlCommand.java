@@ -443,8 +443,12 @@ public final class CtlCommand implements Callable<Integer> {
             System.err.println("error: configuration number '" + rest.get(0) + "' is not a number");
             return 2;
         }
-        if (number == 0 || number < -1 || rest.size() > 1) {
-            System.err.println("error: config get takes one configuration number, from 1 (or -1 for the latest)");
+        if (rest.size() > 1) {
+            System.err.println("error: config get takes one configuration number, got " + rest);
+            return 2;
+        }
+        if (number == 0 || number < -1) {
+            System.err.println("error: configuration numbers start at 1 (or -1 for the latest), got " + number);
             return 2;
         }
         return withClient((client, target) -> {

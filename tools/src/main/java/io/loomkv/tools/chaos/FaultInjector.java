@@ -38,6 +38,7 @@ final class FaultInjector {
     private final List<String> problems;
     private final Set<Long> stoppedOnPurpose = new HashSet<>();
     private long nextNodeId;
+    private final MigrationFaults migrations;
 
     FaultInjector(ChaosCluster cluster, KvClient admin, Consumer<String> log, List<String> problems, long nextNodeId) {
         this.cluster = cluster;
@@ -45,6 +46,7 @@ final class FaultInjector {
         this.log = log;
         this.problems = problems;
         this.nextNodeId = nextNodeId;
+        this.migrations = new MigrationFaults(cluster, admin, log, problems);
     }
 
     /**
@@ -173,6 +175,23 @@ final class FaultInjector {
             }
             case TORN_WAL_RESTART -> {
                 return tornWalRestart(leader, members, random);
+            }
+            case SLOT_MOVE -> {
+                return migrations.slotMove(random, step.holdMillis());
+            }
+            case KILL_DURING_MOVE -> {
+                Optional<String> killed = migrations.killDuringMove(random, step.holdMillis(), node -> {
+                    cluster.kill(node);
+                    stoppedOnPurpose.add(node.id);
+                });
+                if (killed.isEmpty()) {
+                    return killed;
+                }
+                healAll();
+                return Optional.of(killed.get() + "; restarted" + migrations.settleAfterHeal());
+            }
+            case GROUP_JOIN_LEAVE -> {
+                return migrations.groupJoinLeave(step.holdMillis());
             }
             default -> throw new IllegalStateException("unhandled fault " + step.kind());
         }

@@ -31,7 +31,13 @@ public enum FaultKind {
     /** Move the leadership to a random follower under load. */
     TRANSFER_LEADER,
     /** SIGKILL a follower, leave a torn record (a write cut short by the crash) at the end of its WAL, restart it. */
-    TORN_WAL_RESTART;
+    TORN_WAL_RESTART,
+    /** Move a range of 512 slots to another group under load (through the shard controller); wait until settled. */
+    SLOT_MOVE,
+    /** Move a range of slots and SIGKILL a random member while they move; restart it, wait until settled. */
+    KILL_DURING_MOVE,
+    /** A new group joins on three stores and takes its share of the slots, then leaves again. */
+    GROUP_JOIN_LEAVE;
 
     /** Parses {@code kill-leader} or {@code KILL_LEADER}; the error lists the kinds. */
     public static FaultKind parse(String text) {

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The short chaos profile of {@code ./loomkv test}: three real server processes behind the
- * fault-injecting proxies, eight clients, every fault kind at least once, then the full check.
- * About 80 s of faults. {@code -Dloomkv.chaos.seed=S} replays a seed,
+ * fault-injecting proxies, two data groups (so slots can move between them), eight clients, every
+ * fault kind at least once, then the full check. About 100 s of faults. {@code -Dloomkv.chaos.seed=S} replays a seed,
  * {@code -Dloomkv.chaos.duration=10m} runs longer, {@code -Dloomkv.chaos.nodes=5} uses five servers.
  */
 class ChaosShortProfileTest {
@@ -20,9 +20,10 @@ class ChaosShortProfileTest {
     @Test
     void everyFaultKindUnderLoadKeepsTheHistoryLinearizableAndLosesNoAcknowledgedWrite() throws Exception {
         long seed = Long.getLong("loomkv.chaos.seed", DEFAULT_SEED);
-        Duration duration = DurationText.parse(System.getProperty("loomkv.chaos.duration", "80s"));
+        Duration duration = DurationText.parse(System.getProperty("loomkv.chaos.duration", "100s"));
         int nodes = Integer.getInteger("loomkv.chaos.nodes", 3);
-        ChaosOptions options = new ChaosOptions(duration, seed, 8, 8, nodes, Path.of("target", "chaos-short-profile"));
+        ChaosOptions options = new ChaosOptions(duration, seed, 8, 8, nodes, Path.of("target", "chaos-short-profile"), false,
+                false, java.util.EnumSet.allOf(FaultKind.class), 2);
         System.out.println("ChaosShortProfileTest seed=" + seed + " (replay with -Dloomkv.chaos.seed=" + seed + ")");
 
         ChaosReport report = new ChaosRunner(options, System.out).run();
