@@ -46,7 +46,8 @@ import java.util.function.Function;
  * reaches a log), routes it to its group's replica here ({@code WRONG_GROUP} with our layout
  * version when this store hosts none, {@code NOT_LEADER} naming the leader's store from a
  * follower for writes), and answers when the request is applied or its deadline passes. Also the
- * status, layout and membership methods, and a group's snapshot for backups ({@link GroupSnapshotSource}). Runs on connection reader threads and never blocks.
+ * status, layout and membership methods, and a group's snapshot for backups
+ * ({@link GroupSnapshotSource}). Runs on connection reader threads and never blocks.
  */
 final class StoreService implements AutoCloseable {
     /** What the service needs from its store. */
