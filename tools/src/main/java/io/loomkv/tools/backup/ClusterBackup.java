@@ -37,6 +37,13 @@ public final class ClusterBackup {
     /** Writes the backup to {@code file} (replacing it only once the new one is whole) and returns it, checked. */
     public static BackupFile save(KvClient client, String clusterId, List<InetSocketAddress> seeds, Path file,
             PrintStream progress) throws IOException, InterruptedException {
+        Path absolute = file.toAbsolutePath();
+        if (!Files.isDirectory(absolute.getParent())) {
+            throw new IOException("folder " + absolute.getParent() + " does not exist");
+        }
+        if (Files.isDirectory(absolute)) {
+            throw new IOException(absolute + " is a folder; name the backup file");
+        }
         LayoutReply cluster = layout(client, seeds);
         SlotLayout.fromProto(cluster.getLayout()); // A malformed layout is refused here, not by a restore.
         Set<InetSocketAddress> stores = new LinkedHashSet<>(seeds);
@@ -49,7 +56,6 @@ public final class ClusterBackup {
         }
         BackupHeader header = new BackupHeader(clusterId, System.currentTimeMillis(), cluster.getLayout(),
                 cluster.getControllerStoreIdsList(), groups.size());
-        Path absolute = file.toAbsolutePath();
         Path work = Files.createTempDirectory(absolute.getParent(), absolute.getFileName() + ".groups-");
         GroupSnapshotFetch fetch = new GroupSnapshotFetch(client, new ArrayList<>(stores));
         try (BackupWriter writer = BackupWriter.create(absolute, header)) {
