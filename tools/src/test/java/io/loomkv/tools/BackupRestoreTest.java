@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Backup and restore end to end: a loaded in-process sharded cluster (3 stores, 4 data groups, the
  * bitcask engine) is backed up with {@code ctl snapshot save} while a writer keeps writing,
  * {@code snapshot status} reads the file, {@code snapshot restore} makes a new cluster's data
- * directories, and that cluster, started, serves every key and the controller's configuration.
- * Damaged files and non-empty or same-cluster targets are refused and create nothing.
+ * directories (on the memory engine), and that cluster, started, serves every key and the
+ * controller's configuration. Damaged files and non-empty or same-cluster targets are refused and create nothing.
  */
 class BackupRestoreTest {
     private static final int GROUPS = 4;
@@ -95,7 +95,8 @@ class BackupRestoreTest {
 
     @Test
     void restoredClusterServesEveryKeyAndTheControllerConfiguration() throws Exception {
-        Path conf = writeCluster(dir.resolve("restored-conf"), "restored", dir.resolve("restored"));
+        // The restored cluster keeps its data in memory: a restore seeds any engine from the snapshots.
+        Path conf = writeCluster(dir.resolve("restored-conf"), "restored", dir.resolve("restored"), "memory");
         CliRun restore = CliRun.loomkv("snapshot", "restore", backup.toString(), "--config-dir", conf.toString());
         assertEquals(0, restore.exitCode(), restore.err());
         assertTrue(restore.out().contains("as new cluster 'restored' (3 stores)"), restore.out());
@@ -222,6 +223,10 @@ class BackupRestoreTest {
     }
 
     private static Path writeCluster(Path folder, String clusterId, Path data) throws IOException {
+        return writeCluster(folder, clusterId, data, "bitcask");
+    }
+
+    private static Path writeCluster(Path folder, String clusterId, Path data, String engine) throws IOException {
         Files.createDirectories(folder);
         List<MemberAddress> members = new ArrayList<>();
         for (long id = 1; id <= 3; id++) {
@@ -235,7 +240,7 @@ class BackupRestoreTest {
                     "client-address=" + MemberAddress.format(m.clientAddress()),
                     "peer-address=" + MemberAddress.format(m.peerAddress()),
                     "data-dir=" + data.resolve("data" + m.id()), "members=" + memberList,
-                    "data-groups=" + GROUPS, "engine=bitcask", "tick-interval-ms=20", ""));
+                    "data-groups=" + GROUPS, "engine=" + engine, "tick-interval-ms=20", ""));
         }
         return folder;
     }
