@@ -16,8 +16,8 @@ import java.util.function.LongFunction;
  * chunks, for {@code ctl snapshot save}. The snapshot is the one the replica writes for
  * InstallSnapshot anyway (the state machine captured on its apply thread at one applied index and
  * written from a point-in-time engine view), so writes go on while a backup runs. A backup's
- * first call asks the apply stage for a snapshot at least as new as the leader's applied index,
- * which covers every write acknowledged before it, and waits until it is durable.
+ * first call asks the apply stage for a snapshot that covers the leader's log as of the call,
+ * and so every write acknowledged before it, and waits until it is durable.
  *
  * <p>Waiting for the snapshot and reading the file block, so each call runs on a virtual thread
  * of its own (RPC handlers must not block the connection's reader), at most
@@ -71,14 +71,24 @@ final class GroupSnapshotSource {
         return reply;
     }
 
-    /** Makes sure a snapshot covers the applied index as of now, then sends its first chunk. */
+    /**
+     * Makes sure a snapshot covers the leader's log as of now, then sends its first chunk. The
+     * target is the last index of the leader's log, not its applied index: a new leader holds every
+     * committed entry (leader completeness) but may not have applied those its predecessor
+     * acknowledged yet. Waiting for them to apply waits for their commit, which a leader without
+     * a quorum never sees: it times out, and the client asks again.
+     */
     private GroupSnapshotReply begin(Replica replica, GroupSnapshotRequest request) throws InterruptedException {
-        long target = replica.state().appliedIndex();
+        long target = Math.max(replica.state().appliedIndex(), replica.storage().lastIndex());
         long deadline = System.nanoTime() + SNAPSHOT_WAIT_MILLIS * 1_000_000;
-        if (replica.storage().snapshotMetadata().getIndex() < target) {
-            replica.applier().requestSnapshot();
-        }
+        // Asked for once the target applied (one taken before would be of less); a snapshot in
+        // progress then does not swallow the request: the applier takes the next one after it.
+        boolean asked = false;
         while (replica.storage().snapshotMetadata().getIndex() < target) {
+            if (!asked && replica.state().appliedIndex() >= target) {
+                replica.applier().requestSnapshot();
+                asked = true;
+            }
             if (replica.state().failure() != null) {
                 return refused(replica.name() + " failed: " + replica.state().failure());
             }
