@@ -58,7 +58,8 @@ public final class BackupRestore {
             throw e;
         }
         out.println("restored " + backup.sections().size() + " groups of cluster '" + backup.header().clusterId()
-                + "' as new cluster '" + configs.get(0).clusterId() + "' (" + configs.size() + " stores)");
+                + "' as new cluster '" + configs.get(0).clusterId() + "' (" + configs.size() + " stores); start it as usual,"
+                + " e.g. ./loomkv cluster up DIR");
     }
 
     private static void check(BackupFile backup, SlotLayout layout, List<NodeConfig> configs) throws IOException, Refused {

@@ -45,12 +45,12 @@ public final class ClusterBackup {
             throw new IOException(absolute + " is a folder; name the backup file");
         }
         LayoutReply cluster = layout(client, seeds);
-        SlotLayout.fromProto(cluster.getLayout()); // A malformed layout is refused here, not by a restore.
+        SlotLayout layout = SlotLayout.fromProto(cluster.getLayout()); // A malformed one is refused here, not by a restore.
         Set<InetSocketAddress> stores = new LinkedHashSet<>(seeds);
         for (StoreAddress store : cluster.getStoresList()) {
             stores.add(MemberAddress.parseHostPort(store.getClientAddress()));
         }
-        TreeSet<Long> groups = new TreeSet<>(SlotLayout.fromProto(cluster.getLayout()).groups());
+        TreeSet<Long> groups = new TreeSet<>(layout.groups());
         if (!cluster.getControllerStoreIdsList().isEmpty()) {
             groups.add(GroupIds.CONTROLLER_GROUP_ID);
         }
