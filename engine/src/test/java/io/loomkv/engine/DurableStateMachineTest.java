@@ -1,6 +1,7 @@
 package io.loomkv.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.protobuf.ByteString;
@@ -111,6 +112,68 @@ class DurableStateMachineTest {
             long secondClient = openSession(machine, NOW_MILLIS);
             assertEquals(clientId + 1, secondClient, "the next client id survives the restart");
         }
+    }
+
+    /**
+     * Slot migration state is part of what an entry makes durable: a group that handed a slot off
+     * reopens at the same configuration with the slot still frozen (not served) and its keys kept
+     * until DeleteSlots, and a session of another group it adopted still answers a retry.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
+    void slotOwnershipAndAdoptedSessionsSurviveReopen(String name) {
+        Path directory = dir.resolve(name);
+        int slot = io.loomkv.core.shard.Slots.slotOf(bytes("{m}"));
+        long foreign = io.loomkv.core.shard.GroupIds.firstClientId(7);
+        KvReply adopted;
+        try (PersistentKvEngine engine = TestEngines.open(name, directory, false)) {
+            KvStateMachine machine = open(engine, SessionPolicy.defaults());
+            long clientId = openSession(machine, NOW_MILLIS);
+            assertEquals(Status.OK, machine.apply(++index, put(clientId, 1, "{m}a", "1")).getStatus());
+            adopted = machine.apply(++index, append(foreign, 1, "other", "x", NOW_MILLIS));
+            assertEquals(Status.OK, adopted.getStatus(), adopted.getMessage());
+            KvReply moved = machine.apply(++index, stamped(NOW_MILLIS).setMigrationWrite(
+                    io.loomkv.core.kv.proto.MigrationWrite.newBuilder().setReconfigure(
+                            io.loomkv.core.kv.proto.Reconfigure.newBuilder()
+                                    .setConfig(layout(2, slot)).setPrevious(layout(1, -1)))).build());
+            assertEquals(Status.OK, moved.getStatus(), moved.getMessage());
+            assertEquals(2, machine.configNumber());
+        }
+        try (PersistentKvEngine engine = TestEngines.open(name, directory, false)) {
+            KvStateMachine machine = open(engine, SessionPolicy.defaults());
+            assertEquals(2, machine.configNumber(), "the configuration survives the reopen");
+            assertFalse(machine.ownedSlots().contains(slot), "the handed-off slot stays frozen");
+            assertEquals(Status.WRONG_GROUP, machine.read(KvRequest.newBuilder()
+                    .setGet(Get.newBuilder().setKey(bytes("{m}a"))).build()).getStatus());
+            assertEquals("1", new String(engine.get(io.loomkv.core.kv.SlotKeys.engineKey(bytes("{m}a"))),
+                    StandardCharsets.UTF_8), "its keys are kept until deleted");
+            KvReply retry = machine.apply(++index, append(foreign, 1, "other", "x", NOW_MILLIS));
+            assertEquals(adopted, retry, "the adopted session's cached reply, not a second append");
+            assertEquals("x", get(machine, "other"));
+        }
+    }
+
+    /** Configuration {@code number}: every slot in group 1, except {@code movedSlot} (if not -1) in group 2. */
+    private static io.loomkv.core.shard.proto.Layout layout(long number, int movedSlot) {
+        var layout = io.loomkv.core.shard.proto.Layout.newBuilder().setVersion(number)
+                .addGroups(io.loomkv.core.shard.proto.GroupReplicas.newBuilder().setGroupId(1).addStoreIds(1))
+                .addGroups(io.loomkv.core.shard.proto.GroupReplicas.newBuilder().setGroupId(2).addStoreIds(1));
+        if (movedSlot < 0) {
+            return layout.addRanges(range(0, io.loomkv.core.shard.Slots.SLOT_COUNT - 1, 1)).build();
+        }
+        if (movedSlot > 0) {
+            layout.addRanges(range(0, movedSlot - 1, 1));
+        }
+        layout.addRanges(range(movedSlot, movedSlot, 2));
+        if (movedSlot < io.loomkv.core.shard.Slots.SLOT_COUNT - 1) {
+            layout.addRanges(range(movedSlot + 1, io.loomkv.core.shard.Slots.SLOT_COUNT - 1, 1));
+        }
+        return layout.build();
+    }
+
+    private static io.loomkv.core.shard.proto.SlotRangeAssignment range(int first, int last, long group) {
+        return io.loomkv.core.shard.proto.SlotRangeAssignment.newBuilder().setFirst(first).setLast(last).setGroupId(group)
+                .build();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -13,6 +13,11 @@ final class DurableKeys {
     static final byte METADATA_PREFIX = (byte) 0xFF;
     /** The group's log clock and next client id ({@code DurableGroupState}). */
     static final byte[] GROUP_STATE = {METADATA_PREFIX, 'g'};
+    /**
+     * A data group's slot ownership and session floors ({@code MigrationState}): a key of its own,
+     * written only with the entries that change it (it lists every moving slot during a move).
+     */
+    static final byte[] MIGRATION = {METADATA_PREFIX, 'm'};
     /** Sessions: this, then the client id as 8 big-endian bytes ({@code DurableSession}). */
     static final byte[] SESSIONS_START = {METADATA_PREFIX, 's'};
     static final byte[] SESSIONS_END = {METADATA_PREFIX, 's' + 1};

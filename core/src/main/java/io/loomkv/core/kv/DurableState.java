@@ -8,6 +8,7 @@ import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
 import io.loomkv.core.engine.WriteOp;
 import io.loomkv.core.kv.proto.DurableGroupState;
+import io.loomkv.core.kv.proto.MigrationState;
 import io.loomkv.core.kv.proto.DurableSession;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -30,7 +31,8 @@ final class DurableState {
      * The operations that bring the engine's copy up to date after an entry: each session the
      * entry changed (written, or deleted when it expired or was evicted) and the group's values.
      */
-    static List<WriteOp> changes(SessionTable sessions, long clockMillis) {
+    /** {@code migration} is null when the entry did not change it. */
+    static List<WriteOp> changes(SessionTable sessions, long clockMillis, MigrationState migration) {
         List<WriteOp> ops = new ArrayList<>();
         for (long clientId : sessions.takeChanged()) {
             SessionTable.Session session = sessions.find(clientId);
@@ -39,25 +41,36 @@ final class DurableState {
                     : new WriteOp.Put(key, SessionTable.toDurable(session).toByteArray()));
         }
         ops.add(new WriteOp.Put(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        if (migration != null) {
+            ops.add(new WriteOp.Put(DurableKeys.MIGRATION, migration.toByteArray()));
+        }
         return ops;
     }
 
     /**
      * Fills {@code table} (new, empty) from the engine's copy stored with index {@code applied} and
-     * returns the log clock.
+     * returns the log clock and the slot ownership (null when none was stored: a group that never
+     * moved a slot since the engine was written).
      *
      * @throws IllegalArgumentException when the copy is missing or does not parse or fit the group
      */
-    static long load(KvEngine engine, SessionTable table, long groupId, long applied) {
+    record Loaded(long clockMillis, MigrationState migration) {}
+
+    static Loaded load(KvEngine engine, SessionTable table, long groupId, long applied) {
         byte[] stored = engine.get(DurableKeys.GROUP_STATE);
         if (stored == null) {
             throw new IllegalArgumentException("the engine is at index " + applied + " for group " + groupId
                     + " but holds no group state");
         }
         DurableGroupState group;
+        MigrationState migration = null;
         List<DurableSession> storedSessions = new ArrayList<>();
         try {
             group = DurableGroupState.parseFrom(stored);
+            byte[] storedMigration = engine.get(DurableKeys.MIGRATION);
+            if (storedMigration != null) {
+                migration = MigrationState.parseFrom(storedMigration);
+            }
             ScanRequest request = ScanRequest.range(DurableKeys.SESSIONS_START, DurableKeys.SESSIONS_END, SESSIONS_PER_PAGE);
             while (request != null) {
                 ScanPage page = engine.scan(request);
@@ -71,14 +84,21 @@ final class DurableState {
         }
         table.restoreNextClientId(group.getNextClientId());
         table.restoreDurable(storedSessions);
+        if (migration != null) {
+            table.restoreFloors(migration.getFloorsList());
+        }
         table.takeChanged();
-        return group.getClockMillis();
+        return new Loaded(group.getClockMillis(), migration);
     }
 
     /** A snapshot's data followed by the sessions and group values as metadata keys, all in key order. */
-    static Iterator<KeyValue> withMetadata(Iterator<KeyValue> data, SessionTable sessions, long clockMillis) {
+    static Iterator<KeyValue> withMetadata(Iterator<KeyValue> data, SessionTable sessions, long clockMillis,
+            MigrationState migration) {
         List<KeyValue> metadata = new ArrayList<>();
         metadata.add(new KeyValue(DurableKeys.GROUP_STATE, groupState(clockMillis, sessions).toByteArray()));
+        if (migration != null) {
+            metadata.add(new KeyValue(DurableKeys.MIGRATION, migration.toByteArray()));
+        }
         List<SessionTable.Session> ordered = new ArrayList<>(sessions.inLruOrder());
         ordered.sort((a, b) -> Long.compareUnsigned(a.clientId, b.clientId));
         for (SessionTable.Session session : ordered) {

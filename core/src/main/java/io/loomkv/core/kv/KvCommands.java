@@ -1,5 +1,6 @@
 package io.loomkv.core.kv;
 
+import io.loomkv.core.shard.Slots;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
@@ -16,9 +17,9 @@ public final class KvCommands {
      */
     public static boolean isWrite(KvRequest request) {
         return switch (request.getOpCase()) {
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION -> true;
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION, MIGRATION_WRITE -> true;
             case CONTROLLER -> !isControllerQuery(request);
-            case GET, MULTI_GET, SCAN, OP_NOT_SET -> false;
+            case GET, MULTI_GET, SCAN, MIGRATION_READ, OP_NOT_SET -> false;
         };
     }
 
@@ -49,7 +50,10 @@ public final class KvCommands {
             case OPEN_SESSION -> {
                 return command.setOpenSession(request.getOpenSession()).build();
             }
-            case GET, MULTI_GET, SCAN, OP_NOT_SET -> throw new IllegalArgumentException(
+            case MIGRATION_WRITE -> {
+                return command.setMigrationWrite(request.getMigrationWrite()).build();
+            }
+            case GET, MULTI_GET, SCAN, MIGRATION_READ, OP_NOT_SET -> throw new IllegalArgumentException(
                     request.getOpCase() + " is not a write");
         }
         return command
@@ -57,5 +61,21 @@ public final class KvCommands {
                 .setSequence(request.getSequence())
                 .setAcknowledgedBelow(request.getAcknowledgedBelow())
                 .build();
+    }
+
+    /**
+     * The slots a data write touches, distinct, in the order of its keys (none for other commands):
+     * its cached reply is tagged with them so it moves with the slots.
+     */
+    public static int[] writtenSlots(Command command) {
+        return switch (command.getOpCase()) {
+            case PUT -> new int[] {Slots.slotOf(command.getPut().getKey())};
+            case APPEND -> new int[] {Slots.slotOf(command.getAppend().getKey())};
+            case DELETE -> new int[] {Slots.slotOf(command.getDelete().getKey())};
+            case COMPARE_AND_SET -> new int[] {Slots.slotOf(command.getCompareAndSet().getKey())};
+            case MULTI_PUT -> command.getMultiPut().getEntriesList().stream()
+                    .mapToInt(entry -> Slots.slotOf(entry.getKey())).distinct().toArray();
+            case OPEN_SESSION, CONTROLLER, MIGRATION_WRITE, OP_NOT_SET -> new int[0];
+        };
     }
 }

@@ -1,5 +1,6 @@
 package io.loomkv.core.kv;
 
+import io.loomkv.core.kv.proto.MigrationState;
 import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
 import io.loomkv.core.engine.EngineSnapshot;
 import io.loomkv.core.kv.proto.CachedReply;
@@ -24,32 +25,36 @@ public final class KvSnapshot implements AutoCloseable {
     private final List<List<CachedReply>> cachedReplies;
     /** Group 0's controller state; null in a data group. */
     private final ControllerSnapshot controller;
+    /** A data group's slot ownership and session floors; null in group 0. */
+    private final MigrationState migration;
     private final EngineSnapshot data;
     private final KvLimits limits;
     private boolean written;
 
     private KvSnapshot(long lastAppliedIndex, long clockMillis, long nextClientId, List<SessionState> sessions,
-            List<List<CachedReply>> cachedReplies, ControllerSnapshot controller, EngineSnapshot data, KvLimits limits) {
+            List<List<CachedReply>> cachedReplies, ControllerSnapshot controller, MigrationState migration, EngineSnapshot data,
+            KvLimits limits) {
         this.lastAppliedIndex = lastAppliedIndex;
         this.clockMillis = clockMillis;
         this.nextClientId = nextClientId;
         this.sessions = sessions;
         this.cachedReplies = cachedReplies;
         this.controller = controller;
+        this.migration = migration;
         this.data = data;
         this.limits = limits;
     }
 
     static KvSnapshot capture(long lastAppliedIndex, long clockMillis, SessionTable table, ControllerSnapshot controller,
-            EngineSnapshot data, KvLimits limits) {
+            MigrationState migration, EngineSnapshot data, KvLimits limits) {
         List<SessionState> sessions = new ArrayList<>(table.size());
         List<List<CachedReply>> replies = new ArrayList<>(table.size());
         for (SessionTable.Session session : table.inLruOrder()) {
             sessions.add(session.toState());
             replies.add(session.cachedReplies());
         }
-        return new KvSnapshot(lastAppliedIndex, clockMillis, table.nextClientId(), sessions, replies, controller, data,
-                limits);
+        return new KvSnapshot(lastAppliedIndex, clockMillis, table.nextClientId(), sessions, replies, controller, migration,
+                data, limits);
     }
 
     /** The log index the snapshot covers (the Raft snapshot's index). */
@@ -67,7 +72,7 @@ public final class KvSnapshot implements AutoCloseable {
         }
         written = true;
         KvSnapshotCodec.write(out, limits, lastAppliedIndex, clockMillis, nextClientId, sessions, cachedReplies,
-                controller, data.iterator());
+                controller, migration, data.iterator());
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.loomkv.core.engine.KvEngine;
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.DataChunk;
 import io.loomkv.core.kv.proto.KeyValue;
+import io.loomkv.core.kv.proto.MigrationState;
 import io.loomkv.core.kv.proto.SessionState;
 import io.loomkv.core.kv.proto.SnapshotHeader;
 import io.loomkv.core.kv.proto.SnapshotRecord;
@@ -49,7 +50,9 @@ final class KvSnapshotCodec {
     private KvSnapshotCodec() {}
 
     /** What a successful read produced, besides the data already loaded into the engine. */
-    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions, ShardController controller) {}
+    /** {@code migration} is null for group 0 and for snapshots written before slot migration existed. */
+    record Restored(long lastAppliedIndex, long clockMillis, SessionTable sessions, ShardController controller,
+            MigrationState migration) {}
 
     /**
      * Loads the snapshot's data into the engine, all or nothing. It gets the header's values and
@@ -59,7 +62,7 @@ final class KvSnapshotCodec {
     @FunctionalInterface
     interface DataLoader {
         void load(Iterator<io.loomkv.core.engine.KeyValue> data, long lastAppliedIndex, long clockMillis,
-                SessionTable sessions);
+                SessionTable sessions, MigrationState migration);
     }
 
     /**
@@ -75,7 +78,7 @@ final class KvSnapshotCodec {
 
     static void write(OutputStream out, KvLimits limits, long lastAppliedIndex, long clockMillis, long nextClientId,
             List<SessionState> sessions, List<List<CachedReply>> cachedReplies, ControllerSnapshot controller,
-            Iterator<io.loomkv.core.engine.KeyValue> data) throws IOException {
+            MigrationState migration, Iterator<io.loomkv.core.engine.KeyValue> data) throws IOException {
         SnapshotRecordWriter writer = new SnapshotRecordWriter(out, maxRecordBytes(limits));
         writer.write(SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
                         .setFormatVersion(FORMAT_VERSION)
@@ -88,6 +91,9 @@ final class KvSnapshotCodec {
             for (CachedReply reply : cachedReplies.get(i)) {
                 writer.write(SnapshotRecord.newBuilder().setCachedReply(reply).build());
             }
+        }
+        if (migration != null) {
+            writer.write(SnapshotRecord.newBuilder().setMigration(migration).build());
         }
         if (controller != null) {
             writer.write(SnapshotRecord.newBuilder().setController(controller).build());
@@ -125,7 +131,7 @@ final class KvSnapshotCodec {
      */
     static Restored read(InputStream in, KvLimits limits, SessionPolicy policy, long groupId, KvEngine engine)
             throws IOException {
-        return read(in, limits, policy, groupId, (data, index, clock, sessions) -> engine.restore(data));
+        return read(in, limits, policy, groupId, (data, index, clock, sessions, migration) -> engine.restore(data));
     }
 
     /** As {@link #read(InputStream, KvLimits, SessionPolicy, long, KvEngine)}, loading through {@code loader}. */
@@ -154,6 +160,20 @@ final class KvSnapshotCodec {
             sessionCount++;
             record = reader.next();
         }
+        MigrationState migration = null;
+        if (record != null && record.hasMigration()) {
+            if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+                throw new CorruptSnapshotException("snapshot of group 0 holds slot ownership");
+            }
+            migration = record.getMigration();
+            try {
+                SlotOwnership.fromProto(migration.getOwnership());
+                sessions.restoreFloors(migration.getFloorsList());
+            } catch (IllegalArgumentException e) {
+                throw new CorruptSnapshotException("snapshot holds a bad slot ownership: " + e.getMessage(), e);
+            }
+            record = reader.next();
+        }
         ShardController controller = null;
         if (record != null && record.hasController()) {
             if (groupId != GroupIds.CONTROLLER_GROUP_ID) {
@@ -170,14 +190,14 @@ final class KvSnapshotCodec {
         }
         DataIterator data = new DataIterator(reader, record, sessionCount);
         try {
-            loader.load(data, header.getLastAppliedIndex(), header.getClockMillis(), sessions);
+            loader.load(data, header.getLastAppliedIndex(), header.getClockMillis(), sessions, migration);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
         if (!data.finished) {
             throw new IllegalStateException("the engine's restore returned before consuming the snapshot's data");
         }
-        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions, controller);
+        return new Restored(header.getLastAppliedIndex(), header.getClockMillis(), sessions, controller, migration);
     }
 
     private static SnapshotHeader checkHeader(SnapshotHeader header) throws CorruptSnapshotException {

@@ -25,7 +25,7 @@ public record KvSnapshotSummary(long lastAppliedIndex, long sessionCount, long k
     public static KvSnapshotSummary read(InputStream in, KvLimits limits, long groupId) throws IOException {
         long[] counts = new long[2];
         KvSnapshotCodec.Restored restored = KvSnapshotCodec.read(in, limits, SessionPolicy.defaults(), groupId,
-                (data, index, clock, sessions) -> {
+                (data, index, clock, sessions, migration) -> {
                     while (data.hasNext()) {
                         io.loomkv.core.engine.KeyValue entry = data.next();
                         counts[0]++;

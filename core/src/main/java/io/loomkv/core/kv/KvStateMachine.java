@@ -20,6 +20,7 @@ import io.loomkv.core.kv.proto.GetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.MigrationState;
 import io.loomkv.core.kv.proto.MultiGet;
 import io.loomkv.core.kv.proto.MultiGetEntry;
 import io.loomkv.core.kv.proto.MultiGetResult;
@@ -33,6 +34,7 @@ import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.ShardController;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
@@ -112,15 +114,20 @@ public final class KvStateMachine {
     private final KvValidator validator;
     private final long groupId;
     /**
-     * The slots this group serves. Static for now; a later replicated command replaces it as a
-     * whole (slot migration), and {@link #getConcurrently} reads it from other threads, hence
-     * volatile over an immutable set.
+     * The slots this group serves and the ones that move ({@link SlotMigration}); changed by
+     * migration commands on the apply thread, replaced as a whole by {@link #restore}, and read by
+     * {@link #getConcurrently} on other threads through its published serving set.
      */
-    private volatile SlotSet ownedSlots;
+    private volatile SlotOwnership ownership;
     /** Group 0's controller state, null in a data group; replaced as a whole by {@link #restore}. */
     private ShardController controller;
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
+    private final SlotMigration migration = new SlotMigration(this);
+    /** On a persistent engine: the ownership and change counts the engine's copy was written from. */
+    private SlotOwnership writtenOwnership;
+    private long writtenOwnershipChanges;
+    private long writtenFloorChanges;
     private long lastAppliedIndex;
     private long clockMillis;
 
@@ -173,7 +180,7 @@ public final class KvStateMachine {
         this.limits = Objects.requireNonNull(limits, "limits");
         this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
         this.groupId = GroupIds.requireGroup(groupId);
-        this.ownedSlots = Objects.requireNonNull(ownedSlots, "ownedSlots");
+        this.ownership = SlotOwnership.initial(Objects.requireNonNull(ownedSlots, "ownedSlots"));
         if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
             if (!ownedSlots.isEmpty()) {
                 throw new IllegalArgumentException("group 0, the shard controller, owns no slots; got " + ownedSlots);
@@ -195,7 +202,12 @@ public final class KvStateMachine {
     /** Takes the sessions, clock and next client id an earlier run stored with index {@code applied}. */
     private void loadDurableState(long applied) {
         SessionTable table = newSessionTable();
-        clockMillis = DurableState.load(engine, table, groupId, applied);
+        DurableState.Loaded stored = DurableState.load(engine, table, groupId, applied);
+        if (stored.migration() != null) {
+            ownership = SlotOwnership.fromProto(stored.migration().getOwnership());
+        }
+        markMigrationWritten(ownership, table);
+        clockMillis = stored.clockMillis();
         sessions = table;
         lastAppliedIndex = applied;
     }
@@ -207,7 +219,8 @@ public final class KvStateMachine {
      */
     public KvSnapshot snapshot() {
         return KvSnapshot.capture(lastAppliedIndex, clockMillis, sessions,
-                controller == null ? null : controller.snapshot(), DurableState.dataOnly(engine.snapshot()), limits);
+                controller == null ? null : controller.snapshot(), migrationState(),
+                DurableState.dataOnly(engine.snapshot()), limits);
     }
 
     /**
@@ -243,6 +256,11 @@ public final class KvStateMachine {
         if (controller != null) {
             controller = restored.controller();
         }
+        if (restored.migration() != null) {
+            ownership = SlotOwnership.fromProto(restored.migration().getOwnership());
+        }
+        // A restore wrote the migration state with the data (or the engine has none to keep).
+        markMigrationWritten(ownership, sessions);
         lastAppliedIndex = restored.lastAppliedIndex();
         clockMillis = restored.clockMillis();
     }
@@ -311,6 +329,9 @@ public final class KvStateMachine {
     public KvReply read(KvRequest request) {
         switch (request.getOpCase()) {
             case GET, MULTI_GET, SCAN -> { }
+            case MIGRATION_READ -> {
+                return migration.read(request.getMigrationRead());
+            }
             case CONTROLLER -> {
                 if (KvCommands.isControllerQuery(request)) {
                     return controllerCommand(request.getController());
@@ -357,9 +378,22 @@ public final class KvStateMachine {
         return groupId;
     }
 
-    /** The slots this group serves. */
+    /** The slots this group serves now (any thread). */
     public SlotSet ownedSlots() {
-        return ownedSlots;
+        return ownership.serving();
+    }
+
+    /** The number of the shard controller's configuration this group has applied (0 before the first). */
+    public long configNumber() {
+        return ownership.configNumber();
+    }
+
+    /** The group's slot ownership as it travels in snapshots; null for group 0. Apply thread. */
+    private MigrationState migrationState() {
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            return null;
+        }
+        return MigrationState.newBuilder().setOwnership(ownership.toProto()).addAllFloors(sessions.floors()).build();
     }
 
     /** The log clock: the largest command timestamp applied so far. */
@@ -401,8 +435,18 @@ public final class KvStateMachine {
             return;
         }
         List<WriteOp> ops = pending.drain();
-        ops.addAll(DurableState.changes(sessions, clockMillis));
+        boolean migrationChanged = ownership != writtenOwnership || ownership.changes() != writtenOwnershipChanges
+                || sessions.floorChanges() != writtenFloorChanges;
+        ops.addAll(DurableState.changes(sessions, clockMillis, migrationChanged ? migrationState() : null));
+        markMigrationWritten(ownership, sessions);
         durable.write(new WriteBatch(ops), groupId, index);
+    }
+
+    /** Remembers what the engine holds of the migration state, so an entry writes it only when it changed. */
+    private void markMigrationWritten(SlotOwnership written, SessionTable table) {
+        writtenOwnership = written;
+        writtenOwnershipChanges = written.changes();
+        writtenFloorChanges = table.floorChanges();
     }
 
     /**
@@ -410,8 +454,9 @@ public final class KvStateMachine {
      * the sessions and group state, restored with the snapshot's index in one all-or-nothing step.
      */
     private void restoreDurable(Iterator<io.loomkv.core.engine.KeyValue> data, long index, long clock,
-            SessionTable restoredSessions) {
-        durable.restore(DurableState.withMetadata(data, restoredSessions, clock), groupId, index);
+            SessionTable restoredSessions, MigrationState migration) {
+        durable.restore(DurableState.withMetadata(data, restoredSessions, clock,
+                migration != null ? migration : migrationState()), groupId, index);
     }
 
     private KvReply applyCommand(Command command) {
@@ -434,10 +479,29 @@ public final class KvStateMachine {
             // construction, since the controller refuses a bootstrap once a configuration exists.
             return controllerCommand(command.getController());
         }
+        if (command.hasMigrationWrite()) {
+            // Session-less too: each migration command checks the state it expects, so a copy
+            // proposed twice changes nothing the second time.
+            return migration.write(command.getMigrationWrite());
+        }
+        int[] writtenSlots = KvCommands.writtenSlots(command);
         SessionTable.Session session = sessions.find(command.getClientId());
         if (session == null) {
-            return KvReplies.error(Status.SESSION_EXPIRED, "session " + command.getClientId()
-                    + " is unknown (expired, evicted or never opened); the write was not applied");
+            // A session of another group may write a slot that moved here (the client keeps its
+            // session across the move); one imported here and forgotten since must not run again.
+            long home = GroupIds.groupOfClientId(command.getClientId());
+            boolean adoptable = groupId != GroupIds.CONTROLLER_GROUP_ID && writtenSlots.length > 0
+                    && home != GroupIds.CONTROLLER_GROUP_ID && home != groupId
+                    && !sessions.mayBeForgotten(command.getClientId());
+            if (!adoptable) {
+                return KvReplies.error(Status.SESSION_EXPIRED, "session " + command.getClientId()
+                        + " is unknown (expired, evicted or never opened); the write was not applied");
+            }
+            KvReply refusal = slotRefusal(command);
+            if (refusal != null) {
+                return refusal;
+            }
+            session = sessions.adopt(command.getClientId(), clockMillis, command.getAcknowledgedBelow());
         }
         sessions.touch(session, clockMillis);
         session.acknowledge(command.getAcknowledgedBelow());
@@ -455,12 +519,26 @@ public final class KvStateMachine {
             return KvReplies.error(Status.RESOURCE_EXHAUSTED, "session " + session.clientId + " has "
                     + session.replies.size() + " unacknowledged replies, the maximum; not applied");
         }
+        // A key this group does not serve now is not the write's outcome: not cached, so a retry
+        // after the slot moved here (or back) runs, and the new owner answers it meanwhile.
+        KvReply refusal = slotRefusal(command);
+        if (refusal != null) {
+            return refusal;
+        }
         // From here on the sequence gets exactly one outcome, refusals of a bad operation
         // included: a retry of it gets the same cached reply.
         Optional<String> operationError = validator.checkOperation(command);
         KvReply reply = operationError.isPresent()
                 ? KvReplies.invalidArgument(operationError.get())
                 : execute(command);
+        if (writtenSlots.length > 0) {
+            // Tagged with its slots, the cached reply moves with them (SessionTable#exportSlot).
+            KvReply.Builder tagged = reply.toBuilder();
+            for (int slot : writtenSlots) {
+                tagged.addWrittenSlots(slot);
+            }
+            reply = tagged.build();
+        }
         session.replies.put(sequence, reply);
         return reply;
     }
@@ -473,7 +551,7 @@ public final class KvStateMachine {
             case COMPARE_AND_SET -> compareAndSet(command.getCompareAndSet());
             case MULTI_PUT -> multiPut(command.getMultiPut());
             case CONTROLLER -> controllerCommand(command.getController());
-            case OPEN_SESSION, OP_NOT_SET -> throw new IllegalStateException(
+            case OPEN_SESSION, MIGRATION_WRITE, OP_NOT_SET -> throw new IllegalStateException(
                     "unreachable: " + command.getOpCase() + " passed validation as a session write");
         };
     }
@@ -651,11 +729,11 @@ public final class KvStateMachine {
             start = scan.getRange().getStart();
             end = scan.getRange().getEnd();
         }
-        SlotSet slots = ownedSlots;
+        SlotSet slots = ownership.serving();
         Optional<Integer> pinned = SlotScan.pinnedSlot(scan);
         if (pinned.isPresent()) {
             if (!slots.contains(pinned.get())) {
-                return wrongGroup("every key the scan selects", pinned.get());
+                return notServed("every key the scan selects", pinned.get());
             }
             slots = SlotSet.ofSlots(pinned.get());
         }
@@ -670,7 +748,26 @@ public final class KvStateMachine {
     }
 
     private boolean owns(byte[] engineKey) {
-        return ownedSlots.contains(SlotKeys.slotOf(engineKey));
+        return ownership.isServing(SlotKeys.slotOf(engineKey));
+    }
+
+    /** Why a data write is not for this group now (a key in a slot it does not serve), or null. */
+    private KvReply slotRefusal(Command command) {
+        if (command.getOpCase() == Command.OpCase.MULTI_PUT) {
+            for (int i = 0; i < command.getMultiPut().getEntriesCount(); i++) {
+                int slot = Slots.slotOf(command.getMultiPut().getEntries(i).getKey());
+                if (!ownership.isServing(slot)) {
+                    return notServed("entries[" + i + "].key", slot);
+                }
+            }
+            return null;
+        }
+        for (int slot : KvCommands.writtenSlots(command)) {
+            if (!ownership.isServing(slot)) {
+                return notServed("key", slot);
+            }
+        }
+        return null;
     }
 
     /** A request naming a group (group_id 0 names none) that is not this one. */
@@ -679,11 +776,23 @@ public final class KvStateMachine {
     }
 
     private KvReply wrongGroup(byte[] engineKey, String what) {
-        return wrongGroup(what, SlotKeys.slotOf(engineKey));
+        return notServed(what, SlotKeys.slotOf(engineKey));
     }
 
-    private KvReply wrongGroup(String what, int slot) {
-        return wrongGroup(what + " is in slot " + slot + ", which group " + groupId + " does not serve");
+    /**
+     * A key in a slot this group does not serve: UNAVAILABLE while the slot is being pulled here
+     * (the client waits and retries), else WRONG_GROUP naming the configuration this group is at.
+     */
+    private KvReply notServed(String what, int slot) {
+        SlotOwnership current = ownership;
+        io.loomkv.core.kv.proto.MovingSlot move = current.moving(slot);
+        if (move != null && move.getPhase() == io.loomkv.core.kv.proto.SlotPhase.PULLING) {
+            return KvReplies.error(Status.UNAVAILABLE, what + " is in slot " + slot + ", which group " + groupId
+                    + " is taking over from group " + move.getOtherGroup() + " (configuration "
+                    + current.configNumber() + "); retry shortly").toBuilder().setGroupId(groupId).build();
+        }
+        return wrongGroup(what + " is in slot " + slot + ", which group " + groupId + " does not serve at configuration "
+                + current.configNumber()).toBuilder().setLayoutVersion(current.configNumber()).build();
     }
 
     /**
@@ -703,7 +812,17 @@ public final class KvStateMachine {
         return pending == null ? engine.get(key) : pending.get(engine, key);
     }
 
-    private void store(byte[] key, byte[] value) {
+    /** The group's slot ownership (apply thread; for {@link SlotMigration}). */
+    SlotOwnership ownership() {
+        return ownership;
+    }
+
+    /** The session table (apply thread; for {@link SlotMigration}). */
+    SessionTable sessions() {
+        return sessions;
+    }
+
+    void store(byte[] key, byte[] value) {
         if (pending == null) {
             engine.put(key, value);
         } else {
@@ -711,7 +830,7 @@ public final class KvStateMachine {
         }
     }
 
-    private void remove(byte[] key) {
+    void remove(byte[] key) {
         if (pending == null) {
             engine.delete(key);
         } else {

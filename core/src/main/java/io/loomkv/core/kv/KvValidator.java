@@ -69,6 +69,11 @@ public final class KvValidator {
             case CONTROLLER -> KvCommands.isControllerQuery(request) ? null : firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
                     checkClientControllerCommand(request.getController()));
+            // The stores' own requests; the service refuses them from clients before this.
+            case MIGRATION_WRITE -> request.getClientId() != 0 || request.getSequence() != 0
+                    ? "a migration write is session-less" : request.getGroupId() == 0
+                    ? "a migration write names its group" : null;
+            case MIGRATION_READ -> request.getGroupId() == 0 ? "a migration read names its group" : null;
         };
         return Optional.ofNullable(error);
     }
@@ -98,6 +103,9 @@ public final class KvValidator {
             // group's log (identically on every initial replica), where no session can exist yet.
             case CONTROLLER -> isBootstrap(command) && command.getClientId() == 0 && command.getSequence() == 0
                     ? null : checkCommandSession(command);
+            // Proposed by the group's leader store: session-less, checked against the slot state.
+            case MIGRATION_WRITE -> command.getClientId() != 0 || command.getSequence() != 0
+                    ? "a migration write must not carry client_id or sequence" : null;
         };
         return Optional.ofNullable(error);
     }
@@ -114,6 +122,7 @@ public final class KvValidator {
             case MULTI_PUT -> checkMultiPut(command.getMultiPut());
             case CONTROLLER -> command.getController().getOpCase() == ControllerCommand.OpCase.OP_NOT_SET
                     ? "controller command has no operation" : null; // the controller checks the rest
+            case MIGRATION_WRITE -> null; // SlotMigration checks it against the slot state
         };
         return Optional.ofNullable(error);
     }

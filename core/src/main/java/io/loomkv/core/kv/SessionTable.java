@@ -2,6 +2,8 @@ package io.loomkv.core.kv;
 
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.DurableSession;
+import io.loomkv.core.kv.proto.ExportedSession;
+import io.loomkv.core.kv.proto.ForeignSessionFloor;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.SessionState;
 import io.loomkv.core.shard.GroupIds;
@@ -27,6 +29,14 @@ import java.util.TreeMap;
  *
  * <p>Client ids are {@code (groupId << 40) + n}, n counting up from 1 ({@link GroupIds}), so the
  * sessions of different groups never share an id.
+ *
+ * <p>Imported sessions: when a slot moves here, the sessions of the previous owner that wrote it
+ * come along with their cached replies ({@link #importSession}), and a client whose session
+ * belongs to another group may then write here under it ({@link #adopt}): its retry of a write
+ * the previous owner applied gets that reply, not a second execution. They live in the same LRU
+ * order and expire like the group's own. Once one is forgotten (expired or evicted), an unknown id
+ * of its group at or below it might be one forgotten here: {@link #mayBeForgotten} then makes the
+ * write fail as SESSION_EXPIRED rather than run twice.
  */
 final class SessionTable {
 
@@ -42,6 +52,10 @@ final class SessionTable {
      * {@link #trackChanges} was called (a persistent engine writes exactly these with each entry).
      */
     private LinkedHashSet<Long> changed;
+    /** Per other group: every forgotten imported session of it had an id below this. */
+    private final TreeMap<Long, Long> forgottenBelow = new TreeMap<>();
+    /** Counts changes of {@link #forgottenBelow}, so a persistent engine rewrites them only after one. */
+    private long floorChanges;
 
     SessionTable(SessionPolicy policy, long groupId) {
         this.policy = Objects.requireNonNull(policy, "policy");
@@ -71,17 +85,141 @@ final class SessionTable {
         if (nextClientId > GroupIds.lastClientId(groupId)) {
             return null;
         }
-        while (sessions.size() >= policy.maxSessions()) {
-            Iterator<Session> oldest = sessions.values().iterator();
-            markChanged(oldest.next().clientId);
-            oldest.remove();
-        }
+        evictForOneMore();
         long clientId = nextClientId++;
         Session session = new Session(clientId, nowMillis, 1);
         session.lruOrder = nextLruOrder++;
         sessions.put(clientId, session);
         markChanged(clientId);
         return session;
+    }
+
+    private void evictForOneMore() {
+        while (sessions.size() >= policy.maxSessions()) {
+            Iterator<Session> oldest = sessions.values().iterator();
+            Session evicted = oldest.next();
+            oldest.remove();
+            forgot(evicted.clientId);
+        }
+    }
+
+    /** Whether {@code clientId} is a session of another group. */
+    boolean isForeign(long clientId) {
+        return GroupIds.groupOfClientId(clientId) != groupId;
+    }
+
+    /**
+     * Whether an unknown session {@code clientId} of another group may be one this table imported
+     * and forgot since (then a write under it must not run: its earlier outcome is lost).
+     */
+    boolean mayBeForgotten(long clientId) {
+        Long floor = forgottenBelow.get(GroupIds.groupOfClientId(clientId));
+        return floor != null && Long.compareUnsigned(clientId, floor) < 0;
+    }
+
+    /**
+     * Starts keeping a session of another group that writes here for the first time, with the
+     * client's own acknowledged mark; evicts like {@link #open}. The caller checked
+     * {@link #mayBeForgotten} first.
+     */
+    Session adopt(long clientId, long nowMillis, long acknowledgedBelow) {
+        if (!isForeign(clientId) || sessions.containsKey(clientId)) {
+            throw new IllegalArgumentException("session " + clientId + " is not an unknown session of another group");
+        }
+        evictForOneMore();
+        Session session = new Session(clientId, nowMillis, Math.max(1, acknowledgedBelow));
+        session.lruOrder = nextLruOrder++;
+        sessions.put(clientId, session);
+        markChanged(clientId);
+        return session;
+    }
+
+    /**
+     * Takes a moved slot's exactly-once state for one session: its acknowledged mark and the
+     * cached replies of its writes to the slot, merged with what this table knows of the session.
+     * A session of this group that is no longer here stays gone (a retry under it fails as
+     * SESSION_EXPIRED, never runs twice); one of another group is adopted if unknown.
+     */
+    void importSession(ExportedSession exported, long nowMillis) {
+        long clientId = exported.getClientId();
+        Session session = sessions.get(clientId);
+        if (session == null) {
+            if (!isForeign(clientId)) {
+                return;
+            }
+            session = adopt(clientId, nowMillis, exported.getAcknowledgedBelow());
+        }
+        session.acknowledge(exported.getAcknowledgedBelow());
+        for (CachedReply cached : exported.getRepliesList()) {
+            if (cached.getSequence() >= session.acknowledgedBelow) {
+                session.replies.putIfAbsent(cached.getSequence(), cached.getReply());
+            }
+        }
+        touch(session, Math.max(nowMillis, session.lastActiveMillis));
+    }
+
+    /**
+     * The exactly-once state to send along with {@code slots} when they move, by slot: for every
+     * session with a cached reply of a write that touched the slot, those replies and the
+     * session's mark. One pass over the sessions for all the slots.
+     */
+    Map<Integer, List<ExportedSession>> exportSlots(java.util.Set<Integer> slots) {
+        Map<Integer, List<ExportedSession>> exported = new java.util.HashMap<>();
+        if (slots.isEmpty()) {
+            return exported;
+        }
+        for (Session session : sessions.values()) {
+            Map<Integer, ExportedSession.Builder> bySlot = null;
+            for (Map.Entry<Long, KvReply> entry : session.replies.entrySet()) {
+                for (int slot : entry.getValue().getWrittenSlotsList()) {
+                    if (!slots.contains(slot)) {
+                        continue;
+                    }
+                    if (bySlot == null) {
+                        bySlot = new java.util.HashMap<>();
+                    }
+                    bySlot.computeIfAbsent(slot, s -> ExportedSession.newBuilder().setClientId(session.clientId)
+                                    .setAcknowledgedBelow(session.acknowledgedBelow))
+                            .addReplies(CachedReply.newBuilder().setSequence(entry.getKey()).setReply(entry.getValue()));
+                }
+            }
+            if (bySlot != null) {
+                bySlot.forEach((slot, builder) -> exported.computeIfAbsent(slot, s -> new ArrayList<>()).add(builder.build()));
+            }
+        }
+        return exported;
+    }
+
+    long floorChanges() {
+        return floorChanges;
+    }
+
+    /** The floors of forgotten imported sessions, by group. */
+    List<ForeignSessionFloor> floors() {
+        List<ForeignSessionFloor> floors = new ArrayList<>(forgottenBelow.size());
+        forgottenBelow.forEach((group, floor) ->
+                floors.add(ForeignSessionFloor.newBuilder().setGroupId(group).setForgottenBelow(floor).build()));
+        return floors;
+    }
+
+    /** Sets the floors read from a snapshot or an engine. */
+    void restoreFloors(List<ForeignSessionFloor> floors) {
+        forgottenBelow.clear();
+        for (ForeignSessionFloor floor : floors) {
+            if (floor.getGroupId() == groupId) {
+                throw new IllegalArgumentException("a floor of forgotten imported sessions names this group " + groupId);
+            }
+            forgottenBelow.put(floor.getGroupId(), floor.getForgottenBelow());
+        }
+    }
+
+    private void forgot(long clientId) {
+        markChanged(clientId);
+        if (isForeign(clientId)) {
+            floorChanges++;
+            forgottenBelow.merge(GroupIds.groupOfClientId(clientId), clientId + 1,
+                    (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+        }
     }
 
     /** Marks {@code session} used at {@code nowMillis} and moves it to the back of the LRU order. */
@@ -107,7 +245,7 @@ final class SessionTable {
                 break;
             }
             it.remove();
-            markChanged(session.clientId);
+            forgot(session.clientId);
             expired++;
         }
         return expired;
@@ -125,7 +263,9 @@ final class SessionTable {
      */
     void restore(SessionState state, List<CachedReply> cachedReplies) {
         long clientId = state.getClientId();
-        if (clientId < GroupIds.firstClientId(groupId) || clientId >= nextClientId) {
+        boolean foreign = isForeign(clientId);
+        if (foreign ? GroupIds.groupOfClientId(clientId) == GroupIds.CONTROLLER_GROUP_ID
+                : clientId < GroupIds.firstClientId(groupId) || clientId >= nextClientId) {
             throw new IllegalArgumentException("session " + Long.toUnsignedString(clientId)
                     + " is not one of group " + groupId + "'s ids below next client id " + nextClientId);
         }
@@ -147,7 +287,8 @@ final class SessionTable {
             throw new IllegalArgumentException("session " + clientId + " announces " + state.getReplyCount()
                     + " cached replies but has " + cachedReplies.size());
         }
-        if (cachedReplies.size() > policy.maxUnacknowledgedReplies()) {
+        // An imported session may hold the replies of several previous owners' windows.
+        if (!foreign && cachedReplies.size() > policy.maxUnacknowledgedReplies()) {
             throw new IllegalArgumentException("session " + clientId + " holds " + cachedReplies.size()
                     + " replies, over maxUnacknowledgedReplies " + policy.maxUnacknowledgedReplies());
         }

@@ -184,13 +184,20 @@ class KvSlotScanTest {
         assertEquals(expected, allKeys(part, Scan.newBuilder().setPrefix(bytes("s")).setLimit(7)));
     }
 
-    /** The state of {@code source} restored into a machine of group 1 that owns only {@code owned}. */
+    /**
+     * The state of {@code source} (group 1, every slot) restored into another machine of group 1
+     * that then moves to a configuration giving it only {@code owned}: the other slots are handed
+     * off, their keys still in the engine but no longer served.
+     */
     private static KvFixture restoredInto(KvFixture source, SlotSet owned) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         source.machine.writeSnapshot(out);
-        KvFixture target = new KvFixture(source.machine.limits(), source.machine.sessionPolicy(), 1, owned);
+        KvFixture target = new KvFixture(source.machine.limits(), source.machine.sessionPolicy(), 1, SlotSet.all());
         target.machine.restore(new ByteArrayInputStream(out.toByteArray()));
         target.index = target.machine.lastAppliedIndex();
+        KvReply moved = target.apply(MigrationCommands.reconfigure(target.nowMillis,
+                MigrationCommands.config(2, owned, 1, 2), MigrationCommands.config(1, SlotSet.all(), 1, 2)));
+        assertEquals(Status.OK, moved.getStatus(), moved.getMessage());
         return target;
     }
 

@@ -373,8 +373,10 @@ class KvSnapshotTest {
         SnapshotRecord header = SnapshotRecord.newBuilder().setHeader(SnapshotHeader.newBuilder()
                 .setFormatVersion(KvSnapshotCodec.FORMAT_VERSION).setLastAppliedIndex(5).setClockMillis(100)
                 .setNextClientId(sessionId(3))).build();
-        assertRestoreFailsAndStateIsUntouched(frame(header, session(GroupIds.firstClientId(2), 50)),
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(sessionId(3), 50)),
                 "is not one of group 1's ids");
+        // Sessions of other data groups may be imported with moved slots; group 0's never.
+        assertRestoreFailsAndStateIsUntouched(frame(header, session(7, 50)), "is not one of group 1's ids");
     }
 
     private static ByteString engineKey(String userKey) {

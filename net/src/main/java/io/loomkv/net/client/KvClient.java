@@ -277,7 +277,7 @@ public final class KvClient implements AutoCloseable {
             case COMPARE_AND_SET -> request.getCompareAndSet().getKey();
             case MULTI_GET -> request.getMultiGet().getKeysCount() == 0 ? null : request.getMultiGet().getKeys(0);
             case MULTI_PUT -> request.getMultiPut().getEntriesCount() == 0 ? null : request.getMultiPut().getEntries(0).getKey();
-            case SCAN, OPEN_SESSION, OP_NOT_SET -> null;
+            case SCAN, OPEN_SESSION, MIGRATION_READ, MIGRATION_WRITE, OP_NOT_SET -> null;
             case CONTROLLER -> null; // handled above
         };
         if (key == null) {
@@ -288,6 +288,15 @@ public final class KvClient implements AutoCloseable {
                     + " on a sharded cluster needs a group: use scan/multiGet/multiPut, which split per group", false);
         }
         return groupOf(layout, key);
+    }
+
+    /** The group of a key-addressed request under {@code layout}; {@code group} for other requests. */
+    private static long keyGroup(SlotLayout layout, KvRequest request, long group) {
+        return switch (request.getOpCase()) {
+            case GET, PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_GET, MULTI_PUT ->
+                    groupOf(layout, request.toBuilder().setGroupId(0).build());
+            default -> group;
+        };
     }
 
     /** The layout, fetched (with retries until {@code deadlineNanos}) when none is known yet. */
@@ -418,9 +427,15 @@ public final class KvClient implements AutoCloseable {
                     // from a stale view or hint) must go too, or every retry asks the same store: a
                     // newer layout alone does not replace a cached leader.
                     routing.forgetLeader(group, target);
-                    yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v)
-                            .thenCompose(v -> retry(request, group, deadlineNanos, attempt, write, session,
-                                    target + ": " + reply.getMessage()));
+                    yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v).thenCompose(v -> {
+                        // The key's slot may have moved to another group: send the request there, a
+                        // write with the same session and sequence, so that the new owner (which
+                        // imported the slot's replies) answers a retry of a write applied before
+                        // the move with its outcome instead of applying it again.
+                        long now = keyGroup(routing.current().layout(), request, group);
+                        KvRequest rerouted = now == group ? request : request.toBuilder().setGroupId(now).build();
+                        return retry(rerouted, now, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
+                    });
                 }
                 case UNAVAILABLE, TIMEOUT -> {
                     routing.forgetLeader(group, target);

@@ -54,6 +54,13 @@ public final class NodeMethods {
             KV_SERVICE_ID, 10, "loomkv.store.GroupSnapshot", GroupSnapshotRequest.parser(), GroupSnapshotReply.parser(),
             MethodAccess.ANY);
 
+    /**
+     * Store to store: a KV request that may carry slot-migration operations (exports, progress,
+     * and shard controller queries), answered like a client's; clients cannot call it.
+     */
+    public static final RpcMethod<KvRequest, KvReply> MIGRATION = new RpcMethod<>(
+            RAFT_SERVICE_ID, 10, "loomkv.store.Migration", KvRequest.parser(), KvReply.parser(), MethodAccess.PEER_ONLY);
+
     /** Raft messages of any number of groups for one store, in one frame. */
     public static final OneWayMethod<RaftBatch> RAFT_BATCH = new OneWayMethod<>(
             RAFT_SERVICE_ID, 1, "loomkv.store.RaftBatch", RaftBatch.parser(), MethodAccess.PEER_ONLY);

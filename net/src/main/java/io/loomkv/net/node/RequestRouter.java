@@ -48,6 +48,8 @@ final class RequestRouter {
                     ? controller(named, layout)
                     : named(named, layout, "open_session");
             case SCAN -> named(named, layout, "scan");
+            case MIGRATION_READ, MIGRATION_WRITE -> named != 0 ? Route.to(named)
+                    : Route.refuse(KvReplies.invalidArgument("a slot migration request names its group"));
             case CONTROLLER -> controller(named, layout);
             case OP_NOT_SET -> Route.refuse(KvReplies.invalidArgument("request has no operation"));
         };

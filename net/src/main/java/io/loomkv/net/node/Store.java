@@ -72,7 +72,12 @@ public final class Store implements AutoCloseable {
     static final long MAX_SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
 
     private final NodeConfig config;
+    /** The layout the cluster was created with (configuration 1): it decides the initial groups and their replicas. */
     private final SlotLayout layout;
+    /** The newest configuration known, which requests are routed by; see {@link MigrationDriver}. */
+    private final LiveLayout liveLayout;
+    private final MigrationDriver migration;
+    private final RpcClient migrationRpc;
     /** The stores that host group 0, the shard controller, since the cluster was created. */
     private final List<Long> controllerStores;
     private final StoreLog log;
@@ -115,6 +120,7 @@ public final class Store implements AutoCloseable {
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
+        this.liveLayout = new LiveLayout(layout);
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
@@ -166,7 +172,7 @@ public final class Store implements AutoCloseable {
             this.service = new StoreService(config, new StoreService.Replicas() {
                 @Override
                 public SlotLayout layout() {
-                    return layout;
+                    return liveLayout.current();
                 }
 
                 @Override
@@ -199,7 +205,7 @@ public final class Store implements AutoCloseable {
                     return reports;
                 }
             }, limits, metrics);
-            StoreGauges.register(metrics, replicas.values(), log, layout);
+            StoreGauges.register(metrics, replicas.values(), log, liveLayout::current);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().peerServerContext()),
                     RpcHandlers.builder()
@@ -218,6 +224,10 @@ public final class Store implements AutoCloseable {
                                     replica.onRemovedNotice(notice.getFrom());
                                 }
                             })
+                            .add(NodeMethods.MIGRATION, (request, ctx) -> {
+                                heard(ctx);
+                                return service.executeFromStore(request);
+                            })
                             .onHandshake(this::onPeerHandshake)
                             .build());
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
@@ -225,10 +235,13 @@ public final class Store implements AutoCloseable {
                     service.register(RpcHandlers.builder()).build());
             this.respRpc = config.respAddress() == null ? null : new RpcClient(RpcClientConfig.client(config.clusterId()));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
-                    config, layout, service, replicas::get, addresses,
+                    config, liveLayout::current, service, replicas::get, addresses,
                     new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc));
             peerServer.observeTraffic(metrics.peerTraffic());
             clientServer.observeTraffic(metrics.clientTraffic());
+            this.migrationRpc = new RpcClient(StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election)
+                    .withTls(config.tls().peerClientContext()));
+            this.migration = new MigrationDriver(migrationHost(), migrationRpc);
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
                 engines.close();
@@ -251,6 +264,7 @@ public final class Store implements AutoCloseable {
                 store.respServer.start(config.respAddress());
             }
             store.transport.connect(store.addresses.ids());
+            store.migration.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
                         store.readinessChecks());
@@ -347,21 +361,7 @@ public final class Store implements AutoCloseable {
             if (config.join() || !initialReplicas(group).contains(config.nodeId())) {
                 continue; // Joins an existing group: it learns the membership from the leader.
             }
-            List<Entry> entries = new ArrayList<>();
-            List<Long> members = initialReplicas(group).stream().sorted(Comparator.naturalOrder()).toList();
-            for (long member : members) {
-                MemberAddress address = addresses.get(member);
-                if (address == null) {
-                    throw new IllegalStateException("group " + group + " has a replica on store " + member
-                            + ", which is not in the configured members " + config.members());
-                }
-                ConfChange change = ConfChange.newBuilder()
-                        .addChanges(ConfChangeSingle.newBuilder().setType(ConfChangeType.CONF_CHANGE_ADD_NODE).setNodeId(member))
-                        .setContext(ByteString.copyFrom(address.toContext()))
-                        .build();
-                entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_CONF_CHANGE)
-                        .setData(change.toByteString()).build());
-            }
+            List<Entry> entries = membershipEntries(group, initialReplicas(group));
             if (group == GroupIds.CONTROLLER_GROUP_ID) {
                 entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_NORMAL)
                         .setData(controllerBootstrap(layout).toByteString()).build());
@@ -382,6 +382,102 @@ public final class Store implements AutoCloseable {
         if (!writes.isEmpty()) {
             LOG.info("store {}: new replica of {} groups; wrote their initial membership", config.nodeId(), writes.size());
         }
+    }
+
+    /**
+     * A new group's initial membership as committed conf-change entries at term 1, one per replica
+     * store in id order: every replica writes identical entries.
+     */
+    private List<Entry> membershipEntries(long group, List<Long> replicaStores) {
+        List<Entry> entries = new ArrayList<>();
+        for (long member : replicaStores.stream().sorted(Comparator.naturalOrder()).toList()) {
+            MemberAddress address = addresses.get(member);
+            if (address == null) {
+                throw new IllegalStateException("group " + group + " has a replica on store " + member
+                        + ", which is not in the configured members " + config.members());
+            }
+            ConfChange change = ConfChange.newBuilder()
+                    .addChanges(ConfChangeSingle.newBuilder().setType(ConfChangeType.CONF_CHANGE_ADD_NODE).setNodeId(member))
+                    .setContext(ByteString.copyFrom(address.toContext()))
+                    .build();
+            entries.add(Entry.newBuilder().setTerm(1).setIndex(entries.size() + 1).setType(EntryType.ENTRY_CONF_CHANGE)
+                    .setData(change.toByteString()).build());
+        }
+        return entries;
+    }
+
+    /**
+     * Starts this store's replica of a group a configuration created after the cluster (a Join):
+     * like an initial group, every store the configuration places it on writes the same initial
+     * membership, so they elect a leader among themselves. Its state machine starts at
+     * configuration 0 and walks up to the one that created it, where it pulls its slots.
+     */
+    private void hostGroup(long group, List<Long> replicaStores) {
+        createLock.lock();
+        try {
+            if (replicas.containsKey(group) || closed) {
+                return;
+            }
+            GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
+            if (storage.lastIndex() == 0) {
+                List<Entry> entries = membershipEntries(group, replicaStores);
+                HardState hardState = HardState.newBuilder().setTerm(1).setCommit(entries.size()).build();
+                storage.append(hardState, entries, true).get();
+            }
+            replicas.put(group, Replica.open(group, context, storage, SlotSet.empty()));
+            LOG.info("store {}: started a replica of new group {} on stores {}", config.nodeId(), group, replicaStores);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | ExecutionException | RuntimeException e) {
+            LOG.warn("store {}: could not start a replica of new group {}: {}", config.nodeId(), group, e.toString());
+        } finally {
+            createLock.unlock();
+        }
+    }
+
+    private MigrationDriver.Host migrationHost() {
+        return new MigrationDriver.Host() {
+            @Override
+            public long storeId() {
+                return config.nodeId();
+            }
+
+            @Override
+            public Iterable<Replica> replicas() {
+                return replicas.values();
+            }
+
+            @Override
+            public boolean hosts(long groupId) {
+                return replicas.containsKey(groupId);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<io.loomkv.core.kv.proto.KvReply> local(
+                    io.loomkv.core.kv.proto.KvRequest request) {
+                return service.executeFromStore(request);
+            }
+
+            @Override
+            public LiveLayout layout() {
+                return liveLayout;
+            }
+
+            @Override
+            public Membership addresses() {
+                return addresses;
+            }
+
+            @Override
+            public List<Long> controllerStores() {
+                return controllerStores;
+            }
+
+            @Override
+            public void hostGroup(long groupId, List<Long> stores) {
+                Store.this.hostGroup(groupId, stores);
+            }
+        };
     }
 
     /**
@@ -467,7 +563,7 @@ public final class Store implements AutoCloseable {
         if (replica != null || closed) {
             return replica;
         }
-        boolean known = layout.groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;
+        boolean known = liveLayout.current().groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;
         if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
@@ -622,6 +718,38 @@ public final class Store implements AutoCloseable {
         return replica == null ? 0 : replica.applier().entriesAppliedSinceOpen();
     }
 
+    /** The newest shard controller configuration this store routes by. */
+    public long routingConfigNumber() {
+        return liveLayout.current().version();
+    }
+
+    /**
+     * This store's replica's view of its group's slots (configuration number, served and moving
+     * slots) as it has applied them; null when the store hosts no replica of the group or it does
+     * not answer within 5 s.
+     */
+    public io.loomkv.core.kv.proto.SlotOwnershipState slotOwnership(long groupId) {
+        io.loomkv.core.kv.proto.KvRequest request = io.loomkv.core.kv.proto.KvRequest.newBuilder().setGroupId(groupId)
+                .setConsistency(io.loomkv.core.kv.proto.ReadConsistency.SERIALIZABLE)
+                .setMigrationRead(io.loomkv.core.kv.proto.MigrationRead.newBuilder().setProgress(true)).build();
+        try {
+            io.loomkv.core.kv.proto.KvReply reply = service.executeFromStore(request).toCompletableFuture()
+                    .get(5, TimeUnit.SECONDS);
+            return reply.getStatus() == io.loomkv.core.kv.proto.Status.OK ? reply.getMigration().getProgress() : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    /** Keys in this store's engine of {@code groupId} (exact on the memory engine); -1 when not hosted. */
+    public long engineKeyCount(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? -1 : replica.engine().approximateKeyCount();
+    }
+
     /** First index still in the log of {@code groupId}. */
     public long firstLogIndex(long groupId) {
         Replica replica = replicas.get(groupId);
@@ -646,6 +774,10 @@ public final class Store implements AutoCloseable {
             return;
         }
         closed = true;
+        if (migration != null) {
+            migration.close();
+            migrationRpc.close();
+        }
         if (respServer != null) {
             respServer.shutdown(Duration.ofSeconds(1));
             respRpc.close();

@@ -18,7 +18,8 @@ final class StoreGauges {
     private StoreGauges() {
     }
 
-    static void register(StoreMetrics metrics, Iterable<Replica> replicas, StoreLog log, SlotLayout layout) {
+    static void register(StoreMetrics metrics, Iterable<Replica> replicas, StoreLog log,
+            java.util.function.Supplier<SlotLayout> layout) {
         if (!metrics.isEnabled()) {
             return;
         }
@@ -47,7 +48,7 @@ final class StoreGauges {
         metrics.gauge("loomkv_server_proposals_pending", "proposed entries whose requests wait for them to apply",
                 () -> sum(replicas, Replica::pendingProposals));
         metrics.gauge("loomkv_server_layout_version", "version of the slot layout this store routes by",
-                layout::version);
+                () -> layout.get().version());
         metrics.gauge("loomkv_engine_keys", "keys in the state machines of the groups hosted here (approximate)",
                 () -> sum(replicas, r -> EngineSizeProbe.keys(r.engine())));
         metrics.gauge("loomkv_engine_size_bytes", "bytes of keys and values in those state machines (approximate)",

@@ -46,7 +46,8 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(2);
 
     private final NodeConfig config;
-    private final SlotLayout layout;
+    /** The store's live layout: the newest configuration it knows. */
+    private final java.util.function.Supplier<SlotLayout> layout;
     private final StoreService service;
     private final LongFunction<Replica> replicas;
     private final Membership addresses;
@@ -55,7 +56,7 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     private final String myId;
     private final StoreRespConnection shared;
 
-    StoreRespBackend(NodeConfig config, SlotLayout layout, StoreService service, LongFunction<Replica> replicas,
+    StoreRespBackend(NodeConfig config, java.util.function.Supplier<SlotLayout> layout, StoreService service, LongFunction<Replica> replicas,
             Membership addresses, RespPeerDirectory directory, RpcClient rpc) {
         this.config = config;
         this.layout = layout;
@@ -71,11 +72,11 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     // ---- what connections share ----
 
     long groupOf(int slot) {
-        return layout.groupOf(slot);
+        return layout.get().groupOf(slot);
     }
 
     SlotLayout layout() {
-        return layout;
+        return layout.get();
     }
 
     /** This store's replica of {@code groupId} if it serves (not removed or failed), else null. */
@@ -265,9 +266,10 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
         Map<String, String> info = new LinkedHashMap<>();
         info.put("mode", "store");
         info.put("store_id", Long.toString(config.nodeId()));
-        info.put("layout_version", Long.toString(layout.version()));
-        info.put("groups", Integer.toString(layout.groups().size()));
-        info.put("groups_led_here", Long.toString(layout.groups().stream().filter(this::leads).count()));
+        SlotLayout current = layout.get();
+        info.put("layout_version", Long.toString(current.version()));
+        info.put("groups", Integer.toString(current.groups().size()));
+        info.put("groups_led_here", Long.toString(current.groups().stream().filter(this::leads).count()));
         return info;
     }
 
@@ -300,12 +302,13 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
             });
         }
         List<Shard> shards = new ArrayList<>();
-        for (long group : layout.groups()) {
-            List<SlotRange> ranges = layout.slotsOf(group).ranges();
+        SlotLayout current = layout.get();
+        for (long group : current.groups()) {
+            List<SlotRange> ranges = current.slotsOf(group).ranges();
             if (ranges.isEmpty()) {
                 continue;
             }
-            List<Long> members = layout.replicas(group);
+            List<Long> members = current.replicas(group);
             long leader = leaderOf(group);
             boolean leaderKnown = nodes.containsKey(leader);
             long master = leaderKnown ? leader
@@ -316,6 +319,6 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
             shards.add(new Shard(group, ranges, nodes.get(master), leaderKnown, followers));
         }
         shards.sort(Comparator.comparingInt(shard -> shard.ranges().get(0).first()));
-        return new View(shards, List.copyOf(nodes.values()), layout.version());
+        return new View(shards, List.copyOf(nodes.values()), current.version());
     }
 }

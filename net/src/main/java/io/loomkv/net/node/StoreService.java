@@ -106,6 +106,17 @@ final class StoreService implements AutoCloseable {
     }
 
     CompletionStage<KvReply> execute(KvRequest request, CallContext context) {
+        if (request.getOpCase() == KvRequest.OpCase.MIGRATION_READ || request.getOpCase() == KvRequest.OpCase.MIGRATION_WRITE) {
+            return done(KvReplies.invalidArgument("slot migration requests come from the stores, on the peer port"));
+        }
+        return executeFromStore(request);
+    }
+
+    /**
+     * A request from a store: this store's own slot migration, or a peer's on the peer port. The
+     * same routing and answers as a client's, migration operations included.
+     */
+    CompletionStage<KvReply> executeFromStore(KvRequest request) {
         long startNanos = System.nanoTime();
         Optional<String> error = validator.checkRequest(request);
         if (error.isPresent()) {

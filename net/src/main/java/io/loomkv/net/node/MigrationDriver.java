@@ -1,0 +1,398 @@
+package io.loomkv.net.node;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.DeleteSlots;
+import io.loomkv.core.kv.proto.ExportSlotResult;
+import io.loomkv.core.kv.proto.ExportSlots;
+import io.loomkv.core.kv.proto.InstallSlotChunk;
+import io.loomkv.core.kv.proto.InstallSlotChunks;
+import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.MigrationRead;
+import io.loomkv.core.kv.proto.MigrationWrite;
+import io.loomkv.core.kv.proto.MovingSlot;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.core.kv.proto.Reconfigure;
+import io.loomkv.core.kv.proto.SlotCursor;
+import io.loomkv.core.kv.proto.SlotOwnershipState;
+import io.loomkv.core.kv.proto.SlotPhase;
+import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.QueryConfig;
+import io.loomkv.core.shard.proto.Layout;
+import io.loomkv.net.rpc.RpcClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes a store follow the shard controller (docs/shard-controller.md, "Slot migration"): reads the
+ * newest configuration for routing and starts replicas of new groups placed here; and, for every
+ * data group this store leads, walks the group through the configurations one at a time by
+ * proposing {@code Reconfigure}, pulls each gained slot from any replica of its previous owner in
+ * chunks proposed as {@code InstallSlotChunk}, and deletes each handed-off slot once a replica of
+ * its new owner shows it installed.
+ *
+ * <p>It only proposes; the group's state machine decides. Every command names the state it
+ * expects, so a proposal made from stale knowledge, twice, or by a leader about to lose its term is
+ * refused by the machine and changes nothing, and a new leader picks up where the log says. One
+ * virtual thread per store, blocking calls with timeouts; all traffic to other stores goes over
+ * the peer port ({@link NodeMethods#MIGRATION}).
+ */
+final class MigrationDriver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationDriver.class);
+    /** Pause between rounds; a round with work left starts the next one at once. */
+    static final long ROUND_MILLIS = 100;
+    private static final long LAYOUT_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
+    /** A pulled chunk's byte budget: one chunk on each side is all a move holds in memory. */
+    static final int CHUNK_BYTES = 512 << 10;
+    /** Exports one round makes per source group before the other groups' work gets its turn. */
+    private static final int CHUNKS_PER_ROUND = 16;
+    private static final int DELETE_KEYS_PER_STEP = 4_096;
+    /** Slots named in one export or one entry (the state machine takes up to 4,096). */
+    private static final int SLOTS_PER_REQUEST = 2_048;
+    private static final int DELETE_STEPS_PER_ROUND = 16;
+
+    /** What the driver needs from its store. */
+    interface Host {
+        long storeId();
+
+        Iterable<Replica> replicas();
+
+        /** Whether this store has a replica of {@code groupId}. */
+        boolean hosts(long groupId);
+
+        /** Executes a request at this store's replica of its group (reads, or writes where it leads). */
+        CompletionStage<KvReply> local(KvRequest request);
+
+        LiveLayout layout();
+
+        Membership addresses();
+
+        List<Long> controllerStores();
+
+        /** Starts this store's replica of a new group whose replicas are on {@code stores}. */
+        void hostGroup(long groupId, List<Long> stores);
+    }
+
+    private final Host host;
+    private final RpcClient peers;
+    private volatile boolean closed;
+    private Thread thread;
+    private long lastLayoutRefreshNanos;
+    /** Rotates which replica of another group is asked first, spreading the reads. */
+    private int askOffset;
+
+    MigrationDriver(Host host, RpcClient peers) {
+        this.host = host;
+        this.peers = peers;
+    }
+
+    void start() {
+        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(this::run);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void run() {
+        while (!closed) {
+            boolean busy = false;
+            try {
+                long now = System.nanoTime();
+                if (now - lastLayoutRefreshNanos >= LAYOUT_REFRESH_NANOS) {
+                    lastLayoutRefreshNanos = now;
+                    refreshLayout();
+                }
+                for (Replica replica : host.replicas()) {
+                    if (closed) {
+                        return;
+                    }
+                    long group = replica.groupId();
+                    if (group != GroupIds.CONTROLLER_GROUP_ID && replica.state().isLeader() && !replica.state().removed()
+                            && replica.state().unavailableReason() == null) {
+                        busy |= step(group);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("store {}: slot migration round failed: {}", host.storeId(), e.toString());
+            }
+            if (!busy) {
+                try {
+                    Thread.sleep(ROUND_MILLIS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Routes by the controller's newest configuration and starts replicas of new groups placed here. */
+    private void refreshLayout() throws InterruptedException {
+        Layout latest = queryController(-1);
+        if (latest == null) {
+            return;
+        }
+        SlotLayout layout;
+        try {
+            layout = SlotLayout.fromProto(latest);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("store {}: the controller's configuration {} does not parse: {}", host.storeId(), latest.getVersion(),
+                    e.getMessage());
+            return;
+        }
+        if (host.layout().offer(layout)) {
+            LOG.info("store {}: routing by configuration {} ({} data groups)", host.storeId(), layout.version(),
+                    layout.groups().size());
+        }
+        for (long group : layout.groups()) {
+            List<Long> stores = layout.replicas(group);
+            if (stores.contains(host.storeId()) && !host.hosts(group)) {
+                host.hostGroup(group, stores);
+            }
+        }
+    }
+
+    /** One round of a group this store leads; true when it made progress and has more to do. */
+    private boolean step(long group) throws InterruptedException {
+        SlotOwnershipState state = progress(local(progressRequest(group)));
+        if (state == null) {
+            return false;
+        }
+        long config = state.getConfigNumber();
+        if (state.getMovingCount() == 0) {
+            return reconfigure(group, config);
+        }
+        Map<Long, List<MovingSlot>> pulling = new TreeMap<>();
+        Map<Long, List<MovingSlot>> handingOff = new TreeMap<>();
+        for (MovingSlot slot : state.getMovingList()) {
+            (slot.getPhase() == SlotPhase.PULLING ? pulling : handingOff)
+                    .computeIfAbsent(slot.getOtherGroup(), g -> new ArrayList<>()).add(slot);
+        }
+        boolean progressed = false;
+        for (Map.Entry<Long, List<MovingSlot>> from : pulling.entrySet()) {
+            progressed |= pull(group, config, from.getKey(), from.getValue());
+        }
+        for (Map.Entry<Long, List<MovingSlot>> to : handingOff.entrySet()) {
+            progressed |= handOff(group, config, to.getKey(), to.getValue());
+        }
+        return progressed;
+    }
+
+    /** Proposes the next configuration once the controller has it. */
+    private boolean reconfigure(long group, long config) throws InterruptedException {
+        Layout next = queryController(config + 1);
+        if (next == null || next.getVersion() != config + 1) {
+            return false;
+        }
+        Reconfigure.Builder reconfigure = Reconfigure.newBuilder().setConfig(next);
+        if (config > 0) {
+            Layout previous = queryController(config);
+            if (previous == null || previous.getVersion() != config) {
+                return false;
+            }
+            reconfigure.setPrevious(previous);
+        }
+        KvReply reply = local(write(group, MigrationWrite.newBuilder().setReconfigure(reconfigure).build()));
+        if (reply != null && reply.getStatus() == Status.OK) {
+            SlotOwnershipState state = reply.getMigration().getProgress();
+            LOG.info("store {}: group {} is at configuration {}; {} slots move", host.storeId(), group,
+                    state.getConfigNumber(), state.getMovingCount());
+            return true;
+        }
+        if (reply != null) {
+            LOG.warn("store {}: group {} refused configuration {}: {}", host.storeId(), group, config + 1, reply.getMessage());
+        }
+        return false;
+    }
+
+    /**
+     * Pulls the slots gained from group {@code from}: each export asks a replica of it for chunks
+     * of many slots at once (resuming each where its pull stands), and installs them as one entry.
+     * True when anything was installed.
+     */
+    private boolean pull(long group, long config, long from, List<MovingSlot> slots) throws InterruptedException {
+        Map<Integer, ByteString> cursors = new TreeMap<>();
+        for (MovingSlot slot : slots) {
+            cursors.put(slot.getSlot(), slot.getResumeKey());
+        }
+        boolean progressed = false;
+        for (int round = 0; round < CHUNKS_PER_ROUND && !cursors.isEmpty() && !closed; round++) {
+            ExportSlots.Builder export = ExportSlots.newBuilder().setConfigNumber(config).setMaxBytes(CHUNK_BYTES);
+            for (Map.Entry<Integer, ByteString> cursor : cursors.entrySet()) {
+                if (export.getSlotsCount() == SLOTS_PER_REQUEST) {
+                    break;
+                }
+                export.addSlots(SlotCursor.newBuilder().setSlot(cursor.getKey()).setAfterKey(cursor.getValue()));
+            }
+            KvReply exported = askGroup(from, KvRequest.newBuilder().setGroupId(from)
+                    .setConsistency(ReadConsistency.SERIALIZABLE)
+                    .setMigrationRead(MigrationRead.newBuilder().setExport(export)).build());
+            if (exported == null) {
+                return progressed;
+            }
+            InstallSlotChunks.Builder install = InstallSlotChunks.newBuilder();
+            for (ExportSlotResult chunk : exported.getMigration().getExport().getSlotsList()) {
+                install.addChunks(InstallSlotChunk.newBuilder().setConfigNumber(config).setSlot(chunk.getSlot())
+                        .setAfterKey(cursors.get(chunk.getSlot())).addAllEntries(chunk.getEntriesList())
+                        .setLast(chunk.getLast()).addAllSessions(chunk.getSessionsList()));
+            }
+            if (install.getChunksCount() == 0) {
+                return progressed;
+            }
+            KvReply installed = local(write(group, MigrationWrite.newBuilder().setInstall(install).build()));
+            if (installed == null || installed.getStatus() != Status.OK) {
+                if (installed != null) {
+                    LOG.info("store {}: group {} did not install chunks from group {}: {}", host.storeId(), group, from,
+                            installed.getMessage());
+                }
+                return progressed;
+            }
+            progressed = true;
+            for (InstallSlotChunk chunk : install.getChunksList()) {
+                if (chunk.getLast()) {
+                    cursors.remove(chunk.getSlot());
+                } else if (chunk.getEntriesCount() > 0) {
+                    cursors.put(chunk.getSlot(), chunk.getEntries(chunk.getEntriesCount() - 1).getKey());
+                }
+            }
+        }
+        return progressed;
+    }
+
+    /** Deletes the slots handed off to group {@code to} that a replica of it shows installed. */
+    private boolean handOff(long group, long config, long to, List<MovingSlot> slots) throws InterruptedException {
+        SlotOwnershipState theirs = progress(askGroup(to, progressRequest(to)));
+        if (theirs == null) {
+            return false;
+        }
+        List<Integer> done = new ArrayList<>();
+        for (MovingSlot slot : slots) {
+            if (installed(theirs, config, slot.getSlot())) {
+                done.add(slot.getSlot());
+            }
+        }
+        boolean progressed = false;
+        for (int steps = 0; steps < DELETE_STEPS_PER_ROUND && !done.isEmpty() && !closed; steps++) {
+            DeleteSlots.Builder delete = DeleteSlots.newBuilder().setConfigNumber(config).setMaxKeys(DELETE_KEYS_PER_STEP)
+                    .addAllSlots(done.subList(0, Math.min(done.size(), SLOTS_PER_REQUEST)));
+            SlotOwnershipState ours = progress(local(write(group, MigrationWrite.newBuilder().setDeleteSlots(delete).build())));
+            if (ours == null) {
+                return progressed;
+            }
+            progressed = true;
+            java.util.Set<Integer> stillMoving = new java.util.HashSet<>();
+            for (MovingSlot moving : ours.getMovingList()) {
+                stillMoving.add(moving.getSlot());
+            }
+            done.removeIf(slot -> !stillMoving.contains(slot));
+        }
+        return progressed;
+    }
+
+    /** Whether a group at {@code theirs} has installed {@code slot}, which it gained at configuration {@code config}. */
+    static boolean installed(SlotOwnershipState theirs, long config, int slot) {
+        if (theirs.getConfigNumber() != config) {
+            // Past it: it cannot leave a configuration with a slot still pulling. Before it: not yet.
+            return theirs.getConfigNumber() > config;
+        }
+        return theirs.getMovingList().stream()
+                .noneMatch(moving -> moving.getSlot() == slot && moving.getPhase() == SlotPhase.PULLING);
+    }
+
+    private static SlotOwnershipState progress(KvReply reply) {
+        return reply != null && reply.getStatus() == Status.OK && reply.getMigration().hasProgress()
+                ? reply.getMigration().getProgress() : null;
+    }
+
+    private static KvRequest progressRequest(long group) {
+        return KvRequest.newBuilder().setGroupId(group).setConsistency(ReadConsistency.SERIALIZABLE)
+                .setMigrationRead(MigrationRead.newBuilder().setProgress(true)).build();
+    }
+
+    private static KvRequest write(long group, MigrationWrite write) {
+        return KvRequest.newBuilder().setGroupId(group).setMigrationWrite(write).build();
+    }
+
+    /**
+     * Configuration {@code number} (the latest for -1) from the controller: from this store's own
+     * replica of group 0 when it has one, else from a controller store. Any applied state will do:
+     * a configuration never changes once made, and a stale "latest" only delays the next step.
+     */
+    private Layout queryController(long number) throws InterruptedException {
+        KvRequest query = KvRequest.newBuilder().setConsistency(ReadConsistency.SERIALIZABLE)
+                .setController(ControllerCommand.newBuilder().setQuery(QueryConfig.newBuilder().setNumber(number)))
+                .build();
+        KvReply reply = host.hosts(GroupIds.CONTROLLER_GROUP_ID) ? local(query) : askStores(host.controllerStores(), query);
+        if (reply == null || reply.getStatus() != Status.OK || !reply.getController().getError().isEmpty()
+                || !reply.getController().hasConfig()) {
+            return null;
+        }
+        return reply.getController().getConfig();
+    }
+
+    /** Asks the replicas of {@code group} (by the newest layout) in turn; the first OK reply, or null. */
+    private KvReply askGroup(long group, KvRequest request) throws InterruptedException {
+        SlotLayout layout = host.layout().current();
+        if (!layout.groups().contains(group)) {
+            return null;
+        }
+        return askStores(layout.replicas(group), request);
+    }
+
+    private KvReply askStores(List<Long> stores, KvRequest request) throws InterruptedException {
+        int offset = askOffset++;
+        for (int i = 0; i < stores.size(); i++) {
+            long store = stores.get(Math.floorMod(offset + i, stores.size()));
+            KvReply reply;
+            if (store == host.storeId()) {
+                reply = local(request);
+            } else {
+                MemberAddress address = host.addresses().get(store);
+                if (address == null) {
+                    continue;
+                }
+                reply = await(peers.call(address.peerAddress(), NodeMethods.MIGRATION, request, CALL_TIMEOUT));
+            }
+            if (reply != null && reply.getStatus() == Status.OK) {
+                return reply;
+            }
+        }
+        return null;
+    }
+
+    private KvReply local(KvRequest request) throws InterruptedException {
+        return await(host.local(request));
+    }
+
+    private KvReply await(CompletionStage<KvReply> call) throws InterruptedException {
+        try {
+            return call.toCompletableFuture().get(CALL_TIMEOUT.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            return null;
+        }
+    }
+}
