@@ -6,6 +6,7 @@ import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.bench.ClientTlsOptions;
 import io.loomkv.tools.backup.BackupFile;
@@ -48,7 +49,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -87,7 +88,7 @@ public final class CtlCommand implements Callable<Integer> {
     }
 
     /** Bad input found only once the cluster answered (a --group it does not have): exit code 2. */
-    private static final class UsageError extends RuntimeException {
+    static final class UsageError extends RuntimeException {
         UsageError(String message) {
             super(message);
         }
@@ -387,21 +388,66 @@ public final class CtlCommand implements Callable<Integer> {
     @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
             "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
             "was created with; the controller keeps the newest 1,024.",
-            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led."})
-    int config(@Parameters(paramLabel = "get|stores") String action,
-            @Parameters(paramLabel = "N", arity = "0..1", defaultValue = "-1") long number) {
-        if ("stores".equals(action)) {
-            return withClient((client, target) -> {
-                StoreReportListing.print(client.storeReports(), json, out);
-                return 0;
-            });
-        }
-        if (!"get".equals(action)) {
-            System.err.println("error: config takes get [N] or stores, not '" + action + "'");
+            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led.",
+            "config add-group G STORE...: a new group G on those stores; it takes its share of the slots.",
+            "config remove-group G...: retire groups; their slots go to the others.",
+            "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
+            "config wait: block until every group has reached the latest configuration and moves no slot."})
+    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|wait") String action,
+            @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
+            @Option(names = "--wait-seconds", defaultValue = "600",
+                    description = "config wait gives up after this long (default: ${DEFAULT-VALUE})") long waitSeconds) {
+        List<String> rest = args == null ? List.of() : args;
+        ControllerCommand change;
+        try {
+            change = switch (action) {
+                case "add-group" -> ConfigChanges.addGroup(rest);
+                case "remove-group" -> ConfigChanges.removeGroups(rest);
+                case "move" -> ConfigChanges.move(rest);
+                default -> null;
+            };
+        } catch (UsageError e) {
+            System.err.println("error: " + e.getMessage());
             return 2;
         }
-        if (number == 0 || number < -1) {
-            System.err.println("error: configuration numbers start at 1 (or -1 for the latest), got " + number);
+        if (change != null) {
+            return withClient((client, target) -> {
+                List<Long> members = client.layoutOf(target.clientAddresses().get(0)).getStoresList().stream()
+                        .map(io.loomkv.net.store.proto.StoreAddress::getStoreId).sorted().toList();
+                String unknown = ConfigChanges.unknownStores(change, members);
+                if (unknown != null) {
+                    throw new UsageError(unknown);
+                }
+                return ConfigChanges.report(client.controller(change), json, out);
+            });
+        }
+        switch (action) {
+            case "stores" -> {
+                return withClient((client, target) -> {
+                    StoreReportListing.print(client.storeReports(), json, out);
+                    return 0;
+                });
+            }
+            case "wait" -> {
+                return withClient((client, target) -> ConfigChanges.await(client, target.clientAddresses(),
+                        Duration.ofSeconds(Math.max(1, waitSeconds)), json, out));
+            }
+            case "get" -> { }
+            default -> {
+                System.err.println("error: config takes get [N], stores, add-group, remove-group, move or wait, not '"
+                        + action + "'");
+                return 2;
+            }
+        }
+        long number;
+        try {
+            number = rest.isEmpty() ? -1 : Long.parseLong(rest.get(0));
+        } catch (NumberFormatException e) {
+            System.err.println("error: configuration number '" + rest.get(0) + "' is not a number");
+            return 2;
+        }
+        if (number == 0 || number < -1 || rest.size() > 1) {
+            System.err.println("error: config get takes one configuration number, from 1 (or -1 for the latest)");
             return 2;
         }
         return withClient((client, target) -> {

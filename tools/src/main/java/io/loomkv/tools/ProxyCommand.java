@@ -5,6 +5,7 @@ import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.resp.RespGateway;
+import io.loomkv.net.resp.RespServerConfig;
 import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,23 +33,30 @@ public final class ProxyCommand implements Callable<Integer> {
     @Mixin
     ClientTlsOptions tls;
 
+    @Mixin
+    RespTlsOptions respTls;
+
     @Override
     public Integer call() throws Exception {
         InetSocketAddress listen;
         ClusterTarget target;
         TlsContext tlsContext;
+        TlsContext respTlsContext;
         try {
             listen = MemberAddress.parseHostPort(respListen);
             target = ClusterTarget.resolve(cluster);
             tlsContext = tls.context();
+            respTlsContext = respTls.context();
         } catch (IllegalArgumentException | NodeConfigException | IOException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         try (RespGateway gateway = RespGateway.start(listen,
-                KvClientConfig.of(target.clientAddresses(), target.clusterId()).withTls(tlsContext))) {
+                KvClientConfig.of(target.clientAddresses(), target.clusterId()).withTls(tlsContext), RespServerConfig.defaults(),
+                respTlsContext)) {
             Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "proxy-shutdown"));
-            System.out.println("loomkv proxy: Redis protocol on " + listen.getHostString() + ":" + gateway.port()
+            System.out.println("loomkv proxy: Redis protocol" + (respTlsContext == null ? "" : " over TLS") + " on "
+                    + listen.getHostString() + ":" + gateway.port()
                     + " for the cluster at " + cluster);
             gateway.awaitShutdown();
         } catch (IOException e) {

@@ -51,11 +51,22 @@ public final class ServerCommand implements Callable<Integer> {
             }
         }
         NodeConfig nodeConfig;
+        String logFormat;
         try {
             nodeConfig = NodeConfigLoader.load(config == null ? null : config.toPath(), overrides);
+            logFormat = NodeConfigLoader.logFormat(config == null ? null : config.toPath(), overrides);
         } catch (NodeConfigException e) {
             System.err.println("loomkv server: " + e.getMessage());
             return 2;
+        }
+        if (logFormat.isEmpty() && !LogFormat.current().equals("text") && !LogFormat.current().equals("json")) {
+            // logback.xml found no appender of that name and would drop every line.
+            System.err.println("loomkv server: " + LogFormat.VARIABLE + "=" + LogFormat.current()
+                    + " is neither text nor json; logging as text");
+            logFormat = "text";
+        }
+        if (!logFormat.isEmpty()) {
+            LogFormat.use(logFormat);
         }
         Store node;
         try {

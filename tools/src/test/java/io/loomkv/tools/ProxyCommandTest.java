@@ -18,4 +18,12 @@ class ProxyCommandTest {
                 .contains("no-such-folder-or-address"));
         assertTrue(refused("--cluster", "127.0.0.1:7101").contains("--resp-listen"));
     }
+
+    @Test
+    void respTlsFlagsGoTogether() {
+        assertTrue(refused("--resp-listen", "127.0.0.1:6379", "--cluster", "127.0.0.1:7101", "--resp-cert", "proxy.pem")
+                .contains("--resp-key"));
+        assertTrue(refused("--resp-listen", "127.0.0.1:6379", "--cluster", "127.0.0.1:7101", "--resp-trusted-ca", "ca.pem")
+                .contains("--resp-cert"));
+    }
 }

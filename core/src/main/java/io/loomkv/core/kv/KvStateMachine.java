@@ -33,6 +33,7 @@ import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.ShardController;
@@ -121,6 +122,8 @@ public final class KvStateMachine {
     private volatile SlotOwnership ownership;
     /** Group 0's controller state, null in a data group; replaced as a whole by {@link #restore}. */
     private ShardController controller;
+    /** Group 0: its newest configuration as applied, for readers on other threads (null before the bootstrap). */
+    private volatile SlotLayout latestConfig;
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
     private final SlotMigration migration = new SlotMigration(this);
@@ -255,6 +258,7 @@ public final class KvStateMachine {
         }
         if (controller != null) {
             controller = restored.controller();
+            latestConfig = controller.latest();
         }
         if (restored.migration() != null) {
             ownership = SlotOwnership.fromProto(restored.migration().getOwnership());
@@ -383,9 +387,14 @@ public final class KvStateMachine {
         return ownership.serving();
     }
 
-    /** The number of the shard controller's configuration this group has applied (0 before the first). */
+    /** The number of the shard controller's configuration this group has applied (0 before the first); any thread. */
     public long configNumber() {
         return ownership.configNumber();
+    }
+
+    /** How many slots this group moves now (pulling in or handing off); any thread, for status views. */
+    public int movingSlotCount() {
+        return ownership.movingCount();
     }
 
     /** The group's slot ownership as it travels in snapshots; null for group 0. Apply thread. */
@@ -562,8 +571,17 @@ public final class KvStateMachine {
             return KvReplies.invalidArgument("shard controller commands go to group 0, not to data group " + groupId);
         }
         ControllerReply reply = controller.apply(command);
+        latestConfig = controller.latest();
         KvReply.Builder result = reply.getError().isEmpty() ? ok() : KvReplies.invalidArgument(reply.getError()).toBuilder();
         return result.setController(reply).build();
+    }
+
+    /**
+     * Group 0: the newest configuration it has applied (null before its bootstrap, and in a data
+     * group); any thread. Stores poll it to follow the controller without waking the group.
+     */
+    public SlotLayout latestConfig() {
+        return latestConfig;
     }
 
     /** The controller's state (group 0 only; null in a data group): read it on the apply thread. */

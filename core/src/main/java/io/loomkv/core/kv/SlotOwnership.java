@@ -35,7 +35,9 @@ import java.util.TreeMap;
  */
 final class SlotOwnership {
 
-    private long configNumber;
+    /** Volatile with {@link #movingCount}: status views read both from other threads. */
+    private volatile long configNumber;
+    private volatile int movingCount;
     private final BitSet serving = new BitSet(Slots.SLOT_COUNT);
     /** By slot; each value immutable (replaced on change). */
     private final TreeMap<Integer, MovingSlot> moving = new TreeMap<>();
@@ -203,6 +205,7 @@ final class SlotOwnership {
         } else {
             moving.put(slot, moving.get(slot).toBuilder().setResumeKey(lastKey).build());
         }
+        movingCount = moving.size();
     }
 
     /** Whether {@code slot} is handed off at {@code config} (frozen here, its data still kept). */
@@ -218,9 +221,16 @@ final class SlotOwnership {
             throw new IllegalStateException("slot " + slot + " was not handed off: " + move);
         }
         changes++;
+        movingCount = moving.size();
+    }
+
+    /** How many slots move now (any thread). */
+    int movingCount() {
+        return movingCount;
     }
 
     private void publish() {
+        movingCount = moving.size();
         List<SlotRange> ranges = new ArrayList<>();
         int first = serving.nextSetBit(0);
         while (first >= 0) {

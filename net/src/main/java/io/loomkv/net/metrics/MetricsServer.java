@@ -2,6 +2,11 @@ package io.loomkv.net.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import io.loomkv.net.log.LogContext;
+import io.loomkv.net.tls.TlsContext;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,7 +29,8 @@ import java.util.concurrent.Semaphore;
  * </ul>
  * {@code ?verbose} lists the checks one per line ({@code [+]leader ok}). A failing probe answers
  * 503 and always names the failing checks. Any other path is 404, any method but GET/HEAD 405.
- * Requests run on virtual threads; the server binds before {@link #start} returns.
+ * Requests run on virtual threads; the server binds before {@link #start} returns. With a
+ * {@link TlsContext} it serves HTTPS instead (the store's {@code metrics-tls}).
  */
 public final class MetricsServer implements AutoCloseable {
     /** Requests served at once; more get 503 at once (scrapers and probes are few; a flood must not pile up work). */
@@ -46,10 +52,20 @@ public final class MetricsServer implements AutoCloseable {
      */
     public static MetricsServer start(InetSocketAddress address, StoreMetrics metrics, List<HealthCheck> live,
             List<HealthCheck> ready) throws IOException {
+        return start(address, metrics, live, ready, null);
+    }
+
+    /**
+     * The same over HTTPS when {@code tls} is not null: its certificate (reloaded when the files
+     * change, for new connections) and, with client-cert-auth, a client certificate demanded of
+     * every scraper and probe.
+     */
+    public static MetricsServer start(InetSocketAddress address, StoreMetrics metrics, List<HealthCheck> live,
+            List<HealthCheck> ready, TlsContext tls) throws IOException {
         List<HealthCheck> readiness = java.util.stream.Stream.concat(live.stream(), ready.stream()).toList();
         HttpServer server;
         try {
-            server = HttpServer.create(address, BACKLOG);
+            server = tls == null ? HttpServer.create(address, BACKLOG) : https(address, tls);
         } catch (IOException e) {
             throw new IOException("metrics-address " + address.getHostString() + ":" + address.getPort()
                     + ": cannot listen: " + e.getMessage(), e);
@@ -69,10 +85,22 @@ public final class MetricsServer implements AutoCloseable {
                 }
             }
         });
-        ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("metrics-http-", 0).factory());
+        ExecutorService executor = Executors.newThreadPerTaskExecutor(
+                LogContext.inheritNode(Thread.ofVirtual().name("metrics-http-", 0).factory()));
         server.setExecutor(executor);
         server.start();
         return new MetricsServer(server, executor);
+    }
+
+    private static HttpsServer https(InetSocketAddress address, TlsContext tls) throws IOException {
+        HttpsServer server = HttpsServer.create(address, BACKLOG);
+        server.setHttpsConfigurator(new HttpsConfigurator(tls.reloadingSslContext()) {
+            @Override
+            public void configure(HttpsParameters parameters) {
+                parameters.setSSLParameters(tls.serverParameters());
+            }
+        });
+        return server;
     }
 
     private static void dispatch(HttpExchange exchange, MetricsHandler metricsHandler, List<HealthCheck> live,

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -31,7 +32,7 @@ final class ApplyStage implements AutoCloseable {
         snapshotWriters = new ThreadPoolExecutor(SNAPSHOT_THREADS, SNAPSHOT_THREADS, 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(MAX_QUEUED_SNAPSHOTS),
                 task -> Thread.ofPlatform().daemon().name("snapshot-" + storeName + "-" + counter.incrementAndGet())
-                        .unstarted(task));
+                        .unstarted(LogContext.inheritNode(task)));
     }
 
     void start() {

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
 import org.slf4j.Logger;
@@ -19,7 +20,7 @@ final class ApplyWorker implements Runnable {
     private volatile boolean running = true;
 
     ApplyWorker(String name) {
-        this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this);
+        this.thread = Thread.ofPlatform().name(name).daemon().unstarted(LogContext.inheritNode(this));
     }
 
     void start() {
@@ -42,10 +43,13 @@ final class ApplyWorker implements Runnable {
                 continue;
             }
             applier.clearScheduled();
+            LogContext.enterGroup(applier.groupId());
             try {
                 applier.runTasks();
             } catch (RuntimeException | Error e) {
                 LOG.error("apply of group {} failed outside its own handling", applier.groupId(), e);
+            } finally {
+                LogContext.leaveGroup();
             }
         }
     }

@@ -22,6 +22,7 @@ import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.QueryConfig;
 import io.loomkv.core.shard.proto.Layout;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.rpc.RpcClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,6 +83,9 @@ final class MigrationDriver implements AutoCloseable {
 
         List<Long> controllerStores();
 
+        /** The newest configuration this store's replica of group 0 has applied; null when it has none. */
+        SlotLayout controllerConfigHere();
+
         /** Starts this store's replica of a new group whose replicas are on {@code stores}. */
         void hostGroup(long groupId, List<Long> stores);
     }
@@ -93,6 +97,11 @@ final class MigrationDriver implements AutoCloseable {
     private long lastLayoutRefreshNanos;
     /** Rotates which replica of another group is asked first, spreading the reads. */
     private int askOffset;
+    /**
+     * The stores of every group seen in a configuration, kept after a group leaves: its slots are
+     * pulled from it after the configuration without it. Driver thread only.
+     */
+    private final Map<Long, List<Long>> knownReplicas = new TreeMap<>();
 
     MigrationDriver(Host host, RpcClient peers) {
         this.host = host;
@@ -100,7 +109,7 @@ final class MigrationDriver implements AutoCloseable {
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(this::run);
+        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(LogContext.inheritNode(this::run));
     }
 
     @Override
@@ -125,13 +134,16 @@ final class MigrationDriver implements AutoCloseable {
                     lastLayoutRefreshNanos = now;
                     refreshLayout();
                 }
+                long routing = host.layout().current().version();
                 for (Replica replica : host.replicas()) {
                     if (closed) {
                         return;
                     }
                     long group = replica.groupId();
-                    if (group != GroupIds.CONTROLLER_GROUP_ID && replica.state().isLeader() && !replica.state().removed()
-                            && replica.state().unavailableReason() == null) {
+                    // From published values, so a group with nothing to do is not woken (it may be quiet).
+                    boolean work = replica.movingSlots() > 0 || replica.configNumber() < routing;
+                    if (work && group != GroupIds.CONTROLLER_GROUP_ID && replica.state().isLeader()
+                            && !replica.state().removed() && replica.state().unavailableReason() == null) {
                         busy |= step(group);
                     }
                 }
@@ -152,18 +164,21 @@ final class MigrationDriver implements AutoCloseable {
 
     /** Routes by the controller's newest configuration and starts replicas of new groups placed here. */
     private void refreshLayout() throws InterruptedException {
-        Layout latest = queryController(-1);
-        if (latest == null) {
-            return;
+        SlotLayout layout = host.controllerConfigHere();
+        if (layout == null) {
+            Layout latest = queryController(-1);
+            if (latest == null) {
+                return;
+            }
+            try {
+                layout = SlotLayout.fromProto(latest);
+            } catch (IllegalArgumentException e) {
+                LOG.warn("store {}: the controller's configuration {} does not parse: {}", host.storeId(),
+                        latest.getVersion(), e.getMessage());
+                return;
+            }
         }
-        SlotLayout layout;
-        try {
-            layout = SlotLayout.fromProto(latest);
-        } catch (IllegalArgumentException e) {
-            LOG.warn("store {}: the controller's configuration {} does not parse: {}", host.storeId(), latest.getVersion(),
-                    e.getMessage());
-            return;
-        }
+        remember(layout);
         if (host.layout().offer(layout)) {
             LOG.info("store {}: routing by configuration {} ({} data groups)", host.storeId(), layout.version(),
                     layout.groups().size());
@@ -215,6 +230,7 @@ final class MigrationDriver implements AutoCloseable {
                 return false;
             }
             reconfigure.setPrevious(previous);
+            remember(SlotLayout.fromProto(previous));
         }
         KvReply reply = local(write(group, MigrationWrite.newBuilder().setReconfigure(reconfigure).build()));
         if (reply != null && reply.getStatus() == Status.OK) {
@@ -248,7 +264,7 @@ final class MigrationDriver implements AutoCloseable {
                 }
                 export.addSlots(SlotCursor.newBuilder().setSlot(cursor.getKey()).setAfterKey(cursor.getValue()));
             }
-            KvReply exported = askGroup(from, KvRequest.newBuilder().setGroupId(from)
+            KvReply exported = askGroup(from, config, KvRequest.newBuilder().setGroupId(from)
                     .setConsistency(ReadConsistency.SERIALIZABLE)
                     .setMigrationRead(MigrationRead.newBuilder().setExport(export)).build());
             if (exported == null) {
@@ -285,13 +301,22 @@ final class MigrationDriver implements AutoCloseable {
 
     /** Deletes the slots handed off to group {@code to} that a replica of it shows installed. */
     private boolean handOff(long group, long config, long to, List<MovingSlot> slots) throws InterruptedException {
-        SlotOwnershipState theirs = progress(askGroup(to, progressRequest(to)));
+        SlotOwnershipState theirs = progress(askGroup(to, config, progressRequest(to)));
         if (theirs == null) {
             return false;
         }
         List<Integer> done = new ArrayList<>();
+        java.util.Set<Integer> theyPull = new java.util.HashSet<>();
+        for (MovingSlot moving : theirs.getMovingList()) {
+            if (moving.getPhase() == SlotPhase.PULLING) {
+                theyPull.add(moving.getSlot());
+            }
+        }
         for (MovingSlot slot : slots) {
-            if (installed(theirs, config, slot.getSlot())) {
+            // Past the configuration it cannot be pulling still; before it, not yet.
+            boolean installed = theirs.getConfigNumber() > config
+                    || theirs.getConfigNumber() == config && !theyPull.contains(slot.getSlot());
+            if (installed) {
                 done.add(slot.getSlot());
             }
         }
@@ -311,16 +336,6 @@ final class MigrationDriver implements AutoCloseable {
             done.removeIf(slot -> !stillMoving.contains(slot));
         }
         return progressed;
-    }
-
-    /** Whether a group at {@code theirs} has installed {@code slot}, which it gained at configuration {@code config}. */
-    static boolean installed(SlotOwnershipState theirs, long config, int slot) {
-        if (theirs.getConfigNumber() != config) {
-            // Past it: it cannot leave a configuration with a slot still pulling. Before it: not yet.
-            return theirs.getConfigNumber() > config;
-        }
-        return theirs.getMovingList().stream()
-                .noneMatch(moving -> moving.getSlot() == slot && moving.getPhase() == SlotPhase.PULLING);
     }
 
     private static SlotOwnershipState progress(KvReply reply) {
@@ -354,13 +369,28 @@ final class MigrationDriver implements AutoCloseable {
         return reply.getController().getConfig();
     }
 
-    /** Asks the replicas of {@code group} (by the newest layout) in turn; the first OK reply, or null. */
-    private KvReply askGroup(long group, KvRequest request) throws InterruptedException {
-        SlotLayout layout = host.layout().current();
-        if (!layout.groups().contains(group)) {
-            return null;
+    /**
+     * Asks the replicas of {@code group} in turn; the first OK reply, or null. Its stores are the
+     * ones last seen in a configuration; a group this store never saw (it restarted after the
+     * group left) is looked up in configuration {@code config - 1}, the last one a group that
+     * moves slots at {@code config} is in.
+     */
+    private KvReply askGroup(long group, long config, KvRequest request) throws InterruptedException {
+        remember(host.layout().current());
+        if (!knownReplicas.containsKey(group) && config > 1) {
+            Layout previous = queryController(config - 1);
+            if (previous != null) {
+                remember(SlotLayout.fromProto(previous));
+            }
         }
-        return askStores(layout.replicas(group), request);
+        List<Long> stores = knownReplicas.get(group);
+        return stores == null ? null : askStores(stores, request);
+    }
+
+    private void remember(SlotLayout layout) {
+        for (long group : layout.groups()) {
+            knownReplicas.put(group, layout.replicas(group));
+        }
     }
 
     private KvReply askStores(List<Long> stores, KvRequest request) throws InterruptedException {

@@ -122,9 +122,10 @@ public record NodeConfig(
         if (respAddress != null && respAddress.getPort() == 0) {
             throw new IllegalArgumentException("respAddress needs a fixed port (other stores are told it), got port 0");
         }
-        if (respAddress != null && tls.client() != null) {
-            // The RESP endpoint is plain TCP, and a store learns the others' RESP addresses over their client ports.
-            throw new IllegalArgumentException("resp-address cannot be combined with TLS on the client port yet");
+        if (respAddress != null && tls.client() != null && tls.client().trustedCaFile() == null) {
+            // Behind its RESP port a store asks the other stores' client ports (layouts, forwarded commands) over TLS.
+            throw new IllegalArgumentException("resp-address with TLS on the client port needs client-trusted-ca-file: the "
+                    + "store calls the other stores' client ports and verifies their certificates with it");
         }
         if (raftWorkers < 1 || raftWorkers > 64 || applyThreads < 1 || applyThreads > 64) {
             throw new IllegalArgumentException("raftWorkers and applyThreads must be in 1..64, got " + raftWorkers

@@ -44,7 +44,10 @@ public enum NodeConfigKey {
     ENGINE_BITCASK_FILE_BYTES("engine.bitcask.file-bytes", String.valueOf(EngineConfig.DEFAULT_BITCASK_FILE_BYTES),
             "bitcask: size at which a group's data file rolls over to a new one"),
     RESP_ADDRESS("resp-address", "", "host:port for Redis-protocol clients (a Redis Cluster node); empty: off"),
-    METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off");
+    METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off"),
+    METRICS_TLS("metrics-tls", "false", "true: metrics-address serves HTTPS with client-cert-file (and client-cert-auth)"),
+    LOG_FORMAT("log-format", "", "log lines on stderr: text, or json (one JSON object per line, with the MDC); empty: "
+            + "as the LOOMKV_LOG_FORMAT environment variable says, else text");
 
     private final String key;
     private final String defaultValue;

@@ -26,6 +26,19 @@ public final class NodeConfigLoader {
 
     /** Loads {@code file} (may be null: flags only) and applies {@code overrides} (key without dashes -> value). */
     public static NodeConfig load(Path file, Map<String, String> overrides) throws NodeConfigException {
+        return read(file, overrides).parse();
+    }
+
+    /**
+     * The {@code log-format} of the same file and overrides ({@code text}, {@code json}, or empty
+     * when neither sets it): a setting
+     * of the server process, which applies it before the store starts, not of the store.
+     */
+    public static String logFormat(Path file, Map<String, String> overrides) throws NodeConfigException {
+        return read(file, overrides).logFormat();
+    }
+
+    private static Parser read(Path file, Map<String, String> overrides) throws NodeConfigException {
         Map<NodeConfigKey, String> values = new EnumMap<>(NodeConfigKey.class);
         Map<NodeConfigKey, String> sources = new EnumMap<>(NodeConfigKey.class);
         if (file != null) {
@@ -52,7 +65,7 @@ public final class NodeConfigLoader {
             values.put(key, override.getValue().trim());
             sources.put(key, COMMAND_LINE);
         }
-        return new Parser(values, sources, file == null ? COMMAND_LINE : file.toString()).parse();
+        return new Parser(values, sources, file == null ? COMMAND_LINE : file.toString());
     }
 
     private static final class Parser {
@@ -78,6 +91,7 @@ public final class NodeConfigLoader {
             boolean join = bool(NodeConfigKey.JOIN);
             List<MemberAddress> members = members(join);
             boolean fsync = bool(NodeConfigKey.FSYNC);
+            logFormat(); // Used by the server command before the store starts; refused here like any bad value.
             try {
                 return new NodeConfig(nodeId, clusterId, client, peer, dataDir, members, join,
                         (int) longValue(NodeConfigKey.TICK_INTERVAL_MS, 1, 10_000),
@@ -138,7 +152,21 @@ public final class NodeConfigLoader {
                 }
                 peer = TlsFiles.server(peerCert, peerKey, peerCa, true);
             }
-            return new StoreTls(client, peer);
+            boolean metricsHttps = bool(NodeConfigKey.METRICS_TLS);
+            if (metricsHttps && client == null) {
+                throw error(NodeConfigKey.CLIENT_CERT_FILE, "is needed with metrics-tls=true (HTTPS uses the client port's "
+                        + "certificate)");
+            }
+            return new StoreTls(client, peer, metricsHttps);
+        }
+
+        /** {@code text}, {@code json}, or empty (the process's default stays). */
+        String logFormat() throws NodeConfigException {
+            String format = string(NodeConfigKey.LOG_FORMAT).toLowerCase(java.util.Locale.ROOT);
+            if (!format.isEmpty() && !format.equals("text") && !format.equals("json")) {
+                throw error(NodeConfigKey.LOG_FORMAT, "'" + format + "' is neither text nor json");
+            }
+            return format;
         }
 
         /** A file path, or null when the key is empty. */

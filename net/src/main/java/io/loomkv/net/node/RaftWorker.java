@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
 import org.slf4j.Logger;
@@ -31,7 +32,7 @@ final class RaftWorker implements Runnable {
     }
 
     void start() {
-        thread = Thread.ofVirtual().name(name).start(this);
+        thread = Thread.ofVirtual().name(name).start(LogContext.inheritNode(this));
     }
 
     /** Queues a replica that was just marked scheduled. */
@@ -56,11 +57,14 @@ final class RaftWorker implements Runnable {
                 continue;
             }
             replica.clearScheduled();
+            LogContext.enterGroup(replica.groupId());
             try {
                 replica.runTurn();
             } catch (RuntimeException | Error e) {
                 // A replica's own failures are handled in its turn; this is a bug, and it must not take the worker down.
                 LOG.error("{}: turn of group {} failed", name, replica.groupId(), e);
+            } finally {
+                LogContext.leaveGroup();
             }
             if (++turnsSinceFlush >= TURNS_PER_FLUSH) {
                 transport.flush();

@@ -88,6 +88,9 @@ final class Replica {
     /** Ticks delivered while this replica led without interruption (0 when not leading). */
     private long leaderTicks;
 
+    /** For status views only (published values); the applier owns the machine. */
+    private final KvStateMachine machine;
+
     private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine,
             KvEngine engine) {
         this.groupId = groupId;
@@ -111,6 +114,7 @@ final class Replica {
                 (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))),
                 store.metrics());
         this.pointReads = new PointReads(name, stateMachine, state);
+        this.machine = stateMachine;
         this.quiescence = new Quiescence(2L * config.electionTimeoutTicks(), config.electionTimeoutTicks());
         this.batcher = new KvBatcher("s" + store.storeId() + "-g" + groupId, state, tracker, pointReads, storage,
                 new KvBatcher.Host() {
@@ -183,6 +187,20 @@ final class Replica {
 
     boolean isQuiet() {
         return quiescence.isQuiet();
+    }
+
+    /** The configuration number the group's state machine has applied and how many slots it moves; any thread. */
+    long configNumber() {
+        return machine.configNumber();
+    }
+
+    int movingSlots() {
+        return machine.movingSlotCount();
+    }
+
+    /** Group 0: the newest configuration its machine has applied, or null; any thread, wakes nothing. */
+    io.loomkv.core.shard.SlotLayout latestControllerConfig() {
+        return machine.latestConfig();
     }
 
     /** The state machine's engine, for its sizes ({@link EngineSizeProbe}). */

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.rpc.SweeperSleep;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -43,7 +44,7 @@ final class RequestDeadlines<T> implements AutoCloseable {
         }
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         this.timeoutReply = timeoutReply;
-        this.sweeper = Thread.ofVirtual().name(name).start(this::sweepLoop);
+        this.sweeper = Thread.ofVirtual().name(name).start(LogContext.inheritNode(this::sweepLoop));
     }
 
     /** Completes {@code reply} with the timeout reply unless it is completed within the timeout. */

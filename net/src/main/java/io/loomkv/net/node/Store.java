@@ -14,10 +14,16 @@ import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.metrics.HealthCheck;
 import io.loomkv.net.metrics.MetricsServer;
 import io.loomkv.net.metrics.StoreMetrics;
 import io.loomkv.core.shard.SlotSet;
+import java.util.concurrent.CompletableFuture;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.kv.proto.ReadConsistency;
+import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.shard.controller.proto.Bootstrap;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.net.resp.RespServer;
@@ -226,17 +232,22 @@ public final class Store implements AutoCloseable {
                             })
                             .add(NodeMethods.MIGRATION, (request, ctx) -> {
                                 heard(ctx);
-                                return service.executeFromStore(request);
+                                KvReply latest = latestConfigReply(request);
+                                return latest != null ? CompletableFuture.completedFuture(latest)
+                                        : service.executeFromStore(request);
                             })
                             .onHandshake(this::onPeerHandshake)
                             .build());
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
                     .withTls(config.tls().clientServerContext()),
                     service.register(RpcHandlers.builder()).build());
-            this.respRpc = config.respAddress() == null ? null : new RpcClient(RpcClientConfig.client(config.clusterId()));
+            // With client TLS, the RESP port speaks TLS too, and the calls to other stores' client ports behind it.
+            this.respRpc = config.respAddress() == null ? null
+                    : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
                     config, liveLayout::current, service, replicas::get, addresses,
-                    new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc));
+                    new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc),
+                    config.tls().respServerContext());
             peerServer.observeTraffic(metrics.peerTraffic());
             clientServer.observeTraffic(metrics.clientTraffic());
             this.migrationRpc = new RpcClient(StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election)
@@ -253,6 +264,13 @@ public final class Store implements AutoCloseable {
 
     /** Recovers and starts a store; returns once its servers listen. */
     public static Store start(NodeConfig config) throws IOException {
+        // Every thread the store starts, and every connection thread those start, carries its node id (LogContext).
+        try (LogContext.Scope ignored = LogContext.node(config.nodeId())) {
+            return startWithLogContext(config);
+        }
+    }
+
+    private static Store startWithLogContext(NodeConfig config) throws IOException {
         Store store = new Store(config);
         try {
             store.applyStage.start();
@@ -267,7 +285,7 @@ public final class Store implements AutoCloseable {
             store.migration.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
-                        store.readinessChecks());
+                        store.readinessChecks(), config.tls().metricsServerContext());
             }
             store.started = true;
         } catch (IOException | RuntimeException e) {
@@ -278,7 +296,8 @@ public final class Store implements AutoCloseable {
                 config.nodeId(), config.clusterId(), store.replicas.size(), store.layout.version(),
                 MemberAddress.format(config.clientAddress()), MemberAddress.format(config.peerAddress()),
                 config.dataDirectory(), store.metricsServer == null ? "no metrics-address"
-                        : "metrics and health on http://" + MemberAddress.format(store.metricsServer.address()));
+                        : "metrics and health on " + (config.tls().metricsHttps() ? "https://" : "http://")
+                                + MemberAddress.format(store.metricsServer.address()));
         return store;
     }
 
@@ -340,9 +359,14 @@ public final class Store implements AutoCloseable {
         return group == GroupIds.CONTROLLER_GROUP_ID ? controllerStores : layout.replicas(group);
     }
 
-    /** The slots a replica serves: its group's under the layout; none for the controller. */
+    /**
+     * The slots a new replica starts with: its group's under the layout the cluster was created
+     * with; none for the controller or a group added later (its state machine walks the
+     * configurations from 0, and a restart takes its slots from its snapshot and log).
+     */
     private SlotSet slotsOf(long group) {
-        return group == GroupIds.CONTROLLER_GROUP_ID ? SlotSet.empty() : layout.slotsOf(group);
+        return group == GroupIds.CONTROLLER_GROUP_ID || !layout.groups().contains(group) ? SlotSet.empty()
+                : layout.slotsOf(group);
     }
 
     /**
@@ -435,6 +459,26 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * A peer's question for the controller's newest configuration, answered from this store's
+     * replica of group 0 as applied (what a SERIALIZABLE query would read) without waking the
+     * group: every store asks every few hundred milliseconds. Null for any other request.
+     */
+    private KvReply latestConfigReply(KvRequest request) {
+        if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasQuery()
+                || request.getController().getQuery().getNumber() != -1
+                || request.getConsistency() != ReadConsistency.SERIALIZABLE) {
+            return null;
+        }
+        Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
+        SlotLayout latest = controller == null ? null : controller.latestControllerConfig();
+        if (latest == null) {
+            return null;
+        }
+        return KvReply.newBuilder().setStatus(io.loomkv.core.kv.proto.Status.OK)
+                .setController(ControllerReply.newBuilder().setConfig(latest.toProto())).build();
+    }
+
     private MigrationDriver.Host migrationHost() {
         return new MigrationDriver.Host() {
             @Override
@@ -471,6 +515,12 @@ public final class Store implements AutoCloseable {
             @Override
             public List<Long> controllerStores() {
                 return controllerStores;
+            }
+
+            @Override
+            public SlotLayout controllerConfigHere() {
+                Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
+                return controller == null ? null : controller.latestControllerConfig();
             }
 
             @Override
@@ -770,6 +820,12 @@ public final class Store implements AutoCloseable {
     /** Stops serving and closes everything; idempotent. Data stays on disk for a restart. */
     @Override
     public void close() {
+        try (LogContext.Scope ignored = LogContext.node(config.nodeId())) {
+            closeWithLogContext();
+        }
+    }
+
+    private void closeWithLogContext() {
         if (closed) {
             return;
         }

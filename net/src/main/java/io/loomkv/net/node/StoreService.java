@@ -220,7 +220,7 @@ final class StoreService implements AutoCloseable {
         String role = state.failure() != null ? "FAILED" : state.removed() ? "REMOVED" : state.role().name();
         return GroupView.newBuilder().setGroupId(replica.groupId()).setLeaderId(state.leaderId()).setRole(role)
                 .setAppliedIndex(state.appliedIndex()).setSnapshotIndex(replica.lastSnapshotIndex())
-                .setQuiet(replica.isQuiet()).build();
+                .setQuiet(replica.isQuiet()).setConfigNumber(replica.configNumber()).setMovingSlots(replica.movingSlots()).build();
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {

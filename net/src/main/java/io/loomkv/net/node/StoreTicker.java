@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -55,7 +56,7 @@ final class StoreTicker implements Runnable {
     }
 
     void start() {
-        thread = Thread.ofVirtual().name(name).start(this);
+        thread = Thread.ofVirtual().name(name).start(LogContext.inheritNode(this));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.log.LogContext;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.raft.StoreLog;
 import io.loomkv.persist.wal.PinningGroup;
@@ -57,13 +58,13 @@ final class WalPinRelief {
         if (pinning.isEmpty() || !running.compareAndSet(false, true)) {
             return;
         }
-        Thread.ofVirtual().name("wal-pin-relief-" + storeId).start(() -> {
+        Thread.ofVirtual().name("wal-pin-relief-" + storeId).start(LogContext.inheritNode(() -> {
             try {
                 relieve(pinning);
             } finally {
                 running.set(false);
             }
-        });
+        }));
     }
 
     /** One round on the calling thread (tests). */

@@ -1,5 +1,6 @@
 package io.loomkv.net.resp;
 
+import io.loomkv.net.log.LogContext;
 import java.util.concurrent.Executor;
 
 /**
@@ -9,7 +10,7 @@ import java.util.concurrent.Executor;
  * RPC reader whose next reply is the one that frees the slot: a stall until the deadline.
  */
 final class BlockingSteps {
-    static final Executor EXECUTOR = task -> Thread.ofVirtual().name("resp-step").start(task);
+    static final Executor EXECUTOR = task -> Thread.ofVirtual().name("resp-step").start(LogContext.inheritNode(task));
 
     private BlockingSteps() {}
 }

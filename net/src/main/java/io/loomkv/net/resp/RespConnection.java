@@ -1,10 +1,13 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.net.log.LogContext;
+import io.loomkv.net.tls.TlsFailures;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -13,6 +16,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +40,8 @@ final class RespConnection {
 
     private final RespServer server;
     private final Socket socket;
+    /** The TCP socket under {@code socket} (the same one without TLS): closed first, see {@link #close}. */
+    private final Socket transport;
     private final RespServerConfig config;
     private final RespDispatcher dispatcher;
     private final String description;
@@ -47,15 +54,16 @@ final class RespConnection {
     /** When the writer's current socket write started (System.nanoTime()), or 0 while it is not writing. */
     private volatile long writeStartedNanos;
 
-    RespConnection(RespServer server, Socket socket, RespServerConfig config, RespDispatcher dispatcher) {
+    RespConnection(RespServer server, Socket socket, Socket transport, RespServerConfig config, RespDispatcher dispatcher) {
         this.server = server;
         this.socket = socket;
+        this.transport = transport;
         this.config = config;
         this.dispatcher = dispatcher;
         this.description = RespArgs.hostPort(socket.getRemoteSocketAddress());
         this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
-        this.readerThread = Thread.ofVirtual().name("resp-read-" + description).unstarted(this::readLoop);
-        this.writerThread = Thread.ofVirtual().name("resp-write-" + description).unstarted(this::writeLoop);
+        this.readerThread = Thread.ofVirtual().name("resp-read-" + description).unstarted(LogContext.inheritNode(this::readLoop));
+        this.writerThread = Thread.ofVirtual().name("resp-write-" + description).unstarted(LogContext.inheritNode(this::writeLoop));
     }
 
     void start() {
@@ -65,6 +73,9 @@ final class RespConnection {
 
     private void readLoop() {
         try {
+            if (socket instanceof SSLSocket tls && !handshake(tls)) {
+                return;
+            }
             RespParser parser = RespParser.of(socket.getInputStream(), config);
             while (true) {
                 List<ByteString> request = parser.next();
@@ -88,7 +99,7 @@ final class RespConnection {
                 }
             }
         } catch (RespProtocolException e) {
-            LOG.info("resp connection {}: protocol error: {}", description, e.getMessage());
+            server.warnBadConnection("resp connection {}: protocol error: {}", description, e.getMessage());
             finishWithQuietly(e.errorText());
         } catch (EOFException e) {
             // The client went away inside a request: answer the whole ones before it, as at a clean end.
@@ -99,6 +110,25 @@ final class RespConnection {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             close("reader interrupted");
+        }
+    }
+
+    /** Runs the TLS handshake within a bound: a client that connects and stalls must not hold two threads for ever. */
+    private boolean handshake(SSLSocket tls) throws IOException {
+        try {
+            tls.setSoTimeout(RespServer.HANDSHAKE_TIMEOUT_MILLIS);
+            tls.startHandshake();
+            tls.setSoTimeout(0); // Redis clients may idle as long as they like.
+            return true;
+        } catch (SSLException e) {
+            server.warnBadConnection("resp connection {}: {}", description, TlsFailures.describe(e));
+            close("TLS handshake failed");
+            return false;
+        } catch (SocketTimeoutException e) {
+            server.warnBadConnection("resp connection {}: {}", description,
+                    "no TLS handshake within " + RespServer.HANDSHAKE_TIMEOUT_MILLIS + " ms");
+            close("TLS handshake timed out");
+            return false;
         }
     }
 
@@ -186,13 +216,20 @@ final class RespConnection {
         }
     }
 
-    /** Closes the socket (which ends the other thread's blocking call) once. */
+    /**
+     * Closes the socket (which ends the other thread's blocking call) once. The TCP socket goes
+     * first: closing a TLS socket sends close_notify under the lock a writer stuck on a client that
+     * reads nothing holds, so it would wait for that writer for ever.
+     */
     void close(String reason) {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         LOG.debug("resp connection {} closed: {}", description, reason);
         try {
+            if (transport != socket) {
+                transport.close();
+            }
             socket.close();
         } catch (IOException e) {
             LOG.debug("resp connection {}: error closing: {}", description, e.toString());

@@ -3,6 +3,7 @@ package io.loomkv.net.resp;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
@@ -42,8 +43,17 @@ public final class RespGateway implements AutoCloseable {
 
     public static RespGateway start(InetSocketAddress listen, KvClientConfig clientConfig, RespServerConfig serverConfig)
             throws IOException {
+        return start(listen, clientConfig, serverConfig, null);
+    }
+
+    /**
+     * A gateway whose Redis clients connect over TLS with {@code tls} (null: plain TCP); the
+     * connections to the cluster use what {@code clientConfig} says, independently.
+     */
+    public static RespGateway start(InetSocketAddress listen, KvClientConfig clientConfig, RespServerConfig serverConfig,
+            TlsContext tls) throws IOException {
         KvClient client = new KvClient(clientConfig);
-        RespServer server = new RespServer(serverConfig, new KvClientBackend(client));
+        RespServer server = new RespServer(serverConfig, new KvClientBackend(client), tls);
         try {
             return new RespGateway(client, server, server.start(listen));
         } catch (IOException | RuntimeException e) {

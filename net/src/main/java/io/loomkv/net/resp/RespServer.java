@@ -1,5 +1,8 @@
 package io.loomkv.net.resp;
 
+import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.WarningRateLimit;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -19,13 +22,26 @@ import org.slf4j.LoggerFactory;
  * sockets: an accept loop on a virtual thread and two virtual threads per connection (see
  * {@link RespConnection}), answering from a {@link RespBackend}. Connections over the limit are
  * told {@code -ERR max number of clients reached} and closed, as Redis does.
+ *
+ * <p>With a {@link TlsContext} every connection speaks TLS (what {@code redis-cli --tls}, Jedis
+ * with {@code ssl=true} and Lettuce with SSL expect); the handshake runs on the connection's
+ * reader thread, bounded by {@link #HANDSHAKE_TIMEOUT_MILLIS}, so a stalled client never holds up
+ * the accept loop. Bad connections (protocol errors, failed handshakes) are logged at WARN at most
+ * {@link #BAD_CONNECTION_WARNINGS_PER_MINUTE} times a minute, the rest at DEBUG.
  */
 public final class RespServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RespServer.class);
     private static final int ACCEPT_BACKLOG = 511;
+    /** A TLS client that has not finished its handshake by then is cut off. */
+    static final int HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    static final int BAD_CONNECTION_WARNINGS_PER_MINUTE = 20;
 
     private final RespServerConfig config;
     private final RespBackend backend;
+    /** Null: plain TCP. */
+    private final TlsContext tls;
+    private final WarningRateLimit badConnections = new WarningRateLimit(BAD_CONNECTION_WARNINGS_PER_MINUTE,
+            Duration.ofMinutes(1));
     private final RespCommandTable table = RespCommandTable.standard();
     private final ScanCursors cursors;
     private final Set<RespConnection> connections = ConcurrentHashMap.newKeySet();
@@ -37,8 +53,14 @@ public final class RespServer implements AutoCloseable {
     private volatile boolean stopping;
 
     public RespServer(RespServerConfig config, RespBackend backend) {
+        this(config, backend, null);
+    }
+
+    /** A server whose connections speak TLS with {@code tls} (null: plain TCP). */
+    public RespServer(RespServerConfig config, RespBackend backend, TlsContext tls) {
         this.config = config;
         this.backend = backend;
+        this.tls = tls;
         this.cursors = new ScanCursors(config.maxScanCursors());
     }
 
@@ -53,8 +75,9 @@ public final class RespServer implements AutoCloseable {
             socket.setReuseAddress(true);
             socket.bind(bindAddress, ACCEPT_BACKLOG);
             serverSocket = socket;
-            acceptThread = Thread.ofVirtual().name("resp-accept-" + socket.getLocalPort()).start(this::acceptLoop);
-            LOG.info("resp server listening on {} ({} commands)", socket.getLocalSocketAddress(), table.size());
+            acceptThread = Thread.ofVirtual().name("resp-accept-" + socket.getLocalPort()).start(LogContext.inheritNode(this::acceptLoop));
+            LOG.info("resp server listening on {} ({} commands{})", socket.getLocalSocketAddress(), table.size(),
+                    tls == null ? "" : tls.files().requireClientCert() ? ", TLS with client certificates" : ", TLS");
             return socket.getLocalPort();
         } finally {
             lifecycleLock.unlock();
@@ -105,14 +128,24 @@ public final class RespServer implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             if (stopping || connections.size() >= config.maxConnections()) {
-                refuse(socket, stopping ? "ERR server is shutting down" : "ERR max number of clients reached");
+                String reason = stopping ? "ERR server is shutting down" : "ERR max number of clients reached";
+                if (tls != null) {
+                    // The error would need a TLS handshake first, on this accept thread: a stalled client would stall every accept.
+                    warnBadConnection("refusing resp connection from {}: {} (closed without a reply: TLS)",
+                            socket.getRemoteSocketAddress(), reason);
+                    closeQuietly(socket);
+                    return;
+                }
+                refuse(socket, reason);
                 return;
             }
+            // With TLS the handshake happens on the connection's reader thread, at its start.
+            Socket secured = tls == null ? socket : tls.wrapAccepted(socket);
             RespSession session = new RespSession(nextClientId.getAndIncrement(), socket.getRemoteSocketAddress(),
                     System.currentTimeMillis());
             CommandContext context = new CommandContext(session, backend.forConnection(session::readOnly), config, cursors, table,
                     new CommandContext.ServerFacts(startedAtMillis, socket.getLocalPort(), connections::size));
-            RespConnection connection = new RespConnection(this, socket, config, new RespDispatcher(context));
+            RespConnection connection = new RespConnection(this, secured, socket, config, new RespDispatcher(context));
             connections.add(connection);
             connection.start();
         } catch (IOException e) {
@@ -121,9 +154,27 @@ public final class RespServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Logs a bad connection ({@code format} with two arguments) at WARN within
+     * {@link #BAD_CONNECTION_WARNINGS_PER_MINUTE}, else at DEBUG: a flood of junk connections must not flood the log.
+     */
+    void warnBadConnection(String format, Object first, Object second) {
+        long leftOut = badConnections.admit();
+        if (leftOut < 0) {
+            LOG.debug(format, first, second);
+        } else {
+            LOG.warn(format + "{}", first, second, WarningRateLimit.suffix(leftOut));
+        }
+    }
+
+    /** Bad connections seen (protocol errors, failed TLS handshakes, refusals), logged at WARN or not. */
+    public long badConnections() {
+        return badConnections.events();
+    }
+
     /** One error line (a fresh socket's send buffer takes it at once), then close. */
-    private static void refuse(Socket socket, String errorText) {
-        LOG.warn("refusing resp connection from {}: {}", socket.getRemoteSocketAddress(), errorText);
+    private void refuse(Socket socket, String errorText) {
+        warnBadConnection("refusing resp connection from {}: {}", socket.getRemoteSocketAddress(), errorText);
         try {
             socket.getOutputStream().write(("-" + errorText + "\r\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {

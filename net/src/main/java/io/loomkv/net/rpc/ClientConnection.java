@@ -10,6 +10,7 @@ import io.loomkv.net.frame.FrameFormatException;
 import io.loomkv.net.frame.FrameHeader;
 import io.loomkv.net.frame.FrameReader;
 import io.loomkv.net.frame.FrameType;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
 import io.loomkv.net.tls.TlsFailures;
@@ -82,7 +83,7 @@ final class ClientConnection implements Runnable {
         this.writer = new FrameWriter(out, config.maxInFlightPerConnection() + ONE_WAY_QUEUE_SLACK,
                 compression.encoder(), config.compressThresholdBytes(), written -> { }, this::onWriteFailure,
                 "rpc-client-write-" + address);
-        this.readerThread = Thread.ofVirtual().name("rpc-client-read-" + address).unstarted(this);
+        this.readerThread = Thread.ofVirtual().name("rpc-client-read-" + address).unstarted(LogContext.inheritNode(this));
     }
 
     /**

@@ -3,6 +3,7 @@ package io.loomkv.net.rpc;
 import io.loomkv.net.frame.FrameBodyEncoder;
 import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.frame.FrameFlags;
+import io.loomkv.net.log.LogContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.concurrent.locks.LockSupport;
@@ -50,7 +51,7 @@ final class FrameWriter implements Runnable {
         this.compressThresholdBytes = compressThresholdBytes;
         this.onResponsesWritten = onResponsesWritten;
         this.onFailure = onFailure;
-        this.thread = Thread.ofVirtual().name(threadName).unstarted(this);
+        this.thread = Thread.ofVirtual().name(threadName).unstarted(LogContext.inheritNode(this));
     }
 
     void start() {

@@ -2,6 +2,7 @@ package io.loomkv.net.rpc;
 
 import com.google.protobuf.MessageLite;
 import io.loomkv.net.frame.FrameCompression;
+import io.loomkv.net.log.LogContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +42,7 @@ public final class RpcClient implements AutoCloseable {
     public RpcClient(RpcClientConfig config, FrameCompression compression) {
         this.config = config;
         this.compression = compression;
-        this.deadlineThread = Thread.ofVirtual().name("rpc-client-deadlines").start(this::checkDeadlines);
+        this.deadlineThread = Thread.ofVirtual().name("rpc-client-deadlines").start(LogContext.inheritNode(this::checkDeadlines));
     }
 
     /** The endpoint for {@code address}, created on first use. */

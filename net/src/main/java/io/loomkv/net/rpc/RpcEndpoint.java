@@ -2,6 +2,7 @@ package io.loomkv.net.rpc;
 
 import com.google.protobuf.MessageLite;
 import io.loomkv.net.frame.FrameCompression;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.proto.ErrorReply;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -65,7 +66,7 @@ public final class RpcEndpoint {
                 }
                 CompletableFuture<ClientConnection> attempt = new CompletableFuture<>();
                 connecting = attempt;
-                Thread.ofVirtual().name("rpc-connect-" + address + "#" + index).start(() -> attempt(attempt));
+                Thread.ofVirtual().name("rpc-connect-" + address + "#" + index).start(LogContext.inheritNode(() -> attempt(attempt)));
                 return attempt;
             } finally {
                 lock.unlock();

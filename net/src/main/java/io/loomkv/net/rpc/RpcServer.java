@@ -4,6 +4,7 @@ import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.frame.FrameCompression;
 import io.loomkv.net.frame.FrameFlags;
 import io.loomkv.net.frame.FrameType;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.proto.ErrorReply;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -98,8 +99,8 @@ public final class RpcServer implements AutoCloseable {
             socket.setReuseAddress(true);
             socket.bind(bindAddress, ACCEPT_BACKLOG);
             serverSocket = socket;
-            acceptThread = Thread.ofVirtual().name("rpc-accept-" + socket.getLocalPort()).start(this::acceptLoop);
-            watchdogThread = Thread.ofVirtual().name("rpc-read-watchdog-" + socket.getLocalPort()).start(this::watchReads);
+            acceptThread = Thread.ofVirtual().name("rpc-accept-" + socket.getLocalPort()).start(LogContext.inheritNode(this::acceptLoop));
+            watchdogThread = Thread.ofVirtual().name("rpc-read-watchdog-" + socket.getLocalPort()).start(LogContext.inheritNode(this::watchReads));
             LOG.info("rpc server listening on {} (cluster '{}', {} methods)", socket.getLocalSocketAddress(),
                     config.clusterId(), handlers.size());
             return socket.getLocalPort();

@@ -11,6 +11,7 @@ import io.loomkv.net.frame.FrameReader;
 import io.loomkv.net.frame.ReadDeadline;
 import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.frame.IdleTimeoutException;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.net.proto.ErrorReply;
 import io.loomkv.net.proto.Hello;
 import io.loomkv.net.tls.TlsFailures;
@@ -82,7 +83,7 @@ final class ServerConnection implements Runnable {
         this.writer = new FrameWriter(TrafficObserver.counting(socket.getOutputStream(), traffic), config.maxInFlightPerConnection() + CONTROL_FRAME_SLACK,
                 compression.encoder(), config.compressThresholdBytes(), inFlightPermits::release,
                 e -> close("write failed: " + e.getMessage(), false), "rpc-write-" + description);
-        this.readerThread = Thread.ofVirtual().name("rpc-read-" + description).unstarted(this);
+        this.readerThread = Thread.ofVirtual().name("rpc-read-" + description).unstarted(LogContext.inheritNode(this));
     }
 
     void start() {

@@ -100,6 +100,24 @@ public final class TlsContext {
         return socket;
     }
 
+    /**
+     * This endpoint's files as an {@link SSLContext}, for APIs that take one once, such as the JDK's
+     * {@code HttpsServer} or a Redis client's socket factory: every new connection still gets the
+     * certificates as they are now (reloaded when the files changed). A server applies
+     * {@link #serverParameters()} to each connection.
+     */
+    public SSLContext reloadingSslContext() {
+        return new ReloadingSslContext(this::context);
+    }
+
+    /** What {@link #wrapAccepted} sets on a server connection: the protocols, and a client certificate when required. */
+    public SSLParameters serverParameters() {
+        SSLParameters parameters = context().getDefaultSSLParameters();
+        parameters.setProtocols(PROTOCOLS);
+        parameters.setNeedClientAuth(files.requireClientCert());
+        return parameters;
+    }
+
     /** The certificate this endpoint presents now (null for a client without one); for tests and status. */
     public X509Certificate certificate() {
         context(); // picks up changed files first

@@ -118,6 +118,34 @@ class NodeConfigLoaderTest {
     }
 
     @Test
+    void respAndMetricsTlsFollowTheClientPortsFiles() throws Exception {
+        Map<String, String> clientTls = Map.of("client-cert-file", "c.pem", "client-key-file", "k.pem",
+                "client-trusted-ca-file", "ca.pem", "resp-address", "127.0.0.1:6379", "metrics-tls", "true");
+        NodeConfig tls = NodeConfigLoader.load(write(GOOD), clientTls);
+        assertEquals(6379, tls.respAddress().getPort(), "resp-address goes with client TLS (the RESP port speaks TLS too)");
+        assertTrue(tls.tls().metricsHttps());
+        assertEquals(false, NodeConfigLoader.load(write(GOOD), Map.of()).tls().metricsHttps());
+
+        NodeConfigException respWithoutCa = assertThrows(NodeConfigException.class, () -> NodeConfigLoader.load(write(GOOD),
+                Map.of("client-cert-file", "c.pem", "client-key-file", "k.pem", "resp-address", "127.0.0.1:6379")));
+        assertTrue(respWithoutCa.getMessage().contains("client-trusted-ca-file"), respWithoutCa.getMessage());
+        NodeConfigException metricsWithoutCert = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("metrics-tls", "true")));
+        assertTrue(metricsWithoutCert.getMessage().contains("'client-cert-file'"), metricsWithoutCert.getMessage());
+    }
+
+    @Test
+    void theLogFormatIsTextOrJson() throws Exception {
+        assertEquals("", NodeConfigLoader.logFormat(write(GOOD), Map.of()), "unset: the process's default stays");
+        assertEquals("text", NodeConfigLoader.logFormat(write(GOOD + "log-format=text\n"), Map.of()));
+        assertEquals("json", NodeConfigLoader.logFormat(write(GOOD + "log-format=json\n"), Map.of()));
+        assertEquals("json", NodeConfigLoader.logFormat(write(GOOD), Map.of("log-format", "JSON")));
+        NodeConfigException bad = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("log-format", "xml")));
+        assertTrue(bad.getMessage().contains("'log-format'") && bad.getMessage().contains("xml"), bad.getMessage());
+    }
+
+    @Test
     void fsyncDefaultsOnAndCanBeTurnedOff() throws Exception {
         assertTrue(NodeConfigLoader.load(write(GOOD), Map.of()).fsync());
         assertEquals(false, NodeConfigLoader.load(write(GOOD + "fsync=false\n"), Map.of()).fsync());

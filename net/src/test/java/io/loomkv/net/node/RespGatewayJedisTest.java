@@ -11,6 +11,10 @@ import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.resp.RespGateway;
+import io.loomkv.net.resp.RespServerConfig;
+import io.loomkv.net.tls.TestCertificates;
+import io.loomkv.net.tls.TlsContext;
+import io.loomkv.net.tls.TlsFiles;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -277,6 +281,25 @@ class RespGatewayJedisTest {
             assertNull(jedis.get(key + ":missing"));
             assertEquals(List.of("three"), jedis.mget(key));
             assertEquals(1.5, jedis.incrByFloat(key + ":f", 1.5));
+        }
+    }
+
+    @Test
+    void aGatewayWithTlsServesRedisClientsOverTls(@TempDir Path certificates) throws Exception {
+        TestCertificates ca = TestCertificates.newCa(certificates, "proxy");
+        TestCertificates.Issued proxy = ca.issue(certificates.resolve("proxy"), "proxy");
+        TestCertificates.Issued user = ca.issue(certificates.resolve("user"), "user");
+        TlsContext tls = TlsContext.load(TlsFiles.server(proxy.certFile(), proxy.keyFile(), ca.caFile(), true), "proxy resp port");
+        try (RespGateway secure = RespGateway.start(new InetSocketAddress("127.0.0.1", 0),
+                KvClientConfig.of(cluster.clientAddresses(), LocalCluster.CLUSTER_ID), RespServerConfig.defaults(), tls);
+                Jedis jedis = new Jedis(new HostAndPort("127.0.0.1", secure.port()), DefaultJedisClientConfig.builder().ssl(true)
+                        .sslSocketFactory(TlsContext.load(TlsFiles.client(ca.caFile(), user.certFile(), user.keyFile()), "jedis")
+                                .reloadingSslContext().getSocketFactory())
+                        .socketTimeoutMillis(30_000).build())) {
+            for (String key : keysInEveryGroup("gateway-tls")) {
+                assertEquals("OK", jedis.set(key, "tls " + key));
+                assertEquals("tls " + key, native_.get(key).orElseThrow(), "stored in the cluster");
+            }
         }
     }
 }

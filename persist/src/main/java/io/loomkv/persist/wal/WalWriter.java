@@ -10,12 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The one writer thread behind a {@link Wal} (one writer per disk).
@@ -132,9 +134,15 @@ final class WalWriter {
         this.recordCount = recovery.tail().recordCount();
         this.headerPresentAtStart = recovery.tail().headerPresent();
         this.positionBytes = recovery.tail().writePositionBytes();
+        // The opening thread's logging context (a store's node id, see net's LogContext) goes with the writer's lines.
+        Map<String, String> logContext = MDC.getCopyOfContextMap();
+        Runnable loop = logContext == null ? this::writerLoop : () -> {
+            MDC.setContextMap(logContext);
+            writerLoop();
+        };
         this.writerThread = options.virtualWriter()
-                ? Thread.ofVirtual().name("wal-writer").unstarted(this::writerLoop)
-                : Thread.ofPlatform().name("wal-writer").daemon().unstarted(this::writerLoop);
+                ? Thread.ofVirtual().name("wal-writer").unstarted(loop)
+                : Thread.ofPlatform().name("wal-writer").daemon().unstarted(loop);
         try {
             openTail();
         } catch (IOException | RuntimeException e) {
