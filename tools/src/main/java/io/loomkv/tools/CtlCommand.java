@@ -9,6 +9,8 @@ import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.bench.ClientTlsOptions;
+import io.loomkv.tools.backup.BackupFile;
+import io.loomkv.tools.backup.ClusterBackup;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -20,6 +22,7 @@ import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -46,7 +49,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -73,7 +76,7 @@ public final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders|endpoint ... "
+        System.err.println("usage: ./loomkv ctl put|get|del|append|cas|scan|mget|mput|status|groups|slot|config|member|transfer-leader|move-leaders|endpoint|snapshot ... "
                 + "[--cluster X] [--json | -w json|table]");
         return 2;
     }
@@ -463,6 +466,40 @@ public final class CtlCommand implements Callable<Integer> {
             }
             ConfigListing.print(reply.getConfig(), latest.getConfig().getVersion(), json, out);
             return 0;
+        });
+    }
+
+    @Command(name = "snapshot", description = {"snapshot save FILE: an online backup of the whole cluster (group 0, the shard controller's",
+            "configuration, and every data group), each group's state taken from its leader at one applied index; checksummed,",
+            "written to FILE.part then renamed. Read it with './loomkv snapshot status FILE'; see docs/backup.md."})
+    int snapshot(@Parameters(paramLabel = "save") String action, @Parameters(paramLabel = "FILE") Path file) {
+        if (!"save".equals(action)) {
+            System.err.println("error: ctl snapshot takes save FILE, not '" + action + "' (status and restore are './loomkv snapshot ...')");
+            return 2;
+        }
+        return withClient((client, target) -> {
+            String clusterId = target.clusterId().isEmpty() ? "unknown" : target.clusterId();
+            PrintStream progress = json ? new PrintStream(OutputStream.nullOutputStream()) : out;
+            try {
+                BackupFile saved = ClusterBackup.save(client, clusterId, target.clientAddresses(), file, progress);
+                if (json) {
+                    out.println("{\"ok\":true,\"file\":" + Json.quote(file.toString()) + ",\"groups\":" + saved.sections().size()
+                            + ",\"bytes\":" + saved.lengthBytes() + "}");
+                } else {
+                    out.println("Snapshot saved at " + file + " (" + saved.sections().size() + " groups, " + saved.lengthBytes() + " bytes)");
+                }
+                return 0;
+            } catch (IOException | RuntimeException e) {
+                if (json) {
+                    out.println("{\"ok\":false,\"message\":" + Json.quote(String.valueOf(e.getMessage())) + "}");
+                }
+                System.err.println("error: snapshot save failed: " + e.getMessage());
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                System.err.println("error: interrupted");
+                return 1;
+            }
         });
     }
 

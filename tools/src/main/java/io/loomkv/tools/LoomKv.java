@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             ServerCommand.class,
             ClusterCommand.class,
             CtlCommand.class,
+            SnapshotCommand.class,
             DemoCommand.class,
             BenchCommand.class,
             ChaosCommand.class,

@@ -35,6 +35,8 @@ import io.loomkv.net.node.proto.TransferLeaderRequest;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
 import io.loomkv.net.rpc.RpcMethod;
+import io.loomkv.net.store.proto.GroupSnapshotReply;
+import io.loomkv.net.store.proto.GroupSnapshotRequest;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.StoreReportsReply;
@@ -552,6 +554,14 @@ public final class KvClient implements AutoCloseable {
     /** The layout and the group views of the store at {@code server}. */
     public LayoutReply layoutOf(InetSocketAddress server) {
         return awaitRpc(rpc.call(server, NodeMethods.LAYOUT, LayoutRequest.getDefaultInstance(), config.attemptTimeout()));
+    }
+
+    /**
+     * One call of a backup's transfer of a group's snapshot ({@link NodeMethods#GROUP_SNAPSHOT}) to
+     * the store at {@code server}; the first may wait for the leader to write a snapshot, hence its own timeout.
+     */
+    public GroupSnapshotReply groupSnapshot(InetSocketAddress server, GroupSnapshotRequest request, Duration timeout) {
+        return awaitRpc(rpc.call(server, NodeMethods.GROUP_SNAPSHOT, request, timeout));
     }
 
     /** Adds a node as a learner of the only group (promoted to voter by the leader once caught up). */

@@ -8,6 +8,8 @@ import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.node.proto.NodeStatusRequest;
 import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.node.proto.TransferLeaderRequest;
+import io.loomkv.net.store.proto.GroupSnapshotReply;
+import io.loomkv.net.store.proto.GroupSnapshotRequest;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.net.store.proto.LayoutRequest;
 import io.loomkv.net.store.proto.RaftBatch;
@@ -45,6 +47,11 @@ public final class NodeMethods {
     /** The stores' latest reports, from the shard controller's leader. */
     public static final RpcMethod<StoreReportsRequest, StoreReportsReply> STORE_REPORTS = new RpcMethod<>(
             KV_SERVICE_ID, 9, "loomkv.store.StoreReports", StoreReportsRequest.parser(), StoreReportsReply.parser(),
+            MethodAccess.ANY);
+
+    /** A group's snapshot file from its leader, in chunks: what {@code ctl snapshot save} backs up. */
+    public static final RpcMethod<GroupSnapshotRequest, GroupSnapshotReply> GROUP_SNAPSHOT = new RpcMethod<>(
+            KV_SERVICE_ID, 10, "loomkv.store.GroupSnapshot", GroupSnapshotRequest.parser(), GroupSnapshotReply.parser(),
             MethodAccess.ANY);
 
     /**

@@ -46,7 +46,8 @@ import java.util.function.Function;
  * reaches a log), routes it to its group's replica here ({@code WRONG_GROUP} with our layout
  * version when this store hosts none, {@code NOT_LEADER} naming the leader's store from a
  * follower for writes), and answers when the request is applied or its deadline passes. Also the
- * status, layout and membership methods. Runs on connection reader threads and never blocks.
+ * status, layout and membership methods, and a group's snapshot for backups
+ * ({@link GroupSnapshotSource}). Runs on connection reader threads and never blocks.
  */
 final class StoreService implements AutoCloseable {
     /** What the service needs from its store. */
@@ -75,12 +76,14 @@ final class StoreService implements AutoCloseable {
     private final KvValidator validator;
     private final RequestDeadlines<KvReply> deadlines;
     private final StoreMetrics metrics;
+    private final GroupSnapshotSource snapshots;
 
     StoreService(NodeConfig config, Replicas replicas, KvLimits limits, StoreMetrics metrics) {
         this.config = config;
         this.metrics = metrics;
         this.replicas = replicas;
         this.validator = new KvValidator(limits);
+        this.snapshots = new GroupSnapshotSource(config.nodeId(), replicas::replica, replicas.addresses());
         this.deadlines = new RequestDeadlines<>("request-deadlines-" + config.nodeId(), config.requestTimeoutMillis(),
                 KvReplies.error(Status.TIMEOUT, "no outcome within " + config.requestTimeoutMillis()
                         + " ms; a write may or may not be applied: retry with the same sequence"));
@@ -97,6 +100,7 @@ final class StoreService implements AutoCloseable {
                 .add(NodeMethods.STATUS, this::status)
                 .add(NodeMethods.LAYOUT, this::layout)
                 .add(NodeMethods.STORE_REPORTS, this::storeReports)
+                .add(NodeMethods.GROUP_SNAPSHOT, snapshots::serve)
                 .add(NodeMethods.MEMBER_CHANGE, this::memberChange)
                 .add(NodeMethods.TRANSFER_LEADER, this::transferLeader);
     }
