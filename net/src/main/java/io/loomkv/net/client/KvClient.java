@@ -397,7 +397,8 @@ public final class KvClient implements AutoCloseable {
             toSend = request.toBuilder().setAcknowledgedBelow(session.acknowledgedBelow(request.getSequence())).build();
         }
         ClusterRouting.View view = routing.current();
-        InetSocketAddress target = routing.target(view, group);
+        InetSocketAddress follower = followerFirst(request, attempt) ? routing.followerTarget(view, group) : null;
+        InetSocketAddress target = follower != null ? follower : routing.target(view, group);
         Duration timeout = Duration.ofNanos(Math.min(remainingNanos, config.attemptTimeout().toNanos()));
         CompletableFuture<KvReply> call;
         try {
@@ -450,6 +451,16 @@ public final class KvClient implements AutoCloseable {
                 }
             };
         }).thenCompose(Function.identity());
+    }
+
+    /**
+     * Whether this attempt reads from a follower: the first attempt of a SERIALIZABLE read when the
+     * config asks for it. Retries go to the leader, so a follower that is down or behind costs one
+     * attempt, not the whole deadline.
+     */
+    private boolean followerFirst(KvRequest request, int attempt) {
+        return config.serializableReadsOnFollowers() && attempt == 0 && request.getConsistency() == ReadConsistency.SERIALIZABLE
+                && !KvCommands.isWrite(request);
     }
 
     private CompletableFuture<KvReply> retry(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
