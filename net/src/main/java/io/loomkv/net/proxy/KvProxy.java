@@ -28,16 +28,16 @@ public final class KvProxy implements AutoCloseable {
     private final UpstreamClients upstream;
     private final ProxyService service;
     private final RpcServer server;
-    private final ExecutorService writeThreads;
+    private final ExecutorService forwardThreads;
     private final int port;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private KvProxy(UpstreamClients upstream, ProxyService service, RpcServer server, ExecutorService writeThreads, int port) {
+    private KvProxy(UpstreamClients upstream, ProxyService service, RpcServer server, ExecutorService forwardThreads, int port) {
         this.upstream = upstream;
         this.service = service;
         this.server = server;
-        this.writeThreads = writeThreads;
+        this.forwardThreads = forwardThreads;
         this.port = port;
     }
 
@@ -47,19 +47,19 @@ public final class KvProxy implements AutoCloseable {
      */
     public static KvProxy start(InetSocketAddress listen, KvClientConfig clientConfig, ProxyConfig config) throws IOException {
         UpstreamClients upstream = new UpstreamClients(clientConfig, config.upstreamClients());
-        ExecutorService writeThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("proxy-write-", 0).factory());
+        ExecutorService forwardThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("proxy-forward-", 0).factory());
         try {
-            ProxyService service = new ProxyService(config, upstream, writeThreads);
+            ProxyService service = new ProxyService(config, upstream, forwardThreads);
             RpcServer server = new RpcServer(config.serverConfig(clientConfig.clusterId()), service.build());
             int port = server.start(listen);
             // The layout names the proxy's address, known only once bound (port 0); a wildcard address
             // is no place to send a client to, so then the layout names none.
             boolean wildcard = listen.getAddress() != null && listen.getAddress().isAnyLocalAddress();
             service.advertise(wildcard ? null : new InetSocketAddress(listen.getAddress(), port));
-            return new KvProxy(upstream, service, server, writeThreads, port);
+            return new KvProxy(upstream, service, server, forwardThreads, port);
         } catch (IOException | RuntimeException e) {
             upstream.close();
-            writeThreads.shutdownNow();
+            forwardThreads.shutdownNow();
             throw e;
         }
     }
@@ -94,7 +94,7 @@ public final class KvProxy implements AutoCloseable {
         if (closing.compareAndSet(false, true)) {
             server.close();
             upstream.close();
-            writeThreads.shutdownNow();
+            forwardThreads.shutdownNow();
             stopped.countDown();
         }
     }

@@ -6,6 +6,7 @@ import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.OpenSessionResult;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.net.client.KvClient;
 import io.loomkv.net.node.NodeMethods;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
@@ -30,8 +31,9 @@ import java.util.function.Function;
  * The methods a proxy serves on its client port, the same a store serves to clients: KV requests
  * (checked against the limits, OpenSession and the session table answered here, the rest
  * forwarded), the virtual layout and status, and clear refusals of administration, which belongs
- * on the stores. Runs on connection reader threads: a write is handed to a virtual thread, since
- * forwarding it may wait for a free write slot upstream.
+ * on the stores. Runs on connection reader threads, which must not wait: forwarding is handed to a
+ * virtual thread, since it may wait for a connection to a store to open or for a free write slot
+ * of an upstream session (a reader that waited there would stall every request behind it).
  */
 final class ProxyService {
     static final String ADMIN_REFUSAL = "loomkv proxy: membership and leadership are changed on the stores, not through"
@@ -41,14 +43,14 @@ final class ProxyService {
     private final UpstreamClients upstream;
     private final ProxySessions sessions;
     private final InFlightLimits limits;
-    private final Executor writeThreads;
+    private final Executor forwardThreads;
     /** Until the proxy knows its bound address, a layout that names none (a client then uses the address it was given). */
     private volatile VirtualLayout layout = new VirtualLayout(null);
 
-    ProxyService(ProxyConfig config, UpstreamClients upstream, Executor writeThreads) {
+    ProxyService(ProxyConfig config, UpstreamClients upstream, Executor forwardThreads) {
         this.config = config;
         this.upstream = upstream;
-        this.writeThreads = writeThreads;
+        this.forwardThreads = forwardThreads;
         this.sessions = new ProxySessions(config);
         this.limits = new InFlightLimits(config.maxInFlightPerConnection(), config.maxInFlightTotal());
     }
@@ -84,19 +86,25 @@ final class ProxyService {
         }
         CompletableFuture<KvReply> reply;
         try {
-            reply = KvCommands.isWrite(request) ? write(request)
-                    : ProxyForwarder.forward(upstream.forRead(), request);
+            reply = KvCommands.isWrite(request) ? write(request) : offload(upstream.forRead(), request);
         } catch (RuntimeException e) {
             reply = CompletableFuture.completedFuture(UpstreamReplies.fromFailure(e));
         }
-        return reply.whenComplete((answer, failure) -> limits.release(context));
+        return reply.handle((answer, failure) -> {
+            limits.release(context);
+            return failure == null ? answer : UpstreamReplies.fromFailure(failure);
+        });
     }
 
     private CompletableFuture<KvReply> write(KvRequest request) {
         long clientId = request.getClientId();
         return sessions.write(clientId, request.getSequence(), request.getAcknowledgedBelow(),
-                () -> CompletableFuture.supplyAsync(() -> ProxyForwarder.forward(upstream.forSession(clientId), request), writeThreads)
-                        .thenCompose(Function.identity()));
+                () -> offload(upstream.forSession(clientId), request));
+    }
+
+    private CompletableFuture<KvReply> offload(KvClient client, KvRequest request) {
+        return CompletableFuture.supplyAsync(() -> ProxyForwarder.forward(client, request), forwardThreads)
+                .thenCompose(Function.identity());
     }
 
     /** Why the proxy refuses {@code request} before doing anything, or null. */
