@@ -78,6 +78,10 @@ import java.util.function.Function;
  * and so one group: a multi-put of such keys is atomic. A multi-get across groups reads each
  * group linearizably, not all of them at one instant.
  *
+ * <p>Reads go to the leader. With {@link KvClientConfig#serializableReadsOnFollowers()} a
+ * SERIALIZABLE read (which allows a stale answer) goes first to a follower of its group, the
+ * followers in turn, and its retries to the leader (the routing proxy spreads reads this way).
+ *
  * <p>Over 600 lines: the retry loop, sessions and routing are shared by the KV calls, the shard
  * controller's calls and the admin calls; the admin calls are the part to move out next.
  */
