@@ -1,6 +1,7 @@
 package io.loomkv.tools;
 
 import io.loomkv.bench.ClientTlsOptions;
+import io.loomkv.core.kv.KvLimits;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigException;
@@ -54,7 +55,7 @@ public final class ProxyCommand implements Callable<Integer> {
             description = "--listen: requests in flight over all connections; more get UNAVAILABLE (default: ${DEFAULT-VALUE})")
     int maxInFlightTotal;
 
-    @Option(names = "--max-request-bytes", paramLabel = "BYTES", defaultValue = "4194304",
+    @Option(names = "--max-request-bytes", paramLabel = "BYTES", defaultValue = "" + KvLimits.DEFAULT_MAX_REQUEST_BYTES,
             description = "--listen: larger requests get INVALID_ARGUMENT (default: ${DEFAULT-VALUE})")
     int maxRequestBytes;
 
