@@ -44,6 +44,8 @@ final class ProxyForwarder {
             case MULTI_PUT -> multiPut(client, plain);
             case SCAN -> client.scanAsync(plain.getScan(), plain.getConsistency()).thenApply(page -> ok().setScan(page).build());
             case OPEN_SESSION -> throw new IllegalStateException("OpenSession is answered by the proxy's sessions, not forwarded");
+            case MIGRATION_READ, MIGRATION_WRITE -> CompletableFuture.completedFuture(KvReplies.invalidArgument(
+                    "slot migration requests come from the stores, on the peer port; a proxy does not forward them"));
             case OP_NOT_SET -> CompletableFuture.completedFuture(KvReplies.invalidArgument("request has no operation"));
         };
     }

@@ -117,6 +117,9 @@ final class ProxyService {
             return "group_id " + request.getGroupId() + " means nothing at a proxy: its clients see one group ("
                     + VirtualLayout.GROUP_ID + "); send 0 and the proxy routes by key";
         }
+        if (request.getOpCase() == KvRequest.OpCase.MIGRATION_READ || request.getOpCase() == KvRequest.OpCase.MIGRATION_WRITE) {
+            return "slot migration requests come from the stores, on the peer port; a proxy does not forward them";
+        }
         if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION || !KvCommands.isWrite(request)) {
             return null;
         }
