@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** {@code loomkv proxy} refuses a bad listen address or cluster with exit code 2 and a message saying which. */
+/** {@code loomkv proxy} refuses a bad listen address, cluster or limit with exit code 2 and a message saying which. */
 class ProxyCommandTest {
 
     private static String refused(String... args) {
@@ -14,9 +14,21 @@ class ProxyCommandTest {
     @Test
     void badListenAddressOrClusterIsRefused() {
         assertTrue(refused("--resp-listen", "localhost", "--cluster", "127.0.0.1:7101").contains("localhost"));
-        assertTrue(refused("--resp-listen", "127.0.0.1:6379", "--cluster", "no-such-folder-or-address")
+        assertTrue(refused("--listen", "nowhere", "--cluster", "127.0.0.1:7101").contains("nowhere"));
+        assertTrue(refused("--listen", "127.0.0.1:7700", "--cluster", "no-such-folder-or-address")
                 .contains("no-such-folder-or-address"));
-        assertTrue(refused("--cluster", "127.0.0.1:7101").contains("--resp-listen"));
+    }
+
+    @Test
+    void oneOfTheListenAddressesIsNeeded() {
+        String message = refused("--cluster", "127.0.0.1:7101");
+        assertTrue(message.contains("--listen") && message.contains("--resp-listen"), message);
+    }
+
+    @Test
+    void aLimitOutOfRangeIsRefused() {
+        String message = refused("--listen", "127.0.0.1:7700", "--cluster", "127.0.0.1:7101", "--max-in-flight", "0");
+        assertTrue(message.contains("maxInFlightTotal=0"), message);
     }
 
     @Test

@@ -183,6 +183,25 @@ final class ClusterRouting {
         return servers.get(Math.floorMod(rotation.getAndIncrement(), servers.size()));
     }
 
+    /**
+     * A follower of {@code groupId} for a read that may be stale: the group's replicas other than
+     * the leader known now, taken in turn (round robin over all requests); null when no follower
+     * with a known address is left (the group has one replica, or its others have no known address), so the caller
+     * goes to {@link #target}. With the leader unknown every replica counts as a follower.
+     */
+    InetSocketAddress followerTarget(View known, long groupId) {
+        Long leader = leaders.get(groupId);
+        List<Long> followers = new ArrayList<>(known.replicas(groupId));
+        if (leader != null) {
+            followers.remove(leader);
+        }
+        followers.removeIf(store -> known.stores().get(store) == null);
+        if (followers.isEmpty()) {
+            return null;
+        }
+        return known.stores().get(followers.get(Math.floorMod(rotation.getAndIncrement(), followers.size())));
+    }
+
     /** A NOT_LEADER hint, or a success from {@code storeId}: it leads {@code groupId}. */
     void leaderIs(long groupId, long storeId) {
         if (storeId > 0) {

@@ -80,6 +80,10 @@ import java.util.function.Function;
  * and so one group: a multi-put of such keys is atomic. A multi-get across groups reads each
  * group linearizably, not all of them at one instant.
  *
+ * <p>Reads go to the leader. With {@link KvClientConfig#serializableReadsOnFollowers()} a
+ * SERIALIZABLE read (which allows a stale answer) goes first to a follower of its group, the
+ * followers in turn, and its retries to the leader (the routing proxy spreads reads this way).
+ *
  * <p>Over 600 lines: the retry loop, sessions and routing are shared by the KV calls, the shard
  * controller's calls and the admin calls; the admin calls are the part to move out next.
  */
@@ -399,7 +403,8 @@ public final class KvClient implements AutoCloseable {
             toSend = request.toBuilder().setAcknowledgedBelow(session.acknowledgedBelow(request.getSequence())).build();
         }
         ClusterRouting.View view = routing.current();
-        InetSocketAddress target = routing.target(view, group);
+        InetSocketAddress follower = followerFirst(request, attempt) ? routing.followerTarget(view, group) : null;
+        InetSocketAddress target = follower != null ? follower : routing.target(view, group);
         Duration timeout = Duration.ofNanos(Math.min(remainingNanos, config.attemptTimeout().toNanos()));
         CompletableFuture<KvReply> call;
         try {
@@ -452,6 +457,16 @@ public final class KvClient implements AutoCloseable {
                 }
             };
         }).thenCompose(Function.identity());
+    }
+
+    /**
+     * Whether this attempt reads from a follower: the first attempt of a SERIALIZABLE read when the
+     * config asks for it. Retries go to the leader, so a follower that is down or behind costs one
+     * attempt, not the whole deadline.
+     */
+    private boolean followerFirst(KvRequest request, int attempt) {
+        return config.serializableReadsOnFollowers() && attempt == 0 && request.getConsistency() == ReadConsistency.SERIALIZABLE
+                && !KvCommands.isWrite(request);
     }
 
     private CompletableFuture<KvReply> retry(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,

@@ -21,9 +21,13 @@ import java.util.List;
  *     write waits for the oldest to finish
  * @param tls connections speak TLS with this context (the CA that signed the stores' client
  *     certificates, and this client's certificate when the stores demand one); null: plain TCP
+ * @param serializableReadsOnFollowers a read with consistency SERIALIZABLE (which allows a stale
+ *     answer) goes first to a follower of its group, round robin, instead of the leader, spreading
+ *     such reads over the replicas (the proxy turns it on); its retries go to the leader. Off by
+ *     default: a client that asks for SERIALIZABLE still reads the leader unless it opts in
  */
 public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
-        Duration backoffInitial, Duration backoffMax, int maxWritesInFlight, TlsContext tls) {
+        Duration backoffInitial, Duration backoffMax, int maxWritesInFlight, TlsContext tls, boolean serializableReadsOnFollowers) {
     public KvClientConfig {
         servers = List.copyOf(servers);
         if (servers.isEmpty()) {
@@ -42,6 +46,12 @@ public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, 
             throw new IllegalArgumentException("maxWritesInFlight must be in 1.."
                     + SessionPolicy.DEFAULT_MAX_UNACKNOWLEDGED_REPLIES + ", got " + maxWritesInFlight);
         }
+    }
+
+    /** Serializable reads go to the leader like every other request. */
+    public KvClientConfig(List<InetSocketAddress> servers, String clusterId, Duration attemptTimeout, Duration deadline,
+            Duration backoffInitial, Duration backoffMax, int maxWritesInFlight, TlsContext tls) {
+        this(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, maxWritesInFlight, tls, false);
     }
 
     /** Plain TCP. */
@@ -65,12 +75,24 @@ public record KvClientConfig(List<InetSocketAddress> servers, String clusterId, 
 
     public KvClientConfig withDeadline(Duration newDeadline, Duration newAttemptTimeout) {
         return new KvClientConfig(servers, clusterId, newAttemptTimeout, newDeadline, backoffInitial, backoffMax, maxWritesInFlight,
-                tls);
+                tls, serializableReadsOnFollowers);
     }
 
     /** The same with TLS through {@code context} (null: plain TCP). */
     public KvClientConfig withTls(TlsContext context) {
         return new KvClientConfig(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, maxWritesInFlight,
-                context);
+                context, serializableReadsOnFollowers);
+    }
+
+    /** The same with at most {@code max} writes in flight per group (see {@link #maxWritesInFlight()}). */
+    public KvClientConfig withMaxWritesInFlight(int max) {
+        return new KvClientConfig(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, max, tls,
+                serializableReadsOnFollowers);
+    }
+
+    /** The same with SERIALIZABLE reads sent to followers first ({@code true}) or to the leader. */
+    public KvClientConfig withSerializableReadsOnFollowers(boolean onFollowers) {
+        return new KvClientConfig(servers, clusterId, attemptTimeout, deadline, backoffInitial, backoffMax, maxWritesInFlight, tls,
+                onFollowers);
     }
 }

@@ -67,4 +67,42 @@ class ClusterRoutingTest {
             assertEquals(view.stores().get(3L), routing.target(view, 2));
         }
     }
+
+    /**
+     * A stale read goes to the group's followers in turn, never to its known leader; with the
+     * leader unknown every replica counts; a group with one replica has no follower (null: the
+     * caller goes to the leader).
+     */
+    @Test
+    void followerTargetsTakeTheFollowersInTurn() throws Exception {
+        SlotLayout layout = SlotLayout.evenSplit(1, 2, List.of(1L, 2L, 3L), 3);
+        LayoutReply.Builder reply = LayoutReply.newBuilder().setLayout(layout.toProto()).setStoreId(1);
+        for (long store = 1; store <= 3; store++) {
+            reply.addStores(StoreAddress.newBuilder().setStoreId(store).setClientAddress("127.0.0.1:" + (7000 + store))
+                    .setPeerAddress("127.0.0.1:" + (8000 + store)));
+        }
+        LayoutReply fixed = reply.build();
+        RpcServer source = new RpcServer(RpcServerConfig.defaults(CLUSTER), RpcHandlers.builder()
+                .add(NodeMethods.LAYOUT, (request, context) -> CompletableFuture.completedFuture(fixed)).build());
+        try (source; RpcClient rpc = new RpcClient(RpcClientConfig.client(CLUSTER))) {
+            int port = source.start(new InetSocketAddress("127.0.0.1", 0));
+            ClusterRouting routing = new ClusterRouting(
+                    KvClientConfig.of(List.of(new InetSocketAddress("127.0.0.1", port)), CLUSTER), rpc);
+            ClusterRouting.View view = routing.refresh(0).join();
+            routing.leaderIs(1, 2);
+            java.util.List<InetSocketAddress> seen = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                seen.add(routing.followerTarget(view, 1));
+            }
+            assertEquals(Set.of(view.stores().get(1L), view.stores().get(3L)), Set.copyOf(seen), "both followers, never the leader");
+            assertNotEquals(seen.get(0), seen.get(1), "in turn");
+            assertEquals(3, java.util.stream.IntStream.range(0, 6).mapToObj(i -> routing.followerTarget(view, 2))
+                    .collect(java.util.stream.Collectors.toSet()).size(), "leader unknown: every replica");
+
+            SlotLayout single = SlotLayout.evenSplit(1, 1, List.of(1L), 1);
+            ClusterRouting.View alone = new ClusterRouting.View(single, view.stores(), List.of(), System.nanoTime());
+            routing.leaderIs(1, 1);
+            assertEquals(null, routing.followerTarget(alone, 1));
+        }
+    }
 }
