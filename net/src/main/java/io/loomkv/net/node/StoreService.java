@@ -119,6 +119,9 @@ final class StoreService implements AutoCloseable {
     CompletionStage<KvReply> executeFromStore(KvRequest request) {
         long startNanos = System.nanoTime();
         Optional<String> error = validator.checkRequest(request);
+        if (error.isEmpty()) {
+            error = unknownStores(request);
+        }
         if (error.isPresent()) {
             return done(KvReplies.invalidArgument(error.get()));
         }
@@ -156,6 +159,26 @@ final class StoreService implements AutoCloseable {
             return done(KvReplies.error(Status.UNAVAILABLE, replica.name() + " is overloaded or stopping; retry"));
         }
         return deadlines.track(reply);
+    }
+
+    /**
+     * A Join must place its groups on stores of this cluster: the controller keeps slots and
+     * groups but no store addresses, so the store that admits the request checks the members it
+     * knows (a group placed on a store that does not exist would never form).
+     */
+    private Optional<String> unknownStores(KvRequest request) {
+        if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasJoin()) {
+            return Optional.empty();
+        }
+        for (io.loomkv.core.shard.proto.GroupReplicas group : request.getController().getJoin().getGroupsList()) {
+            for (long store : group.getStoreIdsList()) {
+                if (replicas.addresses().get(store) == null) {
+                    return Optional.of("group " + group.getGroupId() + " names store " + store
+                            + ", which is not a member of the cluster (members: " + replicas.addresses().ids() + ")");
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static KvReply withGroup(KvReply reply, long groupId) {

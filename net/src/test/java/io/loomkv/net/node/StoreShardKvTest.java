@@ -44,6 +44,11 @@ class StoreShardKvTest {
             try (KvClient client = cluster.client()) {
                 Map<String, String> expected = fill(client, 100, "s");
                 assertAllPresent(client, expected);
+                // A group placed on a store the cluster does not have is refused, and makes no configuration.
+                ControllerReply unknown = client.controller(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                        .addGroups(GroupReplicas.newBuilder().setGroupId(3).addStoreIds(1).addStoreIds(9))).build());
+                assertTrue(unknown.getError().contains("store 9, which is not a member"), unknown.getError());
+                assertEquals(1, client.config(-1).getConfig().getVersion());
             }
             for (long group : List.of(1L, 2L)) {
                 SlotOwnershipState ownership = cluster.awaitLeader(group).slotOwnership(group);
