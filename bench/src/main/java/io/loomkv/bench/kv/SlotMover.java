@@ -7,7 +7,6 @@ import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
 import io.loomkv.net.client.KvClient;
 import java.io.PrintStream;
-import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -79,19 +78,13 @@ final class SlotMover implements AutoCloseable {
         }
     }
 
-    /** A random aligned range of slots to a group that does not own its first slot. */
     private void moveOnce() {
-        SlotLayout layout = latest();
-        int first = random.nextInt(Slots.SLOT_COUNT / slotsPerMove) * slotsPerMove;
-        int last = Math.min(Slots.SLOT_COUNT - 1, first + slotsPerMove - 1);
-        List<Long> groups = layout.groups();
-        long owner = layout.groupOf(first);
-        long target;
-        do {
-            target = groups.get(random.nextInt(groups.size()));
-        } while (target == owner);
-        ControllerReply reply = client.controller(ControllerCommand.newBuilder()
-                .setMove(MoveSlots.newBuilder().setFirst(first).setLast(last).setGroupId(target)).build());
+        MoveSlots move = RandomSlotMove.pick(latest(), random, slotsPerMove);
+        if (move == null) {
+            refused.incrementAndGet();
+            return;
+        }
+        ControllerReply reply = client.controller(ControllerCommand.newBuilder().setMove(move).build());
         if (reply.getError().isEmpty()) {
             made.incrementAndGet();
         } else {

@@ -1,7 +1,7 @@
 package io.loomkv.tools.chaos;
 
+import io.loomkv.bench.kv.RandomSlotMove;
 import io.loomkv.core.shard.SlotLayout;
-import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
@@ -105,25 +105,17 @@ final class MigrationFaults {
             return Optional.empty();
         }
         SlotLayout layout = SlotLayout.fromProto(latest.getConfig());
-        List<Long> groups = layout.groups();
-        if (groups.size() < 2) {
+        MoveSlots move = RandomSlotMove.pick(layout, random, SLOTS_PER_MOVE);
+        if (move == null) {
             return Optional.empty();
         }
-        int first = random.nextInt(Slots.SLOT_COUNT / SLOTS_PER_MOVE) * SLOTS_PER_MOVE;
-        int last = first + SLOTS_PER_MOVE - 1;
-        long owner = layout.groupOf(first);
-        long target;
-        do {
-            target = groups.get(random.nextInt(groups.size()));
-        } while (target == owner);
-        ControllerReply moved = admin.controller(ControllerCommand.newBuilder()
-                .setMove(MoveSlots.newBuilder().setFirst(first).setLast(last).setGroupId(target)).build());
+        ControllerReply moved = admin.controller(ControllerCommand.newBuilder().setMove(move).build());
         if (!moved.getError().isEmpty()) {
             log.accept("  move refused: " + moved.getError());
             return Optional.empty();
         }
-        return Optional.of("slots " + first + "-" + last + " group " + owner + " -> " + target + " (configuration "
-                + moved.getConfig().getVersion() + ")");
+        return Optional.of("slots " + move.getFirst() + "-" + move.getLast() + " group " + layout.groupOf(move.getFirst())
+                + " -> " + move.getGroupId() + " (configuration " + moved.getConfig().getVersion() + ")");
     }
 
     /** Milliseconds until every group's leader is at the newest configuration with no slot moving; -1 at the timeout. */
