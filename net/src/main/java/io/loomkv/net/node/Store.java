@@ -252,6 +252,8 @@ public final class Store implements AutoCloseable {
             clientServer.observeTraffic(metrics.clientTraffic());
             this.migrationRpc = new RpcClient(StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election)
                     .withTls(config.tls().peerClientContext()));
+            // Slot moves are peer traffic too (the exports' bytes show in loomkv_network_peer_*).
+            migrationRpc.observeTraffic(metrics.peerTraffic());
             this.migration = new MigrationDriver(migrationHost(), migrationRpc);
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
