@@ -57,6 +57,12 @@ class CtlTlsTest {
                 "client-cert-file=" + server.certFile(), "client-key-file=" + server.keyFile(),
                 "client-trusted-ca-file=" + ca.caFile(), "client-cert-auth=true", ""));
         try (Store store = Store.start(NodeConfigLoader.load(file, Map.of()))) {
+            // Both groups led before the first command: CliRun captures this JVM's stdout, where the
+            // store's own log lines (an election finishing meanwhile) would land in a command's output.
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!(store.isLeader(0) && store.isLeader(1)) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
             String cluster = conf.toString();
             CliRun put = ctl("--cluster", cluster, "--cacert", ca.caFile().toString(), "--cert", user.certFile().toString(),
                     "--key", user.keyFile().toString(), "put", "secret", "value");
