@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time to move one slot of about 100 MB, and the peer bytes it takes (issue #15's benchmark): a
 # 3-store cluster with 2 data groups (conf/sharded-3node with data-groups=2; fsync on), 25,600
-# values of 4 KB under one hash tag (so one slot), written through the RESP port of the store
+# random (incompressible) values of 4 KB under one hash tag (so one slot), written through the RESP port of the store
 # leading the slot's group (redis-cli --pipe); then `ctl config move SLOT OTHER` and
 # `ctl config wait`. Prints the seconds from the move to settled (the old copy deleted too) and
 # the peer bytes the stores sent meanwhile (loomkv_network_peer_sent_bytes_total, summed).
@@ -30,16 +30,17 @@ slot=$(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'slot [0-9]+' | grep -oE '
 group=$(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'group [0-9]+' | grep -oE '[0-9]+')
 other=$(( group == 1 ? 2 : 1 ))
 leader=$(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'leader (store )?[0-9]+' | grep -oE '[0-9]+$')
-resp_port=$(grep -h '^resp-address' "$folder/store$leader.properties" "$folder/node$leader.properties" 2>/dev/null | head -1 | cut -d: -f2)
+resp_port=$(grep -h "^resp-address" "$folder/node$leader.properties" | cut -d: -f2)
 echo "slot $slot of group $group (leader store $leader, RESP port $resp_port) -> group $other"
 
 python3 - "$VALUES" "$VALUE_BYTES" <<'PY' | redis-cli -p "$resp_port" --pipe
-import sys
+import random, sys
 n, size = int(sys.argv[1]), int(sys.argv[2])
-value = ("x" * size).encode()
+rng = random.Random(42)
 out = sys.stdout.buffer
 for i in range(n):
     key = ("{big}%08d" % i).encode()
+    value = rng.randbytes(size)  # incompressible: the frames are compressed on the wire
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
 PY
 
@@ -56,4 +57,5 @@ b0=$(sent_bytes); t0=$(date +%s.%N)
 t1=$(date +%s.%N); b1=$(sent_bytes)
 echo "moved $VALUES values of $VALUE_BYTES B ($(( VALUES * VALUE_BYTES / 1048576 )) MiB) in $(echo "$t1 - $t0" | bc | cut -c1-6) s;" \
      "peer bytes sent meanwhile: $(( (b1 - b0) / 1048576 )) MiB (the move, Raft replication of the installed chunks and the deletes, heartbeats)"
-echo "check: $(./loomkv ctl "${C[@]}" get '{big}00000042' | head -c 20)... served by group $(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'group [0-9]+')"
+./loomkv ctl "${C[@]}" get '{big}00000042' > /dev/null # exits 1 if the key were lost
+echo "check: {big}00000042 is there, slot $slot served by $(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'group [0-9]+')"
