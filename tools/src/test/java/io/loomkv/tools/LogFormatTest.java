@@ -84,11 +84,12 @@ class LogFormatTest {
             JsonObject mdc = event.getAsJsonObject("mdc");
             if (mdc != null && mdc.has("node") && mdc.get("node").getAsString().equals(String.valueOf(NODE_ID))) {
                 nodeSeen = true;
-                groupSeen |= mdc.has("group") && mdc.get("group").getAsString().equals("1");
+                groupSeen |= mdc.has("group") && mdc.get("group").getAsString().equals("1")
+                        && mdc.has("term") && !mdc.get("term").getAsString().isEmpty();
             }
         }
         assertTrue(nodeSeen, "a line with the store's node id in its MDC:\n" + String.join("\n", lines));
-        assertTrue(groupSeen, "a line with group 1 in its MDC (the election):\n" + String.join("\n", lines));
+        assertTrue(groupSeen, "a line with group 1 and its term in its MDC (the election):\n" + String.join("\n", lines));
     }
 
     @Test

@@ -20,6 +20,8 @@ public final class LogContext {
     public static final String NODE = "node";
     /** The MDC key of the Raft group a thread works for at the moment. */
     public static final String GROUP = "group";
+    /** The MDC key of that group's current Raft term, during its replica's turn. */
+    public static final String TERM = "term";
     /** Group ids below this have their label made once: the label is put on every turn. */
     private static final int CACHED_GROUP_LABELS = 4096;
     private static final String[] GROUP_LABELS = new String[CACHED_GROUP_LABELS];
@@ -80,6 +82,15 @@ public final class LogContext {
 
     public static void leaveGroup() {
         MDC.remove(GROUP);
+        MDC.remove(TERM);
+    }
+
+    /**
+     * The term of the group this thread works for, until {@link #leaveGroup()}; the caller keeps
+     * the label (made once per term, not per turn).
+     */
+    public static void term(String termLabel) {
+        MDC.put(TERM, termLabel);
     }
 
     private static String groupLabel(long groupId) {

@@ -21,6 +21,7 @@ import io.loomkv.core.replica.Durability;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
+import io.loomkv.net.log.LogContext;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
@@ -87,6 +88,10 @@ final class Replica {
     private volatile boolean running = true;
     /** Ticks delivered while this replica led without interruption (0 when not leading). */
     private long leaderTicks;
+
+    /** The term {@link #termLabel} holds, and the label; turns only (handed between workers like the turn itself). */
+    private long labelledTerm = -1;
+    private String termLabel = "";
 
     /** For status views only (published values); the applier owns the machine. */
     private final KvStateMachine machine;
@@ -312,6 +317,7 @@ final class Replica {
         if (!running) {
             return;
         }
+        LogContext.term(termLabel(node.term()));
         try {
             long due = Math.min(dueTicks() + extraTicks.getAndSet(0), 2L * store.config().electionTimeoutTicks());
             long ticks = state.removed() ? 0 : due;
@@ -541,9 +547,19 @@ final class Replica {
         }
     }
 
+    /** The term as an MDC label, made once per term (turns only). */
+    private String termLabel(long term) {
+        if (term != labelledTerm) {
+            labelledTerm = term;
+            termLabel = Long.toString(term);
+        }
+        return termLabel;
+    }
+
     private void onSoftState(SoftState soft) {
         Role previous = state.role();
         state.setLeadership(soft.leaderId(), soft.role());
+        LogContext.term(termLabel(node.term()));
         LOG.info("{}: role {} (leader {}), term {}", name, soft.role(), soft.leaderId(), node.term());
         if (previous == Role.LEADER && soft.role() != Role.LEADER || soft.leaderId() == 0) {
             batcher.onLeadershipLost();

@@ -57,8 +57,11 @@ class LogContextTest {
                 }
             }));
             assertEquals("3", grandchild[0], "handed on again by the thread that got it");
+            LogContext.term("5");
+            assertEquals("5", MDC.get(LogContext.TERM));
             LogContext.leaveGroup();
             assertNull(MDC.get(LogContext.GROUP));
+            assertNull(MDC.get(LogContext.TERM), "the term goes with the group");
         }
     }
 
