@@ -96,8 +96,9 @@ import java.util.Optional;
  * <p>Engines: on the memory engine writes go straight to the engine; on a persistent engine
  * ({@link #onPersistentEngine}) each entry's writes are held in {@link EntryWrites} and written at
  * its end as one indexed batch with the sessions it changed ({@link DurableState}). The class is
- * over 600 lines because the commands, the reads and both engine modes share the session logic;
- * the command handlers are the part to split out next.
+ * over 600 lines because the commands, the reads, slot ownership and both engine modes share the
+ * session logic (slot migration's commands are already out, in {@link SlotMigration}); the data
+ * command handlers are the part to split out next.
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the
@@ -506,7 +507,7 @@ public final class KvStateMachine {
                 return KvReplies.error(Status.SESSION_EXPIRED, "session " + command.getClientId()
                         + " is unknown (expired, evicted or never opened); the write was not applied");
             }
-            KvReply refusal = slotRefusal(command);
+            KvReply refusal = slotRefusal(command, writtenSlots);
             if (refusal != null) {
                 return refusal;
             }
@@ -530,7 +531,7 @@ public final class KvStateMachine {
         }
         // A key this group does not serve now is not the write's outcome: not cached, so a retry
         // after the slot moved here (or back) runs, and the new owner answers it meanwhile.
-        KvReply refusal = slotRefusal(command);
+        KvReply refusal = slotRefusal(command, writtenSlots);
         if (refusal != null) {
             return refusal;
         }
@@ -770,22 +771,23 @@ public final class KvStateMachine {
     }
 
     /** Why a data write is not for this group now (a key in a slot it does not serve), or null. */
-    private KvReply slotRefusal(Command command) {
-        if (command.getOpCase() == Command.OpCase.MULTI_PUT) {
-            for (int i = 0; i < command.getMultiPut().getEntriesCount(); i++) {
-                int slot = Slots.slotOf(command.getMultiPut().getEntries(i).getKey());
-                if (!ownership.isServing(slot)) {
-                    return notServed("entries[" + i + "].key", slot);
-                }
-            }
-            return null;
-        }
-        for (int slot : KvCommands.writtenSlots(command)) {
+    private KvReply slotRefusal(Command command, int[] writtenSlots) {
+        for (int slot : writtenSlots) {
             if (!ownership.isServing(slot)) {
-                return notServed("key", slot);
+                return notServed(command.getOpCase() == Command.OpCase.MULTI_PUT ? firstEntryIn(command, slot) : "key", slot);
             }
         }
         return null;
+    }
+
+    /** "entries[i].key" for a multi-put's first entry in {@code slot} (refusals only, so the hash is taken again). */
+    private static String firstEntryIn(Command command, int slot) {
+        for (int i = 0; i < command.getMultiPut().getEntriesCount(); i++) {
+            if (Slots.slotOf(command.getMultiPut().getEntries(i).getKey()) == slot) {
+                return "entries[" + i + "].key";
+            }
+        }
+        throw new IllegalStateException("slot " + slot + " is not one of the multi-put's");
     }
 
     /** A request naming a group (group_id 0 names none) that is not this one. */

@@ -29,7 +29,14 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 
-/** The Raft state machine. Package-private: the public face is {@link RaftNode}. */
+/**
+ * The Raft state machine. Package-private: the public face is {@link RaftNode}.
+ *
+ * <p>Over 1,200 lines on purpose: like etcd's raft.go it keeps the role step functions, elections
+ * (PreVote, CheckQuorum), replication, ReadIndex and leadership transfer around one set of fields,
+ * so every transition of the term, role and log can be read in one place. The parts with state of
+ * their own are already out (log, progress tracking, quorum, conf changes, read-only queue).
+ */
 final class Raft {
     /** Context of a vote request sent because of MsgTimeoutNow: it overrides leases. */
     static final ByteString CAMPAIGN_TRANSFER = ByteString.copyFromUtf8("CampaignTransfer");
