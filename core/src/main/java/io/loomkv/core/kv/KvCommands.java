@@ -17,7 +17,7 @@ public final class KvCommands {
      */
     public static boolean isWrite(KvRequest request) {
         return switch (request.getOpCase()) {
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, OPEN_SESSION, MIGRATION_WRITE -> true;
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, EXPIRE, OPEN_SESSION, MIGRATION_WRITE -> true;
             case CONTROLLER -> !isControllerQuery(request);
             case GET, MULTI_GET, SCAN, MIGRATION_READ, OP_NOT_SET -> false;
         };
@@ -46,6 +46,7 @@ public final class KvCommands {
             case DELETE -> command.setDelete(request.getDelete());
             case COMPARE_AND_SET -> command.setCompareAndSet(request.getCompareAndSet());
             case MULTI_PUT -> command.setMultiPut(request.getMultiPut());
+            case EXPIRE -> command.setExpire(request.getExpire());
             case CONTROLLER -> command.setController(request.getController());
             case OPEN_SESSION -> {
                 return command.setOpenSession(request.getOpenSession()).build();
@@ -73,6 +74,7 @@ public final class KvCommands {
             case APPEND -> new int[] {Slots.slotOf(command.getAppend().getKey())};
             case DELETE -> new int[] {Slots.slotOf(command.getDelete().getKey())};
             case COMPARE_AND_SET -> new int[] {Slots.slotOf(command.getCompareAndSet().getKey())};
+            case EXPIRE -> new int[] {Slots.slotOf(command.getExpire().getKey())};
             case MULTI_PUT -> command.getMultiPut().getEntriesList().stream()
                     .mapToInt(entry -> Slots.slotOf(entry.getKey())).distinct().toArray();
             case OPEN_SESSION, CONTROLLER, MIGRATION_WRITE, OP_NOT_SET -> new int[0];

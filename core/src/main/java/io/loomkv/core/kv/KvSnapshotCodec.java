@@ -252,7 +252,7 @@ final class KvSnapshotCodec {
 
     /**
      * The data records as engine entries, checked on the way: well-formed engine keys
-     * ({@link SlotKeys#checkEngineKey}), strictly ascending, nothing but data before the trailer,
+     * ({@link SlotKeys#checkEngineKey}) and key deadlines ({@link DeadlineKeys#checkEntry}), strictly ascending, nothing but data before the trailer,
      * trailer counts and checksum right, nothing after it. Failures surface as UncheckedIOException wrapping a CorruptSnapshotException,
      * since Iterator cannot throw checked exceptions.
      */
@@ -325,14 +325,16 @@ final class KvSnapshotCodec {
             for (KeyValue entry : chunk.getEntriesList()) {
                 ByteString key = entry.getKey();
                 byte[] keyBytes = key.toByteArray();
-                String malformed = SlotKeys.checkEngineKey(keyBytes);
+                byte[] valueBytes = entry.getValue().toByteArray();
+                String malformed = DeadlineKeys.isDeadlineKey(keyBytes)
+                        ? DeadlineKeys.checkEntry(keyBytes, valueBytes) : SlotKeys.checkEngineKey(keyBytes);
                 if (malformed != null) {
                     throw corrupt(reader, "key " + entryCount + ": " + malformed);
                 }
                 if (previousKey != null && KvKeys.compare(previousKey, key) >= 0) {
                     throw corrupt(reader, "keys out of order");
                 }
-                buffered.addLast(new io.loomkv.core.engine.KeyValue(keyBytes, entry.getValue().toByteArray()));
+                buffered.addLast(new io.loomkv.core.engine.KeyValue(keyBytes, valueBytes));
                 previousKey = key;
                 entryCount++;
             }

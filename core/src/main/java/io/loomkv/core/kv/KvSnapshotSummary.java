@@ -28,7 +28,9 @@ public record KvSnapshotSummary(long lastAppliedIndex, long sessionCount, long k
                 (data, index, clock, sessions, migration) -> {
                     while (data.hasNext()) {
                         io.loomkv.core.engine.KeyValue entry = data.next();
-                        counts[0]++;
+                        if (!DeadlineKeys.isDeadlineKey(entry.key())) {
+                            counts[0]++; // keys, not their deadlines
+                        }
                         counts[1] += entry.key().length + entry.value().length;
                     }
                 });

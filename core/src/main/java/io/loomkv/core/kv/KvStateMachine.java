@@ -16,6 +16,9 @@ import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.CompareAndSetResult;
 import io.loomkv.core.kv.proto.Delete;
 import io.loomkv.core.kv.proto.DeleteResult;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.GetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
@@ -128,6 +131,14 @@ public final class KvStateMachine {
     /** Replaced as a whole by {@link #restore}. */
     private SessionTable sessions;
     private final SlotMigration migration = new SlotMigration(this);
+    private final ActiveExpiry activeExpiry = new ActiveExpiry(this);
+    /**
+     * Whether the engine may hold key deadlines ({@link DeadlineKeys}): false lets every read and
+     * write skip the deadline lookup. Set before the first deadline is written, on a restart or
+     * restore that finds any, cleared only by a full walk of active expiry that finds none.
+     * Volatile for {@link #getConcurrently}.
+     */
+    private volatile boolean deadlinesMayExist;
     /** On a persistent engine: the ownership and change counts the engine's copy was written from. */
     private SlotOwnership writtenOwnership;
     private long writtenOwnershipChanges;
@@ -214,6 +225,11 @@ public final class KvStateMachine {
         clockMillis = stored.clockMillis();
         sessions = table;
         lastAppliedIndex = applied;
+        deadlinesMayExist = engineHoldsDeadlines();
+    }
+
+    private boolean engineHoldsDeadlines() {
+        return !engine.scan(ScanRequest.range(DeadlineKeys.SPACE_START, DeadlineKeys.SPACE_END, 1)).entries().isEmpty();
     }
 
     /**
@@ -268,6 +284,7 @@ public final class KvStateMachine {
         markMigrationWritten(ownership, sessions);
         lastAppliedIndex = restored.lastAppliedIndex();
         clockMillis = restored.clockMillis();
+        deadlinesMayExist = engineHoldsDeadlines();
     }
 
     /**
@@ -330,12 +347,18 @@ public final class KvStateMachine {
      * consistency is the caller's business: for LINEARIZABLE the runtime calls this once
      * {@link #lastAppliedIndex()} has reached the ReadIndex, for LEASE while the leader's lease
      * holds, for SERIALIZABLE at once.
+     *
+     * <p>{@code nowMillis} is the serving replica's clock: a key whose deadline is at or before
+     * it (or before the log clock, whichever is later) is not returned (docs/ttl.md).
      */
-    public KvReply read(KvRequest request) {
+    public KvReply read(KvRequest request, long nowMillis) {
+        long now = Math.max(nowMillis, clockMillis);
         switch (request.getOpCase()) {
             case GET, MULTI_GET, SCAN -> { }
             case MIGRATION_READ -> {
-                return migration.read(request.getMigrationRead());
+                return request.getMigrationRead().hasFindExpired()
+                        ? activeExpiry.find(request.getMigrationRead().getFindExpired(), now)
+                        : migration.read(request.getMigrationRead());
             }
             case CONTROLLER -> {
                 if (KvCommands.isControllerQuery(request)) {
@@ -357,11 +380,19 @@ public final class KvStateMachine {
                     + "; this is group " + groupId);
         }
         return switch (request.getOpCase()) {
-            case GET -> get(request.getGet().getKey());
-            case MULTI_GET -> multiGet(request.getMultiGet());
-            case SCAN -> scan(request.getScan());
+            case GET -> get(request.getGet(), now);
+            case MULTI_GET -> multiGet(request.getMultiGet(), now);
+            case SCAN -> scan(request.getScan(), now);
             default -> throw new IllegalStateException("unreachable: " + request.getOpCase());
         };
+    }
+
+    /**
+     * {@link #read(KvRequest, long)} at the log clock, the time of the newest applied write: what
+     * every replica at this index agrees on (tests and the simulator; servers pass their clock).
+     */
+    public KvReply read(KvRequest request) {
+        return read(request, clockMillis);
     }
 
     /** The validator with this state machine's limits, for the service to check requests on arrival. */
@@ -492,7 +523,9 @@ public final class KvStateMachine {
         if (command.hasMigrationWrite()) {
             // Session-less too: each migration command checks the state it expects, so a copy
             // proposed twice changes nothing the second time.
-            return migration.write(command.getMigrationWrite());
+            return command.getMigrationWrite().hasExpireKeys()
+                    ? activeExpiry.expire(command.getMigrationWrite().getExpireKeys())
+                    : migration.write(command.getMigrationWrite());
         }
         int[] writtenSlots = KvCommands.writtenSlots(command);
         SessionTable.Session session = sessions.find(command.getClientId());
@@ -560,6 +593,7 @@ public final class KvStateMachine {
             case DELETE -> delete(command.getDelete());
             case COMPARE_AND_SET -> compareAndSet(command.getCompareAndSet());
             case MULTI_PUT -> multiPut(command.getMultiPut());
+            case EXPIRE -> expire(command.getExpire());
             case CONTROLLER -> controllerCommand(command.getController());
             case OPEN_SESSION, MIGRATION_WRITE, OP_NOT_SET -> throw new IllegalStateException(
                     "unreachable: " + command.getOpCase() + " passed validation as a session write");
@@ -597,6 +631,7 @@ public final class KvStateMachine {
         }
         boolean existed = current(key) != null;
         store(key, put.getValue().toByteArray());
+        applyDeadline(key, Deadlines.deadline(put.getExpiry(), clockMillis), existed);
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
     }
 
@@ -618,6 +653,8 @@ public final class KvStateMachine {
         }
         append.getValue().copyTo(appended, currentBytes);
         store(key, appended);
+        // The key keeps its deadline; one that had expired (so the append started a new value) goes.
+        applyDeadline(key, Deadlines.KEEP, current != null);
         return ok().setAppend(AppendResult.newBuilder().setNewLengthBytes(newLengthBytes)).build();
     }
 
@@ -627,8 +664,10 @@ public final class KvStateMachine {
             return wrongGroup(key, "key");
         }
         boolean existed = current(key) != null;
-        if (existed) {
+        // An expired key does not count as existing, but its value and deadline go as well.
+        if (existed || (deadlinesMayExist && stored(key) != null)) {
             remove(key);
+            clearDeadline(key);
         }
         return ok().setDelete(DeleteResult.newBuilder().setExisted(existed)).build();
     }
@@ -655,6 +694,7 @@ public final class KvStateMachine {
                     .build();
         }
         store(key, cas.getNewValue().toByteArray());
+        applyDeadline(key, Deadlines.deadline(cas.getExpiry(), clockMillis), current.isPresent());
         return ok().setCompareAndSet(CompareAndSetResult.newBuilder()
                         .setSwapped(true)
                         .setCurrentPresent(true)
@@ -678,7 +718,93 @@ public final class KvStateMachine {
         } else {
             ops.forEach(op -> pending.put(op.key(), ((WriteOp.Put) op).value()));
         }
+        if (deadlinesMayExist) {
+            // As Redis's MSET: the keys have no deadline afterwards (values first, then deadlines,
+            // the order getConcurrently relies on).
+            for (WriteOp op : ops) {
+                clearDeadline(op.key());
+            }
+        }
         return ok().setMultiPut(MultiPutResult.newBuilder().setWritten(ops.size())).build();
+    }
+
+    private KvReply expire(Expire expire) {
+        byte[] key = SlotKeys.engineKey(expire.getKey());
+        if (!owns(key)) {
+            return wrongGroup(key, "key");
+        }
+        ExpireResult.Builder result = ExpireResult.newBuilder();
+        if (current(key) == null) {
+            return ok().setExpire(result.setExisted(false)).build();
+        }
+        result.setExisted(true);
+        long deadline = switch (expire.getChangeCase()) {
+            case TTL_MILLIS -> clockMillis + expire.getTtlMillis();
+            case AT_UNIX_MILLIS -> expire.getAtUnixMillis();
+            case PERSIST -> 0;
+            case CHANGE_NOT_SET -> throw new IllegalStateException("unreachable: the validator refuses an empty expire");
+        };
+        long before = deadlineAtApply(key);
+        applyDeadline(key, deadline, true);
+        return ok().setExpire(result.setChanged(deadline != before)).build();
+    }
+
+    /**
+     * Gives a key just written (or kept) deadline {@code deadline}: 0 for none, {@link Deadlines#KEEP}
+     * for the one it has when {@code wasLive} (none when it had expired or did not exist), else a
+     * Unix time; a time already past at the log clock deletes the key, as Redis does.
+     */
+    private void applyDeadline(byte[] key, long deadline, boolean wasLive) {
+        if (deadline == Deadlines.KEEP) {
+            if (!wasLive) {
+                clearDeadline(key);
+            }
+        } else if (deadline == 0) {
+            clearDeadline(key);
+        } else if (deadline <= clockMillis) {
+            remove(key);
+            clearDeadline(key);
+        } else {
+            // Published before the deadline is written, so a concurrent reader that can see the
+            // deadline also looks for it.
+            deadlinesMayExist = true;
+            store(DeadlineKeys.of(key), DeadlineKeys.encode(deadline));
+        }
+    }
+
+    private void clearDeadline(byte[] key) {
+        if (!deadlinesMayExist) {
+            return;
+        }
+        byte[] deadlineKey = DeadlineKeys.of(key);
+        if (stored(deadlineKey) != null) {
+            remove(deadlineKey);
+        }
+    }
+
+    /** A moved key's deadline as its previous owner held it (0: none); by {@link SlotMigration}. */
+    void installDeadline(byte[] key, long deadline) {
+        if (deadline == 0) {
+            clearDeadline(key);
+        } else {
+            deadlinesMayExist = true;
+            store(DeadlineKeys.of(key), DeadlineKeys.encode(deadline));
+        }
+    }
+
+    /** A key's deadline as the entry being applied sees it (0: none). */
+    long deadlineAtApply(byte[] key) {
+        return deadlinesMayExist ? DeadlineKeys.decode(stored(DeadlineKeys.of(key))) : 0;
+    }
+
+    /** Whether deadlines may exist (any thread): false lets a caller skip looking for them. */
+    public boolean deadlinesMayExist() {
+        return deadlinesMayExist;
+    }
+
+    /** After a walk of every deadline found none (apply thread; by {@link ActiveExpiry}). */
+    void noDeadlinesFound() {
+        deadlinesMayExist = false;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -693,7 +819,7 @@ public final class KvStateMachine {
      * {@code request} passed the {@link #validator()}. Multi-key reads (MULTI_GET, SCAN) promise one
      * point in time and must stay on the apply thread.
      */
-    public KvReply getConcurrently(KvRequest request) {
+    public KvReply getConcurrently(KvRequest request, long nowMillis) {
         if (request.getOpCase() != KvRequest.OpCase.GET) {
             throw new IllegalArgumentException("only a single-key GET may be read concurrently, not " + request.getOpCase());
         }
@@ -701,22 +827,37 @@ public final class KvStateMachine {
             return wrongGroup("request is addressed to group " + Long.toUnsignedString(request.getGroupId())
                     + "; this is group " + groupId);
         }
-        return get(request.getGet().getKey());
+        return get(request.getGet(), nowMillis);
     }
 
-    private KvReply get(ByteString userKey) {
-        byte[] key = SlotKeys.engineKey(userKey);
+    /**
+     * A get's reply. When the group may hold deadlines, the key's deadline is read before its value:
+     * a write that changes both writes the value first (an entry's writes go out in key order, and
+     * data keys sort before deadline keys), so a concurrent reader that sees a new deadline also
+     * sees the value written with it, and one that sees the old, passed deadline answers as of
+     * before the write.
+     */
+    private KvReply get(Get get, long nowMillis) {
+        byte[] key = SlotKeys.engineKey(get.getKey());
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        Optional<ByteString> value = lookup(key);
-        if (value.isEmpty()) {
+        long deadline = deadlinesMayExist ? DeadlineKeys.decode(engine.get(DeadlineKeys.of(key))) : 0;
+        byte[] value = Deadlines.expired(deadline, nowMillis) ? null : engine.get(key);
+        if (value == null) {
             return KvReply.newBuilder().setStatus(Status.NOT_FOUND).setMessage("key not found").build();
         }
-        return ok().setGet(GetResult.newBuilder().setValue(value.get())).build();
+        GetResult.Builder result = GetResult.newBuilder();
+        if (!get.getWithoutValue()) {
+            result.setValue(wrap(value));
+        }
+        if (deadline != 0) {
+            result.setExpiresAtMillis(deadline).setRemainingMillis(deadline - nowMillis);
+        }
+        return ok().setGet(result).build();
     }
 
-    private KvReply multiGet(MultiGet multiGet) {
+    private KvReply multiGet(MultiGet multiGet, long nowMillis) {
         MultiGetResult.Builder result = MultiGetResult.newBuilder();
         long replyBytes = 0;
         for (int i = 0; i < multiGet.getKeysCount(); i++) {
@@ -725,7 +866,7 @@ public final class KvStateMachine {
             if (!owns(engineKey)) {
                 return wrongGroup(engineKey, "keys[" + i + "]");
             }
-            Optional<ByteString> value = lookup(engineKey);
+            Optional<ByteString> value = lookup(engineKey, nowMillis);
             MultiGetEntry.Builder entry = MultiGetEntry.newBuilder().setKey(key).setFound(value.isPresent());
             value.ifPresent(entry::setValue);
             replyBytes += key.size() + value.map(ByteString::size).orElse(0);
@@ -738,7 +879,7 @@ public final class KvStateMachine {
         return ok().setMultiGet(result).build();
     }
 
-    private KvReply scan(Scan scan) {
+    private KvReply scan(Scan scan, long nowMillis) {
         ByteString start;
         ByteString end;
         if (scan.hasPrefix()) {
@@ -763,7 +904,8 @@ public final class KvStateMachine {
             }
         }
         int limit = scan.getLimit() == 0 ? limits.defaultScanLimit() : scan.getLimit();
-        return ok().setScan(SlotScan.scan(engine, slots, start, end, limit, limits.maxReplyBytes())).build();
+        SlotScan.Filter hidden = deadlinesMayExist ? key -> expiredAt(key, nowMillis) : SlotScan.Filter.NONE;
+        return ok().setScan(SlotScan.scan(engine, slots, start, end, limit, limits.maxReplyBytes(), hidden)).build();
     }
 
     private boolean owns(byte[] engineKey) {
@@ -827,9 +969,26 @@ public final class KvStateMachine {
                 .build();
     }
 
-    /** A key's value as the entry being applied sees it (its own earlier writes included). */
+    /**
+     * A key's value as the entry being applied sees it (its own earlier writes included), or null
+     * when it is absent or has expired at the log clock (the same on every replica).
+     */
     private byte[] current(byte[] key) {
+        byte[] value = stored(key);
+        if (value != null && deadlinesMayExist && Deadlines.expired(deadlineAtApply(key), clockMillis)) {
+            return null;
+        }
+        return value;
+    }
+
+    /** What the engine holds under {@code key} as the entry being applied sees it, expired or not. */
+    byte[] stored(byte[] key) {
         return pending == null ? engine.get(key) : pending.get(engine, key);
+    }
+
+    /** For reads (never during an apply): whether a data key has a deadline at or before {@code nowMillis}. */
+    boolean expiredAt(byte[] key, long nowMillis) {
+        return Deadlines.expired(DeadlineKeys.decode(engine.get(DeadlineKeys.of(key))), nowMillis);
     }
 
     /** The group's slot ownership (apply thread; for {@link SlotMigration}). */
@@ -858,8 +1017,11 @@ public final class KvStateMachine {
         }
     }
 
-    /** For reads (never during an apply): the engine's applied state. */
-    private Optional<ByteString> lookup(byte[] key) {
+    /** For reads (never during an apply): the engine's applied state, without expired keys. */
+    private Optional<ByteString> lookup(byte[] key, long nowMillis) {
+        if (deadlinesMayExist && expiredAt(key, nowMillis)) {
+            return Optional.empty();
+        }
         byte[] value = engine.get(key);
         return value == null ? Optional.empty() : Optional.of(wrap(value));
     }

@@ -5,6 +5,7 @@ import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.Expire;
 import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvRequest;
@@ -66,6 +67,9 @@ public final class KvValidator {
             case MULTI_PUT -> firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
                     checkMultiPut(request.getMultiPut()));
+            case EXPIRE -> firstError(
+                    checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
+                    checkExpire(request.getExpire()));
             case CONTROLLER -> KvCommands.isControllerQuery(request) ? null : firstError(
                     checkSession(request.getClientId(), request.getSequence(), request.getAcknowledgedBelow()),
                     checkClientControllerCommand(request.getController()));
@@ -98,7 +102,7 @@ public final class KvValidator {
             case OPEN_SESSION -> command.getClientId() != 0 || command.getSequence() != 0
                     ? "open_session must not carry client_id or sequence"
                     : null;
-            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT -> checkCommandSession(command);
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, EXPIRE -> checkCommandSession(command);
             // The bootstrap is the one session-less write: the store writes it into a new controller
             // group's log (identically on every initial replica), where no session can exist yet.
             case CONTROLLER -> isBootstrap(command) && command.getClientId() == 0 && command.getSequence() == 0
@@ -120,6 +124,7 @@ public final class KvValidator {
             case DELETE -> checkDelete(command.getDelete());
             case COMPARE_AND_SET -> checkCompareAndSet(command.getCompareAndSet());
             case MULTI_PUT -> checkMultiPut(command.getMultiPut());
+            case EXPIRE -> checkExpire(command.getExpire());
             case CONTROLLER -> command.getController().getOpCase() == ControllerCommand.OpCase.OP_NOT_SET
                     ? "controller command has no operation" : null; // the controller checks the rest
             case MIGRATION_WRITE -> null; // SlotMigration checks it against the slot state
@@ -191,7 +196,12 @@ public final class KvValidator {
     }
 
     private String checkPut(Put put) {
-        return firstError(checkKey(put.getKey(), "key"), checkValue(put.getValue(), "value"));
+        return firstError(firstError(checkKey(put.getKey(), "key"), checkValue(put.getValue(), "value")),
+                Deadlines.check(put.getExpiry(), "expiry"));
+    }
+
+    private String checkExpire(Expire expire) {
+        return firstError(checkKey(expire.getKey(), "key"), Deadlines.check(expire));
     }
 
     private String checkAppend(Append append) {
@@ -203,7 +213,8 @@ public final class KvValidator {
     }
 
     private String checkCompareAndSet(CompareAndSet cas) {
-        String error = firstError(checkKey(cas.getKey(), "key"), checkValue(cas.getNewValue(), "new_value"));
+        String error = firstError(firstError(checkKey(cas.getKey(), "key"), checkValue(cas.getNewValue(), "new_value")),
+                Deadlines.check(cas.getExpiry(), "expiry"));
         if (error != null) {
             return error;
         }
@@ -254,6 +265,9 @@ public final class KvValidator {
                     checkValue(entry.getValue(), "entries[" + i + "].value"));
             if (error != null) {
                 return error;
+            }
+            if (entry.getExpiresAtMillis() != 0) {
+                return "entries[" + i + "].expires_at_millis is set: a multi-put gives its keys no deadline";
             }
             if (!seen.add(entry.getKey())) {
                 return "multi_put has duplicate key at entries[" + i + "]";

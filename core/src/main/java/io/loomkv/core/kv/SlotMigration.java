@@ -59,6 +59,7 @@ final class SlotMigration {
             case RECONFIGURE -> reconfigure(write.getReconfigure());
             case INSTALL -> install(write.getInstall());
             case DELETE_SLOTS -> deleteSlots(write.getDeleteSlots());
+            case EXPIRE_KEYS -> throw new IllegalStateException("expire_keys is active expiry's, not a migration write");
             case OP_NOT_SET -> KvReplies.invalidArgument("migration write has no operation");
         };
     }
@@ -70,6 +71,7 @@ final class SlotMigration {
         return switch (read.getOpCase()) {
             case EXPORT -> export(read.getExport());
             case PROGRESS -> progress();
+            case FIND_EXPIRED -> throw new IllegalStateException("find_expired is active expiry's, not a migration read");
             case OP_NOT_SET -> KvReplies.invalidArgument("migration read has no operation");
         };
     }
@@ -120,7 +122,10 @@ final class SlotMigration {
         }
         ByteString lastKey = chunk.getAfterKey();
         for (KeyValue entry : chunk.getEntriesList()) {
-            machine.store(SlotKeys.inSlot(slot, entry.getKey()), entry.getValue().toByteArray());
+            byte[] key = SlotKeys.inSlot(slot, entry.getKey());
+            machine.store(key, entry.getValue().toByteArray());
+            // The deadline travels as it was set: a move never resets a key's time to live.
+            machine.installDeadline(key, entry.getExpiresAtMillis());
             lastKey = entry.getKey();
         }
         if (chunk.getLast()) {
@@ -146,6 +151,10 @@ final class SlotMigration {
             if (Slots.slotOf(entry.getKey()) != chunk.getSlot()) {
                 return Optional.of("chunk entry " + i + " is in slot " + Slots.slotOf(entry.getKey()) + ", not "
                         + chunk.getSlot());
+            }
+            if (entry.getExpiresAtMillis() < 0 || entry.getExpiresAtMillis() > Deadlines.MAX_DEADLINE_MILLIS) {
+                return Optional.of("chunk entry " + i + " has deadline " + Long.toUnsignedString(entry.getExpiresAtMillis())
+                        + ", over " + Deadlines.MAX_DEADLINE_MILLIS);
             }
             if (!first && KvKeys.compare(entry.getKey(), previous) <= 0) {
                 return Optional.of("chunk entry " + i + " is not after the key before it");
@@ -179,13 +188,12 @@ final class SlotMigration {
             if (budget == 0) {
                 break;
             }
-            ScanPage page = machine.engine().scan(ScanRequest.range(SlotKeys.slotStart(slot), SlotKeys.slotEnd(slot), budget));
-            for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
-                machine.remove(entry.key());
+            budget -= removeRange(SlotKeys.slotStart(slot), SlotKeys.slotEnd(slot), budget);
+            if (budget > 0 && machine.deadlinesMayExist()) {
+                budget -= removeRange(DeadlineKeys.slotStart(slot), DeadlineKeys.slotEnd(slot), budget);
             }
-            budget -= page.entries().size();
             if (budget > 0) {
-                // The page came back short of the budget: that was the slot's last key.
+                // The pages came back short of the budget: those were the slot's last keys.
                 ownership.handOffDone(slot);
             }
         }
@@ -194,6 +202,15 @@ final class SlotMigration {
                     + delete.getConfigNumber() + " (the group is at " + ownership.configNumber() + ")");
         }
         return progress();
+    }
+
+    /** Removes up to {@code budget} keys of {@code [start, end)}; returns how many. */
+    private int removeRange(byte[] start, byte[] end, int budget) {
+        ScanPage page = machine.engine().scan(ScanRequest.range(start, end, budget));
+        for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
+            machine.remove(entry.key());
+        }
+        return page.entries().size();
     }
 
     /** Chunks of frozen slots for their new owner, slot after slot; a slot's last chunk carries its sessions. */
@@ -249,9 +266,14 @@ final class SlotMigration {
         ScanRequest request = ScanRequest.range(start, SlotKeys.slotEnd(slot), EXPORT_PAGE_KEYS);
         while (request != null && !cut) {
             ScanPage page = machine.engine().scan(request);
+            boolean withDeadlines = machine.deadlinesMayExist();
             for (io.loomkv.core.engine.KeyValue entry : page.entries()) {
-                chunk.addEntries(KeyValue.newBuilder().setKey(SlotKeys.userKey(entry.key()))
-                        .setValue(ByteString.copyFrom(entry.value())));
+                KeyValue.Builder exported = KeyValue.newBuilder().setKey(SlotKeys.userKey(entry.key()))
+                        .setValue(ByteString.copyFrom(entry.value()));
+                if (withDeadlines) {
+                    exported.setExpiresAtMillis(DeadlineKeys.decode(machine.engine().get(DeadlineKeys.of(entry.key()))));
+                }
+                chunk.addEntries(exported);
                 bytes += entry.key().length + entry.value().length;
                 if (bytes >= budget) {
                     // Cut at the budget: whether keys follow is told by the next export.

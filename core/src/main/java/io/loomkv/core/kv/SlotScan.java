@@ -40,6 +40,19 @@ import java.util.PriorityQueue;
  * rule the group applies, so a scan the group serves from one slot is never sent to the others.
  */
 public final class SlotScan {
+    /**
+     * Keys a page may pass over unreturned (expired ones) before it ends early, with the last key
+     * passed as its continuation: a scan through many expired keys stays bounded per page.
+     */
+    static final int MAX_HIDDEN_PER_PAGE = 10_000;
+
+    /** Engine keys a scan passes over (expired keys); checked as each key is merged. */
+    @FunctionalInterface
+    interface Filter {
+        Filter NONE = key -> false;
+
+        boolean hides(byte[] engineKey);
+    }
 
     private final KvEngine engine;
     private final ByteString start;
@@ -49,11 +62,14 @@ public final class SlotScan {
     private final long maxReplyBytes;
     private final int firstPageKeys;
     private final long firstPageBytes;
+    private final Filter hidden;
     private final PriorityQueue<Cursor> heap = new PriorityQueue<>(
             (a, b) -> SlotKeys.compareUserKeys(a.head().key(), b.head().key()));
 
-    private SlotScan(KvEngine engine, int slotCount, ByteString start, ByteString end, int limit, long maxReplyBytes) {
+    private SlotScan(KvEngine engine, int slotCount, ByteString start, ByteString end, int limit, long maxReplyBytes,
+            Filter hidden) {
         this.engine = engine;
+        this.hidden = hidden;
         this.start = start;
         this.end = end;
         this.limit = limit;
@@ -66,10 +82,12 @@ public final class SlotScan {
     /**
      * The keys of {@code slots} in {@code [start, end)} (an empty {@code end} is unbounded), in
      * user-key order: at most {@code limit} of them, stopping once their keys and values reach
-     * {@code maxReplyBytes} (but at least one). The continuation is the last key returned.
+     * {@code maxReplyBytes} (but at least one), passing over the keys {@code hidden} hides. The
+     * continuation is the last key returned, or the last one passed over when a page ends after
+     * {@link #MAX_HIDDEN_PER_PAGE} of them (such a page may be empty and still say more).
      */
     static ScanResult scan(KvEngine engine, SlotSet slots, ByteString start, ByteString end,
-            int limit, long maxReplyBytes) {
+            int limit, long maxReplyBytes, Filter hidden) {
         if (limit < 1 || maxReplyBytes < 1) {
             throw new IllegalArgumentException("scan limit " + limit + " and maxReplyBytes " + maxReplyBytes
                     + " must be positive");
@@ -78,7 +96,7 @@ public final class SlotScan {
         if (slots.isEmpty() || (!end.isEmpty() && KvKeys.compare(start, end) >= 0)) {
             return result.build();
         }
-        SlotScan scan = new SlotScan(engine, slots.size(), start, end, limit, maxReplyBytes);
+        SlotScan scan = new SlotScan(engine, slots.size(), start, end, limit, maxReplyBytes, hidden);
         for (SlotRange range : slots.ranges()) {
             scan.seekRange(range);
         }
@@ -114,19 +132,25 @@ public final class SlotScan {
 
     private ScanResult merge(ScanResult.Builder result) {
         long replyBytes = 0;
+        int passedOver = 0;
+        ByteString lastSeen = null;
         while (!heap.isEmpty()) {
-            if (result.getEntriesCount() >= limit || (result.getEntriesCount() > 0 && replyBytes >= maxReplyBytes)) {
-                // The client resumes strictly after the last key it received.
-                return result.setMore(true)
-                        .setContinuation(result.getEntries(result.getEntriesCount() - 1).getKey())
-                        .build();
+            if (result.getEntriesCount() >= limit || (result.getEntriesCount() > 0 && replyBytes >= maxReplyBytes)
+                    || passedOver >= MAX_HIDDEN_PER_PAGE) {
+                // The client resumes strictly after the last key it received (or this page passed over).
+                return result.setMore(true).setContinuation(lastSeen).build();
             }
             Cursor cursor = heap.poll();
             KeyValue entry = cursor.buffer.removeFirst();
-            result.addEntries(io.loomkv.core.kv.proto.KeyValue.newBuilder()
-                    .setKey(SlotKeys.userKey(entry.key()))
-                    .setValue(UnsafeByteOperations.unsafeWrap(entry.value())));
-            replyBytes += SlotKeys.userKeyBytes(entry.key()) + entry.value().length;
+            lastSeen = SlotKeys.userKey(entry.key());
+            if (hidden.hides(entry.key())) {
+                passedOver++;
+            } else {
+                result.addEntries(io.loomkv.core.kv.proto.KeyValue.newBuilder()
+                        .setKey(lastSeen)
+                        .setValue(UnsafeByteOperations.unsafeWrap(entry.value())));
+                replyBytes += SlotKeys.userKeyBytes(entry.key()) + entry.value().length;
+            }
             if (!cursor.buffer.isEmpty() || cursor.refill()) {
                 heap.add(cursor);
             }

@@ -135,9 +135,9 @@ class KvSlotOwnershipTest {
         assertWrongGroup(kv.get(theirs), "key is in slot " + Slots.slotOf(bytes(theirs)));
         assertWrongGroup(kv.multiGet(mine, theirs), "keys[1] is in slot");
         KvRequest get = KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes(theirs))).build();
-        assertWrongGroup(kv.machine.getConcurrently(get), "slot");
+        assertWrongGroup(kv.machine.getConcurrently(get, kv.nowMillis), "slot");
         assertEquals("1", kv.machine.getConcurrently(KvRequest.newBuilder()
-                .setGet(Get.newBuilder().setKey(bytes(mine))).build()).getGet().getValue().toStringUtf8());
+                .setGet(Get.newBuilder().setKey(bytes(mine))).build(), kv.nowMillis).getGet().getValue().toStringUtf8());
     }
 
     @Test
@@ -160,7 +160,7 @@ class KvSlotOwnershipTest {
         assertEquals(1, kv.machine.read(scan.clone().build()).getScan().getEntriesCount(), "0 means this group");
         KvRequest get = KvRequest.newBuilder().setGroupId(1).setGet(Get.newBuilder().setKey(bytes(mine))).build();
         assertWrongGroup(kv.machine.read(get), "addressed to group 1");
-        assertWrongGroup(kv.machine.getConcurrently(get), "addressed to group 1");
+        assertWrongGroup(kv.machine.getConcurrently(get, kv.nowMillis), "addressed to group 1");
     }
 
     @Test

@@ -354,8 +354,13 @@ class KvSnapshotTest {
         byte[] misfiled = SlotKeys.inSlot(Slots.slotOf(bytes("k")) ^ 1, bytes("k"));
         assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {0, 7}))),
                 "holds no user key");
-        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {0x40, 0, 'k'}))),
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {(byte) 0x80, 0, 'k'}))),
                 "is not a slot");
+        // 0x40..0x7F hold key deadlines: the key under one must be well formed, its value 8 bytes.
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(new byte[] {0x40, 0, 'k'}))),
+                "deadline of a malformed key");
+        assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(DeadlineKeys.of(
+                SlotKeys.engineKey(bytes("k")))))), "deadline value of 1 bytes");
         assertRestoreFailsAndStateIsUntouched(frame(header, data(ByteString.copyFrom(misfiled))), "stored under slot");
         assertRestoreFailsAndStateIsUntouched(frame(header, data(bytes("k"))), "key 0:");
     }

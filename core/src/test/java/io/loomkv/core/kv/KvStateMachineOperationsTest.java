@@ -46,16 +46,16 @@ class KvStateMachineOperationsTest {
         client.put("a", "1");
         KvRequest present = KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes("a"))).build();
         KvRequest absent = KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes("b"))).build();
-        assertEquals(kv.machine.read(present), kv.machine.getConcurrently(present));
-        assertEquals("1", kv.machine.getConcurrently(present).getGet().getValue().toStringUtf8());
-        assertEquals(Status.NOT_FOUND, kv.machine.getConcurrently(absent).getStatus());
+        assertEquals(kv.machine.read(present), kv.machine.getConcurrently(present, kv.nowMillis));
+        assertEquals("1", kv.machine.getConcurrently(present, kv.nowMillis).getGet().getValue().toStringUtf8());
+        assertEquals(Status.NOT_FOUND, kv.machine.getConcurrently(absent, kv.nowMillis).getStatus());
     }
 
     @Test
     void getConcurrentlyRefusesMultiKeyReads() {
         KvRequest multiGet = KvRequest.newBuilder().setMultiGet(io.loomkv.core.kv.proto.MultiGet.newBuilder()
                 .addKeys(bytes("a"))).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kv.machine.getConcurrently(multiGet));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kv.machine.getConcurrently(multiGet, kv.nowMillis));
         assertTrue(e.getMessage().contains("MULTI_GET"), e.getMessage());
     }
 

@@ -2,10 +2,14 @@ package io.loomkv.net.client;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
+import io.loomkv.core.kv.Deadlines;
 import io.loomkv.core.kv.KvCommands;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
@@ -125,6 +129,50 @@ public final class KvClient implements AutoCloseable {
     public boolean put(ByteString key, ByteString value) {
         return expectOk(await(executeAsync(KvRequest.newBuilder()
                 .setPut(Put.newBuilder().setKey(key).setValue(value)).build()))).getPut().getExisted();
+    }
+
+    /**
+     * Sets {@code key} with a time to live: it expires {@code ttl} (at least 1 ms) after the leader
+     * applies the write, whatever happens to the cluster meanwhile. Returns whether it existed.
+     */
+    public boolean put(ByteString key, ByteString value, Duration ttl) {
+        return expectOk(await(executeAsync(KvRequest.newBuilder().setPut(Put.newBuilder().setKey(key).setValue(value)
+                .setExpiry(Expiry.newBuilder().setTtlMillis(ttlMillis(ttl)))).build()))).getPut().getExisted();
+    }
+
+    /**
+     * Gives an existing key a time to live of {@code ttl} from now (replacing any it had); returns
+     * false, changing nothing, when the key does not exist.
+     */
+    public boolean expire(ByteString key, Duration ttl) {
+        return expire(Expire.newBuilder().setKey(key).setTtlMillis(ttlMillis(ttl)).build()).getExisted();
+    }
+
+    /** Removes {@code key}'s time to live; returns whether it had one (false also when it does not exist). */
+    public boolean persist(ByteString key) {
+        return expire(Expire.newBuilder().setKey(key).setPersist(true).build()).getChanged();
+    }
+
+    /** Sets, moves or removes a key's deadline (see {@link Expire}). */
+    public ExpireResult expire(Expire expire) {
+        return expectOk(await(executeAsync(KvRequest.newBuilder().setExpire(expire).build()))).getExpire();
+    }
+
+    /** {@code key}'s time to live, linearizable; {@link KeyTtl#absent()} when it does not exist. */
+    public KeyTtl ttl(ByteString key) {
+        KvReply reply = await(executeAsync(KvRequest.newBuilder().setConsistency(ReadConsistency.LINEARIZABLE)
+                .setGet(Get.newBuilder().setKey(key).setWithoutValue(true)).build()));
+        if (reply.getStatus() == Status.NOT_FOUND) {
+            return KeyTtl.absent();
+        }
+        return KeyTtl.of(expectOk(reply).getGet());
+    }
+
+    private static long ttlMillis(Duration ttl) {
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofMillis(Deadlines.MAX_TTL_MILLIS)) > 0) {
+            throw new IllegalArgumentException("a time to live is 1 ms to " + Deadlines.MAX_TTL_MILLIS + " ms, got " + ttl);
+        }
+        return Math.max(1, ttl.toMillis());
     }
 
     /** Appends to {@code key}'s value; returns the new length. */
@@ -279,6 +327,7 @@ public final class KvClient implements AutoCloseable {
             case APPEND -> request.getAppend().getKey();
             case DELETE -> request.getDelete().getKey();
             case COMPARE_AND_SET -> request.getCompareAndSet().getKey();
+            case EXPIRE -> request.getExpire().getKey();
             case MULTI_GET -> request.getMultiGet().getKeysCount() == 0 ? null : request.getMultiGet().getKeys(0);
             case MULTI_PUT -> request.getMultiPut().getEntriesCount() == 0 ? null : request.getMultiPut().getEntries(0).getKey();
             case SCAN, OPEN_SESSION, MIGRATION_READ, MIGRATION_WRITE, OP_NOT_SET -> null;
@@ -297,7 +346,7 @@ public final class KvClient implements AutoCloseable {
     /** The group of a key-addressed request under {@code layout}; {@code group} for other requests. */
     private static long keyGroup(SlotLayout layout, KvRequest request, long group) {
         return switch (request.getOpCase()) {
-            case GET, PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_GET, MULTI_PUT ->
+            case GET, PUT, APPEND, DELETE, COMPARE_AND_SET, EXPIRE, MULTI_GET, MULTI_PUT ->
                     groupOf(layout, request.toBuilder().setGroupId(0).build());
             default -> group;
         };

@@ -46,6 +46,7 @@ public final class StoreMetrics {
     private final CounterDataPoint proposalsApplied;
     private final CounterDataPoint proposalsFailed;
     private final CounterDataPoint slowApplies;
+    private final CounterDataPoint keysExpired;
     private final DistributionDataPoint fsyncSeconds;
     private final CounterDataPoint walWrittenBytes;
     private final CounterDataPoint slowFsyncs;
@@ -68,6 +69,8 @@ public final class StoreMetrics {
                 "proposed entries whose requests got no outcome: lost in a leader change or covered by a snapshot");
         this.slowApplies = counter("loomkv_server_slow_apply_total",
                 "batches of committed entries whose apply took longer than 100 ms");
+        this.keysExpired = counter("loomkv_server_keys_expired_total",
+                "keys deleted by active expiry through the log, counted by the store that proposed the deletion");
         this.walWrittenBytes = counter("loomkv_disk_wal_write_bytes_total", "bytes written to the WAL's segments");
         this.slowFsyncs = counter("loomkv_disk_wal_slow_fsync_total", "WAL fsyncs that took longer than 100 ms");
         this.fsyncSeconds = histogram("loomkv_disk_wal_fsync_duration_seconds",
@@ -151,6 +154,10 @@ public final class StoreMetrics {
 
     public CounterDataPoint proposalsFailed() {
         return proposalsFailed;
+    }
+
+    public CounterDataPoint keysExpired() {
+        return keysExpired;
     }
 
     public CounterDataPoint slowApplies() {

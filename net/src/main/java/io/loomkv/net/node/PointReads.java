@@ -41,7 +41,7 @@ final class PointReads {
     /** Answers a validated single-key GET now; an engine failure becomes an INTERNAL reply, never a thrown exception. */
     KvReply read(KvRequest request) {
         try {
-            return stateMachine.getConcurrently(request);
+            return stateMachine.getConcurrently(request, System.currentTimeMillis());
         } catch (RuntimeException e) {
             LOG.warn("{}: read failed", name, e);
             return KvReplies.error(Status.INTERNAL, "read failed: " + e);

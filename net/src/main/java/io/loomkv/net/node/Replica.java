@@ -204,6 +204,11 @@ final class Replica {
         return machine.movingSlotCount();
     }
 
+    /** Whether the group may hold key deadlines (active expiry skips groups that hold none); any thread. */
+    boolean mayHoldDeadlines() {
+        return machine.deadlinesMayExist();
+    }
+
     /** Group 0: the newest configuration its machine has applied, or null; any thread, wakes nothing. */
     io.loomkv.core.shard.SlotLayout latestControllerConfig() {
         return machine.latestConfig();

@@ -218,7 +218,7 @@ final class ReplicaApplier {
             LoopInput.Read read = waitingReads.poll().read();
             KvReply reply;
             try {
-                reply = stateMachine.read(read.request());
+                reply = stateMachine.read(read.request(), System.currentTimeMillis());
             } catch (RuntimeException e) {
                 LOG.warn("store {} group {}: read failed", storeId, groupId, e);
                 reply = KvReplies.error(Status.INTERNAL, "read failed: " + e);

@@ -42,6 +42,7 @@ final class RequestRouter {
             case APPEND -> single(request.getAppend().getKey(), named, layout);
             case DELETE -> single(request.getDelete().getKey(), named, layout);
             case COMPARE_AND_SET -> single(request.getCompareAndSet().getKey(), named, layout);
+            case EXPIRE -> single(request.getExpire().getKey(), named, layout);
             case MULTI_GET -> multi(request.getMultiGet().getKeysList(), named, layout);
             case MULTI_PUT -> multi(request.getMultiPut().getEntriesList().stream().map(KeyValue::getKey).toList(), named, layout);
             case OPEN_SESSION -> request.getOpenSession().getController()

@@ -85,6 +85,7 @@ public final class Store implements AutoCloseable {
     /** The newest configuration known, which requests are routed by; see {@link MigrationDriver}. */
     private final LiveLayout liveLayout;
     private final MigrationDriver migration;
+    private final ExpiryDriver expiry;
     private final RpcClient migrationRpc;
     /** The stores that host group 0, the shard controller, since the cluster was created. */
     private final List<Long> controllerStores;
@@ -257,6 +258,7 @@ public final class Store implements AutoCloseable {
             // Slot moves are peer traffic too (the exports' bytes show in loomkv_network_peer_*).
             migrationRpc.observeTraffic(metrics.peerTraffic());
             this.migration = new MigrationDriver(migrationHost(), migrationRpc);
+            this.expiry = new ExpiryDriver(expiryHost(), count -> metrics.keysExpired().inc(count));
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
                 engines.close();
@@ -287,6 +289,7 @@ public final class Store implements AutoCloseable {
             }
             store.transport.connect(store.addresses.ids());
             store.migration.start();
+            store.expiry.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
                         store.readinessChecks(), config.tls().metricsServerContext());
@@ -481,6 +484,26 @@ public final class Store implements AutoCloseable {
         }
         return KvReply.newBuilder().setStatus(io.loomkv.core.kv.proto.Status.OK)
                 .setController(ControllerReply.newBuilder().setConfig(latest.toProto())).build();
+    }
+
+    private ExpiryDriver.Host expiryHost() {
+        return new ExpiryDriver.Host() {
+            @Override
+            public long storeId() {
+                return config.nodeId();
+            }
+
+            @Override
+            public Iterable<Replica> replicas() {
+                return replicas.values();
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<io.loomkv.core.kv.proto.KvReply> local(
+                    io.loomkv.core.kv.proto.KvRequest request) {
+                return service.executeFromStore(request);
+            }
+        };
     }
 
     private MigrationDriver.Host migrationHost() {
@@ -834,6 +857,9 @@ public final class Store implements AutoCloseable {
             return;
         }
         closed = true;
+        if (expiry != null) {
+            expiry.close();
+        }
         if (migration != null) {
             migration.close();
             migrationRpc.close();

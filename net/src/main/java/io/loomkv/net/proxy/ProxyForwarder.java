@@ -38,7 +38,7 @@ final class ProxyForwarder {
     private static CompletableFuture<KvReply> start(KvClient client, KvRequest request) {
         KvRequest plain = request.toBuilder().clearGroupId().clearClientId().clearSequence().clearAcknowledgedBelow().build();
         return switch (plain.getOpCase()) {
-            case GET, PUT, APPEND, DELETE, COMPARE_AND_SET, CONTROLLER -> client.executeAsync(plain);
+            case GET, PUT, APPEND, DELETE, COMPARE_AND_SET, EXPIRE, CONTROLLER -> client.executeAsync(plain);
             case MULTI_GET -> client.multiGetAsync(plain.getMultiGet().getKeysList(), plain.getConsistency())
                     .thenApply(result -> ok().setMultiGet(result).build());
             case MULTI_PUT -> multiPut(client, plain);
