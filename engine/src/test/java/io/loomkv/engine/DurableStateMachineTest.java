@@ -3,6 +3,7 @@ package io.loomkv.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.engine.PersistentKvEngine;
@@ -14,9 +15,14 @@ import io.loomkv.core.kv.SessionPolicy;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.kv.proto.ExpireKeys;
+import io.loomkv.core.kv.proto.Expiry;
+import io.loomkv.core.kv.proto.FindExpired;
 import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
+import io.loomkv.core.kv.proto.MigrationRead;
+import io.loomkv.core.kv.proto.MigrationWrite;
 import io.loomkv.core.kv.proto.OpenSession;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Status;
@@ -112,6 +118,56 @@ class DurableStateMachineTest {
             long secondClient = openSession(machine, NOW_MILLIS);
             assertEquals(clientId + 1, secondClient, "the next client id survives the restart");
         }
+    }
+
+    /**
+     * Key deadlines are written with the entry that sets them and come back with the engine: after
+     * a reopen the key still expires at the deadline set before (not one restarted from the
+     * reopen), a key without one has none, and active expiry deletes the expired key from the
+     * engine through an entry (so its bytes are reclaimed without a read).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"rocksdb", "btree", "bitcask"})
+    void deadlinesSurviveReopenAndActiveExpiryDeletesFromTheEngine(String name) {
+        Path directory = dir.resolve(name);
+        long deadline = NOW_MILLIS + 5_000;
+        try (PersistentKvEngine engine = TestEngines.open(name, directory, false)) {
+            KvStateMachine machine = open(engine, SessionPolicy.defaults());
+            long clientId = openSession(machine, NOW_MILLIS);
+            KvReply put = machine.apply(++index, stamped(NOW_MILLIS).setClientId(clientId).setSequence(1)
+                    .setAcknowledgedBelow(1).setPut(Put.newBuilder().setKey(bytes("ttl")).setValue(bytes("v"))
+                            .setExpiry(Expiry.newBuilder().setTtlMillis(5_000))).build());
+            assertEquals(Status.OK, put.getStatus(), put.getMessage());
+            machine.apply(++index, put(clientId, 2, "plain", "p"));
+        }
+        try (PersistentKvEngine engine = TestEngines.open(name, directory, false)) {
+            KvStateMachine machine = open(engine, SessionPolicy.defaults());
+            assertTrue(machine.deadlinesMayExist(), "a reopen finds the deadlines the engine holds");
+            KvReply before = machine.read(getRequest("ttl"), deadline - 1);
+            assertEquals(deadline, before.getGet().getExpiresAtMillis());
+            assertEquals(Status.NOT_FOUND, machine.read(getRequest("ttl"), deadline).getStatus());
+            assertEquals(0, machine.read(getRequest("plain"), deadline).getGet().getExpiresAtMillis());
+            KvReply found = machine.read(KvRequest.newBuilder().setGroupId(GROUP).setMigrationRead(MigrationRead
+                    .newBuilder().setFindExpired(FindExpired.getDefaultInstance())).build(), deadline);
+            assertEquals(1, found.getMigration().getExpired().getKeysCount());
+            KvReply expired = machine.apply(++index, stamped(deadline).setMigrationWrite(MigrationWrite.newBuilder()
+                    .setExpireKeys(ExpireKeys.newBuilder().addAllKeys(found.getMigration().getExpired().getKeysList())))
+                    .build());
+            assertEquals(1, expired.getMigration().getExpired().getKeysCount(), expired.toString());
+        }
+        try (PersistentKvEngine engine = TestEngines.open(name, directory, false)) {
+            KvStateMachine machine = open(engine, SessionPolicy.defaults());
+            assertEquals(Status.NOT_FOUND, machine.read(getRequest("ttl"), 0).getStatus());
+            assertEquals("p", get(machine, "plain"));
+            KvReply walk = machine.read(KvRequest.newBuilder().setGroupId(GROUP).setMigrationRead(MigrationRead
+                    .newBuilder().setFindExpired(FindExpired.getDefaultInstance())).build(), deadline);
+            assertEquals(0, walk.getMigration().getExpired().getExamined(), "no deadline is left in the engine");
+            assertFalse(machine.deadlinesMayExist());
+        }
+    }
+
+    private static KvRequest getRequest(String key) {
+        return KvRequest.newBuilder().setGet(Get.newBuilder().setKey(bytes(key))).build();
     }
 
     /**
