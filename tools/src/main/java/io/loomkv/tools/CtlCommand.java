@@ -11,6 +11,7 @@ import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.bench.ClientTlsOptions;
 import io.loomkv.tools.backup.BackupFile;
 import io.loomkv.tools.backup.ClusterBackup;
+import io.loomkv.net.client.KeyTtl;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
@@ -157,13 +158,24 @@ public final class CtlCommand implements Callable<Integer> {
     }
 
     @Command(name = "put", description = {"Set KEY to VALUE.",
-            "Without VALUE the value is read from standard input (as bytes, up to the cluster's max-value-bytes), or from --file F."})
+            "Without VALUE the value is read from standard input (as bytes, up to the cluster's max-value-bytes), or from --file F.",
+            "With --ttl the key expires that long after the write (30s, 10m, 2h, 500ms); without it the key has no time to live."})
     int put(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "VALUE", arity = "0..1") String value,
-            @Option(names = "--file", paramLabel = "F", description = "read the value from this file") Path file) {
+            @Option(names = "--file", paramLabel = "F", description = "read the value from this file") Path file,
+            @Option(names = "--ttl", paramLabel = "DURATION", description = "time to live: 30s, 10m, 2h, 500ms") String ttlText) {
         ByteString bytes;
         if (value != null && file != null) {
             System.err.println("error: put takes VALUE or --file F, not both");
             return 2;
+        }
+        Duration ttl = null;
+        if (ttlText != null) {
+            try {
+                ttl = timeToLive(ttlText);
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: --ttl " + e.getMessage());
+                return 2;
+            }
         }
         if (value != null) {
             bytes = bytes(value);
@@ -179,8 +191,9 @@ public final class CtlCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        Duration finalTtl = ttl;
         return withClient((client, target) -> {
-            boolean existed = client.put(bytes(key), bytes);
+            boolean existed = finalTtl == null ? client.put(bytes(key), bytes) : client.put(bytes(key), bytes, finalTtl);
             out.println(json ? "{\"ok\":true,\"existed\":" + existed + "}" : "OK" + (existed ? " (replaced)" : " (created)"));
             return 0;
         });
@@ -198,6 +211,62 @@ public final class CtlCommand implements Callable<Integer> {
             }
             return value.isPresent() ? 0 : 1;
         });
+    }
+
+    @Command(name = "ttl", description = {"Print KEY's time to live: the time left and the deadline (UTC), 'none' when it has",
+            "none; exit code 1 when KEY does not exist."})
+    int ttl(@Parameters(paramLabel = "KEY") String key) {
+        return withClient((client, target) -> {
+            KeyTtl ttl = client.ttl(bytes(key));
+            if (json) {
+                out.println(!ttl.exists() ? "{\"found\":false}" : "{\"found\":true,\"expires_at_millis\":" + ttl.expiresAtMillis()
+                        + ",\"remaining_millis\":" + ttl.remainingMillis() + "}");
+            } else if (!ttl.exists()) {
+                out.println("(not found)");
+            } else if (!ttl.expires()) {
+                out.println("none");
+            } else {
+                out.println(Duration.ofMillis(ttl.remainingMillis()).toString().substring(2).toLowerCase(java.util.Locale.ROOT)
+                        + " (expires " + java.time.Instant.ofEpochMilli(ttl.expiresAtMillis()) + ")");
+            }
+            return ttl.exists() ? 0 : 1;
+        });
+    }
+
+    @Command(name = "expire", description = {"Give KEY a time to live of DURATION from now (30s, 10m, 2h, 500ms), replacing any it had;",
+            "exit code 1 when KEY does not exist."})
+    int expire(@Parameters(paramLabel = "KEY") String key, @Parameters(paramLabel = "DURATION") String durationText) {
+        Duration ttl;
+        try {
+            ttl = timeToLive(durationText);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        return withClient((client, target) -> {
+            boolean existed = client.expire(bytes(key), ttl);
+            out.println(json ? "{\"ok\":" + existed + "}" : existed ? "OK" : "(not found)");
+            return existed ? 0 : 1;
+        });
+    }
+
+    @Command(name = "persist", description = "Remove KEY's time to live (the key stays).")
+    int persist(@Parameters(paramLabel = "KEY") String key) {
+        return withClient((client, target) -> {
+            boolean removed = client.persist(bytes(key));
+            out.println(json ? "{\"ok\":true,\"removed\":" + removed + "}" : removed ? "OK" : "(no time to live)");
+            return 0;
+        });
+    }
+
+    /** A time to live as typed: a duration of 1 ms to 100 years. */
+    private static Duration timeToLive(String text) {
+        Duration ttl = io.loomkv.tools.chaos.DurationText.parse(text);
+        if (ttl.toMillis() < 1 || ttl.toMillis() > io.loomkv.core.kv.Deadlines.MAX_TTL_MILLIS) {
+            throw new IllegalArgumentException("'" + text + "' is outside 1ms.." + Duration.ofMillis(
+                    io.loomkv.core.kv.Deadlines.MAX_TTL_MILLIS).toDays() + " days");
+        }
+        return ttl;
     }
 
     @Command(name = "del", description = "Delete KEY.")

@@ -103,6 +103,26 @@ class CtlCommandTest {
     }
 
     @Test
+    void timeToLivePutTtlExpirePersist() throws InterruptedException {
+        assertEquals(new Run(0, "OK (created)\n"), ctl("put", "ttl/k", "v", "--ttl", "1h"));
+        Run ttl = ctl("ttl", "ttl/k");
+        assertEquals(0, ttl.exitCode());
+        assertTrue(ttl.out().matches("(59m\\d+(\\.\\d+)?s|1h) \\(expires 20\\d\\d-.*Z\\)\n"), ttl.out());
+        Run json = ctl("--json", "ttl", "ttl/k");
+        assertTrue(json.out().startsWith("{\"found\":true,\"expires_at_millis\":"), json.out());
+        assertEquals(new Run(0, "OK\n"), ctl("persist", "ttl/k"));
+        assertEquals(new Run(0, "none\n"), ctl("ttl", "ttl/k"));
+        assertEquals(new Run(0, "OK\n"), ctl("expire", "ttl/k", "300ms"));
+        Thread.sleep(600);
+        assertEquals(new Run(1, "(not found)\n"), ctl("get", "ttl/k"));
+        assertEquals(new Run(1, "(not found)\n"), ctl("ttl", "ttl/k"));
+        assertEquals(new Run(1, "(not found)\n"), ctl("expire", "ttl/k", "10s"));
+        assertEquals(2, ctl("put", "ttl/k", "v", "--ttl", "soon").exitCode(), "not a duration");
+        assertEquals(2, ctl("put", "ttl/k", "v", "--ttl", "0s").exitCode(), "a ttl of zero");
+        assertEquals(new Run(1, "(not found)\n"), ctl("get", "ttl/k"), "a refused put wrote nothing");
+    }
+
+    @Test
     void statusAndMembers() throws InterruptedException {
         // Each of the two groups (the shard controller, group 0, and group 1) elects on its own: wait for both.
         long deadline = System.nanoTime() + 30_000_000_000L;
