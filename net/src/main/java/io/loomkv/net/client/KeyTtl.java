@@ -25,7 +25,8 @@ public record KeyTtl(boolean exists, long expiresAtMillis, long remainingMillis)
         return ABSENT;
     }
 
-    static KeyTtl of(GetResult result) {
+    /** From a get reply's result (the key exists). */
+    public static KeyTtl of(GetResult result) {
         return new KeyTtl(true, result.getExpiresAtMillis(), result.getRemainingMillis());
     }
 

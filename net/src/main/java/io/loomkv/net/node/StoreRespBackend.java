@@ -6,6 +6,10 @@ import io.loomkv.core.kv.proto.OpenSession;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotRange;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
+import io.loomkv.net.client.KeyTtl;
 import io.loomkv.net.client.KvClientException;
 import io.loomkv.net.resp.RespBackend;
 import io.loomkv.net.resp.RespCluster;
@@ -227,8 +231,18 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     }
 
     @Override
-    public CompletableFuture<Boolean> put(ByteString key, ByteString value) {
-        return shared.put(key, value);
+    public CompletableFuture<Boolean> put(ByteString key, ByteString value, Expiry expiry) {
+        return shared.put(key, value, expiry);
+    }
+
+    @Override
+    public CompletableFuture<ExpireResult> expire(Expire expire) {
+        return shared.expire(expire);
+    }
+
+    @Override
+    public CompletableFuture<KeyTtl> ttl(ByteString key) {
+        return shared.ttl(key);
     }
 
     @Override
@@ -242,8 +256,9 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     }
 
     @Override
-    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
-        return shared.compareAndSet(key, expected, newValue);
+    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+            Expiry expiry) {
+        return shared.compareAndSet(key, expected, newValue, expiry);
     }
 
     @Override

@@ -4,6 +4,9 @@ import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.KvReply;
@@ -15,6 +18,7 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.net.client.KeyTtl;
 import io.loomkv.net.client.WriteSession;
 import io.loomkv.net.resp.RespBackend;
 import io.loomkv.net.resp.RespCluster;
@@ -67,9 +71,20 @@ final class StoreRespConnection implements RespBackend {
     }
 
     @Override
-    public CompletableFuture<Boolean> put(ByteString key, ByteString value) {
-        return write(key, KvRequest.newBuilder().setPut(Put.newBuilder().setKey(key).setValue(value)))
+    public CompletableFuture<Boolean> put(ByteString key, ByteString value, Expiry expiry) {
+        return write(key, KvRequest.newBuilder().setPut(Put.newBuilder().setKey(key).setValue(value).setExpiry(expiry)))
                 .thenApply(reply -> ok(reply).getPut().getExisted());
+    }
+
+    @Override
+    public CompletableFuture<ExpireResult> expire(Expire expire) {
+        return write(expire.getKey(), KvRequest.newBuilder().setExpire(expire)).thenApply(reply -> ok(reply).getExpire());
+    }
+
+    @Override
+    public CompletableFuture<KeyTtl> ttl(ByteString key) {
+        return read(key, KvRequest.newBuilder().setGet(Get.newBuilder().setKey(key).setWithoutValue(true))).thenApply(reply ->
+                reply.getStatus() == Status.NOT_FOUND ? KeyTtl.absent() : KeyTtl.of(ok(reply).getGet()));
     }
 
     @Override
@@ -85,8 +100,9 @@ final class StoreRespConnection implements RespBackend {
     }
 
     @Override
-    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
-        CompareAndSet.Builder cas = CompareAndSet.newBuilder().setKey(key).setNewValue(newValue);
+    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+            Expiry expiry) {
+        CompareAndSet.Builder cas = CompareAndSet.newBuilder().setKey(key).setNewValue(newValue).setExpiry(expiry);
         expected.ifPresentOrElse(cas::setExpectedValue, () -> cas.setExpectAbsent(true));
         return write(key, KvRequest.newBuilder().setCompareAndSet(cas)).thenApply(reply -> {
             if (reply.getStatus() == Status.CAS_FAILED) {

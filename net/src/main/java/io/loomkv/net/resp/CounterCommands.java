@@ -1,6 +1,7 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.Expiry;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.List;
@@ -17,6 +18,9 @@ final class CounterCommands {
     private static final int FLOAT_DECIMALS = 17;
     /** Beyond a double's range Redis (long double) would still count, but no client could read it back. */
     private static final BigDecimal FLOAT_LIMIT = new BigDecimal(Double.MAX_VALUE);
+
+    /** A counter keeps its key's time to live, as INCR does in Redis. */
+    private static final Expiry KEEP_TTL = Expiry.newBuilder().setKeep(true).build();
 
     private CounterCommands() {}
 
@@ -43,7 +47,7 @@ final class CounterCommands {
     }
 
     private static CompletableFuture<RespReply> incrementBy(CommandContext context, ByteString key, long increment) {
-        return ReadModifyWrite.apply(context.backend(), key, context.config().maxCasRetries(), current -> {
+        return ReadModifyWrite.apply(context.backend(), key, context.config().maxCasRetries(), KEEP_TTL, current -> {
             long value = current.map(RespArgs::integer).orElse(0L);
             long next;
             try {
@@ -61,7 +65,7 @@ final class CounterCommands {
      */
     private static CompletableFuture<RespReply> incrementByFloat(CommandContext context, List<ByteString> arguments) {
         BigDecimal increment = RespArgs.decimal(arguments.get(2));
-        return ReadModifyWrite.apply(context.backend(), arguments.get(1), context.config().maxCasRetries(), current -> {
+        return ReadModifyWrite.apply(context.backend(), arguments.get(1), context.config().maxCasRetries(), KEEP_TTL, current -> {
             BigDecimal value = current.map(RespArgs::decimal).orElse(BigDecimal.ZERO);
             BigDecimal next = value.add(increment);
             if (next.abs().compareTo(FLOAT_LIMIT) > 0) {

@@ -4,6 +4,9 @@ import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.Delete;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
@@ -13,6 +16,7 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.client.KeyTtl;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientException;
 import java.util.LinkedHashMap;
@@ -41,9 +45,22 @@ public final class KvClientBackend implements RespBackend {
     }
 
     @Override
-    public CompletableFuture<Boolean> put(ByteString key, ByteString value) {
-        return client.executeAsync(KvRequest.newBuilder().setPut(Put.newBuilder().setKey(key).setValue(value)).build())
+    public CompletableFuture<Boolean> put(ByteString key, ByteString value, Expiry expiry) {
+        return client.executeAsync(KvRequest.newBuilder().setPut(Put.newBuilder().setKey(key).setValue(value)
+                        .setExpiry(expiry)).build())
                 .thenApply(reply -> ok(reply).getPut().getExisted());
+    }
+
+    @Override
+    public CompletableFuture<ExpireResult> expire(Expire expire) {
+        return client.executeAsync(KvRequest.newBuilder().setExpire(expire).build())
+                .thenApply(reply -> ok(reply).getExpire());
+    }
+
+    @Override
+    public CompletableFuture<KeyTtl> ttl(ByteString key) {
+        return client.executeAsync(KvRequest.newBuilder().setGet(Get.newBuilder().setKey(key).setWithoutValue(true)).build())
+                .thenApply(reply -> reply.getStatus() == Status.NOT_FOUND ? KeyTtl.absent() : KeyTtl.of(ok(reply).getGet()));
     }
 
     @Override
@@ -59,8 +76,9 @@ public final class KvClientBackend implements RespBackend {
     }
 
     @Override
-    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
-        CompareAndSet.Builder cas = CompareAndSet.newBuilder().setKey(key).setNewValue(newValue);
+    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+            Expiry expiry) {
+        CompareAndSet.Builder cas = CompareAndSet.newBuilder().setKey(key).setNewValue(newValue).setExpiry(expiry);
         expected.ifPresentOrElse(cas::setExpectedValue, () -> cas.setExpectAbsent(true));
         return client.executeAsync(KvRequest.newBuilder().setCompareAndSet(cas).build()).thenApply(reply -> {
             if (reply.getStatus() == Status.CAS_FAILED) {

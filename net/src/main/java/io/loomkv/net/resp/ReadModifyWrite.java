@@ -1,6 +1,7 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.Expiry;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -23,18 +24,23 @@ final class ReadModifyWrite {
 
     private ReadModifyWrite() {}
 
-    static CompletableFuture<Result> apply(RespBackend backend, ByteString key, int maxAttempts, Change change) {
-        return backend.get(key).thenComposeAsync(current -> attempt(backend, key, current, change, 1, maxAttempts),
+    /**
+     * Applies {@code change}; the new value gets {@code expiry} (unset: no time to live, as SET;
+     * {@code keep}: the key's own, as INCR and APPEND).
+     */
+    static CompletableFuture<Result> apply(RespBackend backend, ByteString key, int maxAttempts, Expiry expiry,
+            Change change) {
+        return backend.get(key).thenComposeAsync(current -> attempt(backend, key, current, expiry, change, 1, maxAttempts),
                 BlockingSteps.EXECUTOR);
     }
 
     private static CompletableFuture<Result> attempt(RespBackend backend, ByteString key, Optional<ByteString> current,
-            Change change, int attempt, int maxAttempts) {
+            Expiry expiry, Change change, int attempt, int maxAttempts) {
         Optional<ByteString> next = change.apply(current);
         if (next.isEmpty()) {
             return CompletableFuture.completedFuture(new Result(current, current));
         }
-        return backend.compareAndSet(key, current, next.get()).thenComposeAsync(outcome -> {
+        return backend.compareAndSet(key, current, next.get(), expiry).thenComposeAsync(outcome -> {
             if (outcome.swapped()) {
                 return CompletableFuture.completedFuture(new Result(current, next));
             }
@@ -42,7 +48,7 @@ final class ReadModifyWrite {
                 throw RespError.err("gave up after " + maxAttempts
                         + " compare-and-set attempts lost to concurrent writers of the key (nothing was changed)");
             }
-            return attempt(backend, key, outcome.current(), change, attempt + 1, maxAttempts);
+            return attempt(backend, key, outcome.current(), expiry, change, attempt + 1, maxAttempts);
         }, BlockingSteps.EXECUTOR);
     }
 }

@@ -1,6 +1,10 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
+import io.loomkv.net.client.KeyTtl;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,8 +26,13 @@ public interface RespBackend {
     /** The value of {@code key}, or empty when it does not exist (linearizable). */
     CompletableFuture<Optional<ByteString>> get(ByteString key);
 
-    /** Sets {@code key}; completes with whether it existed. */
-    CompletableFuture<Boolean> put(ByteString key, ByteString value);
+    /** Sets {@code key} with no time to live; completes with whether it existed. */
+    default CompletableFuture<Boolean> put(ByteString key, ByteString value) {
+        return put(key, value, Expiry.getDefaultInstance());
+    }
+
+    /** Sets {@code key} with {@code expiry} (unset: no time to live); completes with whether it existed. */
+    CompletableFuture<Boolean> put(ByteString key, ByteString value, Expiry expiry);
 
     /** Deletes {@code key}; completes with whether it existed. */
     CompletableFuture<Boolean> delete(ByteString key);
@@ -35,7 +44,19 @@ public interface RespBackend {
      * Sets {@code key} to {@code newValue} if its value is {@code expected} (empty: if it does not
      * exist), in one atomic step; the outcome says whether it swapped and, if not, what is there.
      */
-    CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue);
+    default CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
+        return compareAndSet(key, expected, newValue, Expiry.getDefaultInstance());
+    }
+
+    /** {@link #compareAndSet(ByteString, Optional, ByteString)} giving the new value {@code expiry} (unset: none). */
+    CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+            Expiry expiry);
+
+    /** Sets, moves or removes the deadline of an existing key (EXPIRE, PEXPIREAT, PERSIST). */
+    CompletableFuture<ExpireResult> expire(Expire expire);
+
+    /** {@code key}'s time to live (linearizable): absent, none, or the deadline and the time left. */
+    CompletableFuture<KeyTtl> ttl(ByteString key);
 
     /** The values of {@code keys} in their order; each group's keys read at one point in time. */
     CompletableFuture<List<Optional<ByteString>>> multiGet(List<ByteString> keys);

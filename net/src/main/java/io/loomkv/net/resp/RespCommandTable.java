@@ -23,7 +23,7 @@ final class RespCommandTable {
 
     /** Every command of this package: connection and server, strings, counters, key space. */
     static RespCommandTable standard() {
-        return new RespCommandTable(Stream.of(ServerCommands.all(), ClusterCommands.all(), StringCommands.all(), CounterCommands.all(),
+        return new RespCommandTable(Stream.of(ServerCommands.all(), ClusterCommands.all(), StringCommands.all(), CounterCommands.all(), ExpiryCommands.all(),
                 KeyspaceCommands.all()).flatMap(List::stream).toList());
     }
 

@@ -1,6 +1,7 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.Expiry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +21,7 @@ final class StringCommands {
     static List<RespCommand> all() {
         return List.of(
                 read("get", 2, 1, 1, 1, "1.0.0", "Returns the string value of a key.", StringCommands::get),
-                write("set", -3, 1, 1, 1, "1.0.0", "Sets a key (NX, XX, GET; no expiry options yet).", StringCommands::set),
+                write("set", -3, 1, 1, 1, "1.0.0", "Sets a key (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL).", StringCommands::set),
                 write("setnx", 3, 1, 1, 1, "1.0.0", "Sets a key only when it does not exist.", StringCommands::setNx),
                 write("getset", 3, 1, 1, 1, "1.0.0", "Sets a key and returns its previous value.", StringCommands::getSet),
                 write("getdel", 2, 1, 1, 1, "6.2.0", "Returns a key's value and deletes it (not atomic, see docs).", StringCommands::getDel),
@@ -56,43 +57,54 @@ final class StringCommands {
         ByteString value = arguments.get(2);
         RespBackend backend = context.backend();
         int attempts = context.config().maxCasRetries();
+        Expiry expiry = options.expiry();
         if (options.ifAbsent()) {
-            return backend.compareAndSet(key, Optional.empty(), value).thenApply(outcome -> options.returnOld()
+            return backend.compareAndSet(key, Optional.empty(), value, expiry).thenApply(outcome -> options.returnOld()
                     ? (outcome.swapped() ? RespReply.NULL_BULK : bulkOrNull(outcome.current()))
                     : (outcome.swapped() ? RespReply.OK : RespReply.NULL_BULK));
         }
         if (options.ifPresent()) {
-            return ReadModifyWrite.apply(backend, key, attempts, current -> current.map(old -> value))
+            return ReadModifyWrite.apply(backend, key, attempts, expiry, current -> current.map(old -> value))
                     .thenApply(result -> options.returnOld() ? bulkOrNull(result.before())
                             : (result.before().isPresent() ? RespReply.OK : RespReply.NULL_BULK));
         }
         if (options.returnOld()) {
-            return ReadModifyWrite.apply(backend, key, attempts, current -> Optional.of(value))
+            return ReadModifyWrite.apply(backend, key, attempts, expiry, current -> Optional.of(value))
                     .thenApply(result -> bulkOrNull(result.before()));
         }
-        return backend.put(key, value).thenApply(existed -> RespReply.OK);
+        return backend.put(key, value, expiry).thenApply(existed -> RespReply.OK);
     }
 
-    /** SET's options: NX, XX and GET; the expiry options are refused until keys can have a TTL. */
-    record SetOptions(boolean ifAbsent, boolean ifPresent, boolean returnOld) {
+    /**
+     * SET's options: NX, XX, GET, and at most one of EX, PX, EXAT, PXAT (the key's new deadline)
+     * and KEEPTTL (its deadline stays); none of them leaves the key without a deadline.
+     */
+    record SetOptions(boolean ifAbsent, boolean ifPresent, boolean returnOld, Expiry expiry) {
         static SetOptions parse(List<ByteString> arguments) {
             boolean nx = false;
             boolean xx = false;
             boolean get = false;
-            String expiry = null;
+            Expiry expiry = null;
             for (int i = 3; i < arguments.size(); i++) {
                 String option = RespArgs.lower(arguments.get(i));
                 switch (option) {
                     case "nx" -> nx = true;
                     case "xx" -> xx = true;
                     case "get" -> get = true;
-                    case "keepttl" -> expiry = "KEEPTTL";
-                    case "ex", "px", "exat", "pxat" -> {
-                        if (i + 1 == arguments.size()) {
+                    case "keepttl" -> {
+                        if (expiry != null) {
                             throw RespError.syntax();
                         }
-                        expiry = option.toUpperCase(java.util.Locale.ROOT);
+                        expiry = Expiry.newBuilder().setKeep(true).build();
+                    }
+                    case "ex", "px", "exat", "pxat" -> {
+                        if (i + 1 == arguments.size() || expiry != null) {
+                            throw RespError.syntax();
+                        }
                         i++;
+                        ExpiryCommands.Unit unit = option.startsWith("e")
+                                ? ExpiryCommands.Unit.SECONDS : ExpiryCommands.Unit.MILLISECONDS;
+                        expiry = ExpiryCommands.expiry(arguments.get(i), unit, option.endsWith("at"), "set");
                     }
                     default -> throw RespError.syntax();
                 }
@@ -100,11 +112,7 @@ final class StringCommands {
             if (nx && xx) {
                 throw RespError.syntax();
             }
-            if (expiry != null) {
-                throw RespError.err("TTLs are not supported yet: SET with " + expiry
-                        + " was refused and nothing was written (loomkv keys do not expire)");
-            }
-            return new SetOptions(nx, xx, get);
+            return new SetOptions(nx, xx, get, expiry == null ? Expiry.getDefaultInstance() : expiry);
         }
     }
 
@@ -116,6 +124,7 @@ final class StringCommands {
     private static CompletableFuture<RespReply> getSet(CommandContext context, List<ByteString> arguments) {
         ByteString value = arguments.get(2);
         return ReadModifyWrite.apply(context.backend(), arguments.get(1), context.config().maxCasRetries(),
+                Expiry.getDefaultInstance(),
                 current -> Optional.of(value)).thenApply(result -> bulkOrNull(result.before()));
     }
 

@@ -1,6 +1,10 @@
 package io.loomkv.net.resp;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireResult;
+import io.loomkv.core.kv.proto.Expiry;
+import io.loomkv.net.client.KeyTtl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +23,10 @@ import java.util.concurrent.locks.ReentrantLock;
 final class MemoryBackend implements RespBackend {
     private final ReentrantLock lock = new ReentrantLock();
     private final NavigableMap<ByteString, ByteString> data = new TreeMap<>(ByteString.unsignedLexicographicalComparator());
+    /** Key deadlines (Unix ms), as the state machine keeps them; a key past its deadline is purged when touched. */
+    private final Map<ByteString, Long> deadlines = new java.util.HashMap<>();
+    /** The backend's clock, which tests move by hand. */
+    final java.util.concurrent.atomic.AtomicLong nowMillis = new java.util.concurrent.atomic.AtomicLong(1_000_000);
     private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
 
     void hold() {
@@ -42,6 +50,7 @@ final class MemoryBackend implements RespBackend {
         return gate.thenApplyAsync(ignored -> {
             lock.lock();
             try {
+                purgeExpired();
                 return operation.get();
             } finally {
                 lock.unlock();
@@ -54,14 +63,79 @@ final class MemoryBackend implements RespBackend {
         return atomically(() -> Optional.ofNullable(data.get(key)));
     }
 
+    /** Under the lock: forgets every key whose deadline has passed. */
+    private void purgeExpired() {
+        long now = nowMillis.get();
+        deadlines.entrySet().removeIf(entry -> {
+            if (entry.getValue() <= now) {
+                data.remove(entry.getKey());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /** Under the lock: gives a key just written the deadline {@code expiry} says (the key existed before: {@code existed}). */
+    private void applyExpiry(ByteString key, Expiry expiry, boolean existed) {
+        switch (expiry.getDeadlineCase()) {
+            case DEADLINE_NOT_SET -> deadlines.remove(key);
+            case KEEP -> {
+                if (!existed) {
+                    deadlines.remove(key);
+                }
+            }
+            case TTL_MILLIS -> deadlines.put(key, nowMillis.get() + expiry.getTtlMillis());
+            case AT_UNIX_MILLIS -> deadlines.put(key, expiry.getAtUnixMillis());
+        }
+        purgeExpired();
+    }
+
     @Override
-    public CompletableFuture<Boolean> put(ByteString key, ByteString value) {
-        return atomically(() -> data.put(key, value) != null);
+    public CompletableFuture<Boolean> put(ByteString key, ByteString value, Expiry expiry) {
+        return atomically(() -> {
+            boolean existed = data.put(key, value) != null;
+            applyExpiry(key, expiry, existed);
+            return existed;
+        });
+    }
+
+    @Override
+    public CompletableFuture<ExpireResult> expire(Expire expire) {
+        return atomically(() -> {
+            ByteString key = expire.getKey();
+            if (!data.containsKey(key)) {
+                return ExpireResult.getDefaultInstance();
+            }
+            Long before = deadlines.get(key);
+            switch (expire.getChangeCase()) {
+                case PERSIST -> deadlines.remove(key);
+                case TTL_MILLIS -> deadlines.put(key, nowMillis.get() + expire.getTtlMillis());
+                case AT_UNIX_MILLIS -> deadlines.put(key, expire.getAtUnixMillis());
+                case CHANGE_NOT_SET -> throw new IllegalArgumentException("expire without a change");
+            }
+            purgeExpired();
+            return ExpireResult.newBuilder().setExisted(true)
+                    .setChanged(!java.util.Objects.equals(before, deadlines.get(key)) || !data.containsKey(key)).build();
+        });
+    }
+
+    @Override
+    public CompletableFuture<KeyTtl> ttl(ByteString key) {
+        return atomically(() -> {
+            if (!data.containsKey(key)) {
+                return KeyTtl.absent();
+            }
+            Long deadline = deadlines.get(key);
+            return deadline == null ? new KeyTtl(true, 0, 0) : new KeyTtl(true, deadline, deadline - nowMillis.get());
+        });
     }
 
     @Override
     public CompletableFuture<Boolean> delete(ByteString key) {
-        return atomically(() -> data.remove(key) != null);
+        return atomically(() -> {
+            deadlines.remove(key);
+            return data.remove(key) != null;
+        });
     }
 
     @Override
@@ -70,13 +144,15 @@ final class MemoryBackend implements RespBackend {
     }
 
     @Override
-    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
+    public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+            Expiry expiry) {
         return atomically(() -> {
             Optional<ByteString> current = Optional.ofNullable(data.get(key));
             if (!current.equals(expected)) {
                 return new CasOutcome(false, current);
             }
             data.put(key, newValue);
+            applyExpiry(key, expiry, current.isPresent());
             return new CasOutcome(true, Optional.empty());
         });
     }
@@ -90,6 +166,7 @@ final class MemoryBackend implements RespBackend {
     public CompletableFuture<Void> multiPut(SequencedMap<ByteString, ByteString> entries) {
         return atomically(() -> {
             data.putAll(entries);
+            entries.keySet().forEach(deadlines::remove);
             return null;
         });
     }

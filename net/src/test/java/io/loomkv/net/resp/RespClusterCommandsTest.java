@@ -66,8 +66,18 @@ class RespClusterCommandsTest {
         }
 
         @Override
-        public CompletableFuture<Boolean> put(ByteString key, ByteString value) {
-            return memory.put(key, value);
+        public CompletableFuture<Boolean> put(ByteString key, ByteString value, io.loomkv.core.kv.proto.Expiry expiry) {
+            return memory.put(key, value, expiry);
+        }
+
+        @Override
+        public CompletableFuture<io.loomkv.core.kv.proto.ExpireResult> expire(io.loomkv.core.kv.proto.Expire expire) {
+            return memory.expire(expire);
+        }
+
+        @Override
+        public CompletableFuture<io.loomkv.net.client.KeyTtl> ttl(ByteString key) {
+            return memory.ttl(key);
         }
 
         @Override
@@ -81,8 +91,9 @@ class RespClusterCommandsTest {
         }
 
         @Override
-        public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue) {
-            return memory.compareAndSet(key, expected, newValue);
+        public CompletableFuture<CasOutcome> compareAndSet(ByteString key, Optional<ByteString> expected, ByteString newValue,
+                io.loomkv.core.kv.proto.Expiry expiry) {
+            return memory.compareAndSet(key, expected, newValue, expiry);
         }
 
         @Override

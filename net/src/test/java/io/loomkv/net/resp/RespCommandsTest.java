@@ -149,13 +149,15 @@ class RespCommandsTest {
         assertEquals("OK", call("SET", "nx", "1", "nx"));
         assertEquals("-ERR syntax error", call("SET", "k", "v", "NX", "XX"));
         assertEquals("-ERR syntax error", call("SET", "k", "v", "BOGUS"));
-        for (List<String> ttl : List.of(List.of("EX", "10"), List.of("PX", "10"), List.of("EXAT", "10"),
-                List.of("PXAT", "10"), List.of("KEEPTTL"))) {
+        for (List<String> bad : List.of(List.of("EX", "0"), List.of("PX", "-5"), List.of("EXAT", "0"),
+                List.of("EX", "9223372036854775807"))) {
             List<String> command = new ArrayList<>(List.of("SET", "k", "ttl"));
-            command.addAll(ttl);
-            String reply = (String) call(command.toArray(String[]::new));
-            assertTrue(reply.startsWith("-ERR TTLs are not supported yet: SET with " + ttl.get(0)), reply);
+            command.addAll(bad);
+            assertEquals("-ERR invalid expire time in 'set' command", call(command.toArray(String[]::new)), bad.toString());
         }
+        assertEquals("-ERR value is not an integer or out of range", call("SET", "k", "v", "EX", "ten"));
+        assertEquals("-ERR syntax error", call("SET", "k", "v", "EX", "10", "PX", "10"));
+        assertEquals("-ERR syntax error", call("SET", "k", "v", "KEEPTTL", "EX", "10"));
         assertEquals("v3", call("GET", "k"), "a refused SET writes nothing");
         assertEquals(1L, call("SETNX", "s", "1"));
         assertEquals(0L, call("SETNX", "s", "2"));
@@ -164,6 +166,61 @@ class RespCommandsTest {
         assertNull(call("GETDEL", "s"));
         assertEquals("string", call("TYPE", "k"));
         assertEquals("none", call("TYPE", "s"));
+    }
+
+    @Test
+    void keysWithATimeToLive() throws IOException {
+        long now = backend.nowMillis.get();
+        assertEquals(-2L, call("TTL", "k"));
+        assertEquals("OK", call("SET", "k", "v", "EX", "100"));
+        assertEquals(100L, call("TTL", "k"));
+        assertEquals(100_000L, call("PTTL", "k"));
+        assertEquals((now + 100_000) / 1000, call("EXPIRETIME", "k"));
+        assertEquals(now + 100_000, call("PEXPIRETIME", "k"));
+        assertEquals("OK", call("SET", "k", "w", "KEEPTTL"));
+        assertEquals(100_000L, call("PTTL", "k"), "KEEPTTL keeps the deadline");
+        assertEquals(1L, call("INCR", "n"));
+        assertEquals(1L, call("EXPIRE", "n", "50"));
+        assertEquals(2L, call("INCR", "n"));
+        assertEquals(50L, call("TTL", "n"), "INCR keeps the deadline");
+        assertEquals("OK", call("SET", "k", "plain"));
+        assertEquals(-1L, call("TTL", "k"), "SET without an expiry option removes the deadline");
+        assertEquals(0L, call("EXPIRE", "missing", "10"));
+        assertEquals(1L, call("PEXPIRE", "k", "1500"));
+        assertEquals(2L, call("TTL", "k"), "1.5 s rounds to 2, as in Redis");
+        assertEquals(1L, call("PERSIST", "k"));
+        assertEquals(0L, call("PERSIST", "k"), "nothing to remove");
+        assertEquals(1L, call("EXPIREAT", "k", Long.toString(now / 1000 + 30)));
+        assertEquals(now / 1000 + 30, call("EXPIRETIME", "k"));
+        assertEquals(1L, call("PEXPIREAT", "k", Long.toString(now + 5)));
+        assertEquals("OK", call("SETEX", "s", "10", "sv"));
+        assertEquals(10L, call("TTL", "s"));
+        assertEquals("OK", call("PSETEX", "p", "2500", "pv"));
+        assertEquals(2500L, call("PTTL", "p"));
+        assertEquals("-ERR invalid expire time in 'setex' command", call("SETEX", "s", "0", "x"));
+        assertEquals("sv", call("GETEX", "s", "PX", "700"));
+        assertEquals(700L, call("PTTL", "s"));
+        assertEquals("sv", call("GETEX", "s", "PERSIST"));
+        assertEquals(-1L, call("TTL", "s"));
+        assertEquals("sv", call("GETEX", "s"));
+        assertNull(call("GETEX", "nothing", "EX", "5"));
+        assertEquals("-ERR syntax error", call("GETEX", "s", "EX"));
+        assertEquals("-ERR invalid expire time in 'getex' command", call("GETEX", "s", "EX", "-1"));
+        assertTrue(((String) call("EXPIRE", "s", "10", "NX")).startsWith("-ERR EXPIRE NX is not supported yet"));
+        assertEquals(-1L, call("TTL", "s"), "a refused EXPIRE changes nothing");
+        assertNull(call("SET", "gs", "v", "EX", "10", "GET"));
+        assertEquals(10L, call("TTL", "gs"));
+        assertEquals("v", call("GETSET", "gs", "w"));
+        assertEquals(-1L, call("TTL", "gs"), "GETSET removes the deadline, as in Redis");
+
+        backend.nowMillis.addAndGet(2_000);
+        assertEquals("pv", call("GET", "p"), "PSETEX 2500: still there after 2 s");
+        assertEquals(-2L, call("TTL", "k"), "PEXPIREAT in the past deleted it");
+        backend.nowMillis.addAndGet(500);
+        assertNull(call("GET", "p"));
+        assertEquals(-2L, call("PTTL", "p"));
+        assertEquals(1L, call("EXPIRE", "s", "-1"), "a negative time deletes the key");
+        assertNull(call("GET", "s"));
     }
 
     @Test
