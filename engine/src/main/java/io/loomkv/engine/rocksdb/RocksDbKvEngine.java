@@ -67,6 +67,8 @@ public final class RocksDbKvEngine implements PersistentKvEngine {
 
     private final RocksDbOptions options;
     private final NativeResources resources;
+    /** Whether the block cache is the store's shared one (set once, right after open). */
+    private volatile boolean sharedCache;
     private final RocksDB db;
     private final ColumnFamilyHandle meta;
     private final ColumnFamilyOptions dataFamilyOptions;
@@ -97,11 +99,22 @@ public final class RocksDbKvEngine implements PersistentKvEngine {
 
     /** Opens the database in {@code options.directory()}, creating it if missing. */
     public static RocksDbKvEngine open(RocksDbOptions options) {
+        return open(options, null);
+    }
+
+    /**
+     * Opens the database with the store's shared cache and memtable budget ({@code shared}; null:
+     * a cache of its own of {@code options.blockCacheBytes()}); {@code options.writeBufferBytes()}
+     * is then the size of one memtable of this database, and the shared budget bounds them all.
+     */
+    public static RocksDbKvEngine open(RocksDbOptions options, RocksDbSharedMemory shared) {
         NativeResources resources = new NativeResources();
         try {
             Files.createDirectories(options.directory());
-            RocksDbTuning tuning = new RocksDbTuning(options, resources);
-            return openDatabase(options, resources, tuning.database, tuning.dataFamily, tuning.metaFamily);
+            RocksDbTuning tuning = new RocksDbTuning(options, resources, shared);
+            RocksDbKvEngine engine = openDatabase(options, resources, tuning.database, tuning.dataFamily, tuning.metaFamily);
+            engine.sharedCache = shared != null;
+            return engine;
         } catch (IOException e) {
             resources.close();
             throw new UncheckedIOException("cannot create " + options.directory(), e);
@@ -469,7 +482,9 @@ public final class RocksDbKvEngine implements PersistentKvEngine {
 
     @Override
     public EngineSizes sizes() {
-        long memory = dataProperty("rocksdb.cur-size-all-mem-tables") + dataProperty("rocksdb.block-cache-usage")
+        // A shared cache is the store's (RocksDbSharedMemory#usageBytes), not counted once per group.
+        long memory = dataProperty("rocksdb.cur-size-all-mem-tables")
+                + (sharedCache ? 0 : dataProperty("rocksdb.block-cache-usage"))
                 + dataProperty("rocksdb.estimate-table-readers-mem");
         try {
             memory += db.getLongProperty(meta, "rocksdb.cur-size-all-mem-tables");

@@ -3,6 +3,7 @@ package io.loomkv.engine.rocksdb;
 import java.util.List;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
+import org.rocksdb.Cache;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompactionStyle;
 import org.rocksdb.CompressionType;
@@ -38,8 +39,12 @@ final class RocksDbTuning {
     final ColumnFamilyOptions dataFamily;
     final ColumnFamilyOptions metaFamily;
 
-    RocksDbTuning(RocksDbOptions options, NativeResources resources) {
-        LRUCache cache = resources.add(new LRUCache(options.blockCacheBytes()));
+    /**
+     * The settings of one database; with {@code shared} (may be null) it uses the store's cache and
+     * memtable budget instead of a cache of its own of {@code options.blockCacheBytes()}.
+     */
+    RocksDbTuning(RocksDbOptions options, NativeResources resources, RocksDbSharedMemory shared) {
+        Cache cache = shared != null ? shared.cache() : resources.add(new LRUCache(options.blockCacheBytes()));
         // Index and filter blocks in the cache: memory stays bounded by it on stores larger than memory.
         BlockBasedTableConfig table = new BlockBasedTableConfig()
                 .setBlockCache(cache)
@@ -63,7 +68,11 @@ final class RocksDbTuning {
                 .setWriteBufferSize(META_WRITE_BUFFER_BYTES));
         // Point-in-time recovery: replay the WAL up to the first damaged record, never past it, so
         // recovery ends on a batch boundary.
-        database = resources.add(new DBOptions()
+        DBOptions databaseOptions = new DBOptions();
+        if (shared != null) {
+            databaseOptions.setWriteBufferManager(shared.writeBuffers());
+        }
+        database = resources.add(databaseOptions
                 .setCreateIfMissing(true)
                 .setMaxBackgroundJobs(options.maxBackgroundJobs())
                 .setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery)

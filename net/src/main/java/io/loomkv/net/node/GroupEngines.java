@@ -11,6 +11,7 @@ import io.loomkv.engine.btree.MvStoreKvEngine;
 import io.loomkv.engine.btree.MvStoreOptions;
 import io.loomkv.engine.rocksdb.RocksDbKvEngine;
 import io.loomkv.engine.rocksdb.RocksDbOptions;
+import io.loomkv.engine.rocksdb.RocksDbSharedMemory;
 import io.loomkv.persist.bitcask.BitcaskOptions;
 import io.loomkv.persist.engine.MemoryKvEngine;
 import io.loomkv.persist.raft.GroupStorage;
@@ -28,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * The storage engines of a store's groups: one engine per group (see docs/engines.md, "One engine
  * per group"), in {@code <data-dir>/engine/group-<id>}, opened when the group's replica is and
  * closed with the store. Group 0, the shard controller, always runs on the memory engine (its
- * state is small and lives in its snapshots). The store-wide cache and memtable sizes of the
- * config are shared out evenly over the groups hosted when the store started.
+ * state is small and lives in its snapshots). RocksDB databases share one block cache and
+ * memtable budget of the config's sizes ({@link RocksDbSharedMemory}), however many groups come;
+ * the btree's page cache is shared out evenly over the groups hosted when the store started.
  */
 final class GroupEngines implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupEngines.class);
@@ -40,12 +42,21 @@ final class GroupEngines implements AutoCloseable {
     private final Path root;
     private final int groupsSharing;
     private final ConcurrentHashMap<Long, PersistentKvEngine> open = new ConcurrentHashMap<>();
+    /** RocksDB: the store's one block cache and memtable budget, shared by every group's database; else null. */
+    private final RocksDbSharedMemory rocksDbMemory;
 
     GroupEngines(long storeId, EngineConfig config, Path dataDirectory, int groupsSharing) {
         this.storeId = storeId;
         this.config = config;
         this.root = dataDirectory.resolve(DIRECTORY);
         this.groupsSharing = Math.max(1, groupsSharing);
+        this.rocksDbMemory = config.kind() == EngineKind.ROCKSDB
+                ? new RocksDbSharedMemory(config.rocksdbBlockCacheBytes(), config.rocksdbWriteBufferBytes()) : null;
+    }
+
+    /** The shared RocksDB memory (null on other engines): its usage is the store's, not any group's. */
+    RocksDbSharedMemory rocksDbMemory() {
+        return rocksDbMemory;
     }
 
     EngineKind kind() {
@@ -94,9 +105,10 @@ final class GroupEngines implements AutoCloseable {
         Path directory = root.resolve("group-" + groupId);
         Files.createDirectories(directory);
         PersistentKvEngine engine = switch (config.kind()) {
+            // One memtable may take a quarter of the store's budget: a busy group gets large ones
+            // while the others are idle, and the shared budget flushes the largest when all pass it.
             case ROCKSDB -> RocksDbKvEngine.open(RocksDbOptions.defaults(directory)
-                    .withBlockCacheBytes(Math.max(1L << 20, config.rocksdbBlockCacheBytes() / groupsSharing))
-                    .withWriteBufferBytes(Math.max(1L << 20, config.rocksdbWriteBufferBytes() / groupsSharing)));
+                    .withWriteBufferBytes(Math.max(1L << 20, config.rocksdbWriteBufferBytes() / 4)), rocksDbMemory);
             case BTREE -> MvStoreKvEngine.open(new MvStoreOptions(directory.resolve("btree.mv.db"),
                     Math.max(1, config.btreeCacheMegabytes() / groupsSharing), false, false,
                     MvStoreOptions.DEFAULT_COMPACT_EVERY_COMMITS));
@@ -119,7 +131,7 @@ final class GroupEngines implements AutoCloseable {
         }
     }
 
-    /** Closes every engine; call after the apply workers stopped. */
+    /** Closes every engine, then the memory they shared; call after the apply workers stopped. */
     @Override
     public void close() {
         List<Long> groups = new ArrayList<>(open.keySet());
@@ -129,6 +141,9 @@ final class GroupEngines implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("store {} group {}: closing its engine: {}", storeId, group, e.toString());
             }
+        }
+        if (rocksDbMemory != null) {
+            rocksDbMemory.close();
         }
     }
 }
