@@ -5,14 +5,18 @@
 # client routes by itself) and through one `loomkv proxy --listen` (the client sees one group),
 # ROUNDS times. Each run prints ops/s and p50/p99.
 #
+# With MGET_KEYS=N each read is a multi-get of N keys (bench kv --mget-keys; issue #15's "MGET of
+# 100 keys across all groups": the client splits it by group, the proxy does for the proxied runs).
+#
 # usage: bench/scripts/proxy.sh
-# env:   DURATION (20s), CLIENTS (256), ROUNDS (3), WARM (30s)
+# env:   DURATION (20s), CLIENTS (256), ROUNDS (3), WARM (30s), MGET_KEYS (0: single-key reads)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DURATION="${DURATION:-20s}"
 CLIENTS="${CLIENTS:-256}"
 ROUNDS="${ROUNDS:-3}"
 WARM="${WARM:-30s}"
+MGET_KEYS="${MGET_KEYS:-0}"
 PROXY="127.0.0.1:7790"
 OUT="run/bench-proxy-out"
 mkdir -p "$OUT"
@@ -34,7 +38,7 @@ sleep 3
 
 load() { # target, extra flags...
   local target=$1; shift
-  ./loomkv bench kv --cluster "$target" --keys 10000 --value-size 128 --clients "$CLIENTS" "$@"
+  ./loomkv bench kv --cluster "$target" --keys 10000 --value-size 128 --clients "$CLIENTS" --mget-keys "$MGET_KEYS" "$@"
 }
 load "$folder" --read-ratio 0.5 --warmup 0s --duration "$WARM" > /dev/null 2>&1 # preload and warm: not measured
 load "$PROXY" --read-ratio 0.5 --warmup 0s --duration 10s --no-preload > /dev/null 2>&1 # warm the proxy too

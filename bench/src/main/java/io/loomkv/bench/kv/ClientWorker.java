@@ -2,9 +2,11 @@ package io.loomkv.bench.kv;
 
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.proto.KeyRange;
+import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Scan;
 import io.loomkv.net.client.KvClient;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,8 @@ final class ClientWorker implements LoadLoop.Worker {
     private final List<ByteString> values;
     private final SplittableRandom random;
     private final ErrorKinds errorKinds;
+    /** Keys this worker's reads were answered for (found or not); read by the thread that ran it, or after. */
+    private long keysRead;
 
     ClientWorker(KvClient client, KvBenchSettings settings, KeySpace keySpace, List<ByteString> values, long seed,
             ErrorKinds errorKinds) {
@@ -44,10 +48,7 @@ final class ClientWorker implements LoadLoop.Worker {
     public LoadLoop.Outcome execute(OpType op) {
         try {
             return switch (op) {
-                case READ -> {
-                    client.get(KeySpace.key(keySpace.nextExistingIndex(random)), settings.consistency());
-                    yield LoadLoop.Outcome.OK;
-                }
+                case READ -> read();
                 case UPDATE -> {
                     client.put(KeySpace.key(keySpace.nextExistingIndex(random)), randomValue());
                     yield LoadLoop.Outcome.OK;
@@ -70,6 +71,28 @@ final class ClientWorker implements LoadLoop.Worker {
             errorKinds.record(op, e);
             return LoadLoop.Outcome.ERROR;
         }
+    }
+
+    /** One key with a get, or {@code --mget-keys} keys with one multi-get (the client splits it per group). */
+    private LoadLoop.Outcome read() throws ExecutionException, InterruptedException {
+        int count = settings.mgetKeys();
+        if (count == 0) {
+            client.get(KeySpace.key(keySpace.nextExistingIndex(random)), settings.consistency());
+            keysRead++;
+            return LoadLoop.Outcome.OK;
+        }
+        List<ByteString> keys = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            keys.add(KeySpace.key(keySpace.nextExistingIndex(random)));
+        }
+        MultiGetResult result = client.multiGetAsync(keys, settings.consistency()).get();
+        keysRead += result.getEntriesCount();
+        return LoadLoop.Outcome.OK;
+    }
+
+    /** Keys the reads of this worker were answered for, found or not (a multi-get counts each of its keys). */
+    long keysRead() {
+        return keysRead;
     }
 
     /** Writes keys {@code [from, from + count)} with values from the pool (the preload): a put, or one multi-put. */

@@ -116,6 +116,11 @@ public final class KvBenchCommand implements Callable<Integer> {
             description = "Slots per move with --move-slots-every (default: ${DEFAULT-VALUE})")
     int moveSlots;
 
+    @Option(names = "--mget-keys", paramLabel = "N", defaultValue = "0",
+            description = "Each read is a multi-get of N keys drawn like a read's key, split per group by the client "
+                    + "(0: a read gets one key; default: ${DEFAULT-VALUE}).")
+    int mgetKeys;
+
     @Option(names = "--json", description = "End with the one-line JSON summary.")
     boolean json;
 
@@ -137,7 +142,7 @@ public final class KvBenchCommand implements Callable<Integer> {
         return new KvBenchSettings(chosen, mix, keyDistribution, clientCount, rate, keys,
                 valueSize == null ? chosen.valueSizeBytes() : valueSize, KvBenchSettings.parseConsistency(consistency),
                 KvBenchSettings.parseDurationNanos("--warmup", warmup), durationNanos,
-                !noPreload, preloadBatch, cluster, seed, hgrm, plot, json, rampSettings);
+                !noPreload, preloadBatch, cluster, seed, hgrm, plot, json, rampSettings, mgetKeys);
     }
 
     /** The ramp, or null without {@code --ramp}; IllegalArgumentException names the bad or conflicting flag. */
@@ -220,12 +225,13 @@ public final class KvBenchCommand implements Callable<Integer> {
                 kvClients.add(new KvClient(clientConfig));
             }
             out.printf(Locale.ROOT, "bench kv: workload %s (defaults %s; flags override them), %s, %s%d %s, %d keys of %d B, "
-                            + "values %d B (key + value %d B), %s keys, %s reads, mix %s%n",
+                            + "values %d B (key + value %d B), %s keys, %s reads, mix %s%s%n",
                     settings.workload().name(), settings.workload().description(), loopText(settings),
                     settings.ramp() != null && !settings.ramp().openLoop() ? "up to " : "", settings.clients(),
                     settings.ramp() != null && settings.ramp().openLoop() ? "workers" : "clients", settings.keys(), KeySpace.KEY_SIZE_BYTES, settings.valueSizeBytes(),
                     KeySpace.KEY_SIZE_BYTES + settings.valueSizeBytes(),
-                    settings.distribution().name().toLowerCase(Locale.ROOT), settings.consistency(), mixText(settings.mix()));
+                    settings.distribution().name().toLowerCase(Locale.ROOT), settings.consistency(), mixText(settings.mix()),
+                    settings.mgetKeys() > 0 ? ", each read a multi-get of " + settings.mgetKeys() + " keys" : "");
             try {
                 kvClients.get(0).get(KeySpace.key(0), settings.consistency());
             } catch (RuntimeException e) {
@@ -404,10 +410,16 @@ public final class KvBenchCommand implements Callable<Integer> {
             if (histogram.getTotalCount() == 0 && errors == 0) {
                 continue;
             }
-            series.put(type.label(), histogram);
-            out.printf(Locale.ROOT, "  %-26s %7d %8d %8d %8d %8d %8d %8d%n", type.label(), histogram.getTotalCount(),
+            String label = type == OpType.READ && settings.mgetKeys() > 0 ? "read (mget " + settings.mgetKeys() + " keys)" : type.label();
+            series.put(label, histogram);
+            out.printf(Locale.ROOT, "  %-26s %7d %8d %8d %8d %8d %8d %8d%n", label, histogram.getTotalCount(),
                     micros(histogram, 50), micros(histogram, 90), micros(histogram, 99), micros(histogram, 99.9),
                     histogram.getTotalCount() == 0 ? 0 : histogram.getMaxValue() / 1000, errors);
+        }
+        if (settings.mgetKeys() > 0 && elapsedNanos > 0) {
+            long reads = stats.latencies(OpType.READ).getTotalCount();
+            out.printf(Locale.ROOT, "  keys read by multi-gets: %.0f keys/s (%d per multi-get)%n",
+                    reads * (double) settings.mgetKeys() / (elapsedNanos / 1e9), settings.mgetKeys());
         }
         if (stats.conflicts() > 0) {
             out.printf(Locale.ROOT, "  rmw compare-and-set conflicts (counted as completed): %d%n", stats.conflicts());

@@ -18,11 +18,13 @@ import java.util.regex.Pattern;
  * @param plotFile where to write the SVG plot, or null
  * @param ramp the ramp, or null for one level; with a closed-loop ramp {@code clients} is its
  *     highest level and {@code durationNanos} the ramp's length
+ * @param mgetKeys 0: a read gets one key; N: a read is a multi-get of N keys (the client splits it
+ *     per group and reads the groups in parallel)
  */
 public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistribution distribution, int clients,
         double rateOpsPerSecond, long keys, int valueSizeBytes, ReadConsistency consistency, long warmupNanos,
         long durationNanos, boolean preload, int preloadBatchKeys, String cluster, long seed, Path hgrmFile, Path plotFile, boolean json,
-        RampSettings ramp) {
+        RampSettings ramp, int mgetKeys) {
 
     public static final int MAX_CLIENTS = 4096;
     public static final double MAX_RATE_OPS_PER_SECOND = 2_000_000;
@@ -35,6 +37,11 @@ public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistributi
     public static final int MAX_SCAN_LENGTH = 100;
     /** The servers' default limit of keys in one multi-put. */
     public static final int MAX_PRELOAD_BATCH_KEYS = 1024;
+    /**
+     * The most keys in one multi-get of {@code --mget-keys}: the servers' default limit per
+     * request (one group's share is never more than the whole).
+     */
+    public static final int MAX_MGET_KEYS = 1024;
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)?");
 
@@ -55,6 +62,9 @@ public record KvBenchSettings(Workload workload, OperationMix mix, KeyDistributi
         check(ramp == null || ramp.openLoop() || clients == ramp.lastLevel(),
                 "a closed-loop ramp needs one client per client of its highest level: " + clients + " != " + (ramp == null ? 0 : ramp.lastLevel()));
         check(ramp == null || durationNanos == ramp.durationNanos(), "a ramp's duration is its levels' length");
+        check(mgetKeys >= 0 && mgetKeys <= MAX_MGET_KEYS,
+                "--mget-keys must be in 0.." + MAX_MGET_KEYS + " keys (0: a read gets one key), got " + mgetKeys);
+        check(mgetKeys == 0 || mix.read() > 0, "--mget-keys makes reads multi-gets, but the mix has no reads");
     }
 
     private static void check(boolean condition, String message) {

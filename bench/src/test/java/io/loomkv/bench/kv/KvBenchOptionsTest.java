@@ -206,4 +206,14 @@ class KvBenchOptionsTest {
         }
         assertTrue(captured.toString(StandardCharsets.UTF_8).contains("--cluster"), captured.toString(StandardCharsets.UTF_8));
     }
+
+    @Test
+    void mgetKeysIsOffByDefaultAndBoundedByTheServersLimit() {
+        assertEquals(0, parse().mgetKeys());
+        assertEquals(100, parse("--mget-keys", "100").mgetKeys());
+        assertEquals(1024, parse("--mget-keys", "1024").mgetKeys());
+        assertTrue(error("--mget-keys", "1025").contains("--mget-keys must be in 0..1024"));
+        assertTrue(error("--mget-keys", "-1").contains("--mget-keys must be in 0..1024"));
+        assertTrue(error("--read-ratio", "0", "--mget-keys", "10").contains("the mix has no reads"));
+    }
 }

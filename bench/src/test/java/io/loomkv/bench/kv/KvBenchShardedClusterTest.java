@@ -3,6 +3,8 @@ package io.loomkv.bench.kv;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loomkv.net.client.KvClient;
+import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
@@ -153,6 +155,34 @@ class KvBenchShardedClusterTest {
         assertTrue(run[2].contains("target ops/s"), run[2]);
         assertEquals(List.of(50L, 100L), rampLevels(run[2]), run[2]);
         assertTrue(Files.exists(out.resolve("ramp.svg")));
+    }
+
+    /**
+     * With {@code --mget-keys}, a read is one multi-get of that many keys, which the client splits
+     * over the groups (issue 15's "MGET of 100 keys across all groups"); without the option a read
+     * answers one key, so both counts below would be 1 and 2.
+     */
+    @Test
+    void mgetKeysMakesEachReadAMultiGetAcrossTheGroups() throws Exception {
+        KvBenchCommand command = new KvBenchCommand();
+        new CommandLine(command).parseArgs("--cluster", addresses, "--keys", "200", "--workload", "C", "--mget-keys", "100");
+        KvBenchSettings settings = command.settings();
+        ClusterAddresses target = ClusterAddresses.resolve(addresses);
+        try (KvClient client = new KvClient(KvClientConfig.of(target.clientAddresses(), target.clusterId()))) {
+            ClientWorker worker = new ClientWorker(client, settings, new KeySpace(settings.keys(), settings.distribution()),
+                    KvBenchCommand.valuePool(16, 1), 7, new ErrorKinds());
+            worker.load(0, 200);
+            assertEquals(LoadLoop.Outcome.OK, worker.execute(OpType.READ));
+            assertEquals(100, worker.keysRead());
+            assertEquals(LoadLoop.Outcome.OK, worker.execute(OpType.READ));
+            assertEquals(200, worker.keysRead());
+        }
+        String[] run = bench("--workload", "C", "--mget-keys", "100");
+        assertEquals("0", run[0], run[3]);
+        assertTrue(run[1].endsWith(",\"errors\":0}"), run[2]);
+        assertTrue(run[2].contains("each read a multi-get of 100 keys"), run[2]);
+        assertTrue(run[2].contains("read (mget 100 keys)"), run[2]);
+        assertTrue(run[2].contains("keys read by multi-gets: "), run[2]);
     }
 
     @Test

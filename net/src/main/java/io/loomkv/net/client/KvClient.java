@@ -423,6 +423,18 @@ public final class KvClient implements AutoCloseable {
                 throw new KvClientException(Status.SESSION_EXPIRED, reply.getMessage() + " (the write was not applied)", false);
             }
             return reply;
+        }).exceptionallyCompose(failure -> {
+            // The session could not open because the group left the layout (see attempt): the
+            // write was routed by a view from before it left and was never sent under a
+            // sequence, so it goes to its key's group now as a new write. Without this it asked
+            // the departed group until its deadline and failed with its outcome unknown.
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            if (!(cause instanceof KvClientException refused) || refused.status() != Status.WRONG_GROUP) {
+                return CompletableFuture.failedFuture(cause);
+            }
+            long now = keyGroup(routing.current().layout(), request, group);
+            return now == group ? CompletableFuture.failedFuture(cause)
+                    : write(request.toBuilder().setGroupId(now).build(), now, deadlineNanos);
         });
     }
 
@@ -482,11 +494,20 @@ public final class KvClient implements AutoCloseable {
                     // newer layout alone does not replace a cached leader.
                     routing.forgetLeader(group, target);
                     yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v).thenCompose(v -> {
+                        SlotLayout layout = routing.current().layout();
+                        if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION && group != GroupIds.CONTROLLER_GROUP_ID
+                                && !layout.groups().contains(group)) {
+                            // The group left: no session opens there, however long we ask. A
+                            // definite answer (nothing was opened); write() reroutes its write.
+                            return CompletableFuture.<KvReply>failedFuture(new KvClientException(Status.WRONG_GROUP,
+                                    "open session in group " + group + ": not in layout " + layout.version() + " ("
+                                            + target + ": " + reply.getMessage() + ")", false));
+                        }
                         // The key's slot may have moved to another group: send the request there, a
                         // write with the same session and sequence, so that the new owner (which
                         // imported the slot's replies) answers a retry of a write applied before
                         // the move with its outcome instead of applying it again.
-                        long now = keyGroup(routing.current().layout(), request, group);
+                        long now = keyGroup(layout, request, group);
                         KvRequest rerouted = now == group ? request : request.toBuilder().setGroupId(now).build();
                         return retry(rerouted, now, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
                     });

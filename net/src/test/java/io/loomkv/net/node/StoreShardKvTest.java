@@ -2,26 +2,21 @@ package io.loomkv.net.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.loomkv.net.node.ShardMoves.assertAllPresent;
+import static io.loomkv.net.node.ShardMoves.awaitSettled;
+import static io.loomkv.net.node.ShardMoves.configure;
+import static io.loomkv.net.node.ShardMoves.fill;
+import static io.loomkv.net.node.ShardMoves.join;
+import static io.loomkv.net.node.ShardMoves.leave;
 
 import io.loomkv.core.kv.proto.SlotOwnershipState;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
-import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
-import io.loomkv.core.shard.controller.proto.JoinGroups;
-import io.loomkv.core.shard.controller.proto.LeaveGroups;
-import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.net.client.KvClient;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Slots move between groups of real stores as the shard controller's configuration changes (the
  * MIT 6.824 Lab 4B sharded key-value scenarios, by name): every key keeps its value through
  * joins and leaves, writes running during the moves are applied exactly once, and a group that
- * handed its slots off keeps none of their keys.
+ * handed its slots off keeps none of their keys. The scenarios with an unreliable network, stores
+ * restarted through repeated changes, or a whole source group down are in
+ * {@link StoreShardKvFaultTest}.
  */
 class StoreShardKvTest {
 
@@ -45,8 +42,7 @@ class StoreShardKvTest {
                 Map<String, String> expected = fill(client, 100, "s");
                 assertAllPresent(client, expected);
                 // A group placed on a store the cluster does not have is refused, and makes no configuration.
-                ControllerReply unknown = client.controller(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
-                        .addGroups(GroupReplicas.newBuilder().setGroupId(3).addStoreIds(1).addStoreIds(9))).build());
+                ControllerReply unknown = client.controller(join(3, 1, 9));
                 assertTrue(unknown.getError().contains("store 9, which is not a member"), unknown.getError());
                 assertEquals(1, client.config(-1).getConfig().getVersion());
             }
@@ -156,29 +152,7 @@ class StoreShardKvTest {
     void concurrent1() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, 1).startAll()) {
             cluster.awaitLeaders();
-            int clients = 4;
-            int keysPerClient = 5;
-            AtomicBoolean stop = new AtomicBoolean();
-            Map<String, StringBuilder> appended = new ConcurrentHashMap<>();
-            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-            List<Future<Integer>> workers = new ArrayList<>();
-            for (int c = 0; c < clients; c++) {
-                int clientNumber = c;
-                workers.add(pool.submit(() -> {
-                    int done = 0;
-                    try (KvClient client = cluster.client()) {
-                        while (!stop.get()) {
-                            String key = "c" + clientNumber + "-k" + (done % keysPerClient);
-                            String token = "[" + clientNumber + "." + done + "]";
-                            client.append(com.google.protobuf.ByteString.copyFromUtf8(key),
-                                    com.google.protobuf.ByteString.copyFromUtf8(token));
-                            appended.computeIfAbsent(key, k -> new StringBuilder()).append(token);
-                            done++;
-                        }
-                    }
-                    return done;
-                }));
-            }
+            AppendClients appenders = AppendClients.start(cluster, "c1", 4, 5);
             try (KvClient admin = cluster.client()) {
                 Thread.sleep(300);
                 long config = configure(admin, join(2));
@@ -187,50 +161,24 @@ class StoreShardKvTest {
                 awaitSettled(cluster, config, List.of(1L, 2L, 3L));
                 config = configure(admin, leave(1));
                 awaitSettled(cluster, config, List.of(1L, 2L, 3L));
-                stop.set(true);
-                int total = 0;
-                for (Future<Integer> worker : workers) {
-                    total += worker.get();
-                }
-                assertTrue(total > 0, "the clients wrote during the moves");
-                for (Map.Entry<String, StringBuilder> entry : new TreeMap<>(appended).entrySet()) {
-                    assertEquals(entry.getValue().toString(), admin.get(entry.getKey()).orElseThrow(),
-                            "key " + entry.getKey() + ": every acknowledged append once, in order");
-                }
+                appenders.stop();
+                assertTrue(appenders.acknowledged() > 0, "the clients wrote during the moves");
+                appenders.assertNoUnknownOutcome();
+                appenders.check(admin);
             }
-            pool.shutdown();
         }
     }
 
     /**
      * 6.824 4B "TestConcurrent2": clients append while groups join and leave and stores restart in
-     * the middle of the moves; every acknowledged append is in its key's value exactly once.
+     * the middle of the moves; every acknowledged append is in its key's value exactly once (one whose
+     * outcome its client lost, at most once).
      */
     @Test
     void concurrent2() throws Exception {
         try (LocalCluster cluster = new LocalCluster(dir, 3, 50, 1).startAll()) {
             cluster.awaitLeaders();
-            AtomicBoolean stop = new AtomicBoolean();
-            Map<String, StringBuilder> appended = new ConcurrentHashMap<>();
-            List<Thread> clients = new ArrayList<>();
-            for (int c = 0; c < 3; c++) {
-                int clientNumber = c;
-                clients.add(Thread.ofPlatform().name("concurrent2-client-" + c).start(() -> {
-                    try (KvClient client = cluster.client()) {
-                        for (int done = 0; !stop.get(); done++) {
-                            String key = "c2-" + clientNumber + "-" + (done % 4);
-                            String token = "[" + clientNumber + "." + done + "]";
-                            try {
-                                client.append(com.google.protobuf.ByteString.copyFromUtf8(key),
-                                        com.google.protobuf.ByteString.copyFromUtf8(token));
-                                appended.computeIfAbsent(key, k -> new StringBuilder()).append(token);
-                            } catch (io.loomkv.net.client.KvClientException e) {
-                                return; // outcome unknown: this client stops, its key's check ends here
-                            }
-                        }
-                    }
-                }));
-            }
+            AppendClients appenders = AppendClients.start(cluster, "c2", 3, 4);
             try (KvClient admin = cluster.client()) {
                 long config = configure(admin, join(2));
                 cluster.stop(2);
@@ -245,18 +193,9 @@ class StoreShardKvTest {
                 cluster.stop(1);
                 cluster.start(1);
                 awaitSettled(cluster, config, List.of(1L, 2L, 3L));
-                stop.set(true);
-                for (Thread client : clients) {
-                    client.join();
-                }
-                assertTrue(appended.size() > 0, "the clients wrote during the moves");
-                for (Map.Entry<String, StringBuilder> entry : new TreeMap<>(appended).entrySet()) {
-                    String value = admin.get(entry.getKey()).orElseThrow();
-                    assertTrue(value.startsWith(entry.getValue().toString()),
-                            "key " + entry.getKey() + ": every acknowledged append once, in order: " + value);
-                    assertTrue(value.length() - entry.getValue().length() <= 64,
-                            "at most one unacknowledged append after the acknowledged ones: " + value);
-                }
+                appenders.stop();
+                assertTrue(appenders.acknowledged() > 0, "the clients wrote during the moves");
+                appenders.check(admin);
             }
         }
     }
@@ -274,8 +213,7 @@ class StoreShardKvTest {
                 Map<String, String> expected = fill(client, 120, "u");
                 SlotLayout before = SlotLayout.fromProto(client.config(-1).getConfig());
                 cluster.stop(4);
-                ControllerReply joined = client.controller(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
-                        .addGroups(GroupReplicas.newBuilder().setGroupId(3).addStoreIds(3).addStoreIds(4))).build());
+                ControllerReply joined = client.controller(join(3, 3, 4));
                 assertEquals("", joined.getError());
                 SlotLayout after = SlotLayout.fromProto(joined.getConfig());
                 int unaffected = 0;
@@ -297,111 +235,5 @@ class StoreShardKvTest {
                 assertAllPresent(client, expected);
             }
         }
-    }
-
-    /**
-     * 6.824 4B "TestUnreliable1" and "TestUnreliable2": Raft messages between the stores are
-     * dropped at random (5%) while clients get, put and append on a few keys in different slots
-     * and groups join and leave; the history the clients saw is linearizable (an append retried
-     * across a move counts once).
-     */
-    @Test
-    void unreliable() throws Exception {
-        List<String> keys = List.of("u0", "u1", "u2", "u3", "u4", "u5");
-        ClientHistory history = new ClientHistory(keys);
-        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, 1).startAll()) {
-            cluster.awaitLeaders();
-            for (long id = 1; id <= 3; id++) {
-                cluster.node(id).peerFaults().dropRandomly(0.05, 900 + id);
-            }
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> clients = new ArrayList<>();
-            for (int c = 0; c < 3; c++) {
-                int clientNumber = c;
-                clients.add(Thread.ofPlatform().name("unreliable-client-" + c).start(() -> {
-                    java.util.Random random = new java.util.Random(1_000 + clientNumber);
-                    try (KvClient client = cluster.client()) {
-                        for (int i = 0; !stop.get() && i < 400; i++) {
-                            history.runOne(client, clientNumber, i, random);
-                        }
-                    }
-                }));
-            }
-            try (KvClient admin = cluster.client()) {
-                long config = configure(admin, join(2));
-                awaitSettled(cluster, config, List.of(1L, 2L));
-                config = configure(admin, join(3));
-                awaitSettled(cluster, config, List.of(1L, 2L, 3L));
-                config = configure(admin, leave(1));
-                awaitSettled(cluster, config, List.of(1L, 2L, 3L));
-            }
-            stop.set(true);
-            for (Thread client : clients) {
-                client.join();
-            }
-            for (long id = 1; id <= 3; id++) {
-                cluster.node(id).peerFaults().heal();
-            }
-        }
-        assertTrue(history.completed() > 30, history.completed() + " completed, " + history.unknown() + " unknown");
-        io.loomkv.core.lincheck.CheckResult result = history.check();
-        assertTrue(result.isOk(), result.toString());
-    }
-
-    private static Map<String, String> fill(KvClient client, int count, String prefix) {
-        Map<String, String> written = new TreeMap<>();
-        for (int i = 0; i < count; i++) {
-            String key = prefix + "-key-" + i;
-            String value = prefix + "-value-" + i;
-            client.put(key, value);
-            written.put(key, value);
-        }
-        return written;
-    }
-
-    private static void assertAllPresent(KvClient client, Map<String, String> expected) {
-        for (Map.Entry<String, String> entry : expected.entrySet()) {
-            assertEquals(entry.getValue(), client.get(entry.getKey()).orElse(null), "key " + entry.getKey());
-        }
-    }
-
-    /** Carries out a controller command; returns the configuration it made. */
-    private static long configure(KvClient client, ControllerCommand command) {
-        ControllerReply reply = client.controller(command);
-        assertEquals("", reply.getError());
-        return reply.getConfig().getVersion();
-    }
-
-    /**
-     * Waits until every listed group's leader has applied {@code config} and moves no slot. Up to
-     * 90 s: a move under client load on a shared 2-core machine can take a while; the time it took
-     * is not what these tests check.
-     */
-    private static void awaitSettled(LocalCluster cluster, long config, List<Long> groups) throws InterruptedException {
-        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
-        for (long group : groups) {
-            while (true) {
-                Store leader = cluster.awaitLeader(group);
-                SlotOwnershipState ownership = leader.slotOwnership(group);
-                if (ownership != null && ownership.getConfigNumber() == config && ownership.getMovingCount() == 0) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("group " + group + " did not settle at configuration " + config + " within 90 s: "
-                            + (ownership == null ? "no answer" : "at " + ownership.getConfigNumber() + ", "
-                            + ownership.getMovingCount() + " slots moving"));
-                }
-                Thread.sleep(50);
-            }
-        }
-    }
-
-    private static ControllerCommand join(long group) {
-        return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder().addGroups(
-                GroupReplicas.newBuilder().setGroupId(group).addStoreIds(1).addStoreIds(2).addStoreIds(3))).build();
-    }
-
-    private static ControllerCommand leave(long group) {
-        return ControllerCommand.newBuilder().setLeave(LeaveGroups.newBuilder().addGroupIds(group)).build();
     }
 }
