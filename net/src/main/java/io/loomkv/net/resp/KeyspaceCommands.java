@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * Key-space commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS, DBSIZE. Every key is a string here
+ * Key-space commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS, DBSIZE, RANDOMKEY. Every key is a string here
  * (hashes, lists and sets come later), so TYPE answers {@code string} or {@code none}.
  */
 final class KeyspaceCommands {
@@ -30,7 +30,9 @@ final class KeyspaceCommands {
                         KeyspaceCommands::type),
                 walk("scan", -2, "2.8.0", "Iterates over the keys (MATCH, COUNT, TYPE).", KeyspaceCommands::scan),
                 walk("keys", 2, "1.0.0", "Returns the keys matching a pattern (bounded).", KeyspaceCommands::keys),
-                walk("dbsize", 1, "1.0.0", "Returns the number of keys (bounded).", KeyspaceCommands::dbsize));
+                walk("dbsize", 1, "1.0.0", "Returns the number of keys (bounded).", KeyspaceCommands::dbsize),
+                walk("randomkey", 1, "1.0.0", "Returns a random key (not uniformly: see docs/resp.md).",
+                        KeyspaceCommands::randomKey));
     }
 
     private static RespCommand keyed(String name, RespCommand.Kind kind, String summary, RespCommand.Handler handler) {
@@ -39,6 +41,25 @@ final class KeyspaceCommands {
 
     private static RespCommand walk(String name, int arity, String since, String summary, RespCommand.Handler handler) {
         return new RespCommand(name, arity, RespCommand.Kind.KEYSPACE, 0, 0, 0, "generic", since, summary, handler);
+    }
+
+    /**
+     * RANDOMKEY: the first key after a random position in the key space (from the first key when
+     * none follows it), or nil when there is none. Two scans of one key at most; not uniform (a key
+     * after a wide gap in the key order comes up more often), which Redis's sampling is not either.
+     */
+    private static CompletableFuture<RespReply> randomKey(CommandContext context, List<ByteString> arguments) {
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        byte[] position = new byte[1 + random.nextInt(8)];
+        random.nextBytes(position);
+        RespBackend backend = context.backend();
+        return backend.scan(ByteString.EMPTY, ByteString.copyFrom(position), 1).thenComposeAsync(page -> {
+            if (!page.keys().isEmpty()) {
+                return CompletableFuture.completedFuture((RespReply) new RespReply.Bulk(page.keys().get(0)));
+            }
+            return backend.scan(ByteString.EMPTY, ByteString.EMPTY, 1).thenApply(first -> first.keys().isEmpty()
+                    ? RespReply.NULL_BULK : new RespReply.Bulk(first.keys().get(0)));
+        }, BlockingSteps.EXECUTOR);
     }
 
     /** A key named twice is deleted once, as in Redis (the second finds nothing). */

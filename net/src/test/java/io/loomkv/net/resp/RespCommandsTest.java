@@ -169,6 +169,22 @@ class RespCommandsTest {
     }
 
     @Test
+    void randomKeyReturnsAnExistingKeyOrNil() throws IOException {
+        assertNull(call("RANDOMKEY"));
+        java.util.Set<String> keys = java.util.Set.of("a", "m", "zz", "\u00ff");
+        for (String key : keys) {
+            assertEquals("OK", call("SET", key, "v"));
+        }
+        java.util.Set<Object> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            Object key = call("RANDOMKEY");
+            assertTrue(keys.contains(key), "not a key: " + key);
+            seen.add(key);
+        }
+        assertTrue(seen.size() >= 2, "200 calls found only " + seen);
+    }
+
+    @Test
     void keysWithATimeToLive() throws IOException {
         long now = backend.nowMillis.get();
         assertEquals(-2L, call("TTL", "k"));
