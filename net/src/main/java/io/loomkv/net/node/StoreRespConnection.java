@@ -215,7 +215,6 @@ final class StoreRespConnection implements RespBackend {
         });
     }
 
-
     /** A write of {@code key}'s group, numbered in this connection's session there; retried once if the session expired. */
     private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request) {
         return write(key, request, true, store.waitsFromNow());

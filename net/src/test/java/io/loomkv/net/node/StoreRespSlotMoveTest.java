@@ -44,6 +44,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.exceptions.JedisMovedDataException;
+import redis.clients.jedis.resps.ClusterShardInfo;
 
 /**
  * Redis Cluster clients (Jedis {@code JedisCluster}, Lettuce {@code RedisClusterClient}) on the
@@ -304,15 +305,18 @@ class StoreRespSlotMoveTest {
     }
 
     /**
-     * Once a move settled, every store's CLUSTER SLOTS gives the moved block to the new group's
-     * leader, and a store that does not lead it answers a key there with -MOVED to that leader.
+     * Once a move settled, every store's CLUSTER SLOTS, SHARDS and NODES give the moved block to the
+     * new group's leader, and a store that does not lead it answers a key there with -MOVED to that
+     * leader. (Waited for: the leader balancer may move a leadership meanwhile.)
      */
     private static void assertClusterViewFollowsTheMove(LocalCluster cluster, int first, long group) {
         LocalCluster.awaitCondition(() -> "every store shows slot " + first + " at group " + group + "'s leader", () -> {
             int leaderPort = cluster.respAddress(cluster.awaitLeader(group).storeId()).getPort();
             for (long store : cluster.runningIds()) {
                 try (Jedis jedis = jedis(cluster, store)) {
-                    if (masterPortOf(jedis.clusterSlots(), first) != leaderPort) {
+                    if (masterPortOf(jedis.clusterSlots(), first) != leaderPort
+                            || shardMasterPortOf(jedis.clusterShards(), first) != leaderPort
+                            || nodesMasterPortOf(jedis.clusterNodes(), first) != leaderPort) {
                         return false;
                     }
                     if (store != cluster.awaitLeader(group).storeId() && movedPort(jedis, keyInSlotsFrom(first)) != leaderPort) {
@@ -338,6 +342,35 @@ class StoreRespSlotMoveTest {
             }
         }
         throw new AssertionError("CLUSTER SLOTS does not cover slot " + slot + ": " + slots);
+    }
+
+    private static long shardMasterPortOf(List<ClusterShardInfo> shards, int slot) {
+        for (ClusterShardInfo shard : shards) {
+            for (List<Long> range : shard.getSlots()) {
+                if (range.get(0) <= slot && slot <= range.get(1)) {
+                    return shard.getNodes().stream().filter(node -> node.getRole().equals("master")).findFirst()
+                            .orElseThrow(() -> new AssertionError("shard without a master: " + shard.getClusterShardInfo()))
+                            .getPort();
+                }
+            }
+        }
+        throw new AssertionError("CLUSTER SHARDS does not cover slot " + slot);
+    }
+
+    /** The port of the CLUSTER NODES line whose slots (fields 9 on: "a-b" or "a") hold {@code slot}. */
+    private static long nodesMasterPortOf(String nodes, int slot) {
+        for (String line : nodes.lines().toList()) {
+            String[] fields = line.split(" ");
+            for (int i = 8; i < fields.length; i++) {
+                String[] bounds = fields[i].split("-");
+                long low = Long.parseLong(bounds[0]);
+                long high = bounds.length == 1 ? low : Long.parseLong(bounds[1]);
+                if (low <= slot && slot <= high) {
+                    return Long.parseLong(fields[1].substring(fields[1].indexOf(':') + 1, fields[1].indexOf('@')));
+                }
+            }
+        }
+        throw new AssertionError("CLUSTER NODES does not cover slot " + slot + ":\n" + nodes);
     }
 
     /** The port a -MOVED for {@code key} names (-1 when the store answered it instead). */
