@@ -248,7 +248,7 @@ public final class Store implements AutoCloseable {
             this.respRpc = config.respAddress() == null ? null
                     : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
-                    config, liveLayout::current, service, replicas::get, addresses,
+                    config, this::freshestLayout, service, replicas::get, addresses,
                     new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc),
                     config.tls().respServerContext());
             peerServer.observeTraffic(metrics.peerTraffic());
@@ -504,6 +504,22 @@ public final class Store implements AutoCloseable {
                 return service.executeFromStore(request);
             }
         };
+    }
+
+    /**
+     * The layout the RESP endpoint routes by: the live layout, first moved up to the configuration
+     * this store's replica of group 0 has applied, if that is newer. The migration driver offers a
+     * new configuration only every few hundred milliseconds; in that window two stores could route a
+     * moved slot by different configurations and send a Redis Cluster client back and forth with
+     * -MOVED (Jedis and Lettuce give up after 5 redirections). A volatile read when nothing is newer.
+     */
+    private SlotLayout freshestLayout() {
+        Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
+        SlotLayout applied = controller == null ? null : controller.latestControllerConfig();
+        if (applied != null && applied.version() > liveLayout.current().version()) {
+            liveLayout.offer(applied);
+        }
+        return liveLayout.current();
     }
 
     private MigrationDriver.Host migrationHost() {

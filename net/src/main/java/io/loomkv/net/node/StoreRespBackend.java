@@ -47,6 +47,16 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     static final String CLUSTER_DOWN = "CLUSTERDOWN The cluster is down";
     /** A retried write (outcome unknown after a leader change) waits this long between attempts. */
     private static final long RETRY_PAUSE_MILLIS = 100;
+    /**
+     * How long a command on a key whose slot is moving between groups (frozen at its old group, or
+     * being pulled by its new one) waits for the slot to be served before it is answered
+     * {@code -TRYAGAIN}. A Redis Cluster client never sees such a state from Redis (a key is always
+     * either at the source or, with {@code -ASK}, at the target), and Jedis and Lettuce retry only
+     * {@code -MOVED}, {@code -ASK} and lost connections, so the store waits instead of answering an
+     * error. Below the 2 s socket timeout Jedis uses by default: a client that timed out would send
+     * the command again on another connection while this one could still apply it.
+     */
+    static final long MOVE_WAIT_MILLIS = 1_500;
     private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(2);
 
     private final NodeConfig config;
@@ -120,17 +130,34 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
                 : new RespError(CLUSTER_DOWN + " (store " + leader + " leads slot " + slot + " but its RESP address is not known)")));
     }
 
-    /** Opens a write session in {@code groupId} on this store (its leader). */
-    CompletableFuture<Long> openSession(int slot, long groupId) {
+    /**
+     * Opens a write session in {@code groupId} on this store (its leader). While the group cannot
+     * take it just now (a leadership transfer, a full queue) or knows no leader, it is asked again
+     * after a pause until {@code untilNanos}: an error here would reach a Redis Cluster client,
+     * which does not retry it (StoreRespSlotMoveTest saw {@code -ERR UNAVAILABLE: proposal dropped:
+     * leadership transfer ...} on a connection's first write). A session opened by an attempt whose
+     * answer was lost is never used and expires.
+     */
+    CompletableFuture<Long> openSession(int slot, long groupId, Waits waits) {
         KvRequest open = KvRequest.newBuilder().setGroupId(groupId).setOpenSession(OpenSession.getDefaultInstance()).build();
-        return local(open).thenCompose(reply -> switch (reply.getStatus()) {
-            case OK -> CompletableFuture.completedFuture(reply.getOpenSession().getClientId());
-            case NOT_LEADER -> redirect(slot, groupId, reply.getLeaderId());
-            default -> CompletableFuture.failedFuture(failure(reply));
+        return local(open).thenCompose(reply -> {
+            boolean again = !waits.leaderWaitOver();
+            return switch (reply.getStatus()) {
+                case OK -> CompletableFuture.completedFuture(reply.getOpenSession().getClientId());
+                case NOT_LEADER -> !otherLeaderKnown(groupId, reply.getLeaderId()) && again
+                        ? afterPause(() -> openSession(slot, groupId, waits)) : redirect(slot, groupId, reply.getLeaderId());
+                case UNAVAILABLE, TIMEOUT -> again ? afterPause(() -> openSession(slot, groupId, waits))
+                        : CompletableFuture.failedFuture(new RespError(CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
+                default -> CompletableFuture.failedFuture(failure(reply));
+            };
         });
     }
 
-    /** Whether a store other than this one is known to lead {@code groupId} (or {@code leaderHint} names one). */
+    /**
+     * Whether a store other than this one is known to lead {@code groupId} (or {@code leaderHint}
+     * names one). A NOT_LEADER may name this store: a replica deposed within its current turn still
+     * publishes itself as the leader for a moment; that is no leader to redirect to, but a wait.
+     */
     boolean otherLeaderKnown(long groupId, long leaderHint) {
         long leader = leaderHint != 0 ? leaderHint : leaderOf(groupId);
         return leader != 0 && leader != config.nodeId();
@@ -139,10 +166,74 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     /**
      * Until when a command whose group has no known leader waits for one before it is answered
      * {@code -CLUSTERDOWN}: two election timeouts, in which an election normally ends, so a client
-     * sees the new leader rather than an error it would have to retry.
+     * sees the new leader rather than an error (Jedis and Lettuce do not retry -CLUSTERDOWN); and at
+     * least as long as a command waits for a moving slot, since the wait is counted from the
+     * command's start and a move may have used part of it (with short election timeouts on a loaded
+     * machine, a client of StoreRespSlotMoveTest got -CLUSTERDOWN from a 400 ms wait).
      */
     long leaderWaitUntilNanos() {
-        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2L * config.tickIntervalMillis() * config.electionTimeoutTicks());
+        long electionsMillis = 2L * config.tickIntervalMillis() * config.electionTimeoutTicks();
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(electionsMillis, MOVE_WAIT_MILLIS));
+    }
+
+    /**
+     * Until when one command keeps trying (System.nanoTime values, from the command's start): a
+     * write's definite outcome or a read's answer, a leader to be known, a moving slot to be served.
+     */
+    record Waits(long deadlineNanos, long leaderNanos, long moveNanos) {
+        boolean leaderWaitOver() {
+            return System.nanoTime() - leaderNanos >= 0;
+        }
+
+        boolean moveWaitOver() {
+            return System.nanoTime() - moveNanos >= 0;
+        }
+
+        boolean deadlinePassed() {
+            return System.nanoTime() - deadlineNanos >= 0;
+        }
+    }
+
+    /** The waits of a command starting now. */
+    Waits waitsFromNow() {
+        return new Waits(writeDeadlineNanos(), leaderWaitUntilNanos(),
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MOVE_WAIT_MILLIS));
+    }
+
+    /**
+     * Whether {@code reply} refuses a key because its slot is not served by the group asked, which
+     * happens only while slots move or layouts disagree about a move: WRONG_GROUP (from the group's
+     * state machine, the slot frozen or not yet taken, or from a store whose layout names another
+     * group), or the UNAVAILABLE of a slot being pulled, the only UNAVAILABLE that names its group
+     * ({@code KvStateMachine.notServed}). Either way nothing was applied (such refusals are not
+     * cached as a write's outcome), so the request may be sent again, to the slot's group then.
+     */
+    static boolean slotNotServed(KvReply reply) {
+        return reply.getStatus() == Status.WRONG_GROUP
+                || (reply.getStatus() == Status.UNAVAILABLE && reply.getGroupId() != 0);
+    }
+
+    /** The answer to a command whose slot still moved after {@link #MOVE_WAIT_MILLIS}: nothing was done, retry. */
+    static RespError slotStillMoving(int slot, KvReply refusal) {
+        return new RespError("TRYAGAIN Slot " + slot + " is being moved to another group and was not served within "
+                + MOVE_WAIT_MILLIS + " ms; nothing was done, retry shortly (" + refusal.getStatus() + ": "
+                + refusal.getMessage() + ")");
+    }
+
+    /**
+     * Whether this store routes {@code groupId}'s keys by a configuration older than the one its
+     * replica of that group has applied: its layout is about to move on (the driver refreshes it),
+     * and a -MOVED computed from it now could name a store that sends the client straight back.
+     */
+    boolean layoutBehind(long groupId) {
+        Replica replica = serving(groupId);
+        return replica != null && replica.configNumber() > layout.get().version();
+    }
+
+    /** The numbered write addressed to the group {@code slot} belongs to now (it may have moved since the last attempt). */
+    private KvRequest routedNow(KvRequest numbered, int slot) {
+        long group = groupOf(slot);
+        return group == numbered.getGroupId() ? numbered : numbered.toBuilder().setGroupId(group).build();
     }
 
     /** How long a write may take, retries of an unknown outcome included. */
@@ -151,28 +242,38 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     }
 
     /**
-     * Proposes a numbered write. On this store while it leads; a first attempt that finds another
-     * leader is answered {@code -MOVED} (nothing was proposed). Once an attempt's outcome is
-     * unknown (its entry may have been lost in a leader change), or the leader could not take it
-     * just now (a leadership transfer in progress, a full queue), the same numbered write is sent
-     * again (here, or to the new leader's client address) until an answer is definite: the group's
-     * session table applies it at most once.
+     * Proposes a numbered write to the group it names. On this store while it leads; a first
+     * attempt that finds another leader is answered {@code -MOVED} (nothing was proposed). Once an
+     * attempt's outcome is unknown (its entry may have been lost in a leader change), or the leader
+     * could not take it just now (a leadership transfer in progress, a full queue), the same
+     * numbered write is sent again (here, or to the new leader's client address) until an answer is
+     * definite: the group's session table applies it at most once. A refusal because the key's slot
+     * moves applied nothing: the write waits and is routed again by the newest layout, with the same
+     * session and sequence (so a new owner that imported the slot's replies answers a retry of a
+     * write applied before the move from them), until the move wait is over; then, if no attempt is
+     * in doubt, {@code -TRYAGAIN} (else on until a definite answer or the write deadline).
      */
-    CompletableFuture<KvReply> propose(KvRequest numbered, int slot, long groupId, long deadlineNanos, boolean inDoubt) {
+    CompletableFuture<KvReply> propose(KvRequest numbered, int slot, Waits waits, boolean inDoubt) {
+        long groupId = numbered.getGroupId();
         if (leads(groupId)) {
-            return local(numbered).thenCompose(reply -> switch (reply.getStatus()) {
-                case TIMEOUT, UNAVAILABLE -> retry(numbered, slot, groupId, deadlineNanos, reply.getMessage());
-                case NOT_LEADER -> inDoubt ? retry(numbered, slot, groupId, deadlineNanos, reply.getMessage())
-                        : redirect(slot, groupId, reply.getLeaderId());
-                default -> CompletableFuture.completedFuture(reply);
+            return local(numbered).thenCompose(reply -> {
+                if (slotNotServed(reply)) {
+                    return slotMoving(numbered, slot, waits, inDoubt, reply);
+                }
+                return switch (reply.getStatus()) {
+                    case TIMEOUT, UNAVAILABLE -> retry(numbered, slot, waits, reply.getMessage());
+                    case NOT_LEADER -> inDoubt ? retry(numbered, slot, waits, reply.getMessage())
+                            : notLeader(numbered, slot, waits, reply.getLeaderId());
+                    default -> CompletableFuture.completedFuture(reply);
+                };
             });
         }
         if (!inDoubt) {
-            return redirect(slot, groupId, 0);
+            return notLeader(numbered, slot, waits, 0);
         }
         MemberAddress leader = addresses.get(leaderOf(groupId));
         if (leader == null) {
-            return retry(numbered, slot, groupId, deadlineNanos, "no leader of group " + groupId + " known");
+            return retry(numbered, slot, waits, "no leader of group " + groupId + " known");
         }
         InetSocketAddress target = leader.clientAddress();
         CompletableFuture<KvReply> call;
@@ -183,23 +284,51 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
         }
         return call.handle((reply, failure) -> {
             if (failure != null) {
-                return retry(numbered, slot, groupId, deadlineNanos, target + ": " + failure.getMessage());
+                return retry(numbered, slot, waits, target + ": " + failure.getMessage());
             }
             return switch (reply.getStatus()) {
                 case NOT_LEADER, UNAVAILABLE, TIMEOUT, WRONG_GROUP ->
-                        retry(numbered, slot, groupId, deadlineNanos, target + ": " + reply.getMessage());
+                        retry(numbered, slot, waits, target + ": " + reply.getMessage());
                 default -> CompletableFuture.completedFuture(reply);
             };
         }).thenCompose(Function.identity());
     }
 
-    private CompletableFuture<KvReply> retry(KvRequest numbered, int slot, long groupId, long deadlineNanos, String last) {
-        if (System.nanoTime() - deadlineNanos >= 0) {
-            return CompletableFuture.failedFuture(RespError.err("TIMEOUT: no definite outcome for a write to group "
-                    + groupId + " within " + 2 * config.requestTimeoutMillis() + " ms (it may or may not have been "
-                    + "applied); last: " + last));
+    /**
+     * A write not proposed because this store does not lead its group (nothing applied): -MOVED to
+     * the leader; while this store's layout is behind its replica of the group (a slot move it does
+     * not route by yet), or no other leader is known (an election, or a replica deposed this very
+     * turn), the write is routed again after a pause, until the move or leader wait is over.
+     */
+    private CompletableFuture<KvReply> notLeader(KvRequest numbered, int slot, Waits waits, long leaderHint) {
+        long groupId = numbered.getGroupId();
+        boolean wait = layoutBehind(groupId) ? !waits.moveWaitOver()
+                : !otherLeaderKnown(groupId, leaderHint) && !waits.leaderWaitOver();
+        if (wait) {
+            return afterPause(() -> propose(routedNow(numbered, slot), slot, waits, false));
         }
-        return afterPause(() -> propose(numbered, slot, groupId, deadlineNanos, true));
+        return redirect(slot, groupId, leaderHint);
+    }
+
+    /** The write was refused because its slot moves (nothing applied): again after a pause, or -TRYAGAIN once the wait is over. */
+    private CompletableFuture<KvReply> slotMoving(KvRequest numbered, int slot, Waits waits, boolean inDoubt, KvReply refusal) {
+        if (!inDoubt && waits.moveWaitOver()) {
+            return CompletableFuture.failedFuture(slotStillMoving(slot, refusal));
+        }
+        if (waits.deadlinePassed()) {
+            return retry(numbered, slot, waits, refusal.getMessage());
+        }
+        return afterPause(() -> propose(routedNow(numbered, slot), slot, waits, inDoubt));
+    }
+
+    /** Sends a write whose outcome is unknown again, to its slot's group now, until the deadline. */
+    private CompletableFuture<KvReply> retry(KvRequest numbered, int slot, Waits waits, String last) {
+        if (waits.deadlinePassed()) {
+            return CompletableFuture.failedFuture(RespError.err("TIMEOUT: no definite outcome for a write to group "
+                    + numbered.getGroupId() + " within " + 2 * config.requestTimeoutMillis() + " ms (it may or may not "
+                    + "have been applied); last: " + last));
+        }
+        return afterPause(() -> propose(routedNow(numbered, slot), slot, waits, true));
     }
 
     /** Runs {@code step} after the pause between retries. */

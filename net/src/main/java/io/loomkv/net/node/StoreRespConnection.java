@@ -196,47 +196,54 @@ final class StoreRespConnection implements RespBackend {
     /**
      * A read of {@code key}'s group: at its leader here, or (READONLY) at any replica here; else a
      * redirect. A replica that cannot take it just now (a leadership transfer, a full queue) is asked
-     * again after a pause, until the write deadline.
+     * again after a pause, until the write deadline; a key whose slot moves is asked again, routed
+     * by the newest layout, until the move wait is over ({@code -TRYAGAIN} then).
      */
     private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request) {
-        return read(key, request, store.writeDeadlineNanos(), store.leaderWaitUntilNanos());
+        return read(key, request, store.waitsFromNow());
     }
 
-    private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request, long deadlineNanos, long leaderWaitNanos) {
+    private CompletableFuture<KvReply> read(ByteString key, KvRequest.Builder request, StoreRespBackend.Waits waits) {
         int slot = Slots.slotOf(key);
         long group = store.groupOf(slot);
         boolean stale = readOnly.getAsBoolean() && store.serving(group) != null;
+        Supplier<CompletableFuture<KvReply>> again = () -> read(key, request, waits);
         if (!stale && !store.leads(group)) {
-            return elsewhere(slot, group, leaderWaitNanos, () -> read(key, request, deadlineNanos, leaderWaitNanos));
+            return elsewhere(slot, group, waits, again);
         }
         KvRequest routed = request.setGroupId(group).setConsistency(stale ? ReadConsistency.SERIALIZABLE
                 : ReadConsistency.LINEARIZABLE).build();
-        return store.local(routed).thenCompose(reply -> switch (reply.getStatus()) {
-            case NOT_LEADER -> reply.getLeaderId() != 0 ? store.redirect(slot, group, reply.getLeaderId())
-                    : elsewhere(slot, group, leaderWaitNanos, () -> read(key, request, deadlineNanos, leaderWaitNanos));
-            case UNAVAILABLE -> System.nanoTime() - deadlineNanos < 0
-                    ? StoreRespBackend.afterPause(() -> read(key, request, deadlineNanos, leaderWaitNanos))
-                    : CompletableFuture.failedFuture(new RespError(StoreRespBackend.CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
-            // No ReadIndex confirmation within the request timeout: the leader lost its quorum.
-            case TIMEOUT -> CompletableFuture.failedFuture(
-                    new RespError(StoreRespBackend.CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
-            default -> CompletableFuture.completedFuture(reply);
+        return store.local(routed).thenCompose(reply -> {
+            if (StoreRespBackend.slotNotServed(reply)) {
+                return !waits.moveWaitOver() ? StoreRespBackend.afterPause(again)
+                        : CompletableFuture.failedFuture(StoreRespBackend.slotStillMoving(slot, reply));
+            }
+            return switch (reply.getStatus()) {
+                case NOT_LEADER -> store.otherLeaderKnown(group, reply.getLeaderId()) ? store.redirect(slot, group, reply.getLeaderId())
+                        : elsewhere(slot, group, waits, again);
+                case UNAVAILABLE -> !waits.deadlinePassed() ? StoreRespBackend.afterPause(again)
+                        : CompletableFuture.failedFuture(new RespError(StoreRespBackend.CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
+                // No ReadIndex confirmation within the request timeout: the leader lost its quorum.
+                case TIMEOUT -> CompletableFuture.failedFuture(
+                        new RespError(StoreRespBackend.CLUSTER_DOWN + " (" + reply.getMessage() + ")"));
+                default -> CompletableFuture.completedFuture(reply);
+            };
         });
     }
 
     /** A write of {@code key}'s group, numbered in this connection's session there; retried once if the session expired. */
     private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request) {
-        return write(key, request, true, store.leaderWaitUntilNanos());
+        return write(key, request, true, store.waitsFromNow());
     }
 
     private CompletableFuture<KvReply> write(ByteString key, KvRequest.Builder request, boolean mayRenewSession,
-            long leaderWaitNanos) {
+            StoreRespBackend.Waits waits) {
         int slot = Slots.slotOf(key);
         long group = store.groupOf(slot);
         if (!store.leads(group)) {
-            return elsewhere(slot, group, leaderWaitNanos, () -> write(key, request, mayRenewSession, leaderWaitNanos));
+            return elsewhere(slot, group, waits, () -> write(key, request, mayRenewSession, waits));
         }
-        long deadlineNanos = store.writeDeadlineNanos();
+        long deadlineNanos = waits.deadlineNanos();
         WriteSession session = sessions.computeIfAbsent(group, g -> new WriteSession(MAX_WRITES_IN_FLIGHT));
         long sequence;
         try {
@@ -249,10 +256,10 @@ final class StoreRespConnection implements RespBackend {
             return CompletableFuture.failedFuture(new RespError("TRYAGAIN " + MAX_WRITES_IN_FLIGHT
                     + " writes of this connection to group " + group + " are still waiting"));
         }
-        CompletableFuture<Long> clientId = session.clientId(() -> store.openSession(slot, group));
+        CompletableFuture<Long> clientId = session.clientId(() -> store.openSession(slot, group, waits));
         CompletableFuture<KvReply> reply = clientId.thenCompose(id -> store.propose(request.setGroupId(group)
                 .setClientId(id).setSequence(sequence).setAcknowledgedBelow(session.acknowledgedBelow(sequence)).build(),
-                slot, group, deadlineNanos, false)).whenComplete((done, failure) -> {
+                slot, waits, false)).whenComplete((done, failure) -> {
             session.release(sequence);
             if (done != null && done.getStatus() == Status.SESSION_EXPIRED) {
                 session.reset(clientId);
@@ -263,19 +270,23 @@ final class StoreRespConnection implements RespBackend {
                 return CompletableFuture.completedFuture(done);
             }
             // Expired or evicted: the write was not applied, so it is safe to send it again in a new session.
-            return mayRenewSession ? write(key, request, false, leaderWaitNanos)
+            return mayRenewSession ? write(key, request, false, waits)
                     : CompletableFuture.failedFuture(new RespError("TRYAGAIN " + done.getMessage()));
         });
     }
 
     /**
      * The key's group is not served here: {@code -MOVED} to its leader, or, while no other leader is
-     * known (an election), {@code again} after a pause, until {@code leaderWaitNanos}; then
-     * {@code -CLUSTERDOWN}.
+     * known (an election), {@code again} after a pause, until the leader wait is over; then
+     * {@code -CLUSTERDOWN}. While this store's layout is behind what its replica of the group has
+     * applied (a slot move this store does not route by yet), {@code again} after a pause too, up to
+     * the move wait: a -MOVED from the old layout could send the client to a store that sends it back.
      */
-    private CompletableFuture<KvReply> elsewhere(int slot, long group, long leaderWaitNanos,
-            Supplier<CompletableFuture<KvReply>> again) {
-        if (store.otherLeaderKnown(group, 0) || System.nanoTime() - leaderWaitNanos >= 0) {
+    private CompletableFuture<KvReply> elsewhere(int slot, long group, StoreRespBackend.Waits waits, Supplier<CompletableFuture<KvReply>> again) {
+        if (store.layoutBehind(group) && !waits.moveWaitOver()) {
+            return StoreRespBackend.afterPause(again);
+        }
+        if (store.otherLeaderKnown(group, 0) || waits.leaderWaitOver()) {
             return store.redirect(slot, group, 0);
         }
         return StoreRespBackend.afterPause(again);

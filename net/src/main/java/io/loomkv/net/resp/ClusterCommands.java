@@ -29,7 +29,7 @@ final class ClusterCommands {
                 RespCommand.local("readwrite", 1, "cluster", "3.0.0",
                         "Reads go to the leader again (linearizable).", (c, a) -> readMode(c, false)),
                 RespCommand.local("asking", 1, "cluster", "3.0.0",
-                        "Accepted for Redis Cluster clients; slots do not migrate yet, so it changes nothing.",
+                        "Accepted for Redis Cluster clients; changes nothing: a slot moves whole, so no -ASK is ever sent.",
                         ClusterCommands::asking));
     }
 
