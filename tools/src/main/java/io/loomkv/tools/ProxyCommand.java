@@ -69,6 +69,9 @@ public final class ProxyCommand implements Callable<Integer> {
     @Mixin
     RespTlsOptions respTls;
 
+    @Mixin
+    ListenTlsOptions listenTls;
+
     @Override
     public Integer call() throws Exception {
         if (listen == null && respListen == null) {
@@ -80,6 +83,7 @@ public final class ProxyCommand implements Callable<Integer> {
         ClusterTarget target;
         TlsContext tlsContext;
         TlsContext respTlsContext;
+        TlsContext listenTlsContext;
         ProxyConfig limits;
         try {
             nativeAddress = listen == null ? null : MemberAddress.parseHostPort(listen);
@@ -89,23 +93,25 @@ public final class ProxyCommand implements Callable<Integer> {
             target = ClusterTarget.resolve(cluster);
             tlsContext = tls.context();
             respTlsContext = respTls.context();
+            listenTlsContext = listenTls.context();
         } catch (IllegalArgumentException | NodeConfigException | IOException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
         KvClientConfig clientConfig = KvClientConfig.of(target.clientAddresses(), target.clusterId()).withTls(tlsContext);
-        return serve(nativeAddress, respAddress, clientConfig, limits, respTlsContext);
+        return serve(nativeAddress, respAddress, clientConfig, limits, respTlsContext, listenTlsContext);
     }
 
     private int serve(InetSocketAddress nativeAddress, InetSocketAddress respAddress, KvClientConfig clientConfig, ProxyConfig limits,
-            TlsContext respTlsContext) throws InterruptedException {
+            TlsContext respTlsContext, TlsContext listenTlsContext) throws InterruptedException {
         List<AutoCloseable> running = new ArrayList<>();
         CountDownLatch stopped = new CountDownLatch(1);
         try {
             if (nativeAddress != null) {
-                KvProxy proxy = start(() -> KvProxy.start(nativeAddress, clientConfig, limits), listen);
+                KvProxy proxy = start(() -> KvProxy.start(nativeAddress, clientConfig, limits, listenTlsContext), listen);
                 running.add(proxy);
-                System.out.println("loomkv proxy: loomkv protocol on " + nativeAddress.getHostString() + ":" + proxy.port()
+                System.out.println("loomkv proxy: loomkv protocol" + (listenTlsContext == null ? "" : " over TLS") + " on "
+                        + nativeAddress.getHostString() + ":" + proxy.port()
                         + " for the cluster at " + cluster);
             }
             if (respAddress != null) {

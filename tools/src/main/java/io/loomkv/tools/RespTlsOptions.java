@@ -1,7 +1,6 @@
 package io.loomkv.tools;
 
 import io.loomkv.net.tls.TlsContext;
-import io.loomkv.net.tls.TlsFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -32,15 +31,6 @@ final class RespTlsOptions {
      * @throws IOException for files that cannot be used, naming them
      */
     TlsContext context() throws IOException {
-        if (certFile == null && keyFile == null) {
-            if (trustedCaFile != null) {
-                throw new IllegalArgumentException("--resp-trusted-ca needs --resp-cert and --resp-key (TLS on the RESP port)");
-            }
-            return null;
-        }
-        if (certFile == null || keyFile == null) {
-            throw new IllegalArgumentException("--resp-cert and --resp-key go together");
-        }
-        return TlsContext.load(TlsFiles.server(certFile, keyFile, trustedCaFile, trustedCaFile != null), "proxy resp port");
+        return ServerTlsFlags.context(certFile, keyFile, trustedCaFile, "--resp", "proxy resp port");
     }
 }

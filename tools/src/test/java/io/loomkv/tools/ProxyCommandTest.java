@@ -38,4 +38,15 @@ class ProxyCommandTest {
         assertTrue(refused("--resp-listen", "127.0.0.1:6379", "--cluster", "127.0.0.1:7101", "--resp-trusted-ca", "ca.pem")
                 .contains("--resp-cert"));
     }
+
+    @Test
+    void listenTlsFlagsGoTogether() {
+        assertTrue(refused("--listen", "127.0.0.1:7700", "--cluster", "127.0.0.1:7101", "--listen-key", "proxy-key.pem")
+                .contains("--listen-cert and --listen-key go together"));
+        assertTrue(refused("--listen", "127.0.0.1:7700", "--cluster", "127.0.0.1:7101", "--listen-trusted-ca", "ca.pem")
+                .contains("--listen-trusted-ca needs --listen-cert"));
+        String missing = refused("--listen", "127.0.0.1:7700", "--cluster", "127.0.0.1:7101",
+                "--listen-cert", "no-such-cert.pem", "--listen-key", "no-such-key.pem");
+        assertTrue(missing.contains("no-such-cert.pem"), missing);
+    }
 }

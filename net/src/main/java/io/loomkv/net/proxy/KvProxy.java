@@ -2,6 +2,7 @@ package io.loomkv.net.proxy;
 
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.rpc.RpcServer;
+import io.loomkv.net.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CountDownLatch;
@@ -46,11 +47,21 @@ public final class KvProxy implements AutoCloseable {
      * {@code clientConfig} reaches; callers present that config's cluster id, or none.
      */
     public static KvProxy start(InetSocketAddress listen, KvClientConfig clientConfig, ProxyConfig config) throws IOException {
+        return start(listen, clientConfig, config, null);
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, KvClientConfig, ProxyConfig)}, its port speaking TLS with
+     * {@code tls} (null: plain TCP), as a store's client port does: clients connect with the CA that
+     * signed its certificate, and with a client certificate when {@code tls} demands one.
+     */
+    public static KvProxy start(InetSocketAddress listen, KvClientConfig clientConfig, ProxyConfig config, TlsContext tls)
+            throws IOException {
         UpstreamClients upstream = new UpstreamClients(clientConfig, config.upstreamClients());
         ExecutorService forwardThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("proxy-forward-", 0).factory());
         try {
             ProxyService service = new ProxyService(config, upstream, forwardThreads);
-            RpcServer server = new RpcServer(config.serverConfig(clientConfig.clusterId()), service.build());
+            RpcServer server = new RpcServer(config.serverConfig(clientConfig.clusterId()).withTls(tls), service.build());
             int port = server.start(listen);
             // The layout names the proxy's address, known only once bound (port 0); a wildcard address
             // is no place to send a client to, so then the layout names none.
