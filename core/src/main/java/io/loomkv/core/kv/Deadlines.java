@@ -1,6 +1,7 @@
 package io.loomkv.core.kv;
 
 import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireCondition;
 import io.loomkv.core.kv.proto.Expiry;
 
 /**
@@ -29,6 +30,13 @@ public final class Deadlines {
 
     /** Why an expire operation is refused, or null. */
     static String check(Expire expire) {
+        if (expire.getConditionValue() < 0 || expire.getConditionValue() > ExpireCondition.IF_EARLIER_THAN_SOME_VALUE) {
+            return "expire condition " + expire.getConditionValue() + " is not one of ALWAYS, IF_NONE, IF_SOME, IF_LATER,"
+                    + " IF_EARLIER, IF_EARLIER_THAN_SOME";
+        }
+        if (expire.hasPersist() && expire.getCondition() != ExpireCondition.ALWAYS) {
+            return "persist takes no condition";
+        }
         return switch (expire.getChangeCase()) {
             case CHANGE_NOT_SET -> "expire needs ttl_millis, at_unix_millis or persist";
             case TTL_MILLIS -> checkTtl(expire.getTtlMillis(), "ttl_millis");
@@ -61,6 +69,21 @@ public final class Deadlines {
             case TTL_MILLIS -> clockMillis + expiry.getTtlMillis();
             case AT_UNIX_MILLIS -> expiry.getAtUnixMillis();
             case KEEP -> KEEP;
+        };
+    }
+
+    /**
+     * Whether an expire's condition lets a key with deadline {@code current} (0: none) get
+     * {@code next} (Redis's NX, XX, GT and LT; no deadline counts as later than any).
+     */
+    public static boolean allows(ExpireCondition condition, long current, long next) {
+        return switch (condition) {
+            case ALWAYS, UNRECOGNIZED -> true;
+            case IF_NONE -> current == 0;
+            case IF_SOME -> current != 0;
+            case IF_LATER -> current != 0 && next > current;
+            case IF_EARLIER -> current == 0 || next < current;
+            case IF_EARLIER_THAN_SOME -> current != 0 && next < current;
         };
     }
 

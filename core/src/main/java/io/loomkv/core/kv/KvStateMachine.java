@@ -745,6 +745,9 @@ public final class KvStateMachine {
             case CHANGE_NOT_SET -> throw new IllegalStateException("unreachable: the validator refuses an empty expire");
         };
         long before = deadlineAtApply(key);
+        if (!Deadlines.allows(expire.getCondition(), before, deadline)) {
+            return ok().setExpire(result.setSkipped(true)).build();
+        }
         applyDeadline(key, deadline, true);
         return ok().setExpire(result.setChanged(deadline != before)).build();
     }

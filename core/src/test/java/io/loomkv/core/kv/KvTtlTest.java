@@ -13,6 +13,7 @@ import io.loomkv.core.kv.proto.CompareAndSet;
 import io.loomkv.core.kv.proto.ExpireKeys;
 import io.loomkv.core.kv.proto.ExpiredKeys;
 import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireCondition;
 import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.core.kv.proto.ExportSlotResult;
 import io.loomkv.core.kv.proto.FindExpired;
@@ -149,6 +150,32 @@ class KvTtlTest {
         assertTrue(expire(Expire.newBuilder().setKey(bytes("k")).setAtUnixMillis(1)).getChanged());
         assertNull(kv.value("k"), "a deadline in the past deletes the key");
         assertTrue(kv.userContents().isEmpty());
+    }
+
+    @Test
+    void expireConditionsAreCheckedWhenApplied() {
+        assertOk(client.put("k", "v"));
+        assertTrue(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(100).setCondition(ExpireCondition.IF_SOME))
+                .getSkipped(), "XX: no deadline yet");
+        assertEquals(0, deadline("k"));
+        assertFalse(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(100).setCondition(ExpireCondition.IF_NONE))
+                .getSkipped());
+        long first = deadline("k");
+        assertTrue(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(50).setCondition(ExpireCondition.IF_LATER))
+                .getSkipped(), "GT: 50 ms is earlier");
+        assertFalse(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(200).setCondition(ExpireCondition.IF_LATER))
+                .getSkipped());
+        assertTrue(deadline("k") > first);
+        assertFalse(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(10).setCondition(
+                ExpireCondition.IF_EARLIER_THAN_SOME)).getSkipped());
+        assertEquals(kv.nowMillis + 10, deadline("k"));
+        assertTrue(expire(Expire.newBuilder().setKey(bytes("k")).setPersist(true)).getChanged());
+        assertTrue(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(10).setCondition(
+                ExpireCondition.IF_EARLIER_THAN_SOME)).getSkipped(), "XX LT: none to be earlier than");
+        assertFalse(expire(Expire.newBuilder().setKey(bytes("k")).setTtlMillis(10).setCondition(ExpireCondition.IF_EARLIER))
+                .getSkipped(), "LT: none counts as forever");
+        assertInvalid(kvExpire(Expire.newBuilder().setKey(bytes("k")).setPersist(true).setCondition(ExpireCondition.IF_NONE)),
+                "persist takes no condition");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.loomkv.net.resp;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.kv.Deadlines;
 import io.loomkv.core.kv.proto.Expire;
+import io.loomkv.core.kv.proto.ExpireCondition;
 import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.net.client.KeyTtl;
 import java.util.List;
@@ -15,8 +16,8 @@ import java.util.concurrent.CompletableFuture;
  * EXPIRETIME, PEXPIRETIME, SETEX, PSETEX and GETEX, with Redis's replies and error texts. The
  * deadline is fixed by the group's leader when the write is applied (a relative time counts from
  * the leader's timestamp of the command), so every replica expires the key at the same moment.
- * EXPIRE's NX/XX/GT/LT conditions are refused: they compare with the current deadline, and the
- * store has no conditional expire yet that would make them atomic.
+ * EXPIRE's NX/XX/GT/LT conditions travel with the command and are checked by the state machine
+ * against the key's deadline when it is applied, so they are atomic.
  */
 final class ExpiryCommands {
     private ExpiryCommands() {}
@@ -102,20 +103,13 @@ final class ExpiryCommands {
 
     private static CompletableFuture<RespReply> expire(CommandContext context, List<ByteString> arguments, String command,
             Unit unit, boolean absolute) {
-        if (arguments.size() > 3) {
-            String option = RespArgs.lower(arguments.get(3));
-            if (List.of("nx", "xx", "gt", "lt").contains(option)) {
-                throw RespError.err(command.toUpperCase(Locale.ROOT) + " " + option.toUpperCase(Locale.ROOT)
-                        + " is not supported yet (the condition could not be checked atomically); nothing was changed");
-            }
-            throw RespError.err("Unsupported option " + RespArgs.text(arguments.get(3)));
-        }
+        ExpireCondition condition = condition(arguments);
         long amount = RespArgs.integer(arguments.get(2));
         Optional<Long> millis = unit.toMillis(amount);
         if (millis.isEmpty()) {
             throw invalidExpireTime(command);
         }
-        Expire.Builder expire = Expire.newBuilder().setKey(arguments.get(1));
+        Expire.Builder expire = Expire.newBuilder().setKey(arguments.get(1)).setCondition(condition);
         if (absolute) {
             if (millis.get() > Deadlines.MAX_DEADLINE_MILLIS) {
                 throw invalidExpireTime(command);
@@ -130,7 +124,37 @@ final class ExpiryCommands {
             }
             expire.setTtlMillis(millis.get());
         }
-        return context.backend().expire(expire.build()).thenApply(result -> RespReply.integer(result.getExisted() ? 1 : 0));
+        return context.backend().expire(expire.build())
+                .thenApply(result -> RespReply.integer(result.getExisted() && !result.getSkipped() ? 1 : 0));
+    }
+
+    /** EXPIRE's NX, XX, GT and LT (Redis 7), checked by the state machine against the key's deadline. */
+    private static ExpireCondition condition(List<ByteString> arguments) {
+        boolean nx = false;
+        boolean xx = false;
+        boolean gt = false;
+        boolean lt = false;
+        for (int i = 3; i < arguments.size(); i++) {
+            switch (RespArgs.lower(arguments.get(i))) {
+                case "nx" -> nx = true;
+                case "xx" -> xx = true;
+                case "gt" -> gt = true;
+                case "lt" -> lt = true;
+                default -> throw RespError.err("Unsupported option " + RespArgs.text(arguments.get(i)));
+            }
+        }
+        if (nx && (xx || gt || lt)) {
+            throw RespError.err("NX and XX, GT or LT options at the same time are not compatible");
+        }
+        if (gt && lt) {
+            throw RespError.err("GT and LT options at the same time are not compatible");
+        }
+        // XX with GT or LT: GT and LT already need a deadline to compare with (LT treats none as forever).
+        if (xx && lt) {
+            return ExpireCondition.IF_EARLIER_THAN_SOME;
+        }
+        return nx ? ExpireCondition.IF_NONE : gt ? ExpireCondition.IF_LATER : lt ? ExpireCondition.IF_EARLIER
+                : xx ? ExpireCondition.IF_SOME : ExpireCondition.ALWAYS;
     }
 
     private static CompletableFuture<RespReply> persist(CommandContext context, List<ByteString> arguments) {

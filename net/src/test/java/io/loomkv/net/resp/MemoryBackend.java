@@ -107,6 +107,14 @@ final class MemoryBackend implements RespBackend {
                 return ExpireResult.getDefaultInstance();
             }
             Long before = deadlines.get(key);
+            long next = switch (expire.getChangeCase()) {
+                case TTL_MILLIS -> nowMillis.get() + expire.getTtlMillis();
+                case AT_UNIX_MILLIS -> expire.getAtUnixMillis();
+                case PERSIST, CHANGE_NOT_SET -> 0;
+            };
+            if (!io.loomkv.core.kv.Deadlines.allows(expire.getCondition(), before == null ? 0 : before, next)) {
+                return ExpireResult.newBuilder().setExisted(true).setSkipped(true).build();
+            }
             switch (expire.getChangeCase()) {
                 case PERSIST -> deadlines.remove(key);
                 case TTL_MILLIS -> deadlines.put(key, nowMillis.get() + expire.getTtlMillis());

@@ -222,7 +222,20 @@ class RespCommandsTest {
         assertNull(call("GETEX", "nothing", "EX", "5"));
         assertEquals("-ERR syntax error", call("GETEX", "s", "EX"));
         assertEquals("-ERR invalid expire time in 'getex' command", call("GETEX", "s", "EX", "-1"));
-        assertTrue(((String) call("EXPIRE", "s", "10", "NX")).startsWith("-ERR EXPIRE NX is not supported yet"));
+        assertEquals(0L, call("EXPIRE", "s", "10", "XX"), "XX: s has no deadline");
+        assertEquals(1L, call("EXPIRE", "s", "10", "NX"));
+        assertEquals(0L, call("EXPIRE", "s", "20", "NX"), "NX: s has one now");
+        assertEquals(0L, call("EXPIRE", "s", "5", "GT"));
+        assertEquals(1L, call("EXPIRE", "s", "5", "LT"));
+        assertEquals(5L, call("TTL", "s"));
+        assertEquals(1L, call("EXPIRE", "s", "8", "XX", "GT"));
+        assertEquals(8L, call("TTL", "s"));
+        assertEquals(1L, call("PERSIST", "s"));
+        assertEquals(0L, call("EXPIRE", "s", "8", "XX", "LT"), "XX LT: no deadline to be earlier than");
+        assertEquals(-1L, call("TTL", "s"));
+        assertEquals("-ERR NX and XX, GT or LT options at the same time are not compatible",
+                call("EXPIRE", "s", "10", "NX", "GT"));
+        assertEquals("-ERR GT and LT options at the same time are not compatible", call("EXPIRE", "s", "10", "GT", "LT"));
         assertEquals(-1L, call("TTL", "s"), "a refused EXPIRE changes nothing");
         assertNull(call("SET", "gs", "v", "EX", "10", "GET"));
         assertEquals(10L, call("TTL", "gs"));
