@@ -2,7 +2,8 @@
 # Issue 6's two memory/restart targets, on a fresh local cluster:
 #   1. load KEYS keys of VALUE_BYTES (default 1,000,000 x 128 B) with multi-put preload;
 #      then every node's heap after a full GC (jcmd GC.run + GC.heap_info) vs the raw data
-#      (keys + values bytes); target <= 3x;
+#      (keys + values bytes); target <= 3x; with each node's RSS and data directory bytes
+#      (WAL, snapshots and engine files) per key;
 #   2. SIGKILL one follower and start it again: time from its process start to "serving
 #      clients" in its log, and to its applied index reaching the leader's commit index at
 #      the kill (it serves reads from the restored state); target <= 5 s.
@@ -50,8 +51,13 @@ for pidfile in "$RUN_DIR"/node*.pid; do
   pid=$(cat "$pidfile")
   "$JCMD" "$pid" GC.run > /dev/null
   used_kb=$("$JCMD" "$pid" GC.heap_info | grep -m1 -oE "used [0-9]+K" | grep -oE "[0-9]+")
-  printf '%s (pid %s): heap used %d MB = %.2fx raw\n' "$(basename "$pidfile" .pid)" "$pid" $(( used_kb / 1024 )) \
-      "$(echo "$used_kb * 1024 / $RAW" | bc -l)"
+  rss_kb=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
+  node_dir="$RUN_DIR/$(basename "$pidfile" .pid)"
+  disk_bytes=$(du -sb "$node_dir" | cut -f1)
+  printf '%s (pid %s): heap used %d MB = %.2fx raw; RSS %d MB = %.0f B/key; data dir %d MB = %.0f B/key\n' \
+      "$(basename "$pidfile" .pid)" "$pid" $(( used_kb / 1024 )) "$(echo "$used_kb * 1024 / $RAW" | bc -l)" \
+      $(( rss_kb / 1024 )) "$(echo "$rss_kb * 1024 / $KEYS" | bc -l)" $(( disk_bytes / 1000000 )) \
+      "$(echo "$disk_bytes / $KEYS" | bc -l)"
 done
 echo "load: $(uptime)"
 
