@@ -74,6 +74,26 @@ public final class SimGroup {
         return result[0];
     }
 
+    /**
+     * Proposes opaque {@code data} (a real state machine's command) at store {@code storeId}: like
+     * {@link #start} but for a {@link SimMachine} other than the toy one. The result's proposal id is 0.
+     */
+    public Simulator.Start propose(int storeId, ByteString data) {
+        SimStore store = sim.store(storeId);
+        if (!store.running()) {
+            return Simulator.Start.REJECTED;
+        }
+        SimReplica replica = store.replica(id);
+        Simulator.Start[] result = {Simulator.Start.REJECTED};
+        store.run("propose", () -> {
+            result[0] = replica.proposeData(data);
+            if (result[0].isLeader()) {
+                replica.processInput();
+            }
+        });
+        return result[0];
+    }
+
     public boolean proposeConfChange(int storeId, ConfChange change) {
         SimStore store = sim.store(storeId);
         if (!store.running()) {
