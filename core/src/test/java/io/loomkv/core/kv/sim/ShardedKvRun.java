@@ -38,7 +38,9 @@ import java.util.TreeMap;
  *   <li>every slot is served by exactly one group, the one the newest configuration names, and no
  *       group keeps a key of a slot it does not serve (handed-off data was deleted);
  *   <li>every acknowledged append is in its key exactly once, no token is there that was not
- *       acknowledged, and each client's tokens in a key are in the order it wrote them.
+ *       acknowledged, and each key's appends are in an order that respects real time (one
+ *       acknowledged before another was sent comes first; so each client's are in its order):
+ *       the appends and the final read of every key are linearizable.
  * </ul>
  * The Raft safety checks of every group run after every step, as in every simulator run.
  */
@@ -95,8 +97,8 @@ public final class ShardedKvRun {
 
     /** What one run did, for the test's report. */
     public record Summary(long seed, int stores, long ticks, long steps, long crashes, long pauses, List<String> configs,
-            int refusedCommands, long configNumber, int acknowledgedWrites, long writeAttempts, long migrationProposals,
-            long callsAnswered) {}
+            int refusedCommands, long configNumber, int acknowledgedWrites, long writeAttempts, long wrongGroupReplies,
+            long unavailableReplies, long migrationProposals, long callsAnswered) {}
 
     /** Runs {@code seed} with {@code chaosTicks} ticks of faults; throws an AssertionError naming the seed when a check fails. */
     public static Summary run(long seed, int chaosTicks, String replayHint, boolean trace) {
@@ -309,11 +311,13 @@ public final class ShardedKvRun {
         long attempts = clients.stream().mapToLong(SimKvClient::attempts).sum();
         long proposals = drivers.stream().mapToLong(SimMigrationDriver::proposals).sum();
         return new Summary(sim.seed(), sim.nodeCount(), sim.nowTick(), sim.stepsRun(), sim.stats().crashes(),
-                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, attempts, proposals,
+                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, attempts,
+                clients.stream().mapToLong(SimKvClient::wrongGroupReplies).sum(),
+                clients.stream().mapToLong(SimKvClient::unavailableReplies).sum(), proposals,
                 calls.callsAnswered());
     }
 
-    /** Every acknowledged token exactly once in its key, nothing else there, each client's tokens in its order. */
+    /** Every acknowledged token exactly once in its key, nothing else there, in an order that respects real time. */
     private int checkTokens(SlotLayout latest, Map<Long, TreeMap<ByteString, ByteString>> contents) {
         Map<String, SimKvClient.Token> expected = new HashMap<>();
         for (SimKvClient client : clients) {
@@ -327,6 +331,7 @@ public final class ShardedKvRun {
             long owner = latest.groupOf(Slots.slotOf(keyBytes));
             ByteString value = contents.get(owner).get(keyBytes);
             Map<Integer, Long> lastSequence = new HashMap<>();
+            List<SimKvClient.Token> order = new ArrayList<>();
             String text = value == null ? "" : value.toStringUtf8();
             for (String part : text.split(",")) {
                 if (part.isEmpty()) {
@@ -344,7 +349,9 @@ public final class ShardedKvRun {
                     throw sim.fail("key " + key + " holds client " + token.client() + "'s write " + token.sequence()
                             + " after its later write " + before + ": " + text);
                 }
+                order.add(token);
             }
+            checkRealTimeOrder(key, order);
         }
         for (SimKvClient.Token token : expected.values()) {
             if (!seen.containsKey(token.text())) {
@@ -352,6 +359,24 @@ public final class ShardedKvRun {
             }
         }
         return expected.size();
+    }
+
+    /**
+     * Linearizability of one key's appends (the final value is the read after all of them): an
+     * append acknowledged before another was first sent must come before it in the value.
+     */
+    private void checkRealTimeOrder(String key, List<SimKvClient.Token> order) {
+        for (int i = 0; i < order.size(); i++) {
+            for (int j = i + 1; j < order.size(); j++) {
+                SimKvClient.Token first = order.get(i);
+                SimKvClient.Token second = order.get(j);
+                if (second.acknowledgedTick() < first.invokedTick()) {
+                    throw sim.fail("key " + key + " holds " + first.text() + " (sent at tick " + first.invokedTick()
+                            + ") before " + second.text() + ", which was acknowledged earlier, at tick "
+                            + second.acknowledgedTick() + ": not linearizable");
+                }
+            }
+        }
     }
 
     private int anyStore() {

@@ -20,8 +20,11 @@ import java.util.Random;
  */
 final class SimKvClient {
 
-    /** A token appended to a key: client {@code client}'s write number {@code sequence}. */
-    record Token(String key, int client, long sequence) {
+    /**
+     * A token appended to a key: client {@code client}'s write number {@code sequence}, sent first
+     * at {@code invokedTick} and acknowledged at {@code acknowledgedTick} (-1 while in flight).
+     */
+    record Token(String key, int client, long sequence, long invokedTick, long acknowledgedTick) {
         String text() {
             return "c" + client + "." + sequence;
         }
@@ -56,7 +59,7 @@ final class SimKvClient {
         if (session.idle() && !stopped && random.nextInt(4) == 0) {
             String key = keys.get(random.nextInt(keys.size()));
             ByteString keyBytes = ByteString.copyFrom(key, StandardCharsets.UTF_8);
-            inFlight = new Token(key, index, session.nextSequence());
+            inFlight = new Token(key, index, session.nextSequence(), sim.nowTick(), -1);
             Command.Builder append = Command.newBuilder().setAppend(Append.newBuilder().setKey(keyBytes)
                     .setValue(ByteString.copyFrom(inFlight.text() + ",", StandardCharsets.UTF_8)));
             session.write(append, refusedBy -> router.route(keyBytes, refusedBy), this::outcome);
@@ -68,7 +71,8 @@ final class SimKvClient {
             throw sim.fail("client " + index + ": append of " + inFlight + " ended " + reply.getStatus() + ": "
                     + reply.getMessage());
         }
-        acknowledged.add(inFlight);
+        acknowledged.add(new Token(inFlight.key(), inFlight.client(), inFlight.sequence(), inFlight.invokedTick(),
+                sim.nowTick()));
         inFlight = null;
     }
 
@@ -91,5 +95,13 @@ final class SimKvClient {
 
     long attempts() {
         return session.attempts();
+    }
+
+    long wrongGroupReplies() {
+        return session.wrongGroupReplies();
+    }
+
+    long unavailableReplies() {
+        return session.unavailableReplies();
     }
 }

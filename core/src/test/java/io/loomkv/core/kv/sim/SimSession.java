@@ -37,6 +37,8 @@ final class SimSession {
     private LongUnaryOperator router;
     private Consumer<KvReply> onOutcome;
     private long attempts;
+    private long wrongGroupReplies;
+    private long unavailableReplies;
 
     /** A session to open at KV group {@code homeGroup} (0: the controller). */
     SimSession(Simulator sim, String name, long homeGroup) {
@@ -63,8 +65,17 @@ final class SimSession {
         return clientId;
     }
 
+    /** Proposals tried (also those no leader took). */
     long attempts() {
         return attempts;
+    }
+
+    long wrongGroupReplies() {
+        return wrongGroupReplies;
+    }
+
+    long unavailableReplies() {
+        return unavailableReplies;
     }
 
     /**
@@ -127,11 +138,13 @@ final class SimSession {
             return;
         }
         if (reply.getStatus() == Status.WRONG_GROUP) {
+            wrongGroupReplies++;
             targetGroup = router.applyAsLong(targetGroup);
             wakeTick = sim.nowTick() + 5;
             return;
         }
         if (reply.getStatus() == Status.UNAVAILABLE) {
+            unavailableReplies++;
             wakeTick = sim.nowTick() + 10;
             return;
         }
