@@ -29,7 +29,8 @@ import java.util.TreeMap;
  * of the shard controller (group 0, simulator group 1) and of two data groups (1 and 2, simulator
  * groups 2 and 3), each running the real {@code KvStateMachine} on the in-memory engine under the
  * server's replica driver; a {@link SimMigrationDriver} per store making {@code MigrationPlanner}'s
- * decisions; clients appending unique tokens through sessions ({@link SimKvClient}); an operator
+ * decisions; clients appending unique tokens through sessions and reading by ReadIndex
+ * ({@link SimKvClient}); an operator
  * issuing Move, Join and Leave to the controller ({@link SimAdmin}); and the simulator's faults:
  * lost, duplicated, delayed and reordered messages, partitions, crashes (also inside a Ready),
  * pauses. Then everything heals, the operator and the clients stop, and the run must settle: every
@@ -39,8 +40,10 @@ import java.util.TreeMap;
  *       group keeps a key of a slot it does not serve (handed-off data was deleted);
  *   <li>every acknowledged append is in its key exactly once, no token is there that was not
  *       acknowledged, and each key's appends are in an order that respects real time (one
- *       acknowledged before another was sent comes first; so each client's are in its order):
- *       the appends and the final read of every key are linearizable.
+ *       acknowledged before another was sent comes first; so each client's are in its order);
+ *   <li>every read saw a prefix of its key's appends: all those acknowledged before it was sent,
+ *       none sent after it returned, and no less than a read that returned before it was sent.
+ *       With the two above, each key's history (its reads and the final value) is linearizable.
  * </ul>
  * The Raft safety checks of every group run after every step, as in every simulator run.
  */
@@ -52,7 +55,7 @@ public final class ShardedKvRun {
     static final long SETTLE_TICKS = Simulator.ticksForMillis(60_000);
     private static final long BOOTSTRAP_TICKS = Simulator.ticksForMillis(20_000);
     private static final List<Long> DATA_GROUPS = List.of(1L, 2L);
-    private static final int CLIENTS = 3;
+    private static final int CLIENTS = 4;
     private static final int KEYS = 12;
     private static final NetworkFaults HEAVY = new NetworkFaults(300, 300, 50, 0, 6, 100, 10, 60);
     private static final List<NetworkFaults> PROFILES = List.of(
@@ -66,7 +69,10 @@ public final class ShardedKvRun {
     private final List<SimMigrationDriver> drivers = new ArrayList<>();
     private final List<SimKvClient> clients = new ArrayList<>();
     private final List<String> keys = new ArrayList<>();
+    /** The index of each confirmed read, by "simulator group/context". */
+    private final Map<String, Long> confirmedReads = new HashMap<>();
     private SimAdmin admin;
+    private long readsChecked;
 
     private ShardedKvRun(Simulator sim, SlotLayout initial, ShardedFault fault) {
         this.sim = sim;
@@ -97,7 +103,7 @@ public final class ShardedKvRun {
 
     /** What one run did, for the test's report. */
     public record Summary(long seed, int stores, long ticks, long steps, long crashes, long pauses, List<String> configs,
-            int refusedCommands, long configNumber, int acknowledgedWrites, long writeAttempts, long wrongGroupReplies,
+            int refusedCommands, long configNumber, int acknowledgedWrites, long readsChecked, long writeAttempts, long wrongGroupReplies,
             long unavailableReplies, long migrationProposals, long callsAnswered) {}
 
     /** Runs {@code seed} with {@code chaosTicks} ticks of faults; throws an AssertionError naming the seed when a check fails. */
@@ -166,12 +172,18 @@ public final class ShardedKvRun {
             drivers.add(new SimMigrationDriver(sim, calls, store, DATA_GROUPS, fault));
         }
         for (int client = 0; client < CLIENTS; client++) {
-            clients.add(new SimKvClient(sim, client, DATA_GROUPS.get(client % DATA_GROUPS.size()), keys, this::route, fault));
+            clients.add(new SimKvClient(sim, client, DATA_GROUPS.get(client % DATA_GROUPS.size()), keys, this::route,
+                    (simGroup, context) -> confirmedReads.getOrDefault(simGroup + "/" + context, -1L), fault));
         }
         List<Long> commandTicks = new ArrayList<>();
         int commands = 2 + random.nextInt(4);
         for (int i = 0; i < commands; i++) {
             commandTicks.add(sim.nowTick() + random.nextInt(chaosTicks));
+        }
+        for (long group : DATA_GROUPS) {
+            int simGroup = SimMigrationDriver.simGroup(group);
+            sim.group(simGroup).onReadConfirmed((store, context, index) ->
+                    confirmedReads.putIfAbsent(simGroup + "/" + context, index));
         }
         admin = new SimAdmin(sim, DATA_GROUPS, stores, this::latestConfig, commandTicks);
         sim.addTickHook(() -> {
@@ -261,8 +273,10 @@ public final class ShardedKvRun {
         SlotLayout latest = latestConfig();
         for (long group : DATA_GROUPS) {
             KvSimMachine leader = leaderMachine(group);
-            if (leader == null || leader.machine().configNumber() != latest.version()
-                    || leader.machine().movingSlotCount() > 0) {
+            // The leader the checks read from has applied everything any replica applied (so
+            // every entry a client was answered from).
+            if (leader == null || leader.appliedIndex() < sim.group(SimMigrationDriver.simGroup(group)).highestAppliedIndex()
+                    || leader.machine().configNumber() != latest.version() || leader.machine().movingSlotCount() > 0) {
                 return false;
             }
         }
@@ -311,7 +325,7 @@ public final class ShardedKvRun {
         long attempts = clients.stream().mapToLong(SimKvClient::attempts).sum();
         long proposals = drivers.stream().mapToLong(SimMigrationDriver::proposals).sum();
         return new Summary(sim.seed(), sim.nodeCount(), sim.nowTick(), sim.stepsRun(), sim.stats().crashes(),
-                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, attempts,
+                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, readsChecked, attempts,
                 clients.stream().mapToLong(SimKvClient::wrongGroupReplies).sum(),
                 clients.stream().mapToLong(SimKvClient::unavailableReplies).sum(), proposals,
                 calls.callsAnswered());
@@ -352,6 +366,7 @@ public final class ShardedKvRun {
                 order.add(token);
             }
             checkRealTimeOrder(key, order);
+            checkReads(key, order);
         }
         for (SimKvClient.Token token : expected.values()) {
             if (!seen.containsKey(token.text())) {
@@ -377,6 +392,50 @@ public final class ShardedKvRun {
                 }
             }
         }
+    }
+
+    /**
+     * Each read of {@code key} (whose appends, in order, are {@code appends}) saw a prefix of them:
+     * every append acknowledged before the read was sent, none sent after it returned; and a read
+     * that returned before another was sent saw no more than it.
+     */
+    private void checkReads(String key, List<SimKvClient.Token> appends) {
+        List<SimKvClient.Read> reads = new ArrayList<>();
+        for (SimKvClient client : clients) {
+            for (SimKvClient.Read read : client.reads()) {
+                if (read.key().equals(key)) {
+                    reads.add(read);
+                }
+            }
+        }
+        for (SimKvClient.Read read : reads) {
+            List<String> seen = read.tokens();
+            for (int i = 0; i < appends.size(); i++) {
+                SimKvClient.Token append = appends.get(i);
+                boolean inRead = i < seen.size();
+                if (inRead && !seen.get(i).equals(append.text())) {
+                    throw sim.fail("a read of " + key + " saw " + seen + ", not a prefix of its appends " + appends);
+                }
+                if (!inRead && append.acknowledgedTick() < read.invokedTick()) {
+                    throw sim.fail("a read of " + key + " sent at tick " + read.invokedTick() + " missed " + append.text()
+                            + ", acknowledged at tick " + append.acknowledgedTick() + ": saw " + seen);
+                }
+                if (inRead && append.invokedTick() > read.returnedTick()) {
+                    throw sim.fail("a read of " + key + " that returned at tick " + read.returnedTick() + " saw "
+                            + append.text() + ", sent at tick " + append.invokedTick());
+                }
+            }
+            if (seen.size() > appends.size()) {
+                throw sim.fail("a read of " + key + " saw " + seen + ", more than its appends " + appends);
+            }
+            for (SimKvClient.Read other : reads) {
+                if (read.returnedTick() < other.invokedTick() && read.tokens().size() > other.tokens().size()) {
+                    throw sim.fail("a read of " + key + " saw " + read.tokens() + " before another saw only "
+                            + other.tokens() + ": not linearizable");
+                }
+            }
+        }
+        readsChecked += reads.size();
     }
 
     private int anyStore() {

@@ -1,10 +1,14 @@
 package io.loomkv.core.kv.sim;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.KvSimMachine;
 import io.loomkv.core.kv.proto.Append;
 import io.loomkv.core.kv.proto.Command;
+import io.loomkv.core.kv.proto.Get;
 import io.loomkv.core.kv.proto.KvReply;
+import io.loomkv.core.kv.proto.KvRequest;
 import io.loomkv.core.kv.proto.Status;
+import io.loomkv.core.raft.sim.SimReplica;
 import io.loomkv.core.raft.sim.Simulator;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,10 +17,12 @@ import java.util.Random;
 
 /**
  * A client of the sharded simulation: through one {@link SimSession} (opened at its home data
- * group), it appends unique tokens ({@code c<client>.<sequence>,}) to random keys, one at a time,
- * until stopped; each write goes to the group the controller's newest configuration names and
- * follows WRONG_GROUP refusals. Every token it was told OK for is acknowledged: at the end it must
- * be in its key exactly once.
+ * group), it appends unique tokens ({@code c<client>.<sequence>,}) to random keys, one operation
+ * at a time, until stopped; and reads keys, linearizably: a ReadIndex at the leader of the group
+ * the key routes to, then a get from that replica once it applied that far (as the server serves
+ * a LINEARIZABLE read). Each request goes to the group the controller's newest configuration names
+ * and follows WRONG_GROUP refusals. Every token it was told OK for is acknowledged: at the end it
+ * must be in its key exactly once; every read is checked against the appends' times.
  */
 final class SimKvClient {
 
@@ -35,17 +41,41 @@ final class SimKvClient {
         long route(ByteString key, long refusedBy);
     }
 
+    /** The index a read (by simulator group and context) was confirmed at, or -1 while it is not. */
+    interface ReadIndexes {
+        long confirmedIndex(int simGroup, long context);
+    }
+
+    /** A completed read of {@code key}: sent first at {@code invokedTick}, answered at {@code returnedTick}. */
+    record Read(String key, long invokedTick, long returnedTick, List<String> tokens) {}
+
+    /** Reads time out and are sent again (with a new ReadIndex) after 3 s of simulated time. */
+    private static final long READ_TIMEOUT_TICKS = Simulator.ticksForMillis(3_000);
+
     private final Simulator sim;
     private final int index;
     private final List<String> keys;
     private final Random random;
     private final Router router;
     private final SimSession session;
+    private final ReadIndexes readIndexes;
+    private final List<Read> reads = new ArrayList<>();
+    // The read in flight (none when readKey is null): linearizable, by ReadIndex at the group's leader.
+    private String readKey;
+    private long readInvokedTick;
+    private long readGroup;
+    private int readStore;
+    private long readIncarnation;
+    private long readContext = -1;
+    private long readDeadlineTick;
+    private long readWakeTick;
     private final List<Token> acknowledged = new ArrayList<>();
     private Token inFlight;
     private boolean stopped;
 
-    SimKvClient(Simulator sim, int index, long homeGroup, List<String> keys, Router router, ShardedFault fault) {
+    SimKvClient(Simulator sim, int index, long homeGroup, List<String> keys, Router router, ReadIndexes readIndexes,
+            ShardedFault fault) {
+        this.readIndexes = readIndexes;
         this.sim = sim;
         this.index = index;
         this.keys = List.copyOf(keys);
@@ -56,14 +86,88 @@ final class SimKvClient {
 
     void tick() {
         session.tick();
-        if (session.idle() && !stopped && random.nextInt(4) == 0) {
-            String key = keys.get(random.nextInt(keys.size()));
-            ByteString keyBytes = ByteString.copyFrom(key, StandardCharsets.UTF_8);
-            inFlight = new Token(key, index, session.nextSequence(), sim.nowTick(), -1);
-            Command.Builder append = Command.newBuilder().setAppend(Append.newBuilder().setKey(keyBytes)
-                    .setValue(ByteString.copyFrom(inFlight.text() + ",", StandardCharsets.UTF_8)));
-            session.write(append, refusedBy -> router.route(keyBytes, refusedBy), this::outcome);
+        if (readKey != null) {
+            readTick();
+            return;
         }
+        if (!session.idle() || stopped || random.nextInt(2) != 0) {
+            return;
+        }
+        String key = keys.get(random.nextInt(keys.size()));
+        ByteString keyBytes = ByteString.copyFrom(key, StandardCharsets.UTF_8);
+        if (random.nextInt(3) == 0) {
+            readKey = key;
+            readInvokedTick = sim.nowTick();
+            readGroup = router.route(keyBytes, -1);
+            readContext = -1;
+            readTick();
+            return;
+        }
+        inFlight = new Token(key, index, session.nextSequence(), sim.nowTick(), -1);
+        Command.Builder append = Command.newBuilder().setAppend(Append.newBuilder().setKey(keyBytes)
+                .setValue(ByteString.copyFrom(inFlight.text() + ",", StandardCharsets.UTF_8)));
+        session.write(append, refusedBy -> router.route(keyBytes, refusedBy), this::outcome);
+    }
+
+    /** The read in flight: ask for a ReadIndex at the group's leader, then read there once it applied that far. */
+    private void readTick() {
+        long now = sim.nowTick();
+        if (now < readWakeTick) {
+            return;
+        }
+        int simGroup = SimMigrationDriver.simGroup(readGroup);
+        if (readContext < 0) {
+            int leader = sim.group(simGroup).newestLeader();
+            long context = leader == 0 || !sim.store(leader).running() ? -1 : sim.group(simGroup).readIndex(leader);
+            if (context < 0) {
+                readWakeTick = now + 5;
+                return;
+            }
+            readContext = context;
+            readStore = leader;
+            readIncarnation = sim.store(leader).incarnation();
+            readDeadlineTick = now + READ_TIMEOUT_TICKS;
+            return;
+        }
+        SimReplica replica = sim.store(readStore).replica(simGroup);
+        if (replica.machine() == null || replica.incarnation() != readIncarnation || now >= readDeadlineTick) {
+            readContext = -1;
+            return;
+        }
+        long readIndex = readIndexes.confirmedIndex(simGroup, readContext);
+        if (readIndex < 0 || replica.machine().appliedIndex() < readIndex) {
+            return;
+        }
+        ByteString keyBytes = ByteString.copyFrom(readKey, StandardCharsets.UTF_8);
+        KvReply reply = ((KvSimMachine) replica.machine()).machine().read(
+                KvRequest.newBuilder().setGet(Get.newBuilder().setKey(keyBytes)).build());
+        readContext = -1;
+        switch (reply.getStatus()) {
+            case OK -> readDone(reply.getGet().getValue().toStringUtf8());
+            case NOT_FOUND -> readDone("");
+            case WRONG_GROUP -> {
+                readGroup = router.route(keyBytes, readGroup);
+                readWakeTick = now + 5;
+            }
+            case UNAVAILABLE -> readWakeTick = now + 10;
+            default -> throw sim.fail("client " + index + ": read of " + readKey + " ended " + reply.getStatus() + ": "
+                    + reply.getMessage());
+        }
+    }
+
+    private void readDone(String value) {
+        List<String> tokens = new ArrayList<>();
+        for (String part : value.split(",")) {
+            if (!part.isEmpty()) {
+                tokens.add(part);
+            }
+        }
+        reads.add(new Read(readKey, readInvokedTick, sim.nowTick(), List.copyOf(tokens)));
+        readKey = null;
+    }
+
+    List<Read> reads() {
+        return reads;
     }
 
     private void outcome(KvReply reply) {
@@ -82,7 +186,7 @@ final class SimKvClient {
     }
 
     boolean done() {
-        return stopped && inFlight == null;
+        return stopped && inFlight == null && readKey == null;
     }
 
     List<Token> acknowledged() {

@@ -27,6 +27,7 @@ public final class SimGroup {
     private final Set<Long> confirmedReads = new HashSet<>();
     private long nextReadContext = 1;
     private long readsConfirmed;
+    private ReadListener readListener;
 
     SimGroup(Simulator sim, int id, ConfState initialMembership) {
         this.sim = sim;
@@ -165,6 +166,20 @@ public final class SimGroup {
         if (confirmedReads.add(context)) {
             readsConfirmed++;
         }
+        if (readListener != null) {
+            readListener.confirmed(storeId, context, index);
+        }
+    }
+
+    /** Told of every confirmed read (after the checks), so a scenario can serve it from a real state machine. */
+    @FunctionalInterface
+    public interface ReadListener {
+        void confirmed(int storeId, long context, long index);
+    }
+
+    /** Sets the one {@link ReadListener} of this group (null for none). */
+    public void onReadConfirmed(ReadListener listener) {
+        readListener = listener;
     }
 
     private AssertionError checkerFailure(String message) {
