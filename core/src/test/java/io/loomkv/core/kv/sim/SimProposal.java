@@ -37,15 +37,15 @@ final class SimProposal {
         this.deadlineTick = deadlineTick;
     }
 
-    /** Proposes {@code command} at the replica of {@code simGroup} that leads in the newest term; null when none accepts it. */
-    static SimProposal propose(Simulator sim, int simGroup, Command command, long timeoutTicks) {
-        int leader = sim.group(simGroup).newestLeader();
-        if (leader == 0) {
-            return null;
-        }
-        Simulator.Start start = sim.group(simGroup).propose(leader,
+    /** Proposes {@code command} at store {@code storeId}'s replica of {@code simGroup}; null when it does not take it (not the leader, down). */
+    static SimProposal propose(Simulator sim, int simGroup, int storeId, Command command, long timeoutTicks) {
+        Simulator.Start start = sim.group(simGroup).propose(storeId,
                 CommandBatch.newBuilder().addCommands(command).build().toByteString());
-        return start.isLeader() ? new SimProposal(sim, simGroup, leader, start, sim.nowTick() + timeoutTicks) : null;
+        return start.isLeader() ? new SimProposal(sim, simGroup, storeId, start, sim.nowTick() + timeoutTicks) : null;
+    }
+
+    int storeId() {
+        return storeId;
     }
 
     Outcome poll() {

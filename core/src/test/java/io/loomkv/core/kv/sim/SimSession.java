@@ -12,13 +12,18 @@ import java.util.function.LongUnaryOperator;
  * A sequential client session of the sharded simulation, as {@code KvStateMachine} requires one:
  * it opens a session at its home group, then sends one numbered write at a time
  * ({@code acknowledged_below} = its sequence), retrying the same sequence until it has the write's
- * outcome: after a lost proposal, at the group its router names after a {@code WRONG_GROUP}, and
- * later after an {@code UNAVAILABLE} (a slot being pulled). Driven by {@link #tick()}.
+ * outcome: after a lost request, proposal or answer, at the group its router names after a
+ * {@code WRONG_GROUP}, and later after an {@code UNAVAILABLE} (a slot being pulled). Requests and
+ * answers cross the simulated network (lost when the store is disconnected or by the network's
+ * drop rate, delayed by its delays), so a write the group applied may well be sent again.
+ * Driven by {@link #tick()}.
  */
 final class SimSession {
 
     /** A proposal not applied within 3 s of simulated time is retried. */
     private static final long PROPOSAL_TIMEOUT_TICKS = Simulator.ticksForMillis(3_000);
+    /** A client that sent a request and heard nothing for 500 ms sends it again. */
+    private static final long ANSWER_TIMEOUT_TICKS = Simulator.ticksForMillis(500);
     /** The log clock the clients stamp: simulated time after this base, so timestamps are positive. */
     static final long CLOCK_BASE_MILLIS = 1_000_000;
 
@@ -29,6 +34,12 @@ final class SimSession {
     private long clientId;
     private long nextSequence = 1;
     private SimProposal proposal;
+    /** The store a request is travelling to (0: none), and when it arrives. */
+    private int requestStore;
+    private long requestArrivalTick;
+    /** An answer travelling back (null: none), and when it arrives. */
+    private KvReply replyInFlight;
+    private long replyArrivalTick;
     private long wakeTick;
     // The write in flight (none when op is null).
     private Command.Builder op;
@@ -100,30 +111,83 @@ final class SimSession {
     }
 
     void tick() {
-        if (sim.nowTick() < wakeTick || (open() && op == null)) {
+        long now = sim.nowTick();
+        if (now < wakeTick || (open() && op == null)) {
+            return;
+        }
+        if (replyInFlight != null) {
+            if (now >= replyArrivalTick) {
+                KvReply reply = replyInFlight;
+                replyInFlight = null;
+                done(reply);
+            }
+            return;
+        }
+        if (requestStore != 0) {
+            if (now >= requestArrivalTick) {
+                arrive();
+            }
             return;
         }
         if (proposal == null) {
-            Command command = open() ? op.setTimestampMillis(now()).setClientId(clientId).setSequence(sequence)
-                    .setAcknowledgedBelow(sequence).build()
-                    : Command.newBuilder().setTimestampMillis(now()).setOpenSession(OpenSession.getDefaultInstance()).build();
-            long group = open() ? targetGroup : homeGroup;
-            attempts++;
-            proposal = SimProposal.propose(sim, (int) group + 1, command, PROPOSAL_TIMEOUT_TICKS);
-            if (proposal == null) {
-                wakeTick = sim.nowTick() + 5;
-            }
+            send();
             return;
         }
         switch (proposal.poll()) {
             case PENDING -> { }
-            case LOST -> {
-                proposal = null;
-                if (fault == ShardedFault.RETRY_WITH_NEW_SEQUENCE && open()) {
-                    sequence = nextSequence++;
+            case LOST -> lost();
+            case DONE -> {
+                // The answer travels back; a lost one is noticed only by the client's timeout.
+                long delay = sim.network().callLegDelayTicks(proposal.storeId(), proposal.storeId(), false);
+                if (delay < 0) {
+                    wakeTick = now + ANSWER_TIMEOUT_TICKS;
+                    lost();
+                } else {
+                    replyInFlight = proposal.reply();
+                    replyArrivalTick = now + delay;
+                    proposal = null;
                 }
             }
-            case DONE -> done(proposal.reply());
+        }
+    }
+
+    /**
+     * Sends the write (or the open_session) to the leader of its group over the network: lost or
+     * delayed like any message when the store is cut off or the network is unreliable. (The leader
+     * is found as a client's NOT_LEADER hints would find it.)
+     */
+    private void send() {
+        long group = open() ? targetGroup : homeGroup;
+        int leader = sim.group((int) group + 1).newestLeader();
+        attempts++;
+        long delay = leader == 0 ? -1 : sim.network().callLegDelayTicks(leader, leader, true);
+        if (delay < 0) {
+            wakeTick = sim.nowTick() + (leader == 0 ? 5 : ANSWER_TIMEOUT_TICKS);
+            return;
+        }
+        requestStore = leader;
+        requestArrivalTick = sim.nowTick() + delay;
+    }
+
+    /** The request reached its store: proposed there if it still leads (a retry of the same sequence otherwise). */
+    private void arrive() {
+        int store = requestStore;
+        requestStore = 0;
+        long group = open() ? targetGroup : homeGroup;
+        Command command = open() ? op.setTimestampMillis(now()).setClientId(clientId).setSequence(sequence)
+                .setAcknowledgedBelow(sequence).build()
+                : Command.newBuilder().setTimestampMillis(now()).setOpenSession(OpenSession.getDefaultInstance()).build();
+        proposal = sim.network().linkUp(store, store)
+                ? SimProposal.propose(sim, (int) group + 1, store, command, PROPOSAL_TIMEOUT_TICKS) : null;
+        if (proposal == null) {
+            wakeTick = sim.nowTick() + 5;
+        }
+    }
+
+    private void lost() {
+        proposal = null;
+        if (fault == ShardedFault.RETRY_WITH_NEW_SEQUENCE && open()) {
+            sequence = nextSequence++;
         }
     }
 
