@@ -45,7 +45,9 @@ import java.util.TreeMap;
  *       none sent after it returned, and no less than a read that returned before it was sent.
  *       With the two above, each key's history (its reads and the final value) is linearizable.
  * </ul>
- * The Raft safety checks of every group run after every step, as in every simulator run.
+ * During the run, every 100 ms of simulated time, every live data-group replica serves only slots
+ * its own configuration gives it. The Raft safety checks of every group run after every step, as
+ * in every simulator run.
  */
 public final class ShardedKvRun {
 
@@ -57,6 +59,7 @@ public final class ShardedKvRun {
     private static final List<Long> DATA_GROUPS = List.of(1L, 2L);
     private static final int CLIENTS = 4;
     private static final int KEYS = 12;
+    private static final long SERVING_CHECK_EVERY_TICKS = 10;
     private static final NetworkFaults HEAVY = new NetworkFaults(300, 300, 50, 0, 6, 100, 10, 60);
     private static final List<NetworkFaults> PROFILES = List.of(
             NetworkFaults.RELIABLE, NetworkFaults.UNRELIABLE, NetworkFaults.UNRELIABLE_LONG_REORDER, HEAVY);
@@ -73,6 +76,7 @@ public final class ShardedKvRun {
     private final Map<String, Long> confirmedReads = new HashMap<>();
     private SimAdmin admin;
     private long readsChecked;
+    private long servingChecks;
 
     private ShardedKvRun(Simulator sim, SlotLayout initial, ShardedFault fault) {
         this.sim = sim;
@@ -103,7 +107,7 @@ public final class ShardedKvRun {
 
     /** What one run did, for the test's report. */
     public record Summary(long seed, int stores, long ticks, long steps, long crashes, long pauses, List<String> configs,
-            int refusedCommands, long configNumber, int acknowledgedWrites, long readsChecked, long writeAttempts, long wrongGroupReplies,
+            int refusedCommands, long configNumber, int acknowledgedWrites, long readsChecked, long servingChecks, long writeAttempts, long wrongGroupReplies,
             long unavailableReplies, long migrationProposals, long callsAnswered) {}
 
     /** Runs {@code seed} with {@code chaosTicks} ticks of faults; throws an AssertionError naming the seed when a check fails. */
@@ -195,8 +199,54 @@ public final class ShardedKvRun {
                 client.tick();
             }
             admin.tick();
+            if (sim.nowTick() % SERVING_CHECK_EVERY_TICKS == 0) {
+                checkServing();
+            }
             return true;
         });
+    }
+
+    /**
+     * Throughout the run, at every live replica of a data group: the slots it serves are slots
+     * its configuration gives it (so two groups serve one slot only at different configuration
+     * numbers, and the move protocol has frozen the older one's copy).
+     */
+    private void checkServing() {
+        KvSimMachine controller = newestController();
+        if (controller == null) {
+            return;
+        }
+        for (int store = 1; store <= sim.nodeCount(); store++) {
+            for (long group : DATA_GROUPS) {
+                KvSimMachine machine = (KvSimMachine) sim.store(store).replica(SimMigrationDriver.simGroup(group)).machine();
+                long config = machine == null ? 0 : machine.machine().configNumber();
+                if (config == 0 || config > controller.machine().latestConfig().version()) {
+                    continue;
+                }
+                SlotLayout layout = SlotLayout.fromProto(controller.machine().controller().query(config));
+                for (SlotRange range : machine.machine().ownedSlots().ranges()) {
+                    for (int slot = range.first(); slot <= range.last(); slot++) {
+                        if (layout.groupOf(slot) != group) {
+                            throw sim.fail("store " + store + "'s replica of group " + group + " serves slot " + slot
+                                    + " at configuration " + config + ", which gives it to group " + layout.groupOf(slot));
+                        }
+                    }
+                }
+            }
+        }
+        servingChecks++;
+    }
+
+    private KvSimMachine newestController() {
+        KvSimMachine newest = null;
+        for (int store = 1; store <= sim.nodeCount(); store++) {
+            KvSimMachine machine = (KvSimMachine) sim.store(store).replica(1).machine();
+            SlotLayout config = machine == null ? null : machine.machine().latestConfig();
+            if (config != null && (newest == null || config.version() > newest.machine().latestConfig().version())) {
+                newest = machine;
+            }
+        }
+        return newest;
     }
 
     /** The group a key's write goes to: its owner in the newest configuration, the other group after that one refused it. */
@@ -211,15 +261,8 @@ public final class ShardedKvRun {
 
     /** The newest configuration any live replica of the controller has applied (null before the bootstrap). */
     private SlotLayout latestConfig() {
-        SlotLayout newest = null;
-        for (int store = 1; store <= sim.nodeCount(); store++) {
-            KvSimMachine machine = (KvSimMachine) sim.store(store).replica(1).machine();
-            SlotLayout config = machine == null ? null : machine.machine().latestConfig();
-            if (config != null && (newest == null || config.version() > newest.version())) {
-                newest = config;
-            }
-        }
-        return newest;
+        KvSimMachine newest = newestController();
+        return newest == null ? null : newest.machine().latestConfig();
     }
 
     private void chaos(int chaosTicks) {
@@ -325,7 +368,7 @@ public final class ShardedKvRun {
         long attempts = clients.stream().mapToLong(SimKvClient::attempts).sum();
         long proposals = drivers.stream().mapToLong(SimMigrationDriver::proposals).sum();
         return new Summary(sim.seed(), sim.nodeCount(), sim.nowTick(), sim.stepsRun(), sim.stats().crashes(),
-                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, readsChecked, attempts,
+                sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, readsChecked, servingChecks, attempts,
                 clients.stream().mapToLong(SimKvClient::wrongGroupReplies).sum(),
                 clients.stream().mapToLong(SimKvClient::unavailableReplies).sum(), proposals,
                 calls.callsAnswered());
