@@ -10,5 +10,7 @@ enum ShardedFault {
     /** A client retries a lost write under a new sequence: the session cannot tell it is a retry, so it may apply twice. */
     RETRY_WITH_NEW_SEQUENCE,
     /** The driver deletes handed-off slots without asking the new owner whether it has installed them. */
-    DELETE_BEFORE_INSTALLED
+    DELETE_BEFORE_INSTALLED,
+    /** A client reads from any live replica at once, without a ReadIndex: a stale (serializable) read. */
+    STALE_READS
 }

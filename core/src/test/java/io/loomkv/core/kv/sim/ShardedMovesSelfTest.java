@@ -26,6 +26,12 @@ class ShardedMovesSelfTest {
         assertTrue(failure.contains("did not settle") || failure.contains("missing"), failure);
     }
 
+    @Test
+    void staleReadsAreCaughtMissingAcknowledgedAppends() {
+        String failure = firstFailure(ShardedFault.STALE_READS);
+        assertTrue(failure.contains("missed") || failure.contains("not linearizable"), failure);
+    }
+
     private static String firstFailure(ShardedFault fault) {
         for (long seed = 1; seed <= SEEDS; seed++) {
             try {

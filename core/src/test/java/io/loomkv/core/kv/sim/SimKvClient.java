@@ -59,6 +59,7 @@ final class SimKvClient {
     private final Router router;
     private final SimSession session;
     private final ReadIndexes readIndexes;
+    private final ShardedFault fault;
     private final List<Read> reads = new ArrayList<>();
     // The read in flight (none when readKey is null): linearizable, by ReadIndex at the group's leader.
     private String readKey;
@@ -76,6 +77,7 @@ final class SimKvClient {
     SimKvClient(Simulator sim, int index, long homeGroup, List<String> keys, Router router, ReadIndexes readIndexes,
             ShardedFault fault) {
         this.readIndexes = readIndexes;
+        this.fault = fault;
         this.sim = sim;
         this.index = index;
         this.keys = List.copyOf(keys);
@@ -116,6 +118,13 @@ final class SimKvClient {
             return;
         }
         int simGroup = SimMigrationDriver.simGroup(readGroup);
+        if (fault == ShardedFault.STALE_READS) {
+            SimReplica any = sim.store(1 + random.nextInt(sim.nodeCount())).replica(simGroup);
+            if (any.machine() != null) {
+                serve((KvSimMachine) any.machine());
+            }
+            return;
+        }
         if (readContext < 0) {
             int leader = sim.group(simGroup).newestLeader();
             long context = leader == 0 || !sim.store(leader).running() ? -1 : sim.group(simGroup).readIndex(leader);
@@ -138,9 +147,14 @@ final class SimKvClient {
         if (readIndex < 0 || replica.machine().appliedIndex() < readIndex) {
             return;
         }
+        serve((KvSimMachine) replica.machine());
+    }
+
+    /** Reads the key from {@code machine}: done, or sent again later (elsewhere after WRONG_GROUP). */
+    private void serve(KvSimMachine machine) {
+        long now = sim.nowTick();
         ByteString keyBytes = ByteString.copyFrom(readKey, StandardCharsets.UTF_8);
-        KvReply reply = ((KvSimMachine) replica.machine()).machine().read(
-                KvRequest.newBuilder().setGet(Get.newBuilder().setKey(keyBytes)).build());
+        KvReply reply = machine.machine().read(KvRequest.newBuilder().setGet(Get.newBuilder().setKey(keyBytes)).build());
         readContext = -1;
         switch (reply.getStatus()) {
             case OK -> readDone(reply.getGet().getValue().toStringUtf8());
