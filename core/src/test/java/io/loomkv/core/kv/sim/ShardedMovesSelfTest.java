@@ -6,8 +6,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The sharded simulation's checks catch the bugs they are there for: with a deliberate bug in the
- * clients or in the migration driver, some of the first seeds fail, with the failure that bug
- * causes. (The correct code passes the same seeds in {@link ShardedMovesSimulationTest}.)
+ * clients (writes retried under a new sequence, reads without a ReadIndex) or in the migration
+ * driver (deletes before the new owner installed), one of the first seeds fails, with the failure
+ * that bug causes. (The correct code passes the same seeds in {@link ShardedMovesSimulationTest}.)
  */
 class ShardedMovesSelfTest {
 

@@ -1,5 +1,7 @@
 package io.loomkv.core.kv.sim;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.loomkv.core.raft.sim.SimProperties;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +41,15 @@ class ShardedMovesSimulationTest {
     void seed102LeaderReadBeforeItAppliedWhatAClientWasAnsweredFrom() {
         ShardedKvRun.run(102, ShardedKvRun.CHAOS_TICKS, "-Dtest=ShardedMovesSimulationTest#seed102LeaderReadBeforeItAppliedWhatAClientWasAnsweredFrom",
                 SimProperties.trace());
+    }
+
+    /** A seed is a bug report only if it replays: the same seed runs the same run, step for step. */
+    @Test
+    void aSeedReplaysTheSameRun() {
+        String replay = "-Dtest=ShardedMovesSimulationTest#aSeedReplaysTheSameRun";
+        ShardedKvRun.Summary first = ShardedKvRun.run(7, ShardedKvRun.CHAOS_TICKS, replay, false);
+        ShardedKvRun.Summary again = ShardedKvRun.run(7, ShardedKvRun.CHAOS_TICKS, replay, false);
+        assertEquals(first, again);
     }
 
     private static int chaosTicks() {
