@@ -20,7 +20,7 @@ import java.util.Random;
  * group), it appends unique tokens ({@code c<client>.<sequence>,}) to random keys, one operation
  * at a time, until stopped; and reads keys, linearizably: a ReadIndex at the leader of the group
  * the key routes to, then a get from that replica once it applied that far (as the server serves
- * a LINEARIZABLE read). Each request goes to the group the controller's newest configuration names
+ * a LINEARIZABLE read). Requests and answers cross the simulated network. Each request goes to the group the controller's newest configuration names
  * and follows WRONG_GROUP refusals. Every token it was told OK for is acknowledged: at the end it
  * must be in its key exactly once; every read is checked against the appends' times.
  */
@@ -70,6 +70,11 @@ final class SimKvClient {
     private long readContext = -1;
     private long readDeadlineTick;
     private long readWakeTick;
+    /** The store the read request is travelling to (0: none); it arrives at {@link #readWakeTick}. */
+    private int readRequestStore;
+    /** The read's answer travelling back (null: none), and when it arrives. */
+    private KvReply readAnswer;
+    private long readAnswerArrivalTick;
     private final List<Token> acknowledged = new ArrayList<>();
     private Token inFlight;
     private boolean stopped;
@@ -111,7 +116,11 @@ final class SimKvClient {
         session.write(append, refusedBy -> router.route(keyBytes, refusedBy), this::outcome);
     }
 
-    /** The read in flight: ask for a ReadIndex at the group's leader, then read there once it applied that far. */
+    /**
+     * The read in flight: sent over the network to the group's leader, which asks for a ReadIndex
+     * and reads once it applied that far; the answer travels back. A lost leg, a lost leadership
+     * or a timeout sends it again (it changes nothing, so a retry is always safe).
+     */
     private void readTick() {
         long now = sim.nowTick();
         if (now < readWakeTick) {
@@ -121,21 +130,20 @@ final class SimKvClient {
         if (fault == ShardedFault.STALE_READS) {
             SimReplica any = sim.store(1 + random.nextInt(sim.nodeCount())).replica(simGroup);
             if (any.machine() != null) {
-                serve((KvSimMachine) any.machine());
+                answered(read((KvSimMachine) any.machine()));
+            }
+            return;
+        }
+        if (readAnswer != null) {
+            if (now >= readAnswerArrivalTick) {
+                KvReply reply = readAnswer;
+                readAnswer = null;
+                answered(reply);
             }
             return;
         }
         if (readContext < 0) {
-            int leader = sim.group(simGroup).newestLeader();
-            long context = leader == 0 || !sim.store(leader).running() ? -1 : sim.group(simGroup).readIndex(leader);
-            if (context < 0) {
-                readWakeTick = now + 5;
-                return;
-            }
-            readContext = context;
-            readStore = leader;
-            readIncarnation = sim.store(leader).incarnation();
-            readDeadlineTick = now + READ_TIMEOUT_TICKS;
+            askForReadIndex(simGroup);
             return;
         }
         SimReplica replica = sim.store(readStore).replica(simGroup);
@@ -147,20 +155,57 @@ final class SimKvClient {
         if (readIndex < 0 || replica.machine().appliedIndex() < readIndex) {
             return;
         }
-        serve((KvSimMachine) replica.machine());
+        readContext = -1;
+        long delay = sim.network().callLegDelayTicks(readStore, readStore, false);
+        if (delay < 0) {
+            readWakeTick = now + SimSession.ANSWER_TIMEOUT_TICKS;
+        } else {
+            readAnswer = read((KvSimMachine) replica.machine());
+            readAnswerArrivalTick = now + delay;
+        }
     }
 
-    /** Reads the key from {@code machine}: done, or sent again later (elsewhere after WRONG_GROUP). */
-    private void serve(KvSimMachine machine) {
+    /** The request's way to the leader, then its ReadIndex there. */
+    private void askForReadIndex(int simGroup) {
         long now = sim.nowTick();
+        if (readRequestStore == 0) {
+            int leader = sim.group(simGroup).newestLeader();
+            long delay = leader == 0 ? -1 : sim.network().callLegDelayTicks(leader, leader, true);
+            if (delay < 0) {
+                readWakeTick = now + (leader == 0 ? 5 : SimSession.ANSWER_TIMEOUT_TICKS);
+                return;
+            }
+            readRequestStore = leader;
+            readWakeTick = now + delay;
+            return;
+        }
+        int store = readRequestStore;
+        readRequestStore = 0;
+        boolean reachable = sim.store(store).running() && sim.network().linkUp(store, store);
+        long context = reachable ? sim.group(simGroup).readIndex(store) : -1;
+        if (context < 0) {
+            readWakeTick = now + 5;
+            return;
+        }
+        readContext = context;
+        readStore = store;
+        readIncarnation = sim.store(store).incarnation();
+        readDeadlineTick = now + READ_TIMEOUT_TICKS;
+    }
+
+    private KvReply read(KvSimMachine machine) {
         ByteString keyBytes = ByteString.copyFrom(readKey, StandardCharsets.UTF_8);
-        KvReply reply = machine.machine().read(KvRequest.newBuilder().setGet(Get.newBuilder().setKey(keyBytes)).build());
-        readContext = -1;
+        return machine.machine().read(KvRequest.newBuilder().setGet(Get.newBuilder().setKey(keyBytes)).build());
+    }
+
+    /** The read's answer reached the client: done, or sent again later (elsewhere after WRONG_GROUP). */
+    private void answered(KvReply reply) {
+        long now = sim.nowTick();
         switch (reply.getStatus()) {
             case OK -> readDone(reply.getGet().getValue().toStringUtf8());
             case NOT_FOUND -> readDone("");
             case WRONG_GROUP -> {
-                readGroup = router.route(keyBytes, readGroup);
+                readGroup = router.route(ByteString.copyFrom(readKey, StandardCharsets.UTF_8), readGroup);
                 readWakeTick = now + 5;
             }
             case UNAVAILABLE -> readWakeTick = now + 10;

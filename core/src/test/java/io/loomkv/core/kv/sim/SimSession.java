@@ -23,7 +23,7 @@ final class SimSession {
     /** A proposal not applied within 3 s of simulated time is retried. */
     private static final long PROPOSAL_TIMEOUT_TICKS = Simulator.ticksForMillis(3_000);
     /** A client that sent a request and heard nothing for 500 ms sends it again. */
-    private static final long ANSWER_TIMEOUT_TICKS = Simulator.ticksForMillis(500);
+    static final long ANSWER_TIMEOUT_TICKS = Simulator.ticksForMillis(500);
     /** The log clock the clients stamp: simulated time after this base, so timestamps are positive. */
     static final long CLOCK_BASE_MILLIS = 1_000_000;
 
