@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * order, snapshots by copying, restore all-or-nothing. Counts mutating calls for atomicity checks
  * and scans for cost checks.
  */
-final class InMemoryKvEngine implements KvEngine {
+public final class InMemoryKvEngine implements KvEngine {
 
     private TreeMap<byte[], byte[]> map = new TreeMap<>(Arrays::compareUnsigned);
     private int writeCalls;
@@ -138,7 +138,7 @@ final class InMemoryKvEngine implements KvEngine {
     }
 
     /** A copy of the contents, for comparisons. */
-    TreeMap<ByteString, ByteString> contents() {
+    public TreeMap<ByteString, ByteString> contents() {
         TreeMap<ByteString, ByteString> copy = new TreeMap<>(KvKeys.ORDER);
         for (Map.Entry<byte[], byte[]> entry : map.entrySet()) {
             copy.put(ByteString.copyFrom(entry.getKey()), ByteString.copyFrom(entry.getValue()));

@@ -1,10 +1,9 @@
 package io.loomkv.net.node;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.kv.MigrationPlanner;
 import io.loomkv.core.kv.proto.DeleteSlots;
-import io.loomkv.core.kv.proto.ExportSlotResult;
 import io.loomkv.core.kv.proto.ExportSlots;
-import io.loomkv.core.kv.proto.InstallSlotChunk;
 import io.loomkv.core.kv.proto.InstallSlotChunks;
 import io.loomkv.core.kv.proto.KvReply;
 import io.loomkv.core.kv.proto.KvRequest;
@@ -13,9 +12,7 @@ import io.loomkv.core.kv.proto.MigrationWrite;
 import io.loomkv.core.kv.proto.MovingSlot;
 import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Reconfigure;
-import io.loomkv.core.kv.proto.SlotCursor;
 import io.loomkv.core.kv.proto.SlotOwnershipState;
-import io.loomkv.core.kv.proto.SlotPhase;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
@@ -25,9 +22,10 @@ import io.loomkv.core.shard.proto.Layout;
 import io.loomkv.net.log.LogContext;
 import io.loomkv.net.rpc.RpcClient;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -44,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * chunks proposed as {@code InstallSlotChunk}, and deletes each handed-off slot once a replica of
  * its new owner shows it installed.
  *
- * <p>It only proposes; the group's state machine decides. Every command names the state it
+ * <p>It does the I/O only: what to propose or ask next is {@link MigrationPlanner}'s decision (pure,
+ * in core, and run by the simulator under seeds too). It only proposes; the group's state machine decides. Every command names the state it
  * expects, so a proposal made from stale knowledge, twice, or by a leader about to lose its term is
  * refused by the machine and changes nothing, and a new leader picks up where the log says. One
  * virtual thread per store, blocking calls with timeouts; all traffic to other stores goes over
@@ -56,13 +55,8 @@ final class MigrationDriver implements AutoCloseable {
     static final long ROUND_MILLIS = 100;
     private static final long LAYOUT_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
-    /** A pulled chunk's byte budget: one chunk on each side is all a move holds in memory. */
-    static final int CHUNK_BYTES = 512 << 10;
     /** Exports one round makes per source group before the other groups' work gets its turn. */
     private static final int CHUNKS_PER_ROUND = 16;
-    private static final int DELETE_KEYS_PER_STEP = 4_096;
-    /** Slots named in one export or one entry (the state machine takes up to 4,096). */
-    private static final int SLOTS_PER_REQUEST = 2_048;
     private static final int DELETE_STEPS_PER_ROUND = 16;
 
     /** What the driver needs from its store. */
@@ -197,46 +191,44 @@ final class MigrationDriver implements AutoCloseable {
         if (state == null) {
             return false;
         }
-        long config = state.getConfigNumber();
-        if (state.getMovingCount() == 0) {
-            return reconfigure(group, config);
-        }
-        Map<Long, List<MovingSlot>> pulling = new TreeMap<>();
-        Map<Long, List<MovingSlot>> handingOff = new TreeMap<>();
-        for (MovingSlot slot : state.getMovingList()) {
-            (slot.getPhase() == SlotPhase.PULLING ? pulling : handingOff)
-                    .computeIfAbsent(slot.getOtherGroup(), g -> new ArrayList<>()).add(slot);
+        MigrationPlanner.Work work = MigrationPlanner.work(state);
+        if (work.reconfigures()) {
+            return reconfigure(group, state);
         }
         boolean progressed = false;
-        for (Map.Entry<Long, List<MovingSlot>> from : pulling.entrySet()) {
-            progressed |= pull(group, config, from.getKey(), from.getValue());
+        for (Map.Entry<Long, List<MovingSlot>> from : work.pullFrom().entrySet()) {
+            progressed |= pull(group, work.configNumber(), from.getKey(), from.getValue());
         }
-        for (Map.Entry<Long, List<MovingSlot>> to : handingOff.entrySet()) {
-            progressed |= handOff(group, config, to.getKey(), to.getValue());
+        for (Map.Entry<Long, List<MovingSlot>> to : work.handOffTo().entrySet()) {
+            progressed |= handOff(group, work.configNumber(), to.getKey(), to.getValue());
         }
         return progressed;
     }
 
     /** Proposes the next configuration once the controller has it. */
-    private boolean reconfigure(long group, long config) throws InterruptedException {
+    private boolean reconfigure(long group, SlotOwnershipState state) throws InterruptedException {
+        long config = state.getConfigNumber();
         Layout next = queryController(config + 1);
         if (next == null || next.getVersion() != config + 1) {
             return false;
         }
-        Reconfigure.Builder reconfigure = Reconfigure.newBuilder().setConfig(next);
+        Layout previous = null;
         if (config > 0) {
-            Layout previous = queryController(config);
+            previous = queryController(config);
             if (previous == null || previous.getVersion() != config) {
                 return false;
             }
-            reconfigure.setPrevious(previous);
             remember(SlotLayout.fromProto(previous));
         }
-        KvReply reply = local(write(group, MigrationWrite.newBuilder().setReconfigure(reconfigure).build()));
+        Optional<Reconfigure> reconfigure = MigrationPlanner.reconfigure(state, next, previous);
+        if (reconfigure.isEmpty()) {
+            return false;
+        }
+        KvReply reply = local(write(group, MigrationWrite.newBuilder().setReconfigure(reconfigure.get()).build()));
         if (reply != null && reply.getStatus() == Status.OK) {
-            SlotOwnershipState state = reply.getMigration().getProgress();
+            SlotOwnershipState now = reply.getMigration().getProgress();
             LOG.info("store {}: group {} is at configuration {}; {} slots move", host.storeId(), group,
-                    state.getConfigNumber(), state.getMovingCount());
+                    now.getConfigNumber(), now.getMovingCount());
             return true;
         }
         if (reply != null) {
@@ -251,31 +243,17 @@ final class MigrationDriver implements AutoCloseable {
      * True when anything was installed.
      */
     private boolean pull(long group, long config, long from, List<MovingSlot> slots) throws InterruptedException {
-        Map<Integer, ByteString> cursors = new TreeMap<>();
-        for (MovingSlot slot : slots) {
-            cursors.put(slot.getSlot(), slot.getResumeKey());
-        }
+        SortedMap<Integer, ByteString> cursors = MigrationPlanner.cursors(slots);
         boolean progressed = false;
         for (int round = 0; round < CHUNKS_PER_ROUND && !cursors.isEmpty() && !closed; round++) {
-            ExportSlots.Builder export = ExportSlots.newBuilder().setConfigNumber(config).setMaxBytes(CHUNK_BYTES);
-            for (Map.Entry<Integer, ByteString> cursor : cursors.entrySet()) {
-                if (export.getSlotsCount() == SLOTS_PER_REQUEST) {
-                    break;
-                }
-                export.addSlots(SlotCursor.newBuilder().setSlot(cursor.getKey()).setAfterKey(cursor.getValue()));
-            }
+            ExportSlots export = MigrationPlanner.export(config, cursors);
             KvReply exported = askGroup(from, config, KvRequest.newBuilder().setGroupId(from)
                     .setConsistency(ReadConsistency.SERIALIZABLE)
                     .setMigrationRead(MigrationRead.newBuilder().setExport(export)).build());
             if (exported == null) {
                 return progressed;
             }
-            InstallSlotChunks.Builder install = InstallSlotChunks.newBuilder();
-            for (ExportSlotResult chunk : exported.getMigration().getExport().getSlotsList()) {
-                install.addChunks(InstallSlotChunk.newBuilder().setConfigNumber(config).setSlot(chunk.getSlot())
-                        .setAfterKey(cursors.get(chunk.getSlot())).addAllEntries(chunk.getEntriesList())
-                        .setLast(chunk.getLast()).addAllSessions(chunk.getSessionsList()));
-            }
+            InstallSlotChunks install = MigrationPlanner.install(export, exported.getMigration().getExport());
             if (install.getChunksCount() == 0) {
                 return progressed;
             }
@@ -288,13 +266,7 @@ final class MigrationDriver implements AutoCloseable {
                 return progressed;
             }
             progressed = true;
-            for (InstallSlotChunk chunk : install.getChunksList()) {
-                if (chunk.getLast()) {
-                    cursors.remove(chunk.getSlot());
-                } else if (chunk.getEntriesCount() > 0) {
-                    cursors.put(chunk.getSlot(), chunk.getEntries(chunk.getEntriesCount() - 1).getKey());
-                }
-            }
+            MigrationPlanner.advance(cursors, install);
         }
         return progressed;
     }
@@ -305,35 +277,16 @@ final class MigrationDriver implements AutoCloseable {
         if (theirs == null) {
             return false;
         }
-        List<Integer> done = new ArrayList<>();
-        java.util.Set<Integer> theyPull = new java.util.HashSet<>();
-        for (MovingSlot moving : theirs.getMovingList()) {
-            if (moving.getPhase() == SlotPhase.PULLING) {
-                theyPull.add(moving.getSlot());
-            }
-        }
-        for (MovingSlot slot : slots) {
-            // Past the configuration it cannot be pulling still; before it, not yet.
-            boolean installed = theirs.getConfigNumber() > config
-                    || theirs.getConfigNumber() == config && !theyPull.contains(slot.getSlot());
-            if (installed) {
-                done.add(slot.getSlot());
-            }
-        }
+        List<Integer> done = MigrationPlanner.installedByNewOwner(config, slots, theirs);
         boolean progressed = false;
         for (int steps = 0; steps < DELETE_STEPS_PER_ROUND && !done.isEmpty() && !closed; steps++) {
-            DeleteSlots.Builder delete = DeleteSlots.newBuilder().setConfigNumber(config).setMaxKeys(DELETE_KEYS_PER_STEP)
-                    .addAllSlots(done.subList(0, Math.min(done.size(), SLOTS_PER_REQUEST)));
+            DeleteSlots delete = MigrationPlanner.delete(config, done).orElseThrow();
             SlotOwnershipState ours = progress(local(write(group, MigrationWrite.newBuilder().setDeleteSlots(delete).build())));
             if (ours == null) {
                 return progressed;
             }
             progressed = true;
-            java.util.Set<Integer> stillMoving = new java.util.HashSet<>();
-            for (MovingSlot moving : ours.getMovingList()) {
-                stillMoving.add(moving.getSlot());
-            }
-            done.removeIf(slot -> !stillMoving.contains(slot));
+            done = MigrationPlanner.stillToDelete(done, ours);
         }
         return progressed;
     }

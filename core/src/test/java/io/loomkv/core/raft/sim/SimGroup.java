@@ -27,6 +27,7 @@ public final class SimGroup {
     private final Set<Long> confirmedReads = new HashSet<>();
     private long nextReadContext = 1;
     private long readsConfirmed;
+    private ReadListener readListener;
 
     SimGroup(Simulator sim, int id, ConfState initialMembership) {
         this.sim = sim;
@@ -67,6 +68,26 @@ public final class SimGroup {
         Simulator.Start[] result = {Simulator.Start.REJECTED};
         store.run("propose", () -> {
             result[0] = replica.propose(command);
+            if (result[0].isLeader()) {
+                replica.processInput();
+            }
+        });
+        return result[0];
+    }
+
+    /**
+     * Proposes opaque {@code data} (a real state machine's command) at store {@code storeId}: like
+     * {@link #start} but for a {@link SimMachine} other than the toy one. The result's proposal id is 0.
+     */
+    public Simulator.Start propose(int storeId, ByteString data) {
+        SimStore store = sim.store(storeId);
+        if (!store.running()) {
+            return Simulator.Start.REJECTED;
+        }
+        SimReplica replica = store.replica(id);
+        Simulator.Start[] result = {Simulator.Start.REJECTED};
+        store.run("propose", () -> {
+            result[0] = replica.proposeData(data);
             if (result[0].isLeader()) {
                 replica.processInput();
             }
@@ -145,6 +166,20 @@ public final class SimGroup {
         if (confirmedReads.add(context)) {
             readsConfirmed++;
         }
+        if (readListener != null) {
+            readListener.confirmed(storeId, context, index);
+        }
+    }
+
+    /** Told of every confirmed read (after the checks), so a scenario can serve it from a real state machine. */
+    @FunctionalInterface
+    public interface ReadListener {
+        void confirmed(int storeId, long context, long index);
+    }
+
+    /** Sets the one {@link ReadListener} of this group (null for none). */
+    public void onReadConfirmed(ReadListener listener) {
+        readListener = listener;
     }
 
     private AssertionError checkerFailure(String message) {

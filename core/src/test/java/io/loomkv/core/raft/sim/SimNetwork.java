@@ -115,6 +115,24 @@ public final class SimNetwork {
         return connected[from] && connected[to] && partitionGroup[from] == partitionGroup[to] && !cut[from][to];
     }
 
+    /**
+     * The fate of one leg of a call outside Raft (a store's migration reads, a sharded client's
+     * request) from {@code from} to {@code to}, drawn like a Raft message's under the current faults:
+     * -1 when it is lost, else its delay in ticks. The caller checks {@link #linkUp} again on delivery.
+     */
+    public long callLegDelayTicks(int from, int to, boolean request) {
+        checkId(from);
+        checkId(to);
+        if (!linkUp(from, to)) {
+            return -1;
+        }
+        int dropPerMille = request ? faults.dropRequestPerMille() : faults.dropResponsePerMille();
+        if (dropPerMille > 0 && random.nextInt(1000) < dropPerMille) {
+            return -1;
+        }
+        return delayTicks(request);
+    }
+
     /** Hands a message of {@code group} to the network at {@code nowTick}; it may be lost, delayed or duplicated. */
     void send(int group, Message message, long nowTick) {
         int from = checkId((int) message.getFrom());

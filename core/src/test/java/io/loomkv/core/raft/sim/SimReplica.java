@@ -55,7 +55,7 @@ public final class SimReplica implements ReplicaIo {
     /** Reads asked of a paused store, handed to the node in its next turn, after the ticks and messages. */
     private final ArrayDeque<ByteString> queuedReads = new ArrayDeque<>();
     private ReplicaDriver driver;
-    private SimStateMachine stateMachine;
+    private SimMachine stateMachine;
     private ConfState confState;
     private ByteString.Output stagedSnapshot;
     private long stagedSnapshotIndex;
@@ -151,6 +151,11 @@ public final class SimReplica implements ReplicaIo {
         return bytes;
     }
 
+    /** This incarnation's state machine (null while the store is down). */
+    public SimMachine machine() {
+        return stateMachine;
+    }
+
     boolean hasApplied(long index) {
         return index <= highestAppliedEver;
     }
@@ -167,7 +172,7 @@ public final class SimReplica implements ReplicaIo {
             throw new IllegalStateException("store " + id + " group " + group.id() + " is already running");
         }
         MemoryStorage storage = storage();
-        stateMachine = new SimStateMachine();
+        stateMachine = sim.newMachine(group.id());
         SnapshotMetadata snapshot = storage.snapshotMetadata();
         if (snapshot.getIndex() > 0) {
             stateMachine.restore(storage.snapshotData(), snapshot.getIndex());
@@ -297,6 +302,22 @@ public final class SimReplica implements ReplicaIo {
         // The leader appended the entry to its log: its index is the log's last index now.
         Status status = node.status();
         return new Simulator.Start(status.lastIndex(), status.term(), true, command.proposalId());
+    }
+
+    /** Proposes {@code data} as a leader (a follower does not forward it); the index and term it got, or REJECTED. */
+    Simulator.Start proposeData(ByteString data) {
+        RaftNode node = driver.node();
+        if (node.softState().role() != Role.LEADER) {
+            return Simulator.Start.REJECTED;
+        }
+        try {
+            node.propose(data);
+        } catch (RequestDroppedException e) {
+            trace("dropped a proposal of " + data.size() + " bytes: " + e.getMessage());
+            return Simulator.Start.REJECTED;
+        }
+        Status status = node.status();
+        return new Simulator.Start(status.lastIndex(), status.term(), true, 0);
     }
 
     boolean proposeConfChange(ConfChange change) {
@@ -429,13 +450,10 @@ public final class SimReplica implements ReplicaIo {
                 throw sim.fail(name() + " was handed entry " + entry.getIndex() + " to apply beyond its commit index "
                         + commitIndex);
             }
-            SimCommand command = null;
             if (entry.getType() == EntryType.ENTRY_CONF_CHANGE) {
                 onConfChange(committed.confChanges().get(change++), entry.getIndex());
-            } else if (!entry.getData().isEmpty()) {
-                command = SimCommand.decode(entry.getData());
             }
-            String broken = stateMachine.apply(entry.getIndex(), command);
+            String broken = stateMachine.apply(entry);
             if (broken != null) {
                 throw sim.fail(name() + ": " + broken);
             }

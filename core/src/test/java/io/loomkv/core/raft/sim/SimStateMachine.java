@@ -1,6 +1,8 @@
 package io.loomkv.core.raft.sim;
 
 import com.google.protobuf.ByteString;
+import io.loomkv.core.raft.proto.Entry;
+import io.loomkv.core.raft.proto.EntryType;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -12,17 +14,19 @@ import java.util.Set;
  * snapshot holds the applied index, the hash and the ids, so a node restored from a snapshot
  * still catches duplicates of proposals applied before the snapshot.
  */
-final class SimStateMachine {
+final class SimStateMachine implements SimMachine {
 
     private long appliedIndex;
     private long stateHash;
     private final Set<Long> appliedProposalIds = new HashSet<>();
 
-    long appliedIndex() {
+    @Override
+    public long appliedIndex() {
         return appliedIndex;
     }
 
-    long stateHash() {
+    @Override
+    public long stateHash() {
         return stateHash;
     }
 
@@ -32,6 +36,14 @@ final class SimStateMachine {
 
     int appliedProposalCount() {
         return appliedProposalIds.size();
+    }
+
+    /** A configuration change or an empty entry carries no command; any other entry holds a {@link SimCommand}. */
+    @Override
+    public String apply(Entry entry) {
+        SimCommand command = entry.getType() == EntryType.ENTRY_CONF_CHANGE || entry.getData().isEmpty() ? null
+                : SimCommand.decode(entry.getData());
+        return apply(entry.getIndex(), command);
     }
 
     /**
@@ -56,7 +68,8 @@ final class SimStateMachine {
         return null;
     }
 
-    ByteString snapshot() {
+    @Override
+    public ByteString snapshot() {
         long[] ids = appliedProposalIds.stream().mapToLong(Long::longValue).sorted().toArray();
         ByteBuffer buffer = ByteBuffer.allocate((3 + ids.length) * Long.BYTES);
         buffer.putLong(appliedIndex).putLong(stateHash).putLong(ids.length);
@@ -67,7 +80,8 @@ final class SimStateMachine {
     }
 
     /** Replaces the state with a snapshot's; {@code snapshotIndex} must match what it holds. */
-    void restore(ByteString data, long snapshotIndex) {
+    @Override
+    public void restore(ByteString data, long snapshotIndex) {
         ByteBuffer buffer = data.asReadOnlyByteBuffer();
         if (buffer.remaining() < 3 * Long.BYTES) {
             throw new IllegalStateException("snapshot data of " + data.size() + " bytes is too short");

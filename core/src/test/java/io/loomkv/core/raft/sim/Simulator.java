@@ -50,6 +50,7 @@ public final class Simulator {
     private long nowTick;
     private long nextProposalId = 1;
     private final List<TickHook> tickHooks = new ArrayList<>();
+    private final SimMachine.Factory machines;
 
     /** Work a scenario does at the start of every tick, like a 6.824 client goroutine would. */
     @FunctionalInterface
@@ -63,7 +64,13 @@ public final class Simulator {
      *     the seed is added to it
      */
     public Simulator(SimOptions options, String replayHint) {
+        this(options, replayHint, group -> new SimStateMachine());
+    }
+
+    /** A simulation whose replicas run the state machines {@code machines} builds (see {@link SimMachine}). */
+    public Simulator(SimOptions options, String replayHint, SimMachine.Factory machines) {
         this.options = options;
+        this.machines = machines;
         this.replayHint = replayHint;
         this.random = new Random(options.seed());
         this.network = new SimNetwork(options.nodeCount(), random);
@@ -153,6 +160,14 @@ public final class Simulator {
     /** Store {@code id}'s replica of group 1. */
     public SimReplica node(int id) {
         return store(id).replica(1);
+    }
+
+    SimMachine newMachine(int group) {
+        SimMachine machine = machines.create(group);
+        if (machine == null || machine.appliedIndex() != 0) {
+            throw new IllegalStateException("the machine factory must build an empty machine for group " + group + ", got " + machine);
+        }
+        return machine;
     }
 
     long newProposalId() {

@@ -27,6 +27,10 @@
  *       read is checked against earlier commits.
  *   <li>{@link io.loomkv.core.raft.sim.LabHarness}: MIT 6.824's {@code config.go} helpers
  *       ({@code one}, {@code checkOneLeader}, {@code nCommitted}, ...) in simulated time, on group 1.
+ *   <li>{@link io.loomkv.core.raft.sim.SimMachine}: the state machine a replica applies to: the toy
+ *       {@link io.loomkv.core.raft.sim.SimStateMachine} by default, or a real one given to the
+ *       {@link io.loomkv.core.raft.sim.Simulator} as a factory (the sharded runs of
+ *       {@code io.loomkv.core.kv.sim} run {@code KvStateMachine} in every group).
  *   <li>{@link io.loomkv.core.raft.sim.RandomRun}: one randomized seed (versioned by generation).
  * </ul>
  *
