@@ -54,10 +54,12 @@ for pidfile in "$RUN_DIR"/node*.pid; do
   rss_kb=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
   node_dir="$RUN_DIR/$(basename "$pidfile" .pid)"
   disk_bytes=$(du -sb "$node_dir" | cut -f1)
-  printf '%s (pid %s): heap used %d MB = %.2fx raw; RSS %d MB = %.0f B/key; data dir %d MB = %.0f B/key\n' \
+  # The engine's own files (persistent engines), apart from the WAL's preallocated segments and the snapshots.
+  engine_bytes=$( { du -sb "$node_dir/engine" 2>/dev/null || echo 0; } | cut -f1)
+  printf '%s (pid %s): heap used %d MB = %.2fx raw; RSS %d MB = %.0f B/key; data dir %d MB = %.0f B/key (engine files %.0f B/key)\n' \
       "$(basename "$pidfile" .pid)" "$pid" $(( used_kb / 1024 )) "$(echo "$used_kb * 1024 / $RAW" | bc -l)" \
       $(( rss_kb / 1024 )) "$(echo "$rss_kb * 1024 / $KEYS" | bc -l)" $(( disk_bytes / 1000000 )) \
-      "$(echo "$disk_bytes / $KEYS" | bc -l)"
+      "$(echo "$disk_bytes / $KEYS" | bc -l)" "$(echo "$engine_bytes / $KEYS" | bc -l)"
 done
 echo "load: $(uptime)"
 
@@ -65,10 +67,11 @@ echo "== restart of a follower"
 STATUS="$(./loomkv ctl --cluster "$FOLDER" status 2>/dev/null)"
 echo "$STATUS"
 # ctl status columns: ADDRESS STORE GROUP ROLE TERM COMMIT APPLIED LEADER QUIET (one group here).
-FOLLOWER=$(echo "$STATUS" | awk '$4=="FOLLOWER"{print $2; exit}')
-LEADER=$(echo "$STATUS" | awk '$4=="LEADER"{print $2; exit}')
-FOLLOWER_ADDR=$(echo "$STATUS" | awk -v id="$FOLLOWER" '$2==id{print $1}')
-COMMIT=$(echo "$STATUS" | awk -v id="$LEADER" '$2==id{print $6}')
+# Group 1, the data group (group 0, the shard controller, is listed first).
+FOLLOWER=$(echo "$STATUS" | awk '$3=="1" && $4=="FOLLOWER"{print $2; exit}')
+LEADER=$(echo "$STATUS" | awk '$3=="1" && $4=="LEADER"{print $2; exit}')
+FOLLOWER_ADDR=$(echo "$STATUS" | awk -v id="$FOLLOWER" '$2==id && $3=="1"{print $1}')
+COMMIT=$(echo "$STATUS" | awk -v id="$LEADER" '$2==id && $3=="1"{print $6}')
 PID=$(cat "$RUN_DIR/node$FOLLOWER.pid")
 kill -9 "$PID"
 while kill -0 "$PID" 2> /dev/null; do sleep 0.05; done
@@ -82,7 +85,7 @@ BOOT=$(awk '/^btime/{print $2}' /proc/stat)
 START_TICKS=$(awk '{print $22}' "/proc/$NEW_PID/stat")
 START_MS=$(( BOOT * 1000 + START_TICKS * 1000 / $(getconf CLK_TCK) ))
 while true; do
-  applied=$(./loomkv ctl --cluster "$FOLLOWER_ADDR" --timeout-ms 2000 status 2>/dev/null | awk -v id="$FOLLOWER" '$2==id{print $7}' || true)
+  applied=$(./loomkv ctl --cluster "$FOLLOWER_ADDR" --timeout-ms 2000 status 2>/dev/null | awk -v id="$FOLLOWER" '$2==id && $3=="1"{print $7}' || true)
   if [[ -n "$applied" && "$applied" -ge "$COMMIT" ]]; then
     CAUGHT_UP_MS=$(date +%s%3N)
     break
