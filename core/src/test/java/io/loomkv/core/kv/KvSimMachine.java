@@ -61,7 +61,12 @@ public final class KvSimMachine implements SimMachine {
         return byUserKey;
     }
 
-    /** The replies of the entry at {@code index} if this incarnation applied it recently, else null. */
+    /** The engine's keys and values as stored (data, deadlines), for replica comparisons. */
+    public java.util.Map<ByteString, ByteString> engineContents() {
+        return engine.contents();
+    }
+
+        /** The replies of the entry at {@code index} if this incarnation applied it recently, else null. */
     public AppliedEntry applied(long index) {
         return recent.get(index);
     }

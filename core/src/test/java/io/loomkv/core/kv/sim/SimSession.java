@@ -50,6 +50,10 @@ final class SimSession {
     private long attempts;
     private long wrongGroupReplies;
     private long unavailableReplies;
+    /** The clock of the store a write reaches, which stamps it as the leader does (the simulated time unless skewed). */
+    private java.util.function.IntToLongFunction stampClock = store -> now();
+    /** The smallest stamp any copy of the write in flight (or last done) was proposed with. */
+    private long minStampMillis = Long.MAX_VALUE;
 
     /** A session to open at KV group {@code homeGroup} (0: the controller). */
     SimSession(Simulator sim, String name, long homeGroup) {
@@ -65,6 +69,17 @@ final class SimSession {
 
     boolean open() {
         return clientId != 0;
+    }
+
+    /** Stamps writes with the clock of the store they reach (each store's clock may be skewed). */
+    SimSession withStampClock(java.util.function.IntToLongFunction clock) {
+        this.stampClock = clock;
+        return this;
+    }
+
+    /** The smallest timestamp any copy of the current (or last) write was proposed with. */
+    long minStampMillis() {
+        return minStampMillis;
     }
 
     /** Open and no write in flight. */
@@ -103,6 +118,7 @@ final class SimSession {
         this.router = router;
         this.targetGroup = router.applyAsLong(-1);
         this.onOutcome = onOutcome;
+        this.minStampMillis = Long.MAX_VALUE;
     }
 
     /** The sequence the next {@link #write} gets. */
@@ -174,9 +190,13 @@ final class SimSession {
         int store = requestStore;
         requestStore = 0;
         long group = open() ? targetGroup : homeGroup;
-        Command command = open() ? op.setTimestampMillis(now()).setClientId(clientId).setSequence(sequence)
+        long stamp = stampClock.applyAsLong(store);
+        Command command = open() ? op.setTimestampMillis(stamp).setClientId(clientId).setSequence(sequence)
                 .setAcknowledgedBelow(sequence).build()
-                : Command.newBuilder().setTimestampMillis(now()).setOpenSession(OpenSession.getDefaultInstance()).build();
+                : Command.newBuilder().setTimestampMillis(stamp).setOpenSession(OpenSession.getDefaultInstance()).build();
+        if (open()) {
+            minStampMillis = Math.min(minStampMillis, stamp);
+        }
         proposal = sim.network().linkUp(store, store)
                 ? SimProposal.propose(sim, (int) group + 1, store, command, PROPOSAL_TIMEOUT_TICKS) : null;
         if (proposal == null) {
