@@ -24,6 +24,8 @@
 # usage: bench/scripts/vs-redis.sh [-n REQUESTS] [--only redis|loomkv3|loomkv1]...
 #   -n N        requests per test (default 100000)
 #   --only T    run only target T (may be repeated); the table shows '-' for the others
+# env: NATIVE_DURATION (20s): with the x3 target, the same SET and GET loads through loomkv's own
+#      protocol (bench kv --read-ratio 0, then 1) on the same cluster, so the RESP layer's cost shows
 # Installs Debian's redis-server and redis-tools when missing (needs apt-get and root or a
 # password-less sudo; says so otherwise). Everything it starts is stopped on exit, failure, Ctrl-C
 # or TERM, and its temporary directory (Redis's and the stores' data) removed.
@@ -36,6 +38,7 @@ die() { echo "vs-redis: error: $*" >&2; exit 1; }
 usage() { sed -n '/^# usage:/,/^# Outputs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 REQUESTS=100000
+NATIVE_DURATION="${NATIVE_DURATION:-20s}"
 ONLY=()
 CLIENTS=256
 KEYSPACE=10000
@@ -291,9 +294,20 @@ if wanted loomkv3 || wanted loomkv1; then
   echo "vs-redis: building loomkv if its sources changed (log: $OUT/loomkv-build.txt)" >&2
   ./loomkv cluster status "$SHARDED" > "$OUT/loomkv-build.txt" 2>&1 || true
 fi
+native() { # native NAME READ_RATIO: the same load through loomkv's own protocol (bench kv), for the RESP layer's cost
+  local name="$1" ratio="$2"
+  ./loomkv bench kv --cluster "$SHARDED" --clients "$CLIENTS" --keys 10000 --value-size 128 --read-ratio "$ratio" \
+      --duration "$NATIVE_DURATION" > "$OUT/native-$name.txt" 2>&1 || die "bench kv ($name) failed: see $OUT/native-$name.txt"
+  printf 'native %-4s %s; %s\n' "$name" "$(grep -m1 '^  throughput' "$OUT/native-$name.txt" | xargs)" \
+      "$(grep -m1 '^  latency' "$OUT/native-$name.txt" | awk '{printf "p50 %.2f ms, p99 %.2f ms", $4/1000, $8/1000}')" \
+      >> "$OUT/native.txt"
+}
 if wanted loomkv3; then
   start_loomkv "$SHARDED"
   for p in "${PIPELINES[@]}"; do bench loomkv3 "$(resp_port "$SHARDED")" "$p" cluster; done
+  # SET and GET through the native protocol beside them: puts only, then linearizable gets only.
+  native set 0
+  native get 1
   stop_loomkv "$SHARDED"
 fi
 if wanted loomkv1; then
@@ -306,5 +320,10 @@ fi
   for p in "${PIPELINES[@]}"; do print_table "$p"; done
   echo
   echo "(req/s, p50 and p99 as redis-benchmark --csv reports them; '-': not run)"
+  if [[ -f "$OUT/native.txt" ]]; then
+    echo
+    echo "loomkv x3 through its own protocol (bench kv, $CLIENTS clients, 10,000 keys, 128 B, $NATIVE_DURATION):"
+    cat "$OUT/native.txt"
+  fi
 } | tee -a "$OUT/summary.txt"
 echo "redis-benchmark's CSV and errors, server logs: $OUT/"
