@@ -10,12 +10,9 @@ import io.loomkv.core.kv.proto.MigrationRead;
 import io.loomkv.core.kv.proto.MigrationWrite;
 import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Status;
-import io.loomkv.core.shard.GroupIds;
-import io.loomkv.net.log.LogContext;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -44,73 +41,41 @@ final class ExpiryDriver implements AutoCloseable {
     static final int KEYS_PER_STEP = 1_000;
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
 
-    /** What the driver needs from its store. */
-    interface Host {
-        long storeId();
-
-        Iterable<Replica> replicas();
-
-        /** Executes a request at this store's replica of its group. */
-        CompletionStage<KvReply> local(KvRequest request);
-    }
-
-    private final Host host;
+    private final LocalStore host;
     /** Counts the keys deleted by the commands this store proposed. */
     private final LongConsumer expiredKeys;
     /** Where each group's walk resumes (empty: from the start). Driver thread only. */
     private final Map<Long, ByteString> cursors = new HashMap<>();
-    private volatile boolean closed;
-    private Thread thread;
+    private final RoundLoop loop;
 
-    ExpiryDriver(Host host, LongConsumer expiredKeys) {
+    ExpiryDriver(LocalStore host, LongConsumer expiredKeys) {
         this.host = host;
         this.expiredKeys = expiredKeys;
+        this.loop = new RoundLoop("expiry-" + host.storeId(), ROUND_MILLIS, this::round,
+                e -> LOG.warn("store {}: active expiry round failed: {}", host.storeId(), e.toString()));
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("expiry-" + host.storeId()).start(LogContext.inheritNode(this::run));
+        loop.start();
     }
 
     @Override
     public void close() {
-        closed = true;
-        if (thread != null) {
-            thread.interrupt();
-            try {
-                thread.join(Duration.ofSeconds(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
     }
 
-    private void run() {
-        while (!closed) {
-            boolean busy = false;
-            try {
-                for (Replica replica : host.replicas()) {
-                    if (closed) {
-                        return;
-                    }
-                    long group = replica.groupId();
-                    if (group != GroupIds.CONTROLLER_GROUP_ID && replica.mayHoldDeadlines() && replica.state().isLeader()
-                            && !replica.state().removed() && replica.state().unavailableReason() == null) {
-                        busy |= step(group);
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("store {}: active expiry round failed: {}", host.storeId(), e.toString());
+    /** A step of every group this store leads that may hold deadlines; true when one found a full batch. */
+    private boolean round() throws InterruptedException {
+        boolean busy = false;
+        for (Replica replica : host.replicas()) {
+            if (loop.closed()) {
+                return false;
             }
-            if (!busy) {
-                try {
-                    Thread.sleep(ROUND_MILLIS);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            if (replica.mayHoldDeadlines() && replica.leadsDataGroup()) {
+                busy |= step(replica.groupId());
             }
         }
+        return busy;
     }
 
     /** One step of a group's walk; true when it found a full batch (more are probably due). */

@@ -19,7 +19,6 @@ import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.QueryConfig;
 import io.loomkv.core.shard.proto.Layout;
-import io.loomkv.net.log.LogContext;
 import io.loomkv.net.rpc.RpcClient;
 import java.time.Duration;
 import java.util.List;
@@ -60,16 +59,9 @@ final class MigrationDriver implements AutoCloseable {
     private static final int DELETE_STEPS_PER_ROUND = 16;
 
     /** What the driver needs from its store. */
-    interface Host {
-        long storeId();
-
-        Iterable<Replica> replicas();
-
+    interface Host extends LocalStore {
         /** Whether this store has a replica of {@code groupId}. */
         boolean hosts(long groupId);
-
-        /** Executes a request at this store's replica of its group (reads, or writes where it leads). */
-        CompletionStage<KvReply> local(KvRequest request);
 
         LiveLayout layout();
 
@@ -86,8 +78,7 @@ final class MigrationDriver implements AutoCloseable {
 
     private final Host host;
     private final RpcClient peers;
-    private volatile boolean closed;
-    private Thread thread;
+    private final RoundLoop loop;
     private long lastLayoutRefreshNanos;
     /** Rotates which replica of another group is asked first, spreading the reads. */
     private int askOffset;
@@ -100,60 +91,39 @@ final class MigrationDriver implements AutoCloseable {
     MigrationDriver(Host host, RpcClient peers) {
         this.host = host;
         this.peers = peers;
+        this.loop = new RoundLoop("migration-" + host.storeId(), ROUND_MILLIS, this::round,
+                e -> LOG.warn("store {}: slot migration round failed: {}", host.storeId(), e.toString()));
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("migration-" + host.storeId()).start(LogContext.inheritNode(this::run));
+        loop.start();
     }
 
     @Override
     public void close() {
-        closed = true;
-        if (thread != null) {
-            thread.interrupt();
-            try {
-                thread.join(Duration.ofSeconds(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
     }
 
-    private void run() {
-        while (!closed) {
-            boolean busy = false;
-            try {
-                long now = System.nanoTime();
-                if (now - lastLayoutRefreshNanos >= LAYOUT_REFRESH_NANOS) {
-                    lastLayoutRefreshNanos = now;
-                    refreshLayout();
-                }
-                long routing = host.layout().current().version();
-                for (Replica replica : host.replicas()) {
-                    if (closed) {
-                        return;
-                    }
-                    long group = replica.groupId();
-                    // From published values, so a group with nothing to do is not woken (it may be quiet).
-                    boolean work = replica.movingSlots() > 0 || replica.configNumber() < routing;
-                    if (work && group != GroupIds.CONTROLLER_GROUP_ID && replica.state().isLeader()
-                            && !replica.state().removed() && replica.state().unavailableReason() == null) {
-                        busy |= step(group);
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("store {}: slot migration round failed: {}", host.storeId(), e.toString());
+    /** One round: the layout when it is due, then a step of every led group with work; true when some has more. */
+    private boolean round() throws InterruptedException {
+        long now = System.nanoTime();
+        if (now - lastLayoutRefreshNanos >= LAYOUT_REFRESH_NANOS) {
+            lastLayoutRefreshNanos = now;
+            refreshLayout();
+        }
+        long routing = host.layout().current().version();
+        boolean busy = false;
+        for (Replica replica : host.replicas()) {
+            if (loop.closed()) {
+                return false;
             }
-            if (!busy) {
-                try {
-                    Thread.sleep(ROUND_MILLIS);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            // From published values, so a group with nothing to do is not woken (it may be quiet).
+            boolean work = replica.movingSlots() > 0 || replica.configNumber() < routing;
+            if (work && replica.leadsDataGroup()) {
+                busy |= step(replica.groupId());
             }
         }
+        return busy;
     }
 
     /** Routes by the controller's newest configuration and starts replicas of new groups placed here. */
@@ -245,7 +215,7 @@ final class MigrationDriver implements AutoCloseable {
     private boolean pull(long group, long config, long from, List<MovingSlot> slots) throws InterruptedException {
         SortedMap<Integer, ByteString> cursors = MigrationPlanner.cursors(slots);
         boolean progressed = false;
-        for (int round = 0; round < CHUNKS_PER_ROUND && !cursors.isEmpty() && !closed; round++) {
+        for (int round = 0; round < CHUNKS_PER_ROUND && !cursors.isEmpty() && !loop.closed(); round++) {
             ExportSlots export = MigrationPlanner.export(config, cursors);
             KvReply exported = askGroup(from, config, KvRequest.newBuilder().setGroupId(from)
                     .setConsistency(ReadConsistency.SERIALIZABLE)
@@ -279,7 +249,7 @@ final class MigrationDriver implements AutoCloseable {
         }
         List<Integer> done = MigrationPlanner.installedByNewOwner(config, slots, theirs);
         boolean progressed = false;
-        for (int steps = 0; steps < DELETE_STEPS_PER_ROUND && !done.isEmpty() && !closed; steps++) {
+        for (int steps = 0; steps < DELETE_STEPS_PER_ROUND && !done.isEmpty() && !loop.closed(); steps++) {
             DeleteSlots delete = MigrationPlanner.delete(config, done).orElseThrow();
             SlotOwnershipState ours = progress(local(write(group, MigrationWrite.newBuilder().setDeleteSlots(delete).build())));
             if (ours == null) {

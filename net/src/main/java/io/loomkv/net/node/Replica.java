@@ -204,6 +204,15 @@ final class Replica {
         return machine.movingSlotCount();
     }
 
+    /**
+     * Whether this replica leads a data group and serves (not removed, not failed): the groups a
+     * store's drivers act for. From published state, so asking wakes nothing.
+     */
+    boolean leadsDataGroup() {
+        return groupId != io.loomkv.core.shard.GroupIds.CONTROLLER_GROUP_ID && state().isLeader() && !state().removed()
+                && state().unavailableReason() == null;
+    }
+
     /** Whether the group may hold key deadlines (active expiry skips groups that hold none); any thread. */
     boolean mayHoldDeadlines() {
         return machine.deadlinesMayExist();

@@ -257,8 +257,9 @@ public final class Store implements AutoCloseable {
                     .withTls(config.tls().peerClientContext()));
             // Slot moves are peer traffic too (the exports' bytes show in loomkv_network_peer_*).
             migrationRpc.observeTraffic(metrics.peerTraffic());
-            this.migration = new MigrationDriver(migrationHost(), migrationRpc);
-            this.expiry = new ExpiryDriver(expiryHost(), count -> metrics.keysExpired().inc(count));
+            MigrationDriver.Host driverHost = migrationHost();
+            this.migration = new MigrationDriver(driverHost, migrationRpc);
+            this.expiry = new ExpiryDriver(driverHost, count -> metrics.keysExpired().inc(count));
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
                 engines.close();
@@ -484,26 +485,6 @@ public final class Store implements AutoCloseable {
         }
         return KvReply.newBuilder().setStatus(io.loomkv.core.kv.proto.Status.OK)
                 .setController(ControllerReply.newBuilder().setConfig(latest.toProto())).build();
-    }
-
-    private ExpiryDriver.Host expiryHost() {
-        return new ExpiryDriver.Host() {
-            @Override
-            public long storeId() {
-                return config.nodeId();
-            }
-
-            @Override
-            public Iterable<Replica> replicas() {
-                return replicas.values();
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<io.loomkv.core.kv.proto.KvReply> local(
-                    io.loomkv.core.kv.proto.KvRequest request) {
-                return service.executeFromStore(request);
-            }
-        };
     }
 
     /**
