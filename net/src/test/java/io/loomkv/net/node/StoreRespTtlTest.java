@@ -4,9 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,8 +25,8 @@ import redis.clients.jedis.params.GetExParams;
 import redis.clients.jedis.params.SetParams;
 
 /**
- * Redis's TTL commands through Jedis's cluster client against 3 stores with 3 data groups: the
- * keys are spread over every group, so each command reaches each group's leader by -MOVED routing;
+ * Redis's TTL commands through the cluster clients of Jedis and Lettuce against 3 stores with 3 data
+ * groups: the keys are spread over every group, so each command reaches each group's leader by -MOVED routing;
  * deadlines set by SET EX, EXPIRE, SETEX and GETEX hold on every group, INCR keeps one, SET removes
  * it, and keys are gone once their time has passed.
  */
@@ -60,14 +68,43 @@ class StoreRespTtlTest {
                     assertEquals("v", jedis.getEx(key, GetExParams.getExParams().px(400)));
                     assertEquals(-2L, jedis.ttl(cluster.keyIn(group, "never-written")));
                 }
+                lettuceOnEveryGroup(cluster);
                 Thread.sleep(1_000);
                 for (long group = 1; group <= GROUPS; group++) {
                     assertNull(jedis.get(cluster.keyIn(group, "brief")), "PSETEX 400 ms: gone after a second");
                     assertNull(jedis.get(cluster.keyIn(group, "ttl")), "GETEX PX 400: gone after a second");
                     assertEquals(-2L, jedis.pttl(cluster.keyIn(group, "ttl")));
                     assertEquals("0", jedis.get(cluster.keyIn(group, "counter")));
+                    assertNull(jedis.get(cluster.keyIn(group, "lettuce")), "SET PX 500 through Lettuce: gone after a second");
                 }
             }
+        }
+    }
+
+    /** The same commands through Lettuce's cluster client, which routes by CLUSTER SLOTS and -MOVED too. */
+    private static void lettuceOnEveryGroup(LocalCluster cluster) {
+        List<RedisURI> seeds = new ArrayList<>();
+        for (long id = 1; id <= 3; id++) {
+            RedisURI uri = RedisURI.create("127.0.0.1", cluster.respAddress(id).getPort());
+            uri.setTimeout(Duration.ofSeconds(30));
+            seeds.add(uri);
+        }
+        RedisClusterClient client = RedisClusterClient.create(seeds);
+        client.setOptions(ClusterClientOptions.builder().maxRedirects(10).build());
+        try (StatefulRedisClusterConnection<String, String> connection = client.connect()) {
+            RedisAdvancedClusterCommands<String, String> redis = connection.sync();
+            for (long group = 1; group <= GROUPS; group++) {
+                String key = cluster.keyIn(group, "lettuce");
+                assertEquals("OK", redis.set(key, "v", SetArgs.Builder.ex(60)));
+                assertEquals(60L, redis.ttl(key));
+                assertTrue(redis.expire(key, 120));
+                assertTrue(redis.pttl(key) > 119_000);
+                assertTrue(redis.persist(key));
+                assertEquals(-1L, redis.ttl(key));
+                assertEquals("OK", redis.set(key, "v", SetArgs.Builder.px(500)));
+            }
+        } finally {
+            client.shutdown();
         }
     }
 }
