@@ -39,6 +39,19 @@ public final class WriteSession {
         }
     }
 
+    /**
+     * Whether the session is open and has no write waiting for its reply: another user may then
+     * take it over and go on from the next sequence (every reply so far was received).
+     */
+    public boolean idle() {
+        sessionLock.lock();
+        try {
+            return session != null && session.isDone() && !session.isCompletedExceptionally() && unacknowledged.isEmpty();
+        } finally {
+            sessionLock.unlock();
+        }
+    }
+
     /** The group said the session expired: the next write opens a new one. */
     public void reset(CompletableFuture<Long> expired) {
         sessionLock.lock();

@@ -213,6 +213,11 @@ final class Replica {
                 && state().unavailableReason() == null;
     }
 
+    /** The client sessions the group keeps; read off the apply thread, so approximate while it applies. */
+    int sessionCount() {
+        return machine.sessionCount();
+    }
+
     /** Whether the group may hold key deadlines (active expiry skips groups that hold none); any thread. */
     boolean mayHoldDeadlines() {
         return machine.deadlinesMayExist();

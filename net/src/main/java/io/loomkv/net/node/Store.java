@@ -824,6 +824,12 @@ public final class Store implements AutoCloseable {
         return replica == null ? -1 : replica.engine().approximateKeyCount();
     }
 
+    /** The client sessions this store's replica of {@code groupId} keeps (approximate while it applies); -1 when not hosted. */
+    public int sessionCount(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? -1 : replica.sessionCount();
+    }
+
     /** First index still in the log of {@code groupId}. */
     public long firstLogIndex(long groupId) {
         Replica replica = replicas.get(groupId);

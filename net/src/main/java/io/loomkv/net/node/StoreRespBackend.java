@@ -11,6 +11,7 @@ import io.loomkv.core.kv.proto.ExpireResult;
 import io.loomkv.core.kv.proto.Expiry;
 import io.loomkv.net.client.KeyTtl;
 import io.loomkv.net.client.KvClientException;
+import io.loomkv.net.client.WriteSession;
 import io.loomkv.net.resp.RespBackend;
 import io.loomkv.net.resp.RespCluster;
 import io.loomkv.net.resp.RespError;
@@ -27,6 +28,8 @@ import java.util.Optional;
 import java.util.SequencedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -69,6 +72,15 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     private final RpcClient rpc;
     private final String myId;
     private final StoreRespConnection shared;
+    /**
+     * Idle write sessions of closed connections, per group, for the next connections to take over
+     * (at most {@link #IDLE_SESSIONS_PER_GROUP} each). A client that connects for a few commands,
+     * as redis-benchmark does per test and many web frameworks per request, would otherwise open a
+     * new session, one more Raft write, in every group it writes to, every time.
+     */
+    private final ConcurrentHashMap<Long, ConcurrentLinkedQueue<WriteSession>> idleSessions = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong sessionsTakenOver = new java.util.concurrent.atomic.AtomicLong();
+    static final int IDLE_SESSIONS_PER_GROUP = 1024;
 
     StoreRespBackend(NodeConfig config, java.util.function.Supplier<SlotLayout> layout, StoreService service, LongFunction<Replica> replicas,
             Membership addresses, RespPeerDirectory directory, RpcClient rpc) {
@@ -84,6 +96,38 @@ public final class StoreRespBackend implements RespBackend, RespCluster {
     }
 
     // ---- what connections share ----
+
+    /** A write session for a connection's first write to {@code group}: an idle one handed on, or a new one. */
+    WriteSession takeSession(long group) {
+        ConcurrentLinkedQueue<WriteSession> idle = idleSessions.get(group);
+        WriteSession session = idle == null ? null : idle.poll();
+        if (session != null) {
+            sessionsTakenOver.incrementAndGet();
+            return session;
+        }
+        return new WriteSession(StoreRespConnection.MAX_WRITES_IN_FLIGHT);
+    }
+
+    /**
+     * A closed connection's session in {@code group}: kept for the next connection if it is idle
+     * (open, every reply received, so the next user goes on from the next sequence and nothing is
+     * applied twice); else dropped (the group forgets it when it expires).
+     */
+    void returnSession(long group, WriteSession session) {
+        if (!session.idle()) {
+            return;
+        }
+        ConcurrentLinkedQueue<WriteSession> idle = idleSessions.computeIfAbsent(group, g -> new ConcurrentLinkedQueue<>());
+        // The size is approximate under concurrent returns; a few more than the bound do no harm.
+        if (idle.size() < IDLE_SESSIONS_PER_GROUP) {
+            idle.add(session);
+        }
+    }
+
+    /** How many connections took over an idle session instead of opening one (tests, INFO). */
+    long sessionsTakenOver() {
+        return sessionsTakenOver.get();
+    }
 
     long groupOf(int slot) {
         return layout.get().groupOf(slot);

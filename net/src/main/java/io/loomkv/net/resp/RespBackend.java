@@ -80,6 +80,14 @@ public interface RespBackend {
         return this;
     }
 
+    /**
+     * The connection this backend was given for ({@link #forConnection}) has closed: a backend may
+     * keep what it held for later connections (a store's backend hands its idle write sessions on).
+     * Replies still pending may complete afterwards.
+     */
+    default void connectionClosed() {
+    }
+
     /** The cluster as Redis Cluster clients see it; empty when this backend is not a cluster node (a gateway). */
     default Optional<RespCluster> cluster() {
         return Optional.empty();

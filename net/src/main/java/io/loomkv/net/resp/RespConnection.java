@@ -236,6 +236,7 @@ final class RespConnection {
         }
         readerThread.interrupt();
         writerThread.interrupt();
+        dispatcher.connectionClosed();
         server.onConnectionClosed(this);
     }
 

@@ -23,6 +23,11 @@ final class RespDispatcher {
     private final CommandContext context;
     private final PipelineOrder order = new PipelineOrder();
 
+    /** The connection has closed: its backend may keep what it held for later ones. */
+    void connectionClosed() {
+        context.backend().connectionClosed();
+    }
+
     RespDispatcher(CommandContext context) {
         this.context = context;
     }

@@ -258,10 +258,15 @@ class RespGatewayJedisTest {
             assertEquals(2, jedis.time().size());
             assertEquals("OK", jedis.clientSetname("tester"));
             assertEquals("tester", jedis.clientGetname());
-            JedisDataException ttl = assertThrows(JedisDataException.class,
-                    () -> jedis.set("ttl", "v", SetParams.setParams().ex(10)));
-            assertTrue(ttl.getMessage().startsWith("ERR TTLs are not supported yet"), ttl.getMessage());
-            assertNull(jedis.get("ttl"));
+            // Keys with a time to live through the gateway (the slot-aware client carries the expiry).
+            assertEquals("OK", jedis.set("ttl", "v", SetParams.setParams().ex(10)));
+            assertEquals(10L, jedis.ttl("ttl"));
+            assertEquals(1L, jedis.persist("ttl"));
+            assertEquals(-1L, jedis.ttl("ttl"));
+            JedisDataException badTtl = assertThrows(JedisDataException.class,
+                    () -> jedis.set("ttl", "w", SetParams.setParams().ex(0)));
+            assertEquals("ERR invalid expire time in 'set' command", badTtl.getMessage());
+            assertEquals("v", jedis.get("ttl"));
             JedisDataException unknown = assertThrows(JedisDataException.class,
                     () -> jedis.sendCommand(() -> SafeEncoder.encode("HSET"), "h", "f", "v"));
             assertEquals("ERR unknown command 'HSET', with args beginning with: 'h' 'f' 'v' ", unknown.getMessage());
