@@ -49,7 +49,7 @@ for engine in "${ENGINES[@]}"; do
     echo "=== $engine: $workload, $CLIENTS clients, $DURATION ($(uptime))"
     ./loomkv bench kv --cluster "$folder" --clients "$CLIENTS" --keys 10000 --duration "$DURATION" "${args[@]}" \
         > "$OUT/$engine-$workload.txt" 2>&1
-    grep -E 'ops/s|p50|p99|error' "$OUT/$engine-$workload.txt" | head -8
+    sed -n '/^latency per operation/,$p' "$OUT/$engine-$workload.txt"
   done
   ./loomkv cluster down "$folder" > /dev/null 2>&1 || true
   current=""
