@@ -14,6 +14,7 @@ import io.loomkv.net.store.proto.LayoutReply;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -27,16 +28,30 @@ final class ConfigChanges {
 
     private ConfigChanges() {}
 
-    /** Parses "G STORE..." for add-group. */
+    /** The group id of "G [STORE...]" for add-group. */
+    static long addedGroup(List<String> args) {
+        if (args.isEmpty()) {
+            throw new CtlCommand.UsageError("config add-group takes a group id, and the stores to host it or none (the least"
+                    + " loaded live stores are chosen): add-group G [STORE...] [--replicas N]");
+        }
+        return number(args.get(0), "group id");
+    }
+
+    /** A Join of group G on the stores named after it in "G STORE...". */
     static ControllerCommand addGroup(List<String> args) {
         if (args.size() < 2) {
-            throw new CtlCommand.UsageError("config add-group takes a group id and the stores to host it: add-group G STORE...");
+            throw new CtlCommand.UsageError("config add-group G STORE... names at least one store");
         }
-        GroupReplicas.Builder group = GroupReplicas.newBuilder().setGroupId(number(args.get(0), "group id"));
+        List<Long> stores = new ArrayList<>();
         for (String store : args.subList(1, args.size())) {
-            group.addStoreIds(number(store, "store id"));
+            stores.add(number(store, "store id"));
         }
-        return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder().addGroups(group)).build();
+        return join(addedGroup(args), stores);
+    }
+
+    static ControllerCommand join(long group, List<Long> stores) {
+        return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                .addGroups(GroupReplicas.newBuilder().setGroupId(group).addAllStoreIds(stores))).build();
     }
 
     /** Parses "G..." for remove-group. */
