@@ -167,6 +167,11 @@ final class StoreService implements AutoCloseable {
      * knows (a group placed on a store that does not exist would never form).
      */
     private Optional<String> unknownStores(KvRequest request) {
+        if (request.getOpCase() == KvRequest.OpCase.CONTROLLER && request.getController().hasReplaceReplica()) {
+            long store = request.getController().getReplaceReplica().getToStore();
+            return replicas.addresses().get(store) != null ? Optional.empty()
+                    : Optional.of("store " + store + " is not a member of the cluster (members: " + replicas.addresses().ids() + ")");
+        }
         if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasJoin()) {
             return Optional.empty();
         }
