@@ -42,6 +42,8 @@ final class GroupMembership {
     /** Written by the replica's turns, read by the store's balancer: volatile (a ConfState is immutable). */
     private volatile ConfState confState;
     private long ticks;
+    /** Learners a replica move brings in: its joint change promotes them, not {@link #promoteCaughtUpLearners}. Turns only. */
+    private java.util.Set<Long> heldLearners = java.util.Set.of();
 
     /**
      * Conf changes at or below this index were in the log when the replica opened: applying them
@@ -65,6 +67,10 @@ final class GroupMembership {
 
     ConfState confState() {
         return confState;
+    }
+
+    void holdPromotion(java.util.Set<Long> learners) {
+        heldLearners = java.util.Set.copyOf(learners);
     }
 
     boolean isMember(long id) {
@@ -112,9 +118,11 @@ final class GroupMembership {
                 continue;
             }
             ConfState after = applied.after();
+            ConfState before = confState;
             confStates.put(applied.index(), after);
             confState = after;
             recordAddresses(applied.change(), after);
+            recordRemovals(before);
             if (applied.index() > lastIndexAtOpen) {
                 LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
                         after.getLearnersList(), applied.index());
@@ -126,26 +134,40 @@ final class GroupMembership {
         return confStates;
     }
 
+    /**
+     * The stores that were members before a change and are not after it: by a simple removal, or
+     * by leaving a joint configuration (whose entry names no store: the removal was in the change
+     * that entered it, while the store still counted in the outgoing half).
+     */
+    private void recordRemovals(ConfState before) {
+        java.util.Set<Long> members = new java.util.TreeSet<>(before.getVotersList());
+        members.addAll(before.getLearnersList());
+        members.addAll(before.getVotersOutgoingList());
+        for (long id : members) {
+            if (isMember(id)) {
+                continue;
+            }
+            if (id == storeId) {
+                LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
+                state.markRemoved();
+            } else {
+                // The address stays in the store's book: the store may host other groups.
+                MemberAddress address = addresses.get(id);
+                if (address != null) {
+                    removedAddresses.put(id, address);
+                    if (state.isLeader()) {
+                        transport.sendRemovedNotice(groupId, id, address);
+                    }
+                }
+            }
+        }
+    }
+
     private void recordAddresses(ConfChange change, ConfState after) {
         for (ConfChangeSingle single : change.getChangesList()) {
             long id = single.getNodeId();
             if (single.getType() == ConfChangeType.CONF_CHANGE_REMOVE_NODE) {
-                if (isMember(id)) {
-                    continue;
-                }
-                if (id == storeId) {
-                    LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
-                    state.markRemoved();
-                } else {
-                    // The address stays in the store's book: the store may host other groups.
-                    MemberAddress address = addresses.get(id);
-                    if (address != null) {
-                        removedAddresses.put(id, address);
-                        if (state.isLeader()) {
-                            transport.sendRemovedNotice(groupId, id, address);
-                        }
-                    }
-                }
+                continue; // See recordRemovals.
             } else if (!change.getContext().isEmpty()) {
                 try {
                     addresses.put(MemberAddress.parseAddresses(id, change.getContext().toString(StandardCharsets.UTF_8)));
@@ -171,6 +193,9 @@ final class GroupMembership {
             return;
         }
         for (long learner : status.confState().getLearnersList()) {
+            if (heldLearners.contains(learner)) {
+                continue;
+            }
             var progress = status.progress().get(learner);
             if (progress == null || progress.state() != ProgressState.REPLICATE
                     || progress.match() == 0 || progress.match() + PROMOTE_GAP_ENTRIES < status.lastIndex()) {

@@ -85,6 +85,10 @@ public final class Store implements AutoCloseable {
     /** The newest configuration known, which requests are routed by; see {@link MigrationDriver}. */
     private final LiveLayout liveLayout;
     private final MigrationDriver migration;
+    /** Carries out the controller's replica moves; see {@link ReplicaPlacementDriver}. */
+    private final ReplicaPlacementDriver placement;
+    /** Groups of the creation layout a replica move took off this store: not created again at start. */
+    private final DroppedGroups dropped;
     private final ExpiryDriver expiry;
     private final RpcClient migrationRpc;
     /** The stores that host group 0, the shard controller, since the cluster was created. */
@@ -131,6 +135,7 @@ public final class Store implements AutoCloseable {
         this.layout = StoreLayouts.loadOrCreate(config);
         this.liveLayout = new LiveLayout(layout);
         this.controllerStores = StoreLayouts.controllerStores(config);
+        this.dropped = DroppedGroups.load(config.dataDirectory());
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
             this.metrics = config.metricsAddress() == null ? StoreMetrics.disabled() : StoreMetrics.enabled();
@@ -258,6 +263,7 @@ public final class Store implements AutoCloseable {
             // Slot moves are peer traffic too (the exports' bytes show in loomkv_network_peer_*).
             migrationRpc.observeTraffic(metrics.peerTraffic());
             this.migration = new MigrationDriver(migrationHost(), migrationRpc);
+            this.placement = new ReplicaPlacementDriver(placementHost());
             this.expiry = new ExpiryDriver(expiryHost(), count -> metrics.keysExpired().inc(count));
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
@@ -289,6 +295,7 @@ public final class Store implements AutoCloseable {
             }
             store.transport.connect(store.addresses.ids());
             store.migration.start();
+            store.placement.start();
             store.expiry.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
@@ -351,7 +358,7 @@ public final class Store implements AutoCloseable {
             return hosted;
         }
         for (long group : layout.groups()) {
-            if (layout.replicas(group).contains(config.nodeId())) {
+            if (layout.replicas(group).contains(config.nodeId()) && !dropped.contains(group)) {
                 hosted.add(group);
             }
         }
@@ -444,6 +451,11 @@ public final class Store implements AutoCloseable {
      * configuration 0 and walks up to the one that created it, where it pulls its slots.
      */
     private void hostGroup(long group, List<Long> replicaStores) {
+        if (ReplicaPlacementDriver.managed(liveLayout.current(), group)) {
+            // A replica move put this store on a running group: its leader adds it as a learner, and
+            // its first message creates the replica (replicaFor); an initial membership would be wrong.
+            return;
+        }
         createLock.lock();
         try {
             if (replicas.containsKey(group) || closed) {
@@ -484,6 +496,73 @@ public final class Store implements AutoCloseable {
         }
         return KvReply.newBuilder().setStatus(io.loomkv.core.kv.proto.Status.OK)
                 .setController(ControllerReply.newBuilder().setConfig(latest.toProto())).build();
+    }
+
+    /**
+     * Stops this store's replica of a group it was removed from and deletes the group's log,
+     * snapshots and engine. The group is recorded as dropped first, so a crash in the middle does
+     * not bring the replica back at the next start.
+     */
+    private void dropReplica(long group) {
+        Replica replica;
+        createLock.lock();
+        try {
+            replica = replicas.get(group);
+            if (replica == null || !replica.state().removed() || closed) {
+                return;
+            }
+            if (layout.groups().contains(group)) {
+                dropped.add(group);
+            }
+            replicas.remove(group);
+        } catch (IOException e) {
+            LOG.warn("store {}: could not record group {} as dropped; keeping its replica: {}", config.nodeId(), group,
+                    e.toString());
+            return;
+        } finally {
+            createLock.unlock();
+        }
+        try {
+            replica.retire();
+            engines.drop(group);
+            if (log.groups().containsKey(group)) {
+                log.removeGroup(group);
+            }
+            LOG.info("store {}: left group {}; its replica stopped and its data is deleted", config.nodeId(), group);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("store {}: deleting the data of group {} failed: {}", config.nodeId(), group, e.toString());
+        }
+    }
+
+    private ReplicaPlacementDriver.Host placementHost() {
+        return new ReplicaPlacementDriver.Host() {
+            @Override
+            public long storeId() {
+                return config.nodeId();
+            }
+
+            @Override
+            public Iterable<Replica> replicas() {
+                return replicas.values();
+            }
+
+            @Override
+            public SlotLayout layout() {
+                return liveLayout.current();
+            }
+
+            @Override
+            public Membership addresses() {
+                return addresses;
+            }
+
+            @Override
+            public void dropReplica(long groupId) {
+                Store.this.dropReplica(groupId);
+            }
+        };
     }
 
     private ExpiryDriver.Host expiryHost() {
@@ -644,8 +723,30 @@ public final class Store implements AutoCloseable {
         if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
+        if (ReplicaPlacementDriver.managed(liveLayout.current(), group)
+                && incomingMoves() >= ReplicaPlacementDriver.MAX_INCOMING_MOVES) {
+            return null; // The leader retries: its messages keep coming until a move here finishes.
+        }
         synchronizedCreate(group);
         return replicas.get(group);
+    }
+
+    /**
+     * Replica moves this store is receiving: replicas of groups the controller manages in which
+     * this store is not a voter yet (created empty for the leader to fill, or a learner catching
+     * up). {@link ReplicaPlacementDriver#MAX_INCOMING_MOVES} bounds them, so a store never takes
+     * more than that many snapshots at once.
+     */
+    private int incomingMoves() {
+        SlotLayout current = liveLayout.current();
+        int incoming = 0;
+        for (Replica replica : replicas.values()) {
+            if (ReplicaPlacementDriver.managed(current, replica.groupId()) && !replica.state().removed()
+                    && !replica.voters().contains(config.nodeId())) {
+                incoming++;
+            }
+        }
+        return incoming;
     }
 
     private static boolean isLeaderMessage(MessageType type) {
@@ -756,6 +857,12 @@ public final class Store implements AutoCloseable {
         return replica != null && replica.state().isLeader() && replica.state().unavailableReason() == null;
     }
 
+    /** The voters of {@code groupId} as this store's replica last applied them, ascending; empty when not hosted. */
+    public List<Long> voters(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? List.of() : replica.voters().stream().sorted().toList();
+    }
+
     public long leaderId(long groupId) {
         Replica replica = replicas.get(groupId);
         return replica == null ? 0 : replica.state().leaderId();
@@ -859,6 +966,9 @@ public final class Store implements AutoCloseable {
         closed = true;
         if (expiry != null) {
             expiry.close();
+        }
+        if (placement != null) {
+            placement.close();
         }
         if (migration != null) {
             migration.close();

@@ -1,0 +1,119 @@
+package io.loomkv.net.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.controller.proto.ControllerCommand;
+import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
+import io.loomkv.net.client.KvClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replica moves on real stores (docs/shard-controller.md, "Moving a replica"): the controller's
+ * ReplaceReplica moves group 1's replica off the store leading it to store 4 while a client
+ * writes; the leader hands over, store 4 joins as a learner, catches up through a snapshot and
+ * becomes a voter in one joint change that removes the old store, which then drops the group's
+ * data (and does not bring it back when restarted). Every acknowledged write is read back. Bad
+ * moves are refused with a clear reason and make no configuration.
+ */
+class StoreReplicaMoveTest {
+    private static final long GROUP = 1;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void moveTheLeadersReplicaToANewStoreUnderWritesLosesNothing() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 4, 100, 1).withReplicasPerGroup(3).startAll()) {
+            Store leader = cluster.awaitLeader(GROUP);
+            long from = leader.storeId();
+            assertFalse(cluster.node(4).groups().contains(GROUP), "store 4 starts without group 1");
+            List<Long> expected = new ArrayList<>(List.of(1L, 2L, 3L));
+            expected.set(expected.indexOf(from), 4L);
+            try (KvClient client = cluster.client(); KvClient writer = cluster.client()) {
+                AtomicBoolean stop = new AtomicBoolean();
+                AtomicInteger written = new AtomicInteger();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread writes = Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; !stop.get(); i++) {
+                            writer.put("key" + i, "value" + i);
+                            written.set(i + 1);
+                        }
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                LocalCluster.awaitCondition("300 writes before the move", () -> written.get() >= 300 || failure.get() != null);
+
+                ControllerReply moved = client.controller(replace(GROUP, from, 4));
+                assertEquals("", moved.getError());
+                assertEquals(expected, SlotLayout.fromProto(moved.getConfig()).replicas(GROUP));
+                LocalCluster.awaitCondition(() -> "store 4 a voter of group 1 and store " + from + " gone: store 4 hosts "
+                                + cluster.node(4).groups() + " voters " + cluster.node(4).voters(GROUP) + ", store " + from
+                                + " hosts " + cluster.node(from).groups(),
+                        () -> cluster.node(4).voters(GROUP).equals(expected.stream().sorted().toList())
+                                && !cluster.node(from).groups().contains(GROUP));
+                int before = written.get();
+                LocalCluster.awaitCondition("200 writes after the move", () -> written.get() >= before + 200 || failure.get() != null);
+                stop.set(true);
+                writes.join(Duration.ofSeconds(30));
+                assertEquals(null, failure.get(), "the writer failed");
+                int total = written.get();
+                for (int i = 0; i < total; i++) {
+                    assertEquals(Optional.of("value" + i), client.get("key" + i), "key" + i);
+                }
+                Store newLeader = cluster.awaitLeader(GROUP);
+                assertTrue(expected.contains(newLeader.storeId()), "leader " + newLeader.storeId());
+                LocalCluster.awaitCondition("store 4 applied what the leader did",
+                        () -> cluster.node(4).appliedIndex(GROUP) >= newLeader.appliedIndex(GROUP) - 1
+                                && cluster.node(4).engineKeyCount(GROUP) == newLeader.engineKeyCount(GROUP));
+                assertTrue(cluster.node(4).engineKeyCount(GROUP) >= total, "store 4 holds " + cluster.node(4).engineKeyCount(GROUP));
+                assertFalse(Files.exists(cluster.node(from).config().dataDirectory().resolve("engine").resolve("group-" + GROUP)));
+
+                // The old store restarts without bringing the group back.
+                cluster.stop(from);
+                cluster.start(from);
+                Thread.sleep(2_000);
+                assertFalse(cluster.node(from).groups().contains(GROUP), "store " + from + " hosts " + cluster.node(from).groups());
+                assertEquals(expected.stream().sorted().toList(), cluster.awaitLeader(GROUP).voters(GROUP));
+            }
+        }
+    }
+
+    @Test
+    void badMovesAreRefusedAndChangeNothing() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 4, 10_000, 1).withReplicasPerGroup(3).startAll()) {
+            cluster.awaitLeader(GROUP);
+            try (KvClient client = cluster.client()) {
+                long version = client.config(-1).getConfig().getVersion();
+                assertTrue(client.controller(replace(GROUP, 1, 2)).getError().contains("store 2 already hosts a replica of group 1"));
+                assertTrue(client.controller(replace(7, 1, 4)).getError().contains("group 7 is not in configuration"));
+                assertTrue(client.controller(replace(GROUP, 4, 1)).getError().contains("store 4 hosts no replica of group 1"));
+                assertTrue(client.controller(replace(GROUP, 1, 9)).getError().contains("store 9 is not a member of the cluster"));
+                assertEquals(version, client.config(-1).getConfig().getVersion());
+                Thread.sleep(1_000);
+                assertFalse(cluster.node(4).groups().contains(GROUP));
+                assertEquals(List.of(1L, 2L, 3L), cluster.awaitLeader(GROUP).voters(GROUP));
+            }
+        }
+    }
+
+    private static ControllerCommand replace(long group, long from, long to) {
+        return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(group)
+                .setFromStore(from).setToStore(to)).build();
+    }
+}
