@@ -50,7 +50,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -462,8 +462,10 @@ public final class CtlCommand implements Callable<Integer> {
             "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
             "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
-            "config wait: block until every group has reached the latest configuration and moves no slot."})
-    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|wait") String action,
+            "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
+            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores.",
+            "config wait: block until every group has reached the latest configuration and moves no slot or replica."})
+    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|move-replica|remove-store|wait") String action,
             @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
             @Option(names = "--wait-seconds", defaultValue = "600",
                     description = "config wait gives up after this long (default: ${DEFAULT-VALUE})") long waitSeconds,
@@ -482,6 +484,7 @@ public final class CtlCommand implements Callable<Integer> {
                 }
                 case "remove-group" -> ConfigChanges.removeGroups(rest);
                 case "move" -> ConfigChanges.move(rest);
+                case "move-replica" -> ConfigChanges.moveReplica(rest);
                 default -> null;
             };
         } catch (UsageError e) {
@@ -511,6 +514,22 @@ public final class CtlCommand implements Callable<Integer> {
                             json, out);
                 });
             }
+            case "remove-store" -> {
+                if (rest.size() != 1) {
+                    System.err.println("error: config remove-store takes one store id");
+                    return 2;
+                }
+                long store;
+                try {
+                    store = Long.parseLong(rest.get(0));
+                } catch (NumberFormatException e) {
+                    System.err.println("error: store id '" + rest.get(0) + "' is not a number");
+                    return 2;
+                }
+                return withClient((client, target) -> ConfigChanges.removeStore(client, target.clientAddresses(),
+                        StorePlacement.read(client, members(client, target)), store, Duration.ofSeconds(Math.max(1, waitSeconds)),
+                        json, out));
+            }
             case "stores" -> {
                 return withClient((client, target) -> {
                     StoreReportListing.print(client.storeReports(), json, out);
@@ -523,7 +542,8 @@ public final class CtlCommand implements Callable<Integer> {
             }
             case "get" -> { }
             default -> {
-                System.err.println("error: config takes get [N], stores, add-group, remove-group, move or wait, not '"
+                System.err.println("error: config takes get [N], stores, add-group, remove-group, move, move-replica, remove-store"
+                        + " or wait, not '"
                         + action + "'");
                 return 2;
             }

@@ -70,13 +70,4 @@ final class StorePlacement {
             throw new CtlCommand.UsageError(e.getMessage() + (view.notLive().isEmpty() ? "" : " (" + view.notLive() + ")"));
         }
     }
-
-    /** The store to take {@code group}'s replica off {@code from}, or a usage error saying why none can. */
-    static long replacement(View view, long group, long from) {
-        try {
-            return ReplicaPlacement.replacement(view.layout(), view.live(), group, from);
-        } catch (IllegalArgumentException e) {
-            throw new CtlCommand.UsageError(e.getMessage() + (view.notLive().isEmpty() ? "" : " (" + view.notLive() + ")"));
-        }
-    }
 }

@@ -61,29 +61,40 @@ public final class ReplicaPlacement {
         return chosen;
     }
 
+    /** One replica move: {@code group}'s replica on {@code from} goes to {@code to}. */
+    public record Move(long group, long from, long to) {
+    }
+
     /**
-     * The store that takes {@code group}'s replica on {@code from}: the least loaded live store that
-     * is neither {@code from} nor already a host of the group (two replicas of a group on one store
-     * would lose two at once when it fails).
+     * The moves that take every replica off {@code store}, one group at a time in group order, each
+     * to the least loaded live store that does not host the group yet, counting the moves planned
+     * before it. Checked whole before anything is asked for, so a store is never half drained
+     * because of a group no store could take.
      *
-     * @throws IllegalArgumentException when the group is unknown, {@code from} does not host it, or
-     *     no live store can take it
+     * @throws IllegalArgumentException naming the first group no live store other than {@code store} can take
      */
-    public static long replacement(SlotLayout layout, Collection<Long> liveStores, long group, long from) {
-        if (!layout.groups().contains(group)) {
-            throw new IllegalArgumentException("group " + group + " is not in configuration " + layout.version());
+    public static List<Move> drain(SlotLayout layout, Collection<Long> liveStores, long store) {
+        TreeSet<Long> live = new TreeSet<>(liveStores);
+        live.remove(store);
+        Map<Long, Integer> loads = loads(layout, live);
+        List<Move> moves = new ArrayList<>();
+        for (long group : layout.groups()) {
+            List<Long> hosts = layout.replicas(group);
+            if (!hosts.contains(store)) {
+                continue;
+            }
+            TreeMap<Long, Integer> candidates = new TreeMap<>(loads);
+            candidates.keySet().removeAll(hosts);
+            if (candidates.isEmpty()) {
+                throw new IllegalArgumentException("no live store can take group " + group + "'s replica from store " + store
+                        + ": every other live store " + live + " already hosts the group " + hosts
+                        + " (two replicas of a group on one store would fail together); add a store first");
+            }
+            long to = byLoad(candidates).get(0);
+            loads.merge(to, 1, Integer::sum);
+            moves.add(new Move(group, store, to));
         }
-        List<Long> hosts = layout.replicas(group);
-        if (!hosts.contains(from)) {
-            throw new IllegalArgumentException("store " + from + " hosts no replica of group " + group + " (its stores: " + hosts + ")");
-        }
-        TreeSet<Long> candidates = new TreeSet<>(liveStores);
-        candidates.removeAll(hosts);
-        if (candidates.isEmpty()) {
-            throw new IllegalArgumentException("no live store can take group " + group + "'s replica from store " + from
-                    + ": every live store " + new TreeSet<>(liveStores) + " other than it already hosts the group " + hosts);
-        }
-        return byLoad(loads(layout, candidates)).get(0);
+        return moves;
     }
 
     /** Store ids, fewest replicas first, ties to the lower id. */

@@ -36,19 +36,18 @@ class ReplicaPlacementTest {
     }
 
     @Test
-    void replacementIsTheLeastLoadedLiveStoreNotHostingTheGroup() {
-        SlotLayout layout = SlotLayout.evenSplit(1, 3, List.of(1L, 2L, 3L, 4L, 5L), 2); // {1,2} {2,3} {3,4}
-        assertEquals(5L, ReplicaPlacement.replacement(layout, List.of(1L, 2L, 3L, 4L, 5L), 1, 1));
-        assertEquals(4L, ReplicaPlacement.replacement(layout, List.of(1L, 2L, 3L, 4L), 1, 2)); // 1 hosts it already
-        assertEquals(1L, ReplicaPlacement.replacement(layout, List.of(1L, 2L, 3L, 4L), 3, 4));
+    void drainingAStoreSpreadsItsReplicasCountingEarlierMoves() {
+        // Stores 1..4 with groups {1,2} {2,3} {3,4} {4,1}; store 5 is new and empty, store 6 too.
+        List<Long> live = List.of(1L, 2L, 3L, 4L, 5L, 6L);
+        assertEquals(List.of(new ReplicaPlacement.Move(1, 1, 5), new ReplicaPlacement.Move(4, 1, 6)),
+                ReplicaPlacement.drain(balanced, live, 1));
+        assertEquals(List.of(new ReplicaPlacement.Move(1, 2, 5), new ReplicaPlacement.Move(2, 2, 6)),
+                ReplicaPlacement.drain(balanced, live, 2));
+        assertEquals(List.of(), ReplicaPlacement.drain(balanced, live, 6));
+        // Without a store that hosts neither replica's partner, nothing is planned at all.
+        SlotLayout three = SlotLayout.evenSplit(1, 2, List.of(1L, 2L, 3L), 3);
         IllegalArgumentException full = assertThrows(IllegalArgumentException.class,
-                () -> ReplicaPlacement.replacement(layout, List.of(1L, 2L), 1, 1));
-        assertTrue(full.getMessage().contains("no live store can take group 1's replica from store 1"), full.getMessage());
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
-                () -> ReplicaPlacement.replacement(layout, List.of(1L, 2L, 3L), 9, 1));
-        assertTrue(unknown.getMessage().contains("group 9 is not in configuration 1"), unknown.getMessage());
-        IllegalArgumentException notHost = assertThrows(IllegalArgumentException.class,
-                () -> ReplicaPlacement.replacement(layout, List.of(1L, 2L, 3L), 1, 3));
-        assertTrue(notHost.getMessage().contains("store 3 hosts no replica of group 1"), notHost.getMessage());
+                () -> ReplicaPlacement.drain(three, List.of(1L, 2L, 3L), 3));
+        assertTrue(full.getMessage().contains("no live store can take group 1's replica from store 3"), full.getMessage());
     }
 }

@@ -248,7 +248,9 @@ final class StoreService implements AutoCloseable {
         String role = state.failure() != null ? "FAILED" : state.removed() ? "REMOVED" : state.role().name();
         return GroupView.newBuilder().setGroupId(replica.groupId()).setLeaderId(state.leaderId()).setRole(role)
                 .setAppliedIndex(state.appliedIndex()).setSnapshotIndex(replica.lastSnapshotIndex())
-                .setQuiet(replica.isQuiet()).setConfigNumber(replica.configNumber()).setMovingSlots(replica.movingSlots()).build();
+                .setQuiet(replica.isQuiet()).setConfigNumber(replica.configNumber()).setMovingSlots(replica.movingSlots())
+                // The membership as applied (published, wakes nothing): ctl config wait compares it with the configuration.
+                .addAllVoters(replica.confState().getVotersList()).addAllLearners(replica.confState().getLearnersList()).build();
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {
@@ -346,6 +348,10 @@ final class StoreService implements AutoCloseable {
             }
         }
         ConfChange built = change.build();
+        if (ReplicaPlacementDriver.managed(replicas.layout(), request.getGroupId())) {
+            return done(admin(false, "group " + request.getGroupId() + "'s stores are set by the shard controller since one of"
+                    + " its replicas moved (its leader would undo this change): use ctl config move-replica"));
+        }
         return onLeader(request.getGroupId(), reply -> node -> {
             var conf = node.status().confState();
             boolean member = conf.getVotersList().contains(request.getNodeId())
