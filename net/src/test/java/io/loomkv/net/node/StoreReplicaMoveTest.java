@@ -112,6 +112,50 @@ class StoreReplicaMoveTest {
         }
     }
 
+    /**
+     * The rate limit: three groups' replicas move to store 5 at once while store 5's replies are
+     * cut off, so no learner there can catch up. Store 5 fills two of them and creates no replica
+     * of the third; once its replies flow again, all three moves finish and nothing is lost.
+     */
+    @Test
+    void aStoreFillsAtMostTwoMovedReplicasAtOnce() throws Exception {
+        // Groups 1 {1,2}, 2 {2,3}, 3 {3,4}; store 5 hosts none.
+        try (LocalCluster cluster = new LocalCluster(dir, 5, 10_000, 3).withReplicasPerGroup(2).startAll()) {
+            cluster.awaitLeaders();
+            Store five = cluster.node(5);
+            try (KvClient client = cluster.client()) {
+                for (long group = 1; group <= 3; group++) {
+                    assertFalse(client.put(cluster.keyIn(group, "before"), "value" + group), "a new key");
+                }
+                five.peerFaults().block(java.util.Set.of(1L, 2L, 3L, 4L));
+                for (long group = 1; group <= 3; group++) {
+                    assertEquals("", client.controller(replace(group, group, 5)).getError());
+                }
+                LocalCluster.awaitCondition(() -> "store 5 filling two moved replicas: hosts " + five.groups(),
+                        () -> incoming(five) == 2);
+                long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+                while (System.nanoTime() < until) {
+                    assertEquals(2, incoming(five), "store 5 hosts " + five.groups());
+                    assertEquals(2, five.groups().stream().filter(g -> g != 0).count(), "store 5 hosts " + five.groups());
+                    Thread.sleep(20);
+                }
+                five.peerFaults().heal();
+                LocalCluster.awaitCondition(() -> "every move done: store 5 hosts " + five.groups() + " with voters "
+                                + five.voters(1) + five.voters(2) + five.voters(3),
+                        () -> java.util.stream.LongStream.rangeClosed(1, 3).allMatch(
+                                g -> five.voters(g).contains(5L) && !cluster.node(g).groups().contains(g)));
+                for (long group = 1; group <= 3; group++) {
+                    assertEquals(Optional.of("value" + group), client.get(cluster.keyIn(group, "before")));
+                }
+            }
+        }
+    }
+
+    /** Replicas of data groups on {@code store} in which it is not a voter yet. */
+    private static long incoming(Store store) {
+        return store.groups().stream().filter(g -> g != 0 && !store.voters(g).contains(store.storeId())).count();
+    }
+
     private static ControllerCommand replace(long group, long from, long to) {
         return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(group)
                 .setFromStore(from).setToStore(to)).build();
