@@ -97,7 +97,10 @@ final class GroupMembership {
 
     /** A peer told us we were removed from the group. */
     void onRemovedNotice(long from) {
-        if (!isMember(storeId)) {
+        // A replica with no membership yet (created empty for a leader to fill) ignores a notice
+        // meant for an earlier replica of this store; one that applied its own removal, or does
+        // not know of it yet, believes it.
+        if (state.removed() || confState.getVotersCount() == 0 && confState.getLearnersCount() == 0) {
             return;
         }
         LOG.warn("{}: store {} says this store was removed from group {}; the replica stops serving", name, from, groupId);
@@ -109,9 +112,13 @@ final class GroupMembership {
         confState = restored;
     }
 
-    /** Bookkeeping for the conf changes the driver applied to the node; returns the membership after each. */
-    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes) {
+    /**
+     * Bookkeeping for the conf changes the driver applied to the node; returns the membership after
+     * each. {@code lastLogIndex} is the node's last log index: see {@link #recordRemovals}.
+     */
+    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes, long lastLogIndex) {
         Map<Long, ConfState> confStates = new HashMap<>();
+        long lastApplied = 0;
         for (AppliedConfChange applied : changes) {
             if (applied.refused()) {
                 LOG.warn("{}: conf change at {} refused: {}", name, applied.index(), applied.refusal());
@@ -123,6 +130,7 @@ final class GroupMembership {
             confState = after;
             recordAddresses(applied.change(), after);
             recordRemovals(before);
+            lastApplied = applied.index();
             if (applied.index() > lastIndexAtOpen) {
                 LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
                         after.getLearnersList(), applied.index());
@@ -130,6 +138,14 @@ final class GroupMembership {
                 LOG.debug("{}: membership replayed: voters={} learners={} (entry {})", name, after.getVotersList(),
                         after.getLearnersList(), applied.index());
             }
+        }
+        // This store's own removal counts only when no entry after it could add the store again: a
+        // store removed from a group and later added back (a replica moved away and back) replays
+        // its removal from the leader's log before the entry that re-adds it. A store that was
+        // really removed and holds later entries hears it from the leader's notice instead.
+        if (lastApplied > 0 && !isMember(storeId) && lastApplied >= lastLogIndex && !state.removed()) {
+            LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
+            state.markRemoved();
         }
         return confStates;
     }
@@ -148,8 +164,7 @@ final class GroupMembership {
                 continue;
             }
             if (id == storeId) {
-                LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
-                state.markRemoved();
+                continue; // Decided once the batch is applied: see onConfChanges.
             } else {
                 // The address stays in the store's book: the store may host other groups.
                 MemberAddress address = addresses.get(id);

@@ -649,7 +649,8 @@ final class Replica {
         @Override
         public void apply(CommittedEntries committed) {
             store.metrics().proposalsCommitted().inc(committed.entries().size());
-            toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges())));
+            toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges(),
+                    node.lastIndex())));
         }
 
         @Override

@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * a learner; once its log is within {@value GroupMembership#PROMOTE_GAP_ENTRIES} entries of the
  * leader's, one joint change that makes it a voter and removes the old store (left automatically).
  * When the store to remove is this leader, it first hands leadership to a caught-up voter the
- * configuration keeps, which then does the rest. A store
- * that was removed from a group the configuration no longer places on it stops its replica and
- * deletes the group's log, snapshots and engine.
+ * configuration keeps, which then does the rest. A store removed from a managed group stops its
+ * replica and deletes the group's log, snapshots and engine (a removed replica never serves again;
+ * if a later move brings the group back, its leader fills a new one).
  *
  * <p>Only groups the controller has moved a replica of ({@code replica_changes > 0}) are managed:
  * before that, a group's membership is the one it was created with plus whatever {@code ctl member}
@@ -99,6 +99,30 @@ final class ReplicaPlacementDriver implements AutoCloseable {
         return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
     }
 
+    /**
+     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill.
+     * Always for a group the controller does not manage. For a managed group, only when the
+     * configuration places it here (a message to a store the group moved away from is stale), and
+     * only while fewer than {@value #MAX_INCOMING_MOVES} moves are coming in: replicas of managed
+     * groups here in which this store is not a voter yet (created empty, or a learner catching
+     * up). So a store never takes more than that many snapshots of moved replicas at once.
+     */
+    static boolean mayCreate(SlotLayout layout, long groupId, long store, Iterable<Replica> hosted) {
+        if (!managed(layout, groupId)) {
+            return true;
+        }
+        if (!layout.replicas(groupId).contains(store)) {
+            return false;
+        }
+        int incoming = 0;
+        for (Replica replica : hosted) {
+            if (managed(layout, replica.groupId()) && !replica.state().removed() && !replica.voters().contains(store)) {
+                incoming++;
+            }
+        }
+        return incoming < MAX_INCOMING_MOVES;
+    }
+
     private void run() {
         while (!closed) {
             try {
@@ -121,9 +145,9 @@ final class ReplicaPlacementDriver implements AutoCloseable {
             }
             List<Long> target = layout.replicas(group);
             if (replica.state().removed()) {
-                if (!target.contains(host.storeId())) {
-                    host.dropReplica(group);
-                }
+                // A removed replica never serves again: if a later move brings the group back here,
+                // its leader adds this store afresh and the first message creates a new, empty one.
+                host.dropReplica(group);
                 continue;
             }
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;

@@ -723,30 +723,11 @@ public final class Store implements AutoCloseable {
         if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
-        if (ReplicaPlacementDriver.managed(liveLayout.current(), group)
-                && incomingMoves() >= ReplicaPlacementDriver.MAX_INCOMING_MOVES) {
-            return null; // The leader retries: its messages keep coming until a move here finishes.
+        if (!ReplicaPlacementDriver.mayCreate(liveLayout.current(), group, config.nodeId(), replicas.values())) {
+            return null; // A move here waits for another to finish, or the message is stale; the leader retries.
         }
         synchronizedCreate(group);
         return replicas.get(group);
-    }
-
-    /**
-     * Replica moves this store is receiving: replicas of groups the controller manages in which
-     * this store is not a voter yet (created empty for the leader to fill, or a learner catching
-     * up). {@link ReplicaPlacementDriver#MAX_INCOMING_MOVES} bounds them, so a store never takes
-     * more than that many snapshots at once.
-     */
-    private int incomingMoves() {
-        SlotLayout current = liveLayout.current();
-        int incoming = 0;
-        for (Replica replica : replicas.values()) {
-            if (ReplicaPlacementDriver.managed(current, replica.groupId()) && !replica.state().removed()
-                    && !replica.voters().contains(config.nodeId())) {
-                incoming++;
-            }
-        }
-        return incoming;
     }
 
     private static boolean isLeaderMessage(MessageType type) {

@@ -151,6 +151,40 @@ class StoreReplicaMoveTest {
         }
     }
 
+    /**
+     * A follower's replica moves away and back: the store that left drops its removed replica and,
+     * named again, gets a new one filled by the leader (its old data is not reused), as a voter
+     * holding every key.
+     */
+    @Test
+    void aReplicaMovesAwayAndBack() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 4, 10_000, 1).withReplicasPerGroup(3).startAll()) {
+            Store leader = cluster.awaitLeader(GROUP);
+            long follower = leader.storeId() == 3 ? 2 : 3;
+            try (KvClient client = cluster.client()) {
+                for (int i = 0; i < 50; i++) {
+                    client.put("key" + i, "value" + i);
+                }
+                assertEquals("", client.controller(replace(GROUP, follower, 4)).getError());
+                LocalCluster.awaitCondition(() -> "store " + follower + " gone from group 1: it hosts " + cluster.node(follower).groups(),
+                        () -> !cluster.node(follower).groups().contains(GROUP) && cluster.node(4).voters(GROUP).contains(4L));
+                for (int i = 50; i < 100; i++) {
+                    client.put("key" + i, "value" + i);
+                }
+                assertEquals("", client.controller(replace(GROUP, 4, follower)).getError());
+                LocalCluster.awaitCondition(() -> "store " + follower + " back in group 1: voters "
+                                + cluster.node(follower).voters(GROUP) + ", store 4 hosts " + cluster.node(4).groups(),
+                        () -> cluster.node(follower).voters(GROUP).equals(List.of(1L, 2L, 3L)) && !cluster.node(4).groups().contains(GROUP));
+                Store now = cluster.awaitLeader(GROUP);
+                LocalCluster.awaitCondition("store " + follower + " holds every key",
+                        () -> cluster.node(follower).engineKeyCount(GROUP) == now.engineKeyCount(GROUP));
+                for (int i = 0; i < 100; i++) {
+                    assertEquals(Optional.of("value" + i), client.get("key" + i), "key" + i);
+                }
+            }
+        }
+    }
+
     /** Replicas of data groups on {@code store} in which it is not a voter yet. */
     private static long incoming(Store store) {
         return store.groups().stream().filter(g -> g != 0 && !store.voters(g).contains(store.storeId())).count();
