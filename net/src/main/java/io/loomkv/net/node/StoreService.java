@@ -298,7 +298,8 @@ final class StoreService implements AutoCloseable {
     }
 
     private static GroupView detailedView(Replica replica, io.loomkv.core.raft.Status status) {
-        return view(replica).toBuilder().setTerm(status.term()).setCommitIndex(status.commitIndex())
+        // The node's own membership on its turn replaces the published one the plain view carries.
+        return view(replica).toBuilder().clearVoters().clearLearners().setTerm(status.term()).setCommitIndex(status.commitIndex())
                 .setLastIndex(status.lastIndex()).addAllVoters(status.confState().getVotersList())
                 .addAllLearners(status.confState().getLearnersList()).build();
     }
