@@ -66,8 +66,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Over 600 lines: the constructor wires the runtime's parts, and the bootstrap of new groups,
  * the creation of replicas for a leader's messages and the reports to the shard controller need
- * its private state, as do the start of replicas for groups a Join places here and the migration
- * driver's host; the next part to move out is the bootstrap of groups (initial and joined, with
+ * its private state, as do the start of replicas for groups a Join places here, the migration
+ * driver's host, and the placement driver's (dropping a replica a move took off this store: its
+ * engine, log and the record in {@link DroppedGroups}); the next part to move out is the bootstrap of groups (initial and joined, with
  * the controller's entry), which would take about 200 lines with it.
  */
 public final class Store implements AutoCloseable {
