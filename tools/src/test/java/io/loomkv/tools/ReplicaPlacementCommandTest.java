@@ -61,6 +61,9 @@ class ReplicaPlacementCommandTest {
             CliRun exists = ctl(conf, "config", "add-group", "3");
             assertEquals(1, exists.exitCode(), exists.out());
             assertTrue(exists.err().contains("group 3 is already in configuration 3"), exists.err());
+            CliRun sameStoreTwice = ctl(conf, "config", "add-group", "5", "1", "1");
+            assertEquals(1, sameStoreTwice.exitCode(), sameStoreTwice.out());
+            assertTrue(sameStoreTwice.err().contains("store ids must be positive and distinct"), sameStoreTwice.err());
             CliRun both = ctl(conf, "config", "add-group", "5", "1", "--replicas", "1");
             assertEquals(2, both.exitCode(), both.out());
             assertTrue(both.err().contains("not both"), both.err());
