@@ -151,7 +151,10 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 continue;
             }
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
-            if (leads && differs(replica.confState(), target)) {
+            // Only at the configuration the group itself has applied through its log: a store whose
+            // view of the controller lags (just restarted, asked a lagging controller replica) could
+            // otherwise take a step back towards an older store list.
+            if (leads && replica.configNumber() == layout.version() && differs(replica.confState(), target)) {
                 step(replica, target);
             }
         }
