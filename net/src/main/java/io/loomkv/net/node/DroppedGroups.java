@@ -26,6 +26,7 @@ final class DroppedGroups {
 
     private final Path dataDirectory;
     private final ConcurrentSkipListSet<Long> groups = new ConcurrentSkipListSet<>();
+    private final java.util.concurrent.locks.ReentrantLock writeLock = new java.util.concurrent.locks.ReentrantLock();
 
     private DroppedGroups(Path dataDirectory) {
         this.dataDirectory = dataDirectory;
@@ -58,18 +59,26 @@ final class DroppedGroups {
     }
 
     /** Records {@code groupId}, durably when this returns. */
-    synchronized void add(long groupId) throws IOException {
-        if (!groups.add(groupId)) {
-            return;
+    void add(long groupId) throws IOException {
+        // A lock rather than synchronized: the caller may be a virtual thread, and this blocks on fsync.
+        writeLock.lock();
+        try {
+            if (groups.contains(groupId)) {
+                return;
+            }
+            Set<Long> all = new TreeSet<>(groups);
+            all.add(groupId);
+            StringBuilder text = new StringBuilder();
+            all.forEach(id -> text.append(id).append('\n'));
+            Path tmp = dataDirectory.resolve(FILE_NAME + ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+            DurableFiles.renameDurably(tmp, dataDirectory.resolve(FILE_NAME));
+            groups.add(groupId); // Only once durable: a failed write leaves the group to be recorded next time.
+        } finally {
+            writeLock.unlock();
         }
-        Set<Long> all = new TreeSet<>(groups);
-        StringBuilder text = new StringBuilder();
-        all.forEach(id -> text.append(id).append('\n'));
-        Path tmp = dataDirectory.resolve(FILE_NAME + ".tmp");
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        DurableFiles.renameDurably(tmp, dataDirectory.resolve(FILE_NAME));
     }
 }

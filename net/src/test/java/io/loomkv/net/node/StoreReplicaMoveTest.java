@@ -87,6 +87,8 @@ class StoreReplicaMoveTest {
                 // The old store restarts without bringing the group back.
                 cluster.stop(from);
                 cluster.start(from);
+                // At once (a start that created it from the creation layout would show it now), and a while later.
+                assertFalse(cluster.node(from).groups().contains(GROUP), "store " + from + " hosts " + cluster.node(from).groups());
                 Thread.sleep(2_000);
                 assertFalse(cluster.node(from).groups().contains(GROUP), "store " + from + " hosts " + cluster.node(from).groups());
                 assertEquals(expected.stream().sorted().toList(), cluster.awaitLeader(GROUP).voters(GROUP));
