@@ -1,5 +1,6 @@
 package io.loomkv.tools;
 
+import io.loomkv.core.shard.ReplicaPlacement;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
@@ -7,6 +8,7 @@ import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.store.proto.GroupView;
@@ -14,29 +16,95 @@ import io.loomkv.net.store.proto.LayoutReply;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * {@code ctl config add-group|remove-group|move|wait}: the shard controller's Join, Leave and Move
- * (each makes a new configuration; the stores then move the slots), and waiting until every group
- * has reached the latest configuration and moves no slot.
+ * {@code ctl config add-group|remove-group|move|move-replica|remove-store|wait}: the shard
+ * controller's Join, Leave, Move and ReplaceReplica (each makes a new configuration; the stores then
+ * move the slots or the replica), draining a store of replicas, and waiting until every group has
+ * reached the latest configuration and moves no slot or replica.
  */
 final class ConfigChanges {
 
     private ConfigChanges() {}
 
-    /** Parses "G STORE..." for add-group. */
+    /** The group id of "G [STORE...]" for add-group. */
+    static long addedGroup(List<String> args) {
+        if (args.isEmpty()) {
+            throw new CtlCommand.UsageError("config add-group takes a group id, and the stores to host it or none (the least"
+                    + " loaded live stores are chosen): add-group G [STORE...] [--replicas N]");
+        }
+        return number(args.get(0), "group id");
+    }
+
+    /** A Join of group G on the stores named after it in "G STORE...". */
     static ControllerCommand addGroup(List<String> args) {
         if (args.size() < 2) {
-            throw new CtlCommand.UsageError("config add-group takes a group id and the stores to host it: add-group G STORE...");
+            throw new CtlCommand.UsageError("config add-group G STORE... names at least one store");
         }
-        GroupReplicas.Builder group = GroupReplicas.newBuilder().setGroupId(number(args.get(0), "group id"));
+        List<Long> stores = new ArrayList<>();
         for (String store : args.subList(1, args.size())) {
-            group.addStoreIds(number(store, "store id"));
+            stores.add(number(store, "store id"));
         }
-        return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder().addGroups(group)).build();
+        return join(addedGroup(args), stores);
+    }
+
+    static ControllerCommand join(long group, List<Long> stores) {
+        return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                .addGroups(GroupReplicas.newBuilder().setGroupId(group).addAllStoreIds(stores))).build();
+    }
+
+    /** Parses "G FROM_STORE TO_STORE" for move-replica. */
+    static ControllerCommand moveReplica(List<String> args) {
+        if (args.size() != 3) {
+            throw new CtlCommand.UsageError("config move-replica takes a group and two stores: move-replica G FROM_STORE TO_STORE");
+        }
+        return replace(new ReplicaPlacement.Move(number(args.get(0), "group id"), number(args.get(1), "store id"),
+                number(args.get(2), "store id")));
+    }
+
+    static ControllerCommand replace(ReplicaPlacement.Move move) {
+        return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(move.group())
+                .setFromStore(move.from()).setToStore(move.to())).build();
+    }
+
+    /**
+     * Moves every replica off {@code store}, one at a time, each to the least loaded other live
+     * store that does not host its group, waiting for each move to finish before the next. The
+     * whole plan is made (and refused, changing nothing) before the first move. 0 when the store
+     * hosts nothing any more, 1 when the controller refused a move or one did not finish in time.
+     */
+    static int removeStore(KvClient client, List<InetSocketAddress> stores, StorePlacement.View view, long store,
+            Duration timeout, boolean json, PrintStream out) {
+        List<ReplicaPlacement.Move> moves;
+        try {
+            moves = ReplicaPlacement.drain(view.layout(), view.live(), store);
+        } catch (IllegalArgumentException e) {
+            throw new CtlCommand.UsageError(e.getMessage() + (view.notLive().isEmpty() ? "" : " (" + view.notLive() + ")"));
+        }
+        PrintStream progress = json ? new PrintStream(java.io.OutputStream.nullOutputStream()) : out;
+        if (moves.isEmpty()) {
+            progress.println("store " + store + " hosts no replica in configuration " + view.layout().version());
+        }
+        for (ReplicaPlacement.Move move : moves) {
+            progress.println("moving group " + move.group() + "'s replica from store " + move.from() + " to store " + move.to());
+            ControllerReply reply = client.controller(replace(move));
+            if (!reply.getError().isEmpty()) {
+                return report(reply, json, out);
+            }
+            if (await(client, stores, timeout, true, new PrintStream(java.io.OutputStream.nullOutputStream())) != 0) {
+                return 1;
+            }
+        }
+        if (json) {
+            out.println("{\"ok\":true,\"moves\":" + moves.size() + "}");
+        } else {
+            out.println("OK: store " + store + " hosts no replica now (" + moves.size() + " moved)");
+        }
+        return 0;
     }
 
     /** Parses "G..." for remove-group. */
@@ -71,6 +139,9 @@ final class ConfigChanges {
      * groups, not the stores' addresses, so this is checked against the members a store lists.
      */
     static String unknownStores(ControllerCommand command, List<Long> members) {
+        if (command.hasReplaceReplica() && !members.contains(command.getReplaceReplica().getToStore())) {
+            return "store " + command.getReplaceReplica().getToStore() + " is not a member of the cluster (members: " + members + ")";
+        }
         if (!command.hasJoin()) {
             return null;
         }
@@ -97,14 +168,15 @@ final class ConfigChanges {
             out.println("{\"ok\":true,\"config\":" + reply.getConfig().getVersion() + "}");
         } else {
             out.println("OK: configuration " + reply.getConfig().getVersion()
-                    + "; the stores move the slots now (ctl config wait blocks until they are done)");
+                    + "; the stores move the slots and replicas now (ctl config wait blocks until they are done)");
         }
         return 0;
     }
 
     /**
      * Waits until the leader of every group of the latest configuration has applied it and moves
-     * no slot; prints the groups still moving once a second. 0 when settled, 1 at the timeout.
+     * no slot, and every group whose replicas the controller moved has exactly its listed stores as
+     * voters; prints the groups still moving once a second. 0 when settled, 1 at the timeout.
      */
     static int await(KvClient client, List<InetSocketAddress> stores, Duration timeout, boolean json, PrintStream out) {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -114,7 +186,8 @@ final class ConfigChanges {
             ControllerReply latest = client.config(-1);
             if (latest.getError().isEmpty()) {
                 SlotLayout layout = SlotLayout.fromProto(latest.getConfig());
-                Map<Long, GroupView> leaders = leaderViews(client, stores);
+                Map<Long, java.util.Set<Long>> hosts = new TreeMap<>();
+                Map<Long, GroupView> leaders = leaderViews(client, stores, hosts);
                 StringBuilder behind = new StringBuilder();
                 for (long group : layout.groups()) {
                     GroupView view = leaders.get(group);
@@ -122,13 +195,19 @@ final class ConfigChanges {
                         behind.append(behind.isEmpty() ? "" : ", ").append("group ").append(group)
                                 .append(view == null ? " (no leader known)" : " at " + view.getConfigNumber() + ", "
                                         + view.getMovingSlots() + " slots moving");
+                    } else if (replicasMoving(layout, group, view, hosts.getOrDefault(group, java.util.Set.of()))) {
+                        behind.append(behind.isEmpty() ? "" : ", ").append("group ").append(group)
+                                .append(" moving replicas: voters ").append(view.getVotersList()).append(" learners ")
+                                .append(view.getLearnersList()).append(" on stores ").append(hosts.get(group))
+                                .append(", configured ").append(layout.replicas(group));
                     }
                 }
                 if (behind.isEmpty()) {
                     if (json) {
                         out.println("{\"ok\":true,\"config\":" + layout.version() + "}");
                     } else {
-                        out.println("settled: every group is at configuration " + layout.version() + " and moves no slot");
+                        out.println("settled: every group is at configuration " + layout.version()
+                                + " and moves no slot or replica");
                     }
                     return 0;
                 }
@@ -157,8 +236,24 @@ final class ConfigChanges {
         }
     }
 
-    /** Each group's view as the store leading it reports it; stores that do not answer are skipped. */
-    private static Map<Long, GroupView> leaderViews(KvClient client, List<InetSocketAddress> stores) {
+    /**
+     * Whether a group the controller moved replicas of has other members than its listed stores as
+     * voters (groups never moved keep whatever {@code ctl member} made of them; the stores leave
+     * those alone, and so does this wait).
+     */
+    private static boolean replicasMoving(SlotLayout layout, long group, GroupView view, java.util.Set<Long> hosts) {
+        return layout.replicaChanges(group) > 0 && (view.getLearnersCount() > 0
+                || !new java.util.TreeSet<>(view.getVotersList()).equals(new java.util.TreeSet<>(layout.replicas(group)))
+                || !layout.replicas(group).containsAll(hosts));
+    }
+
+    /**
+     * Each group's view as the store leading it reports it, and in {@code hosts} the stores that
+     * still hold a replica of each group (a moved replica's old store until it drops it); stores
+     * that do not answer are skipped.
+     */
+    private static Map<Long, GroupView> leaderViews(KvClient client, List<InetSocketAddress> stores,
+            Map<Long, java.util.Set<Long>> hosts) {
         Map<Long, GroupView> leaders = new TreeMap<>();
         for (InetSocketAddress store : stores) {
             LayoutReply reply;
@@ -168,6 +263,9 @@ final class ConfigChanges {
                 continue;
             }
             for (GroupView view : reply.getGroupsList()) {
+                if (!"NONE".equals(view.getRole())) {
+                    hosts.computeIfAbsent(view.getGroupId(), g -> new java.util.TreeSet<>()).add(reply.getStoreId());
+                }
                 if ("LEADER".equals(view.getRole())) {
                     leaders.put(view.getGroupId(), view);
                 }

@@ -50,7 +50,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -458,21 +458,33 @@ public final class CtlCommand implements Callable<Integer> {
             "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
             "was created with; the controller keeps the newest 1,024.",
             "config stores: what each store last reported to the controller (every 2 s): groups hosted and led.",
-            "config add-group G STORE...: a new group G on those stores; it takes its share of the slots.",
+            "config add-group G [STORE...] [--replicas N]: a new group G on those stores, or without stores on the N",
+            "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
             "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
-            "config wait: block until every group has reached the latest configuration and moves no slot."})
-    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|wait") String action,
+            "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
+            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores.",
+            "config wait: block until every group has reached the latest configuration and moves no slot or replica."})
+    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|move-replica|remove-store|wait") String action,
             @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
             @Option(names = "--wait-seconds", defaultValue = "600",
-                    description = "config wait gives up after this long (default: ${DEFAULT-VALUE})") long waitSeconds) {
+                    description = "config wait gives up after this long (default: ${DEFAULT-VALUE})") long waitSeconds,
+            @Option(names = "--replicas", paramLabel = "N",
+                    description = "config add-group without stores: how many replicas (default: 3)") Integer replicas) {
         List<String> rest = args == null ? List.of() : args;
         ControllerCommand change;
         try {
             change = switch (action) {
-                case "add-group" -> ConfigChanges.addGroup(rest);
+                case "add-group" -> {
+                    ConfigChanges.addedGroup(rest);
+                    if (rest.size() > 1 && replicas != null) {
+                        throw new UsageError("config add-group takes stores or --replicas, not both");
+                    }
+                    yield rest.size() == 1 ? null : ConfigChanges.addGroup(rest);
+                }
                 case "remove-group" -> ConfigChanges.removeGroups(rest);
                 case "move" -> ConfigChanges.move(rest);
+                case "move-replica" -> ConfigChanges.moveReplica(rest);
                 default -> null;
             };
         } catch (UsageError e) {
@@ -481,8 +493,7 @@ public final class CtlCommand implements Callable<Integer> {
         }
         if (change != null) {
             return withClient((client, target) -> {
-                List<Long> members = client.layoutOf(target.clientAddresses().get(0)).getStoresList().stream()
-                        .map(io.loomkv.net.store.proto.StoreAddress::getStoreId).sorted().toList();
+                List<Long> members = members(client, target);
                 String unknown = ConfigChanges.unknownStores(change, members);
                 if (unknown != null) {
                     throw new UsageError(unknown);
@@ -491,6 +502,34 @@ public final class CtlCommand implements Callable<Integer> {
             });
         }
         switch (action) {
+            case "add-group" -> {
+                return withClient((client, target) -> {
+                    StorePlacement.View view = StorePlacement.read(client, members(client, target));
+                    List<Long> chosen = StorePlacement.forNewGroup(view, replicas == null ? 3 : replicas);
+                    if (!json) {
+                        out.println("placing group " + rest.get(0) + " on stores " + chosen + " (replicas held by the live stores: "
+                                + view.loads() + ")");
+                    }
+                    return ConfigChanges.report(client.controller(ConfigChanges.join(ConfigChanges.addedGroup(rest), chosen)),
+                            json, out);
+                });
+            }
+            case "remove-store" -> {
+                if (rest.size() != 1) {
+                    System.err.println("error: config remove-store takes one store id");
+                    return 2;
+                }
+                long store;
+                try {
+                    store = Long.parseLong(rest.get(0));
+                } catch (NumberFormatException e) {
+                    System.err.println("error: store id '" + rest.get(0) + "' is not a number");
+                    return 2;
+                }
+                return withClient((client, target) -> ConfigChanges.removeStore(client, target.clientAddresses(),
+                        StorePlacement.read(client, members(client, target)), store, Duration.ofSeconds(Math.max(1, waitSeconds)),
+                        json, out));
+            }
             case "stores" -> {
                 return withClient((client, target) -> {
                     StoreReportListing.print(client.storeReports(), json, out);
@@ -503,7 +542,8 @@ public final class CtlCommand implements Callable<Integer> {
             }
             case "get" -> { }
             default -> {
-                System.err.println("error: config takes get [N], stores, add-group, remove-group, move or wait, not '"
+                System.err.println("error: config takes get [N], stores, add-group, remove-group, move, move-replica, remove-store"
+                        + " or wait, not '"
                         + action + "'");
                 return 2;
             }
@@ -536,6 +576,12 @@ public final class CtlCommand implements Callable<Integer> {
             ConfigListing.print(reply.getConfig(), latest.getConfig().getVersion(), json, out);
             return 0;
         });
+    }
+
+    /** The cluster's member stores, ascending, as the first reachable address lists them. */
+    private static List<Long> members(KvClient client, ClusterTarget target) {
+        return client.layoutOf(target.clientAddresses().get(0)).getStoresList().stream()
+                .map(io.loomkv.net.store.proto.StoreAddress::getStoreId).sorted().toList();
     }
 
     @Command(name = "snapshot", description = {"snapshot save FILE: an online backup of the whole cluster (group 0, the shard controller's",

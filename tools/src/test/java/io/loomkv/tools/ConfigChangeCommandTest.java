@@ -37,7 +37,7 @@ class ConfigChangeCommandTest {
             for (int i = 0; i < 50; i++) {
                 assertEquals(0, ctl(conf, "put", "key" + i, "value" + i).exitCode());
             }
-            CliRun usage = ctl(conf, "config", "add-group", "2");
+            CliRun usage = ctl(conf, "config", "add-group");
             assertEquals(2, usage.exitCode(), usage.err());
             assertTrue(usage.err().contains("stores to host it"), usage.err());
             CliRun unknownStore = ctl(conf, "config", "add-group", "2", "1", "2", "9");

@@ -35,13 +35,17 @@ public final class SlotLayout {
     private final long[] groupIds;
     private final char[] groupIndexBySlot;
     private final List<List<Long>> replicasByIndex;
+    /** Per group index: how many replica moves changed its stores since it joined (see {@link #replicaChanges}). */
+    private final long[] replicaChangesByIndex;
     private final SlotSet[] slotsByIndex;
 
-    private SlotLayout(long version, long[] groupIds, char[] groupIndexBySlot, List<List<Long>> replicasByIndex) {
+    private SlotLayout(long version, long[] groupIds, char[] groupIndexBySlot, List<List<Long>> replicasByIndex,
+            long[] replicaChangesByIndex) {
         this.version = version;
         this.groupIds = groupIds;
         this.groupIndexBySlot = groupIndexBySlot;
         this.replicasByIndex = replicasByIndex;
+        this.replicaChangesByIndex = replicaChangesByIndex;
         this.slotsByIndex = slotSets(groupIds.length, groupIndexBySlot);
     }
 
@@ -52,6 +56,17 @@ public final class SlotLayout {
      * @throws IllegalArgumentException naming the first problem found
      */
     public static SlotLayout of(long version, List<SlotAssignment> assignments, Map<Long, List<Long>> replicasByGroup) {
+        return of(version, assignments, replicasByGroup, Map.of());
+    }
+
+    /**
+     * As {@link #of(long, List, Map)}, with each group's count of replica moves (groups not in
+     * {@code replicaChangesByGroup} have none).
+     *
+     * @throws IllegalArgumentException naming the first problem found
+     */
+    public static SlotLayout of(long version, List<SlotAssignment> assignments, Map<Long, List<Long>> replicasByGroup,
+            Map<Long, Long> replicaChangesByGroup) {
         if (version <= 0) {
             throw new IllegalArgumentException("layout version must be positive, got " + Long.toUnsignedString(version));
         }
@@ -64,8 +79,17 @@ public final class SlotLayout {
             sorted.put(groupId, checkReplicas(groupId, entry.getValue()));
         }
         long[] groupIds = sorted.keySet().stream().mapToLong(Long::longValue).toArray();
+        long[] replicaChanges = new long[groupIds.length];
+        for (Map.Entry<Long, Long> entry : replicaChangesByGroup.entrySet()) {
+            int index = Arrays.binarySearch(groupIds, entry.getKey());
+            if (index < 0 || entry.getValue() < 0) {
+                throw new IllegalArgumentException("group " + Long.toUnsignedString(entry.getKey()) + " has "
+                        + entry.getValue() + " replica changes" + (index < 0 ? " but is not listed" : ", below 0"));
+            }
+            replicaChanges[index] = entry.getValue();
+        }
         char[] table = slotTable(assignments, groupIds);
-        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()));
+        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()), replicaChanges);
     }
 
     /**
@@ -135,13 +159,17 @@ public final class SlotLayout {
             throw new IllegalArgumentException("layout lists " + layout.getGroupsCount() + " groups, over " + MAX_GROUPS);
         }
         Map<Long, List<Long>> replicas = new LinkedHashMap<>();
+        Map<Long, Long> replicaChanges = new TreeMap<>();
         for (GroupReplicas group : layout.getGroupsList()) {
             if (replicas.put(group.getGroupId(), group.getStoreIdsList()) != null) {
                 throw new IllegalArgumentException("group " + Long.toUnsignedString(group.getGroupId())
                         + " is listed twice");
             }
+            if (group.getReplicaChanges() != 0) {
+                replicaChanges.put(group.getGroupId(), group.getReplicaChanges());
+            }
         }
-        return of(layout.getVersion(), assignments, replicas);
+        return of(layout.getVersion(), assignments, replicas, replicaChanges);
     }
 
     /** This layout as a message; ranges ascending with adjacent ranges of one group merged, groups ascending. */
@@ -156,7 +184,8 @@ public final class SlotLayout {
         for (int index = 0; index < groupIds.length; index++) {
             layout.addGroups(GroupReplicas.newBuilder()
                     .setGroupId(groupIds[index])
-                    .addAllStoreIds(replicasByIndex.get(index)));
+                    .addAllStoreIds(replicasByIndex.get(index))
+                    .setReplicaChanges(replicaChangesByIndex[index]));
         }
         return layout.build();
     }
@@ -179,6 +208,16 @@ public final class SlotLayout {
     /** The stores hosting {@code groupId}'s replicas, in the layout's order. */
     public List<Long> replicas(long groupId) {
         return replicasByIndex.get(indexOf(groupId));
+    }
+
+    /**
+     * How many replica moves ({@code ReplaceReplica}) changed {@code groupId}'s stores since it
+     * joined. 0 means its stores are the ones it was created on, which write its initial
+     * membership; after a move a store new to the list joins the running group instead (its
+     * leader adds it), so it must not write one.
+     */
+    public long replicaChanges(long groupId) {
+        return replicaChangesByIndex[indexOf(groupId)];
     }
 
     /** Every group of the layout, ascending. */
@@ -209,12 +248,14 @@ public final class SlotLayout {
                 && version == layout.version
                 && Arrays.equals(groupIds, layout.groupIds)
                 && Arrays.equals(groupIndexBySlot, layout.groupIndexBySlot)
-                && replicasByIndex.equals(layout.replicasByIndex);
+                && replicasByIndex.equals(layout.replicasByIndex)
+                && Arrays.equals(replicaChangesByIndex, layout.replicaChangesByIndex);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(version, Arrays.hashCode(groupIds), Arrays.hashCode(groupIndexBySlot), replicasByIndex);
+        return Objects.hash(version, Arrays.hashCode(groupIds), Arrays.hashCode(groupIndexBySlot), replicasByIndex,
+                Arrays.hashCode(replicaChangesByIndex));
     }
 
     @Override

@@ -131,6 +131,19 @@ final class GroupEngines implements AutoCloseable {
         }
     }
 
+    /** Closes group {@code groupId}'s engine and deletes its directory (the replica left this store; its apply is retired). */
+    void drop(long groupId) throws IOException {
+        close(groupId);
+        Path directory = root.resolve("group-" + groupId);
+        if (Files.exists(directory)) {
+            try (var paths = Files.walk(directory)) {
+                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
+    }
+
     /** Closes every engine, then the memory they shared; call after the apply workers stopped. */
     @Override
     public void close() {

@@ -42,6 +42,8 @@ final class GroupMembership {
     /** Written by the replica's turns, read by the store's balancer: volatile (a ConfState is immutable). */
     private volatile ConfState confState;
     private long ticks;
+    /** Learners a replica move brings in: its joint change promotes them, not {@link #promoteCaughtUpLearners}. Turns only. */
+    private java.util.Set<Long> heldLearners = java.util.Set.of();
 
     /**
      * Conf changes at or below this index were in the log when the replica opened: applying them
@@ -65,6 +67,10 @@ final class GroupMembership {
 
     ConfState confState() {
         return confState;
+    }
+
+    void holdPromotion(java.util.Set<Long> learners) {
+        heldLearners = java.util.Set.copyOf(learners);
     }
 
     boolean isMember(long id) {
@@ -91,7 +97,10 @@ final class GroupMembership {
 
     /** A peer told us we were removed from the group. */
     void onRemovedNotice(long from) {
-        if (!isMember(storeId)) {
+        // A replica with no membership yet (created empty for a leader to fill) ignores a notice
+        // meant for an earlier replica of this store; one that applied its own removal, or does
+        // not know of it yet, believes it.
+        if (state.removed() || confState.getVotersCount() == 0 && confState.getLearnersCount() == 0) {
             return;
         }
         LOG.warn("{}: store {} says this store was removed from group {}; the replica stops serving", name, from, groupId);
@@ -103,18 +112,25 @@ final class GroupMembership {
         confState = restored;
     }
 
-    /** Bookkeeping for the conf changes the driver applied to the node; returns the membership after each. */
-    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes) {
+    /**
+     * Bookkeeping for the conf changes the driver applied to the node; returns the membership after
+     * each. {@code lastLogIndex} is the node's last log index: see {@link #recordRemovals}.
+     */
+    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes, long lastLogIndex) {
         Map<Long, ConfState> confStates = new HashMap<>();
+        long lastApplied = 0;
         for (AppliedConfChange applied : changes) {
             if (applied.refused()) {
                 LOG.warn("{}: conf change at {} refused: {}", name, applied.index(), applied.refusal());
                 continue;
             }
             ConfState after = applied.after();
+            ConfState before = confState;
             confStates.put(applied.index(), after);
             confState = after;
             recordAddresses(applied.change(), after);
+            recordRemovals(before);
+            lastApplied = applied.index();
             if (applied.index() > lastIndexAtOpen) {
                 LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
                         after.getLearnersList(), applied.index());
@@ -123,29 +139,50 @@ final class GroupMembership {
                         after.getLearnersList(), applied.index());
             }
         }
+        // This store's own removal counts only when no entry after it could add the store again: a
+        // store removed from a group and later added back (a replica moved away and back) replays
+        // its removal from the leader's log before the entry that re-adds it. A store that was
+        // really removed and holds later entries hears it from the leader's notice instead.
+        if (lastApplied > 0 && !isMember(storeId) && lastApplied >= lastLogIndex && !state.removed()) {
+            LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
+            state.markRemoved();
+        }
         return confStates;
+    }
+
+    /**
+     * The stores that were members before a change and are not after it: by a simple removal, or
+     * by leaving a joint configuration (whose entry names no store: the removal was in the change
+     * that entered it, while the store still counted in the outgoing half).
+     */
+    private void recordRemovals(ConfState before) {
+        java.util.Set<Long> members = new java.util.TreeSet<>(before.getVotersList());
+        members.addAll(before.getLearnersList());
+        members.addAll(before.getVotersOutgoingList());
+        for (long id : members) {
+            if (isMember(id)) {
+                continue;
+            }
+            if (id == storeId) {
+                continue; // Decided once the batch is applied: see onConfChanges.
+            } else {
+                // The address stays in the store's book: the store may host other groups.
+                MemberAddress address = addresses.get(id);
+                if (address != null) {
+                    removedAddresses.put(id, address);
+                    if (state.isLeader()) {
+                        transport.sendRemovedNotice(groupId, id, address);
+                    }
+                }
+            }
+        }
     }
 
     private void recordAddresses(ConfChange change, ConfState after) {
         for (ConfChangeSingle single : change.getChangesList()) {
             long id = single.getNodeId();
             if (single.getType() == ConfChangeType.CONF_CHANGE_REMOVE_NODE) {
-                if (isMember(id)) {
-                    continue;
-                }
-                if (id == storeId) {
-                    LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
-                    state.markRemoved();
-                } else {
-                    // The address stays in the store's book: the store may host other groups.
-                    MemberAddress address = addresses.get(id);
-                    if (address != null) {
-                        removedAddresses.put(id, address);
-                        if (state.isLeader()) {
-                            transport.sendRemovedNotice(groupId, id, address);
-                        }
-                    }
-                }
+                continue; // See recordRemovals.
             } else if (!change.getContext().isEmpty()) {
                 try {
                     addresses.put(MemberAddress.parseAddresses(id, change.getContext().toString(StandardCharsets.UTF_8)));
@@ -171,6 +208,9 @@ final class GroupMembership {
             return;
         }
         for (long learner : status.confState().getLearnersList()) {
+            if (heldLearners.contains(learner)) {
+                continue;
+            }
             var progress = status.progress().get(learner);
             if (progress == null || progress.state() != ProgressState.REPLICATE
                     || progress.match() == 0 || progress.match() + PROMOTE_GAP_ENTRIES < status.lastIndex()) {

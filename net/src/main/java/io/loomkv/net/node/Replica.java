@@ -238,6 +238,16 @@ final class Replica {
         return tracker.size();
     }
 
+    /** The group's membership as this replica last applied it; any thread. */
+    io.loomkv.core.raft.proto.ConfState confState() {
+        return membership.confState();
+    }
+
+    /** Learners a replica move is bringing in: the leader's automatic promotion leaves them to the move's joint change. Turns only. */
+    void holdPromotion(java.util.Set<Long> learners) {
+        membership.holdPromotion(learners);
+    }
+
     /** The group's voters as this replica last applied them; any thread. */
     List<Long> voters() {
         return membership.confState().getVotersList();
@@ -518,6 +528,28 @@ final class Replica {
         batcher.failPendingReads(stopping);
     }
 
+    /**
+     * Retires a replica the store drops while running (removed from its group): stops its turns,
+     * waits until its state machine applies and snapshots nothing more, then fails what waits. The
+     * engine and storage may be closed and deleted afterwards.
+     */
+    void retire() throws InterruptedException {
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        if (submit(new LoopInput.Control(n -> {
+            stop();
+            stopped.complete(null);
+        }))) {
+            try {
+                stopped.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.warn("{}: did not stop on its turn within 5 s; retiring it anyway", name);
+            }
+        }
+        running = false;
+        applier.retire();
+        close();
+    }
+
     /** After the store's workers stopped: fails what still waits and releases the snapshot receiver. */
     void close() {
         stop();
@@ -631,7 +663,8 @@ final class Replica {
         @Override
         public void apply(CommittedEntries committed) {
             store.metrics().proposalsCommitted().inc(committed.entries().size());
-            toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges())));
+            toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges(),
+                    node.lastIndex())));
         }
 
         @Override

@@ -16,6 +16,7 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jctools.queues.SpscChunkedArrayQueue;
 import org.slf4j.Logger;
@@ -66,6 +67,9 @@ final class ReplicaApplier {
     private long entriesSinceSnapshot;
     private ConfState confState;
     private boolean failed;
+    /** Held while tasks run, so {@link #retire} can wait them out. */
+    private final java.util.concurrent.locks.ReentrantLock runLock = new java.util.concurrent.locks.ReentrantLock();
+    private volatile boolean retired;
     /** Entries the state machine applied since this replica opened (a restart replays only the log after the engine's index). */
     private volatile long entriesAppliedSinceOpen;
 
@@ -125,8 +129,37 @@ final class ReplicaApplier {
         stage.schedule(this);
     }
 
-    /** Runs on the apply worker. */
+    /** Runs on the apply worker; never while {@link #retire} waits or after it. */
     void runTasks() {
+        runLock.lock();
+        try {
+            if (!retired) {
+                runTasksLocked();
+            }
+        } finally {
+            runLock.unlock();
+        }
+    }
+
+    /**
+     * The replica is being dropped: once this returns, no task runs and no snapshot is being
+     * written (waits up to a minute for one in progress), so the engine can be closed.
+     */
+    void retire() throws InterruptedException {
+        runLock.lock();
+        try {
+            retired = true;
+        } finally {
+            runLock.unlock();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while (snapshotInProgress.get() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        failWaitingReads("the replica left this store");
+    }
+
+    private void runTasksLocked() {
         if (failed) {
             return;
         }

@@ -66,8 +66,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Over 600 lines: the constructor wires the runtime's parts, and the bootstrap of new groups,
  * the creation of replicas for a leader's messages and the reports to the shard controller need
- * its private state, as do the start of replicas for groups a Join places here and the migration
- * driver's host; the next part to move out is the bootstrap of groups (initial and joined, with
+ * its private state, as do the start of replicas for groups a Join places here, the migration
+ * driver's host, and the placement driver's (dropping a replica a move took off this store: its
+ * engine, log and the record in {@link DroppedGroups}); the next part to move out is the bootstrap of groups (initial and joined, with
  * the controller's entry), which would take about 200 lines with it.
  */
 public final class Store implements AutoCloseable {
@@ -85,6 +86,10 @@ public final class Store implements AutoCloseable {
     /** The newest configuration known, which requests are routed by; see {@link MigrationDriver}. */
     private final LiveLayout liveLayout;
     private final MigrationDriver migration;
+    /** Carries out the controller's replica moves; see {@link ReplicaPlacementDriver}. */
+    private final ReplicaPlacementDriver placement;
+    /** Groups of the creation layout a replica move took off this store: not created again at start. */
+    private final DroppedGroups dropped;
     private final ExpiryDriver expiry;
     private final RpcClient migrationRpc;
     /** The stores that host group 0, the shard controller, since the cluster was created. */
@@ -131,6 +136,7 @@ public final class Store implements AutoCloseable {
         this.layout = StoreLayouts.loadOrCreate(config);
         this.liveLayout = new LiveLayout(layout);
         this.controllerStores = StoreLayouts.controllerStores(config);
+        this.dropped = DroppedGroups.load(config.dataDirectory());
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
             this.metrics = config.metricsAddress() == null ? StoreMetrics.disabled() : StoreMetrics.enabled();
@@ -259,6 +265,7 @@ public final class Store implements AutoCloseable {
             migrationRpc.observeTraffic(metrics.peerTraffic());
             MigrationDriver.Host driverHost = migrationHost();
             this.migration = new MigrationDriver(driverHost, migrationRpc);
+            this.placement = new ReplicaPlacementDriver(placementHost());
             this.expiry = new ExpiryDriver(driverHost, count -> metrics.keysExpired().inc(count));
         } catch (IOException | RuntimeException e) {
             if (engines != null) {
@@ -290,6 +297,7 @@ public final class Store implements AutoCloseable {
             }
             store.transport.connect(store.addresses.ids());
             store.migration.start();
+            store.placement.start();
             store.expiry.start();
             if (config.metricsAddress() != null) {
                 store.metricsServer = MetricsServer.start(config.metricsAddress(), store.metrics, store.livenessChecks(),
@@ -352,7 +360,7 @@ public final class Store implements AutoCloseable {
             return hosted;
         }
         for (long group : layout.groups()) {
-            if (layout.replicas(group).contains(config.nodeId())) {
+            if (layout.replicas(group).contains(config.nodeId()) && !dropped.contains(group)) {
                 hosted.add(group);
             }
         }
@@ -445,6 +453,11 @@ public final class Store implements AutoCloseable {
      * configuration 0 and walks up to the one that created it, where it pulls its slots.
      */
     private void hostGroup(long group, List<Long> replicaStores) {
+        if (ReplicaPlacementDriver.managed(liveLayout.current(), group)) {
+            // A replica move put this store on a running group: its leader adds it as a learner, and
+            // its first message creates the replica (replicaFor); an initial membership would be wrong.
+            return;
+        }
         createLock.lock();
         try {
             if (replicas.containsKey(group) || closed) {
@@ -501,6 +514,73 @@ public final class Store implements AutoCloseable {
             liveLayout.offer(applied);
         }
         return liveLayout.current();
+    }
+
+    /**
+     * Stops this store's replica of a group it was removed from and deletes the group's log,
+     * snapshots and engine. The group is recorded as dropped first, so a crash in the middle does
+     * not bring the replica back at the next start.
+     */
+    private void dropReplica(long group) {
+        Replica replica;
+        createLock.lock();
+        try {
+            replica = replicas.get(group);
+            if (replica == null || !replica.state().removed() || closed) {
+                return;
+            }
+            if (layout.groups().contains(group)) {
+                dropped.add(group);
+            }
+            replicas.remove(group);
+        } catch (IOException e) {
+            LOG.warn("store {}: could not record group {} as dropped; keeping its replica: {}", config.nodeId(), group,
+                    e.toString());
+            return;
+        } finally {
+            createLock.unlock();
+        }
+        try {
+            replica.retire();
+            engines.drop(group);
+            if (log.groups().containsKey(group)) {
+                log.removeGroup(group);
+            }
+            LOG.info("store {}: left group {}; its replica stopped and its data is deleted", config.nodeId(), group);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("store {}: deleting the data of group {} failed: {}", config.nodeId(), group, e.toString());
+        }
+    }
+
+    private ReplicaPlacementDriver.Host placementHost() {
+        return new ReplicaPlacementDriver.Host() {
+            @Override
+            public long storeId() {
+                return config.nodeId();
+            }
+
+            @Override
+            public Iterable<Replica> replicas() {
+                return replicas.values();
+            }
+
+            @Override
+            public SlotLayout layout() {
+                return liveLayout.current();
+            }
+
+            @Override
+            public Membership addresses() {
+                return addresses;
+            }
+
+            @Override
+            public void dropReplica(long groupId) {
+                Store.this.dropReplica(groupId);
+            }
+        };
     }
 
     private MigrationDriver.Host migrationHost() {
@@ -641,6 +721,9 @@ public final class Store implements AutoCloseable {
         if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
+        if (!ReplicaPlacementDriver.mayCreate(liveLayout.current(), group, config.nodeId(), replicas.values())) {
+            return null; // A move here waits for another to finish, or the message is stale; the leader retries.
+        }
         synchronizedCreate(group);
         return replicas.get(group);
     }
@@ -753,6 +836,12 @@ public final class Store implements AutoCloseable {
         return replica != null && replica.state().isLeader() && replica.state().unavailableReason() == null;
     }
 
+    /** The voters of {@code groupId} as this store's replica last applied them, ascending; empty when not hosted. */
+    public List<Long> voters(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? List.of() : replica.voters().stream().sorted().toList();
+    }
+
     public long leaderId(long groupId) {
         Replica replica = replicas.get(groupId);
         return replica == null ? 0 : replica.state().leaderId();
@@ -862,6 +951,9 @@ public final class Store implements AutoCloseable {
         closed = true;
         if (expiry != null) {
             expiry.close();
+        }
+        if (placement != null) {
+            placement.close();
         }
         if (migration != null) {
             migration.close();

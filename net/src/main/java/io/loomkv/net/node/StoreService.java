@@ -167,6 +167,11 @@ final class StoreService implements AutoCloseable {
      * knows (a group placed on a store that does not exist would never form).
      */
     private Optional<String> unknownStores(KvRequest request) {
+        if (request.getOpCase() == KvRequest.OpCase.CONTROLLER && request.getController().hasReplaceReplica()) {
+            long store = request.getController().getReplaceReplica().getToStore();
+            return replicas.addresses().get(store) != null ? Optional.empty()
+                    : Optional.of("store " + store + " is not a member of the cluster (members: " + replicas.addresses().ids() + ")");
+        }
         if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasJoin()) {
             return Optional.empty();
         }
@@ -243,7 +248,9 @@ final class StoreService implements AutoCloseable {
         String role = state.failure() != null ? "FAILED" : state.removed() ? "REMOVED" : state.role().name();
         return GroupView.newBuilder().setGroupId(replica.groupId()).setLeaderId(state.leaderId()).setRole(role)
                 .setAppliedIndex(state.appliedIndex()).setSnapshotIndex(replica.lastSnapshotIndex())
-                .setQuiet(replica.isQuiet()).setConfigNumber(replica.configNumber()).setMovingSlots(replica.movingSlots()).build();
+                .setQuiet(replica.isQuiet()).setConfigNumber(replica.configNumber()).setMovingSlots(replica.movingSlots())
+                // The membership as applied (published, wakes nothing): ctl config wait compares it with the configuration.
+                .addAllVoters(replica.confState().getVotersList()).addAllLearners(replica.confState().getLearnersList()).build();
     }
 
     CompletionStage<NodeStatusReply> status(NodeStatusRequest request, CallContext context) {
@@ -291,7 +298,8 @@ final class StoreService implements AutoCloseable {
     }
 
     private static GroupView detailedView(Replica replica, io.loomkv.core.raft.Status status) {
-        return view(replica).toBuilder().setTerm(status.term()).setCommitIndex(status.commitIndex())
+        // The node's own membership on its turn replaces the published one the plain view carries.
+        return view(replica).toBuilder().clearVoters().clearLearners().setTerm(status.term()).setCommitIndex(status.commitIndex())
                 .setLastIndex(status.lastIndex()).addAllVoters(status.confState().getVotersList())
                 .addAllLearners(status.confState().getLearnersList()).build();
     }
@@ -341,6 +349,10 @@ final class StoreService implements AutoCloseable {
             }
         }
         ConfChange built = change.build();
+        if (ReplicaPlacementDriver.managed(replicas.layout(), request.getGroupId())) {
+            return done(admin(false, "group " + request.getGroupId() + "'s stores are set by the shard controller since one of"
+                    + " its replicas moved (its leader would undo this change): use ctl config move-replica"));
+        }
         return onLeader(request.getGroupId(), reply -> node -> {
             var conf = node.status().confState();
             boolean member = conf.getVotersList().contains(request.getNodeId())

@@ -11,6 +11,7 @@ import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.core.shard.proto.Layout;
 import java.util.ArrayDeque;
@@ -34,6 +35,9 @@ import java.util.TreeSet;
  *   <li><b>Move</b> gives a slot range to one group and moves nothing else (no rebalancing, as in
  *       the 6.824 shard controller: an operator's explicit choice is kept until the next Join or
  *       Leave).
+ *   <li><b>ReplaceReplica</b> moves one replica of a group to another store (the list keeps its
+ *       order; the group's count of replica changes goes up by one); the group's leader carries
+ *       it out with membership changes. No slot moves.
  *   <li><b>Query</b> returns configuration n exactly as it was made, or the latest.
  * </ul>
  *
@@ -105,6 +109,7 @@ public final class ShardController {
                 case JOIN -> made(join(command.getJoin()));
                 case LEAVE -> made(leave(command.getLeave()));
                 case MOVE -> made(move(command.getMove()));
+                case REPLACE_REPLICA -> made(replaceReplica(command.getReplaceReplica()));
                 case QUERY -> ControllerReply.newBuilder().setConfig(query(command.getQuery().getNumber())).build();
                 case OP_NOT_SET -> refused("empty controller command");
             };
@@ -221,6 +226,44 @@ public final class ShardController {
         return next(owners, replicas);
     }
 
+    /**
+     * One store of a group's list replaced by another, in place. One store per command: the group
+     * then changes its membership by one learner and one joint change, never losing its quorum's
+     * overlap with the previous one.
+     */
+    private SlotLayout replaceReplica(ReplaceReplica replace) {
+        long group = replace.getGroupId();
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        List<Long> stores = replicas.get(group);
+        if (stores == null) {
+            throw new IllegalArgumentException("group " + Long.toUnsignedString(group) + " is not in configuration "
+                    + latest.version());
+        }
+        long from = replace.getFromStore();
+        long to = replace.getToStore();
+        if (from == to) {
+            throw new IllegalArgumentException("moving group " + group + "'s replica from store " + from
+                    + " to the same store changes nothing");
+        }
+        if (!stores.contains(from)) {
+            throw new IllegalArgumentException("store " + Long.toUnsignedString(from) + " hosts no replica of group " + group
+                    + " (its stores: " + stores + ")");
+        }
+        if (to <= 0) {
+            throw new IllegalArgumentException("store ids must be positive, got " + Long.toUnsignedString(to));
+        }
+        if (stores.contains(to)) {
+            throw new IllegalArgumentException("store " + to + " already hosts a replica of group " + group
+                    + " (its stores: " + stores + "); two replicas of a group on one store would fail together");
+        }
+        List<Long> moved = new ArrayList<>(stores);
+        moved.set(moved.indexOf(from), to);
+        replicas.put(group, List.copyOf(moved));
+        Map<Long, Long> changes = replicaChangesOf(latest, replicas.keySet());
+        changes.merge(group, 1L, Long::sum);
+        return next(SlotBalancer.owners(latest), replicas, changes);
+    }
+
     private SlotLayout rebalanced(Map<Long, List<Long>> replicas) {
         long[] groups = replicas.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
         return next(SlotBalancer.balance(SlotBalancer.owners(latest), groups), replicas);
@@ -228,8 +271,12 @@ public final class ShardController {
 
     /** The next configuration; groups that own no slots stay listed (a Move may have emptied one). */
     private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas) {
+        return next(owners, replicas, replicaChangesOf(latest, replicas.keySet()));
+    }
+
+    private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas, Map<Long, Long> replicaChanges) {
         List<SlotAssignment> rows = SlotBalancer.assignments(owners);
-        SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas);
+        SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas, replicaChanges);
         append(layout);
         return layout;
     }
@@ -248,6 +295,18 @@ public final class ShardController {
             replicas.put(group, layout.replicas(group));
         }
         return replicas;
+    }
+
+    /** The replica-change counts of {@code layout}'s groups that are still in {@code groups} (a new group starts at 0). */
+    private static Map<Long, Long> replicaChangesOf(SlotLayout layout, Set<Long> groups) {
+        Map<Long, Long> changes = new LinkedHashMap<>();
+        for (long group : layout.groups()) {
+            long count = layout.replicaChanges(group);
+            if (count != 0 && groups.contains(group)) {
+                changes.put(group, count);
+            }
+        }
+        return changes;
     }
 
     private static ControllerReply made(SlotLayout layout) {

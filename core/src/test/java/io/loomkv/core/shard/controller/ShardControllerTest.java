@@ -1,5 +1,6 @@
 package io.loomkv.core.shard.controller;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
 import io.loomkv.core.shard.controller.proto.QueryConfig;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.core.shard.proto.Layout;
 import java.util.ArrayList;
@@ -207,7 +209,48 @@ class ShardControllerTest {
         assertFalse(ShardController.restore(controller.snapshot()).latest().version() != latest);
     }
 
+    @Test
+    void replaceReplicaMovesOneStoreInPlaceAndNoSlot() {
+        ok(join(2));
+        Layout before = ok(query(-1));
+        Layout moved = ok(replace(2, 2, 4));
+        SlotLayout layout = SlotLayout.fromProto(moved);
+        assertEquals(before.getVersion() + 1, moved.getVersion());
+        assertEquals(List.of(1L, 4L, 3L), layout.replicas(2));
+        assertEquals(1, layout.replicaChanges(2));
+        assertEquals(0, layout.replicaChanges(1));
+        assertEquals(List.of(1L, 2L, 3L), layout.replicas(1));
+        assertArrayEquals(owners(before), owners(moved), "a replica move moved slots");
+        // The count survives other commands and a snapshot, and grows with each move.
+        ok(join(3));
+        ok(move(0, 9, 3));
+        Layout again = ok(replace(2, 1, 5));
+        assertEquals(List.of(5L, 4L, 3L), SlotLayout.fromProto(again).replicas(2));
+        assertEquals(2, SlotLayout.fromProto(again).replicaChanges(2));
+        assertEquals(SlotLayout.fromProto(again), ShardController.restore(controller.snapshot()).latest());
+        // A group that leaves and joins again starts afresh.
+        ok(leave(2));
+        assertEquals(0, SlotLayout.fromProto(ok(join(2))).replicaChanges(2));
+    }
+
+    @Test
+    void badReplicaMovesAreRefusedAndChangeNothing() {
+        ok(join(2));
+        assertTrue(refused(replace(9, 1, 4)).contains("group 9 is not in configuration 2"));
+        assertTrue(refused(replace(2, 4, 5)).contains("store 4 hosts no replica of group 2 (its stores: [1, 2, 3])"));
+        assertTrue(refused(replace(2, 1, 3)).contains("store 3 already hosts a replica of group 2"));
+        assertTrue(refused(replace(2, 1, 1)).contains("to the same store changes nothing"));
+        assertTrue(refused(replace(2, 1, 0)).contains("store ids must be positive"));
+        assertTrue(refused(replace(0, 1, 4)).contains("group 0 is not in configuration 2"));
+        assertEquals(0, controller.latest().replicaChanges(2));
+    }
+
     // ---- helpers ----
+
+    private static ControllerCommand replace(long group, long from, long to) {
+        return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(group)
+                .setFromStore(from).setToStore(to)).build();
+    }
 
     private Layout ok(ControllerCommand command) {
         ControllerReply reply = controller.apply(command);

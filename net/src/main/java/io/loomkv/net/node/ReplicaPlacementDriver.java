@@ -1,0 +1,278 @@
+package io.loomkv.net.node;
+
+import com.google.protobuf.ByteString;
+import io.loomkv.core.raft.RaftNode;
+import io.loomkv.core.raft.RequestDroppedException;
+import io.loomkv.core.raft.Status;
+import io.loomkv.core.raft.proto.ConfChange;
+import io.loomkv.core.raft.proto.ConfChangeSingle;
+import io.loomkv.core.raft.proto.ConfChangeType;
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.tracker.ProgressState;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotLayout;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out the controller's replica moves (docs/shard-controller.md, "Moving a replica"): for
+ * each data group this store leads whose membership differs from the store list of the newest
+ * configuration, it takes one step with the group's own membership changes: add the new store as
+ * a learner; once its log is within {@value GroupMembership#PROMOTE_GAP_ENTRIES} entries of the
+ * leader's, one joint change that makes it a voter and removes the old store (left automatically).
+ * When the store to remove is this leader, it first hands leadership to a caught-up voter the
+ * configuration keeps, which then does the rest. A store removed from a managed group stops its
+ * replica and deletes the group's log, snapshots and engine (a removed replica never serves again;
+ * if a later move brings the group back, its leader fills a new one).
+ *
+ * <p>Only groups the controller has moved a replica of ({@code replica_changes > 0}) are managed:
+ * before that, a group's membership is the one it was created with plus whatever {@code ctl member}
+ * did, and that stays the operator's. Like {@link MigrationDriver}: one virtual thread per store;
+ * it decides from published values (the configuration, each replica's applied membership), so a
+ * group that has nothing to do is not woken; it only proposes, and every step re-reads the node's
+ * state on the group's turn, so a step planned from stale knowledge, repeated, or by a leader about
+ * to lose its term proposes nothing wrong (Raft refuses a second pending conf change, and a
+ * change that no longer fits is not proposed).
+ */
+final class ReplicaPlacementDriver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaPlacementDriver.class);
+    static final long ROUND_MILLIS = 200;
+    private static final Duration STEP_TIMEOUT = Duration.ofSeconds(5);
+    /**
+     * Replicas of managed groups a store fills at once (see {@link Store}'s creation of replicas
+     * for a leader): a move is in progress on its receiving store from the leader's first message
+     * until the store is a voter, and a third move waits until one of those finishes.
+     */
+    static final int MAX_INCOMING_MOVES = 2;
+
+    /** What the driver needs from its store. */
+    interface Host {
+        long storeId();
+
+        Iterable<Replica> replicas();
+
+        /** The newest configuration this store knows. */
+        SlotLayout layout();
+
+        Membership addresses();
+
+        /** Stops this store's removed replica of {@code groupId} and deletes its data. */
+        void dropReplica(long groupId);
+    }
+
+    private final Host host;
+    private final RoundLoop loop;
+
+    ReplicaPlacementDriver(Host host) {
+        this.host = host;
+        this.loop = new RoundLoop("placement-" + host.storeId(), ROUND_MILLIS, () -> {
+            round();
+            return false;
+        }, e -> LOG.warn("store {}: replica placement round failed: {}", host.storeId(), e.toString()));
+    }
+
+    void start() {
+        loop.start();
+    }
+
+    @Override
+    public void close() {
+        loop.close();
+    }
+
+    /** Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one of its replicas. */
+    static boolean managed(SlotLayout layout, long groupId) {
+        return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+    }
+
+    /**
+     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill.
+     * Always for a group the controller does not manage. For a managed group, only when the
+     * configuration places it here (a message to a store the group moved away from is stale), and
+     * only while fewer than {@value #MAX_INCOMING_MOVES} moves are coming in: replicas of managed
+     * groups here in which this store is not a voter yet (created empty, or a learner catching
+     * up). So a store never takes more than that many snapshots of moved replicas at once.
+     */
+    static boolean mayCreate(SlotLayout layout, long groupId, long store, Iterable<Replica> hosted) {
+        if (!managed(layout, groupId)) {
+            return true;
+        }
+        if (!layout.replicas(groupId).contains(store)) {
+            return false;
+        }
+        int incoming = 0;
+        for (Replica replica : hosted) {
+            if (managed(layout, replica.groupId()) && !replica.state().removed() && !replica.voters().contains(store)) {
+                incoming++;
+            }
+        }
+        return incoming < MAX_INCOMING_MOVES;
+    }
+
+    private void round() throws InterruptedException {
+        SlotLayout layout = host.layout();
+        for (Replica replica : host.replicas()) {
+            long group = replica.groupId();
+            if (loop.closed() || !managed(layout, group)) {
+                continue;
+            }
+            List<Long> target = layout.replicas(group);
+            if (replica.state().removed()) {
+                // A removed replica never serves again: if a later move brings the group back here,
+                // its leader adds this store afresh and the first message creates a new, empty one.
+                host.dropReplica(group);
+                continue;
+            }
+            boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
+            // Only at the configuration the group itself has applied through its log: a store whose
+            // view of the controller lags (just restarted, asked a lagging controller replica) could
+            // otherwise take a step back towards an older store list.
+            if (leads && replica.configNumber() == layout.version() && differs(replica.confState(), target)) {
+                step(replica, target);
+            }
+        }
+    }
+
+    /** Whether the applied membership is other than exactly {@code target} as voters (published values only). */
+    static boolean differs(ConfState conf, List<Long> target) {
+        return conf.getLearnersCount() > 0 || conf.getVotersOutgoingCount() > 0
+                || !new TreeSet<>(conf.getVotersList()).equals(new TreeSet<>(target));
+    }
+
+    private void step(Replica replica, List<Long> target) throws InterruptedException {
+        CompletableFuture<String> done = new CompletableFuture<>();
+        if (!replica.submit(new LoopInput.Control(node -> done.complete(plan(replica, node, Set.copyOf(target)))))) {
+            return;
+        }
+        try {
+            String action = done.get(STEP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            if (action != null) {
+                LOG.info("store {}: group {} towards stores {}: {}", host.storeId(), replica.groupId(), target, action);
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.debug("store {}: group {}: placement step got no answer: {}", host.storeId(), replica.groupId(), e.toString());
+        }
+    }
+
+    /**
+     * One step, on the group's turn, from the node's own state: what was proposed (null when
+     * nothing, because the group is between steps or already there).
+     */
+    private String plan(Replica replica, RaftNode node, Set<Long> target) {
+        if (!replica.state().isLeader() || replica.state().removed()) {
+            return null;
+        }
+        Status status = node.status();
+        ConfState conf = status.confState();
+        if (conf.getVotersOutgoingCount() > 0) {
+            return null; // A joint change is being left automatically.
+        }
+        TreeSet<Long> voters = new TreeSet<>(conf.getVotersList());
+        TreeSet<Long> learners = new TreeSet<>(conf.getLearnersList());
+        TreeSet<Long> toRemove = new TreeSet<>(voters);
+        toRemove.removeAll(target);
+        TreeSet<Long> toAdd = new TreeSet<>(target);
+        toAdd.removeAll(voters);
+        toAdd.removeAll(learners);
+        for (long learner : learners) {
+            if (!target.contains(learner)) {
+                return propose(node, "removing learner " + learner + ", which the configuration no longer lists",
+                        change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, learner));
+            }
+        }
+        // The leader hands over before anything else, so the leader that adds the new store is the
+        // one that promotes it in the joint change (a new leader's automatic promotion would
+        // otherwise race it: still safe, but in two steps).
+        boolean leaderLeaves = toRemove.contains(host.storeId());
+        if (leaderLeaves) {
+            if (status.leadTransferee() != 0) {
+                return null;
+            }
+            String handed = handOver(node, status, target);
+            if (handed != null) {
+                return handed;
+            }
+            // No voter the configuration keeps has the log yet (a group of one): bring the new store in first.
+        }
+        replica.holdPromotion(learners);
+        for (long learner : learners) {
+            if (!caughtUp(status, learner)) {
+                return null;
+            }
+            if (toRemove.isEmpty() || leaderLeaves) {
+                return propose(node, "promoting learner " + learner, change(ConfChangeType.CONF_CHANGE_ADD_NODE, learner));
+            }
+            long leaving = toRemove.first();
+            return propose(node, "joint change: store " + learner + " becomes a voter and store " + leaving + " leaves",
+                    change(ConfChangeType.CONF_CHANGE_ADD_NODE, learner), change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, leaving));
+        }
+        if (!toAdd.isEmpty()) {
+            long joining = toAdd.first();
+            replica.holdPromotion(Set.of(joining));
+            return propose(node, "adding store " + joining + " as a learner", change(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, joining));
+        }
+        if (!toRemove.isEmpty() && !leaderLeaves && voters.size() > 1) {
+            long leaving = toRemove.first();
+            return propose(node, "removing store " + leaving, change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, leaving));
+        }
+        return null;
+    }
+
+    /** Leadership to the voter the configuration keeps with the longest log, so that it can remove this store; null when none qualifies. */
+    private String handOver(RaftNode node, Status status, Set<Long> target) {
+        long best = 0;
+        long bestMatch = -1;
+        for (long voter : new TreeSet<>(status.confState().getVotersList())) {
+            Status.FollowerProgress progress = status.progress().get(voter);
+            if (voter != host.storeId() && target.contains(voter) && progress != null
+                    && progress.state() == ProgressState.REPLICATE && progress.match() > bestMatch) {
+                best = voter;
+                bestMatch = progress.match();
+            }
+        }
+        if (best == 0) {
+            return null;
+        }
+        node.transferLeader(best);
+        return "this store leaves the group: handing leadership to store " + best;
+    }
+
+    private static boolean caughtUp(Status status, long learner) {
+        Status.FollowerProgress progress = status.progress().get(learner);
+        return progress != null && progress.state() == ProgressState.REPLICATE && progress.match() > 0
+                && progress.match() + GroupMembership.PROMOTE_GAP_ENTRIES >= status.lastIndex();
+    }
+
+    private ConfChangeSingle change(ConfChangeType type, long store) {
+        return ConfChangeSingle.newBuilder().setType(type).setNodeId(store).build();
+    }
+
+    /** Proposes the changes (several: one joint change, left automatically); the added store's addresses ride along. */
+    private String propose(RaftNode node, String what, ConfChangeSingle... changes) {
+        ConfChange.Builder change = ConfChange.newBuilder();
+        for (ConfChangeSingle single : changes) {
+            change.addChanges(single);
+            if (single.getType() != ConfChangeType.CONF_CHANGE_REMOVE_NODE) {
+                MemberAddress address = host.addresses().get(single.getNodeId());
+                if (address == null) {
+                    return null; // Not a member of the cluster: the store that admitted the move checked; wait.
+                }
+                change.setContext(ByteString.copyFrom(address.toContext()));
+            }
+        }
+        try {
+            node.proposeConfChange(change.build());
+            return what;
+        } catch (RequestDroppedException e) {
+            return null; // Another change is pending; the next round looks again.
+        }
+    }
+}
