@@ -97,6 +97,9 @@ public final class KvClient implements AutoCloseable {
     /** NOT_LEADER hints followed at once before backing off. */
     private static final int MAX_IMMEDIATE_REDIRECTS = 4;
 
+    /** How many times a multi-get is split again when slots moved under it. */
+    private static final int MULTI_GET_SPLITS = 8;
+
     private final KvClientConfig config;
     private final RpcClient rpc;
     private final ClusterRouting routing;
@@ -230,6 +233,25 @@ public final class KvClient implements AutoCloseable {
     }
 
     public CompletableFuture<MultiGetResult> multiGetAsync(List<ByteString> keys, ReadConsistency consistency) {
+        return multiGetAsync(keys, consistency, MULTI_GET_SPLITS);
+    }
+
+    /**
+     * A multi-get split by the current layout; when slots moved under it (a part's keys now span
+     * groups, answered WRONG_GROUP at once) the keys are split again by the refreshed layout, up to
+     * {@code splitsLeft} more times.
+     */
+    private CompletableFuture<MultiGetResult> multiGetAsync(List<ByteString> keys, ReadConsistency consistency, int splitsLeft) {
+        return multiGetOnce(keys, consistency).exceptionallyCompose(failure -> {
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            if (splitsLeft > 0 && cause instanceof KvClientException refused && refused.status() == Status.WRONG_GROUP) {
+                return multiGetAsync(keys, consistency, splitsLeft - 1);
+            }
+            return CompletableFuture.failedFuture(cause);
+        });
+    }
+
+    private CompletableFuture<MultiGetResult> multiGetOnce(List<ByteString> keys, ReadConsistency consistency) {
         return view().thenCompose(view -> {
             Map<Long, List<Integer>> positions = new LinkedHashMap<>();
             for (int i = 0; i < keys.size(); i++) {
@@ -341,6 +363,20 @@ public final class KvClient implements AutoCloseable {
                     + " on a sharded cluster needs a group: use scan/multiGet/multiPut, which split per group", false);
         }
         return groupOf(layout, key);
+    }
+
+    /** Whether the keys of {@code multiGet} are in more than one group under {@code layout}. */
+    private static boolean spansGroups(SlotLayout layout, MultiGet multiGet) {
+        long first = -1;
+        for (ByteString key : multiGet.getKeysList()) {
+            long group = groupOf(layout, key);
+            if (first == -1) {
+                first = group;
+            } else if (group != first) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The group of a key-addressed request under {@code layout}; {@code group} for other requests. */
@@ -502,6 +538,14 @@ public final class KvClient implements AutoCloseable {
                             return CompletableFuture.<KvReply>failedFuture(new KvClientException(Status.WRONG_GROUP,
                                     "open session in group " + group + ": not in layout " + layout.version() + " ("
                                             + target + ": " + reply.getMessage() + ")", false));
+                        }
+                        if (request.getOpCase() == KvRequest.OpCase.MULTI_GET && spansGroups(layout, request.getMultiGet())) {
+                            // Some of its keys' slots moved to another group: no one group serves
+                            // this part any more. A read, so failing changes nothing: multiGetAsync
+                            // splits the keys again by the new layout.
+                            return CompletableFuture.<KvReply>failedFuture(new KvClientException(Status.WRONG_GROUP,
+                                    "the keys of this multi-get span several groups under layout " + layout.version()
+                                            + " (" + target + ": " + reply.getMessage() + ")", false));
                         }
                         // The key's slot may have moved to another group: send the request there, a
                         // write with the same session and sequence, so that the new owner (which
