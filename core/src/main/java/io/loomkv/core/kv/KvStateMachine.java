@@ -99,9 +99,11 @@ import java.util.Optional;
  * <p>Engines: on the memory engine writes go straight to the engine; on a persistent engine
  * ({@link #onPersistentEngine}) each entry's writes are held in {@link EntryWrites} and written at
  * its end as one indexed batch with the sessions it changed ({@link DurableState}). The class is
- * over 600 lines because the commands, the reads, slot ownership and both engine modes share the
- * session logic (slot migration's commands are already out, in {@link SlotMigration}); the data
- * command handlers are the part to split out next.
+ * over 600 lines because the commands, the reads, slot ownership, key deadlines and both engine
+ * modes share the session logic and the entry's pending writes (slot migration's commands are out,
+ * in {@link SlotMigration}, active expiry in {@link ActiveExpiry}, the deadline rules in
+ * {@link Deadlines} and their keys in {@link DeadlineKeys}); the data command handlers with their
+ * deadline handling are the part to split out next.
  *
  * <p>Not thread-safe: one apply thread owns it. Reads for ReadIndex must be called on that
  * thread (or otherwise serialised with apply) once {@link #lastAppliedIndex()} has reached the

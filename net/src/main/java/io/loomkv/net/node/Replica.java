@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>This class is the driver's I/O (the shared WAL, the store transport, the apply stage) and
  * the turn's bookkeeping; the batching of requests is {@link KvBatcher}'s, the membership policy
- * {@link GroupMembership}'s, going quiet {@link Quiescence}'s. Just over 600 lines: the driver's
+ * {@link GroupMembership}'s, going quiet {@link Quiescence}'s. Over 600 lines: the driver's
  * I/O callbacks (an inner class) need the turn's private state; they are the part to move out next.
  */
 final class Replica {
