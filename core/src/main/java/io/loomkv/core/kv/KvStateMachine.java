@@ -84,9 +84,10 @@ import java.util.Optional;
  * <p>Sharding: the machine is the state of one Raft group, which owns a set of slots
  * ({@link io.loomkv.core.shard.Slots}). Keys are stored under their slot ({@link SlotKeys}), so one slot is one
  * contiguous engine range. Ownership is checked per key when a write is applied and when a read
- * is served: a write touching a slot the group does not own gets {@code WRONG_GROUP}, is not
- * executed, and that reply is cached in its session like any other outcome, so every replica
- * answers a retry the same way; other commands of the same batch go on. Scans return user keys
+ * is served: a write touching a slot the group does not own gets {@code WRONG_GROUP} and is not
+ * executed; that refusal is not cached in its session (it is not the write's outcome: a retry runs
+ * if the slot comes back, and a client may give the sequence up, see the client's WriteDoubt);
+ * other commands of the same batch go on. Scans return user keys
  * in user-key order across all owned slots by merging one cursor per slot: each page costs one
  * engine seek per owned slot (fewer when slots are empty, none but one when the prefix or range
  * pins a hash tag), then O(log slots) per key; see {@link SlotScan}. Sessions opened

@@ -97,8 +97,8 @@ public final class KvClient implements AutoCloseable {
     /** NOT_LEADER hints followed at once before backing off. */
     private static final int MAX_IMMEDIATE_REDIRECTS = 4;
 
-    /** How many times a multi-get is split again when slots moved under it. */
-    private static final int MULTI_GET_SPLITS = 8;
+    /** How many times a multi-get or multi-put is split again when slots moved under it. */
+    private static final int MULTI_SPLITS = 8;
 
     private final KvClientConfig config;
     private final RpcClient rpc;
@@ -213,6 +213,15 @@ public final class KvClient implements AutoCloseable {
     }
 
     public CompletableFuture<Void> multiPutAsync(Map<ByteString, ByteString> entries) {
+        return multiPutAsync(entries, MULTI_SPLITS);
+    }
+
+    /**
+     * A multi-put split by the current layout. A part whose keys' slots moved to several groups
+     * before any copy of it could be applied is refused as a whole (see {@link WriteDoubt}); its
+     * entries are then split again by the refreshed layout, up to {@code splitsLeft} more times.
+     */
+    private CompletableFuture<Void> multiPutAsync(Map<ByteString, ByteString> entries, int splitsLeft) {
         return view().thenCompose(view -> {
             Map<Long, MultiPut.Builder> byGroup = new LinkedHashMap<>();
             entries.forEach((k, v) -> byGroup.computeIfAbsent(groupOf(view.layout(), k), g -> MultiPut.newBuilder())
@@ -222,7 +231,16 @@ public final class KvClient implements AutoCloseable {
             }
             List<CompletableFuture<KvReply>> parts = new ArrayList<>();
             byGroup.forEach((group, multi) -> parts.add(executeAsync(KvRequest.newBuilder().setGroupId(group)
-                    .setMultiPut(multi).build()).thenApply(KvClient::expectOk)));
+                    .setMultiPut(multi).build()).thenApply(KvClient::expectOk).exceptionallyCompose(failure -> {
+                        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                        if (splitsLeft > 0 && cause instanceof KvClientException refused && refused.status() == Status.WRONG_GROUP
+                                && !refused.outcomeUnknown()) {
+                            Map<ByteString, ByteString> part = new LinkedHashMap<>();
+                            multi.getEntriesList().forEach(entry -> part.put(entry.getKey(), entry.getValue()));
+                            return multiPutAsync(part, splitsLeft - 1).<KvReply>thenApply(done -> null);
+                        }
+                        return CompletableFuture.failedFuture(cause);
+                    })));
             return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
         });
     }
@@ -233,7 +251,7 @@ public final class KvClient implements AutoCloseable {
     }
 
     public CompletableFuture<MultiGetResult> multiGetAsync(List<ByteString> keys, ReadConsistency consistency) {
-        return multiGetAsync(keys, consistency, MULTI_GET_SPLITS);
+        return multiGetAsync(keys, consistency, MULTI_SPLITS);
     }
 
     /**
@@ -367,8 +385,16 @@ public final class KvClient implements AutoCloseable {
 
     /** Whether the keys of {@code multiGet} are in more than one group under {@code layout}. */
     private static boolean spansGroups(SlotLayout layout, MultiGet multiGet) {
+        return spansGroups(layout, multiGet.getKeysList());
+    }
+
+    private static boolean spansGroups(SlotLayout layout, MultiPut multiPut) {
+        return spansGroups(layout, multiPut.getEntriesList().stream().map(KeyValue::getKey).toList());
+    }
+
+    private static boolean spansGroups(SlotLayout layout, List<ByteString> keys) {
         long first = -1;
-        for (ByteString key : multiGet.getKeysList()) {
+        for (ByteString key : keys) {
             long group = groupOf(layout, key);
             if (first == -1) {
                 first = group;
@@ -425,7 +451,7 @@ public final class KvClient implements AutoCloseable {
             long group = groupOf(view.layout(), request);
             KvRequest routed = request.toBuilder().setGroupId(group).build();
             if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION || !KvCommands.isWrite(request)) {
-                return attempt(routed, group, deadlineNanos, 0, KvCommands.isWrite(request), null, "no answer yet");
+                return attempt(routed, group, deadlineNanos, 0, KvCommands.isWrite(request), null, null, "no answer yet");
             }
             return write(routed, group, deadlineNanos);
         });
@@ -446,9 +472,10 @@ public final class KvClient implements AutoCloseable {
                             + group + ")", false));
         }
         CompletableFuture<Long> clientId = session.clientId(() -> openSession(group, deadlineNanos));
+        WriteDoubt doubt = new WriteDoubt();
         return clientId.thenCompose(id -> {
             KvRequest numbered = request.toBuilder().setClientId(id).setSequence(sequence).build();
-            return attempt(numbered, group, deadlineNanos, 0, true, session, "no answer yet");
+            return attempt(numbered, group, deadlineNanos, 0, true, session, doubt, "no answer yet");
         }).whenComplete((reply, failure) -> {
             session.release(sequence);
             if (reply != null && reply.getStatus() == Status.SESSION_EXPIRED) {
@@ -468,7 +495,11 @@ public final class KvClient implements AutoCloseable {
             if (!(cause instanceof KvClientException refused) || refused.status() != Status.WRONG_GROUP) {
                 return CompletableFuture.failedFuture(cause);
             }
-            long now = keyGroup(routing.current().layout(), request, group);
+            SlotLayout layout = routing.current().layout();
+            if (request.getOpCase() == KvRequest.OpCase.MULTI_PUT && spansGroups(layout, request.getMultiPut())) {
+                return CompletableFuture.failedFuture(cause); // multiPutAsync splits it again
+            }
+            long now = keyGroup(layout, request, group);
             return now == group ? CompletableFuture.failedFuture(cause)
                     : write(request.toBuilder().setGroupId(now).build(), now, deadlineNanos);
         });
@@ -477,7 +508,7 @@ public final class KvClient implements AutoCloseable {
     private CompletableFuture<Long> openSession(long group, long deadlineNanos) {
         KvRequest open = KvRequest.newBuilder().setGroupId(group)
                 .setOpenSession(OpenSession.newBuilder().setController(group == GroupIds.CONTROLLER_GROUP_ID)).build();
-        return attempt(open, group, deadlineNanos, 0, true, null, "no answer yet").thenApply(reply -> {
+        return attempt(open, group, deadlineNanos, 0, true, null, null, "no answer yet").thenApply(reply -> {
             if (reply.getStatus() != Status.OK) {
                 throw new KvClientException(reply.getStatus(), "open session in group " + group + ": " + reply.getMessage(), false);
             }
@@ -486,7 +517,7 @@ public final class KvClient implements AutoCloseable {
     }
 
     private CompletableFuture<KvReply> attempt(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
-            WriteSession session, String lastProblem) {
+            WriteSession session, WriteDoubt doubt, String lastProblem) {
         long remainingNanos = deadlineNanos - System.nanoTime();
         // RPC timeouts are whole milliseconds: an attempt with less than one left would only fail
         // locally ("timeout must be positive") and report that instead of the last real problem.
@@ -512,17 +543,20 @@ public final class KvClient implements AutoCloseable {
         return call.handle((reply, failure) -> {
             if (failure != null) {
                 routing.forgetLeader(group, target);
-                return retry(request, group, deadlineNanos, attempt, write, session, target + ": " + failure.getMessage());
+                if (doubt != null) {
+                    doubt.attemptInDoubt(); // the request may have arrived before the connection failed
+                }
+                return retry(request, group, deadlineNanos, attempt, write, session, doubt, target + ": " + failure.getMessage());
             }
             return switch (reply.getStatus()) {
                 case NOT_LEADER -> {
                     routing.leaderIs(group, reply.getLeaderId(), parseHint(reply.getLeaderAddress()));
                     InetSocketAddress hint = routing.target(routing.current(), group);
                     if (reply.getLeaderId() != 0 && !hint.equals(target) && attempt < MAX_IMMEDIATE_REDIRECTS) {
-                        yield attempt(request, group, deadlineNanos, attempt + 1, write, session, "redirected");
+                        yield attempt(request, group, deadlineNanos, attempt + 1, write, session, doubt, "redirected");
                     }
                     routing.forgetLeader(group, target);
-                    yield retry(request, group, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
+                    yield retry(request, group, deadlineNanos, attempt, write, session, doubt, target + ": " + reply.getMessage());
                 }
                 case WRONG_GROUP -> {
                     // The store hosts no replica of the group. Whatever sent us there (a cached leader
@@ -547,18 +581,30 @@ public final class KvClient implements AutoCloseable {
                                     "the keys of this multi-get span several groups under layout " + layout.version()
                                             + " (" + target + ": " + reply.getMessage() + ")", false));
                         }
+                        if (request.getOpCase() == KvRequest.OpCase.MULTI_PUT && doubt != null && !doubt.mayHaveApplied()
+                                && spansGroups(layout, request.getMultiPut())) {
+                            // Its keys' slots moved to several groups, and no attempt left a copy
+                            // that could still be applied (see WriteDoubt): the sequence is given
+                            // up, and multiPutAsync writes the entries again, split by the new layout.
+                            return CompletableFuture.<KvReply>failedFuture(new KvClientException(Status.WRONG_GROUP,
+                                    "the keys of this multi-put span several groups under layout " + layout.version()
+                                            + "; nothing was applied (" + target + ": " + reply.getMessage() + ")", false));
+                        }
                         // The key's slot may have moved to another group: send the request there, a
                         // write with the same session and sequence, so that the new owner (which
                         // imported the slot's replies) answers a retry of a write applied before
                         // the move with its outcome instead of applying it again.
                         long now = keyGroup(layout, request, group);
                         KvRequest rerouted = now == group ? request : request.toBuilder().setGroupId(now).build();
-                        return retry(rerouted, now, deadlineNanos, attempt, write, session, target + ": " + reply.getMessage());
+                        return retry(rerouted, now, deadlineNanos, attempt, write, session, doubt, target + ": " + reply.getMessage());
                     });
                 }
                 case UNAVAILABLE, TIMEOUT -> {
                     routing.forgetLeader(group, target);
-                    yield retry(request, group, deadlineNanos, attempt, write, session,
+                    if (doubt != null) {
+                        doubt.attemptInDoubt(); // TIMEOUT: proposed, entry lost or late; UNAVAILABLE: a proxy's answer may hide either
+                    }
+                    yield retry(request, group, deadlineNanos, attempt, write, session, doubt,
                             target + ": " + reply.getStatus() + " " + reply.getMessage());
                 }
                 case STATUS_UNSPECIFIED, UNRECOGNIZED -> CompletableFuture.<KvReply>failedFuture(new KvClientException(
@@ -584,15 +630,15 @@ public final class KvClient implements AutoCloseable {
     }
 
     private CompletableFuture<KvReply> retry(KvRequest request, long group, long deadlineNanos, int attempt, boolean write,
-            WriteSession session, String problem) {
+            WriteSession session, WriteDoubt doubt, String problem) {
         long backoffMillis = Math.min(config.backoffMax().toMillis(), config.backoffInitial().toMillis() << Math.min(attempt, 20));
         long jittered = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
         long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
         if (remainingMillis <= 0) {
-            return attempt(request, group, deadlineNanos, attempt + 1, write, session, problem);
+            return attempt(request, group, deadlineNanos, attempt + 1, write, session, doubt, problem);
         }
         Executor later = CompletableFuture.delayedExecutor(Math.min(jittered, remainingMillis), TimeUnit.MILLISECONDS);
-        return CompletableFuture.supplyAsync(() -> attempt(request, group, deadlineNanos, attempt + 1, write, session, problem),
+        return CompletableFuture.supplyAsync(() -> attempt(request, group, deadlineNanos, attempt + 1, write, session, doubt, problem),
                 later).thenCompose(Function.identity());
     }
 
