@@ -313,7 +313,31 @@ class ShardedCtlCommandTest {
         }
         CliRun text = ctl("config", "stores");
         assertEquals(0, text.exitCode(), text.err());
-        assertEquals(List.of("STORE", "ADDRESS", "REPORTED", "GROUPS", "LEADING"), Arrays.asList(text.lines().get(0).trim().split("\\s+")));
+        assertEquals(List.of("STORE", "ADDRESS", "REPORTED", "GROUPS", "LEADING", "KEYS", "DATA"),
+                Arrays.asList(text.lines().get(0).trim().split("\\s+")));
         assertTrue(text.lines().get(1).trim().startsWith("1 "), text.out());
+    }
+
+    /**
+     * The reports carry each replica's size: after keys are written, every store (each hosts a
+     * replica of every group here) reports at least those keys and their bytes, within the size
+     * period (10 s) plus a report period.
+     */
+    @Test
+    void configStoresReportsTheDataEachStoreHolds() throws Exception {
+        for (int i = 0; i < 40; i++) {
+            CliRun put = ctl("put", "sized-" + i, "x".repeat(1000));
+            assertEquals(0, put.exitCode(), put.err());
+        }
+        awaitTrue("every store reports the 40 keys and their 40,000 bytes of values", () -> {
+            List<String> lines = ctl("--json", "config", "stores").lines();
+            return lines.size() >= 3 && lines.subList(0, 3).stream().allMatch(line ->
+                    jsonNumber(line, "keys") >= 40 && jsonNumber(line, "data_bytes") >= 40_000);
+        });
+    }
+
+    private static long jsonNumber(String line, String field) {
+        java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("\"" + field + "\":(\\d+)").matcher(line);
+        return matcher.find() ? Long.parseLong(matcher.group(1)) : -1;
     }
 }

@@ -35,6 +35,7 @@ import io.loomkv.net.rpc.RpcHandlers;
 import io.loomkv.net.rpc.RpcServer;
 import io.loomkv.net.rpc.RpcServerConfig;
 import io.loomkv.net.store.proto.GroupMessage;
+import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.RaftBatch;
 import io.loomkv.net.store.proto.StoreReport;
 import io.loomkv.persist.identity.DataDirectoryEngine;
@@ -49,6 +50,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
@@ -124,6 +126,7 @@ public final class Store implements AutoCloseable {
     private boolean campaignedAtStart;
     /** Ticker thread only: when this store last reported to the shard controller. */
     private long lastReportNanos = System.nanoTime() - StoreReports.PERIOD_NANOS;
+    private final GroupSizes groupSizes = new GroupSizes();
 
     private Store(NodeConfig config) throws IOException {
         this.config = config;
@@ -778,8 +781,14 @@ public final class Store implements AutoCloseable {
         StoreReport.Builder report = StoreReport.newBuilder().setStoreId(config.nodeId())
                 .setClientAddress(MemberAddress.format(config.clientAddress()))
                 .setPeerAddress(MemberAddress.format(config.peerAddress()));
+        Map<Long, GroupSizes.Size> sizes = groupSizes.of(replicas.values(), now);
         for (Replica replica : replicas.values()) {
-            report.addGroups(StoreService.view(replica));
+            GroupView.Builder view = StoreService.view(replica).toBuilder();
+            GroupSizes.Size size = sizes.get(replica.groupId());
+            if (size != null) {
+                view.setKeys(size.keys()).setDataBytes(size.dataBytes());
+            }
+            report.addGroups(view);
         }
         StoreReport built = report.build();
         TreeSet<Long> targets = new TreeSet<>(controllerStores);
