@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Issue #16's "notes' benchmark on RocksDB": the design notes' seed workload (16 B keys, 4 KB
+# records, 50% reads / 50% updates, uniform keys) on conf/sharded-3node (3 stores, 16 data groups,
+# every group on all three stores, fsync on) with engine=rocksdb, on a fresh data directory:
+#   1. a closed-loop ramp (RAMP, default 64:64:10s:512 clients) with --p99-bound 50ms: one line per
+#      level and an SVG of throughput and p99 against the level;
+#   2. a steady run at CLIENTS (256) for DURATION (30s);
+#   3. every store's RSS and data directory bytes.
+# KEYS (default 100,000 = 410 MB of records per replica) are preloaded by the first run. The goal
+# (issue #16) is 20,000 ops/s with p99 under 50 ms. Output: run/bench-notes-rocksdb-out/. The
+# machine may be shared: `uptime` is printed with every figure.
+#
+# usage: bench/scripts/notes-rocksdb.sh        env: KEYS, RAMP, CLIENTS, DURATION, ENGINE (rocksdb)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+KEYS="${KEYS:-100000}"
+RAMP="${RAMP:-64:64:10s:512}"
+CLIENTS="${CLIENTS:-256}"
+DURATION="${DURATION:-30s}"
+ENGINE="${ENGINE:-rocksdb}"
+NAME="notes-$ENGINE"
+FOLDER="run/bench-conf/$NAME"
+RUN_DIR="run/$NAME"
+OUT="run/bench-$NAME-out"
+./loomkv build > /dev/null
+
+cleanup() { ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true; }
+trap cleanup EXIT
+rm -rf "$FOLDER" "$OUT"
+mkdir -p "$FOLDER" "$OUT"
+for f in conf/sharded-3node/node*.properties; do
+  sed -e "s|^data-dir=run/sharded-3node/|data-dir=$RUN_DIR/|" -e "s|^cluster-id=.*|cluster-id=loomkv-$NAME|" "$f" \
+      > "$FOLDER/$(basename "$f")"
+  echo "engine=$ENGINE" >> "$FOLDER/$(basename "$f")"
+done
+./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true
+rm -rf "$RUN_DIR"
+./loomkv cluster up "$FOLDER" > "$OUT/cluster-up.txt" 2>&1 || { cat "$OUT/cluster-up.txt" >&2; exit 1; }
+
+echo "=== $ENGINE, 16 groups: seed workload ramp $RAMP, $KEYS keys ($(uptime))"
+./loomkv bench kv --cluster "$FOLDER" --workload seed --keys "$KEYS" --preload-batch 64 --ramp "$RAMP" \
+    --p99-bound 50ms --plot "$OUT/ramp.svg" > "$OUT/ramp.txt" 2>&1 || { cat "$OUT/ramp.txt"; exit 1; }
+grep -E '^preload|^ramp|^ +[0-9]+ ' "$OUT/ramp.txt"
+echo "=== $ENGINE, 16 groups: seed workload, $CLIENTS clients, $DURATION ($(uptime))"
+./loomkv bench kv --cluster "$FOLDER" --workload seed --keys "$KEYS" --clients "$CLIENTS" --duration "$DURATION" --no-preload \
+    > "$OUT/steady.txt" 2>&1 || { cat "$OUT/steady.txt"; exit 1; }
+sed -n '/^latency per operation/,$p' "$OUT/steady.txt"
+echo "=== stores after the runs ($(uptime))"
+for pidfile in "$RUN_DIR"/node*.pid; do
+  pid=$(cat "$pidfile")
+  id=$(basename "$pidfile" .pid | tr -dc 0-9)
+  rss_kb=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
+  printf 'store %s: RSS %d MB, data directory %d MB\n' "$id" $(( rss_kb / 1024 )) \
+      $(( $(du -sb "$RUN_DIR/store$id" | cut -f1) / 1000000 ))
+done
