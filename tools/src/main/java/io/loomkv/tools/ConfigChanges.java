@@ -3,6 +3,7 @@ package io.loomkv.tools;
 import io.loomkv.core.shard.ReplicaPlacement;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
@@ -10,22 +11,29 @@ import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
 import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import io.loomkv.net.client.KvClient;
+import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
+import io.loomkv.net.store.proto.StoreAddress;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * {@code ctl config add-group|remove-group|move|move-replica|remove-store|wait}: the shard
- * controller's Join, Leave, Move and ReplaceReplica (each makes a new configuration; the stores then
- * move the slots or the replica), draining a store of replicas, and waiting until every group has
- * reached the latest configuration and moves no slot or replica.
+ * {@code ctl config add-store|add-group|remove-group|move|move-replica|remove-store|wait}: the
+ * shard controller's AddStore, Join, Leave, Move and ReplaceReplica (each makes a new
+ * configuration; the stores then learn the new store, move the slots or the replica), draining a
+ * store of replicas, and waiting until every group has reached the latest configuration and moves
+ * no slot or replica.
  */
 final class ConfigChanges {
 
@@ -55,6 +63,24 @@ final class ConfigChanges {
     static ControllerCommand join(long group, List<Long> stores) {
         return ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
                 .addGroups(GroupReplicas.newBuilder().setGroupId(group).addAllStoreIds(stores))).build();
+    }
+
+    /** Parses "S CLIENT_HOST:PORT PEER_HOST:PORT" for add-store. */
+    static ControllerCommand addStore(List<String> args) {
+        if (args.size() != 3) {
+            throw new CtlCommand.UsageError("config add-store takes the new store's id and addresses: add-store S"
+                    + " CLIENT_HOST:PORT PEER_HOST:PORT");
+        }
+        long store = number(args.get(0), "store id");
+        for (String address : args.subList(1, 3)) {
+            try {
+                MemberAddress.parseHostPort(address);
+            } catch (IllegalArgumentException e) {
+                throw new CtlCommand.UsageError("store " + store + ": " + e.getMessage());
+            }
+        }
+        return ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder().setStore(StoreEndpoint.newBuilder()
+                .setStoreId(store).setClientAddress(args.get(1).trim()).setPeerAddress(args.get(2).trim()))).build();
     }
 
     /** Parses "G FROM_STORE TO_STORE" for move-replica. */
@@ -139,6 +165,10 @@ final class ConfigChanges {
      * groups, not the stores' addresses, so this is checked against the members a store lists.
      */
     static String unknownStores(ControllerCommand command, List<Long> members) {
+        if (command.hasAddStore() && members.contains(command.getAddStore().getStore().getStoreId())) {
+            return "store " + command.getAddStore().getStore().getStoreId() + " is already a member of the cluster (members: "
+                    + members + ")";
+        }
         if (command.hasReplaceReplica() && !members.contains(command.getReplaceReplica().getToStore())) {
             return "store " + command.getReplaceReplica().getToStore() + " is not a member of the cluster (members: " + members + ")";
         }
@@ -255,12 +285,31 @@ final class ConfigChanges {
     private static Map<Long, GroupView> leaderViews(KvClient client, List<InetSocketAddress> stores,
             Map<Long, java.util.Set<Long>> hosts) {
         Map<Long, GroupView> leaders = new TreeMap<>();
-        for (InetSocketAddress store : stores) {
+        // The stores named on the command line, then every store their replies list: a store added
+        // to the cluster (config add-store) is in no config folder, and may lead groups.
+        ArrayDeque<InetSocketAddress> toAsk = new ArrayDeque<>(stores);
+        Set<String> asked = new HashSet<>();
+        Set<Long> answered = new HashSet<>();
+        while (!toAsk.isEmpty()) {
+            InetSocketAddress store = toAsk.poll();
+            if (!asked.add(store.getHostString() + ":" + store.getPort())) {
+                continue;
+            }
             LayoutReply reply;
             try {
                 reply = client.layoutOf(store);
             } catch (RuntimeException e) {
                 continue;
+            }
+            if (!answered.add(reply.getStoreId())) {
+                continue; // the same store under another name
+            }
+            for (StoreAddress listed : reply.getStoresList()) {
+                try {
+                    toAsk.add(MemberAddress.parseHostPort(listed.getClientAddress()));
+                } catch (IllegalArgumentException e) {
+                    // An unusable address in a reply: that store is not asked.
+                }
             }
             for (GroupView view : reply.getGroupsList()) {
                 if (!"NONE".equals(view.getRole())) {

@@ -3,13 +3,14 @@ package io.loomkv.tools;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.core.shard.proto.Layout;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import java.io.PrintStream;
 import java.util.StringJoiner;
 
 /**
  * {@code ctl config get}: one shard controller configuration as operators read it: its number,
- * then one line per group with its slots (as ranges), slot count and replica stores; or one JSON
- * object with the same.
+ * then one line per group with its slots (as ranges), slot count and replica stores, and the
+ * stores added to the cluster with their addresses; or one JSON object with the same.
  */
 final class ConfigListing {
     private static final String TEXT_FORMAT = "%-7s %-7s %-14s %s%n";
@@ -28,8 +29,13 @@ final class ConfigListing {
                 groups.add("{\"group\":" + group + ",\"slots\":" + Json.quote(CompactRanges.slots(slots)) + ",\"slot_count\":"
                         + slots.size() + ",\"stores\":" + stores + "}");
             }
+            StringJoiner added = new StringJoiner(",", "[", "]");
+            for (StoreEndpoint store : layout.addedStores().all()) {
+                added.add("{\"store\":" + store.getStoreId() + ",\"client_address\":" + Json.quote(store.getClientAddress())
+                        + ",\"peer_address\":" + Json.quote(store.getPeerAddress()) + "}");
+            }
             out.println("{\"number\":" + layout.version() + ",\"latest\":" + (layout.version() == latestNumber)
-                    + ",\"groups\":" + groups + "}");
+                    + ",\"groups\":" + groups + ",\"added_stores\":" + added + "}");
             return;
         }
         out.println("configuration " + layout.version() + (layout.version() == latestNumber ? " (latest)" : " (latest is "
@@ -38,6 +44,10 @@ final class ConfigListing {
         for (long group : layout.groups()) {
             SlotSet slots = layout.slotsOf(group);
             out.printf(TEXT_FORMAT, group, slots.size(), CompactRanges.ids(layout.replicas(group)), CompactRanges.slots(slots));
+        }
+        for (StoreEndpoint store : layout.addedStores().all()) {
+            out.println("added store " + store.getStoreId() + ": client " + store.getClientAddress() + ", peer "
+                    + store.getPeerAddress());
         }
     }
 }

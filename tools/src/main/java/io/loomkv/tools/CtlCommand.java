@@ -50,7 +50,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -457,7 +457,9 @@ public final class CtlCommand implements Callable<Integer> {
     @Command(name = "config", description = {"config get [N]: the shard controller's configuration N (default: the latest):",
             "which group owns which slots and which stores host each group. Configuration 1 is the layout the cluster",
             "was created with; the controller keeps the newest 1,024.",
-            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led.",
+            "config stores: what each store last reported to the controller (every 2 s): groups hosted and led, keys, data.",
+            "config add-store S CLIENT_HOST:PORT PEER_HOST:PORT: a new store joins (start it with --join=true first);",
+            "every store learns its addresses, and groups can then be placed on it.",
             "config add-group G [STORE...] [--replicas N]: a new group G on those stores, or without stores on the N",
             "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
@@ -465,7 +467,8 @@ public final class CtlCommand implements Callable<Integer> {
             "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
             "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores.",
             "config wait: block until every group has reached the latest configuration and moves no slot or replica."})
-    int config(@Parameters(paramLabel = "get|stores|add-group|remove-group|move|move-replica|remove-store|wait") String action,
+    int config(@Parameters(paramLabel = "get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait")
+            String action,
             @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
             @Option(names = "--wait-seconds", defaultValue = "600",
                     description = "config wait gives up after this long (default: ${DEFAULT-VALUE})") long waitSeconds,
@@ -485,6 +488,7 @@ public final class CtlCommand implements Callable<Integer> {
                 case "remove-group" -> ConfigChanges.removeGroups(rest);
                 case "move" -> ConfigChanges.move(rest);
                 case "move-replica" -> ConfigChanges.moveReplica(rest);
+                case "add-store" -> ConfigChanges.addStore(rest);
                 default -> null;
             };
         } catch (UsageError e) {
@@ -542,7 +546,8 @@ public final class CtlCommand implements Callable<Integer> {
             }
             case "get" -> { }
             default -> {
-                System.err.println("error: config takes get [N], stores, add-group, remove-group, move, move-replica, remove-store"
+                System.err.println("error: config takes get [N], stores, add-store, add-group, remove-group, move, move-replica,"
+                        + " remove-store"
                         + " or wait, not '"
                         + action + "'");
                 return 2;

@@ -75,6 +75,43 @@ class ConfigChangeCommandTest {
         }
     }
 
+    /**
+     * {@code ctl config add-store}: bad input is refused before anything is sent (exit 2), a new
+     * store is listed with its addresses in the next configuration, and adding it again is refused.
+     */
+    @Test
+    void addStoreListsTheNewStoreAndRefusesBadInput() throws Exception {
+        ch.qos.logback.classic.Level quiet = QuietStoreLogs.raise();
+        List<Store> stores = new ArrayList<>();
+        try {
+            Path conf = startCluster(stores);
+            CliRun usage = ctl(conf, "config", "add-store", "4");
+            assertEquals(2, usage.exitCode(), usage.err());
+            assertTrue(usage.err().contains("add-store S CLIENT_HOST:PORT PEER_HOST:PORT"), usage.err());
+            CliRun noPort = ctl(conf, "config", "add-store", "4", "127.0.0.1", "127.0.0.1:1");
+            assertEquals(2, noPort.exitCode(), noPort.err());
+            assertTrue(noPort.err().contains("'127.0.0.1' is not host:port"), noPort.err());
+            CliRun member = ctl(conf, "config", "add-store", "2", "127.0.0.1:1", "127.0.0.1:2");
+            assertEquals(2, member.exitCode(), member.err());
+            assertTrue(member.err().contains("store 2 is already a member"), member.err());
+
+            CliRun added = ctl(conf, "config", "add-store", "4", "127.0.0.1:17404", "127.0.0.1:17504");
+            assertEquals(0, added.exitCode(), added.err());
+            assertTrue(added.out().contains("configuration 2"), added.out());
+            CliRun config = ctl(conf, "config", "get");
+            assertTrue(config.out().contains("added store 4: client 127.0.0.1:17404, peer 127.0.0.1:17504"), config.out());
+            CliRun json = ctl(conf, "config", "get", "--json");
+            assertTrue(json.out().contains("\"added_stores\":[{\"store\":4,\"client_address\":\"127.0.0.1:17404\""), json.out());
+            CliRun again = ctl(conf, "config", "add-store", "4", "127.0.0.1:17404", "127.0.0.1:17504");
+            assertTrue(again.exitCode() != 0, again.out());
+            assertTrue((again.err() + again.out()).contains("store 4 is already a member")
+                    || (again.err() + again.out()).contains("store 4 was added already"), again.err() + again.out());
+        } finally {
+            stores.forEach(Store::close);
+            QuietStoreLogs.restore(quiet);
+        }
+    }
+
     private Path startCluster(List<Store> stores) throws Exception {
         List<MemberAddress> members = new ArrayList<>();
         for (long id = 1; id <= 3; id++) {

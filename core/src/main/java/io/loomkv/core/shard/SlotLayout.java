@@ -38,15 +38,17 @@ public final class SlotLayout {
     /** Per group index: how many replica moves changed its stores since it joined (see {@link #replicaChanges}). */
     private final long[] replicaChangesByIndex;
     private final SlotSet[] slotsByIndex;
+    private final AddedStores addedStores;
 
     private SlotLayout(long version, long[] groupIds, char[] groupIndexBySlot, List<List<Long>> replicasByIndex,
-            long[] replicaChangesByIndex) {
+            long[] replicaChangesByIndex, SlotSet[] slotsByIndex, AddedStores addedStores) {
         this.version = version;
         this.groupIds = groupIds;
         this.groupIndexBySlot = groupIndexBySlot;
         this.replicasByIndex = replicasByIndex;
         this.replicaChangesByIndex = replicaChangesByIndex;
-        this.slotsByIndex = slotSets(groupIds.length, groupIndexBySlot);
+        this.slotsByIndex = slotsByIndex != null ? slotsByIndex : slotSets(groupIds.length, groupIndexBySlot);
+        this.addedStores = addedStores;
     }
 
     /**
@@ -89,7 +91,18 @@ public final class SlotLayout {
             replicaChanges[index] = entry.getValue();
         }
         char[] table = slotTable(assignments, groupIds);
-        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()), replicaChanges);
+        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()), replicaChanges, null, AddedStores.NONE);
+    }
+
+    /** This layout listing {@code stores} as the stores added to the cluster (slots and groups unchanged). */
+    public SlotLayout withAddedStores(AddedStores stores) {
+        return new SlotLayout(version, groupIds, groupIndexBySlot, replicasByIndex, replicaChangesByIndex, slotsByIndex,
+                Objects.requireNonNull(stores, "stores"));
+    }
+
+    /** The stores added to the cluster after it was created, with their addresses. */
+    public AddedStores addedStores() {
+        return addedStores;
     }
 
     /**
@@ -169,7 +182,8 @@ public final class SlotLayout {
                 replicaChanges.put(group.getGroupId(), group.getReplicaChanges());
             }
         }
-        return of(layout.getVersion(), assignments, replicas, replicaChanges);
+        SlotLayout parsed = of(layout.getVersion(), assignments, replicas, replicaChanges);
+        return layout.getAddedStoresCount() == 0 ? parsed : parsed.withAddedStores(AddedStores.fromProto(layout.getAddedStoresList()));
     }
 
     /** This layout as a message; ranges ascending with adjacent ranges of one group merged, groups ascending. */
@@ -187,6 +201,7 @@ public final class SlotLayout {
                     .addAllStoreIds(replicasByIndex.get(index))
                     .setReplicaChanges(replicaChangesByIndex[index]));
         }
+        layout.addAllAddedStores(addedStores.all());
         return layout.build();
     }
 
@@ -249,13 +264,14 @@ public final class SlotLayout {
                 && Arrays.equals(groupIds, layout.groupIds)
                 && Arrays.equals(groupIndexBySlot, layout.groupIndexBySlot)
                 && replicasByIndex.equals(layout.replicasByIndex)
-                && Arrays.equals(replicaChangesByIndex, layout.replicaChangesByIndex);
+                && Arrays.equals(replicaChangesByIndex, layout.replicaChangesByIndex)
+                && addedStores.equals(layout.addedStores);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(version, Arrays.hashCode(groupIds), Arrays.hashCode(groupIndexBySlot), replicasByIndex,
-                Arrays.hashCode(replicaChangesByIndex));
+                Arrays.hashCode(replicaChangesByIndex), addedStores);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.loomkv.net.node;
 import io.loomkv.core.shard.SlotLayout;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The newest shard controller configuration this store knows, which it routes requests by and
@@ -10,13 +11,17 @@ import java.util.concurrent.atomic.AtomicReference;
  * only moves forward: the store's {@link MigrationDriver} offers each newer configuration it reads
  * from the controller, and an older one offered late is ignored. Routing by a configuration that
  * some group has not reached yet is harmless: that group's replica answers from its own state
- * (WRONG_GROUP or "retry shortly"), never from this one.
+ * (WRONG_GROUP or "retry shortly"), never from this one. Each layout taken, the initial one
+ * included, is handed to a listener (the store learns the addresses of added stores from it).
  */
 final class LiveLayout {
     private final AtomicReference<SlotLayout> current;
+    private final Consumer<SlotLayout> taken;
 
-    LiveLayout(SlotLayout initial) {
+    LiveLayout(SlotLayout initial, Consumer<SlotLayout> taken) {
         this.current = new AtomicReference<>(Objects.requireNonNull(initial, "initial"));
+        this.taken = Objects.requireNonNull(taken, "taken");
+        taken.accept(initial);
     }
 
     SlotLayout current() {
@@ -31,6 +36,7 @@ final class LiveLayout {
                 return false;
             }
             if (current.compareAndSet(now, layout)) {
+                taken.accept(layout);
                 return true;
             }
         }

@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import io.loomkv.core.shard.AddedStores;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
@@ -20,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * The address book: which member listens where. Starts from the config's members, changes as
  * conf-change entries (whose context carries the addresses) are applied, and is kept in
  * {@code members.properties} in the data directory so a restarted node still knows members that
- * were added after its config was written. Written by the Raft loop, read by any thread.
+ * were added after its config was written, and the stores the shard controller's configurations
+ * list as added. Written by the Raft loop and whoever advances the live layout (serialized, so
+ * the file is saved by one at a time), read by any thread.
  */
 final class Membership {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
@@ -62,14 +66,33 @@ final class Membership {
     }
 
     /** Records a member's addresses (from an applied conf change) and saves the book. */
-    void put(MemberAddress member) {
+    synchronized void put(MemberAddress member) {
         MemberAddress previous = members.put(member.id(), member);
         if (!member.equals(previous)) {
             save();
         }
     }
 
-    void remove(long id) {
+    /**
+     * Records the stores a configuration lists as added to the cluster (controller AddStore) that
+     * this book does not know yet; a known member's addresses stay as they are.
+     */
+    synchronized void learn(AddedStores added) {
+        boolean changed = false;
+        for (StoreEndpoint store : added.all()) {
+            if (!members.containsKey(store.getStoreId())) {
+                MemberAddress address = new MemberAddress(store.getStoreId(), MemberAddress.parseHostPort(store.getClientAddress()),
+                        MemberAddress.parseHostPort(store.getPeerAddress()));
+                changed |= members.putIfAbsent(address.id(), address) == null;
+            }
+        }
+        if (changed) {
+            LOG.info("learned the addresses of added stores: {}", added.all().stream().map(StoreEndpoint::getStoreId).toList());
+            save();
+        }
+    }
+
+    synchronized void remove(long id) {
         if (members.remove(id) != null) {
             save();
         }

@@ -137,7 +137,7 @@ public final class Store implements AutoCloseable {
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
-        this.liveLayout = new LiveLayout(layout);
+        this.liveLayout = new LiveLayout(layout, taken -> addresses.learn(taken.addedStores()));
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.dropped = DroppedGroups.load(config.dataDirectory());
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
@@ -191,6 +191,11 @@ public final class Store implements AutoCloseable {
                 @Override
                 public SlotLayout layout() {
                     return liveLayout.current();
+                }
+
+                @Override
+                public SlotLayout freshestLayout() {
+                    return Store.this.freshestLayout();
                 }
 
                 @Override
@@ -806,6 +811,11 @@ public final class Store implements AutoCloseable {
     }
 
     // ---- for tests and tools ----
+
+    /** Where this store believes store {@code id} listens, or null when it does not know it. */
+    MemberAddress memberAddress(long id) {
+        return addresses.get(id);
+    }
 
     /** Fault injection on this store's outgoing Raft traffic (tests only; nothing is injected by default). */
     public PeerFaults peerFaults() {

@@ -54,6 +54,12 @@ final class StoreService implements AutoCloseable {
     interface Replicas {
         SlotLayout layout();
 
+        /**
+         * The live layout, first moved up to the configuration this store's replica of group 0 has
+         * applied when that is newer (so the addresses of a store just added are known here).
+         */
+        SlotLayout freshestLayout();
+
         /** This store's replica of {@code groupId}, or null. */
         Replica replica(long groupId);
 
@@ -162,17 +168,37 @@ final class StoreService implements AutoCloseable {
     }
 
     /**
-     * A Join must place its groups on stores of this cluster: the controller keeps slots and
-     * groups but no store addresses, so the store that admits the request checks the members it
-     * knows (a group placed on a store that does not exist would never form).
+     * A Join or a replica move must place its groups on stores of this cluster, and an AddStore
+     * must name a new one: the controller knows only the stores added to the cluster, not those it
+     * was created with, so the store that admits the request checks the members it knows (a group
+     * placed on a store that does not exist would never form).
      */
     private Optional<String> unknownStores(KvRequest request) {
-        if (request.getOpCase() == KvRequest.OpCase.CONTROLLER && request.getController().hasReplaceReplica()) {
+        if (request.getOpCase() != KvRequest.OpCase.CONTROLLER) {
+            return Optional.empty();
+        }
+        replicas.freshestLayout(); // learns the stores added up to the controller's newest configuration
+        if (request.getController().hasAddStore()) {
+            io.loomkv.core.shard.proto.StoreEndpoint store = request.getController().getAddStore().getStore();
+            MemberAddress known = replicas.addresses().get(store.getStoreId());
+            if (known != null) {
+                return Optional.of("store " + store.getStoreId() + " is already a member of the cluster (client "
+                        + MemberAddress.format(known.clientAddress()) + ", peer " + MemberAddress.format(known.peerAddress()) + ")");
+            }
+            try {
+                MemberAddress.parseHostPort(store.getClientAddress());
+                MemberAddress.parseHostPort(store.getPeerAddress());
+            } catch (IllegalArgumentException e) {
+                return Optional.of("store " + store.getStoreId() + ": " + e.getMessage());
+            }
+            return Optional.empty();
+        }
+        if (request.getController().hasReplaceReplica()) {
             long store = request.getController().getReplaceReplica().getToStore();
             return replicas.addresses().get(store) != null ? Optional.empty()
                     : Optional.of("store " + store + " is not a member of the cluster (members: " + replicas.addresses().ids() + ")");
         }
-        if (request.getOpCase() != KvRequest.OpCase.CONTROLLER || !request.getController().hasJoin()) {
+        if (!request.getController().hasJoin()) {
             return Optional.empty();
         }
         for (io.loomkv.core.shard.proto.GroupReplicas group : request.getController().getJoin().getGroupsList()) {

@@ -192,5 +192,13 @@ class NodeConfigLoaderTest {
                 assertEquals(size, config.members().size());
             }
         }
+        // The fourth store of the sharded cluster joins it: the three members, their cluster, join on.
+        NodeConfig sharded = NodeConfigLoader.load(conf.resolve("sharded-3node").resolve("node1.properties"), Map.of());
+        NodeConfig fourth = NodeConfigLoader.load(conf.resolve("sharded-store4").resolve("node4.properties"), Map.of());
+        assertEquals(4, fourth.nodeId());
+        assertTrue(fourth.join());
+        assertEquals(sharded.members(), fourth.members());
+        assertEquals(sharded.clusterId(), fourth.clusterId());
+        assertEquals(sharded.dataGroups(), fourth.dataGroups());
     }
 }

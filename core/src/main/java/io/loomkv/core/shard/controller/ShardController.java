@@ -1,10 +1,12 @@
 package io.loomkv.core.shard.controller;
 
+import io.loomkv.core.shard.AddedStores;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotAssignment;
 import io.loomkv.core.shard.SlotBalancer;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.ControllerSnapshot;
@@ -38,6 +40,9 @@ import java.util.TreeSet;
  *   <li><b>ReplaceReplica</b> moves one replica of a group to another store (the list keeps its
  *       order; the group's count of replica changes goes up by one); the group's leader carries
  *       it out with membership changes. No slot moves.
+ *   <li><b>AddStore</b> lists a new store with its addresses in the next configuration and every
+ *       later one ({@link AddedStores}), so every store learns where it is; groups can then be
+ *       placed on it. Nothing moves.
  *   <li><b>Query</b> returns configuration n exactly as it was made, or the latest.
  * </ul>
  *
@@ -110,6 +115,7 @@ public final class ShardController {
                 case LEAVE -> made(leave(command.getLeave()));
                 case MOVE -> made(move(command.getMove()));
                 case REPLACE_REPLICA -> made(replaceReplica(command.getReplaceReplica()));
+                case ADD_STORE -> made(addStore(command.getAddStore()));
                 case QUERY -> ControllerReply.newBuilder().setConfig(query(command.getQuery().getNumber())).build();
                 case OP_NOT_SET -> refused("empty controller command");
             };
@@ -264,6 +270,15 @@ public final class ShardController {
         return next(SlotBalancer.owners(latest), replicas, changes);
     }
 
+    private SlotLayout addStore(AddStore add) {
+        if (!add.hasStore()) {
+            throw new IllegalArgumentException("an AddStore names the store and its addresses");
+        }
+        AddedStores grown = latest.addedStores().with(add.getStore());
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        return next(SlotBalancer.owners(latest), replicas, replicaChangesOf(latest, replicas.keySet()), grown);
+    }
+
     private SlotLayout rebalanced(Map<Long, List<Long>> replicas) {
         long[] groups = replicas.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
         return next(SlotBalancer.balance(SlotBalancer.owners(latest), groups), replicas);
@@ -275,8 +290,13 @@ public final class ShardController {
     }
 
     private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas, Map<Long, Long> replicaChanges) {
+        return next(owners, replicas, replicaChanges, latest.addedStores());
+    }
+
+    private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas, Map<Long, Long> replicaChanges,
+            AddedStores addedStores) {
         List<SlotAssignment> rows = SlotBalancer.assignments(owners);
-        SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas, replicaChanges);
+        SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas, replicaChanges).withAddedStores(addedStores);
         append(layout);
         return layout;
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loomkv.core.shard.SlotBalancer;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
+import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
@@ -17,6 +18,7 @@ import io.loomkv.core.shard.controller.proto.QueryConfig;
 import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.core.shard.proto.Layout;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -245,7 +247,48 @@ class ShardControllerTest {
         assertEquals(0, controller.latest().replicaChanges(2));
     }
 
+    @Test
+    void addStoreListsItInEveryLaterConfigurationAndMovesNothing() {
+        ok(join(2));
+        Layout before = ok(query(-1));
+        Layout added = ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        SlotLayout layout = SlotLayout.fromProto(added);
+        assertEquals(before.getVersion() + 1, added.getVersion());
+        assertArrayEquals(owners(before), owners(added), "adding a store moved slots");
+        assertEquals(List.of(1L, 2L, 3L), layout.replicas(2));
+        assertEquals("10.0.0.4:7401", layout.addedStores().get(4).orElseThrow().getClientAddress());
+        // Carried on by every later command, listed by id, and through a snapshot.
+        ok(addStore(5, "store5.example:7401", "store5.example:7501"));
+        ok(join(3));
+        Layout placed = ok(replace(3, 1, 4));
+        SlotLayout last = SlotLayout.fromProto(placed);
+        assertEquals(List.of(4L, 5L), last.addedStores().all().stream().map(StoreEndpoint::getStoreId).toList());
+        assertEquals(List.of(4L, 2L, 3L), last.replicas(3));
+        assertEquals(last, ShardController.restore(controller.snapshot()).latest());
+        // A historical query shows the list as it was then.
+        assertTrue(SlotLayout.fromProto(ok(query(before.getVersion()))).addedStores().isEmpty());
+    }
+
+    @Test
+    void badStoreAdditionsAreRefusedAndChangeNothing() {
+        ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        assertTrue(refused(addStore(4, "10.0.0.9:7401", "10.0.0.9:7501")).contains("store 4 was added already"));
+        assertTrue(refused(addStore(0, "10.0.0.4:7401", "10.0.0.4:7501")).contains("store ids must be positive"));
+        assertTrue(refused(addStore(6, "10.0.0.6", "10.0.0.6:7501")).contains("client address '10.0.0.6' is not host:port"));
+        assertTrue(refused(addStore(6, "10.0.0.6:7401", "10.0.0.6:70000")).contains("has port '70000', not 1..65535"));
+        assertTrue(refused(addStore(6, "10.0.0.6:7401", "")).contains("peer address '' must be 1.."));
+        assertTrue(refused(addStore(6, "bad host:7401", "h:1")).contains("contains a space"));
+        assertTrue(refused(ControllerCommand.newBuilder().setAddStore(AddStore.getDefaultInstance()).build())
+                .contains("names the store and its addresses"));
+        assertEquals(1, controller.latest().addedStores().all().size());
+    }
+
     // ---- helpers ----
+
+    private static ControllerCommand addStore(long id, String clientAddress, String peerAddress) {
+        return ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder().setStore(StoreEndpoint.newBuilder()
+                .setStoreId(id).setClientAddress(clientAddress).setPeerAddress(peerAddress))).build();
+    }
 
     private static ControllerCommand replace(long group, long from, long to) {
         return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(group)
