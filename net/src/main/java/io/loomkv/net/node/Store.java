@@ -82,6 +82,17 @@ public final class Store implements AutoCloseable {
     static final long MIN_SNAPSHOT_THRESHOLD_BYTES = 4L << 20;
     static final long MAX_SNAPSHOT_THRESHOLD_BYTES = 64L << 20;
 
+    /**
+     * The entry bytes all groups may apply between their snapshots, together: 256 MiB, or an
+     * eighth of the heap when that is less. A group's log stays in memory until its snapshot (plus
+     * a quarter behind it), so with 16 groups and a 512 MB heap the fixed 256 MiB let the logs
+     * alone take 350 MB under a load of 4 KB records, and the store ran out of heap
+     * (bench/scripts/larger-than-memory.sh, 2026-12-06).
+     */
+    static long snapshotBudgetBytes(long maxHeapBytes) {
+        return Math.min(SNAPSHOT_BUDGET_BYTES, Math.max(MIN_SNAPSHOT_THRESHOLD_BYTES, maxHeapBytes / 8));
+    }
+
     private final NodeConfig config;
     /** The layout the cluster was created with (configuration 1): it decides the initial groups and their replicas. */
     private final SlotLayout layout;
@@ -160,8 +171,8 @@ public final class Store implements AutoCloseable {
             this.applyStage = new ApplyStage(storeName, config.applyThreads());
             KvLimits limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());
             TreeSet<Long> hosted = hostedGroups();
-            long snapshotBytes = Math.clamp(SNAPSHOT_BUDGET_BYTES / Math.max(1, hosted.size()), MIN_SNAPSHOT_THRESHOLD_BYTES,
-                    MAX_SNAPSHOT_THRESHOLD_BYTES);
+            long snapshotBytes = Math.clamp(snapshotBudgetBytes(Runtime.getRuntime().maxMemory()) / Math.max(1, hosted.size()),
+                    MIN_SNAPSHOT_THRESHOLD_BYTES, MAX_SNAPSHOT_THRESHOLD_BYTES);
             this.engines = new GroupEngines(config.nodeId(), config.engine(), config.dataDirectory(), hosted.size());
             this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes,
                     engines, metrics);
