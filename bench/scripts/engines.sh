@@ -14,6 +14,7 @@
 # env:   KEYS (1000000), DURATION (30s), CLIENTS (256)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. bench/scripts/common.sh
 KEYS="${KEYS:-1000000}"
 DURATION="${DURATION:-30s}"
 CLIENTS="${CLIENTS:-256}"
@@ -30,12 +31,7 @@ trap cleanup EXIT
 for engine in "${ENGINES[@]}"; do
   case "$engine" in memory|rocksdb|btree|bitcask) ;; *) echo "engines: unknown engine '$engine'" >&2; exit 2 ;; esac
   folder="run/bench-engines-conf/engine-$engine"
-  rm -rf "$folder"; mkdir -p "$folder"
-  for f in conf/local-3node/node*.properties; do
-    sed -e "s|^data-dir=run/local-3node/|data-dir=run/engine-$engine/|" -e "s|^cluster-id=.*|cluster-id=loomkv-engine-$engine|" "$f" \
-        > "$folder/$(basename "$f")"
-    echo "engine=$engine" >> "$folder/$(basename "$f")"
-  done
+  conf_variant local-3node "$folder" "run/engine-$engine" "engine-$engine" "engine=$engine"
   current="$folder"
   echo "=== $engine: $KEYS keys of 128 B: heap, RSS, disk, restart ($(uptime))"
   KEYS="$KEYS" bench/scripts/heap-and-restart.sh "$folder" 2>&1 | tee "$OUT/$engine-heap-restart.txt" \

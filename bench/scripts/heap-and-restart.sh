@@ -14,6 +14,7 @@
 # cluster at the end. Prints `uptime` with the figures: the machine may be shared.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. bench/scripts/common.sh
 FOLDER="${1:-conf/local-3node}"
 KEYS="${KEYS:-1000000}"
 VALUE_BYTES="${VALUE_BYTES:-128}"
@@ -93,11 +94,7 @@ while true; do
   sleep 0.1
 done
 SERVING=$(tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -m1 ' serving .* for clients on ' | cut -c1-12)
-SERVING_MS=$(python3 -c 'import sys,datetime
-d=datetime.datetime.fromtimestamp(int(sys.argv[2])/1000)
-h,m,s=sys.argv[1].split(":"); sec,ms=s.split(".")
-t=d.replace(hour=int(h),minute=int(m),second=int(sec),microsecond=int(ms)*1000)
-print(int(t.timestamp()*1000))' "$SERVING" "$START_MS")
+SERVING_MS=$(log_time_ms "$SERVING" "$START_MS")
 echo "node $FOLLOWER: process start -> 'serving clients' in its log: $(( SERVING_MS - START_MS )) ms"
 echo "node $FOLLOWER: process start -> applied index >= $COMMIT (the commit index at the kill), seen by ctl status polling: $(( CAUGHT_UP_MS - START_MS )) ms (includes the polling JVM's start-up)"
 tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -E 'recovered|restored|serving' | cut -c1-220

@@ -15,6 +15,7 @@
 # usage: bench/scripts/larger-than-memory.sh      env: KEYS, BATCH (32), CLIENTS (256), DURATION (60s)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. bench/scripts/common.sh
 KEYS="${KEYS:-1250000}"
 BATCH="${BATCH:-32}"
 CLIENTS="${CLIENTS:-256}"
@@ -30,13 +31,8 @@ JCMD="$(./loomkv java-home)/bin/jcmd"
 
 cleanup() { ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true; }
 trap cleanup EXIT
-rm -rf "$FOLDER" "$OUT"
-mkdir -p "$FOLDER" "$OUT"
-for f in conf/sharded-3node/node*.properties; do
-  sed -e "s|^data-dir=run/sharded-3node/|data-dir=$RUN_DIR/|" -e "s|^cluster-id=.*|cluster-id=loomkv-$NAME|" "$f" \
-      > "$FOLDER/$(basename "$f")"
-  echo "engine=rocksdb" >> "$FOLDER/$(basename "$f")"
-done
+rm -rf "$OUT" && mkdir -p "$OUT"
+conf_variant sharded-3node "$FOLDER" "$RUN_DIR" "$NAME" engine=rocksdb
 ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true
 rm -rf "$RUN_DIR"
 ./loomkv cluster up "$FOLDER" > "$OUT/cluster-up.txt" 2>&1 || { cat "$OUT/cluster-up.txt" >&2; exit 1; }
@@ -100,11 +96,7 @@ while true; do
   sleep 0.1
 done
 SERVING=$(tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -m1 ' serving .* for clients on ' | cut -c1-12)
-SERVING_MS=$(python3 -c 'import sys,datetime
-d=datetime.datetime.fromtimestamp(int(sys.argv[2])/1000)
-h,m,s=sys.argv[1].split(":"); sec,ms=s.split(".")
-t=d.replace(hour=int(h),minute=int(m),second=int(sec),microsecond=int(ms)*1000)
-print(int(t.timestamp()*1000))' "$SERVING" "$START_MS")
+SERVING_MS=$(log_time_ms "$SERVING" "$START_MS")
 echo "store 2: process start -> 'serving clients' in its log: $(( SERVING_MS - START_MS )) ms"
 echo "store 2: process start -> all ${#COMMIT[@]} groups applied their leader's commit index at the kill (ctl polling, includes its JVM start-up): $(( CAUGHT_UP_MS - START_MS )) ms"
 tail -n +"$((LINES_BEFORE + 1))" "$LOG" | grep -E 'recovered|restored|serving' | cut -c1-200 | head -5

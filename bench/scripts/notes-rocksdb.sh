@@ -13,6 +13,7 @@
 # usage: bench/scripts/notes-rocksdb.sh        env: KEYS, RAMP, CLIENTS, DURATION, ENGINE (rocksdb)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. bench/scripts/common.sh
 KEYS="${KEYS:-100000}"
 RAMP="${RAMP:-64:64:10s:512}"
 CLIENTS="${CLIENTS:-256}"
@@ -26,13 +27,8 @@ OUT="run/bench-$NAME-out"
 
 cleanup() { ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true; }
 trap cleanup EXIT
-rm -rf "$FOLDER" "$OUT"
-mkdir -p "$FOLDER" "$OUT"
-for f in conf/sharded-3node/node*.properties; do
-  sed -e "s|^data-dir=run/sharded-3node/|data-dir=$RUN_DIR/|" -e "s|^cluster-id=.*|cluster-id=loomkv-$NAME|" "$f" \
-      > "$FOLDER/$(basename "$f")"
-  echo "engine=$ENGINE" >> "$FOLDER/$(basename "$f")"
-done
+rm -rf "$OUT" && mkdir -p "$OUT"
+conf_variant sharded-3node "$FOLDER" "$RUN_DIR" "$NAME" "engine=$ENGINE"
 ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true
 rm -rf "$RUN_DIR"
 ./loomkv cluster up "$FOLDER" > "$OUT/cluster-up.txt" 2>&1 || { cat "$OUT/cluster-up.txt" >&2; exit 1; }
