@@ -93,6 +93,16 @@ public final class Store implements AutoCloseable {
         return Math.min(SNAPSHOT_BUDGET_BYTES, Math.max(MIN_SNAPSHOT_THRESHOLD_BYTES, maxHeapBytes / 8));
     }
 
+    /**
+     * Client writes are refused (UNAVAILABLE, retried by the client) while the groups' logs in
+     * memory exceed twice the snapshot budget: the budget decides when snapshots start, this bounds
+     * what the heap holds when they cannot keep up.
+     */
+    static long logBytesLimit(long maxHeapBytes) {
+        return 2 * snapshotBudgetBytes(maxHeapBytes);
+    }
+
+    private final long logBytesLimit = logBytesLimit(Runtime.getRuntime().maxMemory());
     private final NodeConfig config;
     /** The layout the cluster was created with (configuration 1): it decides the initial groups and their replicas. */
     private final SlotLayout layout;
@@ -227,6 +237,16 @@ public final class Store implements AutoCloseable {
                 @Override
                 public long walForceCount() {
                     return log.walForceCount();
+                }
+
+                @Override
+                public long logBytesInMemory() {
+                    return log.entryBytesInMemory();
+                }
+
+                @Override
+                public long logBytesLimit() {
+                    return logBytesLimit;
                 }
 
                 @Override

@@ -53,6 +53,8 @@ final class StoreGauges {
                 () -> sum(replicas, r -> EngineSizeProbe.keys(r.engine())));
         metrics.gauge("loomkv_engine_size_bytes", "bytes of keys and values in those state machines (approximate)",
                 () -> sum(replicas, r -> EngineSizeProbe.bytes(r.engine())));
+        metrics.gauge("loomkv_raft_log_memory_bytes", "bytes of log entries the groups hold in memory (since their snapshots)",
+                log::entryBytesInMemory);
         metrics.gauge("loomkv_disk_wal_segments", "WAL segments on disk", log::walSegmentCount);
         metrics.gauge("loomkv_disk_wal_size_bytes", "bytes the WAL's segments take on disk (preallocated)",
                 log::walSegmentBytes);

@@ -70,6 +70,12 @@ final class StoreService implements AutoCloseable {
         /** WAL force() calls so far. */
         long walForceCount();
 
+        /** The data bytes of the log entries all groups hold in memory (since their snapshots). */
+        long logBytesInMemory();
+
+        /** Above this many {@link #logBytesInMemory()}, client writes are refused until snapshots catch up. */
+        long logBytesLimit();
+
         /** The stores that host group 0, the shard controller, since the cluster was created. */
         java.util.List<Long> controllerStores();
 
@@ -151,6 +157,14 @@ final class StoreService implements AutoCloseable {
             if (!replica.state().isLeader()) {
                 return done(withGroup(replica.notLeader(), route.groupId()));
             }
+            if (isClientDataWrite(request) && replicas.logBytesInMemory() > replicas.logBytesLimit()) {
+                // The logs stay in memory until their groups' snapshots cover them; when snapshots
+                // fall behind the writes (a persistent engine's snapshot reads all of a group's data),
+                // admitting more would run the heap out. Nothing was proposed: the client retries.
+                return done(withGroup(KvReplies.error(Status.UNAVAILABLE, "store " + config.nodeId() + " holds "
+                        + (replicas.logBytesInMemory() >> 20) + " MiB of log entries not yet covered by snapshots (limit "
+                        + (replicas.logBytesLimit() >> 20) + " MiB); retry shortly"), route.groupId()));
+            }
             // The replica restamps the timestamp when it proposes; this one only satisfies the builder's check.
             input = new LoopInput.Propose(KvCommands.fromRequest(request, System.currentTimeMillis()), reply);
         } else if (request.getConsistency() == ReadConsistency.SERIALIZABLE && PointReads.isPointRead(request)) {
@@ -210,6 +224,14 @@ final class StoreService implements AutoCloseable {
             }
         }
         return Optional.empty();
+    }
+
+    /** A client's write of keys (not a session, controller or slot-migration command, which must go on). */
+    private static boolean isClientDataWrite(KvRequest request) {
+        return switch (request.getOpCase()) {
+            case PUT, APPEND, DELETE, COMPARE_AND_SET, MULTI_PUT, EXPIRE -> true;
+            default -> false;
+        };
     }
 
     private static KvReply withGroup(KvReply reply, long groupId) {

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,10 +61,15 @@ public final class GroupStorage implements Storage {
     private SnapshotMetadata snapshot;
     private long previousSnapshotIndex;
     private boolean removed;
+    /** The data bytes of {@link #entries}; every change also goes to {@link #storeEntryBytes}. */
+    private long entryBytes;
+    /** The data bytes of every group's entries in memory in this store (shared by the store's groups). */
+    private final AtomicLong storeEntryBytes;
 
     GroupStorage(long groupId, Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, HardState hardState,
-                 List<Entry> entries) {
+                 List<Entry> entries, AtomicLong storeEntryBytes) {
         this.groupId = groupId;
+        this.storeEntryBytes = storeEntryBytes;
         this.wal = wal;
         this.snapshots = snapshots;
         this.keepSnapshots = keepSnapshots;
@@ -73,6 +79,7 @@ public final class GroupStorage implements Storage {
         this.hardState = hardState;
         this.entries.addAll(entries);
         this.entries.trimToSize();
+        changeEntryBytes(bytesOf(entries));
         // After a restart the fallback is the snapshot recovered from (the one before it is pruned with the next one).
         this.previousSnapshotIndex = snapshot.getIndex();
     }
@@ -81,8 +88,8 @@ public final class GroupStorage implements Storage {
      * Rebuilds a group from what the WAL recovered for it, on top of {@code snapshot} (the newest
      * valid one the WAL has a marker for): the WAL must hold every entry after it.
      */
-    static GroupStorage recover(Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, GroupContents contents)
-            throws WalCorruptionException {
+    static GroupStorage recover(Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, GroupContents contents,
+            AtomicLong storeEntryBytes) throws WalCorruptionException {
         long base = snapshot.getIndex();
         Path walDirectory = wal.options().directory();
         if (contents.logStartIndex() > base) {
@@ -110,7 +117,7 @@ public final class GroupStorage implements Storage {
         }
         LOG.debug("recovered group {}: snapshot at {} (term {}), entries {}..{}, hard state term {} commit {}", contents.groupId(), base,
                 snapshot.getTerm(), base + 1, contents.lastIndex(), contents.hardState().getTerm(), contents.hardState().getCommit());
-        return new GroupStorage(contents.groupId(), wal, snapshots, keepSnapshots, snapshot, contents.hardState(), log);
+        return new GroupStorage(contents.groupId(), wal, snapshots, keepSnapshots, snapshot, contents.hardState(), log, storeEntryBytes);
     }
 
     public long groupId() {
@@ -208,6 +215,32 @@ public final class GroupStorage implements Storage {
         }
     }
 
+    /** The data bytes of this group's entries held in memory (those after its snapshot). */
+    public long entryBytesInMemory() {
+        lock.readLock().lock();
+        try {
+            return entryBytes;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Under the write lock (or in the constructor). */
+    private void changeEntryBytes(long delta) {
+        entryBytes += delta;
+        if (!removed) {
+            storeEntryBytes.addAndGet(delta);
+        }
+    }
+
+    private static long bytesOf(List<Entry> list) {
+        long bytes = 0;
+        for (Entry entry : list) {
+            bytes += entry.getData().size();
+        }
+        return bytes;
+    }
+
     @Override
     public SnapshotMetadata snapshotMetadata() {
         lock.readLock().lock();
@@ -263,7 +296,9 @@ public final class GroupStorage implements Storage {
             CompletableFuture<Long> durable = wal.append(groupId, newHardState, newEntries, mustSync);
             if (!newEntries.isEmpty()) {
                 long first = newEntries.get(0).getIndex();
-                entries.subList((int) (first - offsetIndex - 1), entries.size()).clear();
+                List<Entry> replaced = entries.subList((int) (first - offsetIndex - 1), entries.size());
+                changeEntryBytes(bytesOf(newEntries) - bytesOf(replaced));
+                replaced.clear();
                 entries.addAll(newEntries);
             }
             if (newHardState != null) {
@@ -320,7 +355,9 @@ public final class GroupStorage implements Storage {
                 throw new IllegalArgumentException("cannot compact to " + index + ": the newest snapshot is at " + snapshot.getIndex());
             }
             long term = termLocked(index);
-            entries.subList(0, (int) (index - offsetIndex)).clear();
+            List<Entry> dropped = entries.subList(0, (int) (index - offsetIndex));
+            changeEntryBytes(-bytesOf(dropped));
+            dropped.clear();
             entries.trimToSize();
             offsetIndex = index;
             offsetTerm = term;
@@ -349,6 +386,7 @@ public final class GroupStorage implements Storage {
             previousSnapshotIndex = snapshot.getIndex();
             snapshot = metadata;
             entries.clear();
+            changeEntryBytes(-entryBytes);
             offsetIndex = metadata.getIndex();
             offsetTerm = metadata.getTerm();
             lock.writeLock().unlock();
@@ -426,6 +464,8 @@ public final class GroupStorage implements Storage {
     void markRemoved() {
         lock.writeLock().lock();
         try {
+            // Its entries leave the store's count now, once; later changes count for this group only.
+            storeEntryBytes.addAndGet(-entryBytes);
             removed = true;
         } finally {
             lock.writeLock().unlock();

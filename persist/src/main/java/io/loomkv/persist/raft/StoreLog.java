@@ -24,6 +24,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -51,6 +52,7 @@ public final class StoreLog implements AutoCloseable {
 
     private final StoreLogOptions options;
     private final Path snapshotRoot;
+    private final AtomicLong entryBytes = new AtomicLong();
     private final Wal wal;
     private final Map<Long, GroupStorage> groups = new ConcurrentHashMap<>();
     private final ReentrantLock membershipLock = new ReentrantLock();
@@ -162,7 +164,7 @@ public final class StoreLog implements AutoCloseable {
                 store = createSnapshotStore(group.groupId());
             }
             SnapshotMetadata snapshot = chosen.get(group.groupId());
-            GroupStorage storage = GroupStorage.recover(wal, store, options.keepSnapshots(), snapshot, group);
+            GroupStorage storage = GroupStorage.recover(wal, store, options.keepSnapshots(), snapshot, group, entryBytes);
             groups.put(group.groupId(), storage);
             entries += group.lastIndex() - snapshot.getIndex();
             // As before the restart, the group needs its log only from its previous snapshot on (one fallback).
@@ -221,7 +223,7 @@ public final class StoreLog implements AutoCloseable {
             await(wal.append(groupId, HardState.getDefaultInstance(), List.of(), true));
             SnapshotStore store = createSnapshotStore(groupId);
             GroupStorage storage = new GroupStorage(groupId, wal, store, options.keepSnapshots(), SnapshotMetadata.getDefaultInstance(),
-                    HardState.getDefaultInstance(), List.of());
+                    HardState.getDefaultInstance(), List.of(), entryBytes);
             groups.put(groupId, storage);
             LOG.info("created the storage of group {}", groupId);
             return storage;
@@ -268,6 +270,14 @@ public final class StoreLog implements AutoCloseable {
     }
 
     /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
+    /**
+     * The data bytes of all groups' entries held in memory (each group's log after its snapshot):
+     * what the store's heap holds of its logs, for back-pressure and metrics.
+     */
+    public long entryBytesInMemory() {
+        return entryBytes.get();
+    }
+
     public long walForceCount() {
         return wal.forceCount();
     }

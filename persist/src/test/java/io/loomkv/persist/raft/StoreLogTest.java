@@ -58,6 +58,38 @@ class StoreLogTest {
         }
     }
 
+    /** The store's count of log bytes in memory follows appends, replaced tails, compactions, removals and restarts. */
+    @Test
+    void theStoreCountsTheEntryBytesItsGroupsHoldInMemory() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage a = log.createGroup(1);
+            GroupStorage b = log.createGroup(2);
+            append(a, 1, 300);
+            append(b, 1, 200);
+            assertEquals(bytes(a, 1, 300), a.entryBytesInMemory());
+            assertEquals(bytes(a, 1, 300) + bytes(b, 1, 200), log.entryBytesInMemory());
+            // A new leader's entries replace the tail from 251 on.
+            a.append(HardState.newBuilder().setTerm(2).setCommit(250).build(), entries(251, 260, 2)).get(10, TimeUnit.SECONDS);
+            assertEquals(260, a.lastIndex());
+            assertEquals(bytes(a, 1, 260), a.entryBytesInMemory());
+            snapshot(a, 200);
+            a.compact(200);
+            assertEquals(bytes(a, 201, 260), a.entryBytesInMemory());
+            assertEquals(bytes(a, 201, 260) + bytes(b, 1, 200), log.entryBytesInMemory());
+            log.removeGroup(2);
+            assertEquals(bytes(a, 201, 260), log.entryBytesInMemory());
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage a = log.group(1);
+            assertEquals(bytes(a, a.firstIndex(), 260), a.entryBytesInMemory());
+            assertEquals(a.entryBytesInMemory(), log.entryBytesInMemory());
+        }
+    }
+
+    private static long bytes(GroupStorage storage, long from, long to) {
+        return storage.entries(from, to + 1, Long.MAX_VALUE).stream().mapToLong(e -> e.getData().size()).sum();
+    }
+
     @Test
     void aCreatedGroupIsEmptyDurableAndUnique() throws Exception {
         try (StoreLog log = StoreLog.open(options())) {
