@@ -252,7 +252,13 @@ final class Raft {
             // Do not start a possibly large transfer to a node that may be down.
             return false;
         }
-        SnapshotMetadata metadata = raftLog.storage().snapshotMetadata();
+        SnapshotMetadata metadata;
+        try {
+            metadata = raftLog.storage().snapshotForTransfer();
+        } catch (SnapshotTemporarilyUnavailableException notYet) {
+            // The storage is writing one; the next heartbeat response brings us back here.
+            return false;
+        }
         if (metadata.getIndex() == 0 || metadata.getIndex() < raftLog.firstIndex() - 1) {
             // The runtime compacted the log beyond its newest snapshot: the discarded entries can
             // no longer reach anyone. Storage must only compact what a snapshot covers.
@@ -271,7 +277,13 @@ final class Raft {
             chunk = raftLog.storage().readSnapshotChunk(metadata, pr.snapshotOffsetBytes(), config.maxSnapshotChunkBytes());
         } catch (SnapshotUnavailableException replaced) {
             // A newer snapshot replaced the one in transfer: start over with it.
-            metadata = raftLog.storage().snapshotMetadata();
+            try {
+                metadata = raftLog.storage().snapshotForTransfer();
+            } catch (SnapshotTemporarilyUnavailableException notYet) {
+                // None to send until the storage writes one: stay in SNAPSHOT, and the next
+                // heartbeat response comes back here.
+                return;
+            }
             pr.restartSnapshot(metadata);
             chunk = raftLog.storage().readSnapshotChunk(metadata, 0, config.maxSnapshotChunkBytes());
         }

@@ -46,15 +46,33 @@ public interface Storage {
     /** The index of the last entry in the log (the snapshot index when the log is empty). */
     long lastIndex();
 
-    /** Metadata of the newest snapshot; index 0 when there is none. */
+    /**
+     * Metadata of the newest snapshot, the point the log starts from (its membership is the
+     * node's as of that index); index 0 when there is none.
+     */
     SnapshotMetadata snapshotMetadata();
 
     /**
-     * Up to {@code maxSizeBytes} of the newest snapshot's data, starting at {@code offsetBytes};
-     * an empty result at the end. Snapshot data is read in bounded chunks so that neither the
-     * sender nor the receiver ever holds a whole snapshot in one message.
+     * The snapshot to send a follower that needs entries from before {@link #firstIndex()}: one
+     * whose data can be read and that reaches at least {@code firstIndex() - 1}. By default the
+     * newest. A storage may compact its log at points that have no data to send (a persistent
+     * state machine holds the state itself, so writing a copy of it at every compaction would cost
+     * as much as the data: etcd's "snapshot temporarily unavailable"); it then arranges for one
+     * to be written and throws, and the leader asks again on a later heartbeat.
      *
-     * @throws SnapshotUnavailableException if {@code metadata} is no longer the newest snapshot
+     * @throws SnapshotTemporarilyUnavailableException when no such snapshot is ready yet
+     */
+    default SnapshotMetadata snapshotForTransfer() {
+        return snapshotMetadata();
+    }
+
+    /**
+     * Up to {@code maxSizeBytes} of a snapshot's data, starting at {@code offsetBytes}; an empty
+     * result at the end. Snapshot data is read in bounded chunks so that neither the sender nor the
+     * receiver ever holds a whole snapshot in one message.
+     *
+     * @throws SnapshotUnavailableException if {@code metadata} is no longer the snapshot
+     *     {@link #snapshotForTransfer()} would give (a newer one replaced it)
      */
     ByteString readSnapshotChunk(SnapshotMetadata metadata, long offsetBytes, int maxSizeBytes);
 }

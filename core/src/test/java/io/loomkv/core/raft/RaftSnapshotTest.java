@@ -224,4 +224,84 @@ class RaftSnapshotTest {
         assertEquals(after, follower.status().confState());
         assertEquals(10, follower.status().appliedIndex());
     }
+
+    /** A storage whose compaction point has no snapshot to send until {@link #ready} is set (a persistent engine's). */
+    private static final class NotYetWrittenSnapshot implements Storage {
+        private final Storage delegate;
+        volatile boolean ready;
+        int asked;
+
+        NotYetWrittenSnapshot(Storage delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public SnapshotMetadata snapshotForTransfer() {
+            asked++;
+            if (!ready) {
+                throw new SnapshotTemporarilyUnavailableException("not written yet");
+            }
+            return delegate.snapshotForTransfer();
+        }
+
+        @Override
+        public InitialState initialState() {
+            return delegate.initialState();
+        }
+
+        @Override
+        public List<io.loomkv.core.raft.proto.Entry> entries(long fromIndex, long toIndexExclusive, long maxSizeBytes) {
+            return delegate.entries(fromIndex, toIndexExclusive, maxSizeBytes);
+        }
+
+        @Override
+        public long term(long index) {
+            return delegate.term(index);
+        }
+
+        @Override
+        public long firstIndex() {
+            return delegate.firstIndex();
+        }
+
+        @Override
+        public long lastIndex() {
+            return delegate.lastIndex();
+        }
+
+        @Override
+        public SnapshotMetadata snapshotMetadata() {
+            return delegate.snapshotMetadata();
+        }
+
+        @Override
+        public ByteString readSnapshotChunk(SnapshotMetadata metadata, long offsetBytes, int maxSizeBytes) {
+            return delegate.readSnapshotChunk(metadata, offsetBytes, maxSizeBytes);
+        }
+    }
+
+    @Test
+    void snapshotNotYetWrittenIsAskedForAgainOnLaterHeartbeatsAndSentOnceReady() {
+        TestCluster c = laggingFollowerCluster(64);
+        SnapshotMetadata meta = c.snapshotAndCompact(1);
+        c.crash(1);
+        NotYetWrittenSnapshot[] gate = new NotYetWrittenSnapshot[1];
+        c.restart(1, storage -> gate[0] = new NotYetWrittenSnapshot(storage));
+        c.elect(1);
+        c.heal();
+        c.tickAll(10);
+        assertTrue(gate[0].asked >= 2, "the leader must ask again on later heartbeats, asked " + gate[0].asked);
+        assertTrue(c.deliveredOfType(MessageType.MSG_SNAP).stream().noneMatch(m -> m.getTo() == 3),
+                "nothing is sent while no snapshot is ready");
+        assertEquals(0, c.storages.get(3L).snapshotMetadata().getIndex());
+        // Writes keep committing on the two others meanwhile.
+        c.propose(1, "meanwhile;");
+        assertTrue(c.appliedData(2).contains("meanwhile;"));
+
+        gate[0].ready = true;
+        c.tickAll(10);
+        assertEquals(meta.getIndex(), c.storages.get(3L).snapshotMetadata().getIndex());
+        assertEquals(c.stateMachine.get(1L), c.stateMachine.get(3L));
+        assertEquals(ProgressState.REPLICATE, c.node(1).status().progress().get(3L).state());
+    }
 }

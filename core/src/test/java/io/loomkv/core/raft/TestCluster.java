@@ -113,6 +113,16 @@ final class TestCluster {
         applied.put(id, kept);
     }
 
+    /**
+     * Restarts a crashed node whose Raft reads its storage through {@code view} (a wrapper that
+     * changes what the storage answers, e.g. a snapshot that is not ready); the Ready handling
+     * still writes to the node's {@link MemoryStorage}.
+     */
+    void restart(long id, java.util.function.UnaryOperator<Storage> view) {
+        restart(id);
+        nodes.put(id, new RaftNode(configs.get(id), view.apply(storages.get(id))));
+    }
+
     boolean isDown(long id) {
         return down.contains(id);
     }

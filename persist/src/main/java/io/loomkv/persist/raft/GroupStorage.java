@@ -3,6 +3,7 @@ package io.loomkv.persist.raft;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.raft.CompactedException;
 import io.loomkv.core.raft.InitialState;
+import io.loomkv.core.raft.SnapshotTemporarilyUnavailableException;
 import io.loomkv.core.raft.SnapshotUnavailableException;
 import io.loomkv.core.raft.Storage;
 import io.loomkv.core.raft.UnavailableException;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
@@ -35,12 +37,21 @@ import org.slf4j.LoggerFactory;
  * last snapshot indexed in memory (as etcd's MemoryStorage fed by WAL replay) and served from
  * there. {@link StoreLog} recovers and creates them.
  *
- * <p>The runtime writes through {@link #append}, {@link #createSnapshot}, {@link #compact},
- * {@link #receiveSnapshot} and {@link #installSnapshot}. The in-memory view changes as soon as a
+ * <p>The runtime writes through {@link #append}, {@link #createSnapshot}, {@link #recordCheckpoint},
+ * {@link #compact}, {@link #receiveSnapshot} and {@link #installSnapshot}. The in-memory view changes as soon as a
  * write is accepted; the returned future says when it is durable, which is what the runtime must
  * wait for before acknowledging (Raft thesis 10.2.1). When the store's WAL grows past its bound
  * because of this group's old entries, {@link #releaseWalTo} (after a snapshot) or {@link #rewrite}
  * lets the old segments go.
+ *
+ * <p><b>Two kinds of compaction point.</b> A snapshot file holds the state machine's data at its
+ * index. A <i>checkpoint</i> ({@link #recordCheckpoint}) holds none: a persistent state machine
+ * made everything up to its index durable itself, so the log may be compacted there without
+ * reading the data out (which costs as much as the data). {@link #snapshotMetadata()} is the newest
+ * point of either kind, the one the log starts from; {@link #snapshotFileMetadata()} the newest
+ * file. When a follower needs a snapshot that only a checkpoint covers,
+ * {@link #snapshotForTransfer()} asks the runtime for a file once (the listener given to
+ * {@link #onSnapshotFileWanted}) and tells Raft to try again later.
  *
  * <p>Thread-safe: the Raft loop and snapshot senders/creators may call it concurrently. An idle
  * group costs a few small objects: no thread, no buffer of its own.
@@ -58,22 +69,33 @@ public final class GroupStorage implements Storage {
     private long offsetIndex; // index just before entries.get(0): firstIndex() - 1
     private long offsetTerm;
     private HardState hardState;
+    /** The newest compaction point, a snapshot file or a checkpoint: the log starts after it. */
     private SnapshotMetadata snapshot;
+    /** The newest snapshot with a file (index 0: none); at or behind {@link #snapshot}. */
+    private SnapshotMetadata snapshotFile;
     private long previousSnapshotIndex;
+    /** Set when a follower needed a file that no snapshot had; cleared by the next file. */
+    private final AtomicBoolean snapshotFileWanted = new AtomicBoolean();
+    private volatile Runnable snapshotFileListener = () -> { };
     private boolean removed;
     /** The data bytes of {@link #entries}; every change also goes to {@link #storeEntryBytes}. */
     private long entryBytes;
     /** The data bytes of every group's entries in memory in this store (shared by the store's groups). */
     private final AtomicLong storeEntryBytes;
 
-    GroupStorage(long groupId, Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, HardState hardState,
-                 List<Entry> entries, AtomicLong storeEntryBytes) {
+    GroupStorage(long groupId, Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot,
+                 SnapshotMetadata snapshotFile, HardState hardState, List<Entry> entries, AtomicLong storeEntryBytes) {
+        if (snapshotFile.getIndex() > snapshot.getIndex()) {
+            throw new IllegalArgumentException("group " + groupId + ": snapshot file at " + snapshotFile.getIndex()
+                    + " is newer than the log's starting point at " + snapshot.getIndex());
+        }
         this.groupId = groupId;
         this.storeEntryBytes = storeEntryBytes;
         this.wal = wal;
         this.snapshots = snapshots;
         this.keepSnapshots = keepSnapshots;
         this.snapshot = snapshot;
+        this.snapshotFile = snapshotFile;
         this.offsetIndex = snapshot.getIndex();
         this.offsetTerm = snapshot.getTerm();
         this.hardState = hardState;
@@ -86,10 +108,11 @@ public final class GroupStorage implements Storage {
 
     /**
      * Rebuilds a group from what the WAL recovered for it, on top of {@code snapshot} (the newest
-     * valid one the WAL has a marker for): the WAL must hold every entry after it.
+     * point the WAL has a marker for: a valid snapshot file or a checkpoint): the WAL must hold
+     * every entry after it. {@code snapshotFile} is the newest valid file (index 0: none).
      */
-    static GroupStorage recover(Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot, GroupContents contents,
-            AtomicLong storeEntryBytes) throws WalCorruptionException {
+    static GroupStorage recover(Wal wal, SnapshotStore snapshots, int keepSnapshots, SnapshotMetadata snapshot,
+            SnapshotMetadata snapshotFile, GroupContents contents, AtomicLong storeEntryBytes) throws WalCorruptionException {
         long base = snapshot.getIndex();
         Path walDirectory = wal.options().directory();
         if (contents.logStartIndex() > base) {
@@ -117,7 +140,8 @@ public final class GroupStorage implements Storage {
         }
         LOG.debug("recovered group {}: snapshot at {} (term {}), entries {}..{}, hard state term {} commit {}", contents.groupId(), base,
                 snapshot.getTerm(), base + 1, contents.lastIndex(), contents.hardState().getTerm(), contents.hardState().getCommit());
-        return new GroupStorage(contents.groupId(), wal, snapshots, keepSnapshots, snapshot, contents.hardState(), log, storeEntryBytes);
+        return new GroupStorage(contents.groupId(), wal, snapshots, keepSnapshots, snapshot, snapshotFile, contents.hardState(), log,
+                storeEntryBytes);
     }
 
     public long groupId() {
@@ -251,13 +275,68 @@ public final class GroupStorage implements Storage {
         }
     }
 
+    /** The newest snapshot that has a file (index 0 when there is none): what backups and restores read. */
+    public SnapshotMetadata snapshotFileMetadata() {
+        lock.readLock().lock();
+        try {
+            return snapshotFile;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Whether the newest compaction point is a checkpoint, with no snapshot file at its index. */
+    public boolean startsAtCheckpoint() {
+        lock.readLock().lock();
+        try {
+            return snapshot.getIndex() > snapshotFile.getIndex();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Calls {@code listener} (once per need, from whichever thread found it, so it must not block)
+     * when a follower needs a snapshot file that no snapshot has yet; {@link #snapshotFileWanted()}
+     * stays true until the next file is saved.
+     */
+    public void onSnapshotFileWanted(Runnable listener) {
+        snapshotFileListener = listener;
+    }
+
+    /** Whether a follower is waiting for a snapshot file that covers the log's starting point. */
+    public boolean snapshotFileWanted() {
+        return snapshotFileWanted.get();
+    }
+
+    @Override
+    public SnapshotMetadata snapshotForTransfer() {
+        long needed;
+        lock.readLock().lock();
+        try {
+            // A follower sent this file then needs the entries after it: they must still be here.
+            if (snapshotFile.getIndex() > 0 && snapshotFile.getIndex() >= offsetIndex) {
+                return snapshotFile;
+            }
+            needed = offsetIndex;
+        } finally {
+            lock.readLock().unlock();
+        }
+        if (snapshotFileWanted.compareAndSet(false, true)) {
+            snapshotFileListener.run();
+        }
+        throw new SnapshotTemporarilyUnavailableException("group " + groupId + ": the log starts after index " + needed
+                + ", a checkpoint with no snapshot file; one is being written");
+    }
+
     @Override
     public ByteString readSnapshotChunk(SnapshotMetadata metadata, long offsetBytes, int maxSizeBytes) {
         lock.readLock().lock();
         try {
-            if (metadata.getIndex() != snapshot.getIndex() || metadata.getTerm() != snapshot.getTerm() || snapshot.getIndex() == 0) {
+            if (metadata.getIndex() != snapshotFile.getIndex() || metadata.getTerm() != snapshotFile.getTerm()
+                    || snapshotFile.getIndex() == 0) {
                 throw new SnapshotUnavailableException("snapshot term " + metadata.getTerm() + " index " + metadata.getIndex()
-                        + " is not the newest (term " + snapshot.getTerm() + " index " + snapshot.getIndex() + ")");
+                        + " is not the newest file (term " + snapshotFile.getTerm() + " index " + snapshotFile.getIndex() + ")");
             }
             // Under the read lock, so a newer snapshot cannot prune this file while we read it.
             return snapshots.readChunk(metadata, offsetBytes, maxSizeBytes);
@@ -316,14 +395,18 @@ public final class GroupStorage implements Storage {
      * segments and prunes snapshot files that the previous snapshot already covers (one older
      * snapshot and its log stay as a fallback). The log in memory is not compacted: call
      * {@link #compact}. Blocks; call it off the Raft loop.
+     *
+     * <p>{@code index} may equal the newest compaction point when that is a checkpoint (a follower
+     * needs a file of an idle group): the point then gets its file.
      */
     public SnapshotMetadata createSnapshot(long index, ConfState confState, SnapshotDataWriter data) throws IOException {
         SnapshotMetadata metadata;
         lock.readLock().lock();
         try {
             checkNotRemoved();
-            if (index <= snapshot.getIndex()) {
-                throw new IllegalArgumentException("snapshot at " + index + " is not newer than the current one at " + snapshot.getIndex());
+            if (index < snapshot.getIndex() || index <= snapshotFile.getIndex()) {
+                throw new IllegalArgumentException("snapshot at " + index + " is not newer than the current one at " + snapshot.getIndex()
+                        + (snapshot.getIndex() > snapshotFile.getIndex() ? " (a checkpoint)" : ""));
             }
             metadata = SnapshotMetadata.newBuilder().setIndex(index).setTerm(termLocked(index)).setConfState(confState).build();
         } finally {
@@ -336,12 +419,54 @@ public final class GroupStorage implements Storage {
             if (saved.getIndex() > snapshot.getIndex()) {
                 previousSnapshotIndex = snapshot.getIndex();
                 snapshot = saved;
+            } else if (saved.getIndex() == snapshot.getIndex()) {
+                snapshot = saved; // The checkpoint at this index now has its file.
+            }
+            if (saved.getIndex() > snapshotFile.getIndex()) {
+                snapshotFile = saved;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        snapshotFileWanted.set(false);
+        releaseOld();
+        return saved;
+    }
+
+    /**
+     * Records a checkpoint at {@code index} (which must be in the log, and newer than the current
+     * compaction point): a compaction point without a snapshot file, for a persistent state
+     * machine that has made everything up to {@code index} durable itself. The caller must have
+     * done that (synced its engine) before calling: from here on recovery may start the group at
+     * {@code index}, trusting the state machine to be at least there. Waits until the WAL marker is
+     * durable, then releases WAL segments as {@link #createSnapshot} does. The log in memory is not
+     * compacted: call {@link #compact}. Blocks for one WAL force; call it off the Raft loop.
+     */
+    public SnapshotMetadata recordCheckpoint(long index, ConfState confState) throws IOException {
+        SnapshotMetadata metadata;
+        lock.readLock().lock();
+        try {
+            checkNotRemoved();
+            if (index <= snapshot.getIndex()) {
+                throw new IllegalArgumentException("checkpoint at " + index + " is not newer than the current compaction point at "
+                        + snapshot.getIndex());
+            }
+            metadata = SnapshotMetadata.newBuilder().setIndex(index).setTerm(termLocked(index)).setConfState(confState).build();
+        } finally {
+            lock.readLock().unlock();
+        }
+        await(wal.saveCheckpointMarker(groupId, metadata));
+        lock.writeLock().lock();
+        try {
+            if (metadata.getIndex() > snapshot.getIndex()) {
+                previousSnapshotIndex = snapshot.getIndex();
+                snapshot = metadata;
             }
         } finally {
             lock.writeLock().unlock();
         }
         releaseOld();
-        return saved;
+        return metadata;
     }
 
     /** Drops entries up to {@code index} from memory; {@code index} must be covered by the current snapshot. */
@@ -385,6 +510,8 @@ public final class GroupStorage implements Storage {
             CompletableFuture<Long> durable = wal.saveSnapshotMarker(groupId, metadata, true);
             previousSnapshotIndex = snapshot.getIndex();
             snapshot = metadata;
+            snapshotFile = metadata;
+            snapshotFileWanted.set(false);
             entries.clear();
             changeEntryBytes(-entryBytes);
             offsetIndex = metadata.getIndex();
@@ -401,11 +528,11 @@ public final class GroupStorage implements Storage {
         releaseOld();
     }
 
-    /** The state machine's data of the current snapshot, decompressed as it is read. */
+    /** The state machine's data of the newest snapshot file, decompressed as it is read. */
     public InputStream openSnapshotData(long maxDecompressedBytes) throws IOException {
-        SnapshotMetadata current = snapshotMetadata();
+        SnapshotMetadata current = snapshotFileMetadata();
         if (current.getIndex() == 0) {
-            throw new IllegalStateException("there is no snapshot");
+            throw new IllegalStateException("there is no snapshot file");
         }
         return snapshots.openData(current, maxDecompressedBytes);
     }

@@ -8,6 +8,7 @@ import io.loomkv.persist.snap.SnapshotFileName;
 import io.loomkv.persist.snap.SnapshotStore;
 import io.loomkv.persist.wal.GroupContents;
 import io.loomkv.persist.wal.PinningGroup;
+import io.loomkv.persist.wal.SnapshotMarker;
 import io.loomkv.persist.wal.Wal;
 import io.loomkv.persist.wal.WalContents;
 import io.loomkv.persist.wal.WalCorruptionException;
@@ -57,6 +58,13 @@ public final class StoreLog implements AutoCloseable {
     private final Map<Long, GroupStorage> groups = new ConcurrentHashMap<>();
     private final ReentrantLock membershipLock = new ReentrantLock();
 
+    /**
+     * Where a group's recovered log starts ({@code start}: the newest snapshot file or checkpoint
+     * the WAL has a marker for) and its newest valid snapshot file ({@code file}, index 0: none).
+     */
+    private record StartingPoint(SnapshotMetadata start, SnapshotMetadata file) {
+    }
+
     private StoreLog(StoreLogOptions options, Path snapshotRoot, Wal wal) {
         this.options = options;
         this.snapshotRoot = snapshotRoot;
@@ -65,8 +73,9 @@ public final class StoreLog implements AutoCloseable {
 
     /**
      * Recovers every group: for each, the newest valid snapshot that the WAL has a marker for
-     * (damaged ones are renamed {@code *.broken}), then its entries after it from the WAL, with a
-     * check that nothing is missing.
+     * (damaged ones are renamed {@code *.broken}) or, when newer, its newest checkpoint (a point its
+     * persistent state machine had made durable), then its entries after that from the WAL, with
+     * a check that nothing is missing.
      *
      * @throws WalCorruptionException when the WAL is damaged or a group's log does not reach back to its snapshot
      */
@@ -83,13 +92,14 @@ public final class StoreLog implements AutoCloseable {
         try {
             WalContents contents = wal.takeRecovered();
             checkSnapshotDirectoriesBelongToGroups(snapshotRoot, stores, contents);
-            Map<Long, SnapshotMetadata> chosen = chooseSnapshots(snapshotRoot, stores, contents);
+            Map<Long, StartingPoint> chosen = chooseSnapshots(snapshotRoot, stores, contents);
             Map<Long, Long> keep = new HashMap<>();
             boolean reread = false;
-            for (Map.Entry<Long, SnapshotMetadata> group : chosen.entrySet()) {
+            for (Map.Entry<Long, StartingPoint> group : chosen.entrySet()) {
                 long oldest = oldestSnapshots.getOrDefault(group.getKey(), 0L);
-                keep.put(group.getKey(), Math.min(oldest, group.getValue().getIndex()));
-                reread |= group.getValue().getIndex() < oldest;
+                long start = group.getValue().start().getIndex();
+                keep.put(group.getKey(), Math.min(oldest, start));
+                reread |= start < oldest;
             }
             if (reread) {
                 // The snapshots some groups hoped to start from are unusable: read the WAL again, keeping their entries from the ones chosen.
@@ -139,23 +149,31 @@ public final class StoreLog implements AutoCloseable {
         }
     }
 
-    private static Map<Long, SnapshotMetadata> chooseSnapshots(Path snapshotRoot, Map<Long, SnapshotStore> stores, WalContents contents)
+    private static Map<Long, StartingPoint> chooseSnapshots(Path snapshotRoot, Map<Long, SnapshotStore> stores, WalContents contents)
             throws IOException {
-        Map<Long, SnapshotMetadata> chosen = new HashMap<>();
+        Map<Long, StartingPoint> chosen = new HashMap<>();
         for (GroupContents group : contents.groups().values()) {
             SnapshotStore store = stores.get(group.groupId());
-            SnapshotMetadata snapshot = SnapshotMetadata.getDefaultInstance();
+            SnapshotMetadata file = SnapshotMetadata.getDefaultInstance();
             if (store != null) {
-                snapshot = store.selectNewestValid(name -> group.markers().stream()
+                // Any marker at the file's index and term will do: a crash between a checkpoint's
+                // file and the file's own marker leaves only the checkpoint's, for the same state.
+                file = store.selectNewestValid(name -> group.markers().stream()
                         .anyMatch(marker -> marker.index() == name.index() && marker.term() == name.term()))
                         .orElse(SnapshotMetadata.getDefaultInstance());
             }
-            chosen.put(group.groupId(), snapshot);
+            SnapshotMetadata start = file;
+            for (SnapshotMarker marker : group.markers()) {
+                if (marker.checkpoint() && marker.index() > start.getIndex()) {
+                    start = marker.metadata();
+                }
+            }
+            chosen.put(group.groupId(), new StartingPoint(start, file));
         }
         return chosen;
     }
 
-    private void recoverGroups(Map<Long, SnapshotStore> stores, Map<Long, SnapshotMetadata> chosen, WalContents contents) throws IOException {
+    private void recoverGroups(Map<Long, SnapshotStore> stores, Map<Long, StartingPoint> chosen, WalContents contents) throws IOException {
         long entries = 0;
         List<CompletableFuture<Integer>> releases = new ArrayList<>();
         for (GroupContents group : contents.groups().values()) {
@@ -163,12 +181,16 @@ public final class StoreLog implements AutoCloseable {
             if (store == null) {
                 store = createSnapshotStore(group.groupId());
             }
-            SnapshotMetadata snapshot = chosen.get(group.groupId());
-            GroupStorage storage = GroupStorage.recover(wal, store, options.keepSnapshots(), snapshot, group, entryBytes);
+            StartingPoint point = chosen.get(group.groupId());
+            SnapshotMetadata snapshot = point.start();
+            GroupStorage storage = GroupStorage.recover(wal, store, options.keepSnapshots(), snapshot, point.file(), group, entryBytes);
             groups.put(group.groupId(), storage);
             entries += group.lastIndex() - snapshot.getIndex();
-            // As before the restart, the group needs its log only from its previous snapshot on (one fallback).
-            long previous = store.list().stream().mapToLong(SnapshotFileName::index).filter(index -> index < snapshot.getIndex()).max().orElse(0);
+            // As before the restart, the group needs its log only from its previous snapshot or checkpoint on (one fallback).
+            long previousFile = store.list().stream().mapToLong(SnapshotFileName::index).filter(index -> index < snapshot.getIndex()).max().orElse(0);
+            long previousCheckpoint = group.markers().stream().filter(SnapshotMarker::checkpoint).mapToLong(SnapshotMarker::index)
+                    .filter(index -> index < snapshot.getIndex()).max().orElse(0);
+            long previous = Math.max(previousFile, previousCheckpoint);
             if (previous > 0) {
                 releases.add(wal.releaseTo(group.groupId(), previous));
             }
@@ -223,7 +245,7 @@ public final class StoreLog implements AutoCloseable {
             await(wal.append(groupId, HardState.getDefaultInstance(), List.of(), true));
             SnapshotStore store = createSnapshotStore(groupId);
             GroupStorage storage = new GroupStorage(groupId, wal, store, options.keepSnapshots(), SnapshotMetadata.getDefaultInstance(),
-                    HardState.getDefaultInstance(), List.of(), entryBytes);
+                    SnapshotMetadata.getDefaultInstance(), HardState.getDefaultInstance(), List.of(), entryBytes);
             groups.put(groupId, storage);
             LOG.info("created the storage of group {}", groupId);
             return storage;
@@ -269,7 +291,6 @@ public final class StoreLog implements AutoCloseable {
         wal.observe(observer);
     }
 
-    /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
     /**
      * The data bytes of all groups' entries held in memory (each group's log after its snapshot):
      * what the store's heap holds of its logs, for back-pressure and metrics.
@@ -278,6 +299,7 @@ public final class StoreLog implements AutoCloseable {
         return entryBytes.get();
     }
 
+    /** Number of WAL force() calls so far (0 with fsync off); for tests and metrics. */
     public long walForceCount() {
         return wal.forceCount();
     }

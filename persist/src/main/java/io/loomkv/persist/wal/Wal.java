@@ -185,9 +185,24 @@ public final class Wal implements AutoCloseable {
      * snapshot) the log is unchanged and the marker only tells recovery that this snapshot exists.
      */
     public CompletableFuture<Long> saveSnapshotMarker(long groupId, SnapshotMetadata metadata, boolean resetLog) {
+        return saveMarker(groupId, new SnapshotMarker(metadata, resetLog));
+    }
+
+    /**
+     * Records a compaction point of a group without a snapshot file: its persistent state machine
+     * made everything up to {@code metadata.index} durable, so recovery may start the group there
+     * and the WAL may later let go of what comes before (as after a local snapshot, the log is
+     * unchanged). Durable when the future completes.
+     */
+    public CompletableFuture<Long> saveCheckpointMarker(long groupId, SnapshotMetadata metadata) {
+        return saveMarker(groupId, new SnapshotMarker(metadata, false, true));
+    }
+
+    private CompletableFuture<Long> saveMarker(long groupId, SnapshotMarker marker) {
         checkGroupId(groupId);
-        SnapshotMarker marker = new SnapshotMarker(metadata, resetLog);
-        WalRecordType type = resetLog ? WalRecordType.SNAPSHOT_RESET : WalRecordType.SNAPSHOT_COMPACT;
+        SnapshotMetadata metadata = marker.metadata();
+        boolean resetLog = marker.resetLog();
+        WalRecordType type = markerRecordType(marker);
         byte[] bytes = new byte[WalRecordCodec.groupRecordBytes(type, metadata.getSerializedSize())];
         checkEncoded(WalRecordCodec.encodeGroupRecord(type, groupId, metadata, bytes, 0), bytes);
         checkSize(bytes.length);
@@ -402,6 +417,14 @@ public final class Wal implements AutoCloseable {
      */
     public long sparseSegmentCount() {
         return writer.sparseSegmentCount();
+    }
+
+    /** The record type of a marker, as written when it is recorded and in every segment header that repeats it. */
+    static WalRecordType markerRecordType(SnapshotMarker marker) {
+        if (marker.checkpoint()) {
+            return WalRecordType.SNAPSHOT_CHECKPOINT;
+        }
+        return marker.resetLog() ? WalRecordType.SNAPSHOT_RESET : WalRecordType.SNAPSHOT_COMPACT;
     }
 
     /** Bytes a snapshot marker's record takes (in an append and in every segment header that repeats it). */

@@ -36,7 +36,13 @@ public enum WalRecordType {
      * its hard state ({@code HardState}). From here the group's log is the rewritten entries: no
      * older record of the group is needed any more.
      */
-    REWRITE_END(9, 2);
+    REWRITE_END(9, 2),
+    /**
+     * The group's log was compacted at a point with no snapshot file ({@code SnapshotMetadata}):
+     * its persistent state machine made everything up to that index durable itself. Recovery may
+     * start the group there, trusting the state machine to be at least that far; the log is kept.
+     */
+    SNAPSHOT_CHECKPOINT(10, 0);
 
     private final int code;
     private final int fixedLongs;

@@ -292,7 +292,8 @@ final class WalRecovery {
             return type + " record names group " + groupId;
         }
         if (headerGroupsLeft > 0 && type != WalRecordType.GROUP_STATE
-                && !(type == WalRecordType.SNAPSHOT_COMPACT && headerGroup != null && headerGroup.id == groupId)) {
+                && !((type == WalRecordType.SNAPSHOT_COMPACT || type == WalRecordType.SNAPSHOT_CHECKPOINT)
+                        && headerGroup != null && headerGroup.id == groupId)) {
             return "segment header names " + headerGroupsLeft + " more groups, but a " + type + " record of group " + groupId + " follows";
         }
         if (rewriting != null && (rewriting.group.id != groupId
@@ -311,8 +312,9 @@ final class WalRecovery {
                     replay(groupId).hardState(HardState.parser().parseFrom(data, messageStart, messageLength));
                     yield null;
                 }
-                case SNAPSHOT_COMPACT, SNAPSHOT_RESET -> applyMarker(replay(groupId), new SnapshotMarker(
-                        SnapshotMetadata.parser().parseFrom(data, messageStart, messageLength), type == WalRecordType.SNAPSHOT_RESET));
+                case SNAPSHOT_COMPACT, SNAPSHOT_RESET, SNAPSHOT_CHECKPOINT -> applyMarker(replay(groupId), new SnapshotMarker(
+                        SnapshotMetadata.parser().parseFrom(data, messageStart, messageLength), type == WalRecordType.SNAPSHOT_RESET,
+                        type == WalRecordType.SNAPSHOT_CHECKPOINT));
                 case GROUP_DROPPED -> applyDrop(groupId, messageLength);
                 case REWRITTEN_ENTRY -> applyRewritten(groupId, Entry.parser().parseFrom(data, messageStart, messageLength), recordStart);
                 case REWRITE_END -> applyRewriteEnd(groupId, WalRecordCodec.fixedLong(data, payloadStart, 0),

@@ -517,8 +517,9 @@ final class WalWriter {
             putHeaderRecord(WalRecordType.GROUP_STATE, group.id, group.lastIndexWritten, hardState);
             records++;
             for (SnapshotMarker marker : group.recentMarkers()) {
-                // Re-recorded as "compact": it must not discard entries again on replay.
-                putHeaderRecord(WalRecordType.SNAPSHOT_COMPACT, group.id, 0, marker.metadata());
+                // Re-recorded as "compact" (or "checkpoint"): it must not discard entries again on replay.
+                putHeaderRecord(marker.checkpoint() ? WalRecordType.SNAPSHOT_CHECKPOINT : WalRecordType.SNAPSHOT_COMPACT, group.id, 0,
+                        marker.metadata());
                 records++;
             }
         }

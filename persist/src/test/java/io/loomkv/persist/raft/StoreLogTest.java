@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loomkv.core.raft.SnapshotTemporarilyUnavailableException;
+import io.loomkv.core.raft.SnapshotUnavailableException;
 import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.proto.HardState;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
@@ -340,6 +342,91 @@ class StoreLogTest {
     }
 
     /** Appends 4 KB entries to {@code storage} until the WAL has {@code segments} segments; returns the next index. */
+    /**
+     * A checkpoint compacts the log with no file: the group restarts from the newest point of
+     * either kind, a follower's need for a file is told once and refused until a file exists, and
+     * the file may then be written at the checkpoint's own index.
+     */
+    @Test
+    void aCheckpointCompactsWithoutAFileAndAFollowerWaitsForOne() throws Exception {
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage storage = log.createGroup(3);
+            append(storage, 1, 300);
+            snapshot(storage, 100);
+            SnapshotMetadata checkpoint = storage.recordCheckpoint(200, VOTERS);
+            storage.compact(200);
+            assertEquals(200, checkpoint.getIndex());
+            assertEquals(checkpoint, storage.snapshotMetadata());
+            assertEquals(100, storage.snapshotFileMetadata().getIndex());
+            assertThrows(IllegalArgumentException.class, () -> storage.recordCheckpoint(200, VOTERS), "not newer");
+            assertThrows(IllegalArgumentException.class, () -> snapshot(storage, 150), "behind the checkpoint");
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            GroupStorage storage = log.group(3);
+            assertEquals(200, storage.snapshotMetadata().getIndex());
+            assertTrue(storage.startsAtCheckpoint());
+            assertEquals(201, storage.firstIndex());
+            assertEquals(entries(201, 300, 1), storage.entries(201, 301, Long.MAX_VALUE));
+            assertEquals(VOTERS, storage.initialState().confState());
+            assertTrue(storage.initialState().hardState().getCommit() >= 200, "a checkpoint proves its index committed");
+            assertEquals(100, storage.snapshotFileMetadata().getIndex(), "the older file is still there for backups");
+
+            int[] told = new int[1];
+            storage.onSnapshotFileWanted(() -> told[0]++);
+            assertThrows(SnapshotTemporarilyUnavailableException.class, storage::snapshotForTransfer);
+            assertThrows(SnapshotTemporarilyUnavailableException.class, storage::snapshotForTransfer);
+            assertEquals(1, told[0], "the runtime is told once per need");
+            assertTrue(storage.snapshotFileWanted());
+            assertThrows(SnapshotUnavailableException.class,
+                    () -> storage.readSnapshotChunk(storage.snapshotMetadata(), 0, 1024), "a checkpoint has nothing to read");
+
+            SnapshotMetadata file = snapshot(storage, 200);
+            assertFalse(storage.startsAtCheckpoint());
+            assertFalse(storage.snapshotFileWanted());
+            assertEquals(file, storage.snapshotForTransfer());
+            assertEquals(file, storage.snapshotMetadata());
+            assertEquals(file.getSizeBytes(), storage.readSnapshotChunk(file, 0, 1 << 20).size());
+            try (InputStream data = storage.openSnapshotData(1 << 20)) {
+                assertArrayEquals(dataOf(3, 200), data.readAllBytes());
+            }
+            // A later checkpoint leaves the file sendable while the log still reaches back to it.
+            storage.recordCheckpoint(250, VOTERS);
+            storage.compact(220);
+            assertThrows(SnapshotTemporarilyUnavailableException.class, storage::snapshotForTransfer);
+            assertEquals(2, told[0]);
+        }
+        try (StoreLog log = StoreLog.open(options())) {
+            assertEquals(250, log.group(3).snapshotMetadata().getIndex());
+            assertEquals(200, log.group(3).snapshotFileMetadata().getIndex());
+        }
+    }
+
+    /** Checkpoints free the WAL as snapshots do, and their markers outlive the segments they were written in. */
+    @Test
+    void checkpointMarkersSurviveInSegmentHeadersAndFreeTheWal() throws Exception {
+        StoreLogOptions bounded = options().withMaxRetainedSegments(3);
+        long last;
+        try (StoreLog log = StoreLog.open(bounded)) {
+            GroupStorage busy = log.createGroup(1);
+            long next = 1;
+            for (int round = 0; round < 6; round++) {
+                next = fillUntil(log, busy, log.walSegmentCount() + 2);
+                busy.recordCheckpoint(next - 1, VOTERS);
+                busy.compact(next - 1);
+            }
+            last = next - 1;
+            assertEquals(List.of(), log.pinningGroups());
+            assertTrue(log.walSegmentCount() <= 4, "segments " + log.walSegmentCount());
+        }
+        try (StoreLog log = StoreLog.open(bounded)) {
+            GroupStorage busy = log.group(1);
+            assertEquals(last, busy.snapshotMetadata().getIndex());
+            assertTrue(busy.startsAtCheckpoint());
+            assertEquals(last, busy.lastIndex());
+            assertEquals(0, busy.snapshotFileMetadata().getIndex());
+        }
+    }
+
     private static long fillUntil(StoreLog log, GroupStorage storage, int segments) throws Exception {
         long next = storage.lastIndex() + 1;
         while (log.walSegmentCount() < segments) {
