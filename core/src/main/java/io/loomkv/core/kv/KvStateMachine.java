@@ -344,6 +344,14 @@ public final class KvStateMachine {
     }
 
     /**
+     * Whether the state lives in a persistent engine, which keeps it across restarts by itself:
+     * the group's log may then be compacted at checkpoints, without writing a snapshot file.
+     */
+    public boolean hasPersistentEngine() {
+        return durable != null;
+    }
+
+    /**
      * Serves a get, multi-get or scan from the applied state. Writes are refused, and so is a
      * request addressed to another group ({@code group_id} set and not this group's) or touching
      * a slot this group does not own ({@code WRONG_GROUP}). The request's

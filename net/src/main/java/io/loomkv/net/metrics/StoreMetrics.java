@@ -52,6 +52,7 @@ public final class StoreMetrics {
     private final CounterDataPoint slowFsyncs;
     private final DistributionDataPoint snapshotSaveSeconds;
     private final DistributionDataPoint snapshotApplySeconds;
+    private final DistributionDataPoint checkpointSaveSeconds;
     private final DistributionDataPoint[] requestSeconds = new DistributionDataPoint[OPERATIONS.length];
     private final TrafficObserver clientTraffic;
     private final TrafficObserver peerTraffic;
@@ -77,6 +78,9 @@ public final class StoreMetrics {
                 "latency of the WAL's fdatasync calls", FSYNC_BUCKETS_SECONDS);
         this.snapshotSaveSeconds = histogram("loomkv_disk_snapshot_save_duration_seconds",
                 "time to write a group's snapshot to disk", SNAPSHOT_BUCKETS_SECONDS);
+        this.checkpointSaveSeconds = histogram("loomkv_disk_checkpoint_save_duration_seconds",
+                "time to sync a group's persistent engine and record a checkpoint (a compaction point without a snapshot file)",
+                FSYNC_BUCKETS_SECONDS);
         this.snapshotApplySeconds = histogram("loomkv_disk_snapshot_apply_duration_seconds",
                 "time to restore a state machine from a snapshot received from the leader", SNAPSHOT_BUCKETS_SECONDS);
         Histogram requests = registry == null ? null : Histogram.builder().name("loomkv_server_request_duration_seconds")
@@ -166,6 +170,10 @@ public final class StoreMetrics {
 
     public DistributionDataPoint snapshotSaveSeconds() {
         return snapshotSaveSeconds;
+    }
+
+    public DistributionDataPoint checkpointSaveSeconds() {
+        return checkpointSaveSeconds;
     }
 
     public DistributionDataPoint snapshotApplySeconds() {

@@ -89,6 +89,17 @@ final class GroupEngines implements AutoCloseable {
                         storeId, groupId, config.kind().configName(), machine.lastAppliedIndex(), snapshotIndex);
                 return machine;
             }
+            if (storage.startsAtCheckpoint()) {
+                long applied = machine.lastAppliedIndex();
+                close(groupId);
+                // The checkpoint was recorded only after the engine synced up to it: the engine lost
+                // synced writes (or was replaced), and the log before the checkpoint is gone.
+                throw new IOException("store " + storeId + " group " + groupId + ": the " + config.kind().configName()
+                        + " engine is at applied index " + applied + ", behind the group's checkpoint at " + snapshotIndex
+                        + " (recorded after the engine had made everything up to it durable), and there is no snapshot file"
+                        + " to restore it from: the engine lost synced data. Restore this store from a backup, or remove its"
+                        + " replica of the group so the leader sends it a snapshot");
+            }
             LOG.info("store {} group {}: {} engine at applied index {}, behind the snapshot at {}; restoring the snapshot",
                     storeId, groupId, config.kind().configName(), machine.lastAppliedIndex(), snapshotIndex);
         }

@@ -16,8 +16,9 @@ import java.util.function.LongFunction;
  * chunks, for {@code ctl snapshot save}. The snapshot is the one the replica writes for
  * InstallSnapshot anyway (the state machine captured on its apply thread at one applied index and
  * written from a point-in-time engine view), so writes go on while a backup runs. A backup's
- * first call asks the apply stage for a snapshot that covers the leader's log as of the call,
- * and so every write acknowledged before it, and waits until it is durable.
+ * first call asks the apply stage for a snapshot file that covers the leader's log as of the
+ * call, and so every write acknowledged before it, and waits until it is durable (a checkpoint
+ * will not do: it has no file to read).
  *
  * <p>Waiting for the snapshot and reading the file block, so each call runs on a virtual thread
  * of its own (RPC handlers must not block the connection's reader), at most
@@ -84,9 +85,9 @@ final class GroupSnapshotSource {
         // Asked for once the target applied (one taken before would be of less); a snapshot in
         // progress then does not swallow the request: the applier takes the next one after it.
         boolean asked = false;
-        while (replica.storage().snapshotMetadata().getIndex() < target) {
+        while (replica.storage().snapshotFileMetadata().getIndex() < target) {
             if (!asked && replica.state().appliedIndex() >= target) {
-                replica.applier().requestSnapshot();
+                replica.applier().requestSnapshotFile();
                 asked = true;
             }
             if (replica.state().failure() != null) {
@@ -98,12 +99,12 @@ final class GroupSnapshotSource {
             }
             Thread.sleep(POLL_MILLIS);
         }
-        SnapshotMetadata metadata = replica.storage().snapshotMetadata();
+        SnapshotMetadata metadata = replica.storage().snapshotFileMetadata();
         return read(replica, metadata, 0, request.getMaxChunkBytes());
     }
 
     private GroupSnapshotReply chunk(Replica replica, GroupSnapshotRequest request) {
-        SnapshotMetadata current = replica.storage().snapshotMetadata();
+        SnapshotMetadata current = replica.storage().snapshotFileMetadata();
         if (current.getIndex() != request.getSnapshotIndex() || current.getTerm() != request.getSnapshotTerm()) {
             return replaced(current);
         }
@@ -118,7 +119,7 @@ final class GroupSnapshotSource {
         try {
             chunk = replica.storage().readSnapshotChunk(metadata, offsetBytes, maxChunkBytes);
         } catch (SnapshotUnavailableException e) {
-            return replaced(replica.storage().snapshotMetadata());
+            return replaced(replica.storage().snapshotFileMetadata());
         }
         return GroupSnapshotReply.newBuilder().setLeader(true).setLeaderId(storeId).setMetadata(metadata).setChunk(chunk).build();
     }

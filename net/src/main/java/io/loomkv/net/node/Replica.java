@@ -119,6 +119,8 @@ final class Replica {
                 store.snapshotThresholdBytes(), MAX_SNAPSHOT_BYTES,
                 (index, keepEntries) -> submit(new LoopInput.Control(n -> storage.compact(index - keepEntries))),
                 store.metrics());
+        // A follower that needs a snapshot the log's checkpoint cannot give makes the applier write a file.
+        storage.onSnapshotFileWanted(applier::requestSnapshotFile);
         this.pointReads = new PointReads(name, stateMachine, state);
         this.machine = stateMachine;
         this.quiescence = new Quiescence(2L * config.electionTimeoutTicks(), config.electionTimeoutTicks());

@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * order and completes the requests waiting for them, serves reads once the applied index reaches
  * theirs, restores snapshots installed from the leader, and starts a local snapshot when enough
  * was applied since the last one (written on the stage's snapshot pool from a point-in-time
- * view, so apply goes on meanwhile). Runs on an {@link ApplyWorker}; its queue is filled only by
+ * view, so apply goes on meanwhile). On a persistent engine that compaction point is a
+ * checkpoint: the engine is synced and the point recorded, no file written (a file costs a read
+ * of the whole group); a file is written only when a follower or a backup needs one. Runs on an {@link ApplyWorker}; its queue is filled only by
  * the replica's turns (single producer), bounded, so a slow apply pushes back on the replica.
  */
 final class ReplicaApplier {
@@ -62,6 +64,8 @@ final class ReplicaApplier {
             new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
     private volatile boolean snapshotRequested;
+    /** A backup needs a snapshot file (not just a compaction point) at or after the applied index. */
+    private volatile boolean snapshotFileRequested;
     private volatile long lastSnapshotIndex;
     private long bytesSinceSnapshot;
     private long entriesSinceSnapshot;
@@ -126,6 +130,16 @@ final class ReplicaApplier {
     /** Takes a snapshot at the next chance even below the thresholds (the shared WAL needs this group's old entries gone). */
     void requestSnapshot() {
         snapshotRequested = true;
+        stage.schedule(this);
+    }
+
+    /**
+     * Writes a snapshot file at the next chance: on a persistent engine compaction points are
+     * checkpoints without one, and a backup or a follower needs the data. The storage also says
+     * so itself when a follower needed one ({@link GroupStorage#snapshotFileWanted()}).
+     */
+    void requestSnapshotFile() {
+        snapshotFileRequested = true;
         stage.schedule(this);
     }
 
@@ -282,30 +296,49 @@ final class ReplicaApplier {
     }
 
     /**
-     * Snapshots once enough entries or enough bytes of entries were applied since the last one
-     * (the entry count alone would let a log of large entries grow without bound between
-     * snapshots, and make a restart replay all of it), or when the store asked for one.
+     * Takes a compaction point once enough entries or enough bytes of entries were applied since
+     * the last one (the entry count alone would let a log of large entries grow without bound
+     * between points, and make a restart replay all of it), or when the store asked for one: a
+     * snapshot file on the memory engine, a checkpoint on a persistent one. A snapshot file is
+     * also written when a follower or a backup needs one and the newest file is older than the
+     * applied state.
      */
     private void maybeSnapshot() {
         long applied = stateMachine.lastAppliedIndex();
+        boolean fileDue = (snapshotFileRequested || storage.snapshotFileWanted())
+                && applied > storage.snapshotFileMetadata().getIndex();
         boolean due = applied - lastSnapshotIndex >= snapshotThresholdEntries || bytesSinceSnapshot >= snapshotThresholdBytes
-                || (snapshotRequested && applied > lastSnapshotIndex);
+                || (snapshotRequested && applied > lastSnapshotIndex) || fileDue;
         if (!due || !snapshotInProgress.compareAndSet(false, true)) {
             return;
         }
         snapshotRequested = false;
-        // The snapshot lets the log be compacted up to it, and the log is what replays the writes a
+        boolean withFile = fileDue || !stateMachine.hasPersistentEngine();
+        if (withFile) {
+            snapshotFileRequested = false;
+        }
+        // The point lets the log be compacted up to it, and the log is what replays the writes a
         // power loss takes from a persistent engine: make the engine durable up to here first.
+        long syncStartNanos = System.nanoTime();
         stateMachine.syncEngine();
         long keepEntries = keepEntriesAfterSnapshot();
-        KvSnapshot snapshot = stateMachine.snapshot();
         ConfState membership = confState;
+        KvSnapshot snapshot = withFile ? stateMachine.snapshot() : null;
         try {
-            stage.snapshotWriters().execute(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
+            if (withFile) {
+                stage.snapshotWriters().execute(() -> writeSnapshot(snapshot, applied, membership, keepEntries));
+            } else {
+                stage.snapshotWriters().execute(() -> writeCheckpoint(applied, membership, keepEntries, syncStartNanos));
+            }
             bytesSinceSnapshot = 0;
             entriesSinceSnapshot = 0;
         } catch (RejectedExecutionException e) {
-            snapshot.close();
+            if (snapshot != null) {
+                snapshot.close();
+            }
+            if (withFile && fileDue) {
+                snapshotFileRequested = true; // Still wanted: asked again on the next apply.
+            }
             snapshotInProgress.set(false); // The pool is saturated: the next apply tries again.
         }
     }
@@ -322,6 +355,23 @@ final class ReplicaApplier {
         }
         long averageEntryBytes = Math.max(1, bytesSinceSnapshot / entriesSinceSnapshot);
         return Math.min(byEntries, snapshotThresholdBytes / 4 / averageEntryBytes);
+    }
+
+    /** Records a checkpoint at {@code index}: the engine was synced up to it on the apply thread. */
+    private void writeCheckpoint(long index, ConfState membership, long keepEntries, long syncStartNanos) {
+        try {
+            SnapshotMetadata saved = storage.recordCheckpoint(index, membership);
+            metrics.checkpointSaveSeconds().observe(StoreMetrics.seconds(System.nanoTime() - syncStartNanos));
+            lastSnapshotIndex = saved.getIndex();
+            LOG.debug("store {} group {}: checkpoint at index {} term {}", storeId, groupId, saved.getIndex(), saved.getTerm());
+            onSnapshotSaved.saved(saved.getIndex(), keepEntries);
+        } catch (IOException | RuntimeException e) {
+            // Not fatal: the log simply stays longer; the next threshold crossing tries again.
+            LOG.warn("store {} group {}: checkpoint at {} failed: {}", storeId, groupId, index, e.toString());
+        } finally {
+            snapshotInProgress.set(false);
+            stage.schedule(this);
+        }
     }
 
     private void writeSnapshot(KvSnapshot snapshot, long index, ConfState membership, long keepEntries) {

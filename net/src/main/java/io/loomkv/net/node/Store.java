@@ -919,10 +919,16 @@ public final class Store implements AutoCloseable {
         return replica == null ? 0 : replica.leaseReadsServed();
     }
 
-    /** Index of the newest local snapshot of {@code groupId} (0 when none). */
+    /** Index of the newest compaction point of {@code groupId}: a snapshot or a checkpoint (0 when none). */
     public long snapshotIndex(long groupId) {
         Replica replica = replicas.get(groupId);
         return replica == null ? 0 : replica.storage().snapshotMetadata().getIndex();
+    }
+
+    /** Index of the newest snapshot file of {@code groupId} (0 when none; on a persistent engine only when one was needed). */
+    public long snapshotFileIndex(long groupId) {
+        Replica replica = replicas.get(groupId);
+        return replica == null ? 0 : replica.storage().snapshotFileMetadata().getIndex();
     }
 
     /** Log entries the state machine of {@code groupId} applied since this store started (tests: a restart replays only the tail). */

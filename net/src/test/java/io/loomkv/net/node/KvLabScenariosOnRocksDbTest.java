@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
  * restarted server comes back from its engine's own state plus the log after it (or a snapshot
  * when the engine is behind), and a lagging one takes InstallSnapshot into the engine. A subset of
  * {@link KvLabScenariosTest} (one persistence and one snapshot scenario, both sharded, crashing and
- * unreliable), to keep the added time small; the others pass on rocksdb too when run by hand.
+ * unreliable), plus SnapshotRPC (checkpoints: a file is written only for the lagging follower),
+ * to keep the added time small; the others pass on rocksdb too when run by hand.
  */
 class KvLabScenariosOnRocksDbTest {
     @TempDir
@@ -29,6 +30,14 @@ class KvLabScenariosOnRocksDbTest {
     @Test
     void PersistConcurrentUnreliable() throws Exception {
         run(new Scenario(5, 5, true, true, false, NO_SNAPSHOTS, false), SHARDED_GROUPS, 6);
+    }
+
+    /** The lagging follower is sent a file the leader writes for it: its compaction points were checkpoints. */
+    @Test
+    void SnapshotRPC() throws Exception {
+        KvLabScenariosTest lab = new KvLabScenariosTest();
+        lab.dir = dir;
+        lab.snapshotRpc(SHARDED_GROUPS, EngineKind.ROCKSDB);
     }
 
     @Test
