@@ -13,14 +13,17 @@ import java.util.List;
  *
  * <p>The WAL vouches for the group's entries above {@link #logStartIndex}: below it they were
  * reset away, rewritten elsewhere, or lie in segments deleted once a snapshot covered them. Only
- * entries above the caller's keep index are held in memory; the others are checked, then dropped.
+ * entries above the caller's keep index, and above the newest checkpoint read so far, are held in
+ * memory; the others are checked, then dropped. (The caller's index comes from the snapshot files,
+ * which may turn out damaged, so it stays low enough for a fallback; a checkpoint has no file to
+ * be damaged, and recovery never starts a group before its newest one.)
  *
  * <p>Methods return null when the record fits, otherwise why it does not (recovery turns that
  * into a {@link WalCorruptionException} naming the file and offset).
  */
 final class GroupReplay {
     final WalGroup group;
-    private final long keepAboveIndex;
+    private long keepAboveIndex;
     private long logStartIndex;
     private long lastIndex;
     /** Entries from max(logStartIndex, keepAboveIndex) + 1 to lastIndex, consecutive. */
@@ -71,6 +74,16 @@ final class GroupReplay {
     void marker(SnapshotMarker marker) {
         markers.removeIf(known -> known.index() == marker.index() && known.term() == marker.term());
         markers.add(marker);
+        if (marker.checkpoint() && marker.index() > keepAboveIndex) {
+            // Without this a store whose groups compact only at checkpoints (no files) would hold
+            // every entry of its whole WAL in memory while it recovers.
+            keepAboveIndex = marker.index();
+            int drop = 0;
+            while (drop < kept.size() && kept.get(drop).getIndex() <= keepAboveIndex) {
+                drop++;
+            }
+            kept.subList(0, drop).clear();
+        }
         if (marker.resetLog()) {
             kept.clear();
             logStartIndex = marker.index();

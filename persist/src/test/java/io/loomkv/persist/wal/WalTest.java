@@ -177,6 +177,29 @@ class WalTest {
         }
     }
 
+    /** Recovery holds only the entries after a group's newest checkpoint, whatever keep index it was given. */
+    @Test
+    void recoveryDropsTheEntriesACheckpointCovers() throws Exception {
+        SnapshotMetadata first = SnapshotMetadata.newBuilder().setIndex(300).setTerm(7).build();
+        SnapshotMetadata second = SnapshotMetadata.newBuilder().setIndex(1200).setTerm(7).build();
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
+            for (long i = 1; i <= 2000; i += 50) {
+                wal.append(GROUP, null, entries(i, i + 49, 7), true).get(10, TimeUnit.SECONDS);
+                if (i + 49 == 500) {
+                    wal.saveCheckpointMarker(GROUP, first).get(10, TimeUnit.SECONDS);
+                }
+            }
+            wal.saveCheckpointMarker(GROUP, second).get(10, TimeUnit.SECONDS);
+        }
+        try (Wal wal = Wal.open(smallSegments(), WalTestSupport.KEEP_ALL)) {
+            WalContents contents = wal.takeRecovered();
+            assertEquals(entries(1201, 2000, 7), recoveredEntries(contents));
+            assertEquals(2000, contents.group(GROUP).lastIndex());
+            List<SnapshotMarker> checkpoints = contents.group(GROUP).markers().stream().filter(SnapshotMarker::checkpoint).toList();
+            assertEquals(List.of(first, second), checkpoints.stream().map(SnapshotMarker::metadata).toList());
+        }
+    }
+
     @Test
     void anInstalledSnapshotResetsTheLog() throws Exception {
         SnapshotMetadata snapshot = SnapshotMetadata.newBuilder().setIndex(100).setTerm(4).build();
