@@ -62,8 +62,13 @@ public record WalOptions(Path directory, long segmentSizeBytes, int maxBatchByte
         }
     }
 
-    /** Segments beyond which the oldest are reported: 32, 2 GiB with the default segment size. */
-    public static final int DEFAULT_MAX_RETAINED_SEGMENTS = 32;
+    /**
+     * Segments beyond which the oldest are reported: 8, 512 MiB with the default segment size. A
+     * restart reads every retained segment, so this bounds the WAL's share of restart time; a busy
+     * group needs about two snapshot thresholds of log (64 MiB at most each), so the bound is met
+     * by freeing slow groups (with 32, a store of the larger-than-memory run kept 27, 1.7 GB).
+     */
+    public static final int DEFAULT_MAX_RETAINED_SEGMENTS = 8;
 
     /**
      * Defaults: 64 MiB segments, 1 MiB write batches, appends up to 16 MiB, 8192 queued appends, sync delay up to 100 us,
