@@ -5,6 +5,8 @@ import io.loomkv.core.kv.proto.MultiGetEntry;
 import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.core.shard.AddedStores;
+import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
@@ -34,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,7 +53,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-store|forget-store|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -460,14 +463,17 @@ public final class CtlCommand implements Callable<Integer> {
             "config stores: what each store last reported to the controller (every 2 s): groups hosted and led, keys, data.",
             "config add-store S CLIENT_HOST:PORT PEER_HOST:PORT: a new store joins (start it with --join=true first);",
             "every store learns its addresses, and groups can then be placed on it.",
+            "config forget-store S: an added store no group lists leaves the cluster; every store drops its addresses,",
+            "and it stops by itself if it still runs (its id may be added again, from an empty data directory).",
             "config add-group G [STORE...] [--replicas N]: a new group G on those stores, or without stores on the N",
             "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
             "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
             "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
-            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores.",
+            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores;",
+            "then forget S when it is an added store (as forget-store).",
             "config wait: block until every group has reached the latest configuration and moves no slot or replica."})
-    int config(@Parameters(paramLabel = "get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait")
+    int config(@Parameters(paramLabel = "get|stores|add-store|forget-store|add-group|remove-group|move|move-replica|remove-store|wait")
             String action,
             @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
             @Option(names = "--wait-seconds", defaultValue = "600",
@@ -489,6 +495,7 @@ public final class CtlCommand implements Callable<Integer> {
                 case "move" -> ConfigChanges.move(rest);
                 case "move-replica" -> ConfigChanges.moveReplica(rest);
                 case "add-store" -> ConfigChanges.addStore(rest);
+                case "forget-store" -> ConfigChanges.forgetStore(rest);
                 default -> null;
             };
         } catch (UsageError e) {
@@ -502,7 +509,9 @@ public final class CtlCommand implements Callable<Integer> {
                 if (unknown != null) {
                     throw new UsageError(unknown);
                 }
-                return ConfigChanges.report(client.controller(change), json, out);
+                ControllerReply reply = client.controller(change);
+                return change.hasForgetStore() ? ConfigChanges.reportForgotten(change.getForgetStore().getStoreId(), reply, json, out)
+                        : ConfigChanges.report(reply, json, out);
             });
         }
         switch (action) {
@@ -530,9 +539,14 @@ public final class CtlCommand implements Callable<Integer> {
                     System.err.println("error: store id '" + rest.get(0) + "' is not a number");
                     return 2;
                 }
-                return withClient((client, target) -> ConfigChanges.removeStore(client, target.clientAddresses(),
-                        StorePlacement.read(client, members(client, target)), store, Duration.ofSeconds(Math.max(1, waitSeconds)),
-                        json, out));
+                return withClient((client, target) -> {
+                    List<Long> members = members(client, target);
+                    if (!members.contains(store)) {
+                        throw new UsageError("store " + store + " is not a member of the cluster (members: " + members + ")");
+                    }
+                    return ConfigChanges.removeStore(client, target.clientAddresses(), StorePlacement.read(client, members), store,
+                            Duration.ofSeconds(Math.max(1, waitSeconds)), json, out);
+                });
             }
             case "stores" -> {
                 return withClient((client, target) -> {
@@ -546,8 +560,8 @@ public final class CtlCommand implements Callable<Integer> {
             }
             case "get" -> { }
             default -> {
-                System.err.println("error: config takes get [N], stores, add-store, add-group, remove-group, move, move-replica,"
-                        + " remove-store"
+                System.err.println("error: config takes get [N], stores, add-store, forget-store, add-group, remove-group, move,"
+                        + " move-replica, remove-store"
                         + " or wait, not '"
                         + action + "'");
                 return 2;
@@ -583,10 +597,23 @@ public final class CtlCommand implements Callable<Integer> {
         });
     }
 
-    /** The cluster's member stores, ascending, as the first reachable address lists them. */
+    /**
+     * The cluster's member stores, ascending: those the first reachable address lists, with the
+     * stores the controller's latest configuration lists as added and without those it lists as
+     * forgotten. A store's address book follows the controller only when it next reads it (within
+     * a poll), so an add-group right after an add-store would otherwise find the new store unknown.
+     */
     private static List<Long> members(KvClient client, ClusterTarget target) {
-        return client.layoutOf(target.clientAddresses().get(0)).getStoresList().stream()
-                .map(io.loomkv.net.store.proto.StoreAddress::getStoreId).sorted().toList();
+        TreeSet<Long> members = new TreeSet<>();
+        client.layoutOf(target.clientAddresses().get(0)).getStoresList()
+                .forEach(store -> members.add(store.getStoreId()));
+        ControllerReply latest = client.config(-1);
+        if (latest.getError().isEmpty()) {
+            AddedStores added = SlotLayout.fromProto(latest.getConfig()).addedStores();
+            added.all().forEach(store -> members.add(store.getStoreId()));
+            members.removeAll(added.forgotten());
+        }
+        return List.copyOf(members);
     }
 
     @Command(name = "snapshot", description = {"snapshot save FILE: an online backup of the whole cluster (group 0, the shard controller's",
