@@ -6,6 +6,7 @@ import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
 import io.loomkv.core.shard.AddedStores;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
@@ -142,7 +143,7 @@ public final class CtlCommand implements Callable<Integer> {
     }
 
     /** The group {@code requested} names (0: the only one), checked against the cluster's layout. */
-    private static long resolveGroup(KvClient client, long requested) {
+    private static long resolveGroup(KvClient client, String requested) {
         try {
             return GroupChoice.resolve(requested, client.layout());
         } catch (IllegalArgumentException e) {
@@ -416,27 +417,33 @@ public final class CtlCommand implements Callable<Integer> {
     }
 
     @Command(name = "member", description = {"member list | member add ID CLIENT_ADDR PEER_ADDR | member remove ID, of one group.",
-            "A cluster of several data groups needs --group G; with one group it may be left out."})
+            "A cluster of several data groups needs --group G; with one group it may be left out.",
+            "--group controller (or 0) names group 0, the shard controller: list only (its membership is fixed at creation)."})
     int member(@Parameters(paramLabel = "list|add|remove") String action,
             @Parameters(paramLabel = "ARGS", arity = "0..*") List<String> args,
-            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
+            @Option(names = "--group", paramLabel = "G", description = GROUP_HELP) String group) {
         List<String> rest = args == null ? List.of() : args;
         return switch (action) {
-            case "list" -> withClient((client, target) -> memberList(client, target, resolveGroup(client, group)));
+            case "list" -> withClient((client, target) -> {
+                long resolved = resolveGroup(client, group);
+                return resolved == GroupIds.CONTROLLER_GROUP_ID ? controllerMemberList(client, target)
+                        : memberList(client, target, resolved);
+            });
             case "add" -> {
                 if (rest.size() != 3) {
                     System.err.println("error: member add ID CLIENT_ADDR PEER_ADDR [--group G]");
                     yield 2;
                 }
-                yield withClient((client, target) -> admin(client.addMember(resolveGroup(client, group), parseId(rest.get(0)),
-                        rest.get(1), rest.get(2))));
+                yield withClient((client, target) -> admin(client.addMember(dataGroup(client, group, "member add"),
+                        parseId(rest.get(0)), rest.get(1), rest.get(2))));
             }
             case "remove" -> {
                 if (rest.size() != 1) {
                     System.err.println("error: member remove ID [--group G]");
                     yield 2;
                 }
-                yield withClient((client, target) -> admin(client.removeMember(resolveGroup(client, group), parseId(rest.get(0)))));
+                yield withClient((client, target) -> admin(client.removeMember(dataGroup(client, group, "member remove"),
+                        parseId(rest.get(0)))));
             }
             default -> {
                 System.err.println("error: member takes list, add or remove, not '" + action + "'");
@@ -445,10 +452,33 @@ public final class CtlCommand implements Callable<Integer> {
         };
     }
 
-    @Command(name = "transfer-leader", description = "Hand leadership of a group to store ID (--group G on a cluster of several groups).")
+    @Command(name = "transfer-leader", description = {"Hand leadership of a group to store ID (--group G on a cluster of several groups;",
+            "--group controller for the shard controller, group 0)."})
     int transferLeader(@Parameters(paramLabel = "ID") long id,
-            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
-        return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+            @Option(names = "--group", paramLabel = "G", description = GROUP_HELP) String group) {
+        return withClient((client, target) -> {
+            long resolved = resolveGroup(client, group);
+            return admin(resolved == GroupIds.CONTROLLER_GROUP_ID ? client.transferControllerLeader(id)
+                    : client.transferLeader(resolved, id));
+        });
+    }
+
+    private static final String GROUP_HELP = "the group: a data group id, or 'controller' (also 0) for the shard controller"
+            + " (default: the only data group)";
+
+    /**
+     * A data group named by {@code --group} for a membership change. The controller's membership is
+     * fixed at creation: the stores keep the list of its hosts (controller-stores), which routes
+     * controller commands and store reports, and a change here would leave that list behind.
+     */
+    private static long dataGroup(KvClient client, String requested, String command) {
+        long group = resolveGroup(client, requested);
+        if (group == GroupIds.CONTROLLER_GROUP_ID) {
+            throw new UsageError(command + " cannot change the shard controller's membership (group 0): it is fixed when the"
+                    + " cluster is created (see docs/shard-controller.md, \"Admin of group 0\"); member list and transfer-leader"
+                    + " take --group controller");
+        }
+        return group;
     }
 
     @Command(name = "move-leaders", description = {"Hand every group store ID leads to another replica, and wait until it leads none.",
@@ -667,7 +697,36 @@ public final class CtlCommand implements Callable<Integer> {
             System.err.println("error: no store of " + cluster + " knows a leader of group " + group);
             return 1;
         }
-        NodeStatusReply status = client.status(leader, group);
+        printMembers(client.status(leader, group), group);
+        return 0;
+    }
+
+    /**
+     * The shard controller's members as its leader lists them: the first store of the cluster
+     * that hosts the controller names the leader, which is then asked.
+     */
+    private int controllerMemberList(KvClient client, ClusterTarget target) {
+        String problem = "no store answered";
+        for (InetSocketAddress store : target.clientAddresses()) {
+            try {
+                NodeStatusReply any = client.controllerStatus(store);
+                Optional<MemberInfo> leader = any.getMembersList().stream().filter(m -> m.getId() == any.getLeaderId()).findFirst();
+                if (leader.isEmpty() || leader.get().getClientAddress().isEmpty()) {
+                    problem = "store " + any.getNodeId() + " knows no leader of the shard controller";
+                    continue;
+                }
+                printMembers(client.controllerStatus(MemberAddress.parseHostPort(leader.get().getClientAddress())),
+                        GroupIds.CONTROLLER_GROUP_ID);
+                return 0;
+            } catch (RuntimeException e) {
+                problem = store + ": " + e.getMessage();
+            }
+        }
+        System.err.println("error: no store of " + cluster + " named a leader of the shard controller (group 0); last: " + problem);
+        return 1;
+    }
+
+    private void printMembers(NodeStatusReply status, long group) {
         for (MemberInfo m : status.getMembersList()) {
             if (json) {
                 out.println("{\"id\":" + m.getId() + ",\"group\":" + group + ",\"role\":" + Json.quote(m.getLearner() ? "learner" : "voter")
@@ -678,7 +737,6 @@ public final class CtlCommand implements Callable<Integer> {
                         m.getClientAddress(), m.getPeerAddress(), m.getId() == status.getLeaderId() ? " (leader)" : "");
             }
         }
-        return 0;
     }
 
     private int admin(AdminReply reply) {
