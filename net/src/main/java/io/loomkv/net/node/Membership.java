@@ -49,6 +49,8 @@ final class Membership {
     /** From the newest configuration followed; guarded by this. */
     private Set<Long> controllerAdded = Set.of();
     private Set<Long> controllerForgotten = Set.of();
+    /** The configuration {@link #follow} last took; guarded by this. */
+    private long followedVersion;
 
     Membership(Path dataDirectory, List<MemberAddress> configured) throws IOException {
         this.file = dataDirectory.resolve(FILE_NAME);
@@ -123,14 +125,20 @@ final class Membership {
     }
 
     /**
-     * Follows a newer configuration than any seen before: every store it lists as added gets the
-     * addresses listed (the controller is the authority for the stores it added, and an id added
-     * again may come back at other addresses), and every store it lists as forgotten leaves the
-     * book, so no group reaches for it, its reports are refused and a restart does not bring it
-     * back. {@code selfId} stays whatever the configuration says: a store started to be added again
-     * sees its own id among the forgotten until it is.
+     * Follows configuration {@code version} when it is newer than any followed before: every store
+     * it lists as added gets the addresses listed (the controller is the authority for the stores
+     * it added, and an id added again may come back at other addresses), and every store it lists
+     * as forgotten leaves the book, so no group reaches for it, its reports are refused and a
+     * restart does not bring it back. {@code selfId} stays whatever the configuration says: a store
+     * started to be added again sees its own id among the forgotten until it is.
      */
-    synchronized void follow(AddedStores added, long selfId) {
+    synchronized void follow(long version, AddedStores added, long selfId) {
+        // Two threads may each take a newer layout and call this in the other order: an older
+        // configuration must not undo a newer one (bring back a store it forgot).
+        if (version <= followedVersion) {
+            return;
+        }
+        followedVersion = version;
         ArrayList<Long> changed = new ArrayList<>();
         for (StoreEndpoint store : added.all()) {
             MemberAddress address = new MemberAddress(store.getStoreId(), MemberAddress.parseHostPort(store.getClientAddress()),

@@ -576,7 +576,7 @@ public final class Store implements AutoCloseable {
             return;
         }
         if (!forgottenHere) {
-            addresses.follow(taken.addedStores(), config.nodeId());
+            addresses.follow(taken.version(), taken.addedStores(), config.nodeId());
             return;
         }
         closing = true;
