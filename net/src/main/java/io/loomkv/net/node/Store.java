@@ -40,6 +40,7 @@ import io.loomkv.net.store.proto.RaftBatch;
 import io.loomkv.net.store.proto.StoreReport;
 import io.loomkv.persist.identity.DataDirectoryEngine;
 import io.loomkv.persist.identity.DataDirectoryIdentity;
+import io.loomkv.persist.identity.DataDirectoryMismatchException;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.raft.StoreLog;
 import io.loomkv.persist.raft.StoreLogOptions;
@@ -166,7 +167,10 @@ public final class Store implements AutoCloseable {
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
         addresses.learn(layout.addedStores());
-        incarnation.forgottenBy(layout); // records this store's addition if the layout lists it
+        if (incarnation.forgottenBy(layout)) { // records this store's addition if the layout lists it
+            throw new DataDirectoryMismatchException("store " + config.nodeId() + " was forgotten by the shard controller"
+                    + " (configuration " + layout.version() + "); data directory " + config.dataDirectory() + " cannot be started again");
+        }
         this.liveLayout = new LiveLayout(layout, this::followConfiguration);
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.dropped = DroppedGroups.load(config.dataDirectory());
@@ -549,13 +553,6 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * The layout the RESP endpoint routes by: the live layout, first moved up to the configuration
-     * this store's replica of group 0 has applied, if that is newer. The migration driver offers a
-     * new configuration only every few hundred milliseconds; in that window two stores could route a
-     * moved slot by different configurations and send a Redis Cluster client back and forth with
-     * -MOVED (Jedis and Lettuce give up after 5 redirections). A volatile read when nothing is newer.
-     */
-    /**
      * A newer configuration was taken: the address book follows its added and forgotten stores,
      * unless it says this store was forgotten. Then the store stops (on its own thread: this runs
      * on the migration driver or a request's thread, which closing waits for), and the data
@@ -565,15 +562,13 @@ public final class Store implements AutoCloseable {
         if (forgotten.isDone() || closing) {
             return;
         }
-        boolean forgottenHere;
+        boolean forgottenHere = false;
         try {
             forgottenHere = incarnation.forgottenBy(taken);
         } catch (IOException e) {
-            // Not recorded yet: the next configuration taken tries again; stopping now would make a
-            // disk error look like the controller's decision.
-            LOG.warn("store {}: could not record its addition in {}: {}", config.nodeId(), AddedStoreIncarnation.FILE_NAME,
-                    e.toString());
-            return;
+            // Not recorded: the next configuration taken tries again (stopping now would make a disk
+            // error look like the controller's decision); the address book follows this one meanwhile.
+            LOG.warn("store {}: could not write {}: {}", config.nodeId(), AddedStoreIncarnation.FILE_NAME, e.toString());
         }
         if (!forgottenHere) {
             addresses.follow(taken.version(), taken.addedStores(), config.nodeId());
@@ -598,6 +593,13 @@ public final class Store implements AutoCloseable {
         return forgotten;
     }
 
+    /**
+     * The layout the RESP endpoint routes by: the live layout, first moved up to the configuration
+     * this store's replica of group 0 has applied, if that is newer. The migration driver offers a
+     * new configuration only every few hundred milliseconds; in that window two stores could route a
+     * moved slot by different configurations and send a Redis Cluster client back and forth with
+     * -MOVED (Jedis and Lettuce give up after 5 redirections). A volatile read when nothing is newer.
+     */
     private SlotLayout freshestLayout() {
         Replica controller = replicas.get(GroupIds.CONTROLLER_GROUP_ID);
         SlotLayout applied = controller == null ? null : controller.latestControllerConfig();
