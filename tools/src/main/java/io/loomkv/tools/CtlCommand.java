@@ -142,7 +142,7 @@ public final class CtlCommand implements Callable<Integer> {
         }
     }
 
-    /** The group {@code requested} names (0: the only one), checked against the cluster's layout. */
+    /** The group {@code requested} names (null: the only data group; "controller" or 0: group 0), checked against the layout. */
     private static long resolveGroup(KvClient client, String requested) {
         try {
             return GroupChoice.resolve(requested, client.layout());
