@@ -6,6 +6,7 @@ import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.ForgetStore;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
@@ -29,11 +30,11 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * {@code ctl config add-store|add-group|remove-group|move|move-replica|remove-store|wait}: the
- * shard controller's AddStore, Join, Leave, Move and ReplaceReplica (each makes a new
- * configuration; the stores then learn the new store, move the slots or the replica), draining a
- * store of replicas, and waiting until every group has reached the latest configuration and moves
- * no slot or replica.
+ * {@code ctl config add-store|forget-store|add-group|remove-group|move|move-replica|remove-store|wait}:
+ * the shard controller's AddStore, ForgetStore, Join, Leave, Move and ReplaceReplica (each makes a
+ * new configuration; the stores then learn or drop the store, move the slots or the replica),
+ * draining a store of replicas (and forgetting it when it was added), and waiting until every
+ * group has reached the latest configuration and moves no slot or replica.
  */
 final class ConfigChanges {
 
@@ -83,6 +84,18 @@ final class ConfigChanges {
                 .setStoreId(store).setClientAddress(args.get(1).trim()).setPeerAddress(args.get(2).trim()))).build();
     }
 
+    /** Parses "S" for forget-store. */
+    static ControllerCommand forgetStore(List<String> args) {
+        if (args.size() != 1) {
+            throw new CtlCommand.UsageError("config forget-store takes one store id: forget-store S");
+        }
+        return forget(number(args.get(0), "store id"));
+    }
+
+    static ControllerCommand forget(long store) {
+        return ControllerCommand.newBuilder().setForgetStore(ForgetStore.newBuilder().setStoreId(store)).build();
+    }
+
     /** Parses "G FROM_STORE TO_STORE" for move-replica. */
     static ControllerCommand moveReplica(List<String> args) {
         if (args.size() != 3) {
@@ -125,12 +138,46 @@ final class ConfigChanges {
                 return 1;
             }
         }
+        progress.println("OK: store " + store + " hosts no replica now (" + moves.size() + " moved)");
+        if (view.layout().addedStores().get(store).isEmpty()) {
+            if (json) {
+                out.println("{\"ok\":true,\"moves\":" + moves.size() + ",\"forgotten\":false}");
+            } else {
+                out.println("store " + store + " is one of the stores the cluster was created with: it stays a member");
+            }
+            return 0;
+        }
+        // An added store with nothing left on it leaves the cluster's list too, so the others drop its addresses.
+        ControllerReply forgot = client.controller(forget(store));
+        if (!forgot.getError().isEmpty()) {
+            return refused(forgot, json, out);
+        }
         if (json) {
-            out.println("{\"ok\":true,\"moves\":" + moves.size() + "}");
+            out.println("{\"ok\":true,\"moves\":" + moves.size() + ",\"forgotten\":true,\"config\":"
+                    + forgot.getConfig().getVersion() + "}");
         } else {
-            out.println("OK: store " + store + " hosts no replica now (" + moves.size() + " moved)");
+            out.println(forgottenLine(store, forgot));
         }
         return 0;
+    }
+
+    /** Prints what a ForgetStore made; 1 when the controller refused it. */
+    static int reportForgotten(long store, ControllerReply reply, boolean json, PrintStream out) {
+        if (!reply.getError().isEmpty()) {
+            return refused(reply, json, out);
+        }
+        if (json) {
+            out.println("{\"ok\":true,\"config\":" + reply.getConfig().getVersion() + ",\"forgotten\":" + store + "}");
+        } else {
+            out.println(forgottenLine(store, reply));
+        }
+        return 0;
+    }
+
+    private static String forgottenLine(long store, ControllerReply reply) {
+        return "OK: configuration " + reply.getConfig().getVersion() + " forgets store " + store + ": every store drops its"
+                + " addresses, and store " + store + " stops by itself if it still runs (its data directory cannot be started"
+                + " again; the id may be added again for a store started from an empty data directory)";
     }
 
     /** Parses "G..." for remove-group. */
@@ -188,11 +235,7 @@ final class ConfigChanges {
     /** Prints what a Join, Leave or Move made; 1 when the controller refused it. */
     static int report(ControllerReply reply, boolean json, PrintStream out) {
         if (!reply.getError().isEmpty()) {
-            if (json) {
-                out.println("{\"ok\":false,\"message\":" + Json.quote(reply.getError()) + "}");
-            }
-            System.err.println("error: " + reply.getError());
-            return 1;
+            return refused(reply, json, out);
         }
         if (json) {
             out.println("{\"ok\":true,\"config\":" + reply.getConfig().getVersion() + "}");
@@ -201,6 +244,15 @@ final class ConfigChanges {
                     + "; the stores move the slots and replicas now (ctl config wait blocks until they are done)");
         }
         return 0;
+    }
+
+    /** Prints the controller's refusal; returns 1. */
+    private static int refused(ControllerReply reply, boolean json, PrintStream out) {
+        if (json) {
+            out.println("{\"ok\":false,\"message\":" + Json.quote(reply.getError()) + "}");
+        }
+        System.err.println("error: " + reply.getError());
+        return 1;
     }
 
     /**

@@ -10,7 +10,8 @@ import java.util.StringJoiner;
 /**
  * {@code ctl config get}: one shard controller configuration as operators read it: its number,
  * then one line per group with its slots (as ranges), slot count and replica stores, and the
- * stores added to the cluster with their addresses; or one JSON object with the same.
+ * stores added to the cluster with their addresses, and the ids of added stores forgotten since; or
+ * one JSON object with the same.
  */
 final class ConfigListing {
     private static final String TEXT_FORMAT = "%-7s %-7s %-14s %s%n";
@@ -32,10 +33,12 @@ final class ConfigListing {
             StringJoiner added = new StringJoiner(",", "[", "]");
             for (StoreEndpoint store : layout.addedStores().all()) {
                 added.add("{\"store\":" + store.getStoreId() + ",\"client_address\":" + Json.quote(store.getClientAddress())
-                        + ",\"peer_address\":" + Json.quote(store.getPeerAddress()) + "}");
+                        + ",\"peer_address\":" + Json.quote(store.getPeerAddress()) + ",\"added_in\":" + store.getAddedIn() + "}");
             }
+            StringJoiner forgotten = new StringJoiner(",", "[", "]");
+            layout.addedStores().forgotten().forEach(id -> forgotten.add(Long.toString(id)));
             out.println("{\"number\":" + layout.version() + ",\"latest\":" + (layout.version() == latestNumber)
-                    + ",\"groups\":" + groups + ",\"added_stores\":" + added + "}");
+                    + ",\"groups\":" + groups + ",\"added_stores\":" + added + ",\"forgotten_stores\":" + forgotten + "}");
             return;
         }
         out.println("configuration " + layout.version() + (layout.version() == latestNumber ? " (latest)" : " (latest is "
@@ -47,7 +50,10 @@ final class ConfigListing {
         }
         for (StoreEndpoint store : layout.addedStores().all()) {
             out.println("added store " + store.getStoreId() + ": client " + store.getClientAddress() + ", peer "
-                    + store.getPeerAddress());
+                    + store.getPeerAddress() + (store.getAddedIn() == 0 ? "" : " (added in configuration " + store.getAddedIn() + ")"));
+        }
+        if (!layout.addedStores().forgotten().isEmpty()) {
+            out.println("forgotten stores: " + CompactRanges.ids(layout.addedStores().forgotten()));
         }
     }
 }

@@ -5,6 +5,9 @@ import io.loomkv.core.kv.proto.MultiGetEntry;
 import io.loomkv.core.kv.proto.MultiGetResult;
 import io.loomkv.core.kv.proto.KeyValue;
 import io.loomkv.core.kv.proto.ScanResult;
+import io.loomkv.core.shard.AddedStores;
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
@@ -34,6 +37,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,7 +54,7 @@ import picocli.CommandLine.ScopeType;
  * unreachable cluster), 2 bad input (docs/cli.md).
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true, subcommands = EndpointCommand.class,
-        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
+        description = "Client commands: put, get, del, append, cas, scan, status, groups, slot, config get|stores|add-store|forget-store|add-group|remove-group|move|move-replica|remove-store|wait, member list|add|remove, transfer-leader, move-leaders, endpoint health|status, snapshot save.")
 public final class CtlCommand implements Callable<Integer> {
     /** What {@code -w} takes: etcdctl's {@code --write-out}, with the two formats ctl prints. */
     enum OutputFormat { table, json }
@@ -138,8 +142,8 @@ public final class CtlCommand implements Callable<Integer> {
         }
     }
 
-    /** The group {@code requested} names (0: the only one), checked against the cluster's layout. */
-    private static long resolveGroup(KvClient client, long requested) {
+    /** The group {@code requested} names (null: the only data group; "controller" or 0: group 0), checked against the layout. */
+    private static long resolveGroup(KvClient client, String requested) {
         try {
             return GroupChoice.resolve(requested, client.layout());
         } catch (IllegalArgumentException e) {
@@ -413,27 +417,33 @@ public final class CtlCommand implements Callable<Integer> {
     }
 
     @Command(name = "member", description = {"member list | member add ID CLIENT_ADDR PEER_ADDR | member remove ID, of one group.",
-            "A cluster of several data groups needs --group G; with one group it may be left out."})
+            "A cluster of several data groups needs --group G; with one group it may be left out.",
+            "--group controller (or 0) names group 0, the shard controller: list only (its membership is fixed at creation)."})
     int member(@Parameters(paramLabel = "list|add|remove") String action,
             @Parameters(paramLabel = "ARGS", arity = "0..*") List<String> args,
-            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
+            @Option(names = "--group", paramLabel = "G", description = GROUP_HELP) String group) {
         List<String> rest = args == null ? List.of() : args;
         return switch (action) {
-            case "list" -> withClient((client, target) -> memberList(client, target, resolveGroup(client, group)));
+            case "list" -> withClient((client, target) -> {
+                long resolved = resolveGroup(client, group);
+                return resolved == GroupIds.CONTROLLER_GROUP_ID ? controllerMemberList(client, target)
+                        : memberList(client, target, resolved);
+            });
             case "add" -> {
                 if (rest.size() != 3) {
                     System.err.println("error: member add ID CLIENT_ADDR PEER_ADDR [--group G]");
                     yield 2;
                 }
-                yield withClient((client, target) -> admin(client.addMember(resolveGroup(client, group), parseId(rest.get(0)),
-                        rest.get(1), rest.get(2))));
+                yield withClient((client, target) -> admin(client.addMember(dataGroup(client, group, "member add"),
+                        parseId(rest.get(0)), rest.get(1), rest.get(2))));
             }
             case "remove" -> {
                 if (rest.size() != 1) {
                     System.err.println("error: member remove ID [--group G]");
                     yield 2;
                 }
-                yield withClient((client, target) -> admin(client.removeMember(resolveGroup(client, group), parseId(rest.get(0)))));
+                yield withClient((client, target) -> admin(client.removeMember(dataGroup(client, group, "member remove"),
+                        parseId(rest.get(0)))));
             }
             default -> {
                 System.err.println("error: member takes list, add or remove, not '" + action + "'");
@@ -442,10 +452,33 @@ public final class CtlCommand implements Callable<Integer> {
         };
     }
 
-    @Command(name = "transfer-leader", description = "Hand leadership of a group to store ID (--group G on a cluster of several groups).")
+    @Command(name = "transfer-leader", description = {"Hand leadership of a group to store ID (--group G on a cluster of several groups;",
+            "--group controller for the shard controller, group 0)."})
     int transferLeader(@Parameters(paramLabel = "ID") long id,
-            @Option(names = "--group", paramLabel = "G", defaultValue = "0", description = "the data group (default: the only one)") long group) {
-        return withClient((client, target) -> admin(client.transferLeader(resolveGroup(client, group), id)));
+            @Option(names = "--group", paramLabel = "G", description = GROUP_HELP) String group) {
+        return withClient((client, target) -> {
+            long resolved = resolveGroup(client, group);
+            return admin(resolved == GroupIds.CONTROLLER_GROUP_ID ? client.transferControllerLeader(id)
+                    : client.transferLeader(resolved, id));
+        });
+    }
+
+    private static final String GROUP_HELP = "the group: a data group id, or 'controller' (also 0) for the shard controller"
+            + " (default: the only data group)";
+
+    /**
+     * A data group named by {@code --group} for a membership change. The controller's membership is
+     * fixed at creation: the stores keep the list of its hosts (controller-stores), which routes
+     * controller commands and store reports, and a change here would leave that list behind.
+     */
+    private static long dataGroup(KvClient client, String requested, String command) {
+        long group = resolveGroup(client, requested);
+        if (group == GroupIds.CONTROLLER_GROUP_ID) {
+            throw new UsageError(command + " cannot change the shard controller's membership (group 0): it is fixed when the"
+                    + " cluster is created (see docs/shard-controller.md, \"Admin of group 0\"); member list and transfer-leader"
+                    + " take --group controller");
+        }
+        return group;
     }
 
     @Command(name = "move-leaders", description = {"Hand every group store ID leads to another replica, and wait until it leads none.",
@@ -460,14 +493,17 @@ public final class CtlCommand implements Callable<Integer> {
             "config stores: what each store last reported to the controller (every 2 s): groups hosted and led, keys, data.",
             "config add-store S CLIENT_HOST:PORT PEER_HOST:PORT: a new store joins (start it with --join=true first);",
             "every store learns its addresses, and groups can then be placed on it.",
+            "config forget-store S: an added store no group lists leaves the cluster; every store drops its addresses,",
+            "and it stops by itself if it still runs (its id may be added again, from an empty data directory).",
             "config add-group G [STORE...] [--replicas N]: a new group G on those stores, or without stores on the N",
             "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
             "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
             "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
-            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores.",
+            "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores;",
+            "then forget S when it is an added store (as forget-store).",
             "config wait: block until every group has reached the latest configuration and moves no slot or replica."})
-    int config(@Parameters(paramLabel = "get|stores|add-store|add-group|remove-group|move|move-replica|remove-store|wait")
+    int config(@Parameters(paramLabel = "get|stores|add-store|forget-store|add-group|remove-group|move|move-replica|remove-store|wait")
             String action,
             @Parameters(paramLabel = "ARG", arity = "0..*") List<String> args,
             @Option(names = "--wait-seconds", defaultValue = "600",
@@ -489,6 +525,7 @@ public final class CtlCommand implements Callable<Integer> {
                 case "move" -> ConfigChanges.move(rest);
                 case "move-replica" -> ConfigChanges.moveReplica(rest);
                 case "add-store" -> ConfigChanges.addStore(rest);
+                case "forget-store" -> ConfigChanges.forgetStore(rest);
                 default -> null;
             };
         } catch (UsageError e) {
@@ -502,7 +539,9 @@ public final class CtlCommand implements Callable<Integer> {
                 if (unknown != null) {
                     throw new UsageError(unknown);
                 }
-                return ConfigChanges.report(client.controller(change), json, out);
+                ControllerReply reply = client.controller(change);
+                return change.hasForgetStore() ? ConfigChanges.reportForgotten(change.getForgetStore().getStoreId(), reply, json, out)
+                        : ConfigChanges.report(reply, json, out);
             });
         }
         switch (action) {
@@ -530,9 +569,14 @@ public final class CtlCommand implements Callable<Integer> {
                     System.err.println("error: store id '" + rest.get(0) + "' is not a number");
                     return 2;
                 }
-                return withClient((client, target) -> ConfigChanges.removeStore(client, target.clientAddresses(),
-                        StorePlacement.read(client, members(client, target)), store, Duration.ofSeconds(Math.max(1, waitSeconds)),
-                        json, out));
+                return withClient((client, target) -> {
+                    List<Long> members = members(client, target);
+                    if (!members.contains(store)) {
+                        throw new UsageError("store " + store + " is not a member of the cluster (members: " + members + ")");
+                    }
+                    return ConfigChanges.removeStore(client, target.clientAddresses(), StorePlacement.read(client, members), store,
+                            Duration.ofSeconds(Math.max(1, waitSeconds)), json, out);
+                });
             }
             case "stores" -> {
                 return withClient((client, target) -> {
@@ -546,8 +590,8 @@ public final class CtlCommand implements Callable<Integer> {
             }
             case "get" -> { }
             default -> {
-                System.err.println("error: config takes get [N], stores, add-store, add-group, remove-group, move, move-replica,"
-                        + " remove-store"
+                System.err.println("error: config takes get [N], stores, add-store, forget-store, add-group, remove-group, move,"
+                        + " move-replica, remove-store"
                         + " or wait, not '"
                         + action + "'");
                 return 2;
@@ -583,10 +627,23 @@ public final class CtlCommand implements Callable<Integer> {
         });
     }
 
-    /** The cluster's member stores, ascending, as the first reachable address lists them. */
+    /**
+     * The cluster's member stores, ascending: those the first reachable address lists, with the
+     * stores the controller's latest configuration lists as added and without those it lists as
+     * forgotten. A store's address book follows the controller only when it next reads it (within
+     * a poll), so an add-group right after an add-store would otherwise find the new store unknown.
+     */
     private static List<Long> members(KvClient client, ClusterTarget target) {
-        return client.layoutOf(target.clientAddresses().get(0)).getStoresList().stream()
-                .map(io.loomkv.net.store.proto.StoreAddress::getStoreId).sorted().toList();
+        TreeSet<Long> members = new TreeSet<>();
+        client.layoutOf(target.clientAddresses().get(0)).getStoresList()
+                .forEach(store -> members.add(store.getStoreId()));
+        ControllerReply latest = client.config(-1);
+        if (latest.getError().isEmpty()) {
+            AddedStores added = SlotLayout.fromProto(latest.getConfig()).addedStores();
+            added.all().forEach(store -> members.add(store.getStoreId()));
+            members.removeAll(added.forgotten());
+        }
+        return List.copyOf(members);
     }
 
     @Command(name = "snapshot", description = {"snapshot save FILE: an online backup of the whole cluster (group 0, the shard controller's",
@@ -640,7 +697,36 @@ public final class CtlCommand implements Callable<Integer> {
             System.err.println("error: no store of " + cluster + " knows a leader of group " + group);
             return 1;
         }
-        NodeStatusReply status = client.status(leader, group);
+        printMembers(client.status(leader, group), group);
+        return 0;
+    }
+
+    /**
+     * The shard controller's members as its leader lists them: the first store of the cluster
+     * that hosts the controller names the leader, which is then asked.
+     */
+    private int controllerMemberList(KvClient client, ClusterTarget target) {
+        String problem = "no store answered";
+        for (InetSocketAddress store : target.clientAddresses()) {
+            try {
+                NodeStatusReply any = client.controllerStatus(store);
+                Optional<MemberInfo> leader = any.getMembersList().stream().filter(m -> m.getId() == any.getLeaderId()).findFirst();
+                if (leader.isEmpty() || leader.get().getClientAddress().isEmpty()) {
+                    problem = "store " + any.getNodeId() + " knows no leader of the shard controller";
+                    continue;
+                }
+                printMembers(client.controllerStatus(MemberAddress.parseHostPort(leader.get().getClientAddress())),
+                        GroupIds.CONTROLLER_GROUP_ID);
+                return 0;
+            } catch (RuntimeException e) {
+                problem = store + ": " + e.getMessage();
+            }
+        }
+        System.err.println("error: no store of " + cluster + " named a leader of the shard controller (group 0); last: " + problem);
+        return 1;
+    }
+
+    private void printMembers(NodeStatusReply status, long group) {
         for (MemberInfo m : status.getMembersList()) {
             if (json) {
                 out.println("{\"id\":" + m.getId() + ",\"group\":" + group + ",\"role\":" + Json.quote(m.getLearner() ? "learner" : "voter")
@@ -651,7 +737,6 @@ public final class CtlCommand implements Callable<Integer> {
                         m.getClientAddress(), m.getPeerAddress(), m.getId() == status.getLeaderId() ? " (leader)" : "");
             }
         }
-        return 0;
     }
 
     private int admin(AdminReply reply) {

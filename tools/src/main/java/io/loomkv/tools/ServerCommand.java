@@ -83,10 +83,16 @@ public final class ServerCommand implements Callable<Integer> {
             node.close();
             stopped.countDown();
         }, "shutdown"));
+        // A store the shard controller forgot stops by itself; its process has nothing left to do.
+        node.forgotten().thenRun(stopped::countDown);
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (node.forgotten().isDone()) {
+            System.err.println("loomkv server: " + node.forgotten().join());
+            return 1;
         }
         return 0;
     }

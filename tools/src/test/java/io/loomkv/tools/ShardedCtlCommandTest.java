@@ -226,7 +226,8 @@ class ShardedCtlCommandTest {
         }
         CliRun unknown = ctl("member", "remove", "3", "--group", "9");
         assertEquals(2, unknown.exitCode());
-        assertTrue(unknown.err().contains("group 9 is not a data group of this cluster (its groups: 1-4)"), unknown.err());
+        assertTrue(unknown.err().contains("group 9 is not a data group of this cluster (its groups: 1-4; --group controller names"),
+                unknown.err());
         assertEquals(3, stores.stream().filter(s -> s.groups().contains(3L)).count(), "nothing was removed");
     }
 
@@ -245,6 +246,46 @@ class ShardedCtlCommandTest {
         assertEquals("OK: leadership transfer to node " + target + " started\n", transfer.out());
         // The balancer may hand it back to the group's preferred store after two election timeouts: look often.
         awaitTrue("store " + target + " leads group 2", () -> leaderOf(2) == target);
+    }
+
+    /**
+     * {@code --group controller} (or {@code 0}) names group 0, the shard controller, which the
+     * default (the only data group) cannot: its members are listed from its leader, its leadership
+     * moves, and a membership change of it is refused before anything is sent.
+     */
+    @Test
+    void memberListAndTransferLeaderOfTheShardController() throws Exception {
+        long controller = 0;
+        CliRun list = ctl("member", "list", "--group", "controller");
+        assertEquals(0, list.exitCode(), list.err());
+        assertEquals(3, list.lines().size(), list.out());
+        assertEquals(1, list.lines().stream().filter(l -> l.endsWith("(leader)")).count(), list.out());
+        awaitTrue("the controller has a leader", () -> leaderOf(controller) != 0);
+        long leader = leaderOf(controller);
+        assertTrue(list.lines().stream().anyMatch(l -> l.startsWith(leader + " ") && l.endsWith("(leader)")), list.out());
+        CliRun json = ctl("--json", "member", "list", "--group", "0");
+        assertEquals(3, json.lines().size(), json.out());
+        assertTrue(json.lines().stream().allMatch(l -> l.contains("\"group\":0,")), json.out());
+
+        long target = leader % 3 + 1;
+        CliRun transfer = ctl("transfer-leader", Long.toString(target), "--group", "controller");
+        assertEquals(0, transfer.exitCode(), transfer.err());
+        assertEquals("OK: leadership transfer to node " + target + " started\n", transfer.out());
+        awaitTrue("store " + target + " leads the shard controller", () -> leaderOf(controller) == target);
+        awaitTrue("member list names store " + target + " as the controller's leader", () -> ctl("member", "list", "--group",
+                "controller").lines().stream().anyMatch(l -> l.startsWith(target + " ") && l.endsWith("(leader)")));
+        assertEquals(0, ctl("config", "get").exitCode(), "the controller serves after the transfer");
+
+        for (String[] args : List.of(new String[] {"member", "remove", "3", "--group", "controller"},
+                new String[] {"member", "add", "4", "127.0.0.1:1", "127.0.0.1:2", "--group", "0"})) {
+            CliRun refused = ctl(args);
+            assertEquals(2, refused.exitCode(), String.join(" ", args) + ": " + refused.out() + refused.err());
+            assertTrue(refused.err().contains("cannot change the shard controller's membership (group 0)"), refused.err());
+        }
+        assertEquals(3, stores.stream().filter(s -> s.groups().contains(controller)).count(), "the controller's membership changed");
+        CliRun word = ctl("transfer-leader", "2", "--group", "ctrl");
+        assertEquals(2, word.exitCode(), word.out());
+        assertTrue(word.err().contains("--group takes a group id or 'controller', not 'ctrl'"), word.err());
     }
 
     @Test

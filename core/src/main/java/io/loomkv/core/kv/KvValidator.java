@@ -143,7 +143,7 @@ public final class KvValidator {
         return switch (command.getOpCase()) {
             case OP_NOT_SET -> "controller command has no operation";
             case BOOTSTRAP -> "the controller's bootstrap is written by the stores when the cluster is created, not by clients";
-            case JOIN, LEAVE, MOVE, QUERY, REPLACE_REPLICA, ADD_STORE -> null; // the controller checks the rest
+            case JOIN, LEAVE, MOVE, QUERY, REPLACE_REPLICA, ADD_STORE, FORGET_STORE -> null; // the controller checks the rest
         };
     }
 

@@ -100,7 +100,7 @@ public final class SlotLayout {
                 Objects.requireNonNull(stores, "stores"));
     }
 
-    /** The stores added to the cluster after it was created, with their addresses. */
+    /** The stores added to the cluster after it was created, with their addresses, and those forgotten since. */
     public AddedStores addedStores() {
         return addedStores;
     }
@@ -183,7 +183,8 @@ public final class SlotLayout {
             }
         }
         SlotLayout parsed = of(layout.getVersion(), assignments, replicas, replicaChanges);
-        return layout.getAddedStoresCount() == 0 ? parsed : parsed.withAddedStores(AddedStores.fromProto(layout.getAddedStoresList()));
+        return layout.getAddedStoresCount() == 0 && layout.getForgottenStoreIdsCount() == 0 ? parsed
+                : parsed.withAddedStores(AddedStores.fromProto(layout.getAddedStoresList(), layout.getForgottenStoreIdsList()));
     }
 
     /** This layout as a message; ranges ascending with adjacent ranges of one group merged, groups ascending. */
@@ -202,6 +203,7 @@ public final class SlotLayout {
                     .setReplicaChanges(replicaChangesByIndex[index]));
         }
         layout.addAllAddedStores(addedStores.all());
+        layout.addAllForgottenStoreIds(addedStores.forgotten());
         return layout.build();
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.core.shard.proto.Layout;
 import io.loomkv.core.shard.proto.SlotRangeAssignment;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -235,5 +236,18 @@ class SlotLayoutTest {
         assertMalformed(valid().setGroups(1, group(2, 0)).build(), "store id 0");
         assertMalformed(valid().setGroups(1, group(2, -5)).build(), "must be positive");
         assertMalformed(valid().addGroups(group(2, 3)).build(), "group 2 is listed twice");
+    }
+
+    @Test
+    void forgottenStoresRoundTripAndMustBePositiveDistinctAndNotListedAsAdded() {
+        StoreEndpoint four = StoreEndpoint.newBuilder().setStoreId(4).setClientAddress("h:1").setPeerAddress("h:2").setAddedIn(2).build();
+        Layout layout = valid().addAddedStores(four).addForgottenStoreIds(7).addForgottenStoreIds(5).build();
+        SlotLayout parsed = SlotLayout.fromProto(layout);
+        assertEquals(List.of(5L, 7L), parsed.addedStores().forgotten());
+        assertEquals(parsed, SlotLayout.fromProto(parsed.toProto()));
+        assertEquals(List.of(5L, 7L), parsed.toProto().getForgottenStoreIdsList());
+        assertMalformed(valid().addAddedStores(four).addForgottenStoreIds(4).build(), "forgotten store 4 is also listed as added");
+        assertMalformed(valid().addForgottenStoreIds(5).addForgottenStoreIds(5).build(), "forgotten store 5 is listed twice");
+        assertMalformed(valid().addForgottenStoreIds(0).build(), "forgotten store 0 is not a store id");
     }
 }

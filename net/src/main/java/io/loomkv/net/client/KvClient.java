@@ -769,10 +769,22 @@ public final class KvClient implements AutoCloseable {
                 TransferLeaderRequest.newBuilder().setGroupId(groupId).setTargetId(targetId).build());
     }
 
-    private <Req extends MessageLite> AdminReply onLeader(long groupId, RpcMethod<Req, AdminReply> method, Req request) {
-        long deadlineNanos = System.nanoTime() + config.deadline().toNanos();
+    /** Hands the leadership of group 0, the shard controller, to store {@code targetId}. */
+    public AdminReply transferControllerLeader(long targetId) {
         ClusterRouting.View view = await(view());
-        long group = groupId != 0 ? groupId : view.layout().groups().iterator().next();
+        return onLeader(view, GroupIds.CONTROLLER_GROUP_ID, NodeMethods.TRANSFER_LEADER,
+                TransferLeaderRequest.newBuilder().setController(true).setTargetId(targetId).build());
+    }
+
+    /** {@code groupId} 0: the only data group. */
+    private <Req extends MessageLite> AdminReply onLeader(long groupId, RpcMethod<Req, AdminReply> method, Req request) {
+        ClusterRouting.View view = await(view());
+        return onLeader(view, groupId != 0 ? groupId : view.layout().groups().iterator().next(), method, request);
+    }
+
+    private <Req extends MessageLite> AdminReply onLeader(ClusterRouting.View view, long group, RpcMethod<Req, AdminReply> method,
+            Req request) {
+        long deadlineNanos = System.nanoTime() + config.deadline().toNanos();
         AdminReply last = null;
         RuntimeException lastFailure = null;
         int attempt = 0;

@@ -11,8 +11,9 @@ import java.util.function.Consumer;
  * only moves forward: the store's {@link MigrationDriver} offers each newer configuration it reads
  * from the controller, and an older one offered late is ignored. Routing by a configuration that
  * some group has not reached yet is harmless: that group's replica answers from its own state
- * (WRONG_GROUP or "retry shortly"), never from this one. Each layout taken, the initial one
- * included, is handed to a listener (the store learns the addresses of added stores from it).
+ * (WRONG_GROUP or "retry shortly"), never from this one. Each newer layout taken is handed to a
+ * listener (the store follows the added and forgotten stores it lists); the initial one is not,
+ * since it may be older than what the store saved at its last run.
  */
 final class LiveLayout {
     private final AtomicReference<SlotLayout> current;
@@ -21,7 +22,6 @@ final class LiveLayout {
     LiveLayout(SlotLayout initial, Consumer<SlotLayout> taken) {
         this.current = new AtomicReference<>(Objects.requireNonNull(initial, "initial"));
         this.taken = Objects.requireNonNull(taken, "taken");
-        taken.accept(initial);
     }
 
     SlotLayout current() {

@@ -40,6 +40,7 @@ import io.loomkv.net.store.proto.RaftBatch;
 import io.loomkv.net.store.proto.StoreReport;
 import io.loomkv.persist.identity.DataDirectoryEngine;
 import io.loomkv.persist.identity.DataDirectoryIdentity;
+import io.loomkv.persist.identity.DataDirectoryMismatchException;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.raft.StoreLog;
 import io.loomkv.persist.raft.StoreLogOptions;
@@ -143,11 +144,17 @@ public final class Store implements AutoCloseable {
     private volatile MetricsServer metricsServer;
     private volatile boolean started;
     private volatile boolean closed;
+    /** Set when the store stops itself (forgotten by the controller): it creates no replica from then on. */
+    private volatile boolean closing;
     /** Ticker thread only. */
     private boolean campaignedAtStart;
     /** Ticker thread only: when this store last reported to the shard controller. */
     private long lastReportNanos = System.nanoTime() - StoreReports.PERIOD_NANOS;
     private final GroupSizes groupSizes = new GroupSizes();
+    /** Which added store this data directory belongs to; tells when the controller forgot it. */
+    private final AddedStoreIncarnation incarnation;
+    /** Completed, with the reason, once this store stopped because the shard controller forgot it. */
+    private final CompletableFuture<String> forgotten = new CompletableFuture<>();
 
     private Store(NodeConfig config) throws IOException {
         this.config = config;
@@ -155,10 +162,16 @@ public final class Store implements AutoCloseable {
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
         new DataDirectoryEngine(config.engine().kind().configName()).claimOrVerify(config.dataDirectory(), RAFT_DIRECTORY);
+        this.incarnation = AddedStoreIncarnation.load(config.dataDirectory(), config.nodeId());
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
-        this.liveLayout = new LiveLayout(layout, taken -> addresses.learn(taken.addedStores()));
+        addresses.learn(layout.addedStores());
+        if (incarnation.forgottenBy(layout)) { // records this store's addition if the layout lists it
+            throw new DataDirectoryMismatchException("store " + config.nodeId() + " was forgotten by the shard controller"
+                    + " (configuration " + layout.version() + "); data directory " + config.dataDirectory() + " cannot be started again");
+        }
+        this.liveLayout = new LiveLayout(layout, this::followConfiguration);
         this.controllerStores = StoreLayouts.controllerStores(config);
         this.dropped = DroppedGroups.load(config.dataDirectory());
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
@@ -540,6 +553,47 @@ public final class Store implements AutoCloseable {
     }
 
     /**
+     * A newer configuration was taken: the address book follows its added and forgotten stores,
+     * unless it says this store was forgotten. Then the store stops (on its own thread: this runs
+     * on the migration driver or a request's thread, which closing waits for), and the data
+     * directory is marked so that it never starts again (see {@link AddedStoreIncarnation}).
+     */
+    private void followConfiguration(SlotLayout taken) {
+        if (forgotten.isDone() || closing) {
+            return;
+        }
+        boolean forgottenHere = false;
+        try {
+            forgottenHere = incarnation.forgottenBy(taken);
+        } catch (IOException e) {
+            // Not recorded: the next configuration taken tries again (stopping now would make a disk
+            // error look like the controller's decision); the address book follows this one meanwhile.
+            LOG.warn("store {}: could not write {}: {}", config.nodeId(), AddedStoreIncarnation.FILE_NAME, e.toString());
+        }
+        if (!forgottenHere) {
+            addresses.follow(taken.version(), taken.addedStores(), config.nodeId());
+            return;
+        }
+        closing = true;
+        String reason = "store " + config.nodeId() + " was forgotten by the shard controller (configuration " + taken.version()
+                + "); it stopped, and its data directory " + config.dataDirectory() + " cannot be started again";
+        LOG.warn("{}", reason);
+        Thread.ofVirtual().name("store-forgotten-" + config.nodeId()).start(() -> {
+            close();
+            forgotten.complete(reason);
+        });
+    }
+
+    /**
+     * Completes, with the reason, once this store stopped because the shard controller forgot it
+     * (controller ForgetStore, or its id added again as another store); the server process then
+     * exits.
+     */
+    public CompletableFuture<String> forgotten() {
+        return forgotten;
+    }
+
+    /**
      * The layout the RESP endpoint routes by: the live layout, first moved up to the configuration
      * this store's replica of group 0 has applied, if that is newer. The migration driver offers a
      * new configuration only every few hundred milliseconds; in that window two stores could route a
@@ -753,7 +807,7 @@ public final class Store implements AutoCloseable {
     private Replica replicaFor(GroupMessage message) {
         long group = message.getGroupId();
         Replica replica = replicas.get(group);
-        if (replica != null || closed) {
+        if (replica != null || closed || closing) {
             return replica;
         }
         boolean known = liveLayout.current().groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;

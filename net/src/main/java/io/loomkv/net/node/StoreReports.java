@@ -36,8 +36,9 @@ final class StoreReports {
         return true;
     }
 
-    /** The reports, by store id, each with its age. */
+    /** The reports, by store id, each with its age; a store no longer a member (forgotten by the controller) is left out. */
     List<ReceivedStoreReport> view(long nowNanos) {
+        latest.keySet().removeIf(store -> members.get(store) == null);
         return latest.values().stream()
                 .sorted(Comparator.comparingLong(r -> r.report().getStoreId()))
                 .map(r -> ReceivedStoreReport.newBuilder().setReport(r.report())

@@ -401,7 +401,7 @@ final class StoreService implements AutoCloseable {
             return done(admin(false, "group " + request.getGroupId() + "'s stores are set by the shard controller since one of"
                     + " its replicas moved (its leader would undo this change): use ctl config move-replica"));
         }
-        return onLeader(request.getGroupId(), reply -> node -> {
+        return onLeader(request.getGroupId(), false, reply -> node -> {
             var conf = node.status().confState();
             boolean member = conf.getVotersList().contains(request.getNodeId())
                     || conf.getLearnersList().contains(request.getNodeId());
@@ -425,7 +425,13 @@ final class StoreService implements AutoCloseable {
     }
 
     CompletionStage<AdminReply> transferLeader(TransferLeaderRequest request, CallContext context) {
-        return onLeader(request.getGroupId(), reply -> node -> {
+        if (request.getController() && request.getGroupId() != 0) {
+            return done(admin(false, "a leadership transfer of the shard controller names no other group, got group "
+                    + request.getGroupId()));
+        }
+        // group_id 0 means "the only data group", so the controller group is asked for by the flag.
+        long group = request.getController() ? GroupIds.CONTROLLER_GROUP_ID : request.getGroupId();
+        return onLeader(group, request.getController(), reply -> node -> {
             if (!node.status().confState().getVotersList().contains(request.getTargetId())) {
                 reply.complete(admin(false, "node " + request.getTargetId() + " is not a voter"));
                 return;
@@ -439,12 +445,15 @@ final class StoreService implements AutoCloseable {
         return ConfChangeSingle.newBuilder().setType(type).setNodeId(id).build();
     }
 
-    /** The replica of {@code groupId} (0: the only group of a single-group layout), or a refusal. */
-    private CompletionStage<AdminReply> onLeader(long groupId,
+    /**
+     * The replica of {@code groupId} (0: the only data group of a single-group layout, unless
+     * {@code controller} says group 0 itself is meant), or a refusal.
+     */
+    private CompletionStage<AdminReply> onLeader(long groupId, boolean controller,
             Function<CompletableFuture<AdminReply>, Consumer<RaftNode>> action) {
         SlotLayout layout = replicas.layout();
         long group = groupId;
-        if (group == 0) {
+        if (group == 0 && !controller) {
             if (layout.groups().size() != 1) {
                 return done(admin(false, "this cluster has " + layout.groups().size() + " groups: name one (--group)"));
             }
@@ -452,7 +461,8 @@ final class StoreService implements AutoCloseable {
         }
         Replica replica = replicas.replica(group);
         if (replica == null) {
-            return done(admin(false, "store " + config.nodeId() + " hosts no replica of group " + group));
+            return done(admin(false, "store " + config.nodeId() + " hosts no replica of "
+                    + (controller ? "the shard controller (group 0)" : "group " + group)));
         }
         return onTurn(replica, true, reply -> node -> {
             if (!replica.state().isLeader() || replica.state().removed()) {

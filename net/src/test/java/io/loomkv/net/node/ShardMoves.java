@@ -3,11 +3,13 @@ package io.loomkv.net.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.loomkv.core.kv.proto.SlotOwnershipState;
+import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.proto.GroupReplicas;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import io.loomkv.net.client.KvClient;
 import java.time.Duration;
 import java.util.List;
@@ -76,6 +78,13 @@ final class ShardMoves {
     }
 
     /** Join of {@code group} on stores 1, 2 and 3. */
+    /** An AddStore of store {@code id} at {@code address}. */
+    static ControllerCommand addStore(long id, MemberAddress address) {
+        return ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder().setStore(StoreEndpoint.newBuilder()
+                .setStoreId(id).setClientAddress(MemberAddress.format(address.clientAddress()))
+                .setPeerAddress(MemberAddress.format(address.peerAddress())))).build();
+    }
+
     static ControllerCommand join(long group) {
         return join(group, 1, 2, 3);
     }

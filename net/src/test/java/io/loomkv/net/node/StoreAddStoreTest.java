@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import static io.loomkv.net.node.ShardMoves.addStore;
 import static io.loomkv.net.node.ShardMoves.assertAllPresent;
 import static io.loomkv.net.node.ShardMoves.awaitSettled;
 import static io.loomkv.net.node.ShardMoves.configure;
@@ -9,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loomkv.core.shard.SlotLayout;
-import io.loomkv.core.shard.controller.proto.AddStore;
-import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.core.shard.proto.StoreEndpoint;
 import io.loomkv.net.client.KvClient;
@@ -69,11 +68,5 @@ class StoreAddStoreTest {
                 assertAllPresent(client, expected);
             }
         }
-    }
-
-    private static ControllerCommand addStore(long id, MemberAddress address) {
-        return ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder().setStore(StoreEndpoint.newBuilder()
-                .setStoreId(id).setClientAddress(MemberAddress.format(address.clientAddress()))
-                .setPeerAddress(MemberAddress.format(address.peerAddress())))).build();
     }
 }

@@ -193,6 +193,9 @@ final class FaultInjector {
             case GROUP_JOIN_LEAVE -> {
                 return migrations.groupJoinLeave(step.holdMillis());
             }
+            case REPLICA_MOVE -> {
+                return migrations.replicaMoveAwayAndBack(random, step.holdMillis(), nextNodeId++);
+            }
             default -> throw new IllegalStateException("unhandled fault " + step.kind());
         }
         healAll();

@@ -37,7 +37,13 @@ public enum FaultKind {
     /** Move a range of slots and SIGKILL a random member while they move; restart it, wait until settled. */
     KILL_DURING_MOVE,
     /** A new group joins on three stores and takes its share of the slots, then leaves again. */
-    GROUP_JOIN_LEAVE;
+    GROUP_JOIN_LEAVE,
+    /**
+     * A spare store is started and added (controller AddStore); a group of its own, joined for the
+     * fault, moves one replica onto it and back (ReplaceReplica, as {@code ctl config move-replica})
+     * under load, then leaves, and the spare is forgotten (ForgetStore) and stops by itself.
+     */
+    REPLICA_MOVE;
 
     /** Parses {@code kill-leader} or {@code KILL_LEADER}; the error lists the kinds. */
     public static FaultKind parse(String text) {

@@ -2,26 +2,38 @@ package io.loomkv.tools.chaos;
 
 import io.loomkv.bench.kv.RandomSlotMove;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.ForgetStore;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
+import io.loomkv.core.shard.proto.StoreEndpoint;
 import io.loomkv.net.client.KvClient;
+import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
  * The chaos faults that change the shard configuration under load: a slot range moves to another
- * group, a store is killed while slots move, a group joins and leaves again. Each waits until the
+ * group, a store is killed while slots move, a group joins and leaves again, a replica moves to a
+ * spare store and back. Each waits until the
  * stores have settled (every group's leader at the newest configuration, no slot moving); not
  * settling within the timeout is a problem of the run. The workload's own checks (linearizable
  * history, every append exactly once) then cover the data across the moves.
@@ -99,6 +111,110 @@ final class MigrationFaults {
                 + settledText(leaveMillis));
     }
 
+    /**
+     * A replica moved to a spare store and back, under load. Why a group of its own: a moved group's
+     * stores belong to the controller for good (its leader undoes {@code ctl member} changes), which
+     * would end the member-change fault for the cluster's own groups; this one leaves at the end.
+     * Why a spare store started for the fault: every server of the default shape hosts every
+     * group, so no store could take a replica. The spare is forgotten at the end and must stop by
+     * itself (docs/shard-controller.md, "Forgetting a store").
+     */
+    Optional<String> replicaMoveAwayAndBack(Random random, long holdMillis, long spareId) throws IOException {
+        ChaosNode spare = cluster.define(spareId, true, cluster.members());
+        cluster.start(spare);
+        ControllerReply added = admin.controller(ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder()
+                .setStore(StoreEndpoint.newBuilder().setStoreId(spareId).setClientAddress(MemberAddress.format(spare.clientAddress))
+                        .setPeerAddress(MemberAddress.format(spare.proxyAddress)))).build());
+        if (!added.getError().isEmpty()) {
+            log.accept("  adding spare " + spare + " refused: " + added.getError());
+            retire(spare);
+            return Optional.empty();
+        }
+        List<Long> stores = cluster.members().stream().filter(node -> !node.joined).map(node -> node.id).sorted().limit(3).toList();
+        long group = nextGroup++;
+        ControllerReply joined = admin.controller(ControllerCommand.newBuilder().setJoin(JoinGroups.newBuilder()
+                .addGroups(GroupReplicas.newBuilder().setGroupId(group).addAllStoreIds(stores))).build());
+        if (!joined.getError().isEmpty()) {
+            problems.add("group " + group + " could not join for a replica move: " + joined.getError());
+            return Optional.of("spare " + spare + " added; group " + group + " refused");
+        }
+        long joinMillis = awaitSettled();
+        long from = stores.get(random.nextInt(stores.size()));
+        List<Long> moved = stores.stream().map(store -> store == from ? spareId : store).toList();
+        long awayMillis = moveReplica(group, from, spareId, moved);
+        Sleep.millis(holdMillis);
+        long backMillis = moveReplica(group, spareId, from, stores);
+        ControllerReply left = admin.controller(ControllerCommand.newBuilder()
+                .setLeave(LeaveGroups.newBuilder().addGroupIds(group)).build());
+        if (!left.getError().isEmpty()) {
+            problems.add("group " + group + " could not leave after its replica moves: " + left.getError());
+        }
+        long leaveMillis = awaitSettled();
+        String forgotten = forget(spare);
+        return Optional.of("group " + group + " on " + stores + settledText(joinMillis) + ": replica " + from + " -> spare "
+                + spare + settledText(awayMillis) + ", back" + settledText(backMillis) + ", group left" + settledText(leaveMillis)
+                + ", spare " + forgotten);
+    }
+
+    /** Sends one ReplaceReplica and waits until the group's voters are {@code expected} and no other store holds it. */
+    private long moveReplica(long group, long from, long to, List<Long> expected) {
+        ControllerReply reply = admin.controller(ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder()
+                .setGroupId(group).setFromStore(from).setToStore(to)).build());
+        if (!reply.getError().isEmpty()) {
+            problems.add("group " + group + ": replica move " + from + " -> " + to + " refused: " + reply.getError());
+            return -1;
+        }
+        long start = System.nanoTime();
+        long deadline = start + SETTLE_TIMEOUT.toNanos();
+        Set<Long> want = new TreeSet<>(expected);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Map<Long, Set<Long>> hosts = new HashMap<>();
+            GroupView view = leaderViews(hosts).get(group);
+            if (view != null && view.getLearnersCount() == 0 && want.equals(new TreeSet<>(view.getVotersList()))
+                    && want.containsAll(hosts.getOrDefault(group, Set.of()))) {
+                return (System.nanoTime() - start) / 1_000_000;
+            }
+            last = view == null ? "no leader known" : "voters " + view.getVotersList() + ", learners " + view.getLearnersList()
+                    + ", held by " + hosts.get(group);
+            Sleep.millis(200);
+        }
+        problems.add("group " + group + ": replica move " + from + " -> " + to + " not done within " + SETTLE_TIMEOUT.toSeconds()
+                + " s: " + last);
+        return -1;
+    }
+
+    /** ForgetStore of the spare, which must then stop by itself (exit code 1, saying why). */
+    private String forget(ChaosNode spare) {
+        ControllerReply reply = admin.controller(ControllerCommand.newBuilder()
+                .setForgetStore(ForgetStore.newBuilder().setStoreId(spare.id)).build());
+        if (!reply.getError().isEmpty()) {
+            problems.add(spare + " could not be forgotten: " + reply.getError());
+            retire(spare);
+            return "not forgotten";
+        }
+        spare.removed = true; // no longer a member: its stop is not a crash, and the final checks leave it out
+        try {
+            spare.process.onExit().get(SETTLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            problems.add(spare + " was forgotten but did not stop within " + SETTLE_TIMEOUT.toSeconds() + " s");
+            retire(spare);
+            return "forgotten, still running";
+        }
+        String tail = cluster.logTail(spare, 50);
+        if (!tail.contains("was forgotten by the shard controller")) {
+            problems.add(spare + " stopped after it was forgotten without saying why; its log ends with:\n" + tail);
+        }
+        return "forgotten (configuration " + reply.getConfig().getVersion() + ") and stopped by itself";
+    }
+
+    private void retire(ChaosNode node) {
+        cluster.kill(node);
+        node.removed = true;
+    }
+
     private Optional<String> moveRandomRange(Random random) {
         ControllerReply latest = admin.config(-1);
         if (!latest.getError().isEmpty()) {
@@ -154,6 +270,11 @@ final class MigrationFaults {
     }
 
     private Map<Long, GroupView> leaderViews() {
+        return leaderViews(new HashMap<>());
+    }
+
+    /** Each group's view from the store leading it; in {@code hosts}, the running stores holding a replica of each group. */
+    private Map<Long, GroupView> leaderViews(Map<Long, Set<Long>> hosts) {
         Map<Long, GroupView> leaders = new HashMap<>();
         for (ChaosNode node : cluster.members()) {
             if (!node.isRunning()) {
@@ -162,6 +283,9 @@ final class MigrationFaults {
             try {
                 LayoutReply reply = admin.layoutOf(node.clientAddress);
                 for (GroupView view : reply.getGroupsList()) {
+                    if (!"NONE".equals(view.getRole())) {
+                        hosts.computeIfAbsent(view.getGroupId(), g -> new TreeSet<>()).add(node.id);
+                    }
                     if ("LEADER".equals(view.getRole())) {
                         leaders.put(view.getGroupId(), view);
                     }

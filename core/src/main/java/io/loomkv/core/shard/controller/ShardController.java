@@ -43,6 +43,9 @@ import java.util.TreeSet;
  *   <li><b>AddStore</b> lists a new store with its addresses in the next configuration and every
  *       later one ({@link AddedStores}), so every store learns where it is; groups can then be
  *       placed on it. Nothing moves.
+ *   <li><b>ForgetStore</b> drops an added store that no group lists from the next configuration
+ *       (its id joins the forgotten ones, so every store drops its addresses); the id may then be
+ *       added again. Nothing moves.
  *   <li><b>Query</b> returns configuration n exactly as it was made, or the latest.
  * </ul>
  *
@@ -116,6 +119,7 @@ public final class ShardController {
                 case MOVE -> made(move(command.getMove()));
                 case REPLACE_REPLICA -> made(replaceReplica(command.getReplaceReplica()));
                 case ADD_STORE -> made(addStore(command.getAddStore()));
+                case FORGET_STORE -> made(forgetStore(command.getForgetStore().getStoreId()));
                 case QUERY -> ControllerReply.newBuilder().setConfig(query(command.getQuery().getNumber())).build();
                 case OP_NOT_SET -> refused("empty controller command");
             };
@@ -274,9 +278,32 @@ public final class ShardController {
         if (!add.hasStore()) {
             throw new IllegalArgumentException("an AddStore names the store and its addresses");
         }
-        AddedStores grown = latest.addedStores().with(add.getStore());
+        // Stamped with the configuration that adds it, so a process of an earlier store with this id
+        // (forgotten since) can tell the listed store is another one.
+        AddedStores grown = latest.addedStores().with(add.getStore().toBuilder().setAddedIn(latest.version() + 1).build());
         Map<Long, List<Long>> replicas = replicasOf(latest);
         return next(SlotBalancer.owners(latest), replicas, replicaChangesOf(latest, replicas.keySet()), grown);
+    }
+
+    /**
+     * An added store no group lists any more leaves the list. Refused while a group still lists it:
+     * the stores would drop its addresses while the group's leader still needs them to move the
+     * replica off (or to reach it as a member).
+     */
+    private SlotLayout forgetStore(long storeId) {
+        AddedStores shrunk = latest.addedStores().without(storeId);
+        List<Long> hosted = new ArrayList<>();
+        for (long group : latest.groups()) {
+            if (latest.replicas(group).contains(storeId)) {
+                hosted.add(group);
+            }
+        }
+        if (!hosted.isEmpty()) {
+            throw new IllegalArgumentException("store " + Long.toUnsignedString(storeId) + " still hosts replicas of groups "
+                    + hosted + " in configuration " + latest.version() + "; move them off first (ctl config remove-store)");
+        }
+        Map<Long, List<Long>> replicas = replicasOf(latest);
+        return next(SlotBalancer.owners(latest), replicas, replicaChangesOf(latest, replicas.keySet()), shrunk);
     }
 
     private SlotLayout rebalanced(Map<Long, List<Long>> replicas) {

@@ -11,6 +11,7 @@ import io.loomkv.core.shard.Slots;
 import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
+import io.loomkv.core.shard.controller.proto.ForgetStore;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
@@ -283,11 +284,96 @@ class ShardControllerTest {
         assertEquals(1, controller.latest().addedStores().all().size());
     }
 
+    @Test
+    void forgetStoreDropsAnAddedStoreNoGroupListsAndMovesNothing() {
+        ok(join(2));
+        Layout added = ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        ok(addStore(5, "10.0.0.5:7401", "10.0.0.5:7501"));
+        assertEquals(added.getVersion(), controller.latest().addedStores().get(4).orElseThrow().getAddedIn(),
+                "an added store is stamped with the configuration that added it");
+        Layout before = ok(query(-1));
+        Layout forgotten = ok(forget(4));
+        SlotLayout layout = SlotLayout.fromProto(forgotten);
+        assertEquals(before.getVersion() + 1, forgotten.getVersion());
+        assertArrayEquals(owners(before), owners(forgotten), "forgetting a store moved slots");
+        assertEquals(List.of(1L, 2L, 3L), layout.replicas(2));
+        assertEquals(List.of(5L), layout.addedStores().all().stream().map(StoreEndpoint::getStoreId).toList());
+        assertEquals(List.of(4L), layout.addedStores().forgotten());
+        // Carried on by later commands, so a store that missed the forgetting still drops store 4.
+        ok(join(3));
+        assertEquals(List.of(4L), controller.latest().addedStores().forgotten());
+    }
+
+    @Test
+    void forgettingAStoreAGroupListsAnInitialStoreOrAnUnknownOneIsRefusedAndChangesNothing() {
+        ok(join(2));
+        ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        ok(replace(2, 3, 4));
+        SlotLayout before = controller.latest();
+        assertTrue(refused(forget(4)).contains("store 4 still hosts replicas of groups [2] in configuration 4"));
+        assertTrue(refused(forget(1)).contains("store 1 is not an added store"));
+        assertTrue(refused(forget(9)).contains("store 9 is not an added store (the stores the cluster was created with are fixed;"
+                + " added stores: [4])"));
+        assertTrue(refused(forget(0)).contains("store 0 is not an added store"));
+        ok(replace(2, 4, 3));
+        ok(forget(4));
+        assertTrue(refused(forget(4)).contains("store 4 was forgotten already"));
+        assertEquals(List.of(4L), controller.latest().addedStores().forgotten());
+        // Every refusal above left the configuration as it was (checked by refused()); the one
+        // before the moves still lists store 4 as added.
+        assertTrue(before.addedStores().get(4).isPresent());
+    }
+
+    @Test
+    void aForgottenStoreCanBeAddedAgainAsAnotherStore() {
+        Layout first = ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        ok(forget(4));
+        Layout again = ok(addStore(4, "10.0.0.14:7401", "10.0.0.14:7501"));
+        SlotLayout layout = SlotLayout.fromProto(again);
+        StoreEndpoint listed = layout.addedStores().get(4).orElseThrow();
+        assertEquals("10.0.0.14:7401", listed.getClientAddress());
+        assertEquals(again.getVersion(), listed.getAddedIn());
+        assertTrue(listed.getAddedIn() > first.getVersion(), "the store added again must be told apart from the first one");
+        assertEquals(List.of(), layout.addedStores().forgotten(), "an id added again is no longer forgotten");
+        assertTrue(refused(addStore(4, "10.0.0.24:7401", "10.0.0.24:7501")).contains("store 4 was added already"));
+        ok(forget(4));
+    }
+
+    @Test
+    void forgottenStoresSurviveASnapshotAndHistoricalQueriesShowWhatWasCurrent() {
+        ok(join(2));
+        Layout added = ok(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        ok(replace(2, 1, 4));
+        ok(replace(2, 4, 1));
+        Layout forgotten = ok(forget(4));
+        Layout readded = ok(addStore(4, "10.0.0.14:7401", "10.0.0.14:7501"));
+        ok(forget(4));
+        ok(addStore(6, "10.0.0.6:7401", "10.0.0.6:7501"));
+        ShardController copy = ShardController.restore(controller.snapshot());
+        assertEquals(controller.latest(), copy.latest());
+        assertEquals(List.of(4L), copy.latest().addedStores().forgotten());
+        assertEquals(List.of(6L), copy.latest().addedStores().all().stream().map(StoreEndpoint::getStoreId).toList());
+        // Query(n) on the restored copy returns each configuration as it was made.
+        for (Layout then : List.of(added, forgotten, readded)) {
+            ControllerReply reply = copy.apply(query(then.getVersion()));
+            assertEquals(then, reply.getConfig());
+        }
+        SlotLayout atAdd = SlotLayout.fromProto(added);
+        assertEquals("10.0.0.4:7401", atAdd.addedStores().get(4).orElseThrow().getClientAddress());
+        assertEquals(List.of(), atAdd.addedStores().forgotten());
+        assertEquals(List.of(4L), SlotLayout.fromProto(forgotten).addedStores().forgotten());
+        assertEquals("10.0.0.14:7401", SlotLayout.fromProto(readded).addedStores().get(4).orElseThrow().getClientAddress());
+    }
+
     // ---- helpers ----
 
     private static ControllerCommand addStore(long id, String clientAddress, String peerAddress) {
         return ControllerCommand.newBuilder().setAddStore(AddStore.newBuilder().setStore(StoreEndpoint.newBuilder()
                 .setStoreId(id).setClientAddress(clientAddress).setPeerAddress(peerAddress))).build();
+    }
+
+    private static ControllerCommand forget(long id) {
+        return ControllerCommand.newBuilder().setForgetStore(ForgetStore.newBuilder().setStoreId(id)).build();
     }
 
     private static ControllerCommand replace(long group, long from, long to) {
