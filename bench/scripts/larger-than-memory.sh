@@ -12,7 +12,9 @@
 #   5. the seed workload again for 20 s with the restarted store in place.
 # Mind the disk: about 3 x 5.1 GB of engine files plus the WAL. Output: run/bench-ltm-out/.
 #
-# usage: bench/scripts/larger-than-memory.sh      env: KEYS, BATCH (32), CLIENTS (256), DURATION (60s)
+# usage: bench/scripts/larger-than-memory.sh      env: KEYS, BATCH (32), CLIENTS (256), DURATION (60s),
+#   RESTART_ONLY=1: keep the data of the previous run, start its cluster, and do only steps 4 and 5
+#   (so a restart can be measured again on a quieter machine without loading 5 GB again)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . bench/scripts/common.sh
@@ -34,9 +36,12 @@ trap cleanup EXIT
 rm -rf "$OUT" && mkdir -p "$OUT"
 conf_variant sharded-3node "$FOLDER" "$RUN_DIR" "$NAME" engine=rocksdb
 ./loomkv cluster down "$FOLDER" > /dev/null 2>&1 || true
+if [[ "${RESTART_ONLY:-0}" != 1 ]]; then
 rm -rf "$RUN_DIR"
+fi
 ./loomkv cluster up "$FOLDER" > "$OUT/cluster-up.txt" 2>&1 || { cat "$OUT/cluster-up.txt" >&2; exit 1; }
 
+if [[ "${RESTART_ONLY:-0}" != 1 ]]; then
 RAW=$(( KEYS * (KEY_BYTES + VALUE_BYTES) ))
 echo "=== load: $KEYS records = $(( RAW / 1000000 )) MB in multi-puts of $BATCH ($(uptime))"
 started=$(date +%s%3N)
@@ -68,6 +73,10 @@ echo "=== seed workload over $KEYS keys, $CLIENTS clients, $DURATION ($(uptime))
 sed -n '/^latency per operation/,$p' "$OUT/serve.txt"
 echo "=== stores after the workload ($(uptime))"
 stores
+else
+  ./loomkv bench stores --cluster "$FOLDER" --await-leaders > /dev/null 2>&1 || true
+  echo "=== restart only, on the data of the previous run ($(uptime))"
+fi
 
 echo "=== restart of store 2"
 STATUS="$(./loomkv ctl --cluster "$FOLDER" status 2>/dev/null)"
