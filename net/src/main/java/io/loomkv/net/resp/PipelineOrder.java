@@ -31,6 +31,9 @@ final class PipelineOrder {
     CompletableFuture<Void> predecessors(List<ByteString> keys, boolean wholeKeySpace) {
         wholeKeySpace |= keys.size() > MAX_COMPARED_KEYS;
         inFlight.removeIf(entry -> entry.done.isDone());
+        if (inFlight.isEmpty()) {
+            return NOTHING; // One request at a time, the usual case: nothing to compare or allocate.
+        }
         List<CompletableFuture<?>> waits = new ArrayList<>();
         for (Entry entry : inFlight) {
             if (wholeKeySpace || entry.wholeKeySpace || overlaps(entry.keys, keys)) {

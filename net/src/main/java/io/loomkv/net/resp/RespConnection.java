@@ -10,11 +10,10 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
@@ -24,19 +23,15 @@ import org.slf4j.LoggerFactory;
 /**
  * One RESP connection: a reader virtual thread parses requests and starts them (they may run
  * concurrently, see {@link PipelineOrder}); a writer virtual thread takes their replies in request
- * order, encodes them into one buffer and writes it when no further reply is ready, so a pipeline's
- * replies leave in few socket writes. A protocol error is answered, after every reply before it,
- * with {@code -ERR Protocol error: ...}, and the connection closes; nothing else is affected.
+ * order as they complete ({@link ReplyQueue}), encodes them into one buffer and writes it when no
+ * further reply is ready, so a pipeline's replies leave in few socket writes. A protocol error is
+ * answered, after every reply before it, with {@code -ERR Protocol error: ...}, and the connection
+ * closes; nothing else is affected.
  */
 final class RespConnection {
     private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
     /** Encoded replies beyond this are written even when more are ready, to bound the buffer. */
     private static final int FLUSH_THRESHOLD_BYTES = 64 * 1024;
-
-    /** A reply to write; {@code last} closes the connection after it. */
-    private record Pending(CompletableFuture<RespReply> reply, int protocol, boolean last) {}
-
-    private static final Pending END_OF_INPUT = new Pending(null, 2, true);
 
     private final RespServer server;
     private final Socket socket;
@@ -45,7 +40,7 @@ final class RespConnection {
     private final RespServerConfig config;
     private final RespDispatcher dispatcher;
     private final String description;
-    private final LinkedBlockingQueue<Pending> replies = new LinkedBlockingQueue<>();
+    private final ReplyQueue replies = new ReplyQueue();
     /** Requests read and not yet answered; the reader takes one per request, the writer gives it back. */
     private final Semaphore inFlightPermits;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -64,6 +59,7 @@ final class RespConnection {
         this.inFlightPermits = new Semaphore(config.maxInFlightPerConnection());
         this.readerThread = Thread.ofVirtual().name("resp-read-" + description).unstarted(LogContext.inheritNode(this::readLoop));
         this.writerThread = Thread.ofVirtual().name("resp-write-" + description).unstarted(LogContext.inheritNode(this::writeLoop));
+        replies.writerIs(writerThread);
     }
 
     void start() {
@@ -80,7 +76,7 @@ final class RespConnection {
             while (true) {
                 List<ByteString> request = parser.next();
                 if (request == null) {
-                    replies.add(END_OF_INPUT); // Answer what was read, then close.
+                    replies.add(ReplyQueue.Entry.endOfInput()); // Answer what was read, then close.
                     return;
                 }
                 if (request.isEmpty()) {
@@ -93,7 +89,7 @@ final class RespConnection {
                 }
                 CompletableFuture<RespReply> reply = dispatcher.dispatch(request);
                 RespSession session = dispatcher.session();
-                replies.add(new Pending(reply, session.protocol(), session.closeRequested()));
+                replies.add(ReplyQueue.Entry.of(reply, session.protocol(), session.closeRequested()));
                 if (session.closeRequested()) {
                     return;
                 }
@@ -104,7 +100,7 @@ final class RespConnection {
         } catch (EOFException e) {
             // The client went away inside a request: answer the whole ones before it, as at a clean end.
             LOG.debug("resp connection {}: {}", description, e.getMessage());
-            replies.add(END_OF_INPUT);
+            replies.add(ReplyQueue.Entry.endOfInput());
         } catch (IOException e) {
             close(closed.get() ? "closed" : "read failed: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -138,7 +134,7 @@ final class RespConnection {
      * write has been blocked for {@code inFlightWait}, the connection is cut off without the error.
      */
     private void finishWith(String errorText) throws InterruptedException {
-        replies.add(new Pending(CompletableFuture.completedFuture(RespReply.error(errorText)),
+        replies.add(ReplyQueue.Entry.of(CompletableFuture.completedFuture(RespReply.error(errorText)),
                 dispatcher.session().protocol(), true));
         long waitNanos = config.inFlightWait().toNanos();
         while (!writerThread.join(config.inFlightWait())) {
@@ -153,6 +149,9 @@ final class RespConnection {
 
     /** Writes the encoded replies, noting when a write started so a client that reads nothing can be told apart. */
     private void flush(RespEncoder encoder, OutputStream out) throws IOException {
+        if (encoder.length() == 0) {
+            return;
+        }
         writeStartedNanos = System.nanoTime() | 1; // Never 0, which means "not writing".
         try {
             encoder.flushTo(out);
@@ -175,24 +174,25 @@ final class RespConnection {
         try {
             OutputStream out = socket.getOutputStream();
             while (true) {
-                Pending pending = replies.take();
-                if (pending == END_OF_INPUT) {
+                ReplyQueue.Entry entry = replies.pollReady();
+                if (entry == null) {
+                    // Nothing more to add to this write: send what is encoded, then wait for the next reply.
+                    flush(encoder, out);
+                    entry = replies.takeReady();
+                }
+                if (entry.isEndOfInput()) {
                     flush(encoder, out);
                     close("peer closed its side");
                     return;
                 }
-                encoder.write(await(pending.reply()), pending.protocol());
-                if (!pending.last()) {
-                    inFlightPermits.release();
-                }
-                if (pending.last()) {
+                encoder.write(replyOf(entry), entry.protocol());
+                if (entry.last()) {
                     flush(encoder, out);
                     close("answered its last request");
                     return;
                 }
-                Pending next = replies.peek();
-                if (next == null || next == END_OF_INPUT || !next.reply().isDone()
-                        || encoder.length() >= FLUSH_THRESHOLD_BYTES) {
+                inFlightPermits.release();
+                if (encoder.length() >= FLUSH_THRESHOLD_BYTES) {
                     flush(encoder, out);
                 }
             }
@@ -204,16 +204,23 @@ final class RespConnection {
         }
     }
 
-    /** The reply, or an error in its place when the backend gives none within the reply timeout. */
-    private RespReply await(CompletableFuture<RespReply> reply) throws InterruptedException {
-        try {
-            return reply.get(config.replyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
+    /** The entry's reply (done), or an error in its place when it is overdue or failed. */
+    private RespReply replyOf(ReplyQueue.Entry entry) {
+        CompletableFuture<RespReply> reply = entry.reply();
+        if (!reply.isDone()) {
             return RespReply.error("ERR no answer within " + config.replyTimeout().toMillis()
                     + " ms (a write may or may not have been applied)");
-        } catch (ExecutionException e) {
+        }
+        try {
+            return reply.join();
+        } catch (CompletionException | CancellationException e) {
             return RespDispatcher.errorReply("?", e);
         }
+    }
+
+    /** Called by the server's sweep: an error goes out in place of a reply overdue by the reply timeout. */
+    void expireOverdueReply(long nowNanos) {
+        replies.expireOldest(nowNanos, config.replyTimeout().toNanos());
     }
 
     /**

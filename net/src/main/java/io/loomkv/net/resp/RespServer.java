@@ -35,6 +35,8 @@ public final class RespServer implements AutoCloseable {
     /** A TLS client that has not finished its handshake by then is cut off. */
     static final int HANDSHAKE_TIMEOUT_MILLIS = 10_000;
     static final int BAD_CONNECTION_WARNINGS_PER_MINUTE = 20;
+    /** The reply-timeout sweep runs at least this often (more often for timeouts under 8 s: an eighth of the timeout). */
+    private static final long MAX_REPLY_SWEEP_INTERVAL_MILLIS = 1_000;
 
     private final RespServerConfig config;
     private final RespBackend backend;
@@ -50,6 +52,7 @@ public final class RespServer implements AutoCloseable {
     private final long startedAtMillis = System.currentTimeMillis();
     private ServerSocket serverSocket;
     private Thread acceptThread;
+    private Thread replySweepThread;
     private volatile boolean stopping;
 
     public RespServer(RespServerConfig config, RespBackend backend) {
@@ -76,6 +79,8 @@ public final class RespServer implements AutoCloseable {
             socket.bind(bindAddress, ACCEPT_BACKLOG);
             serverSocket = socket;
             acceptThread = Thread.ofVirtual().name("resp-accept-" + socket.getLocalPort()).start(LogContext.inheritNode(this::acceptLoop));
+            replySweepThread = Thread.ofVirtual().name("resp-reply-timeouts-" + socket.getLocalPort())
+                    .start(LogContext.inheritNode(this::expireOverdueReplies));
             LOG.info("resp server listening on {} ({} commands{})", socket.getLocalSocketAddress(), table.size(),
                     tls == null ? "" : tls.files().requireClientCert() ? ", TLS with client certificates" : ", TLS");
             return socket.getLocalPort();
@@ -112,6 +117,27 @@ public final class RespServer implements AutoCloseable {
                 continue;
             }
             onAccepted(accepted);
+        }
+    }
+
+    /**
+     * Answers an error in place of each reply the backend has not given within the reply timeout,
+     * checking every connection's oldest reply a few times per timeout. One sweep for the server
+     * instead of a timer per request: a connection's writer then waits for a reply without a
+     * deadline of its own, which a virtual thread pays for with a scheduled task per wait.
+     */
+    private void expireOverdueReplies() {
+        long intervalMillis = Math.clamp(config.replyTimeout().toMillis() / 8, 1, MAX_REPLY_SWEEP_INTERVAL_MILLIS);
+        while (!stopping) {
+            try {
+                Thread.sleep(intervalMillis);
+            } catch (InterruptedException e) {
+                return; // Shutdown.
+            }
+            long nowNanos = System.nanoTime();
+            for (RespConnection connection : connections) {
+                connection.expireOverdueReply(nowNanos);
+            }
         }
     }
 
@@ -214,6 +240,8 @@ public final class RespServer implements AutoCloseable {
                     LOG.debug("error closing the resp server socket", e);
                 }
                 acceptThread.join(grace);
+                replySweepThread.interrupt();
+                replySweepThread.join(grace);
             }
             List<RespConnection> open = List.copyOf(connections);
             open.forEach(c -> c.close("server shutdown"));

@@ -17,8 +17,9 @@ import java.time.Duration;
  * @param maxArrayLength the most arguments in one request
  * @param maxInlineBytes the longest inline command line (and the longest {@code *N} / {@code $N} header line)
  * @param maxRequestBytes the sum of one request's argument sizes
- * @param replyTimeout the most the writer waits for one reply of the backend before answering an
- *     error in its place (the backend's own deadline normally comes first)
+ * @param replyTimeout how long after its request was read a reply of the backend may take before an
+ *     error is answered in its place (checked a few times per timeout, at least every second; the
+ *     backend's own deadline normally comes first)
  * @param maxKeysListed the most keys {@code KEYS} returns and {@code DBSIZE} counts before it
  *     answers an error instead (both walk the whole key space)
  * @param maxScanCursors cursors the gateway remembers for {@code SCAN}; the oldest are forgotten first
@@ -85,6 +86,11 @@ public record RespServerConfig(int maxConnections, int maxInFlightPerConnection,
     public RespServerConfig withParserLimits(int bulkBytes, int arrayLength, int inlineBytes, int requestBytes) {
         return new RespServerConfig(maxConnections, maxInFlightPerConnection, inFlightWait, bulkBytes, arrayLength,
                 inlineBytes, requestBytes, replyTimeout, maxKeysListed, maxScanCursors, maxCasRetries);
+    }
+
+    public RespServerConfig withReplyTimeout(Duration timeout) {
+        return new RespServerConfig(maxConnections, maxInFlightPerConnection, inFlightWait, maxBulkBytes, maxArrayLength,
+                maxInlineBytes, maxRequestBytes, timeout, maxKeysListed, maxScanCursors, maxCasRetries);
     }
 
     public RespServerConfig withMaxKeysListed(int max) {

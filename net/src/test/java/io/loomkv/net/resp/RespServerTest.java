@@ -137,6 +137,20 @@ class RespServerTest {
     }
 
     @Test
+    void aReplyOverTheReplyTimeoutIsAnsweredWithAnErrorAndTheRepliesAfterItGoOn() throws IOException {
+        start(RespServerConfig.defaults().withReplyTimeout(Duration.ofMillis(200)));
+        backend.hold();
+        try (RespTestClient client = new RespTestClient(server.port())) {
+            client.send(new String(RespTestClient.encode("GET", "k")) + new String(RespTestClient.encode("PING")));
+            assertEquals("-ERR no answer within 200 ms (a write may or may not have been applied)", client.read());
+            assertEquals("PONG", client.read());
+            backend.release();
+            assertEquals("OK", client.call("SET", "k", "v"), "the connection goes on");
+            assertEquals("v", client.call("GET", "k"));
+        }
+    }
+
+    @Test
     void aClientThatClosesItsSideStillGetsItsReplies() throws IOException {
         start(RespServerConfig.defaults());
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
