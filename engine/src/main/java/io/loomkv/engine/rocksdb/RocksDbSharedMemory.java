@@ -41,6 +41,23 @@ public final class RocksDbSharedMemory implements AutoCloseable {
         this.writeBuffers = new WriteBufferManager(writeBufferBytes, cache);
     }
 
+    /**
+     * Starts loading RocksDB's native library on a daemon thread and returns at once: the library
+     * is extracted from the jar to a temporary file and linked, 0.8-1.7 s on this project's 2-core
+     * machine, which a store can overlap with its WAL recovery. The first engine waits for it
+     * ({@code RocksDB.loadLibrary} lets one caller load and the others wait), and gets the error
+     * itself if it failed here.
+     */
+    public static void preloadNativeLibrary() {
+        Thread.ofPlatform().daemon().name("rocksdb-library-load").start(() -> {
+            try {
+                RocksDB.loadLibrary();
+            } catch (RuntimeException | LinkageError ignored) {
+                // Reported where it matters: the first engine's own loadLibrary() fails the same way.
+            }
+        });
+    }
+
     LRUCache cache() {
         return cache;
     }

@@ -158,6 +158,10 @@ public final class Store implements AutoCloseable {
 
     private Store(NodeConfig config) throws IOException {
         this.config = config;
+        if (config.engine().kind() == EngineKind.ROCKSDB) {
+            // Overlaps the native library's extraction with the checks and the WAL recovery below.
+            io.loomkv.engine.rocksdb.RocksDbSharedMemory.preloadNativeLibrary();
+        }
         Files.createDirectories(config.dataDirectory());
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
