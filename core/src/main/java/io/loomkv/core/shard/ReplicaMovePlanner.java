@@ -27,6 +27,12 @@ public final class ReplicaMovePlanner {
      * voter without stalling commits while it fetches the rest.
      */
     public static final long PROMOTE_GAP_ENTRIES = 64;
+    /**
+     * Replicas of managed groups a store fills at once: a move is in progress on its receiving
+     * store from the leader's first message until the store is a voter, and a third move waits
+     * until one of those finishes.
+     */
+    public static final int MAX_INCOMING_MOVES = 2;
 
     private ReplicaMovePlanner() {
     }
@@ -75,6 +81,26 @@ public final class ReplicaMovePlanner {
                         + ", " + holdPromotion);
             }
         }
+    }
+
+    /** Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one of its replicas. */
+    public static boolean managed(SlotLayout layout, long groupId) {
+        return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+    }
+
+    /**
+     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill,
+     * with {@code incomingMoves} replicas of managed groups there in which it is not a voter yet
+     * (created empty, or a learner catching up). Always for a group the controller does not manage.
+     * For a managed group, only when the configuration places it here (a message to a store the
+     * group moved away from is stale), and only while fewer than {@value #MAX_INCOMING_MOVES} moves
+     * are coming in: so a store never takes more than that many snapshots of moved replicas at once.
+     */
+    public static boolean mayCreate(SlotLayout layout, long groupId, long store, int incomingMoves) {
+        if (!managed(layout, groupId)) {
+            return true;
+        }
+        return layout.replicas(groupId).contains(store) && incomingMoves < MAX_INCOMING_MOVES;
     }
 
     /**

@@ -127,6 +127,22 @@ class ReplicaMovePlannerTest {
     }
 
     @Test
+    void onlyGroupsWithAMovedReplicaAreManagedAndAStoreFillsAtMostTwoMovesAtOnce() {
+        int half = Slots.SLOT_COUNT / 2;
+        SlotLayout layout = SlotLayout.of(3, List.of(new SlotAssignment(new SlotRange(0, half - 1), 1),
+                new SlotAssignment(new SlotRange(half, Slots.SLOT_COUNT - 1), 2)),
+                Map.of(1L, List.of(1L, 2L, 4L), 2L, List.of(1L, 2L, 3L)), Map.of(1L, 1L));
+        assertTrue(ReplicaMovePlanner.managed(layout, 1));
+        assertFalse(ReplicaMovePlanner.managed(layout, 2), "no replica of group 2 moved: its membership is the operator's");
+        assertFalse(ReplicaMovePlanner.managed(layout, 7), "not in the configuration");
+        assertFalse(ReplicaMovePlanner.managed(layout, GroupIds.CONTROLLER_GROUP_ID));
+        assertTrue(ReplicaMovePlanner.mayCreate(layout, 1, 4, ReplicaMovePlanner.MAX_INCOMING_MOVES - 1));
+        assertFalse(ReplicaMovePlanner.mayCreate(layout, 1, 4, ReplicaMovePlanner.MAX_INCOMING_MOVES), "two moves coming in already");
+        assertFalse(ReplicaMovePlanner.mayCreate(layout, 1, 3, 0), "a stale message: group 1 moved off store 3");
+        assertTrue(ReplicaMovePlanner.mayCreate(layout, 2, 5, ReplicaMovePlanner.MAX_INCOMING_MOVES), "an unmanaged group is always created");
+    }
+
+    @Test
     void aStoreListWithNoStoreIsRefused() {
         Status status = status(conf(List.of(1L), List.of()), Map.of());
         assertThrows(IllegalArgumentException.class, () -> ReplicaMovePlanner.next(1, status, Set.of()));

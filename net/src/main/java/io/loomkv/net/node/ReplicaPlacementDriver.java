@@ -43,13 +43,6 @@ final class ReplicaPlacementDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaPlacementDriver.class);
     static final long ROUND_MILLIS = 200;
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(5);
-    /**
-     * Replicas of managed groups a store fills at once (see {@link Store}'s creation of replicas
-     * for a leader): a move is in progress on its receiving store from the leader's first message
-     * until the store is a voter, and a third move waits until one of those finishes.
-     */
-    static final int MAX_INCOMING_MOVES = 2;
-
     /** What the driver needs from its store. */
     interface Host {
         long storeId();
@@ -85,33 +78,24 @@ final class ReplicaPlacementDriver implements AutoCloseable {
         loop.close();
     }
 
-    /** Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one of its replicas. */
+    /** See {@link ReplicaMovePlanner#managed}. */
     static boolean managed(SlotLayout layout, long groupId) {
-        return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+        return ReplicaMovePlanner.managed(layout, groupId);
     }
 
     /**
-     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill.
-     * Always for a group the controller does not manage. For a managed group, only when the
-     * configuration places it here (a message to a store the group moved away from is stale), and
-     * only while fewer than {@value #MAX_INCOMING_MOVES} moves are coming in: replicas of managed
-     * groups here in which this store is not a voter yet (created empty, or a learner catching
-     * up). So a store never takes more than that many snapshots of moved replicas at once.
+     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill
+     * ({@link ReplicaMovePlanner#mayCreate}), counting the moves coming in: replicas of managed
+     * groups here in which this store is not a voter yet.
      */
     static boolean mayCreate(SlotLayout layout, long groupId, long store, Iterable<Replica> hosted) {
-        if (!managed(layout, groupId)) {
-            return true;
-        }
-        if (!layout.replicas(groupId).contains(store)) {
-            return false;
-        }
         int incoming = 0;
         for (Replica replica : hosted) {
             if (managed(layout, replica.groupId()) && !replica.state().removed() && !replica.voters().contains(store)) {
                 incoming++;
             }
         }
-        return incoming < MAX_INCOMING_MOVES;
+        return ReplicaMovePlanner.mayCreate(layout, groupId, store, incoming);
     }
 
     private void round() throws InterruptedException {
