@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class ShardedReplicaMovesSimulationTest {
 
-    /** Seeds of a default run: as many as the slot moves' (about 15 s here). */
+    /** Seeds of a default run: as many as the slot moves' (3 to 7 s here; well within a minute on a loaded 2-core machine). */
     private static final int DEFAULT_SEEDS = 24;
 
     private static final String REPLAY = "-Dtest=ShardedReplicaMovesSimulationTest#replicaMovesUnderFaults";
