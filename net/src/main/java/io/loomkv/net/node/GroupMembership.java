@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 final class GroupMembership {
     private static final Logger LOG = LoggerFactory.getLogger(GroupMembership.class);
-    /** A learner whose log is this close to the leader's is promoted to voter. */
-    static final long PROMOTE_GAP_ENTRIES = 64;
+    /** A learner whose log is this close to the leader's is promoted to voter (as a replica move's joint change does). */
+    static final long PROMOTE_GAP_ENTRIES = io.loomkv.core.shard.ReplicaMovePlanner.PROMOTE_GAP_ENTRIES;
     static final int PROMOTE_CHECK_TICKS = 5;
 
     private final String name;

@@ -3,18 +3,15 @@ package io.loomkv.net.node;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.RequestDroppedException;
-import io.loomkv.core.raft.Status;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
-import io.loomkv.core.raft.proto.ConfState;
-import io.loomkv.core.raft.tracker.ProgressState;
 import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.ReplicaMovePlanner;
 import io.loomkv.core.shard.SlotLayout;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * Carries out the controller's replica moves (docs/shard-controller.md, "Moving a replica"): for
  * each data group this store leads whose membership differs from the store list of the newest
  * configuration, it takes one step with the group's own membership changes: add the new store as
- * a learner; once its log is within {@value GroupMembership#PROMOTE_GAP_ENTRIES} entries of the
+ * a learner; once its log is within {@value ReplicaMovePlanner#PROMOTE_GAP_ENTRIES} entries of the
  * leader's, one joint change that makes it a voter and removes the old store (left automatically).
  * When the store to remove is this leader, it first hands leadership to a caught-up voter the
  * configuration keeps, which then does the rest. A store removed from a managed group stops its
@@ -46,13 +43,6 @@ final class ReplicaPlacementDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaPlacementDriver.class);
     static final long ROUND_MILLIS = 200;
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(5);
-    /**
-     * Replicas of managed groups a store fills at once (see {@link Store}'s creation of replicas
-     * for a leader): a move is in progress on its receiving store from the leader's first message
-     * until the store is a voter, and a third move waits until one of those finishes.
-     */
-    static final int MAX_INCOMING_MOVES = 2;
-
     /** What the driver needs from its store. */
     interface Host {
         long storeId();
@@ -88,33 +78,24 @@ final class ReplicaPlacementDriver implements AutoCloseable {
         loop.close();
     }
 
-    /** Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one of its replicas. */
+    /** See {@link ReplicaMovePlanner#managed}. */
     static boolean managed(SlotLayout layout, long groupId) {
-        return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+        return ReplicaMovePlanner.managed(layout, groupId);
     }
 
     /**
-     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill.
-     * Always for a group the controller does not manage. For a managed group, only when the
-     * configuration places it here (a message to a store the group moved away from is stale), and
-     * only while fewer than {@value #MAX_INCOMING_MOVES} moves are coming in: replicas of managed
-     * groups here in which this store is not a voter yet (created empty, or a learner catching
-     * up). So a store never takes more than that many snapshots of moved replicas at once.
+     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill
+     * ({@link ReplicaMovePlanner#mayCreate}), counting the moves coming in: replicas of managed
+     * groups here in which this store is not a voter yet.
      */
     static boolean mayCreate(SlotLayout layout, long groupId, long store, Iterable<Replica> hosted) {
-        if (!managed(layout, groupId)) {
-            return true;
-        }
-        if (!layout.replicas(groupId).contains(store)) {
-            return false;
-        }
         int incoming = 0;
         for (Replica replica : hosted) {
             if (managed(layout, replica.groupId()) && !replica.state().removed() && !replica.voters().contains(store)) {
                 incoming++;
             }
         }
-        return incoming < MAX_INCOMING_MOVES;
+        return ReplicaMovePlanner.mayCreate(layout, groupId, store, incoming);
     }
 
     private void round() throws InterruptedException {
@@ -132,19 +113,10 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 continue;
             }
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
-            // Only at the configuration the group itself has applied through its log: a store whose
-            // view of the controller lags (just restarted, asked a lagging controller replica) could
-            // otherwise take a step back towards an older store list.
-            if (leads && replica.configNumber() == layout.version() && differs(replica.confState(), target)) {
+            if (ReplicaMovePlanner.needsStep(leads, replica.configNumber(), layout.version(), replica.confState(), target)) {
                 step(replica, target);
             }
         }
-    }
-
-    /** Whether the applied membership is other than exactly {@code target} as voters (published values only). */
-    static boolean differs(ConfState conf, List<Long> target) {
-        return conf.getLearnersCount() > 0 || conf.getVotersOutgoingCount() > 0
-                || !new TreeSet<>(conf.getVotersList()).equals(new TreeSet<>(target));
     }
 
     private void step(Replica replica, List<Long> target) throws InterruptedException {
@@ -163,92 +135,33 @@ final class ReplicaPlacementDriver implements AutoCloseable {
     }
 
     /**
-     * One step, on the group's turn, from the node's own state: what was proposed (null when
-     * nothing, because the group is between steps or already there).
+     * One step, on the group's turn, from the node's own state ({@link ReplicaMovePlanner} decides):
+     * what was proposed (null when nothing, because the group is between steps or already there).
      */
     private String plan(Replica replica, RaftNode node, Set<Long> target) {
         if (!replica.state().isLeader() || replica.state().removed()) {
             return null;
         }
-        Status status = node.status();
-        ConfState conf = status.confState();
-        if (conf.getVotersOutgoingCount() > 0) {
-            return null; // A joint change is being left automatically.
-        }
-        TreeSet<Long> voters = new TreeSet<>(conf.getVotersList());
-        TreeSet<Long> learners = new TreeSet<>(conf.getLearnersList());
-        TreeSet<Long> toRemove = new TreeSet<>(voters);
-        toRemove.removeAll(target);
-        TreeSet<Long> toAdd = new TreeSet<>(target);
-        toAdd.removeAll(voters);
-        toAdd.removeAll(learners);
-        for (long learner : learners) {
-            if (!target.contains(learner)) {
-                return propose(node, "removing learner " + learner + ", which the configuration no longer lists",
-                        change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, learner));
+        ReplicaMovePlanner.Decision decision = ReplicaMovePlanner.next(host.storeId(), node.status(), target);
+        decision.holdPromotion().ifPresent(replica::holdPromotion);
+        return switch (decision.step()) {
+            case ReplicaMovePlanner.Wait w -> null;
+            case ReplicaMovePlanner.RemoveLearner r -> propose(node, "removing learner " + r.store()
+                    + ", which the configuration no longer lists", change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, r.store()));
+            case ReplicaMovePlanner.TransferLeadership t -> {
+                node.transferLeader(t.store());
+                yield "this store leaves the group: handing leadership to store " + t.store();
             }
-        }
-        // The leader hands over before anything else, so the leader that adds the new store is the
-        // one that promotes it in the joint change (a new leader's automatic promotion would
-        // otherwise race it: still safe, but in two steps).
-        boolean leaderLeaves = toRemove.contains(host.storeId());
-        if (leaderLeaves) {
-            if (status.leadTransferee() != 0) {
-                return null;
-            }
-            String handed = handOver(node, status, target);
-            if (handed != null) {
-                return handed;
-            }
-            // No voter the configuration keeps has the log yet (a group of one): bring the new store in first.
-        }
-        replica.holdPromotion(learners);
-        for (long learner : learners) {
-            if (!caughtUp(status, learner)) {
-                return null;
-            }
-            if (toRemove.isEmpty() || leaderLeaves) {
-                return propose(node, "promoting learner " + learner, change(ConfChangeType.CONF_CHANGE_ADD_NODE, learner));
-            }
-            long leaving = toRemove.first();
-            return propose(node, "joint change: store " + learner + " becomes a voter and store " + leaving + " leaves",
-                    change(ConfChangeType.CONF_CHANGE_ADD_NODE, learner), change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, leaving));
-        }
-        if (!toAdd.isEmpty()) {
-            long joining = toAdd.first();
-            replica.holdPromotion(Set.of(joining));
-            return propose(node, "adding store " + joining + " as a learner", change(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, joining));
-        }
-        if (!toRemove.isEmpty() && !leaderLeaves && voters.size() > 1) {
-            long leaving = toRemove.first();
-            return propose(node, "removing store " + leaving, change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, leaving));
-        }
-        return null;
-    }
-
-    /** Leadership to the voter the configuration keeps with the longest log, so that it can remove this store; null when none qualifies. */
-    private String handOver(RaftNode node, Status status, Set<Long> target) {
-        long best = 0;
-        long bestMatch = -1;
-        for (long voter : new TreeSet<>(status.confState().getVotersList())) {
-            Status.FollowerProgress progress = status.progress().get(voter);
-            if (voter != host.storeId() && target.contains(voter) && progress != null
-                    && progress.state() == ProgressState.REPLICATE && progress.match() > bestMatch) {
-                best = voter;
-                bestMatch = progress.match();
-            }
-        }
-        if (best == 0) {
-            return null;
-        }
-        node.transferLeader(best);
-        return "this store leaves the group: handing leadership to store " + best;
-    }
-
-    private static boolean caughtUp(Status status, long learner) {
-        Status.FollowerProgress progress = status.progress().get(learner);
-        return progress != null && progress.state() == ProgressState.REPLICATE && progress.match() > 0
-                && progress.match() + GroupMembership.PROMOTE_GAP_ENTRIES >= status.lastIndex();
+            case ReplicaMovePlanner.AddLearner a -> propose(node, "adding store " + a.store() + " as a learner",
+                    change(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, a.store()));
+            case ReplicaMovePlanner.Promote p -> propose(node, "promoting learner " + p.store(),
+                    change(ConfChangeType.CONF_CHANGE_ADD_NODE, p.store()));
+            case ReplicaMovePlanner.Replace r -> propose(node, "joint change: store " + r.added()
+                    + " becomes a voter and store " + r.removed() + " leaves",
+                    change(ConfChangeType.CONF_CHANGE_ADD_NODE, r.added()), change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, r.removed()));
+            case ReplicaMovePlanner.RemoveVoter r -> propose(node, "removing store " + r.store(),
+                    change(ConfChangeType.CONF_CHANGE_REMOVE_NODE, r.store()));
+        };
     }
 
     private ConfChangeSingle change(ConfChangeType type, long store) {

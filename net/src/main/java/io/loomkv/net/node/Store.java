@@ -818,9 +818,6 @@ public final class Store implements AutoCloseable {
         if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
-        if (!ReplicaPlacementDriver.mayCreate(liveLayout.current(), group, config.nodeId(), replicas.values())) {
-            return null; // A move here waits for another to finish, or the message is stale; the leader retries.
-        }
         synchronizedCreate(group);
         return replicas.get(group);
     }
@@ -836,6 +833,12 @@ public final class Store implements AutoCloseable {
         try {
             if (replicas.containsKey(group) || closed) {
                 return;
+            }
+            // Under the lock: leaders' first messages arrive on several RPC threads at once, and a
+            // count taken before it let three groups' moves in together (StoreReplicaMoveTest's
+            // rate-limit test, under load: three replicas created within 30 ms).
+            if (!ReplicaPlacementDriver.mayCreate(liveLayout.current(), group, config.nodeId(), replicas.values())) {
+                return; // A move here waits for another to finish, or the message is stale; the leader retries.
             }
             GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
             replicas.put(group, Replica.open(group, context, storage, slotsOf(group)));

@@ -1,14 +1,20 @@
 package io.loomkv.core.kv.sim;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.TextFormat;
 import io.loomkv.core.kv.KvSimMachine;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.raft.proto.ConfState;
+import io.loomkv.core.raft.sim.ConfChanges;
 import io.loomkv.core.raft.sim.CrashPoint;
 import io.loomkv.core.raft.sim.NetworkFaults;
 import io.loomkv.core.raft.sim.SimOptions;
+import io.loomkv.core.raft.sim.SimProperties;
+import io.loomkv.core.raft.sim.SimReplica;
 import io.loomkv.core.raft.sim.Simulator;
 import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.ReplicaMovePlanner;
 import io.loomkv.core.shard.SlotAssignment;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotRange;
@@ -45,6 +51,10 @@ import java.util.TreeMap;
  *       none sent after it returned, and no less than a read that returned before it was sent.
  *       With the two above, each key's history (its reads and the final value) is linearizable.
  * </ul>
+ * With replica moves ({@link #runWithReplicaMoves}), the groups start on stores 1..3 of 4 or 5,
+ * the operator also sends ReplaceReplica, a {@link SimReplicaMover} per store carries the moves
+ * out and retires removed replicas, and the run settles only once every moved group's voters are
+ * exactly its configured stores (no learner) and every store it left has retired its replica.
  * During the run, every 100 ms of simulated time, every live data-group replica serves only slots
  * its own configuration gives it. The Raft safety checks of every group run after every step, as
  * in every simulator run.
@@ -69,7 +79,12 @@ public final class ShardedKvRun {
     private final SlotLayout initial;
     private final SimCalls calls;
     private final ShardedFault fault;
+    /** Whether the operator also moves data groups' replicas between stores (ReplaceReplica). */
+    private final boolean replicaMoves;
+    /** The stores every group starts on (all stores, unless replicas move: then 1..3, the rest spare). */
+    private final List<Long> founding;
     private final List<SimMigrationDriver> drivers = new ArrayList<>();
+    private final List<SimReplicaMover> movers = new ArrayList<>();
     private final List<SimKvClient> clients = new ArrayList<>();
     private final List<String> keys = new ArrayList<>();
     /** The index of each confirmed read, by "simulator group/context". */
@@ -77,19 +92,37 @@ public final class ShardedKvRun {
     private SimAdmin admin;
     private long servingChecks;
 
-    private ShardedKvRun(Simulator sim, SlotLayout initial, ShardedFault fault) {
+    private ShardedKvRun(Simulator sim, SlotLayout initial, ShardedFault fault, boolean replicaMoves) {
         this.sim = sim;
         this.fault = fault;
+        this.replicaMoves = replicaMoves;
+        this.founding = initial.replicas(DATA_GROUPS.get(0));
         this.random = sim.random();
         this.initial = initial;
         this.calls = new SimCalls(sim);
     }
 
+    /** The chaos ticks a test run asks for ({@code -Dloomkv.sim.chaosTicks=T}), else {@link #CHAOS_TICKS}. */
+    static int chaosTicksProperty() {
+        String value = System.getProperty("loomkv.sim.chaosTicks");
+        return value == null || value.isBlank() ? CHAOS_TICKS : SimProperties.chaosTicks();
+    }
+
     /** The cluster a seed gets: 3 or 5 stores hosting the three groups; snapshots, fsync delays, mid-Ready crashes vary. */
     public static SimOptions optionsFor(long seed, boolean trace) {
+        return optionsFor(seed, trace, false);
+    }
+
+    /**
+     * With {@code replicaMoves}, 4 or 5 stores of which 1..3 host every group and the others are
+     * spares a replica can move to (the rest of the shape drawn as without).
+     */
+    static SimOptions optionsFor(long seed, boolean trace, boolean replicaMoves) {
         // Mixed first: java.util.Random's first draws from neighbouring seeds are alike.
         Random shape = new Random(seed * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
-        int voters = shape.nextInt(4) == 0 ? 5 : 3;
+        boolean large = shape.nextInt(4) == 0;
+        int stores = replicaMoves ? (large ? 5 : 4) : (large ? 5 : 3);
+        int voters = replicaMoves ? 3 : stores;
         int snapshotInterval = switch (shape.nextInt(3)) {
             case 0 -> 0;
             case 1 -> 10;
@@ -99,7 +132,7 @@ public final class ShardedKvRun {
         boolean checkQuorum = shape.nextInt(4) != 0;
         int crashDuringReadyPerMille = shape.nextInt(500);
         int maxPersistDelayTicks = shape.nextInt(4) != 0 ? 1 + shape.nextInt(4) : 0;
-        return new SimOptions(voters, voters, 1 + DATA_GROUPS.size(), seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
+        return new SimOptions(stores, voters, 1 + DATA_GROUPS.size(), seed, SimOptions.DEFAULT_ELECTION_TIMEOUT_TICKS,
                 SimOptions.DEFAULT_HEARTBEAT_INTERVAL_TICKS, preVote, checkQuorum, snapshotInterval,
                 crashDuringReadyPerMille, false, 0, maxPersistDelayTicks, trace, SimOptions.RuntimeFault.NONE);
     }
@@ -107,30 +140,45 @@ public final class ShardedKvRun {
     /** What one run did, for the test's report. */
     public record Summary(long seed, int stores, long ticks, long steps, long crashes, long pauses, List<String> configs,
             int refusedCommands, long configNumber, int acknowledgedWrites, long readsChecked, long servingChecks, long writeAttempts, long wrongGroupReplies,
-            long unavailableReplies, long migrationProposals, long callsAnswered) {}
+            long unavailableReplies, long migrationProposals, long callsAnswered, long replicaMoveSteps, long replicasRetired) {}
 
     /** Runs {@code seed} with {@code chaosTicks} ticks of faults; throws an AssertionError naming the seed when a check fails. */
     public static Summary run(long seed, int chaosTicks, String replayHint, boolean trace) {
         return run(seed, chaosTicks, replayHint, trace, ShardedFault.NONE);
     }
 
+    /** As {@link #run(long, int, String, boolean)}, with the operator also moving replicas between stores. */
+    public static Summary runWithReplicaMoves(long seed, int chaosTicks, String replayHint, boolean trace) {
+        return run(seed, chaosTicks, replayHint, trace, ShardedFault.NONE, true);
+    }
+
     /** As {@link #run(long, int, String, boolean)}, with a deliberate bug (the self-test's). */
     static Summary run(long seed, int chaosTicks, String replayHint, boolean trace, ShardedFault fault) {
+        return run(seed, chaosTicks, replayHint, trace, fault, false);
+    }
+
+    static Summary run(long seed, int chaosTicks, String replayHint, boolean trace, ShardedFault fault, boolean replicaMoves) {
         if (chaosTicks < 1) {
             throw new IllegalArgumentException("chaosTicks must be >= 1, got " + chaosTicks);
         }
-        SimOptions options = optionsFor(seed, trace);
+        SimOptions options = optionsFor(seed, trace, replicaMoves);
         List<Long> stores = new ArrayList<>();
         for (long id = 1; id <= options.nodeCount(); id++) {
             stores.add(id);
         }
-        SlotLayout initial = initialLayout(stores);
+        SlotLayout initial = initialLayout(stores.subList(0, options.voterCount()));
         String hint = chaosTicks == CHAOS_TICKS ? replayHint : replayHint + " -Dloomkv.sim.chaosTicks=" + chaosTicks;
         Simulator sim = new Simulator(options, hint, group -> group == 1
                 ? new KvSimMachine(GroupIds.CONTROLLER_GROUP_ID, SlotSet.empty())
                 : new KvSimMachine(group - 1, initial.slotsOf(group - 1)));
-        ShardedKvRun run = new ShardedKvRun(sim, initial, fault);
+        ShardedKvRun run = new ShardedKvRun(sim, initial, fault, replicaMoves);
+        if (replicaMoves) {
+            run.controllerLearners();
+        }
         run.bootstrap();
+        if (replicaMoves) {
+            run.prepareReplicaMoves();
+        }
         run.start(stores, chaosTicks);
         run.chaos(chaosTicks);
         run.settle();
@@ -167,6 +215,54 @@ public final class ShardedKvRun {
         }
     }
 
+    /**
+     * The spare stores become learners of the controller group, so that each reads the
+     * configuration from its own replica (a server's store outside the controller's hosts asks one
+     * of them over the peer port; the simulator's drivers read locally).
+     */
+    private void controllerLearners() {
+        long deadline = sim.nowTick() + BOOTSTRAP_TICKS;
+        for (int spare = founding.size() + 1; spare <= sim.nodeCount(); spare++) {
+            int store = spare;
+            while (!sim.group(1).leaders().stream().anyMatch(leader -> sim.store(leader).replica(1).confState()
+                    .getLearnersList().contains((long) store))) {
+                if (sim.nowTick() >= deadline) {
+                    throw sim.fail("store " + store + " did not become a learner of the controller within " + BOOTSTRAP_TICKS + " ticks");
+                }
+                int leader = sim.group(1).newestLeader();
+                if (leader > 0) {
+                    sim.group(1).proposeConfChange(leader, ConfChanges.addLearner(store));
+                }
+                sim.runTicks(20);
+            }
+        }
+    }
+
+    /**
+     * Before replicas move: every founding replica of a data group snapshots once (the simulator's
+     * founding membership is not in the log, as the server's initial membership entries are, so a
+     * replica created empty for a leader must get a snapshot, never the log from index 1), and the
+     * spare stores' replicas of the data groups are retired: a server's store has none of a group
+     * it was not placed on until a leader's first message creates it.
+     */
+    private void prepareReplicaMoves() {
+        long deadline = sim.nowTick() + BOOTSTRAP_TICKS;
+        for (long group : DATA_GROUPS) {
+            int simGroup = SimMigrationDriver.simGroup(group);
+            for (long store : founding) {
+                SimReplica replica = sim.store((int) store).replica(simGroup);
+                if (!sim.runUntil(() -> replica.appliedIndex() > 0, Math.max(1, deadline - sim.nowTick()))) {
+                    throw sim.fail("store " + store + "'s replica of group " + group + " applied nothing within "
+                            + BOOTSTRAP_TICKS + " ticks");
+                }
+                replica.snapshotNow();
+            }
+            for (int spare = founding.size() + 1; spare <= sim.nodeCount(); spare++) {
+                sim.store(spare).replica(simGroup).retire();
+            }
+        }
+    }
+
     private void start(List<Long> stores, int chaosTicks) {
         for (int i = 0; i < KEYS; i++) {
             keys.add("key-" + i);
@@ -174,12 +270,15 @@ public final class ShardedKvRun {
         for (int store = 1; store <= sim.nodeCount(); store++) {
             drivers.add(new SimMigrationDriver(sim, calls, store, DATA_GROUPS, fault));
         }
+        if (replicaMoves) {
+            startMovers();
+        }
         for (int client = 0; client < CLIENTS; client++) {
             clients.add(new SimKvClient(sim, client, DATA_GROUPS.get(client % DATA_GROUPS.size()), keys, this::route,
                     (simGroup, context) -> confirmedReads.getOrDefault(simGroup + "/" + context, -1L), fault));
         }
         List<Long> commandTicks = new ArrayList<>();
-        int commands = 2 + random.nextInt(4);
+        int commands = (replicaMoves ? 3 : 2) + random.nextInt(4);
         for (int i = 0; i < commands; i++) {
             commandTicks.add(sim.nowTick() + random.nextInt(chaosTicks));
         }
@@ -188,11 +287,14 @@ public final class ShardedKvRun {
             sim.group(simGroup).onReadConfirmed((store, context, index) ->
                     confirmedReads.putIfAbsent(simGroup + "/" + context, index));
         }
-        admin = new SimAdmin(sim, DATA_GROUPS, stores, this::latestConfig, commandTicks);
+        admin = new SimAdmin(sim, DATA_GROUPS, founding, replicaMoves ? stores : List.of(), this::latestConfig, commandTicks);
         sim.addTickHook(() -> {
             calls.onTick();
             for (SimMigrationDriver driver : drivers) {
                 driver.tick();
+            }
+            for (SimReplicaMover mover : movers) {
+                mover.tick();
             }
             for (SimKvClient client : clients) {
                 client.tick();
@@ -203,6 +305,20 @@ public final class ShardedKvRun {
             }
             return true;
         });
+    }
+
+    /** A {@link SimReplicaMover} per store, told of every conf change applied and message delivered, deciding creations. */
+    private void startMovers() {
+        for (int store = 1; store <= sim.nodeCount(); store++) {
+            movers.add(new SimReplicaMover(sim, calls, store, DATA_GROUPS, fault, at -> movers.get(at - 1)));
+        }
+        for (long group : DATA_GROUPS) {
+            int simGroup = SimMigrationDriver.simGroup(group);
+            sim.group(simGroup).onMembershipApplied((store, index, before, after, lastLogIndex) ->
+                    movers.get(store - 1).onMembershipApplied(group, index, before, after, lastLogIndex));
+            sim.group(simGroup).onDelivery((store, message) -> movers.get(store - 1).onDelivered(group, message));
+        }
+        sim.onReplicaCreation((store, simGroup) -> simGroup != 1 && movers.get(store - 1).mayCreate(simGroup - 1));
     }
 
     /**
@@ -322,7 +438,36 @@ public final class ShardedKvRun {
                 return false;
             }
         }
-        return true;
+        return !replicaMoves || placementProblem(latest) == null;
+    }
+
+    /**
+     * Null once every group the controller moved a replica of has exactly the configuration's
+     * stores as voters (no learner, no joint configuration) and every store it does not list has
+     * retired its replica (holds no replica serving the group); else what is still off.
+     */
+    private String placementProblem(SlotLayout latest) {
+        for (long group : DATA_GROUPS) {
+            if (!ReplicaMovePlanner.managed(latest, group)) {
+                continue;
+            }
+            int simGroup = SimMigrationDriver.simGroup(group);
+            int leader = sim.group(simGroup).newestLeader();
+            List<Long> listed = latest.replicas(group);
+            ConfState conf = leader == 0 ? null : sim.store(leader).replica(simGroup).confState();
+            if (conf == null || ReplicaMovePlanner.differs(conf, listed)) {
+                return "group " + group + " has membership " + (conf == null ? "unknown (no leader)" : TextFormat.shortDebugString(conf))
+                        + " but configuration " + latest.version() + " lists stores " + listed;
+            }
+            for (int store = 1; store <= sim.nodeCount(); store++) {
+                SimReplica replica = sim.store(store).replica(simGroup);
+                if (!listed.contains((long) store) && !replica.retired()) {
+                    return "store " + store + ", which configuration " + latest.version() + " does not list for group "
+                            + group + ", still holds a replica of it (applied up to " + replica.appliedIndex() + ")";
+                }
+            }
+        }
+        return null;
     }
 
     private String settleState() {
@@ -335,6 +480,10 @@ public final class ShardedKvRun {
             KvSimMachine leader = leaderMachine(group);
             state.append(", group ").append(group).append(leader == null ? " has no leader"
                     : " at " + leader.machine().configNumber() + " moving " + leader.machine().movingSlotCount());
+        }
+        if (replicaMoves) {
+            String problem = placementProblem(latestConfig());
+            state.append(", replicas: ").append(problem == null ? "placed" : problem);
         }
         return state.toString();
     }
@@ -371,7 +520,8 @@ public final class ShardedKvRun {
                 sim.stats().pauses(), admin.made(), admin.refused(), latest.version(), acknowledged, history.readsChecked(), servingChecks, attempts,
                 clients.stream().mapToLong(SimKvClient::wrongGroupReplies).sum(),
                 clients.stream().mapToLong(SimKvClient::unavailableReplies).sum(), proposals,
-                calls.callsAnswered());
+                calls.callsAnswered(), movers.stream().mapToLong(SimReplicaMover::steps).sum(),
+                movers.stream().mapToLong(SimReplicaMover::retired).sum());
     }
 
     private int anyStore() {

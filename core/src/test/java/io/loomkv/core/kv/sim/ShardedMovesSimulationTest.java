@@ -23,7 +23,7 @@ class ShardedMovesSimulationTest {
     void slotMovesUnderFaults() {
         long first = SimProperties.replaying() ? SimProperties.seedOr(1) : SimProperties.firstSeed();
         int seeds = SimProperties.replaying() ? 1 : SimProperties.seedsOr(DEFAULT_SEEDS);
-        int chaosTicks = chaosTicks();
+        int chaosTicks = ShardedKvRun.chaosTicksProperty();
         for (long seed = first; seed < first + seeds; seed++) {
             ShardedKvRun.Summary summary = ShardedKvRun.run(seed, chaosTicks, REPLAY, SimProperties.trace());
             System.out.println("sharded seed " + summary);
@@ -50,10 +50,5 @@ class ShardedMovesSimulationTest {
         ShardedKvRun.Summary first = ShardedKvRun.run(7, ShardedKvRun.CHAOS_TICKS, replay, false);
         ShardedKvRun.Summary again = ShardedKvRun.run(7, ShardedKvRun.CHAOS_TICKS, replay, false);
         assertEquals(first, again);
-    }
-
-    private static int chaosTicks() {
-        String value = System.getProperty("loomkv.sim.chaosTicks");
-        return value == null || value.isBlank() ? ShardedKvRun.CHAOS_TICKS : SimProperties.chaosTicks();
     }
 }

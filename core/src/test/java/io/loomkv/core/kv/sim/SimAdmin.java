@@ -11,6 +11,7 @@ import io.loomkv.core.shard.controller.proto.ControllerCommand;
 import io.loomkv.core.shard.controller.proto.JoinGroups;
 import io.loomkv.core.shard.controller.proto.LeaveGroups;
 import io.loomkv.core.shard.controller.proto.MoveSlots;
+import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,8 +22,9 @@ import java.util.function.Supplier;
 /**
  * The operator of the sharded simulation: at planned ticks it sends the shard controller one
  * command through its session at group 0, chosen from the newest configuration it can see: Leave
- * of one of two data groups, Join of a group not in the configuration, or Move of a random slot
- * range to a random group. A command refused (made from a configuration that changed since) is
+ * of one of two data groups, Join of a group not in the configuration, Move of a random slot
+ * range to a random group, or (when stores to move to are given) ReplaceReplica of one of a
+ * group's stores by a store that does not host it. A command refused (made from a configuration that changed since) is
  * fine; one applied makes a configuration the data groups must then walk to.
  */
 final class SimAdmin {
@@ -31,17 +33,21 @@ final class SimAdmin {
     private final Random random;
     private final List<Long> dataGroups;
     private final List<Long> stores;
+    /** Stores a replica may move to (every store of the run); empty: no ReplaceReplica. */
+    private final List<Long> moveTargets;
     private final Supplier<SlotLayout> latest;
     private final SimSession session;
     private final ArrayDeque<Long> plannedTicks = new ArrayDeque<>();
     private final List<String> made = new ArrayList<>();
     private int refused;
 
-    SimAdmin(Simulator sim, List<Long> dataGroups, List<Long> stores, Supplier<SlotLayout> latest, List<Long> plannedTicks) {
+    SimAdmin(Simulator sim, List<Long> dataGroups, List<Long> stores, List<Long> moveTargets, Supplier<SlotLayout> latest,
+            List<Long> plannedTicks) {
         this.sim = sim;
         this.random = sim.random();
         this.dataGroups = List.copyOf(dataGroups);
         this.stores = List.copyOf(stores);
+        this.moveTargets = List.copyOf(moveTargets);
         this.latest = latest;
         this.session = new SimSession(sim, "admin", GroupIds.CONTROLLER_GROUP_ID);
         this.plannedTicks.addAll(plannedTicks.stream().sorted().toList());
@@ -65,6 +71,9 @@ final class SimAdmin {
 
     private ControllerCommand choose(SlotLayout config) {
         List<Long> in = config.groups();
+        if (!moveTargets.isEmpty() && random.nextInt(2) == 0) {
+            return replaceReplica(config, in.get(random.nextInt(in.size())));
+        }
         List<Long> out = new ArrayList<>(dataGroups);
         out.removeAll(in);
         if (!out.isEmpty() && (in.size() == 1 || random.nextInt(3) == 0)) {
@@ -87,6 +96,16 @@ final class SimAdmin {
                 .setGroupId(targets.get(random.nextInt(targets.size())))).build();
     }
 
+    /** One of {@code group}'s stores replaced by a store that does not host it (there is one: a group has 3 of 4 or 5). */
+    private ControllerCommand replaceReplica(SlotLayout config, long group) {
+        List<Long> hosts = config.replicas(group);
+        List<Long> others = new ArrayList<>(moveTargets);
+        others.removeAll(hosts);
+        return ControllerCommand.newBuilder().setReplaceReplica(ReplaceReplica.newBuilder().setGroupId(group)
+                .setFromStore(hosts.get(random.nextInt(hosts.size()))).setToStore(others.get(random.nextInt(others.size()))))
+                .build();
+    }
+
     private void outcome(String what, KvReply reply) {
         if (reply.getStatus() == Status.OK) {
             made.add(what + " -> configuration " + reply.getController().getConfig().getVersion());
@@ -103,6 +122,8 @@ final class SimAdmin {
             case LEAVE -> "leave " + command.getLeave().getGroupIds(0);
             case MOVE -> "move " + command.getMove().getFirst() + ".." + command.getMove().getLast() + " to "
                     + command.getMove().getGroupId();
+            case REPLACE_REPLICA -> "move group " + command.getReplaceReplica().getGroupId() + "'s replica from store "
+                    + command.getReplaceReplica().getFromStore() + " to " + command.getReplaceReplica().getToStore();
             default -> command.getOpCase().toString();
         };
     }

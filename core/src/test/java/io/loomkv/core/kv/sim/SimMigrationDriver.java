@@ -194,8 +194,16 @@ final class SimMigrationDriver {
         });
     }
 
-    /** Serves a read at store {@code at}'s replica of {@code group}, as the server's MIGRATION method does (no answer when it is down). */
+    /**
+     * Serves a read at store {@code at}'s replica of {@code group}, as the server's MIGRATION method
+     * does: a store that retired its replica (a replica move took the group away) answers
+     * WRONG_GROUP at once, so the caller asks the next store; a store that is down does not answer.
+     */
     private KvReply read(int at, long group, KvRequest request) {
+        if (sim.store(at).replica(simGroup(group)).retired()) {
+            return KvReply.newBuilder().setStatus(Status.WRONG_GROUP)
+                    .setMessage("store " + at + " hosts no replica of group " + group).build();
+        }
         KvSimMachine machine = machine(at, group);
         return machine == null ? null : machine.machine().read(request);
     }

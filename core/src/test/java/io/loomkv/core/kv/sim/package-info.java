@@ -8,10 +8,13 @@
  *       in {@link io.loomkv.core.kv.sim.HistoryChecks}).
  *   <li>{@link io.loomkv.core.kv.sim.SimMigrationDriver}: the server's migration driver with the
  *       simulator's I/O, deciding with {@link io.loomkv.core.kv.MigrationPlanner}.
+ *   <li>{@link io.loomkv.core.kv.sim.SimReplicaMover}: the server's replica placement driver with
+ *       the simulator's I/O, deciding with {@link io.loomkv.core.shard.ReplicaMovePlanner}, and
+ *       retiring removed replicas (runs with replica moves only).
  *   <li>{@link io.loomkv.core.kv.sim.SimCalls}: store-to-store calls over the simulated network.
  *   <li>{@link io.loomkv.core.kv.sim.SimKvClient}, {@link io.loomkv.core.kv.sim.SimSession},
  *       {@link io.loomkv.core.kv.sim.SimProposal}: clients with sessions, as the server's clients
- *       use them; {@link io.loomkv.core.kv.sim.SimAdmin}: Move, Join and Leave.
+ *       use them; {@link io.loomkv.core.kv.sim.SimAdmin}: Move, Join, Leave and ReplaceReplica.
  *   <li>{@link io.loomkv.core.kv.sim.ShardedFault}: deliberate bugs for the self-test only.
  * </ul>
  *

@@ -28,6 +28,8 @@ public final class SimGroup {
     private long nextReadContext = 1;
     private long readsConfirmed;
     private ReadListener readListener;
+    private MembershipListener membershipListener;
+    private DeliveryListener deliveryListener;
 
     SimGroup(Simulator sim, int id, ConfState initialMembership) {
         this.sim = sim;
@@ -180,6 +182,41 @@ public final class SimGroup {
     /** Sets the one {@link ReadListener} of this group (null for none). */
     public void onReadConfirmed(ReadListener listener) {
         readListener = listener;
+    }
+
+    /** Told of every conf change a replica applies, after the checks: a scenario's runtime notices removals from it. */
+    @FunctionalInterface
+    public interface MembershipListener {
+        /** Store {@code storeId}'s replica applied the conf change at {@code index}; its log ends at {@code lastLogIndex}. */
+        void applied(int storeId, long index, ConfState before, ConfState after, long lastLogIndex);
+    }
+
+    /** Sets the one {@link MembershipListener} of this group (null for none). */
+    public void onMembershipApplied(MembershipListener listener) {
+        membershipListener = listener;
+    }
+
+    void membershipApplied(int storeId, long index, ConfState before, ConfState after, long lastLogIndex) {
+        if (membershipListener != null) {
+            membershipListener.applied(storeId, index, before, after, lastLogIndex);
+        }
+    }
+
+    /** Told of every message delivered to a live store's replica of this group, before the replica takes it. */
+    @FunctionalInterface
+    public interface DeliveryListener {
+        void delivered(int storeId, Message message);
+    }
+
+    /** Sets the one {@link DeliveryListener} of this group (null for none). */
+    public void onDelivery(DeliveryListener listener) {
+        deliveryListener = listener;
+    }
+
+    void delivered(int storeId, Message message) {
+        if (deliveryListener != null) {
+            deliveryListener.delivered(storeId, message);
+        }
     }
 
     private AssertionError checkerFailure(String message) {

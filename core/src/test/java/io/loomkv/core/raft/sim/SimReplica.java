@@ -40,7 +40,11 @@ import java.util.function.Predicate;
  * observations of every Ready, persist and apply.
  *
  * <p>The durable log survives a crash of the store; the Raft node, the state machine, the staged
- * snapshot and the inbox do not.
+ * snapshot and the inbox do not. A retired replica ({@link #retire}) keeps nothing.
+ *
+ * <p>Over 600 lines because it is the whole of one replica's runtime I/O (every {@code ReplicaIo}
+ * callback with the checks it feeds) plus its lifecycle; split, each half would need the other's
+ * private state.
  */
 public final class SimReplica implements ReplicaIo {
 
@@ -75,6 +79,12 @@ public final class SimReplica implements ReplicaIo {
 
     /** The highest index this replica applied in any incarnation (6.824 keeps applied logs across crashes). */
     private long highestAppliedEver;
+    /**
+     * Retired (see {@link #retire}): no Raft node, no state machine, no log; a restart of the store
+     * leaves it so, and only a leader's message, when the simulator's {@link Simulator.ReplicaCreation}
+     * allows, creates a new, empty replica in its place.
+     */
+    private boolean retired;
 
     SimReplica(SimStore store, SimGroup group) {
         this.store = store;
@@ -98,6 +108,16 @@ public final class SimReplica implements ReplicaIo {
 
     public boolean alive() {
         return driver != null;
+    }
+
+    /** Whether this replica was retired and no new one has been created in its place (see {@link #retire}). */
+    public boolean retired() {
+        return retired;
+    }
+
+    /** The Raft node's status now (null while the replica is down or retired): what a runtime reads on the group's turn. */
+    public Status status() {
+        return driver == null ? null : driver.node().status();
     }
 
     public boolean isLeader() {
@@ -168,6 +188,9 @@ public final class SimReplica implements ReplicaIo {
     // ---- lifecycle ----
 
     void start() {
+        if (retired) {
+            return; // The server keeps a list of the groups it dropped, so a restart does not bring one back.
+        }
         if (driver != null) {
             throw new IllegalStateException("store " + id + " group " + group.id() + " is already running");
         }
@@ -214,6 +237,21 @@ public final class SimReplica implements ReplicaIo {
     }
 
     /**
+     * Retires this replica, as a store whose replica was removed from a group does: it stops for
+     * good (its state machine, its inbox and what it was doing go) and its log and snapshots are
+     * deleted, durably. Called between events, by a scenario's driver.
+     */
+    public void retire() {
+        if (retired) {
+            return;
+        }
+        trace("retires: stopped, its log and snapshots deleted");
+        stop();
+        store.wal().wipe(group.id());
+        retired = true;
+    }
+
+    /**
      * Stalls the store's fsync when this replica starts a Ready that matches {@code condition} and
      * must be synced (only such a Ready waits for an fsync), until {@link #releaseHeldReady()}.
      */
@@ -249,6 +287,10 @@ public final class SimReplica implements ReplicaIo {
 
     /** A message arrived from the network; it waits in the inbox for the next turn. */
     void receive(Message message) {
+        group.delivered(id, message);
+        if (retired && !recreateFor(message)) {
+            return;
+        }
         if (inbox.size() >= INBOX_CAPACITY) {
             trace("inbox full, dropped " + SimTrace.describe(message));
             return;
@@ -256,11 +298,33 @@ public final class SimReplica implements ReplicaIo {
         inbox.addLast(message);
     }
 
+    /**
+     * A leader's message for a retired replica creates a new, empty one (no membership, no log) for
+     * the leader to fill, as the server's store does, when the scenario's creation rule allows it;
+     * anything else for it is dropped. Returns whether the message now has a replica to go to.
+     */
+    private boolean recreateFor(Message message) {
+        boolean fromLeader = switch (message.getType()) {
+            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> true;
+            default -> false;
+        };
+        if (!fromLeader || !store.alive() || !sim.mayCreateReplica(id, group.id())) {
+            return false;
+        }
+        retired = false;
+        store.run("creating a replica for its leader", this::start);
+        trace("created an empty replica for its leader to fill");
+        return driver != null;
+    }
+
     boolean hasInput() {
         return !inbox.isEmpty() || !queuedReads.isEmpty();
     }
 
     void turn(long dueTicks) {
+        if (driver == null) {
+            return; // Retired.
+        }
         driver.turn(dueTicks, inbox::pollFirst, queuedReads.isEmpty() ? ReplicaInputs.NONE : this::drainQueuedReads);
     }
 
@@ -287,6 +351,9 @@ public final class SimReplica implements ReplicaIo {
     }
 
     Simulator.Start propose(SimCommand command) {
+        if (driver == null) {
+            return Simulator.Start.REJECTED;
+        }
         RaftNode node = driver.node();
         // Like 6.824's Start(): ask Raft itself (the last Ready may be a few ticks old when fsyncs
         // are slow), and do not let a follower forward the proposal.
@@ -306,6 +373,9 @@ public final class SimReplica implements ReplicaIo {
 
     /** Proposes {@code data} as a leader (a follower does not forward it); the index and term it got, or REJECTED. */
     Simulator.Start proposeData(ByteString data) {
+        if (driver == null) {
+            return Simulator.Start.REJECTED;
+        }
         RaftNode node = driver.node();
         if (node.softState().role() != Role.LEADER) {
             return Simulator.Start.REJECTED;
@@ -321,6 +391,9 @@ public final class SimReplica implements ReplicaIo {
     }
 
     boolean proposeConfChange(ConfChange change) {
+        if (driver == null) {
+            return false;
+        }
         try {
             driver.node().proposeConfChange(change);
             return true;
@@ -333,6 +406,9 @@ public final class SimReplica implements ReplicaIo {
     /** Asks for a read; a paused store queues it for its next turn (false when the node dropped it). */
     boolean readIndex(long context, boolean queue) {
         ByteString encoded = ByteString.copyFrom(ByteBuffer.allocate(Long.BYTES).putLong(context).flip());
+        if (driver == null) {
+            return false;
+        }
         if (queue) {
             queuedReads.addLast(encoded);
             return true;
@@ -347,10 +423,15 @@ public final class SimReplica implements ReplicaIo {
     }
 
     void campaign() {
-        driver.node().campaign();
+        if (driver != null) {
+            driver.node().campaign();
+        }
     }
 
     void transferLeader(int target) {
+        if (driver == null) {
+            return;
+        }
         try {
             driver.node().transferLeader(target);
         } catch (RequestDroppedException e) {
@@ -360,6 +441,9 @@ public final class SimReplica implements ReplicaIo {
 
     /** After a client call on the node: the driver handles its output, as after a turn's local inputs. */
     void processInput() {
+        if (driver == null) {
+            return;
+        }
         driver.process(true);
     }
 
@@ -480,8 +564,10 @@ public final class SimReplica implements ReplicaIo {
             throw sim.fail(name() + " refused the committed conf change at " + index + " ("
                     + TextFormat.shortDebugString(applied.change()) + "): " + applied.refusal());
         }
+        ConfState before = confState;
         confState = applied.after();
         group.checker().observeMembership(id, index, confState);
+        group.membershipApplied(id, index, before, confState, storage().lastIndex());
         trace("applied conf change at " + index + ": " + TextFormat.shortDebugString(confState));
     }
 

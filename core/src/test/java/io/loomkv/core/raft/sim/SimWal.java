@@ -51,6 +51,13 @@ final class SimWal {
     private final MemoryStorage[] durable;
     /** Per group, the first index of the last append that became durable (the lying-fsync fault drops it). */
     private final long[] lastDurableAppendFromIndex;
+    /**
+     * Per group, the first record sequence of its current log: records written before the group was
+     * wiped (see {@link #wipe}) still take their turn in the fsync order but write nothing.
+     */
+    private final long[] firstSequence;
+    /** Per group, whether its log was wiped: it restarts empty, without the founding membership. */
+    private final boolean[] wiped;
     private List<Record> unsynced = new ArrayList<>();
     private List<Record> flushing = List.of();
     private boolean fsyncInFlight;
@@ -66,6 +73,8 @@ final class SimWal {
         this.views = new MemoryStorage[groups + 1];
         this.durable = new MemoryStorage[groups + 1];
         this.lastDurableAppendFromIndex = new long[groups + 1];
+        this.firstSequence = new long[groups + 1];
+        this.wiped = new boolean[groups + 1];
         for (int group = 1; group <= groups; group++) {
             durable[group] = MemoryStorage.bootstrap(this.initialVoters);
             views[group] = MemoryStorage.bootstrap(this.initialVoters);
@@ -183,6 +192,20 @@ final class SimWal {
     }
 
     /**
+     * Deletes the group's log and snapshot (a retired replica's, as the server deletes a removed
+     * group's data): its view and durable image become empty storages with no membership at all
+     * (not the founding one: a replica created later for a leader starts empty, as the server's
+     * does), and so does what a restart finds. Its records not yet durable are dropped.
+     */
+    void wipe(int group) {
+        views[group] = new MemoryStorage();
+        durable[group] = new MemoryStorage();
+        lastDurableAppendFromIndex[group] = 0;
+        firstSequence[group] = nextSequence;
+        wiped[group] = true;
+    }
+
+    /**
      * The store crashed: keeps what is durable and a random prefix of what the fsync in flight was
      * writing; loses everything else. The views are stale until {@link #restart}.
      */
@@ -213,7 +236,7 @@ final class SimWal {
             if (from == 0 || keepTo < image.snapshotMetadata().getIndex()) {
                 continue;
             }
-            MemoryStorage rebuilt = copyOf(image, keepTo);
+            MemoryStorage rebuilt = copyOf(group, image, keepTo);
             HardState hardState = image.hardState();
             rebuilt.setHardState(hardState.toBuilder().setCommit(Math.min(hardState.getCommit(), keepTo)).build());
             durable[group] = rebuilt;
@@ -237,7 +260,7 @@ final class SimWal {
     void restart() {
         for (int group = 1; group < durable.length; group++) {
             MemoryStorage image = durable[group];
-            MemoryStorage view = copyOf(image, image.lastIndex());
+            MemoryStorage view = copyOf(group, image, image.lastIndex());
             long snapshotIndex = image.snapshotMetadata().getIndex();
             if (view.hardState().getCommit() < snapshotIndex) {
                 view.setHardState(view.hardState().toBuilder().setCommit(snapshotIndex).build());
@@ -247,8 +270,10 @@ final class SimWal {
     }
 
     private void makeDurable(Record record) {
-        write(durable[record.group()], record);
-        if (!record.entries().isEmpty()) {
+        if (record.sequence() >= firstSequence[record.group()]) {
+            write(durable[record.group()], record);
+        }
+        if (record.sequence() >= firstSequence[record.group()] && !record.entries().isEmpty()) {
             lastDurableAppendFromIndex[record.group()] = record.entries().get(0).getIndex();
         }
         if (record.sequence() != durableSequence + 1) {
@@ -266,8 +291,8 @@ final class SimWal {
     }
 
     /** A copy of {@code source} with its snapshot, its entries up to {@code lastIndex} and its hard state. */
-    private MemoryStorage copyOf(MemoryStorage source, long lastIndex) {
-        MemoryStorage copy = MemoryStorage.bootstrap(initialVoters);
+    private MemoryStorage copyOf(int group, MemoryStorage source, long lastIndex) {
+        MemoryStorage copy = wiped[group] ? new MemoryStorage() : MemoryStorage.bootstrap(initialVoters);
         SnapshotMetadata snapshot = source.snapshotMetadata();
         if (snapshot.getIndex() > 0) {
             copy.applySnapshot(snapshot, source.snapshotData());

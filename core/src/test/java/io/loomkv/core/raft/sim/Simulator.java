@@ -52,6 +52,18 @@ public final class Simulator {
     private final List<TickHook> tickHooks = new ArrayList<>();
     private final SimMachine.Factory machines;
 
+    /**
+     * Whether a store may create a new, empty replica of a group for a leader's message, in place
+     * of one it retired ({@link SimReplica#retire}): the scenario's rule, as a server's store has
+     * one. Without a rule, never (no scenario retires replicas then).
+     */
+    @FunctionalInterface
+    public interface ReplicaCreation {
+        boolean mayCreate(int storeId, int group);
+    }
+
+    private ReplicaCreation replicaCreation = (storeId, group) -> false;
+
     /** Work a scenario does at the start of every tick, like a 6.824 client goroutine would. */
     @FunctionalInterface
     public interface TickHook {
@@ -207,6 +219,15 @@ public final class Simulator {
             runOneTick();
         }
         return condition.getAsBoolean();
+    }
+
+    /** Sets the rule by which stores create replicas in place of retired ones. */
+    public void onReplicaCreation(ReplicaCreation rule) {
+        replicaCreation = rule;
+    }
+
+    boolean mayCreateReplica(int storeId, int group) {
+        return replicaCreation.mayCreate(storeId, group);
     }
 
     /** Runs {@code hook} at the start of every tick (in registration order) until it returns false. */
