@@ -40,16 +40,24 @@ final class Membership {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
     static final String FILE_NAME = "members.properties";
 
-    /** Keys of the book's file that are not store ids: the ids the controller lists as added, and as forgotten. */
+    /**
+     * Keys of the book's file that are not store ids: the ids the controller lists as added, and as
+     * forgotten, and the configuration they come from.
+     */
     private static final String ADDED_KEY = "added-stores";
     private static final String FORGOTTEN_KEY = "forgotten-stores";
+    private static final String FOLLOWED_KEY = "followed-configuration";
 
     private final Path file;
     private final ConcurrentHashMap<Long, MemberAddress> members = new ConcurrentHashMap<>();
     /** From the newest configuration followed; guarded by this. */
     private Set<Long> controllerAdded = Set.of();
     private Set<Long> controllerForgotten = Set.of();
-    /** The configuration {@link #follow} last took; guarded by this. */
+    /**
+     * The configuration {@link #follow} last took; guarded by this. Saved: after a restart the
+     * store takes older configurations again (its groups replay their logs), and one from before
+     * a ForgetStore would bring the forgotten store back.
+     */
     private long followedVersion;
 
     Membership(Path dataDirectory, List<MemberAddress> configured) throws IOException {
@@ -62,8 +70,9 @@ final class Membership {
             }
             controllerAdded = parseIds(properties.getProperty(ADDED_KEY, ""));
             controllerForgotten = parseIds(properties.getProperty(FORGOTTEN_KEY, ""));
+            followedVersion = parseVersion(properties.getProperty(FOLLOWED_KEY, "0"));
             for (String name : properties.stringPropertyNames()) {
-                if (name.equals(ADDED_KEY) || name.equals(FORGOTTEN_KEY)) {
+                if (name.equals(ADDED_KEY) || name.equals(FORGOTTEN_KEY) || name.equals(FOLLOWED_KEY)) {
                     continue;
                 }
                 try {
@@ -187,6 +196,18 @@ final class Membership {
         return Set.copyOf(ids);
     }
 
+    private long parseVersion(String text) throws IOException {
+        try {
+            long version = Long.parseLong(text.trim());
+            if (version < 0) {
+                throw new NumberFormatException("negative");
+            }
+            return version;
+        } catch (NumberFormatException e) {
+            throw new IOException(file + ": key '" + FOLLOWED_KEY + "': '" + text + "' is not a configuration number", e);
+        }
+    }
+
     private static String joinIds(Set<Long> ids) {
         return new TreeSet<>(ids).stream().map(String::valueOf).collect(Collectors.joining(","));
     }
@@ -198,6 +219,7 @@ final class Membership {
         }
         properties.setProperty(ADDED_KEY, joinIds(controllerAdded));
         properties.setProperty(FORGOTTEN_KEY, joinIds(controllerForgotten));
+        properties.setProperty(FOLLOWED_KEY, Long.toString(followedVersion));
         Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
         try {
             try (Writer writer = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {

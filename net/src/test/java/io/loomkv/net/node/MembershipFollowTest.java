@@ -50,6 +50,30 @@ class MembershipFollowTest {
         assertEquals(address(4, 7204), book.get(4), "an older configuration undid a newer one");
     }
 
+    /** After a restart the groups replay their logs and the store takes older configurations again. */
+    @Test
+    void anOlderConfigurationTakenAfterARestartDoesNotBringAForgottenStoreBack() throws Exception {
+        Membership book = new Membership(dir, INITIAL);
+        book.follow(3, added(List.of(endpoint(4, 7104)), List.of()), 1);
+        book.follow(6, added(List.of(), List.of(4L)), 1);
+
+        Membership reloaded = new Membership(dir, INITIAL);
+        reloaded.follow(3, added(List.of(endpoint(4, 7104)), List.of()), 1);
+        assertNull(reloaded.get(4), "configuration 3, taken again after the restart, brought the forgotten store back");
+        reloaded.put(address(4, 7104));
+        assertNull(reloaded.get(4));
+        reloaded.follow(8, added(List.of(endpoint(4, 7304)), List.of()), 1);
+        assertEquals(address(4, 7304), reloaded.get(4), "a newer configuration adding it again is followed");
+    }
+
+    @Test
+    void aBadFollowedConfigurationInTheFileIsRefusedByName() throws Exception {
+        java.nio.file.Files.writeString(dir.resolve(Membership.FILE_NAME), "followed-configuration=soon\n");
+        java.io.IOException refused = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> new Membership(dir, INITIAL));
+        org.junit.jupiter.api.Assertions.assertTrue(refused.getMessage().contains("followed-configuration"), refused.getMessage());
+    }
+
     @Test
     void theStoresOwnIdIsNotDropped() throws Exception {
         Membership book = new Membership(dir, List.of(address(1, 7101), address(4, 7104)));
