@@ -35,12 +35,15 @@ final class AddedStoreIncarnation {
 
     private final Path dataDirectory;
     private final long storeId;
+    /** This process's own addresses: a listing at other addresses is another store with this id. */
+    private final MemberAddress self;
     /** The configuration that added this store; empty until it sees itself listed. */
     private Optional<Long> addedIn;
 
-    private AddedStoreIncarnation(Path dataDirectory, long storeId, Optional<Long> addedIn) {
+    private AddedStoreIncarnation(Path dataDirectory, long storeId, MemberAddress self, Optional<Long> addedIn) {
         this.dataDirectory = dataDirectory;
         this.storeId = storeId;
+        this.self = self;
         this.addedIn = addedIn;
     }
 
@@ -48,10 +51,13 @@ final class AddedStoreIncarnation {
      * The record of {@code dataDirectory}; refuses (before the store reads anything else) a
      * directory whose store the controller forgot.
      */
-    static AddedStoreIncarnation load(Path dataDirectory, long storeId) throws IOException {
+    static AddedStoreIncarnation load(Path dataDirectory, long storeId, MemberAddress self) throws IOException {
+        if (self.id() != storeId) {
+            throw new IllegalArgumentException("store " + storeId + " given the addresses of store " + self.id());
+        }
         Path file = dataDirectory.resolve(FILE_NAME);
         if (!Files.exists(file)) {
-            return new AddedStoreIncarnation(dataDirectory, storeId, Optional.empty());
+            return new AddedStoreIncarnation(dataDirectory, storeId, self, Optional.empty());
         }
         if (Files.size(file) > MAX_BYTES) {
             throw new IOException(file + " is over " + MAX_BYTES + " bytes; refusing to start");
@@ -68,7 +74,7 @@ final class AddedStoreIncarnation {
         }
         String addedIn = properties.getProperty(ADDED_IN);
         try {
-            return new AddedStoreIncarnation(dataDirectory, storeId,
+            return new AddedStoreIncarnation(dataDirectory, storeId, self,
                     addedIn == null ? Optional.empty() : Optional.of(Long.parseLong(addedIn.trim())));
         } catch (NumberFormatException e) {
             throw new IOException(file + ": " + ADDED_IN + " '" + addedIn + "' is not a number; refusing to start", e);
@@ -85,7 +91,11 @@ final class AddedStoreIncarnation {
     synchronized boolean forgottenBy(SlotLayout layout) throws IOException {
         Optional<StoreEndpoint> listed = layout.addedStores().get(storeId);
         if (addedIn.isEmpty()) {
-            if (listed.isPresent()) {
+            // A store started from an empty directory may first see a stale layout (a member's,
+            // lagging) that lists an earlier store with this id, later forgotten: adopting that
+            // addition would make it take the forget for its own and stop. Only a listing at this
+            // process's addresses is this store.
+            if (listed.isPresent() && listsSelf(listed.get())) {
                 addedIn = Optional.of(listed.get().getAddedIn());
                 write(ADDED_IN + "=" + addedIn.get() + "\n");
             }
@@ -101,6 +111,15 @@ final class AddedStoreIncarnation {
             write(ADDED_IN + "=" + ours + "\n" + FORGOTTEN_IN + "=" + layout.version() + "\n");
         }
         return forgotten;
+    }
+
+    private boolean listsSelf(StoreEndpoint listed) {
+        try {
+            return MemberAddress.parseHostPort(listed.getClientAddress()).equals(self.clientAddress())
+                    && MemberAddress.parseHostPort(listed.getPeerAddress()).equals(self.peerAddress());
+        } catch (IllegalArgumentException malformed) {
+            return false; // the controller validates addresses; a listing it could not parse is not this store
+        }
     }
 
     private void write(String text) throws IOException {

@@ -166,7 +166,7 @@ public final class Store implements AutoCloseable {
         // Refuse another node's or another cluster's data before reading any of it.
         new DataDirectoryIdentity(config.clusterId(), config.nodeId()).claimOrVerify(config.dataDirectory());
         new DataDirectoryEngine(config.engine().kind().configName()).claimOrVerify(config.dataDirectory(), RAFT_DIRECTORY);
-        this.incarnation = AddedStoreIncarnation.load(config.dataDirectory(), config.nodeId());
+        this.incarnation = AddedStoreIncarnation.load(config.dataDirectory(), config.nodeId(), config.self());
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
         this.layout = StoreLayouts.loadOrCreate(config);
