@@ -93,8 +93,9 @@ final class AddedStoreIncarnation {
         if (addedIn.isEmpty()) {
             // A store started from an empty directory may first see a stale layout (a member's,
             // lagging) that lists an earlier store with this id, later forgotten: adopting that
-            // addition would make it take the forget for its own and stop. Only a listing at this
-            // process's addresses is this store.
+            // addition would make it take the forget for its own and stop. Only a listing at one of
+            // this process's addresses is this store (one, not both: peers may reach it through a
+            // proxy or an advertised address, as chaos does).
             if (listed.isPresent() && listsSelf(listed.get())) {
                 addedIn = Optional.of(listed.get().getAddedIn());
                 write(ADDED_IN + "=" + addedIn.get() + "\n");
@@ -116,7 +117,7 @@ final class AddedStoreIncarnation {
     private boolean listsSelf(StoreEndpoint listed) {
         try {
             return MemberAddress.parseHostPort(listed.getClientAddress()).equals(self.clientAddress())
-                    && MemberAddress.parseHostPort(listed.getPeerAddress()).equals(self.peerAddress());
+                    || MemberAddress.parseHostPort(listed.getPeerAddress()).equals(self.peerAddress());
         } catch (IllegalArgumentException malformed) {
             return false; // the controller validates addresses; a listing it could not parse is not this store
         }
