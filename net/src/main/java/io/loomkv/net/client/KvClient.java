@@ -792,12 +792,16 @@ public final class KvClient implements AutoCloseable {
             InetSocketAddress target = routing.target(view, group);
             try {
                 last = awaitRpc(rpc.call(target, method, request, config.attemptTimeout()));
-                if (!NOT_LEADER_MESSAGE.equals(last.getMessage())) {
+                if (last.getRetrySoon()) {
+                    // The leader is handing its leadership over: ask again (here or at the next leader).
+                    routing.forgetLeader(group, target);
+                } else if (!NOT_LEADER_MESSAGE.equals(last.getMessage())) {
                     routing.leaderIs(group, routing.storeAt(view, target));
                     return last; // Done, or a definite refusal from the leader.
+                } else {
+                    routing.forgetLeader(group, target);
+                    routing.leaderIs(group, last.getLeaderId(), parseHint(last.getLeaderAddress()));
                 }
-                routing.forgetLeader(group, target);
-                routing.leaderIs(group, last.getLeaderId(), parseHint(last.getLeaderAddress()));
             } catch (RuntimeException e) {
                 lastFailure = e;
                 routing.forgetLeader(group, target);

@@ -74,4 +74,28 @@ class KvNodeMembershipTest {
             assertEquals(Optional.of("w"), client.get("transfer/k"));
         }
     }
+
+    /**
+     * Raft drops proposals while its leader hands leadership over: a membership change that
+     * arrives then is asked again by the client (the leader says "retry soon"), not refused. A
+     * transfer to a stopped follower holds the leader in that state for an election timeout.
+     */
+    @Test
+    void memberChangeDuringALeadershipTransferIsRetried() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
+            Store leader = cluster.awaitLeader();
+            client.put("transfer/k", "v");
+            long stopped = leader.storeId() % 3 + 1;
+            cluster.stop(stopped);
+            AdminReply transfer = client.transferLeader(stopped);
+            assertTrue(transfer.getOk(), transfer.getMessage());
+            AdminReply removed = client.removeMember(stopped);
+            assertTrue(removed.getOk(), removed.getMessage());
+            assertFalse(removed.getRetrySoon());
+            LocalCluster.awaitCondition("node " + stopped + " removed", () -> client.status(cluster.address(
+                    cluster.awaitLeader().storeId()).clientAddress()).getMembersList().size() == 2);
+            client.put("transfer/k", "w");
+            assertEquals(Optional.of("w"), client.get("transfer/k"));
+        }
+    }
 }
