@@ -173,7 +173,8 @@ final class Raft {
 
     private static boolean mustWaitForPersist(MessageType type) {
         return switch (type) {
-            // Not MSG_HEARTBEAT_RESP: it claims nothing about the sender's log, and the term it
+            // Not MSG_HEARTBEAT_RESP: it claims nothing about the sender's log (a rejecting one
+            // only lowers the leader's view of it: see handleHeartbeat), and the term it
             // carries is safe to vouch for before it is durable (a vote is what must be, and a
             // vote response waits). Holding it back made every ReadIndex read wait for a
             // follower's fsync (etcd's async-storage mode sends it early too).
@@ -802,6 +803,13 @@ final class Raft {
         }
         pr.setRecentActive(true);
         pr.setMsgAppFlowPaused(false);
+        if (m.getReject() && m.getRejectHint() < pr.match()) {
+            // The follower holds no log: a new replica in place of the one that matched (see
+            // handleHeartbeat). It acknowledges nothing, so it is probed again from its end.
+            pr.restartFrom(m.getRejectHint());
+            sendAppend(m.getFrom());
+            return;
+        }
         if (m.getLeaseTick() > pr.leaseAckTick()) {
             pr.setLeaseAckTick(m.getLeaseTick());
         }
@@ -1013,6 +1021,16 @@ final class Raft {
     }
 
     private void handleHeartbeat(Message m) {
+        if (m.getCommit() > raftLog.lastIndex() && raftLog.lastIndex() == 0 && tracker.progress().isEmpty()) {
+            // No log and no membership: a replica its store created anew for this leader after
+            // retiring the one the leader's progress still counts (removed from the group, then
+            // added back). The leader matched entries this replica never held: say so, and it
+            // starts over from nothing. A replica that knows a membership and lost entries still
+            // fails below, since its acknowledgements counted towards commits.
+            send(Message.newBuilder().setType(MessageType.MSG_HEARTBEAT_RESP).setTo(m.getFrom()).setContext(m.getContext())
+                    .setLeaseTick(m.getLeaseTick()).setReject(true).setRejectHint(raftLog.lastIndex()));
+            return;
+        }
         raftLog.commitTo(m.getCommit());
         send(Message.newBuilder().setType(MessageType.MSG_HEARTBEAT_RESP).setTo(m.getFrom()).setContext(m.getContext())
                 .setLeaseTick(m.getLeaseTick()));

@@ -284,10 +284,10 @@ public final class ReplicaDriver {
                     + " does not parse", e);
         }
         try {
-            return new AppliedConfChange(entry.getIndex(), change, node.applyConfChange(change), null);
+            return new AppliedConfChange(entry.getIndex(), entry.getTerm(), change, node.applyConfChange(change), null);
         } catch (IllegalArgumentException e) {
             // Refused the same way on every replica (the core checks against the same membership).
-            return new AppliedConfChange(entry.getIndex(), change, null, e.getMessage());
+            return new AppliedConfChange(entry.getIndex(), entry.getTerm(), change, null, e.getMessage());
         }
     }
 

@@ -64,6 +64,46 @@ class RaftMembershipTest {
         assertEquals(List.of("before", "needs-a-voter"), c.appliedData(4));
     }
 
+    /**
+     * A Multi-Raft store retires a replica it believes removed and creates an empty one when the
+     * group's leader talks to it again. If the group had added the store back meanwhile, the
+     * leader's progress still holds what the retired replica matched, and its heartbeat carries a
+     * commit index the empty replica's log does not reach (simulator seed 50). The empty replica,
+     * which knows no membership, says so instead of failing, and the leader starts it over.
+     */
+    @Test
+    void anEmptyReplicaInPlaceOfOneTheLeaderMatchedIsStartedOver() {
+        TestCluster c = TestCluster.of(3);
+        c.elect(1);
+        c.propose(1, "first");
+        c.snapshotAndCompact(1); // Founding memberships are not in this log: a new replica starts from a snapshot.
+        c.add(4, new MemoryStorage(), TestCluster.defaults(4).build());
+        c.node(1).proposeConfChange(simple(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, 4L));
+        c.stabilize();
+        c.propose(1, "a");
+        c.propose(1, "b");
+        long last = c.node(1).status().commitIndex();
+        assertEquals(last, c.node(1).status().progress().get(4L).match());
+
+        c.add(4, new MemoryStorage(), TestCluster.defaults(4).build()); // retired, then created empty for the leader
+        c.tickAll(3);
+        c.propose(1, "c");
+        assertEquals(last + 1, c.node(4).status().commitIndex());
+        assertEquals(last + 1, c.node(1).status().progress().get(4L).match());
+        assertEquals(List.of(4L), c.node(4).status().confState().getLearnersList());
+    }
+
+    /** A replica that knows a membership and lost entries it acknowledged still fails: its acknowledgements counted. */
+    @Test
+    void aMemberThatLostAcknowledgedEntriesStillFails() {
+        TestCluster c = TestCluster.of(3);
+        c.elect(1);
+        c.propose(1, "a");
+        c.add(3, MemoryStorage.bootstrap(List.of(1L, 2L, 3L)), TestCluster.defaults(3).build());
+        IllegalStateException failure = assertThrows(IllegalStateException.class, () -> c.tickAll(3));
+        assertTrue(failure.getMessage().contains("out of range"), failure.getMessage());
+    }
+
     @Test
     void learnerIsPromotedToVoterAndCanLead() {
         TestCluster c = clusterWithJoiner(4);

@@ -10,7 +10,9 @@ import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
 import io.loomkv.core.raft.proto.ConfState;
 import io.loomkv.core.raft.tracker.ProgressState;
+import io.loomkv.core.raft.Storage;
 import io.loomkv.core.replica.AppliedConfChange;
+import io.loomkv.core.replica.RemovalNotices;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
@@ -36,9 +38,9 @@ final class GroupMembership {
     private final Membership addresses;
     private final StoreTransport transport;
     private final ReplicaState state;
-    private final int electionTimeoutTicks;
+    /** Addresses of the stores this replica saw the group remove: they stay in the store's book (other groups). */
     private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
-    private final Map<Long, Long> lastNoticeTick = new HashMap<>();
+    private final RemovalNotices notices;
     /** Written by the replica's turns, read by the store's balancer: volatile (a ConfState is immutable). */
     private volatile ConfState confState;
     private long ticks;
@@ -61,7 +63,7 @@ final class GroupMembership {
         this.addresses = addresses;
         this.transport = transport;
         this.state = state;
-        this.electionTimeoutTicks = electionTimeoutTicks;
+        this.notices = new RemovalNotices(storeId, electionTimeoutTicks);
         this.confState = initial;
     }
 
@@ -79,31 +81,36 @@ final class GroupMembership {
     }
 
     /**
-     * A store we removed is still talking to us: it never saw its removal commit, so tell it (at
-     * most once per election timeout per store).
+     * A store this replica saw the group remove is still talking to it: it never saw its removal
+     * commit, so tell it (at most once per election timeout per store). Any member does, not only
+     * the leader: the removed store talks only to its stale membership (see {@link RemovalNotices}).
      */
     void noticeRemoved(long id) {
         MemberAddress address = removedAddresses.get(id);
-        if (address == null || !state.isLeader()) {
+        if (address == null) {
             return;
         }
-        Long last = lastNoticeTick.get(id);
-        if (last != null && ticks - last < electionTimeoutTicks) {
-            return;
+        RemovalNotices.Removal removal = notices.noticeDue(id, ticks);
+        if (removal != null) {
+            transport.sendRemovedNotice(groupId, id, address, removal);
         }
-        lastNoticeTick.put(id, ticks);
-        transport.sendRemovedNotice(groupId, id, address);
     }
 
-    /** A peer told us we were removed from the group. */
-    void onRemovedNotice(long from) {
-        // A replica with no membership yet (created empty for a leader to fill) ignores a notice
-        // meant for an earlier replica of this store; one that applied its own removal, or does
-        // not know of it yet, believes it.
-        if (state.removed() || confState.getVotersCount() == 0 && confState.getLearnersCount() == 0) {
+    /**
+     * A peer told us {@code removal} took this store out of the group; the membership is as of
+     * {@code appliedIndex} (the entries handed to the applier), {@code log} is the replica's.
+     */
+    void onRemovedNotice(long from, RemovalNotices.Removal removal, long appliedIndex, Storage log) {
+        if (state.removed()) {
             return;
         }
-        LOG.warn("{}: store {} says this store was removed from group {}; the replica stops serving", name, from, groupId);
+        if (!RemovalNotices.believes(storeId, confState, appliedIndex, log, removal)) {
+            LOG.info("{}: store {} says entry {} (term {}) removed this store from group {}; not believed: the replica"
+                    + " knows no membership yet or its log may hold a re-addition", name, from, removal.index(), removal.term(), groupId);
+            return;
+        }
+        LOG.warn("{}: store {} says entry {} removed this store from group {}; the replica stops serving", name, from,
+                removal.index(), groupId);
         state.markRemoved();
     }
 
@@ -114,9 +121,10 @@ final class GroupMembership {
 
     /**
      * Bookkeeping for the conf changes the driver applied to the node; returns the membership after
-     * each. {@code lastLogIndex} is the node's last log index: see {@link #recordRemovals}.
+     * each. {@code log} is the replica's: whether this store's own removal is final depends on what
+     * follows it there.
      */
-    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes, long lastLogIndex) {
+    Map<Long, ConfState> onConfChanges(List<AppliedConfChange> changes, Storage log) {
         Map<Long, ConfState> confStates = new HashMap<>();
         long lastApplied = 0;
         for (AppliedConfChange applied : changes) {
@@ -129,7 +137,7 @@ final class GroupMembership {
             confStates.put(applied.index(), after);
             confState = after;
             recordAddresses(applied.change(), after);
-            recordRemovals(before);
+            recordRemovals(applied, before);
             lastApplied = applied.index();
             if (applied.index() > lastIndexAtOpen) {
                 LOG.info("{}: membership now voters={} learners={} (entry {})", name, after.getVotersList(),
@@ -139,11 +147,11 @@ final class GroupMembership {
                         after.getLearnersList(), applied.index());
             }
         }
-        // This store's own removal counts only when no entry after it could add the store again: a
-        // store removed from a group and later added back (a replica moved away and back) replays
-        // its removal from the leader's log before the entry that re-adds it. A store that was
-        // really removed and holds later entries hears it from the leader's notice instead.
-        if (lastApplied > 0 && !isMember(storeId) && lastApplied >= lastLogIndex && !state.removed()) {
+        // This store's own removal counts only when no conf change after it in the log could add the
+        // store again: a store removed from a group and later added back (a replica moved away and
+        // back) replays its removal from the leader's log before the entry that re-adds it.
+        if (lastApplied > 0 && !isMember(storeId) && !state.removed()
+                && RemovalNotices.removedByItsOwnLog(storeId, confState, lastApplied, log)) {
             LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
             state.markRemoved();
         }
@@ -155,24 +163,16 @@ final class GroupMembership {
      * by leaving a joint configuration (whose entry names no store: the removal was in the change
      * that entered it, while the store still counted in the outgoing half).
      */
-    private void recordRemovals(ConfState before) {
-        java.util.Set<Long> members = new java.util.TreeSet<>(before.getVotersList());
-        members.addAll(before.getLearnersList());
-        members.addAll(before.getVotersOutgoingList());
-        for (long id : members) {
-            if (isMember(id)) {
-                continue;
-            }
-            if (id == storeId) {
-                continue; // Decided once the batch is applied: see onConfChanges.
-            } else {
-                // The address stays in the store's book: the store may host other groups.
-                MemberAddress address = addresses.get(id);
-                if (address != null) {
-                    removedAddresses.put(id, address);
-                    if (state.isLeader()) {
-                        transport.sendRemovedNotice(groupId, id, address);
-                    }
+    private void recordRemovals(AppliedConfChange applied, ConfState before) {
+        // This store's own removal is decided once the batch is applied: see onConfChanges.
+        for (long id : notices.onApplied(applied.index(), applied.term(), before, applied.after())) {
+            // The address stays in the store's book: the store may host other groups.
+            MemberAddress address = addresses.get(id);
+            if (address != null) {
+                removedAddresses.put(id, address);
+                if (state.isLeader()) {
+                    notices.sent(id, ticks);
+                    transport.sendRemovedNotice(groupId, id, address, notices.removalOf(id));
                 }
             }
         }

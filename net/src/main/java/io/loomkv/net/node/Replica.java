@@ -18,6 +18,7 @@ import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.core.replica.CommittedEntries;
 import io.loomkv.core.replica.Durability;
+import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
@@ -511,8 +512,8 @@ final class Replica {
         }));
     }
 
-    void onRemovedNotice(long from) {
-        submit(new LoopInput.Control(n -> membership.onRemovedNotice(from)));
+    void onRemovedNotice(long from, RemovalNotices.Removal removal) {
+        submit(new LoopInput.Control(n -> membership.onRemovedNotice(from, removal, n.status().appliedIndex(), storage)));
     }
 
     /** Stops taking work and answers everything still queued or waiting. Call from the replica's turn or after the workers stopped. */
@@ -666,7 +667,7 @@ final class Replica {
         public void apply(CommittedEntries committed) {
             store.metrics().proposalsCommitted().inc(committed.entries().size());
             toApply(new ApplyTask.Committed(committed.entries(), membership.onConfChanges(committed.confChanges(),
-                    node.lastIndex())));
+                    storage)));
         }
 
         @Override

@@ -12,6 +12,7 @@ import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.log.LogContext;
@@ -290,10 +291,18 @@ public final class Store implements AutoCloseable {
                             })
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, ctx) -> {
                                 Replica replica = replicas.get(notice.getGroupId());
-                                if (replica != null && notice.getNodeId() == config.nodeId()
-                                        && notice.getFrom() == ctx.peerNodeId()) {
-                                    replica.onRemovedNotice(notice.getFrom());
+                                if (replica == null || notice.getNodeId() != config.nodeId()
+                                        || notice.getFrom() != ctx.peerNodeId()) {
+                                    return;
                                 }
+                                if (notice.getRemovalIndex() <= 0 || notice.getRemovalTerm() <= 0) {
+                                    // A notice that names no removal cannot be checked against a re-addition.
+                                    LOG.debug("removed notice from {} for group {} names no removal: ignored", notice.getFrom(),
+                                            notice.getGroupId());
+                                    return;
+                                }
+                                replica.onRemovedNotice(notice.getFrom(), new RemovalNotices.Removal(notice.getRemovalIndex(),
+                                        notice.getRemovalTerm()));
                             })
                             .add(NodeMethods.MIGRATION, (request, ctx) -> {
                                 heard(ctx);

@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.core.raft.proto.Message;
+import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
@@ -197,14 +198,15 @@ final class StoreTransport implements AutoCloseable {
         return faults;
     }
 
-    /** Tells node {@code to} that it is no longer a member of {@code groupId}; best effort. */
-    void sendRemovedNotice(long groupId, long to, MemberAddress address) {
+    /** Tells node {@code to} that {@code removal} took it out of {@code groupId}; best effort. */
+    void sendRemovedNotice(long groupId, long to, MemberAddress address, RemovalNotices.Removal removal) {
         if (address == null) {
             return;
         }
         try {
             client.endpoint(address.peerAddress()).send(NodeMethods.REMOVED_NOTICE,
-                    RemovedNotice.newBuilder().setNodeId(to).setFrom(storeId).setGroupId(groupId).build());
+                    RemovedNotice.newBuilder().setNodeId(to).setFrom(storeId).setGroupId(groupId)
+                            .setRemovalIndex(removal.index()).setRemovalTerm(removal.term()).build());
         } catch (RuntimeException e) {
             LOG.debug("removed notice to {} failed: {}", to, e.toString());
         }

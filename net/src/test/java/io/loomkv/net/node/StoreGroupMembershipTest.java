@@ -86,4 +86,45 @@ class StoreGroupMembershipTest {
             }
         }
     }
+
+    /**
+     * A store that was down while its group added store 4 and removed it only knows its old
+     * membership, which does not hold the group's leader then (store 4): its election messages
+     * reach stores 1 and 2, any of which tells it, naming the entry that removed it, and its
+     * replica stops. (Simulator seeds 51 and 103 found that only leaders told; here the messages
+     * may also wake a quiet follower into an election that moves the leadership to it.)
+     */
+    @Test
+    void aStoreDownWhileItsGroupLeftItLearnsItsRemovalFromAFollower() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll()) {
+            cluster.awaitLeaders();
+            MemberAddress fourth = cluster.reserve(4);
+            try (KvClient client = cluster.client()) {
+                String key = cluster.keyIn(TARGET, "left");
+                client.put(key, "before");
+                cluster.stop(3);
+                cluster.start(4);
+                AdminReply added = client.addMember(TARGET, 4, MemberAddress.format(fourth.clientAddress()),
+                        MemberAddress.format(fourth.peerAddress()));
+                assertTrue(added.getOk(), added.getMessage());
+                LocalCluster.awaitCondition(() -> "store 4 is a voter of group " + TARGET, () -> voters(client, cluster, TARGET).contains(4L));
+                StoreRoutingTest.transferTo(cluster, client, TARGET, 4);
+                AdminReply removed = client.removeMember(TARGET, 3);
+                assertTrue(removed.getOk(), removed.getMessage());
+                LocalCluster.awaitCondition(() -> "group " + TARGET + " without store 3", () -> voters(client, cluster, TARGET)
+                        .equals(List.of(1L, 2L, 4L)));
+
+                Store returned = cluster.start(3);
+                LocalCluster.awaitCondition(() -> "store 3 learns it left group " + TARGET + " (leader: store "
+                        + cluster.awaitLeader(TARGET).storeId() + ")", () -> returned.unavailableReason(TARGET) != null);
+                for (long g : cluster.groups()) {
+                    if (g != TARGET) {
+                        assertEquals(List.of(1L, 2L, 3L), voters(client, cluster, g), "group " + g + " changed membership");
+                    }
+                }
+                client.put(key, "after");
+                assertEquals(Optional.of("after"), client.get(key));
+            }
+        }
+    }
 }

@@ -76,6 +76,21 @@ public final class Progress {
         }
     }
 
+    /**
+     * Starts over with a follower whose log ends at {@code lastIndex}, below what it matched: the
+     * only way match moves down, for a replica its store replaced with an empty one (a node that
+     * lost an acknowledged entry of its own fails instead).
+     */
+    public void restartFrom(long lastIndex) {
+        if (lastIndex >= match) {
+            throw new IllegalArgumentException("restart from " + lastIndex + " is not below match " + match);
+        }
+        resetState(ProgressState.PROBE);
+        match = lastIndex;
+        next = lastIndex + 1;
+        sentCommit = Math.min(sentCommit, lastIndex);
+    }
+
     public void becomeReplicate() {
         resetState(ProgressState.REPLICATE);
         next = match + 1;

@@ -314,8 +314,8 @@ public final class ShardedKvRun {
         }
         for (long group : DATA_GROUPS) {
             int simGroup = SimMigrationDriver.simGroup(group);
-            sim.group(simGroup).onMembershipApplied((store, index, before, after, lastLogIndex) ->
-                    movers.get(store - 1).onMembershipApplied(group, index, before, after, lastLogIndex));
+            sim.group(simGroup).onMembershipApplied((store, index, term, before, after, lastLogIndex) ->
+                    movers.get(store - 1).onMembershipApplied(group, index, term, before, after, lastLogIndex));
             sim.group(simGroup).onDelivery((store, message) -> movers.get(store - 1).onDelivered(group, message));
         }
         sim.onReplicaCreation((store, simGroup) -> simGroup != 1 && movers.get(store - 1).mayCreate(simGroup - 1));

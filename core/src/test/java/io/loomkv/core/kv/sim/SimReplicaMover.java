@@ -9,6 +9,7 @@ import io.loomkv.core.raft.sim.ConfChanges;
 import io.loomkv.core.raft.sim.SimReplica;
 import io.loomkv.core.raft.sim.SimStore;
 import io.loomkv.core.raft.sim.Simulator;
+import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.ReplicaMovePlanner;
 import io.loomkv.core.shard.SlotLayout;
@@ -30,11 +31,12 @@ import java.util.function.IntFunction;
  * ({@link SimReplica#retire}).
  *
  * <p>A replica learns of its removal as the server's does: from applying the conf change that
- * removes it when no later entry is in its log, or from a removed notice, which a leader sends
- * (as a store-to-store call, lost or delayed like any) to a store it removed, when it applies the
- * removal and whenever that store's messages still reach it (at most once per election timeout).
- * A replica with no membership (created empty for a leader) ignores notices meant for the one it
- * replaced.
+ * removes it when no later conf change is in its log, or from a removed notice naming the entry that
+ * removed it ({@link RemovalNotices}), which the leader sends (as a store-to-store call, lost or
+ * delayed like any) to a store it removed when it applies the removal, and any member that applied
+ * it sends whenever that store's messages still reach it (at most once per election timeout). The
+ * receiver believes it by {@link RemovalNotices#believes}; a replica that did drops every message
+ * until it is retired, as the server's does.
  *
  * <p>The simulator's replicas do not promote caught-up learners by themselves (the server's
  * {@code GroupMembership} does, except the learners a move holds back), so the planner's held
@@ -54,10 +56,8 @@ final class SimReplicaMover {
     private long nextRoundTick;
     /** Groups whose replica here learned it was removed (volatile, as the server's replica state). */
     private final Set<Long> removed = new TreeSet<>();
-    /** Per group, the stores this store's replica saw leave by a conf change it applied. */
-    private final Map<Long, Set<Long>> removedByUs = new TreeMap<>();
-    /** The tick of the last removed notice sent, by "group/store". */
-    private final Map<String, Long> lastNoticeTick = new TreeMap<>();
+    /** Per group, the stores this store's replica saw leave by a conf change it applied, and when each was told. */
+    private final Map<Long, RemovalNotices> notices = new TreeMap<>();
     private long steps;
     private long retired;
 
@@ -114,7 +114,7 @@ final class SimReplicaMover {
                 // its leader's first message creates a new, empty one.
                 replica.retire();
                 removed.remove(group);
-                removedByUs.remove(group);
+                notices.remove(group);
                 retired++;
             }
             return;
@@ -147,54 +147,64 @@ final class SimReplicaMover {
     }
 
     /** Store {@code storeId}'s replica of {@code group} applied a conf change (the run dispatches every store's here). */
-    void onMembershipApplied(long group, long index, ConfState before, ConfState after, long lastLogIndex) {
+    void onMembershipApplied(long group, long index, long term, ConfState before, ConfState after, long lastLogIndex) {
         forgetIfRestarted(sim.store(storeId));
         SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
-        for (long member : members(before)) {
-            if (member != storeId && !members(after).contains(member)) {
-                removedByUs.computeIfAbsent(group, g -> new TreeSet<>()).add(member);
-                if (replica.isLeader()) {
-                    notice(group, member);
-                }
+        RemovalNotices told = noticesOf(group);
+        for (long member : told.onApplied(index, term, before, after)) {
+            if (replica.isLeader()) {
+                told.sent(member, sim.nowTick());
+                notice(group, member, told.removalOf(member));
             }
         }
-        // Only when no entry after the change could add this store again: a store moved away and
-        // back replays its old removal from the leader's log before the entry that re-adds it.
-        if (!members(after).contains((long) storeId) && index >= lastLogIndex) {
+        // Only when no conf change after it in the log could add this store again: a store moved
+        // away and back replays its old removal from the leader's log before the entry that re-adds it.
+        if (RemovalNotices.removedByItsOwnLog(storeId, after, index, replica.storage())) {
             removed.add(group);
         }
     }
 
-    /** A message reached this store's replica of {@code group}: a store we removed still talking is told again. */
-    void onDelivered(long group, Message message) {
+    /**
+     * A message reached this store's replica of {@code group}: returns whether the replica takes it
+     * (not once it learned it was removed); a store this replica saw removed, still talking, is told
+     * again.
+     */
+    boolean onDelivered(long group, Message message) {
         forgetIfRestarted(sim.store(storeId));
+        if (removed.contains(group)) {
+            return false;
+        }
         SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
         long from = message.getFrom();
-        if (!replica.isLeader() || members(replica.confState()).contains(from)
-                || !removedByUs.getOrDefault(group, Set.of()).contains(from)) {
-            return;
+        if (!replica.alive() || members(replica.confState()).contains(from)) {
+            return true;
         }
-        Long last = lastNoticeTick.get(group + "/" + from);
-        if (last == null || sim.nowTick() - last >= sim.options().electionTimeoutTicks()) {
-            notice(group, from);
+        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick());
+        if (removal != null) {
+            notice(group, from, removal);
         }
+        return true;
     }
 
-    private void notice(long group, long store) {
-        lastNoticeTick.put(group + "/" + store, sim.nowTick());
+    private RemovalNotices noticesOf(long group) {
+        return notices.computeIfAbsent(group, g -> new RemovalNotices(storeId, sim.options().electionTimeoutTicks()));
+    }
+
+    private void notice(long group, long store, RemovalNotices.Removal removal) {
         calls.call(storeId, (int) store, at -> {
-            movers.apply(at).onRemovedNotice(group);
+            movers.apply(at).onRemovedNotice(group, removal);
             return null; // A notice has no answer.
         }, reply -> { });
     }
 
-    /** A leader says this store was removed from {@code group}. */
-    private void onRemovedNotice(long group) {
+    /** A member says {@code removal} took this store out of {@code group}. */
+    private void onRemovedNotice(long group, RemovalNotices.Removal removal) {
         forgetIfRestarted(sim.store(storeId));
         SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
         ConfState conf = replica.confState();
-        if (!replica.alive() || conf == null || conf.getVotersCount() == 0 && conf.getLearnersCount() == 0) {
-            return; // Gone already, or an empty replica created since: the notice was for its predecessor.
+        if (!replica.alive() || conf == null
+                || !RemovalNotices.believes(storeId, conf, replica.status().appliedIndex(), replica.storage(), removal)) {
+            return; // Gone already, an empty replica created since, or a log that may hold a re-addition.
         }
         removed.add(group);
     }
@@ -228,8 +238,7 @@ final class SimReplicaMover {
             // replays the removal (and the leader notices again) after a restart.
             incarnation = store.incarnation();
             removed.clear();
-            removedByUs.clear();
-            lastNoticeTick.clear();
+            notices.clear();
         }
     }
 

@@ -187,8 +187,8 @@ public final class SimGroup {
     /** Told of every conf change a replica applies, after the checks: a scenario's runtime notices removals from it. */
     @FunctionalInterface
     public interface MembershipListener {
-        /** Store {@code storeId}'s replica applied the conf change at {@code index}; its log ends at {@code lastLogIndex}. */
-        void applied(int storeId, long index, ConfState before, ConfState after, long lastLogIndex);
+        /** Store {@code storeId}'s replica applied the conf change at {@code index} (of {@code term}); its log ends at {@code lastLogIndex}. */
+        void applied(int storeId, long index, long term, ConfState before, ConfState after, long lastLogIndex);
     }
 
     /** Sets the one {@link MembershipListener} of this group (null for none). */
@@ -196,16 +196,20 @@ public final class SimGroup {
         membershipListener = listener;
     }
 
-    void membershipApplied(int storeId, long index, ConfState before, ConfState after, long lastLogIndex) {
+    void membershipApplied(int storeId, long index, long term, ConfState before, ConfState after, long lastLogIndex) {
         if (membershipListener != null) {
-            membershipListener.applied(storeId, index, before, after, lastLogIndex);
+            membershipListener.applied(storeId, index, term, before, after, lastLogIndex);
         }
     }
 
-    /** Told of every message delivered to a live store's replica of this group, before the replica takes it. */
+    /**
+     * Told of every message delivered to a live store's replica of this group, before the replica
+     * takes it; returns whether the replica takes it (a runtime drops every message for a replica
+     * that learned it was removed, as the server's does).
+     */
     @FunctionalInterface
     public interface DeliveryListener {
-        void delivered(int storeId, Message message);
+        boolean delivered(int storeId, Message message);
     }
 
     /** Sets the one {@link DeliveryListener} of this group (null for none). */
@@ -213,10 +217,8 @@ public final class SimGroup {
         deliveryListener = listener;
     }
 
-    void delivered(int storeId, Message message) {
-        if (deliveryListener != null) {
-            deliveryListener.delivered(storeId, message);
-        }
+    boolean delivered(int storeId, Message message) {
+        return deliveryListener == null || deliveryListener.delivered(storeId, message);
     }
 
     private AssertionError checkerFailure(String message) {

@@ -287,7 +287,10 @@ public final class SimReplica implements ReplicaIo {
 
     /** A message arrived from the network; it waits in the inbox for the next turn. */
     void receive(Message message) {
-        group.delivered(id, message);
+        if (!group.delivered(id, message)) {
+            trace("dropped " + SimTrace.describe(message) + ": the runtime knows this replica was removed");
+            return;
+        }
         if (retired && !recreateFor(message)) {
             return;
         }
@@ -567,7 +570,7 @@ public final class SimReplica implements ReplicaIo {
         ConfState before = confState;
         confState = applied.after();
         group.checker().observeMembership(id, index, confState);
-        group.membershipApplied(id, index, before, confState, storage().lastIndex());
+        group.membershipApplied(id, index, applied.term(), before, confState, storage().lastIndex());
         trace("applied conf change at " + index + ": " + TextFormat.shortDebugString(confState));
     }
 
