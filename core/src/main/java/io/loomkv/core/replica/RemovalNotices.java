@@ -47,6 +47,9 @@ public final class RemovalNotices {
     /** TreeMaps: the simulator's runs must not depend on hash order. */
     private final Map<Long, Removal> removed = new TreeMap<>();
     private final Map<Long, Long> lastNoticeTick = new TreeMap<>();
+    /** When a leader's message last reached this replica, and when it last asked whether it was removed. */
+    private long lastLeaderMessageTick;
+    private long lastAskTick = Long.MIN_VALUE / 2;
 
     /**
      * @param selfId the store this replica runs on (its own removal is decided by its log)
@@ -108,10 +111,42 @@ public final class RemovalNotices {
         lastNoticeTick.put(store, nowTick);
     }
 
+    /** A leader's message (an append, a heartbeat, a snapshot) reached this replica at {@code nowTick}. */
+    public void heardFromLeader(long nowTick) {
+        lastLeaderMessageTick = nowTick;
+    }
+
+    /**
+     * Whether this replica, with membership {@code conf}, should now ask that membership's stores
+     * whether they removed it (they answer with a notice, as to any message of a store they
+     * removed); records the ask. It should when its membership does not list it and no leader has
+     * reached it for two intervals: such a replica never campaigns, so it sends nothing, and if the
+     * one notice of its removal was lost nobody would tell it again (simulator seed 962). A replica
+     * catching up hears from its leader, so it does not ask.
+     */
+    public boolean askDue(ConfState conf, long nowTick) {
+        long wait = 2 * intervalTicks;
+        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || members(conf).contains(selfId)
+                || nowTick - lastLeaderMessageTick < wait || nowTick - lastAskTick < wait) {
+            return false;
+        }
+        lastAskTick = nowTick;
+        return true;
+    }
+
+    /** The stores of {@code conf} other than this one: whom to ask. */
+    public List<Long> othersIn(ConfState conf) {
+        List<Long> others = new ArrayList<>(members(conf));
+        others.remove(Long.valueOf(selfId));
+        return others;
+    }
+
     /** Forgets everything (what a replica learned of removals is in memory only: a restart replays the log). */
     public void clear() {
         removed.clear();
         lastNoticeTick.clear();
+        lastLeaderMessageTick = 0;
+        lastAskTick = Long.MIN_VALUE / 2;
     }
 
     /**

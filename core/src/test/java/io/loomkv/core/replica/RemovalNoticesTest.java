@@ -110,6 +110,24 @@ class RemovalNoticesTest {
         assertFalse(RemovalNotices.removedByItsOwnLog(3, ONE_TWO_FOUR, 8, log(log)), "the conf change at 11 may add it back");
     }
 
+    /** A replica its own membership does not list never campaigns: with no leader reaching it, it asks (every 2 intervals). */
+    @Test
+    void aReplicaOutsideItsMembershipThatNoLeaderReachesAsksItsMembers() {
+        RemovalNotices notices = new RemovalNotices(3, 10);
+        assertFalse(notices.askDue(ONE_TWO_FOUR, 19), "not yet two intervals");
+        assertTrue(notices.askDue(ONE_TWO_FOUR, 20));
+        assertEquals(List.of(1L, 2L, 4L), notices.othersIn(ONE_TWO_FOUR));
+        assertFalse(notices.askDue(ONE_TWO_FOUR, 39), "asked at 20");
+        assertTrue(notices.askDue(ONE_TWO_FOUR, 40));
+        notices.heardFromLeader(45);
+        assertFalse(notices.askDue(ONE_TWO_FOUR, 64), "a leader reached it at 45: it is catching up");
+        assertTrue(notices.askDue(ONE_TWO_FOUR, 65));
+        assertFalse(notices.askDue(ONE_TWO_THREE, 200), "listed: it campaigns when no leader reaches it");
+        assertFalse(notices.askDue(NONE, 200), "no membership: created for a leader, which will reach it");
+        notices.clear();
+        assertFalse(notices.askDue(ONE_TWO_FOUR, 19), "restarted: waits again");
+    }
+
     private static Entry confChange(long index) {
         return Entry.newBuilder().setIndex(index).setTerm(2).setType(EntryType.ENTRY_CONF_CHANGE).build();
     }

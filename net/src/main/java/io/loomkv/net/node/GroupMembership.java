@@ -193,12 +193,28 @@ final class GroupMembership {
         }
     }
 
-    /** Time passed; every few ticks a leader promotes a learner that caught up. */
+    /** A leader's message reached the replica: see {@link RemovalNotices#askDue}. */
+    void heardFromLeader() {
+        notices.heardFromLeader(ticks);
+    }
+
+    /**
+     * Time passed; every few ticks a leader promotes a learner that caught up, and a replica its
+     * own membership does not list, which no leader reached for a while, asks whether it was
+     * removed.
+     */
     void onTicks(long count, RaftNode node) {
         long before = ticks;
         ticks += count;
         if (before / PROMOTE_CHECK_TICKS != ticks / PROMOTE_CHECK_TICKS && state.isLeader()) {
             promoteCaughtUpLearners(node);
+        }
+        if (!state.removed() && !isMember(storeId) && notices.askDue(confState, ticks)) {
+            LOG.info("{}: its membership does not list this store and no leader reached it for a while: asking {}"
+                    + " whether group {} removed it", name, notices.othersIn(confState), groupId);
+            for (long member : notices.othersIn(confState)) {
+                transport.sendRemovalQuery(groupId, member, addresses.get(member));
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberChangeRequest;
 import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.node.proto.NodeStatusRequest;
+import io.loomkv.net.node.proto.RemovalQuery;
 import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.node.proto.TransferLeaderRequest;
 import io.loomkv.net.store.proto.GroupSnapshotReply;
@@ -66,6 +67,8 @@ public final class NodeMethods {
             RAFT_SERVICE_ID, 1, "loomkv.store.RaftBatch", RaftBatch.parser(), MethodAccess.PEER_ONLY);
     public static final OneWayMethod<RemovedNotice> REMOVED_NOTICE = new OneWayMethod<>(
             RAFT_SERVICE_ID, 2, "loomkv.node.RemovedNotice", RemovedNotice.parser(), MethodAccess.PEER_ONLY);
+    public static final OneWayMethod<RemovalQuery> REMOVAL_QUERY = new OneWayMethod<>(
+            RAFT_SERVICE_ID, 4, "loomkv.store.RemovalQuery", RemovalQuery.parser(), MethodAccess.PEER_ONLY);
     /** "I am alive": sent to a peer store in a tick in which nothing else was sent to it. */
     public static final OneWayMethod<StoreHeartbeat> STORE_HEARTBEAT = new OneWayMethod<>(
             RAFT_SERVICE_ID, 3, "loomkv.store.StoreHeartbeat", StoreHeartbeat.parser(), MethodAccess.PEER_ONLY);

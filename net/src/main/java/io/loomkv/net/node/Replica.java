@@ -407,12 +407,22 @@ final class Replica {
             if (state.removed()) {
                 continue;
             }
+            if (fromLeader(message)) {
+                membership.heardFromLeader();
+            }
             if (!membership.isMember(message.getFrom())) {
                 membership.noticeRemoved(message.getFrom());
             }
             return message;
         }
         return null;
+    }
+
+    private static boolean fromLeader(Message message) {
+        return switch (message.getType()) {
+            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> true;
+            default -> false;
+        };
     }
 
     private void runControl(LoopInput.Control control) {
@@ -508,6 +518,15 @@ final class Replica {
         submit(new LoopInput.Control(n -> {
             if (state.leaderId() == 0 && !state.removed() && membership.isMember(store.storeId())) {
                 n.campaign();
+            }
+        }));
+    }
+
+    /** Store {@code from} asks whether this group removed it: answered as if its Raft message had arrived. */
+    void onRemovalQuery(long from) {
+        submit(new LoopInput.Control(n -> {
+            if (!state.removed() && !membership.isMember(from)) {
+                membership.noticeRemoved(from);
             }
         }));
     }

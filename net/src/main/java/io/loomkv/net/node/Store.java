@@ -289,6 +289,12 @@ public final class Store implements AutoCloseable {
                                     reports.record(report, ctx.peerNodeId(), System.nanoTime());
                                 }
                             })
+                            .addOneWay(NodeMethods.REMOVAL_QUERY, (query, ctx) -> {
+                                Replica replica = replicas.get(query.getGroupId());
+                                if (replica != null && query.getFrom() == ctx.peerNodeId()) {
+                                    replica.onRemovalQuery(query.getFrom());
+                                }
+                            })
                             .addOneWay(NodeMethods.REMOVED_NOTICE, (notice, ctx) -> {
                                 Replica replica = replicas.get(notice.getGroupId());
                                 if (replica == null || notice.getNodeId() != config.nodeId()

@@ -2,6 +2,7 @@ package io.loomkv.net.node;
 
 import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.replica.RemovalNotices;
+import io.loomkv.net.node.proto.RemovalQuery;
 import io.loomkv.net.node.proto.RemovedNotice;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
@@ -196,6 +197,19 @@ final class StoreTransport implements AutoCloseable {
 
     PeerFaults faults() {
         return faults;
+    }
+
+    /** Asks store {@code to} whether {@code groupId} removed this store; best effort. */
+    void sendRemovalQuery(long groupId, long to, MemberAddress address) {
+        if (address == null) {
+            return;
+        }
+        try {
+            client.endpoint(address.peerAddress()).send(NodeMethods.REMOVAL_QUERY,
+                    RemovalQuery.newBuilder().setFrom(storeId).setGroupId(groupId).build());
+        } catch (RuntimeException e) {
+            LOG.debug("removal query to {} failed: {}", to, e.toString());
+        }
     }
 
     /** Tells node {@code to} that {@code removal} took it out of {@code groupId}; best effort. */

@@ -233,6 +233,9 @@ class NodePortFuzzTest {
                         .setQuiesce(QuiesceNotice.newBuilder().setTerm(random.nextLong()).setLastIndex(-1))).build()),
                 oneWay(NodeMethods.RAFT_BATCH.id(), RaftBatch.newBuilder().addMessages(GroupMessage.newBuilder().setGroupId(1)).build()),
                 oneWay(NodeMethods.REMOVED_NOTICE.id(), io.loomkv.net.node.proto.RemovedNotice.newBuilder().setNodeId(1).setFrom(3).build()),
+                oneWay(NodeMethods.REMOVED_NOTICE.id(), io.loomkv.net.node.proto.RemovedNotice.newBuilder().setNodeId(1).setFrom(3)
+                        .setGroupId(1).setRemovalIndex(1).setRemovalTerm(1).build()),
+                oneWay(NodeMethods.REMOVAL_QUERY.id(), io.loomkv.net.node.proto.RemovalQuery.newBuilder().setFrom(3).setGroupId(1).build()),
                 oneWay(0x7FFF_0002, Message.getDefaultInstance())); // no such method
     }
 

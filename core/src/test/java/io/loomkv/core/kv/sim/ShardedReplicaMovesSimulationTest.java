@@ -41,15 +41,17 @@ class ShardedReplicaMovesSimulationTest {
     }
 
     /**
-     * Seeds of the 150-seed survey that found gaps in how a removed store learns of its removal:
-     * 51 and 103 never settled (only leaders told, and the removed store's stale membership did not
-     * hold the leader), 50 failed in the Raft core (a notice retired a replica added back since,
-     * whose leader then sent the empty replica created in its place a commit index beyond its log).
-     * See core {@code RemovalNotices} and {@code RaftMembershipTest}.
+     * Seeds of the surveys that found gaps in how a removed store learns of its removal: 51 and
+     * 103 never settled (only leaders told, and the removed store's stale membership did not hold
+     * the leader), 50 failed in the Raft core (a notice retired a replica added back since, whose
+     * leader then sent the empty replica created in its place a commit index beyond its log), 529
+     * and 758 never settled (a replica that applied its own removal with plain entries after it
+     * kept going), nor did 962 (the one notice to a replica outside its own membership was lost,
+     * and such a replica sends nothing). See core {@code RemovalNotices} and {@code RaftMembershipTest}.
      */
     @Test
     void seedsThatFoundGapsInRemovalNotices() {
-        for (long seed : new long[] {50, 51, 103}) {
+        for (long seed : new long[] {50, 51, 103, 529, 758, 962}) {
             ShardedKvRun.Summary summary = ShardedKvRun.runWithReplicaMoves(seed, ShardedKvRun.CHAOS_TICKS, REPLAY, false);
             System.out.println("replica-moves seed " + summary);
         }

@@ -36,7 +36,8 @@ import java.util.function.IntFunction;
  * delayed like any) to a store it removed when it applies the removal, and any member that applied
  * it sends whenever that store's messages still reach it (at most once per election timeout). The
  * receiver believes it by {@link RemovalNotices#believes}; a replica that did drops every message
- * until it is retired, as the server's does.
+ * until it is retired, as the server's does. A replica outside its own membership that no leader
+ * reached for a while asks its members ({@link RemovalNotices#askDue}).
  *
  * <p>The simulator's replicas do not promote caught-up learners by themselves (the server's
  * {@code GroupMembership} does, except the learners a move holds back), so the planner's held
@@ -92,6 +93,9 @@ final class SimReplicaMover {
             return;
         }
         nextRoundTick = now + ROUND_TICKS;
+        for (long group : dataGroups) {
+            askIfRemoved(store.replica(SimMigrationDriver.simGroup(group)), group, now);
+        }
         KvSimMachine controller = (KvSimMachine) store.replica(SimMigrationDriver.simGroup(GroupIds.CONTROLLER_GROUP_ID)).machine();
         SlotLayout layout = controller == null ? null : controller.machine().latestConfig();
         if (layout == null) {
@@ -146,6 +150,32 @@ final class SimReplicaMover {
         }
     }
 
+    /** The server's {@code GroupMembership.onTicks}: a replica outside its own membership that no leader reached asks its members. */
+    private void askIfRemoved(SimReplica replica, long group, long now) {
+        if (replica.retired() || !replica.alive() || removed.contains(group) || !noticesOf(group).askDue(replica.confState(), now)) {
+            return;
+        }
+        for (long member : noticesOf(group).othersIn(replica.confState())) {
+            calls.call(storeId, (int) member, at -> {
+                movers.apply(at).onRemovalQuery(group, storeId);
+                return null; // A query has no answer but the notice it may bring.
+            }, reply -> { });
+        }
+    }
+
+    /** Store {@code from} asks whether {@code group} removed it: answered as its Raft message would be. */
+    private void onRemovalQuery(long group, long from) {
+        forgetIfRestarted(sim.store(storeId));
+        SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
+        if (!replica.alive() || removed.contains(group) || members(replica.confState()).contains(from)) {
+            return;
+        }
+        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick());
+        if (removal != null) {
+            notice(group, from, removal);
+        }
+    }
+
     /** Store {@code storeId}'s replica of {@code group} applied a conf change (the run dispatches every store's here). */
     void onMembershipApplied(long group, long index, long term, ConfState before, ConfState after, long lastLogIndex) {
         forgetIfRestarted(sim.store(storeId));
@@ -176,6 +206,12 @@ final class SimReplicaMover {
         }
         SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
         long from = message.getFrom();
+        switch (message.getType()) {
+            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> noticesOf(group).heardFromLeader(sim.nowTick());
+            default -> {
+                // Not a leader's message.
+            }
+        }
         if (!replica.alive() || members(replica.confState()).contains(from)) {
             return true;
         }
