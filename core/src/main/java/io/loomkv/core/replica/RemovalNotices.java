@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * How a store learns that a group removed it, for one replica: which stores this replica saw the
@@ -30,12 +31,21 @@ import java.util.TreeSet;
  * would drop entries a leader counted (simulator seed 50).
  */
 public final class RemovalNotices {
-    /** The entry whose application removed a store from the group. */
-    public record Removal(long index, long term) {
+    /**
+     * What a notice names: the entry whose application removed a store ({@code byEntry}), or, from
+     * a member that does not know that entry (it restarted from a snapshot past it), a committed
+     * entry it applied at which the store is not a member.
+     */
+    public record Removal(long index, long term, boolean byEntry) {
         public Removal {
             if (index <= 0 || term <= 0) {
                 throw new IllegalArgumentException("a removal needs a positive index and term, got " + index + "/" + term);
             }
+        }
+
+        /** The entry that removed the store. */
+        public Removal(long index, long term) {
+            this(index, term, true);
         }
     }
 
@@ -90,17 +100,24 @@ public final class RemovalNotices {
     }
 
     /**
-     * A message from {@code from} reached this replica at {@code nowTick}: the removal to tell it
-     * now, or null (not removed by an entry this replica applied, or told within the interval).
+     * A message from {@code from}, which this replica's membership does not list, reached it at
+     * {@code nowTick}: the removal to tell it now, or null (told within the interval). It names
+     * the entry that removed the store if this replica applied it, else what {@code asOfApplied}
+     * gives (a point this replica applied, or null if it cannot tell): a member that restarted
+     * from a snapshot past the removal applied no entry removing it (simulator seed 1030 never
+     * settled while such members said nothing).
      */
-    public Removal noticeDue(long from, long nowTick) {
-        Removal removal = removed.get(from);
-        if (removal == null) {
-            return null;
-        }
+    public Removal noticeDue(long from, long nowTick, Supplier<Removal> asOfApplied) {
         Long last = lastNoticeTick.get(from);
         if (last != null && nowTick - last < intervalTicks) {
             return null;
+        }
+        Removal removal = removed.get(from);
+        if (removal == null) {
+            removal = asOfApplied.get();
+            if (removal == null) {
+                return null;
+            }
         }
         lastNoticeTick.put(from, nowTick);
         return removal;
@@ -119,19 +136,33 @@ public final class RemovalNotices {
     /**
      * Whether this replica, with membership {@code conf}, should now ask that membership's stores
      * whether they removed it (they answer with a notice, as to any message of a store they
-     * removed); records the ask. It should when its membership does not list it and no leader has
-     * reached it for two intervals: such a replica never campaigns, so it sends nothing, and if the
-     * one notice of its removal was lost nobody would tell it again (simulator seed 962). A replica
-     * catching up hears from its leader, so it does not ask.
+     * removed); records the ask. It should when its membership does not list it as a voter and no
+     * leader has reached it for two intervals: such a replica (not listed, or a learner) never
+     * campaigns, so it sends nothing, and if the one notice of its removal was lost nobody would
+     * tell it again (simulator seeds 962 and 1726). A replica catching up hears from its leader,
+     * so it does not ask; the members of a learner that was not removed do not answer.
      */
     public boolean askDue(ConfState conf, long nowTick) {
         long wait = 2 * intervalTicks;
-        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || members(conf).contains(selfId)
+        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || conf.getVotersList().contains(selfId)
+                || conf.getVotersOutgoingList().contains(selfId)
                 || nowTick - lastLeaderMessageTick < wait || nowTick - lastAskTick < wait) {
             return false;
         }
         lastAskTick = nowTick;
         return true;
+    }
+
+    /**
+     * Whether an empty replica (membership {@code conf} known to be empty: created for a leader,
+     * never filled) was abandoned: no leader reached it for two intervals. Its store retires it
+     * when the configuration no longer places the group there (the group moved away before its
+     * leader filled it: simulator seed 990). It holds no membership, so it neither believes a
+     * notice nor asks; the entries it may hold it could only have acknowledged as a learner, whose
+     * acknowledgements count for nothing.
+     */
+    public boolean abandoned(ConfState conf, long nowTick) {
+        return conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 && nowTick - lastLeaderMessageTick >= 2 * intervalTicks;
     }
 
     /** The stores of {@code conf} other than this one: whom to ask. */
@@ -152,18 +183,26 @@ public final class RemovalNotices {
     /**
      * Whether replica {@code selfId}, whose membership is {@code conf} after the conf changes up to
      * {@code appliedIndex} and whose log is {@code log}, believes it was removed by
-     * {@code removal}. It does not when it knows no membership (an empty replica created since for
-     * a leader: the notice was for its predecessor). If it applied the removal, it does unless what
-     * it applied lists it again or a conf change waits in its log after that (possibly the
+     * {@code removal}. A removal names a committed entry at which the store is not a member, so a
+     * re-addition can only come after it; the replica believes the notice only while its log
+     * cannot hold one, since only then did no leader of a membership that lists it again count an
+     * entry it holds. It does not when it knows no membership (an empty replica created since for
+     * a leader: the notice was for its predecessor). If it applied the named entry, it does unless
+     * what it applied lists it again or a conf change waits in its log after that (possibly the
      * re-addition; the leader that sent it will tell it the rest). Otherwise it does when its log
-     * ends before the removal: every entry it holds is then committed (the removal is), and none
-     * can add it back; and when it holds a different entry at the removal's index: by log matching
-     * none of its entries from there on is committed, so a leader can have counted only the
-     * committed ones before. When it holds the removal entry itself, unapplied, it believes it
-     * unless a conf change follows it in its log.
+     * ends before the named entry, and when it holds a different entry at that index (by log
+     * matching none of its entries from there on is committed); when it holds the named entry,
+     * unapplied, unless a conf change follows it in its log. A notice that names a point rather
+     * than the removing entry convinces only a replica whose membership lists it.
      */
     public static boolean believes(long selfId, ConfState conf, long appliedIndex, Storage log, Removal removal) {
         if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0) {
+            return false;
+        }
+        if (!removal.byEntry() && !members(conf).contains(selfId)) {
+            // "Not a member at that point" is also true of a store added after it, such as a
+            // replica catching up from a snapshot older than its own addition: only a replica
+            // that saw itself listed takes it as a removal.
             return false;
         }
         long last = log.lastIndex();

@@ -13,6 +13,7 @@ import io.loomkv.core.raft.proto.Entry;
 import io.loomkv.core.raft.proto.EntryType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /** Who tells a removed store, and when a replica believes it was removed (see {@link RemovalNotices}). */
@@ -20,6 +21,7 @@ class RemovalNoticesTest {
     private static final ConfState ONE_TWO_THREE = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3).build();
     private static final ConfState ONE_TWO_FOUR = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(4).build();
     private static final ConfState NONE = ConfState.getDefaultInstance();
+    private static final Supplier<RemovalNotices.Removal> NO_POINT = () -> null;
 
     @Test
     void aMemberTellsARemovedStoreOncePerIntervalUntilItIsListedAgain() {
@@ -29,25 +31,42 @@ class RemovalNoticesTest {
         assertEquals(List.of(), notices.onApplied(7, 2, ONE_TWO_THREE, joint), "still in the outgoing half");
         assertEquals(List.of(3L), notices.onApplied(8, 2, joint, ONE_TWO_FOUR), "leaving the joint configuration removes it");
         assertEquals(new RemovalNotices.Removal(8, 2), notices.removalOf(3));
-        assertNull(notices.noticeDue(4, 100), "a member is told nothing");
+        assertNull(notices.noticeDue(4, 100, NO_POINT), "a member is told nothing");
 
-        assertEquals(new RemovalNotices.Removal(8, 2), notices.noticeDue(3, 100));
-        assertNull(notices.noticeDue(3, 109), "within the interval");
-        assertEquals(new RemovalNotices.Removal(8, 2), notices.noticeDue(3, 110));
+        assertEquals(new RemovalNotices.Removal(8, 2), notices.noticeDue(3, 100, NO_POINT));
+        assertNull(notices.noticeDue(3, 109, NO_POINT), "within the interval");
+        assertEquals(new RemovalNotices.Removal(8, 2), notices.noticeDue(3, 110, NO_POINT));
         notices.sent(3, 200);
-        assertNull(notices.noticeDue(3, 205));
+        assertNull(notices.noticeDue(3, 205, NO_POINT));
 
         ConfState back = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(4).addLearners(3).build();
         notices.onApplied(12, 3, ONE_TWO_FOUR, back);
         assertNull(notices.removalOf(3), "added back: nothing to tell");
-        assertNull(notices.noticeDue(3, 500));
+        assertNull(notices.noticeDue(3, 500, NO_POINT));
+    }
+
+    /** A member that restarted from a snapshot past the removal names a point it applied instead (seed 1030). */
+    @Test
+    void aMemberThatNeverAppliedTheRemovalNamesAPointItApplied() {
+        RemovalNotices notices = new RemovalNotices(1, 10);
+        RemovalNotices.Removal point = new RemovalNotices.Removal(42, 5, false);
+        assertEquals(point, notices.noticeDue(3, 100, () -> point));
+        assertNull(notices.noticeDue(3, 105, () -> point), "within the interval");
+        assertNull(notices.noticeDue(4, 105, NO_POINT), "nothing to name");
+        notices.onApplied(50, 5, ONE_TWO_THREE, ONE_TWO_FOUR);
+        assertEquals(new RemovalNotices.Removal(50, 5), notices.noticeDue(3, 120, () -> point), "the entry, once applied");
+
+        MemoryStorage log = log(entries(1, 1, 13));
+        assertTrue(RemovalNotices.believes(3, ONE_TWO_THREE, 12, log, point), "it saw itself listed, and its log ends before 42");
+        assertFalse(RemovalNotices.believes(3, ONE_TWO_FOUR, 12, log, point),
+                "a replica catching up from a snapshot older than its addition is not a member at 42 either");
     }
 
     @Test
     void itsOwnRemovalIsNotAStoreToTell() {
         RemovalNotices notices = new RemovalNotices(3, 10);
         assertEquals(List.of(), notices.onApplied(8, 2, ONE_TWO_THREE, ONE_TWO_FOUR));
-        assertNull(notices.noticeDue(3, 100));
+        assertNull(notices.noticeDue(3, 100, NO_POINT));
         assertThrows(IllegalArgumentException.class, () -> new RemovalNotices.Removal(0, 1));
         assertThrows(IllegalArgumentException.class, () -> new RemovalNotices(1, 0));
     }
@@ -122,10 +141,21 @@ class RemovalNoticesTest {
         notices.heardFromLeader(45);
         assertFalse(notices.askDue(ONE_TWO_FOUR, 64), "a leader reached it at 45: it is catching up");
         assertTrue(notices.askDue(ONE_TWO_FOUR, 65));
-        assertFalse(notices.askDue(ONE_TWO_THREE, 200), "listed: it campaigns when no leader reaches it");
+        assertFalse(notices.askDue(ONE_TWO_THREE, 200), "a voter: it campaigns when no leader reaches it");
+        assertTrue(notices.askDue(ONE_TWO_FOUR.toBuilder().addLearners(3).build(), 200), "a learner never campaigns");
         assertFalse(notices.askDue(NONE, 200), "no membership: created for a leader, which will reach it");
         notices.clear();
         assertFalse(notices.askDue(ONE_TWO_FOUR, 19), "restarted: waits again");
+    }
+
+    /** An empty replica no leader reached for two intervals was abandoned (seed 990); one that knows a membership is not. */
+    @Test
+    void anEmptyReplicaNoLeaderReachesIsAbandoned() {
+        RemovalNotices notices = new RemovalNotices(4, 10);
+        notices.heardFromLeader(100);
+        assertFalse(notices.abandoned(NONE, 119));
+        assertTrue(notices.abandoned(NONE, 120));
+        assertFalse(notices.abandoned(ONE_TWO_FOUR, 500), "it knows a membership: notices and asks decide");
     }
 
     private static Entry confChange(long index) {

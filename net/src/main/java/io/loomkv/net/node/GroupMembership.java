@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,12 +86,15 @@ final class GroupMembership {
      * commit, so tell it (at most once per election timeout per store). Any member does, not only
      * the leader: the removed store talks only to its stale membership (see {@link RemovalNotices}).
      */
-    void noticeRemoved(long id) {
-        MemberAddress address = removedAddresses.get(id);
+    void noticeRemoved(long id, Supplier<RemovalNotices.Removal> appliedPoint) {
+        if (confState.getVotersCount() == 0 && confState.getLearnersCount() == 0) {
+            return; // An empty replica knows no membership to speak of.
+        }
+        MemberAddress address = removedAddresses.containsKey(id) ? removedAddresses.get(id) : addresses.get(id);
         if (address == null) {
             return;
         }
-        RemovalNotices.Removal removal = notices.noticeDue(id, ticks);
+        RemovalNotices.Removal removal = notices.noticeDue(id, ticks, appliedPoint);
         if (removal != null) {
             transport.sendRemovedNotice(groupId, id, address, removal);
         }
@@ -193,6 +197,19 @@ final class GroupMembership {
         }
     }
 
+    /**
+     * Retires this replica if it is empty and abandoned ({@link RemovalNotices#abandoned}): the
+     * placement driver asks, on the replica's turn, for a managed group the configuration no
+     * longer places on this store.
+     */
+    void retireIfAbandoned() {
+        if (!state.removed() && notices.abandoned(confState, ticks)) {
+            LOG.warn("{}: empty replica, no leader reached it for two election timeouts and group {} is no longer placed"
+                    + " here; the replica stops", name, groupId);
+            state.markRemoved();
+        }
+    }
+
     /** A leader's message reached the replica: see {@link RemovalNotices#askDue}. */
     void heardFromLeader() {
         notices.heardFromLeader(ticks);
@@ -200,8 +217,8 @@ final class GroupMembership {
 
     /**
      * Time passed; every few ticks a leader promotes a learner that caught up, and a replica its
-     * own membership does not list, which no leader reached for a while, asks whether it was
-     * removed.
+     * own membership does not list as a voter, which no leader reached for a while, asks whether
+     * it was removed.
      */
     void onTicks(long count, RaftNode node) {
         long before = ticks;
@@ -209,9 +226,9 @@ final class GroupMembership {
         if (before / PROMOTE_CHECK_TICKS != ticks / PROMOTE_CHECK_TICKS && state.isLeader()) {
             promoteCaughtUpLearners(node);
         }
-        if (!state.removed() && !isMember(storeId) && notices.askDue(confState, ticks)) {
-            LOG.info("{}: its membership does not list this store and no leader reached it for a while: asking {}"
-                    + " whether group {} removed it", name, notices.othersIn(confState), groupId);
+        if (!state.removed() && notices.askDue(confState, ticks)) {
+            LOG.info("{}: its membership does not list this store as a voter and no leader reached it for a while:"
+                    + " asking {} whether group {} removed it", name, notices.othersIn(confState), groupId);
             for (long member : notices.othersIn(confState)) {
                 transport.sendRemovalQuery(groupId, member, addresses.get(member));
             }

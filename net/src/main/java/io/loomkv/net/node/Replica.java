@@ -411,11 +411,25 @@ final class Replica {
                 membership.heardFromLeader();
             }
             if (!membership.isMember(message.getFrom())) {
-                membership.noticeRemoved(message.getFrom());
+                membership.noticeRemoved(message.getFrom(), this::appliedPoint);
             }
             return message;
         }
         return null;
+    }
+
+    /**
+     * The last entry handed to the applier, as a removed notice names it for a store the
+     * membership does not list (see {@link RemovalNotices#noticeDue}); null if there is none.
+     */
+    private RemovalNotices.Removal appliedPoint() {
+        long applied = node.status().appliedIndex();
+        try {
+            long term = applied > 0 ? storage.term(applied) : 0;
+            return term > 0 ? new RemovalNotices.Removal(applied, term, false) : null;
+        } catch (RuntimeException e) {
+            return null; // Compacted or not yet in the log: say nothing this time.
+        }
     }
 
     private static boolean fromLeader(Message message) {
@@ -522,11 +536,16 @@ final class Replica {
         }));
     }
 
+    /** On the replica's turn: see {@link GroupMembership#retireIfAbandoned}. */
+    void retireIfAbandoned() {
+        membership.retireIfAbandoned();
+    }
+
     /** Store {@code from} asks whether this group removed it: answered as if its Raft message had arrived. */
     void onRemovalQuery(long from) {
         submit(new LoopInput.Control(n -> {
             if (!state.removed() && !membership.isMember(from)) {
-                membership.noticeRemoved(from);
+                membership.noticeRemoved(from, this::appliedPoint);
             }
         }));
     }

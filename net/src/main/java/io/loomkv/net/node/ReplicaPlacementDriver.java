@@ -112,6 +112,12 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 host.dropReplica(group);
                 continue;
             }
+            if (!target.contains(host.storeId()) && replica.confState().getVotersCount() == 0
+                    && replica.confState().getLearnersCount() == 0) {
+                // An empty replica the group moved away from before its leader filled it.
+                replica.submit(new LoopInput.Control(node -> replica.retireIfAbandoned()));
+                continue;
+            }
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
             if (ReplicaMovePlanner.needsStep(leads, replica.configNumber(), layout.version(), replica.confState(), target)) {
                 step(replica, target);

@@ -308,7 +308,7 @@ public final class Store implements AutoCloseable {
                                     return;
                                 }
                                 replica.onRemovedNotice(notice.getFrom(), new RemovalNotices.Removal(notice.getRemovalIndex(),
-                                        notice.getRemovalTerm()));
+                                        notice.getRemovalTerm(), !notice.getRemovalEntryUnknown()));
                             })
                             .add(NodeMethods.MIGRATION, (request, ctx) -> {
                                 heard(ctx);

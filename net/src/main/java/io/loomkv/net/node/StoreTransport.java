@@ -220,7 +220,8 @@ final class StoreTransport implements AutoCloseable {
         try {
             client.endpoint(address.peerAddress()).send(NodeMethods.REMOVED_NOTICE,
                     RemovedNotice.newBuilder().setNodeId(to).setFrom(storeId).setGroupId(groupId)
-                            .setRemovalIndex(removal.index()).setRemovalTerm(removal.term()).build());
+                            .setRemovalIndex(removal.index()).setRemovalTerm(removal.term())
+                            .setRemovalEntryUnknown(!removal.byEntry()).build());
         } catch (RuntimeException e) {
             LOG.debug("removed notice to {} failed: {}", to, e.toString());
         }

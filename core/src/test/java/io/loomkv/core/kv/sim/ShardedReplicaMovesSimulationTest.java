@@ -47,11 +47,13 @@ class ShardedReplicaMovesSimulationTest {
      * leader then sent the empty replica created in its place a commit index beyond its log), 529
      * and 758 never settled (a replica that applied its own removal with plain entries after it
      * kept going), nor did 962 (the one notice to a replica outside its own membership was lost,
-     * and such a replica sends nothing). See core {@code RemovalNotices} and {@code RaftMembershipTest}.
+     * and such a replica sends nothing; 1726: so does a learner), 990 (an empty replica whose group moved away before its
+     * leader filled it) and 1030 (the members had restarted from a snapshot past the removal, so
+     * none had applied the entry to name). See core {@code RemovalNotices} and {@code RaftMembershipTest}.
      */
     @Test
     void seedsThatFoundGapsInRemovalNotices() {
-        for (long seed : new long[] {50, 51, 103, 529, 758, 962}) {
+        for (long seed : new long[] {50, 51, 103, 529, 758, 962, 990, 1030, 1726}) {
             ShardedKvRun.Summary summary = ShardedKvRun.runWithReplicaMoves(seed, ShardedKvRun.CHAOS_TICKS, REPLAY, false);
             System.out.println("replica-moves seed " + summary);
         }

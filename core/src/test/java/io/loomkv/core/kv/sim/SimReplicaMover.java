@@ -124,6 +124,10 @@ final class SimReplicaMover {
             return;
         }
         List<Long> target = layout.replicas(group);
+        if (!target.contains((long) storeId) && noticesOf(group).abandoned(replica.confState(), sim.nowTick())) {
+            removed.add(group); // The server's GroupMembership.retireIfAbandoned: retired at the next round.
+            return;
+        }
         KvSimMachine machine = (KvSimMachine) replica.machine();
         if (!ReplicaMovePlanner.needsStep(replica.isLeader(), machine.machine().configNumber(), layout.version(),
                 replica.confState(), target)) {
@@ -170,10 +174,21 @@ final class SimReplicaMover {
         if (!replica.alive() || removed.contains(group) || members(replica.confState()).contains(from)) {
             return;
         }
-        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick());
+        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick(), () -> appliedPoint(replica));
         if (removal != null) {
             notice(group, from, removal);
         }
+    }
+
+    /** The server's {@code Replica.appliedPoint}: the last entry handed to the state machine, or null. */
+    private static RemovalNotices.Removal appliedPoint(SimReplica replica) {
+        ConfState conf = replica.confState();
+        long applied = replica.status().appliedIndex();
+        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || applied <= 0) {
+            return null;
+        }
+        long term = replica.storage().term(applied);
+        return term > 0 ? new RemovalNotices.Removal(applied, term, false) : null;
     }
 
     /** Store {@code storeId}'s replica of {@code group} applied a conf change (the run dispatches every store's here). */
@@ -215,7 +230,7 @@ final class SimReplicaMover {
         if (!replica.alive() || members(replica.confState()).contains(from)) {
             return true;
         }
-        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick());
+        RemovalNotices.Removal removal = noticesOf(group).noticeDue(from, sim.nowTick(), () -> appliedPoint(replica));
         if (removal != null) {
             notice(group, from, removal);
         }
