@@ -113,8 +113,9 @@ final class GroupMembership {
                     + " knows no membership yet or its log may hold a re-addition", name, from, removal.index(), removal.term(), groupId);
             return;
         }
-        LOG.warn("{}: store {} says entry {} removed this store from group {}; the replica stops serving", name, from,
-                removal.index(), groupId);
+        String what = removal.byEntry() ? "entry " + removal.index() + " removed this store from group " + groupId
+                : "this store is not a member of group " + groupId + " as of entry " + removal.index() + ", which it applied";
+        LOG.warn("{}: store {} says {}; the replica stops serving", name, from, what);
         state.markRemoved();
     }
 

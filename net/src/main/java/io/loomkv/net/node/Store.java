@@ -984,6 +984,11 @@ public final class Store implements AutoCloseable {
         return replica == null ? "no replica of group " + groupId + " here" : replica.state().unavailableReason();
     }
 
+    /** This store's replica of {@code groupId}, or null (tests reach a replica's turn through it). */
+    Replica replica(long groupId) {
+        return replicas.get(groupId);
+    }
+
     public boolean isQuiet(long groupId) {
         Replica replica = replicas.get(groupId);
         return replica != null && replica.isQuiet();

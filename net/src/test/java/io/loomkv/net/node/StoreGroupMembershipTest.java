@@ -13,6 +13,9 @@ import io.loomkv.net.node.proto.NodeStatusReply;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -124,6 +127,89 @@ class StoreGroupMembershipTest {
                 }
                 client.put(key, "after");
                 assertEquals(Optional.of("after"), client.get(key));
+            }
+        }
+    }
+
+    /**
+     * A learner never campaigns, so one removed while its store was down (the leader's notice went
+     * nowhere) sends nothing when it comes back: it asks the stores of its membership once no
+     * leader reached it for two election timeouts, and they answer with the notice (simulator seed
+     * 1726). The leader holds store 4's promotion, as a replica move's joint change does.
+     */
+    @Test
+    void aRemovedLearnerThatMissedItsNoticeAsksAndStops() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll()) {
+            cluster.awaitLeaders();
+            MemberAddress fourth = cluster.reserve(4);
+            try (KvClient client = cluster.client()) {
+                Replica leading = cluster.awaitLeader(TARGET).replica(TARGET);
+                CompletableFuture<Void> held = new CompletableFuture<>();
+                assertTrue(leading.submit(new LoopInput.Control(n -> {
+                    leading.holdPromotion(Set.of(4L));
+                    held.complete(null);
+                })));
+                held.get(10, TimeUnit.SECONDS);
+                Store joined = cluster.start(4);
+                AdminReply added = client.addMember(TARGET, 4, MemberAddress.format(fourth.clientAddress()),
+                        MemberAddress.format(fourth.peerAddress()));
+                assertTrue(added.getOk(), added.getMessage());
+                LocalCluster.awaitCondition("store 4 applied its addition as a learner", () -> joined.replica(TARGET) != null
+                        && joined.replica(TARGET).confState().getLearnersList().contains(4L));
+                cluster.stop(4);
+                AdminReply removed = client.removeMember(TARGET, 4);
+                assertTrue(removed.getOk(), removed.getMessage());
+                LocalCluster.awaitCondition(() -> "group " + TARGET + " without store 4", () -> client.status(
+                        cluster.address(cluster.awaitLeader(TARGET).storeId()).clientAddress(), TARGET).getMembersCount() == 3);
+
+                Store returned = cluster.start(4);
+                LocalCluster.awaitCondition("store 4 asks and learns it left group " + TARGET,
+                        () -> returned.unavailableReason(TARGET) != null);
+                assertEquals(List.of(1L, 2L, 3L), voters(client, cluster, TARGET));
+            }
+        }
+    }
+
+    /**
+     * Stores 1 and 2 restarted from snapshots taken after they applied store 3's removal, so
+     * neither applied the removing entry since; store 3, down meanwhile, comes back with its old
+     * membership and campaigns at them (the leader, store 4, is not in that membership). They name
+     * the entry they last applied instead, and store 3, whose membership lists it, takes that as
+     * its removal (simulator seed 1030 never settled while such members said nothing).
+     */
+    @Test
+    void membersThatRestartedPastTheRemovalStillTellTheRemovedStore() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 20, GROUPS).startAll()) {
+            cluster.awaitLeaders();
+            MemberAddress fourth = cluster.reserve(4);
+            try (KvClient client = cluster.client()) {
+                cluster.stop(3);
+                cluster.start(4);
+                AdminReply added = client.addMember(TARGET, 4, MemberAddress.format(fourth.clientAddress()),
+                        MemberAddress.format(fourth.peerAddress()));
+                assertTrue(added.getOk(), added.getMessage());
+                LocalCluster.awaitCondition(() -> "store 4 is a voter of group " + TARGET, () -> voters(client, cluster, TARGET).contains(4L));
+                StoreRoutingTest.transferTo(cluster, client, TARGET, 4);
+                AdminReply removed = client.removeMember(TARGET, 3);
+                assertTrue(removed.getOk(), removed.getMessage());
+                LocalCluster.awaitCondition(() -> "group " + TARGET + " without store 3", () -> voters(client, cluster, TARGET)
+                        .equals(List.of(1L, 2L, 4L)));
+                for (int i = 0; i < 100; i++) {
+                    client.put(cluster.keyIn(TARGET, "past" + i), "v" + i); // Snapshots every 20 entries.
+                }
+                for (long store : List.of(1L, 2L)) {
+                    long applied = cluster.node(store).appliedIndex(TARGET);
+                    LocalCluster.awaitCondition("store " + store + " snapshotted past the removal",
+                            () -> cluster.node(store).snapshotIndex(TARGET) >= applied - 20);
+                    cluster.stop(store);
+                    cluster.start(store);
+                    cluster.awaitLeader(TARGET);
+                }
+                StoreRoutingTest.transferTo(cluster, client, TARGET, 4);
+
+                Store returned = cluster.start(3);
+                LocalCluster.awaitCondition("store 3 learns it left group " + TARGET, () -> returned.unavailableReason(TARGET) != null);
+                assertEquals(Optional.of("v99"), client.get(cluster.keyIn(TARGET, "past99")));
             }
         }
     }
