@@ -295,15 +295,17 @@ final class MigrationDriver implements AutoCloseable {
     /**
      * Asks the replicas of {@code group} in turn; the first OK reply, or null. Its stores are the
      * ones last seen in a configuration; a group this store never saw (it restarted after the
-     * group left) is looked up in configuration {@code config - 1}, the last one a group that
-     * moves slots at {@code config} is in.
+     * group left) is looked up in configurations {@code config - 1} and {@code config}: the source
+     * of a pull at {@code config} owned its slots in the one before, the new owner of a hand-off
+     * owns them in {@code config} itself, and may have joined there (simulator seed 4187: a group
+     * that joined at 4 and left at 5 was looked up in 3 only, and its slots never left the old owner).
      */
     private KvReply askGroup(long group, long config, KvRequest request) throws InterruptedException {
         remember(host.layout().current());
-        if (!knownReplicas.containsKey(group) && config > 1) {
-            Layout previous = queryController(config - 1);
-            if (previous != null) {
-                remember(SlotLayout.fromProto(previous));
+        for (long number = Math.max(1, config - 1); number <= config && !knownReplicas.containsKey(group); number++) {
+            Layout layout = queryController(number);
+            if (layout != null) {
+                remember(SlotLayout.fromProto(layout));
             }
         }
         List<Long> stores = knownReplicas.get(group);

@@ -59,6 +59,16 @@ class ShardedReplicaMovesSimulationTest {
         }
     }
 
+    /**
+     * Seed 4187 never settled: the leader of the old owner restarted, forgot which stores host the
+     * new owner, and looked it up in the configuration before the move, which the new owner (it
+     * joined in the move's own configuration, and left in the next) was not in.
+     */
+    @Test
+    void aSeedThatFoundAGapInFindingTheNewOwner() {
+        System.out.println("replica-moves seed " + ShardedKvRun.runWithReplicaMoves(4187, ShardedKvRun.CHAOS_TICKS, REPLAY, false));
+    }
+
     /** A seed is a bug report only if it replays: the same seed runs the same run, step for step. */
     @Test
     void aSeedReplaysTheSameRun() {

@@ -235,10 +235,10 @@ final class SimMigrationDriver {
 
     /** A store of {@code group} to ask, in turn (0 when none is known): as the server looks them up. */
     private int askStore(long group, long config) {
-        if (!knownReplicas.containsKey(group) && config > 1) {
-            Layout previous = queryController(config - 1);
-            if (previous != null) {
-                remember(SlotLayout.fromProto(previous));
+        for (long number = Math.max(1, config - 1); number <= config && !knownReplicas.containsKey(group); number++) {
+            Layout layout = queryController(number);
+            if (layout != null) {
+                remember(SlotLayout.fromProto(layout));
             }
         }
         List<Long> stores = knownReplicas.get(group);
