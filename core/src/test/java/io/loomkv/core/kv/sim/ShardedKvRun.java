@@ -429,6 +429,9 @@ public final class ShardedKvRun {
             return false;
         }
         SlotLayout latest = latestConfig();
+        if (latest == null) {
+            return false; // No controller replica is up yet (the stores restarted at healing are still starting).
+        }
         for (long group : DATA_GROUPS) {
             KvSimMachine leader = leaderMachine(group);
             // The leader the checks read from has applied everything any replica applied (so
