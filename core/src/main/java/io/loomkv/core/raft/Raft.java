@@ -1021,12 +1021,15 @@ final class Raft {
     }
 
     private void handleHeartbeat(Message m) {
-        if (m.getCommit() > raftLog.lastIndex() && raftLog.lastIndex() == 0 && tracker.progress().isEmpty()) {
-            // No log and no membership: a replica its store created anew for this leader after
-            // retiring the one the leader's progress still counts (removed from the group, then
-            // added back). The leader matched entries this replica never held: say so, and it
-            // starts over from nothing. A replica that knows a membership and lost entries still
-            // fails below, since its acknowledgements counted towards commits.
+        if (m.getCommit() > raftLog.lastIndex() && (config.createdForLeader() || !tracker.config().voters().contains(id))) {
+            // A replica its store created anew for this leader, possibly after retiring one the
+            // leader's progress still counts (removed from the group, then added back; a response
+            // of the retired one may even arrive after the leader started over: simulator seed
+            // 7514), or a node that is not a voter in its own membership. The leader matched
+            // entries this replica never held: say so, and it starts over from this replica's
+            // end. Nothing is lost: every entry a new replica acknowledged is in its log, and a
+            // non-voter's acknowledgements never counted towards a commit. Any other node that
+            // lost acknowledged entries still fails below.
             send(Message.newBuilder().setType(MessageType.MSG_HEARTBEAT_RESP).setTo(m.getFrom()).setContext(m.getContext())
                     .setLeaseTick(m.getLeaseTick()).setReject(true).setRejectHint(raftLog.lastIndex()));
             return;

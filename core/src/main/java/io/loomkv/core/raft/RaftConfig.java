@@ -28,6 +28,10 @@ package io.loomkv.core.raft;
  * @param maxPendingReads read requests waiting for confirmation at once
  * @param appliedIndex the index the state machine has applied up to when the node (re)starts;
  *     0 means "the snapshot index" (the state machine was restored from the snapshot)
+ * @param createdForLeader the runtime created this node's empty log just now for a leader's
+ *     message (a Multi-Raft store filling a new replica): a leader's heartbeat whose commit index
+ *     the log does not reach then comes from what an earlier replica on the same store
+ *     acknowledged, and is answered with a rejection instead of failing the node
  */
 public record RaftConfig(
         long id,
@@ -47,7 +51,8 @@ public record RaftConfig(
         int maxSnapshotChunkBytes,
         long maxSnapshotSizeBytes,
         int maxPendingReads,
-        long appliedIndex) {
+        long appliedIndex,
+        boolean createdForLeader) {
 
     public RaftConfig {
         if (id <= 0) {
@@ -119,6 +124,7 @@ public record RaftConfig(
         b.maxSnapshotSizeBytes = maxSnapshotSizeBytes;
         b.maxPendingReads = maxPendingReads;
         b.appliedIndex = appliedIndex;
+        b.createdForLeader = createdForLeader;
         return b;
     }
 
@@ -145,6 +151,7 @@ public record RaftConfig(
         private long maxSnapshotSizeBytes = 64L << 30;
         private int maxPendingReads = 65_536;
         private long appliedIndex;
+        private boolean createdForLeader;
 
         private Builder(long id) {
             this.id = id;
@@ -167,6 +174,7 @@ public record RaftConfig(
         public Builder maxSnapshotSizeBytes(long v) { maxSnapshotSizeBytes = v; return this; }
         public Builder maxPendingReads(int v) { maxPendingReads = v; return this; }
         public Builder appliedIndex(long v) { appliedIndex = v; return this; }
+        public Builder createdForLeader(boolean v) { createdForLeader = v; return this; }
 
         /** Sets LEASE_BASED reads with the given lease (requires checkQuorum). */
         public Builder leaseReads(int leaseTicks) {
@@ -179,7 +187,7 @@ public record RaftConfig(
             return new RaftConfig(id, electionTimeoutTicks, heartbeatTicks, randomSeed, preVote, checkQuorum,
                     readOnlyOption, leaseTicks, maxEntriesPerAppend, maxAppendSizeBytes, maxInflightAppends,
                     maxInflightBytes, maxCommittedSizePerReadyBytes, maxUncommittedEntriesBytes, maxSnapshotChunkBytes,
-                    maxSnapshotSizeBytes, maxPendingReads, appliedIndex);
+                    maxSnapshotSizeBytes, maxPendingReads, appliedIndex, createdForLeader);
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.TextFormat;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeTransition;
@@ -91,6 +92,38 @@ class RaftMembershipTest {
         assertEquals(last + 1, c.node(4).status().commitIndex());
         assertEquals(last + 1, c.node(1).status().progress().get(4L).match());
         assertEquals(List.of(4L), c.node(4).status().confState().getLearnersList());
+    }
+
+    /**
+     * The same for a replacement that already knows a membership, even one that lists it as a
+     * voter (it took an old snapshot, and then a heartbeat computed from its predecessor's
+     * acknowledgements arrived: simulator seed 7514), when its runtime says it created the replica
+     * for the leader; and for a learner, whose acknowledgements never counted.
+     */
+    @Test
+    void aReplicaCreatedForItsLeaderOrALearnerInPlaceOfOneTheLeaderMatchedIsStartedOver() {
+        ConfState voter = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3).addVoters(4).build();
+        ConfState learner = ConfState.newBuilder().addVoters(1).addVoters(2).addVoters(3).addLearners(4).build();
+        for (ConfState known : List.of(voter, learner)) {
+            TestCluster c = TestCluster.of(3);
+            c.elect(1);
+            c.propose(1, "first");
+            c.snapshotAndCompact(1);
+            c.add(4, new MemoryStorage(), TestCluster.defaults(4).build());
+            c.node(1).proposeConfChange(simple(ConfChangeType.CONF_CHANGE_ADD_LEARNER_NODE, 4L));
+            c.stabilize();
+            c.propose(1, "a");
+            long last = c.node(1).status().commitIndex();
+            assertEquals(last, c.node(1).status().progress().get(4L).match());
+
+            MemoryStorage replacement = new MemoryStorage();
+            replacement.setBootstrapConfState(known);
+            c.add(4, replacement, TestCluster.defaults(4).createdForLeader(known == voter).build());
+            c.tickAll(3);
+            c.propose(1, "b");
+            assertEquals(last + 1, c.node(4).status().commitIndex(), TextFormat.shortDebugString(known));
+            assertEquals(last + 1, c.node(1).status().progress().get(4L).match());
+        }
     }
 
     /** A replica that knows a membership and lost entries it acknowledged still fails: its acknowledgements counted. */

@@ -99,7 +99,7 @@ final class Replica {
     private final KvStateMachine machine;
 
     private Replica(long groupId, StoreContext store, GroupStorage storage, KvStateMachine stateMachine,
-            KvEngine engine) {
+            KvEngine engine, boolean createdForLeader) {
         this.groupId = groupId;
         this.engine = engine;
         this.tracker = new ProposalTracker(store.metrics().proposalsFailed());
@@ -110,7 +110,8 @@ final class Replica {
         // Raft hands over the committed log from the snapshot on, even where a persistent engine has
         // applied further: the driver must re-apply the membership changes in it (the applier skips
         // the entries the state machine already has).
-        this.node = new RaftNode(raftConfig(config, groupId, storage.snapshotMetadata().getIndex()), storage);
+        this.node = new RaftNode(raftConfig(config, groupId, storage.snapshotMetadata().getIndex())
+                .toBuilder().createdForLeader(createdForLeader).build(), storage);
         this.tickNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.nextTickNanos = System.nanoTime() + tickNanos;
         this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
@@ -150,8 +151,17 @@ final class Replica {
      * engine ({@link GroupEngines#open}), then the log after what that restored.
      */
     static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots) throws IOException {
+        return open(groupId, store, storage, ownedSlots, false);
+    }
+
+    /**
+     * As {@link #open(long, StoreContext, GroupStorage, SlotSet)}; {@code createdForLeader} when the
+     * storage was created empty just now for a leader's message ({@link RaftConfig#createdForLeader()}).
+     */
+    static Replica open(long groupId, StoreContext store, GroupStorage storage, SlotSet ownedSlots, boolean createdForLeader)
+            throws IOException {
         KvStateMachine stateMachine = store.engines().open(groupId, store.limits(), ownedSlots, storage, MAX_SNAPSHOT_BYTES);
-        return new Replica(groupId, store, storage, stateMachine, stateMachine.engine());
+        return new Replica(groupId, store, storage, stateMachine, stateMachine.engine(), createdForLeader);
     }
 
     private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex) {

@@ -856,7 +856,8 @@ public final class Store implements AutoCloseable {
                 return; // A move here waits for another to finish, or the message is stale; the leader retries.
             }
             GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
-            replicas.put(group, Replica.open(group, context, storage, slotsOf(group)));
+            boolean empty = storage.lastIndex() == 0 && storage.snapshotMetadata().getIndex() == 0;
+            replicas.put(group, Replica.open(group, context, storage, slotsOf(group), empty));
             LOG.info("store {}: created a replica of group {} for its leader to fill", config.nodeId(), group);
         } catch (IOException | RuntimeException e) {
             LOG.warn("store {}: could not create a replica of group {}: {}", config.nodeId(), group, e.toString());

@@ -78,8 +78,8 @@ public final class Progress {
 
     /**
      * Starts over with a follower whose log ends at {@code lastIndex}, below what it matched: the
-     * only way match moves down, for a replica its store replaced with an empty one (a node that
-     * lost an acknowledged entry of its own fails instead).
+     * only way match moves down, for a non-voter its store replaced with an empty one (a voter
+     * that lost an acknowledged entry of its own fails instead).
      */
     public void restartFrom(long lastIndex) {
         if (lastIndex >= match) {

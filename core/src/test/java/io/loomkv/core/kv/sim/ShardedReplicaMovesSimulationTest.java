@@ -44,7 +44,8 @@ class ShardedReplicaMovesSimulationTest {
      * Seeds of the surveys that found gaps in how a removed store learns of its removal: 51 and
      * 103 never settled (only leaders told, and the removed store's stale membership did not hold
      * the leader), 50 failed in the Raft core (a notice retired a replica added back since, whose
-     * leader then sent the empty replica created in its place a commit index beyond its log), 529
+     * leader then sent the empty replica created in its place a commit index beyond its log; 7514:
+     * such a heartbeat was still on its way when the new replica had taken an old snapshot), 529
      * and 758 never settled (a replica that applied its own removal with plain entries after it
      * kept going), nor did 962 (the one notice to a replica outside its own membership was lost,
      * and such a replica sends nothing; 1726: so does a learner), 990 (an empty replica whose group moved away before its
@@ -53,7 +54,7 @@ class ShardedReplicaMovesSimulationTest {
      */
     @Test
     void seedsThatFoundGapsInRemovalNotices() {
-        for (long seed : new long[] {50, 51, 103, 529, 758, 962, 990, 1030, 1726}) {
+        for (long seed : new long[] {50, 51, 103, 529, 758, 962, 990, 1030, 1726, 7514}) {
             ShardedKvRun.Summary summary = ShardedKvRun.runWithReplicaMoves(seed, ShardedKvRun.CHAOS_TICKS, REPLAY, false);
             System.out.println("replica-moves seed " + summary);
         }

@@ -85,6 +85,8 @@ public final class SimReplica implements ReplicaIo {
      * allows, creates a new, empty replica in its place.
      */
     private boolean retired;
+    /** The next start is of an empty replica created for a leader's message (the server's RaftConfig.createdForLeader). */
+    private boolean createdForLeader;
 
     SimReplica(SimStore store, SimGroup group) {
         this.store = store;
@@ -220,6 +222,8 @@ public final class SimReplica implements ReplicaIo {
         if (options.leaseReads()) {
             config.leaseReads(options.electionTimeoutTicks() * 2 / 3);
         }
+        config.createdForLeader(createdForLeader);
+        createdForLeader = false;
         driver = new ReplicaDriver(new RaftNode(config.build(), storage), this);
     }
 
@@ -315,6 +319,7 @@ public final class SimReplica implements ReplicaIo {
             return false;
         }
         retired = false;
+        createdForLeader = true;
         store.run("creating a replica for its leader", this::start);
         trace("created an empty replica for its leader to fill");
         return driver != null;
