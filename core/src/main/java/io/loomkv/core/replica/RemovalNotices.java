@@ -144,7 +144,7 @@ public final class RemovalNotices {
      */
     public boolean askDue(ConfState conf, long nowTick) {
         long wait = 2 * intervalTicks;
-        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || conf.getVotersList().contains(selfId)
+        if (knowsNoMembership(conf) || conf.getVotersList().contains(selfId)
                 || conf.getVotersOutgoingList().contains(selfId)
                 || nowTick - lastLeaderMessageTick < wait || nowTick - lastAskTick < wait) {
             return false;
@@ -162,7 +162,7 @@ public final class RemovalNotices {
      * acknowledgements count for nothing.
      */
     public boolean abandoned(ConfState conf, long nowTick) {
-        return conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 && nowTick - lastLeaderMessageTick >= 2 * intervalTicks;
+        return knowsNoMembership(conf) && nowTick - lastLeaderMessageTick >= 2 * intervalTicks;
     }
 
     /** The stores of {@code conf} other than this one: whom to ask. */
@@ -196,7 +196,7 @@ public final class RemovalNotices {
      * than the removing entry convinces only a replica whose membership lists it.
      */
     public static boolean believes(long selfId, ConfState conf, long appliedIndex, Storage log, Removal removal) {
-        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0) {
+        if (knowsNoMembership(conf)) {
             return false;
         }
         if (!removal.byEntry() && !members(conf).contains(selfId)) {
@@ -228,7 +228,7 @@ public final class RemovalNotices {
      * its own membership never campaigns): simulator seeds 529 and 758 never settled.
      */
     public static boolean removedByItsOwnLog(long selfId, ConfState conf, long appliedIndex, Storage log) {
-        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || members(conf).contains(selfId)) {
+        if (knowsNoMembership(conf) || members(conf).contains(selfId)) {
             return false;
         }
         return noConfChangeAfter(log, Math.max(appliedIndex, log.firstIndex() - 1), log.lastIndex());
@@ -247,6 +247,11 @@ public final class RemovalNotices {
             from += batch.size();
         }
         return true;
+    }
+
+    /** Whether {@code conf} lists no store: an empty replica, created for a leader that has not filled it yet. */
+    public static boolean knowsNoMembership(ConfState conf) {
+        return conf.getVotersCount() == 0 && conf.getLearnersCount() == 0;
     }
 
     private static Set<Long> members(ConfState conf) {

@@ -39,8 +39,6 @@ final class GroupMembership {
     private final Membership addresses;
     private final StoreTransport transport;
     private final ReplicaState state;
-    /** Addresses of the stores this replica saw the group remove: they stay in the store's book (other groups). */
-    private final Map<Long, MemberAddress> removedAddresses = new HashMap<>();
     private final RemovalNotices notices;
     /** Written by the replica's turns, read by the store's balancer: volatile (a ConfState is immutable). */
     private volatile ConfState confState;
@@ -82,15 +80,17 @@ final class GroupMembership {
     }
 
     /**
-     * A store this replica saw the group remove is still talking to it: it never saw its removal
-     * commit, so tell it (at most once per election timeout per store). Any member does, not only
-     * the leader: the removed store talks only to its stale membership (see {@link RemovalNotices}).
+     * Store {@code id} talks to this replica (a message or a removal query): if the membership does
+     * not list it, it never saw its removal commit, so tell it (at most once per election timeout
+     * per store). Any member does, not only the leader: the removed store talks only to its stale
+     * membership (see {@link RemovalNotices}).
      */
     void noticeRemoved(long id, Supplier<RemovalNotices.Removal> appliedPoint) {
-        if (confState.getVotersCount() == 0 && confState.getLearnersCount() == 0) {
-            return; // An empty replica knows no membership to speak of.
+        if (isMember(id) || RemovalNotices.knowsNoMembership(confState)) {
+            return; // A member, or an empty replica, which knows no membership to speak of.
         }
-        MemberAddress address = removedAddresses.containsKey(id) ? removedAddresses.get(id) : addresses.get(id);
+        // The store's address book keeps a removed store's address (it may host other groups).
+        MemberAddress address = addresses.get(id);
         if (address == null) {
             return;
         }
@@ -155,8 +155,7 @@ final class GroupMembership {
         // This store's own removal counts only when no conf change after it in the log could add the
         // store again: a store removed from a group and later added back (a replica moved away and
         // back) replays its removal from the leader's log before the entry that re-adds it.
-        if (lastApplied > 0 && !isMember(storeId) && !state.removed()
-                && RemovalNotices.removedByItsOwnLog(storeId, confState, lastApplied, log)) {
+        if (lastApplied > 0 && !state.removed() && RemovalNotices.removedByItsOwnLog(storeId, confState, lastApplied, log)) {
             LOG.warn("{}: this store was removed from group {}; the replica stops serving", name, groupId);
             state.markRemoved();
         }
@@ -171,14 +170,10 @@ final class GroupMembership {
     private void recordRemovals(AppliedConfChange applied, ConfState before) {
         // This store's own removal is decided once the batch is applied: see onConfChanges.
         for (long id : notices.onApplied(applied.index(), applied.term(), before, applied.after())) {
-            // The address stays in the store's book: the store may host other groups.
-            MemberAddress address = addresses.get(id);
-            if (address != null) {
-                removedAddresses.put(id, address);
-                if (state.isLeader()) {
-                    notices.sent(id, ticks);
-                    transport.sendRemovedNotice(groupId, id, address, notices.removalOf(id));
-                }
+            if (state.isLeader()) {
+                notices.sent(id, ticks);
+                // The address stays in the store's book: the store may host other groups.
+                transport.sendRemovedNotice(groupId, id, addresses.get(id), notices.removalOf(id));
             }
         }
     }

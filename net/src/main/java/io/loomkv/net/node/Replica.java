@@ -18,6 +18,7 @@ import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.core.replica.CommittedEntries;
 import io.loomkv.core.replica.Durability;
+import io.loomkv.core.replica.LeaderMessages;
 import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
@@ -110,8 +111,7 @@ final class Replica {
         // Raft hands over the committed log from the snapshot on, even where a persistent engine has
         // applied further: the driver must re-apply the membership changes in it (the applier skips
         // the entries the state machine already has).
-        this.node = new RaftNode(raftConfig(config, groupId, storage.snapshotMetadata().getIndex())
-                .toBuilder().createdForLeader(createdForLeader).build(), storage);
+        this.node = new RaftNode(raftConfig(config, groupId, storage.snapshotMetadata().getIndex(), createdForLeader), storage);
         this.tickNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis());
         this.nextTickNanos = System.nanoTime() + tickNanos;
         this.membership = new GroupMembership(name, store.storeId(), groupId, store.addresses(), store.transport(), state,
@@ -164,7 +164,7 @@ final class Replica {
         return new Replica(groupId, store, storage, stateMachine, stateMachine.engine(), createdForLeader);
     }
 
-    private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex) {
+    private static RaftConfig raftConfig(NodeConfig config, long groupId, long appliedIndex, boolean createdForLeader) {
         RaftConfig.Builder builder = RaftConfig.builder(config.nodeId())
                 .electionTimeoutTicks(config.electionTimeoutTicks())
                 .heartbeatTicks(config.heartbeatTicks())
@@ -172,7 +172,8 @@ final class Replica {
                 .randomSeed(System.nanoTime() ^ (config.nodeId() * 0x9E3779B97F4A7C15L) ^ (groupId * 0xC2B2AE3D27D4EB4FL))
                 .preVote(true)
                 .checkQuorum(true)
-                .appliedIndex(appliedIndex);
+                .appliedIndex(appliedIndex)
+                .createdForLeader(createdForLeader);
         if (config.leaseReads()) {
             // Shorter than the election timeout, so a new leader cannot be elected while the old lease holds.
             builder.leaseReads(Math.max(1, config.electionTimeoutTicks() * 8 / 10));
@@ -417,12 +418,10 @@ final class Replica {
             if (state.removed()) {
                 continue;
             }
-            if (fromLeader(message)) {
+            if (LeaderMessages.isLeaderMessage(message.getType())) {
                 membership.heardFromLeader();
             }
-            if (!membership.isMember(message.getFrom())) {
-                membership.noticeRemoved(message.getFrom(), this::appliedPoint);
-            }
+            membership.noticeRemoved(message.getFrom(), this::appliedPoint);
             return message;
         }
         return null;
@@ -440,13 +439,6 @@ final class Replica {
         } catch (RuntimeException e) {
             return null; // Compacted or not yet in the log: say nothing this time.
         }
-    }
-
-    private static boolean fromLeader(Message message) {
-        return switch (message.getType()) {
-            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> true;
-            default -> false;
-        };
     }
 
     private void runControl(LoopInput.Control control) {
@@ -554,7 +546,7 @@ final class Replica {
     /** Store {@code from} asks whether this group removed it: answered as if its Raft message had arrived. */
     void onRemovalQuery(long from) {
         submit(new LoopInput.Control(n -> {
-            if (!state.removed() && !membership.isMember(from)) {
+            if (!state.removed()) {
                 membership.noticeRemoved(from, this::appliedPoint);
             }
         }));

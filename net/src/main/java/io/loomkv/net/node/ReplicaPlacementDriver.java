@@ -3,6 +3,7 @@ package io.loomkv.net.node;
 import com.google.protobuf.ByteString;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.RequestDroppedException;
+import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
@@ -112,8 +113,7 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 host.dropReplica(group);
                 continue;
             }
-            if (!target.contains(host.storeId()) && replica.confState().getVotersCount() == 0
-                    && replica.confState().getLearnersCount() == 0) {
+            if (!target.contains(host.storeId()) && RemovalNotices.knowsNoMembership(replica.confState())) {
                 // An empty replica the group moved away from before its leader filled it.
                 replica.submit(new LoopInput.Control(node -> replica.retireIfAbandoned()));
                 continue;

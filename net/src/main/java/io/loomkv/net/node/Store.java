@@ -12,6 +12,7 @@ import io.loomkv.core.raft.proto.Message;
 import io.loomkv.core.raft.proto.MessageType;
 import io.loomkv.core.kv.proto.Command;
 import io.loomkv.core.kv.proto.CommandBatch;
+import io.loomkv.core.replica.LeaderMessages;
 import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
@@ -830,15 +831,11 @@ public final class Store implements AutoCloseable {
             return replica;
         }
         boolean known = liveLayout.current().groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;
-        if (!message.hasRaft() || !known || !isLeaderMessage(message.getRaft().getType())) {
+        if (!message.hasRaft() || !known || !LeaderMessages.isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
         synchronizedCreate(group);
         return replicas.get(group);
-    }
-
-    private static boolean isLeaderMessage(MessageType type) {
-        return type == MessageType.MSG_APP || type == MessageType.MSG_HEARTBEAT || type == MessageType.MSG_SNAP;
     }
 
     private final java.util.concurrent.locks.ReentrantLock createLock = new java.util.concurrent.locks.ReentrantLock();

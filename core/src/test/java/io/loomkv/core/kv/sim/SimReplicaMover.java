@@ -9,6 +9,7 @@ import io.loomkv.core.raft.sim.ConfChanges;
 import io.loomkv.core.raft.sim.SimReplica;
 import io.loomkv.core.raft.sim.SimStore;
 import io.loomkv.core.raft.sim.Simulator;
+import io.loomkv.core.replica.LeaderMessages;
 import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.ReplicaMovePlanner;
@@ -184,7 +185,7 @@ final class SimReplicaMover {
     private static RemovalNotices.Removal appliedPoint(SimReplica replica) {
         ConfState conf = replica.confState();
         long applied = replica.status().appliedIndex();
-        if (conf.getVotersCount() == 0 && conf.getLearnersCount() == 0 || applied <= 0) {
+        if (RemovalNotices.knowsNoMembership(conf) || applied <= 0) {
             return null;
         }
         long term = replica.storage().term(applied);
@@ -221,11 +222,8 @@ final class SimReplicaMover {
         }
         SimReplica replica = sim.store(storeId).replica(SimMigrationDriver.simGroup(group));
         long from = message.getFrom();
-        switch (message.getType()) {
-            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> noticesOf(group).heardFromLeader(sim.nowTick());
-            default -> {
-                // Not a leader's message.
-            }
+        if (LeaderMessages.isLeaderMessage(message.getType())) {
+            noticesOf(group).heardFromLeader(sim.nowTick());
         }
         if (!replica.alive() || members(replica.confState()).contains(from)) {
             return true;

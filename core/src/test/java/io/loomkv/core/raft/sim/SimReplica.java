@@ -22,6 +22,7 @@ import io.loomkv.core.raft.proto.SnapshotMetadata;
 import io.loomkv.core.replica.AppliedConfChange;
 import io.loomkv.core.replica.CommittedEntries;
 import io.loomkv.core.replica.Durability;
+import io.loomkv.core.replica.LeaderMessages;
 import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaInputs;
 import io.loomkv.core.replica.ReplicaIo;
@@ -311,11 +312,7 @@ public final class SimReplica implements ReplicaIo {
      * anything else for it is dropped. Returns whether the message now has a replica to go to.
      */
     private boolean recreateFor(Message message) {
-        boolean fromLeader = switch (message.getType()) {
-            case MSG_APP, MSG_HEARTBEAT, MSG_SNAP -> true;
-            default -> false;
-        };
-        if (!fromLeader || !store.alive() || !sim.mayCreateReplica(id, group.id())) {
+        if (!LeaderMessages.isLeaderMessage(message.getType()) || !store.alive() || !sim.mayCreateReplica(id, group.id())) {
             return false;
         }
         retired = false;
