@@ -413,22 +413,18 @@ final class StoreService implements AutoCloseable {
                 reply.complete(admin(false, "node " + request.getNodeId() + " is not a member"));
                 return;
             }
-            long transferee = node.status().leadTransferee();
-            if (transferee != 0) {
-                // Raft drops proposals while it hands leadership over (at most an election timeout):
-                // say so as a pause, not a refusal, so the client asks again, at the next leader if
-                // the transfer succeeds. The balancer starts such transfers on its own at any time.
-                reply.complete(AdminReply.newBuilder().setOk(false).setRetrySoon(true)
-                        .setMessage("change not accepted now: leadership transfer to " + transferee + " in progress").build());
-                return;
-            }
             try {
                 node.proposeConfChange(built);
                 reply.complete(admin(true, request.getKind() == MemberChangeRequest.Kind.ADD
                         ? "proposed node " + request.getNodeId() + " as a learner; it becomes a voter once caught up"
                         : "proposed removing node " + request.getNodeId()));
             } catch (RequestDroppedException e) {
-                reply.complete(admin(false, "change not accepted now: " + e.getMessage()));
+                // Raft drops a proposal only for a passing state: a leadership transfer (at most an
+                // election timeout; the balancer starts them at any time), a conf change not yet
+                // applied, or a leader that stepped down since the client found it. Say so as a
+                // pause, not a refusal, so the client asks again (at the next leader if there is one).
+                reply.complete(AdminReply.newBuilder().setOk(false).setRetrySoon(true)
+                        .setMessage("change not accepted now: " + e.getMessage()).build());
             }
         });
     }

@@ -13,6 +13,7 @@ import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.proto.AdminReply;
 import io.loomkv.net.node.proto.MemberInfo;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -96,6 +97,43 @@ class KvNodeMembershipTest {
                     cluster.awaitLeader().storeId()).clientAddress()).getMembersList().size() == 2);
             client.put("transfer/k", "w");
             assertEquals(Optional.of("w"), client.get("transfer/k"));
+        }
+    }
+
+    /**
+     * Raft takes one membership change at a time: a second change that arrives while the first is
+     * not applied (here it cannot commit: two of three stores are down) is asked again by the
+     * client until the first is through, not refused.
+     */
+    @Test
+    void aChangeWhileAnotherIsUncommittedIsRetried() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000).startAll(); KvClient client = cluster.client()) {
+            Store leader = cluster.awaitLeader();
+            client.put("pending/k", "v");
+            long second = leader.storeId() % 3 + 1;
+            long third = second % 3 + 1;
+            cluster.reserve(4);
+            cluster.stop(second);
+            cluster.stop(third);
+            AdminReply added = client.addMember(4, "127.0.0.1:1", "127.0.0.1:2");
+            assertTrue(added.getOk(), added.getMessage());
+            Thread restart = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(1_500);
+                    cluster.start(second);
+                    cluster.start(third);
+                } catch (InterruptedException | IOException e) {
+                    throw new IllegalStateException("restarting stores " + second + " and " + third, e);
+                }
+            });
+            AdminReply removed = client.removeMember(third);
+            restart.join();
+            assertTrue(removed.getOk(), removed.getMessage());
+            LocalCluster.awaitCondition("node " + third + " removed", () -> client.status(cluster.address(
+                    cluster.awaitLeader().storeId()).clientAddress()).getMembersList().stream()
+                    .noneMatch(m -> m.getId() == third));
+            client.put("pending/k", "w");
+            assertEquals(Optional.of("w"), client.get("pending/k"));
         }
     }
 }
