@@ -143,7 +143,7 @@ public final class ClusterProcesses {
 
     /**
      * The command that runs a loomkv server in a new JVM: this JVM's {@code java}, the server AOT
-     * cache when the launcher found one, {@code LOOMKV_JVM_OPTS} (else -Xmx512m), the flags native
+     * cache when the launcher found one, -Xmx512m, then {@code LOOMKV_JVM_OPTS}, the flags native
      * code (on a class path run) and protobuf need, then {@code classpathArguments} ({@code -jar loomkv.jar} or
      * {@code -cp ... io.loomkv.tools.LoomKv}).
      */
@@ -157,11 +157,13 @@ public final class ClusterProcesses {
         command.add(ProcessHandle.current().info().command().orElse("java"));
         // Before LOOMKV_JVM_OPTS, so -Xlog:aot there shows what the JVM makes of the cache.
         command.addAll(aotCacheFlags(classpathArguments, environment, javaFeature));
+        // The heap default first: LOOMKV_JVM_OPTS adds to it, and an -Xmx there wins (the JVM takes
+        // the last). Replacing it made any other flag silently move the heap to a quarter of the
+        // machine's memory, which skewed A/B runs that set flags for one side only.
+        command.add("-Xmx512m");
         String jvmOptions = environment.get("LOOMKV_JVM_OPTS");
         if (jvmOptions != null && !jvmOptions.isBlank()) {
             command.addAll(List.of(jvmOptions.trim().split("\\s+")));
-        } else {
-            command.add("-Xmx512m");
         }
         // zstd-jni/lz4-java load native code: the jar's manifest allows it (Enable-Native-Access), so a jar
         // run leaves the flag out, which would turn off the JDK's archived module graph (CDS) and

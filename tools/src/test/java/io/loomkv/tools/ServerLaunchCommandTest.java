@@ -71,12 +71,12 @@ class ServerLaunchCommandTest {
     }
 
     @Test
-    void jvmOptionsReplaceTheHeapDefaultAndComeAfterTheCache() throws IOException {
+    void jvmOptionsComeAfterTheCacheAndTheHeapDefault() throws IOException {
         Path cache = cache();
         List<String> command = ClusterProcesses.launcher(FROM_JAR, Map.of(ClusterProcesses.AOT_SERVER_CACHE_VARIABLE,
                 cache.toString(), "LOOMKV_JVM_OPTS", "  -Xlog:aot   -XX:+UseSerialGC "), 25);
 
-        assertEquals(List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off", "-Xlog:aot", "-XX:+UseSerialGC",
+        assertEquals(List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off", "-Xmx512m", "-Xlog:aot", "-XX:+UseSerialGC",
                 "--sun-misc-unsafe-memory-access=allow", "-jar", "/opt/loomkv/loomkv.jar"),
                 tail(command));
     }
