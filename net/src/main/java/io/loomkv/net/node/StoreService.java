@@ -11,6 +11,7 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.RequestDroppedException;
+import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
@@ -441,8 +442,13 @@ final class StoreService implements AutoCloseable {
                 reply.complete(admin(false, "node " + request.getTargetId() + " is not a voter"));
                 return;
             }
-            node.transferLeader(request.getTargetId());
-            reply.complete(admin(true, "leadership transfer to node " + request.getTargetId() + " started"));
+            try {
+                node.transferLeader(request.getTargetId());
+                reply.complete(admin(true, "leadership transfer to node " + request.getTargetId() + " started"));
+            } catch (RequestDroppedException e) {
+                reply.complete(AdminReply.newBuilder().setOk(false).setRetrySoon(true)
+                        .setMessage("transfer not accepted now: " + e.getMessage()).build());
+            }
         });
     }
 
@@ -470,7 +476,9 @@ final class StoreService implements AutoCloseable {
                     + (controller ? "the shard controller (group 0)" : "group " + group)));
         }
         return onTurn(replica, true, reply -> node -> {
-            if (!replica.state().isLeader() || replica.state().removed()) {
+            // Ask the core too, not only the published flag: a message stepped earlier in this turn
+            // may have deposed the node before the Ready that updates the flag.
+            if (!replica.state().isLeader() || node.softState().role() != Role.LEADER || replica.state().removed()) {
                 KvReply redirect = replica.notLeader();
                 reply.complete(AdminReply.newBuilder().setOk(false).setMessage("not the leader")
                         .setLeaderId(redirect.getLeaderId()).setLeaderAddress(redirect.getLeaderAddress()).build());
