@@ -9,7 +9,6 @@ import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.ReadState;
 import io.loomkv.core.raft.RequestDroppedException;
-import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.Storage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -99,10 +98,9 @@ final class KvBatcher {
     }
 
     private void propose(RaftNode node) {
-        // Ask the core, not only the published flag: a message stepped earlier in this turn may have
-        // deposed us before the Ready that updates the flag, and a follower's RaftNode forwards a
-        // proposal instead of appending it (which the check in proposeBatch would take for a bug).
-        if (!state.isLeader() || node.softState().role() != Role.LEADER) {
+        // A follower's RaftNode forwards a proposal instead of appending it (which the check in
+        // proposeBatch would take for a bug).
+        if (!state.leadsNow(node)) {
             KvReply redirect = host.notLeader();
             writes.forEach(w -> w.reply().complete(redirect));
             return;

@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.Role;
 
 /**
@@ -26,6 +27,15 @@ final class ReplicaState {
 
     boolean isLeader() {
         return role == Role.LEADER;
+    }
+
+    /**
+     * Whether the replica leads right now, asked in its turn with its {@code node}: the core too,
+     * not only the published flag, since a message stepped earlier in the turn may have deposed
+     * the node before the Ready that updates the flag.
+     */
+    boolean leadsNow(RaftNode node) {
+        return isLeader() && node.softState().role() == Role.LEADER;
     }
 
     void setLeadership(long leader, Role newRole) {

@@ -11,7 +11,6 @@ import io.loomkv.core.kv.proto.ReadConsistency;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.core.raft.RaftNode;
 import io.loomkv.core.raft.RequestDroppedException;
-import io.loomkv.core.raft.Role;
 import io.loomkv.core.raft.proto.ConfChange;
 import io.loomkv.core.raft.proto.ConfChangeSingle;
 import io.loomkv.core.raft.proto.ConfChangeType;
@@ -424,8 +423,7 @@ final class StoreService implements AutoCloseable {
                 // election timeout; the balancer starts them at any time), a conf change not yet
                 // applied, or a leader that stepped down since the client found it. Say so as a
                 // pause, not a refusal, so the client asks again (at the next leader if there is one).
-                reply.complete(AdminReply.newBuilder().setOk(false).setRetrySoon(true)
-                        .setMessage("change not accepted now: " + e.getMessage()).build());
+                reply.complete(retrySoon("change not accepted now: " + e.getMessage()));
             }
         });
     }
@@ -446,8 +444,7 @@ final class StoreService implements AutoCloseable {
                 node.transferLeader(request.getTargetId());
                 reply.complete(admin(true, "leadership transfer to node " + request.getTargetId() + " started"));
             } catch (RequestDroppedException e) {
-                reply.complete(AdminReply.newBuilder().setOk(false).setRetrySoon(true)
-                        .setMessage("transfer not accepted now: " + e.getMessage()).build());
+                reply.complete(retrySoon("transfer not accepted now: " + e.getMessage()));
             }
         });
     }
@@ -476,9 +473,7 @@ final class StoreService implements AutoCloseable {
                     + (controller ? "the shard controller (group 0)" : "group " + group)));
         }
         return onTurn(replica, true, reply -> node -> {
-            // Ask the core too, not only the published flag: a message stepped earlier in this turn
-            // may have deposed the node before the Ready that updates the flag.
-            if (!replica.state().isLeader() || node.softState().role() != Role.LEADER || replica.state().removed()) {
+            if (!replica.state().leadsNow(node) || replica.state().removed()) {
                 KvReply redirect = replica.notLeader();
                 reply.complete(AdminReply.newBuilder().setOk(false).setMessage("not the leader")
                         .setLeaderId(redirect.getLeaderId()).setLeaderAddress(redirect.getLeaderAddress()).build());
@@ -501,6 +496,11 @@ final class StoreService implements AutoCloseable {
 
     private static AdminReply admin(boolean ok, String message) {
         return AdminReply.newBuilder().setOk(ok).setMessage(message).build();
+    }
+
+    /** Not done, for a passing reason: the client asks again within its deadline. */
+    private static AdminReply retrySoon(String message) {
+        return AdminReply.newBuilder().setOk(false).setRetrySoon(true).setMessage(message).build();
     }
 
     private static <T> CompletionStage<T> done(T value) {
