@@ -4,14 +4,18 @@
 # random (incompressible) values of 4 KB under one hash tag (so one slot), written through the RESP port of the store
 # leading the slot's group (redis-cli --pipe); then `ctl config move SLOT OTHER` and
 # `ctl config wait`. Prints the seconds from the move to settled (the old copy deleted too) and
-# the peer bytes the stores sent meanwhile (loomkv_network_peer_sent_bytes_total, summed).
+# the peer bytes the stores sent meanwhile (loomkv_network_peer_sent_bytes_total, summed), and
+# each store's peak resident memory (VmHWM) with its heap limit, so a move larger than the heap
+# (VALUES=262144 ENGINE=rocksdb: 1 GiB) shows that neither side holds the slot in memory.
 #
 # usage: bench/scripts/move-100mb.sh
-# env:   VALUES (25600), VALUE_BYTES (4096)
+# env:   VALUES (25600), VALUE_BYTES (4096), ENGINE (memory; rocksdb, btree or bitcask for a slot
+#        larger than the stores' 512 MB heaps)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 VALUES="${VALUES:-25600}"
 VALUE_BYTES="${VALUE_BYTES:-4096}"
+ENGINE="${ENGINE:-memory}"
 bench/scripts/ensure-redis-tools.sh > /dev/null
 ./loomkv build > /dev/null
 
@@ -19,6 +23,7 @@ folder="run/bench-move-conf"
 rm -rf "$folder"; mkdir -p "$folder"
 for f in conf/sharded-3node/*.properties; do
   sed -e "s/^data-groups=.*/data-groups=2/" -e "s|^data-dir=run/sharded-3node/|data-dir=run/move-bench/|" "$f" > "$folder/$(basename "$f")"
+  echo "engine=$ENGINE" >> "$folder/$(basename "$f")"
 done
 ./loomkv cluster down "$folder" > /dev/null 2>&1 || true
 rm -rf run/move-bench
@@ -58,4 +63,8 @@ t1=$(date +%s.%N); b1=$(sent_bytes)
 echo "moved $VALUES values of $VALUE_BYTES B ($(( VALUES * VALUE_BYTES / 1048576 )) MiB) in $(echo "$t1 - $t0" | bc | cut -c1-6) s;" \
      "peer bytes sent meanwhile: $(( (b1 - b0) / 1048576 )) MiB (the move, Raft replication of the installed chunks and the deletes, heartbeats)"
 ./loomkv ctl "${C[@]}" get '{big}00000042' > /dev/null # exits 1 if the key were lost
+for pidfile in "run/$(basename "$folder")"/node*.pid; do
+  echo "$(basename "$pidfile" .pid): peak RSS $(( $(awk '/^VmHWM/{print $2}' "/proc/$(cat "$pidfile")/status") / 1024 )) MiB" \
+       "(heap limit 512 MiB, engine $ENGINE), data directory $(( $(du -sb "run/move-bench/store$(basename "$pidfile" .pid | tr -dc 0-9)" | cut -f1) / 1048576 )) MiB"
+done
 echo "check: {big}00000042 is there, slot $slot served by $(./loomkv ctl "${C[@]}" slot '{big}' | grep -oE 'group [0-9]+')"
