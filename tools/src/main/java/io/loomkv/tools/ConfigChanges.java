@@ -1,5 +1,7 @@
 package io.loomkv.tools;
 
+import io.loomkv.core.shard.GroupIds;
+import io.loomkv.core.shard.ReplicaMovePlanner;
 import io.loomkv.core.shard.ReplicaPlacement;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
@@ -96,13 +98,14 @@ final class ConfigChanges {
         return ControllerCommand.newBuilder().setForgetStore(ForgetStore.newBuilder().setStoreId(store)).build();
     }
 
-    /** Parses "G FROM_STORE TO_STORE" for move-replica. */
+    /** Parses "G FROM_STORE TO_STORE" for move-replica; G may be 'controller' (group 0). */
     static ControllerCommand moveReplica(List<String> args) {
         if (args.size() != 3) {
-            throw new CtlCommand.UsageError("config move-replica takes a group and two stores: move-replica G FROM_STORE TO_STORE");
+            throw new CtlCommand.UsageError("config move-replica takes a group and two stores: move-replica G FROM_STORE TO_STORE"
+                    + " (G: a data group id, or 'controller' for the shard controller)");
         }
-        return replace(new ReplicaPlacement.Move(number(args.get(0), "group id"), number(args.get(1), "store id"),
-                number(args.get(2), "store id")));
+        long group = "controller".equals(args.get(0)) ? GroupIds.CONTROLLER_GROUP_ID : number(args.get(0), "group id");
+        return replace(new ReplicaPlacement.Move(group, number(args.get(1), "store id"), number(args.get(2), "store id")));
     }
 
     static ControllerCommand replace(ReplicaPlacement.Move move) {
@@ -120,7 +123,7 @@ final class ConfigChanges {
             Duration timeout, boolean json, PrintStream out) {
         List<ReplicaPlacement.Move> moves;
         try {
-            moves = ReplicaPlacement.drain(view.layout(), view.live(), store);
+            moves = ReplicaPlacement.drain(view.layout(), view.live(), store, view.sizes());
         } catch (IllegalArgumentException e) {
             throw new CtlCommand.UsageError(e.getMessage() + (view.notLive().isEmpty() ? "" : " (" + view.notLive() + ")"));
         }
@@ -271,6 +274,17 @@ final class ConfigChanges {
                 Map<Long, java.util.Set<Long>> hosts = new TreeMap<>();
                 Map<Long, GroupView> leaders = leaderViews(client, stores, hosts);
                 StringBuilder behind = new StringBuilder();
+                if (ReplicaMovePlanner.managed(layout, GroupIds.CONTROLLER_GROUP_ID)) {
+                    // The controller has no slots or configuration walk, only replicas to move.
+                    GroupView view = leaders.get(GroupIds.CONTROLLER_GROUP_ID);
+                    if (view == null || replicasMoving(layout, GroupIds.CONTROLLER_GROUP_ID, view,
+                            hosts.getOrDefault(GroupIds.CONTROLLER_GROUP_ID, java.util.Set.of()))) {
+                        behind.append("the shard controller (group 0)").append(view == null ? " (no leader known)"
+                                : " moving replicas: voters " + view.getVotersList() + " learners " + view.getLearnersList()
+                                + " on stores " + hosts.get(GroupIds.CONTROLLER_GROUP_ID) + ", configured "
+                                + layout.controllerStores());
+                    }
+                }
                 for (long group : layout.groups()) {
                     GroupView view = leaders.get(group);
                     if (view == null || view.getConfigNumber() != layout.version() || view.getMovingSlots() != 0) {

@@ -9,9 +9,9 @@ import java.util.StringJoiner;
 
 /**
  * {@code ctl config get}: one shard controller configuration as operators read it: its number,
- * then one line per group with its slots (as ranges), slot count and replica stores, and the
- * stores added to the cluster with their addresses, and the ids of added stores forgotten since; or
- * one JSON object with the same.
+ * then one line per group with its slots (as ranges), slot count and replica stores, the shard
+ * controller's stores (when the configuration lists them), the stores added to the cluster with
+ * their addresses, and the ids of added stores forgotten since; or one JSON object with the same.
  */
 final class ConfigListing {
     private static final String TEXT_FORMAT = "%-7s %-7s %-14s %s%n";
@@ -37,8 +37,11 @@ final class ConfigListing {
             }
             StringJoiner forgotten = new StringJoiner(",", "[", "]");
             layout.addedStores().forgotten().forEach(id -> forgotten.add(Long.toString(id)));
+            StringJoiner controller = new StringJoiner(",", "[", "]");
+            layout.controllerStores().forEach(id -> controller.add(Long.toString(id)));
             out.println("{\"number\":" + layout.version() + ",\"latest\":" + (layout.version() == latestNumber)
-                    + ",\"groups\":" + groups + ",\"added_stores\":" + added + ",\"forgotten_stores\":" + forgotten + "}");
+                    + ",\"groups\":" + groups + ",\"controller_stores\":" + controller + ",\"added_stores\":" + added
+                    + ",\"forgotten_stores\":" + forgotten + "}");
             return;
         }
         out.println("configuration " + layout.version() + (layout.version() == latestNumber ? " (latest)" : " (latest is "
@@ -47,6 +50,9 @@ final class ConfigListing {
         for (long group : layout.groups()) {
             SlotSet slots = layout.slotsOf(group);
             out.printf(TEXT_FORMAT, group, slots.size(), CompactRanges.ids(layout.replicas(group)), CompactRanges.slots(slots));
+        }
+        if (!layout.controllerStores().isEmpty()) {
+            out.println("shard controller (group 0): stores " + CompactRanges.ids(layout.controllerStores()));
         }
         for (StoreEndpoint store : layout.addedStores().all()) {
             out.println("added store " + store.getStoreId() + ": client " + store.getClientAddress() + ", peer "

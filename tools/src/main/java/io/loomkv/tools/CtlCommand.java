@@ -467,16 +467,18 @@ public final class CtlCommand implements Callable<Integer> {
             + " (default: the only data group)";
 
     /**
-     * A data group named by {@code --group} for a membership change. The controller's membership is
-     * fixed at creation: the stores keep the list of its hosts (controller-stores), which routes
-     * controller commands and store reports, and a change here would leave that list behind.
+     * A data group named by {@code --group} for a membership change. The controller's replicas move
+     * through the controller itself ({@code config move-replica controller}): each configuration
+     * lists where group 0 is, which routes controller commands and store reports, and a membership
+     * change made here would leave that list behind.
      */
     private static long dataGroup(KvClient client, String requested, String command) {
         long group = resolveGroup(client, requested);
         if (group == GroupIds.CONTROLLER_GROUP_ID) {
-            throw new UsageError(command + " cannot change the shard controller's membership (group 0): it is fixed when the"
-                    + " cluster is created (see docs/shard-controller.md, \"Admin of group 0\"); member list and transfer-leader"
-                    + " take --group controller");
+            throw new UsageError(command + " cannot change the shard controller's membership (group 0) directly: move its"
+                    + " replicas with 'config move-replica controller FROM_STORE TO_STORE' (or drain a store with config"
+                    + " remove-store), so that every configuration lists where it is; member list and transfer-leader take"
+                    + " --group controller");
         }
         return group;
     }
@@ -499,7 +501,8 @@ public final class CtlCommand implements Callable<Integer> {
             "(default 3) live stores holding the fewest replicas (ties: the lower id); it takes its share of the slots.",
             "config remove-group G...: retire groups; their slots go to the others.",
             "config move SLOT[-LAST] G: move a slot or a range of slots to group G.",
-            "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change).",
+            "config move-replica G FROM_STORE TO_STORE: move group G's replica to another store (learner, then one joint change);",
+            "  G may be 'controller' for the shard controller's own replica.",
             "config remove-store S: move every replica off store S, one at a time, to the least loaded other live stores;",
             "then forget S when it is an added store (as forget-store).",
             "config wait: block until every group has reached the latest configuration and moves no slot or replica."})

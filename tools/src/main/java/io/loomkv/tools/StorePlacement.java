@@ -1,9 +1,11 @@
 package io.loomkv.tools;
 
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.ReplicaPlacement;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.controller.proto.ControllerReply;
 import io.loomkv.net.client.KvClient;
+import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.ReceivedStoreReport;
 import io.loomkv.net.store.proto.StoreReportsReply;
 import java.util.ArrayList;
@@ -16,7 +18,7 @@ import java.util.TreeSet;
 /**
  * What the CLI places replicas by (docs/shard-controller.md, "Placement of replicas"): the
  * controller's latest configuration (how many replicas each store holds) and the stores' reports
- * to the controller (which stores are live). The choice itself is {@link ReplicaPlacement}'s; it
+ * to the controller (which stores are live, and how many bytes each holds, which breaks ties). The choice itself is {@link ReplicaPlacement}'s; it
  * is made here, not in the controller's state machine, because the reports live only in the
  * controller leader's memory and a replicated state machine may not read anything outside its
  * log. The command sent names the stores chosen, and the controller checks it like any other.
@@ -28,8 +30,11 @@ final class StorePlacement {
      */
     static final long LIVE_REPORT_AGE_MILLIS = 6_000;
 
-    /** The latest configuration, the live member stores, and a note on the members that are not live ("" when all are). */
-    record View(SlotLayout layout, List<Long> live, String notLive) {
+    /**
+     * The latest configuration, the live member stores, a note on the members that are not live (""
+     * when all are), and the data sizes the live stores reported.
+     */
+    record View(SlotLayout layout, List<Long> live, String notLive, ReplicaPlacement.Sizes sizes) {
         /** Each live store's replica count, for messages. */
         Map<Long, Integer> loads() {
             return ReplicaPlacement.loads(layout, live);
@@ -46,8 +51,17 @@ final class StorePlacement {
         }
         StoreReportsReply reports = client.storeReports();
         Map<Long, Long> ageMillis = new TreeMap<>();
+        Map<Long, Long> storeBytes = new TreeMap<>();
+        Map<Long, Long> groupBytes = new TreeMap<>();
         for (ReceivedStoreReport received : reports.getStoresList()) {
-            ageMillis.put(received.getReport().getStoreId(), received.getAgeMillis());
+            long store = received.getReport().getStoreId();
+            ageMillis.put(store, received.getAgeMillis());
+            for (GroupView group : received.getReport().getGroupsList()) {
+                if (group.getGroupId() != GroupIds.CONTROLLER_GROUP_ID) {
+                    storeBytes.merge(store, group.getDataBytes(), Long::sum);
+                    groupBytes.merge(group.getGroupId(), group.getDataBytes(), Math::max);
+                }
+            }
         }
         List<Long> live = new ArrayList<>();
         List<String> notLive = new ArrayList<>();
@@ -59,13 +73,14 @@ final class StorePlacement {
                 notLive.add("store " + store + (age == null ? " has not reported" : String.format(" last reported %.1f s ago", age / 1000.0)));
             }
         }
-        return new View(SlotLayout.fromProto(latest.getConfig()), live, String.join(", ", notLive));
+        return new View(SlotLayout.fromProto(latest.getConfig()), live, String.join(", ", notLive),
+                new ReplicaPlacement.Sizes(storeBytes, groupBytes));
     }
 
     /** The stores for a new group, or a usage error saying why there are not enough. */
     static List<Long> forNewGroup(View view, int replicas) {
         try {
-            return ReplicaPlacement.forNewGroup(view.layout(), view.live(), replicas);
+            return ReplicaPlacement.forNewGroup(view.layout(), view.live(), replicas, view.sizes());
         } catch (IllegalArgumentException e) {
             throw new CtlCommand.UsageError(e.getMessage() + (view.notLive().isEmpty() ? "" : " (" + view.notLive() + ")"));
         }

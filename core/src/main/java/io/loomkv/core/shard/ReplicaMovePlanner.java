@@ -10,7 +10,7 @@ import java.util.TreeSet;
 
 /**
  * The decisions of a replica move (docs/shard-controller.md, "Moving a replica"), without I/O: from
- * a data group leader's own Raft status and the store list the newest configuration gives the
+ * a group leader's own Raft status and the store list the newest configuration gives the
  * group, the one membership step to take next. The server's placement driver
  * ({@code net/.../ReplicaPlacementDriver}) and the simulator's mover both read the inputs on the
  * group's turn, call {@link #next}, and carry out what it returns; so the simulator runs the
@@ -83,9 +83,15 @@ public final class ReplicaMovePlanner {
         }
     }
 
-    /** Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one of its replicas. */
+    /**
+     * Whether the controller manages {@code groupId}'s membership under {@code layout}: it moved one
+     * of its replicas (group 0's own included, when the layout lists the controller's stores).
+     */
     public static boolean managed(SlotLayout layout, long groupId) {
-        return groupId != GroupIds.CONTROLLER_GROUP_ID && layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
+            return !layout.controllerStores().isEmpty() && layout.replicaChanges(groupId) > 0;
+        }
+        return layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
     }
 
     /**

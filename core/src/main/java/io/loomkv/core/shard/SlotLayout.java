@@ -22,6 +22,11 @@ import java.util.TreeMap;
  * group's store ids are distinct and positive. A layout read from the wire or from disk goes
  * through the same checks ({@link #fromProto}), so a malformed one never gets in.
  *
+ * <p>Group 0's stores are listed beside the data groups ({@link #controllerStores}): it owns no
+ * slots and is not one of {@link #groups}, but {@link #replicas} and {@link #replicaChanges} answer
+ * for it when the layout lists it, so a replica move of the controller runs the same code as one of
+ * a data group.
+ *
  * <p>{@link #groupOf} is one array lookup: a table of 16384 group indexes (32 KiB) built once,
  * since every request of a store asks it.
  */
@@ -29,6 +34,8 @@ public final class SlotLayout {
 
     /** More groups than slots would mean groups that can never own data; also bounds a layout from the wire. */
     public static final int MAX_GROUPS = Slots.SLOT_COUNT;
+    /** Bounds group 0's list from the wire; the controller keeps it at its created size. */
+    public static final int MAX_CONTROLLER_REPLICAS = 7;
 
     private final long version;
     /** Group ids ascending; a group's index in this array is what {@link #groupIndexBySlot} holds. */
@@ -39,9 +46,13 @@ public final class SlotLayout {
     private final long[] replicaChangesByIndex;
     private final SlotSet[] slotsByIndex;
     private final AddedStores addedStores;
+    /** Group 0's stores; empty in a layout made before the controller listed them. */
+    private final List<Long> controllerStores;
+    private final long controllerReplicaChanges;
 
     private SlotLayout(long version, long[] groupIds, char[] groupIndexBySlot, List<List<Long>> replicasByIndex,
-            long[] replicaChangesByIndex, SlotSet[] slotsByIndex, AddedStores addedStores) {
+            long[] replicaChangesByIndex, SlotSet[] slotsByIndex, AddedStores addedStores, List<Long> controllerStores,
+            long controllerReplicaChanges) {
         this.version = version;
         this.groupIds = groupIds;
         this.groupIndexBySlot = groupIndexBySlot;
@@ -49,6 +60,8 @@ public final class SlotLayout {
         this.replicaChangesByIndex = replicaChangesByIndex;
         this.slotsByIndex = slotsByIndex != null ? slotsByIndex : slotSets(groupIds.length, groupIndexBySlot);
         this.addedStores = addedStores;
+        this.controllerStores = controllerStores;
+        this.controllerReplicaChanges = controllerReplicaChanges;
     }
 
     /**
@@ -91,13 +104,41 @@ public final class SlotLayout {
             replicaChanges[index] = entry.getValue();
         }
         char[] table = slotTable(assignments, groupIds);
-        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()), replicaChanges, null, AddedStores.NONE);
+        return new SlotLayout(version, groupIds, table, List.copyOf(sorted.values()), replicaChanges, null, AddedStores.NONE,
+                List.of(), 0);
     }
 
     /** This layout listing {@code stores} as the stores added to the cluster (slots and groups unchanged). */
     public SlotLayout withAddedStores(AddedStores stores) {
         return new SlotLayout(version, groupIds, groupIndexBySlot, replicasByIndex, replicaChangesByIndex, slotsByIndex,
-                Objects.requireNonNull(stores, "stores"));
+                Objects.requireNonNull(stores, "stores"), controllerStores, controllerReplicaChanges);
+    }
+
+    /**
+     * This layout listing {@code stores} as group 0's, the shard controller's, moved {@code
+     * replicaChanges} times (slots and data groups unchanged).
+     *
+     * @throws IllegalArgumentException when the stores are empty, repeat, are not positive or more than
+     *     {@value #MAX_CONTROLLER_REPLICAS}, or the count is negative
+     */
+    public SlotLayout withController(List<Long> stores, long replicaChanges) {
+        if (stores.size() > MAX_CONTROLLER_REPLICAS) {
+            throw new IllegalArgumentException("the shard controller has at most " + MAX_CONTROLLER_REPLICAS
+                    + " replicas, got " + stores.size());
+        }
+        if (replicaChanges < 0) {
+            throw new IllegalArgumentException("the shard controller has " + replicaChanges + " replica changes, below 0");
+        }
+        return new SlotLayout(version, groupIds, groupIndexBySlot, replicasByIndex, replicaChangesByIndex, slotsByIndex,
+                addedStores, checkReplicas(GroupIds.CONTROLLER_GROUP_ID, stores), replicaChanges);
+    }
+
+    /**
+     * The stores hosting group 0, the shard controller; empty when this layout does not list them
+     * (made before configurations carried them).
+     */
+    public List<Long> controllerStores() {
+        return controllerStores;
     }
 
     /** The stores added to the cluster after it was created, with their addresses, and those forgotten since. */
@@ -183,8 +224,18 @@ public final class SlotLayout {
             }
         }
         SlotLayout parsed = of(layout.getVersion(), assignments, replicas, replicaChanges);
-        return layout.getAddedStoresCount() == 0 && layout.getForgottenStoreIdsCount() == 0 ? parsed
-                : parsed.withAddedStores(AddedStores.fromProto(layout.getAddedStoresList(), layout.getForgottenStoreIdsList()));
+        if (layout.getAddedStoresCount() != 0 || layout.getForgottenStoreIdsCount() != 0) {
+            parsed = parsed.withAddedStores(AddedStores.fromProto(layout.getAddedStoresList(), layout.getForgottenStoreIdsList()));
+        }
+        if (layout.hasController()) {
+            GroupReplicas controller = layout.getController();
+            if (controller.getGroupId() != GroupIds.CONTROLLER_GROUP_ID) {
+                throw new IllegalArgumentException("layout " + Long.toUnsignedString(layout.getVersion())
+                        + " lists group " + Long.toUnsignedString(controller.getGroupId()) + " as the shard controller's");
+            }
+            parsed = parsed.withController(controller.getStoreIdsList(), controller.getReplicaChanges());
+        }
+        return parsed;
     }
 
     /** This layout as a message; ranges ascending with adjacent ranges of one group merged, groups ascending. */
@@ -204,6 +255,10 @@ public final class SlotLayout {
         }
         layout.addAllAddedStores(addedStores.all());
         layout.addAllForgottenStoreIds(addedStores.forgotten());
+        if (!controllerStores.isEmpty()) {
+            layout.setController(GroupReplicas.newBuilder().setGroupId(GroupIds.CONTROLLER_GROUP_ID)
+                    .addAllStoreIds(controllerStores).setReplicaChanges(controllerReplicaChanges));
+        }
         return layout.build();
     }
 
@@ -222,8 +277,14 @@ public final class SlotLayout {
         return slotsByIndex[indexOf(groupId)];
     }
 
-    /** The stores hosting {@code groupId}'s replicas, in the layout's order. */
+    /**
+     * The stores hosting {@code groupId}'s replicas, in the layout's order; for group 0 the
+     * controller's stores when the layout lists them.
+     */
     public List<Long> replicas(long groupId) {
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID && !controllerStores.isEmpty()) {
+            return controllerStores;
+        }
         return replicasByIndex.get(indexOf(groupId));
     }
 
@@ -234,6 +295,9 @@ public final class SlotLayout {
      * leader adds it), so it must not write one.
      */
     public long replicaChanges(long groupId) {
+        if (groupId == GroupIds.CONTROLLER_GROUP_ID && !controllerStores.isEmpty()) {
+            return controllerReplicaChanges;
+        }
         return replicaChangesByIndex[indexOf(groupId)];
     }
 
@@ -267,13 +331,15 @@ public final class SlotLayout {
                 && Arrays.equals(groupIndexBySlot, layout.groupIndexBySlot)
                 && replicasByIndex.equals(layout.replicasByIndex)
                 && Arrays.equals(replicaChangesByIndex, layout.replicaChangesByIndex)
-                && addedStores.equals(layout.addedStores);
+                && addedStores.equals(layout.addedStores)
+                && controllerStores.equals(layout.controllerStores)
+                && controllerReplicaChanges == layout.controllerReplicaChanges;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(version, Arrays.hashCode(groupIds), Arrays.hashCode(groupIndexBySlot), replicasByIndex,
-                Arrays.hashCode(replicaChangesByIndex), addedStores);
+                Arrays.hashCode(replicaChangesByIndex), addedStores, controllerStores, controllerReplicaChanges);
     }
 
     @Override

@@ -140,6 +140,13 @@ class ReplicaMovePlannerTest {
         assertFalse(ReplicaMovePlanner.mayCreate(layout, 1, 4, ReplicaMovePlanner.MAX_INCOMING_MOVES), "two moves coming in already");
         assertFalse(ReplicaMovePlanner.mayCreate(layout, 1, 3, 0), "a stale message: group 1 moved off store 3");
         assertTrue(ReplicaMovePlanner.mayCreate(layout, 2, 5, ReplicaMovePlanner.MAX_INCOMING_MOVES), "an unmanaged group is always created");
+        // The controller is managed once a configuration that lists its stores moved one of them.
+        assertFalse(ReplicaMovePlanner.managed(layout.withController(List.of(1L, 2L, 3L), 0), GroupIds.CONTROLLER_GROUP_ID));
+        SlotLayout controllerMoved = layout.withController(List.of(1L, 2L, 4L), 1);
+        assertTrue(ReplicaMovePlanner.managed(controllerMoved, GroupIds.CONTROLLER_GROUP_ID));
+        assertTrue(ReplicaMovePlanner.mayCreate(controllerMoved, GroupIds.CONTROLLER_GROUP_ID, 4, 0));
+        assertFalse(ReplicaMovePlanner.mayCreate(controllerMoved, GroupIds.CONTROLLER_GROUP_ID, 3, 0),
+                "a stale message: the controller moved off store 3");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.loomkv.core.shard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -218,6 +220,27 @@ class SlotLayoutTest {
     void groupZeroMayNotOwnSlotsOrBeListed() {
         assertMalformed(valid().setRanges(0, range(0, 8191, 0)).build(), "reserved for the shard controller");
         assertMalformed(valid().addGroups(group(0, 1)).build(), "group 0 is reserved");
+    }
+
+    @Test
+    void theControllersStoresRoundTripAndAreCheckedLikeAGroupsReplicas() throws Exception {
+        SlotLayout listed = SlotLayout.fromProto(valid().build()).withController(List.of(3L, 1L, 2L), 2);
+        assertEquals(List.of(3L, 1L, 2L), listed.controllerStores());
+        assertEquals(List.of(3L, 1L, 2L), listed.replicas(GroupIds.CONTROLLER_GROUP_ID));
+        assertEquals(2, listed.replicaChanges(GroupIds.CONTROLLER_GROUP_ID));
+        assertEquals(listed, SlotLayout.fromProto(Layout.parseFrom(listed.toProto().toByteArray())));
+        assertNotEquals(listed, listed.withController(List.of(3L, 1L, 2L), 3));
+        assertNotEquals(listed, SlotLayout.fromProto(valid().build()), "a layout without the list is another layout");
+        assertEquals(List.of(), SlotLayout.fromProto(valid().build()).controllerStores());
+        assertRefused(() -> SlotLayout.fromProto(valid().build()).replicas(GroupIds.CONTROLLER_GROUP_ID), "group 0 is not in layout");
+        GroupReplicas.Builder controller = GroupReplicas.newBuilder().setGroupId(0);
+        assertMalformed(valid().setController(controller.clone()).build(), "group 0 has no replicas");
+        assertMalformed(valid().setController(controller.clone().addStoreIds(1).addStoreIds(1)).build(), "names store 1 twice");
+        assertMalformed(valid().setController(controller.clone().setGroupId(2).addStoreIds(1)).build(),
+                "lists group 2 as the shard controller's");
+        GroupReplicas.Builder eight = controller.clone();
+        LongStream.rangeClosed(1, 8).forEach(eight::addStoreIds);
+        assertMalformed(valid().setController(eight).build(), "at most 7 replicas");
     }
 
     @Test

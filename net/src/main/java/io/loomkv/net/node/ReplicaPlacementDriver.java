@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Carries out the controller's replica moves (docs/shard-controller.md, "Moving a replica"): for
- * each data group this store leads whose membership differs from the store list of the newest
+ * each group this store leads (the controller's own included) whose membership differs from the store list of the newest
  * configuration, it takes one step with the group's own membership changes: add the new store as
  * a learner; once its log is within {@value ReplicaMovePlanner#PROMOTE_GAP_ENTRIES} entries of the
  * leader's, one joint change that makes it a voter and removes the old store (left automatically).
@@ -119,10 +119,23 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 continue;
             }
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
-            if (ReplicaMovePlanner.needsStep(leads, replica.configNumber(), layout.version(), replica.confState(), target)) {
+            if (ReplicaMovePlanner.needsStep(leads, appliedConfigNumber(replica), layout.version(), replica.confState(), target)) {
                 step(replica, target);
             }
         }
+    }
+
+    /**
+     * The configuration {@code replica}'s group has applied through its own log: a data group's walk,
+     * or for group 0 the newest configuration the controller made (so the controller's leader moves
+     * its own replicas only once it has applied the configuration that says so).
+     */
+    private static long appliedConfigNumber(Replica replica) {
+        if (replica.groupId() != GroupIds.CONTROLLER_GROUP_ID) {
+            return replica.configNumber();
+        }
+        SlotLayout latest = replica.latestControllerConfig();
+        return latest == null ? 0 : latest.version();
     }
 
     private void step(Replica replica, List<Long> target) throws InterruptedException {

@@ -118,8 +118,14 @@ public final class Store implements AutoCloseable {
     private final DroppedGroups dropped;
     private final ExpiryDriver expiry;
     private final RpcClient migrationRpc;
-    /** The stores that host group 0, the shard controller, since the cluster was created. */
-    private final List<Long> controllerStores;
+    /**
+     * The stores group 0, the shard controller, was created on: they bootstrap it. Where it is now
+     * is {@link #controllerStores()}.
+     */
+    private final List<Long> createdControllerStores;
+    /** Where group 0 was last seen listed, kept across restarts ({@link ControllerStores#readLatest}). */
+    private volatile List<Long> savedControllerStores;
+    private final Object controllerStoresLock = new Object();
     private final StoreLog log;
     private final Membership addresses;
     private final StoreLiveness liveness;
@@ -171,14 +177,19 @@ public final class Store implements AutoCloseable {
         this.incarnation = AddedStoreIncarnation.load(config.dataDirectory(), config.nodeId(), config.self());
         this.addresses = new Membership(config.dataDirectory(), config.members());
         this.reports = new StoreReports(addresses);
-        this.layout = StoreLayouts.loadOrCreate(config);
+        this.createdControllerStores = StoreLayouts.controllerStores(config);
+        SlotLayout loaded = StoreLayouts.loadOrCreate(config);
+        // Configuration 1 lists the controller's stores (a data directory from before layouts did
+        // gets them here), so the controller's own history carries them from its first entry.
+        this.layout = loaded.controllerStores().isEmpty() && !config.join()
+                ? loaded.withController(createdControllerStores, 0) : loaded;
+        this.savedControllerStores = ControllerStores.readLatest(config.dataDirectory()).orElse(createdControllerStores);
         addresses.learn(layout.addedStores());
         if (incarnation.forgottenBy(layout)) { // records this store's addition if the layout lists it
             throw new DataDirectoryMismatchException("store " + config.nodeId() + " was forgotten by the shard controller"
                     + " (configuration " + layout.version() + "); data directory " + config.dataDirectory() + " cannot be started again");
         }
         this.liveLayout = new LiveLayout(layout, this::followConfiguration);
-        this.controllerStores = StoreLayouts.controllerStores(config);
         this.dropped = DroppedGroups.load(config.dataDirectory());
         this.log = StoreLog.open(StoreLogOptions.defaults(config.dataDirectory().resolve(RAFT_DIRECTORY)).withFsync(config.fsync()));
         try {
@@ -270,7 +281,7 @@ public final class Store implements AutoCloseable {
 
                 @Override
                 public List<Long> controllerStores() {
-                    return controllerStores;
+                    return Store.this.controllerStores();
                 }
 
                 @Override
@@ -436,15 +447,19 @@ public final class Store implements AutoCloseable {
                 hosted.add(group);
             }
         }
-        if (controllerStores.contains(config.nodeId())) {
+        if (createdControllerStores.contains(config.nodeId()) && !dropped.contains(GroupIds.CONTROLLER_GROUP_ID)) {
             hosted.add(GroupIds.CONTROLLER_GROUP_ID);
         }
         return hosted;
     }
 
-    /** The stores a group was created on: the layout's replicas, or the controller stores for group 0. */
+    /**
+     * The stores a group was created on: the creation layout's replicas, or the stores the
+     * controller was created on for group 0 (not where it is now: a store a move listed but that
+     * crashed before the leader filled its replica must not write a membership of its own).
+     */
     private List<Long> initialReplicas(long group) {
-        return group == GroupIds.CONTROLLER_GROUP_ID ? controllerStores : layout.replicas(group);
+        return group == GroupIds.CONTROLLER_GROUP_ID ? createdControllerStores : layout.replicas(group);
     }
 
     /**
@@ -592,6 +607,7 @@ public final class Store implements AutoCloseable {
         }
         if (!forgottenHere) {
             addresses.follow(taken.version(), taken.addedStores(), config.nodeId());
+            saveControllerStores(taken.controllerStores());
             return;
         }
         closing = true;
@@ -602,6 +618,29 @@ public final class Store implements AutoCloseable {
             close();
             forgotten.complete(reason);
         });
+    }
+
+    /**
+     * Keeps where a configuration lists the controller, so that after a restart this store still
+     * finds it when none of the stores it was created on hosts it any more.
+     */
+    private void saveControllerStores(List<Long> listed) {
+        if (listed.isEmpty() || listed.equals(savedControllerStores)) {
+            return;
+        }
+        synchronized (controllerStoresLock) {
+            if (listed.equals(savedControllerStores)) {
+                return;
+            }
+            try {
+                ControllerStores.writeLatest(config.dataDirectory(), listed);
+                savedControllerStores = listed;
+                LOG.info("store {}: the shard controller is on stores {} now", config.nodeId(), listed);
+            } catch (IOException e) {
+                // The next configuration taken tries again; routing follows the live layout meanwhile.
+                LOG.warn("store {}: could not save the controller's stores {}: {}", config.nodeId(), listed, e.toString());
+            }
+        }
     }
 
     /**
@@ -642,7 +681,7 @@ public final class Store implements AutoCloseable {
             if (replica == null || !replica.state().removed() || closed) {
                 return;
             }
-            if (layout.groups().contains(group)) {
+            if (layout.groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID) {
                 dropped.add(group);
             }
             replicas.remove(group);
@@ -731,7 +770,7 @@ public final class Store implements AutoCloseable {
 
             @Override
             public List<Long> controllerStores() {
-                return controllerStores;
+                return Store.this.controllerStores();
             }
 
             @Override
@@ -901,7 +940,7 @@ public final class Store implements AutoCloseable {
             report.addGroups(view);
         }
         StoreReport built = report.build();
-        TreeSet<Long> targets = new TreeSet<>(controllerStores);
+        TreeSet<Long> targets = new TreeSet<>(controllerStores());
         long leader = leaderId(GroupIds.CONTROLLER_GROUP_ID);
         if (leader != 0) {
             targets.add(leader);
@@ -944,9 +983,14 @@ public final class Store implements AutoCloseable {
         return layout;
     }
 
-    /** The stores that host group 0, the shard controller, since the cluster was created. */
+    /**
+     * The stores that host group 0, the shard controller, as the newest configuration this store
+     * knows lists them (or, before it knows one that does, as last saved or created).
+     */
     public List<Long> controllerStores() {
-        return controllerStores;
+        SlotLayout live = liveLayout.current();
+        // Until a newer configuration arrives, the list saved at the last run is newer than the creation layout's.
+        return live == layout || live.controllerStores().isEmpty() ? savedControllerStores : live.controllerStores();
     }
 
     /** The groups this store hosts a replica of, ascending. */

@@ -47,10 +47,14 @@ final class StoreLayouts {
         return layout;
     }
 
-    /** The layout every initial member computes alike from the same configuration. */
+    /**
+     * The layout every initial member computes alike from the same configuration, with the stores
+     * the shard controller is created on ({@link ControllerStores#initial}).
+     */
     static SlotLayout initial(NodeConfig config) {
         List<Long> stores = config.members().stream().map(MemberAddress::id).sorted().toList();
-        return SlotLayout.evenSplit(FIRST_VERSION, config.dataGroups(), stores, config.effectiveReplicasPerGroup());
+        return SlotLayout.evenSplit(FIRST_VERSION, config.dataGroups(), stores, config.effectiveReplicasPerGroup())
+                .withController(ControllerStores.initial(stores), 0);
     }
 
     /**

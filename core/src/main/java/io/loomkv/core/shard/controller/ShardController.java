@@ -39,7 +39,8 @@ import java.util.TreeSet;
  *       Leave).
  *   <li><b>ReplaceReplica</b> moves one replica of a group to another store (the list keeps its
  *       order; the group's count of replica changes goes up by one); the group's leader carries
- *       it out with membership changes. No slot moves.
+ *       it out with membership changes. No slot moves. Group 0, the controller itself, moves the
+ *       same way when the configuration lists its stores (those made since configuration 1 do).
  *   <li><b>AddStore</b> lists a new store with its addresses in the next configuration and every
  *       later one ({@link AddedStores}), so every store learns where it is; groups can then be
  *       placed on it. Nothing moves.
@@ -245,6 +246,14 @@ public final class ShardController {
         long group = replace.getGroupId();
         Map<Long, List<Long>> replicas = replicasOf(latest);
         List<Long> stores = replicas.get(group);
+        if (group == GroupIds.CONTROLLER_GROUP_ID) {
+            if (latest.controllerStores().isEmpty()) {
+                throw new IllegalArgumentException("configuration " + latest.version() + " does not list the shard"
+                        + " controller's stores (its cluster was created before configurations did), so group 0's"
+                        + " replicas cannot be moved");
+            }
+            stores = latest.controllerStores();
+        }
         if (stores == null) {
             throw new IllegalArgumentException("group " + Long.toUnsignedString(group) + " is not in configuration "
                     + latest.version());
@@ -268,6 +277,10 @@ public final class ShardController {
         }
         List<Long> moved = new ArrayList<>(stores);
         moved.set(moved.indexOf(from), to);
+        if (group == GroupIds.CONTROLLER_GROUP_ID) {
+            return next(SlotBalancer.owners(latest), replicas, replicaChangesOf(latest, replicas.keySet()),
+                    latest.addedStores(), List.copyOf(moved), latest.replicaChanges(group) + 1);
+        }
         replicas.put(group, List.copyOf(moved));
         Map<Long, Long> changes = replicaChangesOf(latest, replicas.keySet());
         changes.merge(group, 1L, Long::sum);
@@ -293,6 +306,9 @@ public final class ShardController {
     private SlotLayout forgetStore(long storeId) {
         AddedStores shrunk = latest.addedStores().without(storeId);
         List<Long> hosted = new ArrayList<>();
+        if (latest.controllerStores().contains(storeId)) {
+            hosted.add(GroupIds.CONTROLLER_GROUP_ID);
+        }
         for (long group : latest.groups()) {
             if (latest.replicas(group).contains(storeId)) {
                 hosted.add(group);
@@ -322,8 +338,18 @@ public final class ShardController {
 
     private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas, Map<Long, Long> replicaChanges,
             AddedStores addedStores) {
+        return next(owners, replicas, replicaChanges, addedStores, latest.controllerStores(),
+                latest.controllerStores().isEmpty() ? 0 : latest.replicaChanges(GroupIds.CONTROLLER_GROUP_ID));
+    }
+
+    /** Every configuration carries the controller's stores on (an older one without them stays without). */
+    private SlotLayout next(long[] owners, Map<Long, List<Long>> replicas, Map<Long, Long> replicaChanges,
+            AddedStores addedStores, List<Long> controllerStores, long controllerChanges) {
         List<SlotAssignment> rows = SlotBalancer.assignments(owners);
         SlotLayout layout = SlotLayout.of(latest.version() + 1, rows, replicas, replicaChanges).withAddedStores(addedStores);
+        if (!controllerStores.isEmpty()) {
+            layout = layout.withController(controllerStores, controllerChanges);
+        }
         append(layout);
         return layout;
     }

@@ -244,8 +244,49 @@ class ShardControllerTest {
         assertTrue(refused(replace(2, 1, 3)).contains("store 3 already hosts a replica of group 2"));
         assertTrue(refused(replace(2, 1, 1)).contains("to the same store changes nothing"));
         assertTrue(refused(replace(2, 1, 0)).contains("store ids must be positive"));
-        assertTrue(refused(replace(0, 1, 4)).contains("group 0 is not in configuration 2"));
+        assertTrue(refused(replace(0, 1, 4)).contains("configuration 2 does not list the shard controller's stores"));
         assertEquals(0, controller.latest().replicaChanges(2));
+    }
+
+    /**
+     * Group 0's replicas move like a data group's once the configurations list them (configuration
+     * 1 of a cluster does): one store replaced in place, the count of moves up by one, carried on by
+     * every later command and through a snapshot, and an added store that hosts the controller
+     * cannot be forgotten.
+     */
+    @Test
+    void theControllersOwnReplicaMovesWhenConfigurationsListItsStores() {
+        ShardController listed = new ShardController(SlotLayout.evenSplit(1, 1, List.of(1L, 2L, 3L), 3)
+                .withController(List.of(1L, 2L, 3L), 0));
+        ControllerReply added = listed.apply(addStore(4, "10.0.0.4:7401", "10.0.0.4:7501"));
+        assertEquals("", added.getError());
+        Layout before = added.getConfig();
+        ControllerReply moved = listed.apply(replace(0, 2, 4));
+        assertEquals("", moved.getError());
+        SlotLayout layout = SlotLayout.fromProto(moved.getConfig());
+        assertEquals(List.of(1L, 4L, 3L), layout.controllerStores());
+        assertEquals(List.of(1L, 4L, 3L), layout.replicas(0));
+        assertEquals(1, layout.replicaChanges(0));
+        assertEquals(0, layout.replicaChanges(1), "a data group's count moved");
+        assertEquals(List.of(1L, 2L, 3L), layout.replicas(1));
+        assertArrayEquals(owners(before), owners(moved.getConfig()), "a controller move moved slots");
+        assertEquals(List.of(1L, 2L, 3L), SlotLayout.fromProto(before).controllerStores());
+
+        assertTrue(listed.apply(replace(0, 2, 5)).getError().contains("store 2 hosts no replica of group 0 (its stores: [1, 4, 3])"));
+        assertTrue(listed.apply(replace(0, 1, 3)).getError().contains("store 3 already hosts a replica of group 0"));
+        assertTrue(listed.apply(forget(4)).getError().contains("store 4 still hosts replicas of groups [0]"));
+        assertEquals(moved.getConfig().getVersion(), listed.latest().version(), "a refusal made a configuration");
+
+        // Carried on by later commands and a snapshot; a second move counts again.
+        assertEquals("", listed.apply(join(2)).getError());
+        assertEquals(List.of(1L, 4L, 3L), listed.latest().controllerStores());
+        SlotLayout back = SlotLayout.fromProto(listed.apply(replace(0, 4, 2)).getConfig());
+        assertEquals(List.of(1L, 2L, 3L), back.controllerStores());
+        assertEquals(2, back.replicaChanges(0));
+        assertEquals(back, ShardController.restore(listed.snapshot()).latest());
+        assertEquals("", listed.apply(forget(4)).getError());
+        // A historical query shows where the controller was then.
+        assertEquals(List.of(1L, 4L, 3L), SlotLayout.fromProto(listed.query(moved.getConfig().getVersion())).controllerStores());
     }
 
     @Test
