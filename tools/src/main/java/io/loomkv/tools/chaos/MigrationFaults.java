@@ -1,6 +1,7 @@
 package io.loomkv.tools.chaos;
 
 import io.loomkv.bench.kv.RandomSlotMove;
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.controller.proto.AddStore;
 import io.loomkv.core.shard.controller.proto.ControllerCommand;
@@ -112,7 +113,10 @@ final class MigrationFaults {
     }
 
     /**
-     * A replica moved to a spare store and back, under load. Why a group of its own: a moved group's
+     * A replica moved to a spare store and back, under load; every other time the shard
+     * controller's own replica of a random store goes to the spare and back too, while the group's
+     * replica is there (the controller then serves every other command of the run from a moved
+     * membership, and the stores route by its new list). Why a group of its own: a moved group's
      * stores belong to the controller for good (its leader undoes {@code ctl member} changes), which
      * would end the member-change fault for the cluster's own groups; this one leaves at the end.
      * Why a spare store started for the fault: every server of the default shape hosts every
@@ -142,6 +146,7 @@ final class MigrationFaults {
         long from = stores.get(random.nextInt(stores.size()));
         List<Long> moved = stores.stream().map(store -> store == from ? spareId : store).toList();
         long awayMillis = moveReplica(group, from, spareId, moved);
+        String controllerMove = random.nextBoolean() ? controllerAwayAndBack(random, spareId) : "";
         Sleep.millis(holdMillis);
         long backMillis = moveReplica(group, spareId, from, stores);
         ControllerReply left = admin.controller(ControllerCommand.newBuilder()
@@ -152,8 +157,25 @@ final class MigrationFaults {
         long leaveMillis = awaitSettled();
         String forgotten = forget(spare);
         return Optional.of("group " + group + " on " + stores + settledText(joinMillis) + ": replica " + from + " -> spare "
-                + spare + settledText(awayMillis) + ", back" + settledText(backMillis) + ", group left" + settledText(leaveMillis)
-                + ", spare " + forgotten);
+                + spare + settledText(awayMillis) + controllerMove + ", replica back" + settledText(backMillis) + ", group left"
+                + settledText(leaveMillis) + ", spare " + forgotten);
+    }
+
+    /** The controller's replica on one of its stores moves to the spare and back; what happened, for the fault's line. */
+    private String controllerAwayAndBack(Random random, long spareId) {
+        ControllerReply latest = admin.config(-1);
+        if (!latest.getError().isEmpty()) {
+            return "; controller not moved (" + latest.getError() + ")";
+        }
+        List<Long> stores = SlotLayout.fromProto(latest.getConfig()).controllerStores();
+        if (stores.isEmpty()) {
+            return "; controller not moved (its stores are not listed)";
+        }
+        long from = stores.get(random.nextInt(stores.size()));
+        List<Long> moved = stores.stream().map(store -> store == from ? spareId : store).toList();
+        long awayMillis = moveReplica(GroupIds.CONTROLLER_GROUP_ID, from, spareId, moved);
+        long backMillis = moveReplica(GroupIds.CONTROLLER_GROUP_ID, spareId, from, stores);
+        return ", controller replica " + from + " -> spare" + settledText(awayMillis) + " and back" + settledText(backMillis);
     }
 
     /** Sends one ReplaceReplica and waits until the group's voters are {@code expected} and no other store holds it. */
