@@ -29,7 +29,7 @@ public final class ClusterCommand implements Callable<Integer> {
         return 2;
     }
 
-    @Command(name = "up", description = "Start one server per config in DIR (default conf/local-3node), wait until every data group has a leader, print the groups.")
+    @Command(name = "up", description = "Start one server per config in DIR (default conf/local-3node), wait until every data group and the shard controller have a leader, print the groups.")
     int up(@Parameters(paramLabel = "DIR", arity = "0..1") String dir) throws IOException {
         CtlCommand.quietLogs();
         Path folder = Path.of(dir == null ? DEFAULT_FOLDER : dir);
@@ -94,19 +94,22 @@ public final class ClusterCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** What is still missing for the cluster to be up: a leader for every group, an answer from every store. */
+    /** What is still missing for the cluster to be up: a leader for every group and the controller, an answer from every store. */
     private static Optional<String> notUp(GroupTable table) {
         if (!table.leaderless().isEmpty()) {
             return Optional.of("no leader for data groups " + CompactRanges.ids(table.leaderless()) + " of " + table.groups().size());
         }
         List<Long> silent = table.storeAddresses().keySet().stream().filter(id -> !table.answeredStores().contains(id)).toList();
-        return silent.isEmpty() ? Optional.empty() : Optional.of("no answer from stores " + CompactRanges.ids(silent));
+        if (!silent.isEmpty()) {
+            return Optional.of("no answer from stores " + CompactRanges.ids(silent));
+        }
+        return table.controllerLeaderless() ? Optional.of("no leader for the shard controller (group 0)") : Optional.empty();
     }
 
     /** The groups, their slots and leaders, as {@code ctl groups} prints them. */
     private static void printLayout(ClusterTarget target, GroupTable table) {
         try (KvClient client = new KvClient(target.clientConfig().withDeadline(Duration.ofSeconds(3), Duration.ofSeconds(1)))) {
-            System.out.println("every data group has a leader:");
+            System.out.println("every data group and the shard controller have a leader:");
             GroupListing.print(GroupListing.lines(client, table), table, false, System.out);
         } catch (IOException e) {
             System.err.println("error: " + e.getMessage());

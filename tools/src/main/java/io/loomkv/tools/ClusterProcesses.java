@@ -257,9 +257,10 @@ public final class ClusterProcesses {
 
     /**
      * Waits until every data group has a leader (one group: until some store leads it), and with
-     * {@code everyStore} until every store the layout lists answers too, and returns the stores'
-     * view at that moment; after {@code timeout}, the last view seen (with the groups still without
-     * a leader in {@link GroupTable#leaderless()}), or empty when no store ever answered.
+     * {@code everyStore} until every store the layout lists answers too and the shard controller has
+     * a leader as well, and returns the stores' view at that moment; after {@code timeout}, the last
+     * view seen (with the groups still without a leader in {@link GroupTable#leaderless()}), or
+     * empty when no store ever answered.
      */
     static Optional<GroupTable> awaitEveryGroupLed(ClusterTarget target, Duration timeout, boolean everyStore) {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -276,7 +277,8 @@ public final class ClusterProcesses {
                 if (table.isPresent()) {
                     last = table;
                     boolean storesAnswered = !everyStore
-                            || table.get().answeredStores().containsAll(table.get().storeAddresses().keySet());
+                            || (table.get().answeredStores().containsAll(table.get().storeAddresses().keySet())
+                                    && !table.get().controllerLeaderless());
                     if (table.get().leaderless().isEmpty() && storesAnswered) {
                         return table;
                     }

@@ -1,5 +1,6 @@
 package io.loomkv.tools;
 
+import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.net.client.KvClient;
@@ -48,13 +49,18 @@ public final class GroupTable {
     private final Map<Long, InetSocketAddress> storeAddresses;
     private final Set<Long> answeredStores;
     private final Map<Long, Group> groups;
+    /** Whether any answering store hosts the shard controller (group 0), and its leader (0 when unknown). */
+    private final boolean controllerSeen;
+    private final long controllerLeaderId;
 
     private GroupTable(SlotLayout layout, Map<Long, InetSocketAddress> storeAddresses, Set<Long> answeredStores,
-            Map<Long, Group> groups) {
+            Map<Long, Group> groups, boolean controllerSeen, long controllerLeaderId) {
         this.layout = layout;
         this.storeAddresses = storeAddresses;
         this.answeredStores = answeredStores;
         this.groups = groups;
+        this.controllerSeen = controllerSeen;
+        this.controllerLeaderId = controllerLeaderId;
     }
 
     /**
@@ -89,7 +95,9 @@ public final class GroupTable {
                     .mapToLong(v -> v.view().getAppliedIndex()).max().orElse(0);
             groups.put(group, new Group(group, layout.slotsOf(group), layout.replicas(group), leader, applied));
         }
-        return new GroupTable(layout, Map.copyOf(addresses), Set.copyOf(answered), groups);
+        List<StoreView> controller = viewsByGroup.getOrDefault(GroupIds.CONTROLLER_GROUP_ID, List.of());
+        return new GroupTable(layout, Map.copyOf(addresses), Set.copyOf(answered), groups, !controller.isEmpty(),
+                leaderOf(controller));
     }
 
     /**
@@ -179,6 +187,11 @@ public final class GroupTable {
     /** The stores that answered this round. */
     public Set<Long> answeredStores() {
         return answeredStores;
+    }
+
+    /** Whether an answering store hosts the shard controller and none of them is known to lead it. */
+    public boolean controllerLeaderless() {
+        return controllerSeen && controllerLeaderId == 0;
     }
 
     /** Groups with no known leader, ascending. */

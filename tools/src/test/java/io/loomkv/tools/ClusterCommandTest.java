@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code cluster up} with real server processes (the packaged jar when there is one): it waits
- * until every data group has a leader and prints the groups, and refuses to start anything on
+ * until every data group and the shard controller have a leader and prints the groups, and refuses to start anything on
  * ports another process listens on (it would otherwise take that other cluster for its own).
  * Pid files and logs go to target/run (the surefire configuration sets loomkv.run.dir).
  */
@@ -75,7 +75,7 @@ class ClusterCommandTest {
             CliRun up = loomkv("cluster", "up", folder.toString());
 
             assertEquals(0, up.exitCode(), up.out() + up.err());
-            assertTrue(up.out().contains("every data group has a leader:\nGROUP  SLOTS"), up.out());
+            assertTrue(up.out().contains("every data group and the shard controller have a leader:\nGROUP  SLOTS"), up.out());
             for (String slots : List.of("0-4095", "4096-8191", "8192-12287", "12288-16383")) {
                 assertTrue(up.out().contains(slots), up.out());
             }

@@ -1,7 +1,9 @@
 package io.loomkv.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.net.store.proto.GroupView;
@@ -61,6 +63,19 @@ class GroupTableTest {
 
         assertEquals(2, GroupTable.of(List.of(deposed, elected, follower)).group(1).leaderId());
         assertEquals(0, GroupTable.of(List.of(deposed, elected)).group(1).leaderId(), "one vote each: unknown");
+    }
+
+    @Test
+    void theControllerIsLeaderlessOnlyWhenAStoreHostsItAndNoneLeadsIt() {
+        LayoutReply noController = reply(1, FOUR_GROUPS, new String[] {"LEADER"}, new long[] {1}, new long[] {1});
+        assertFalse(GroupTable.of(List.of(noController)).controllerLeaderless(), "no store hosts a controller here");
+        LayoutReply follower = noController.toBuilder().addGroups(GroupView.newBuilder().setGroupId(0).setRole("FOLLOWER")).build();
+        LayoutReply leader = reply(2, FOUR_GROUPS, new String[] {"FOLLOWER"}, new long[] {1}, new long[] {1}).toBuilder()
+                .addGroups(GroupView.newBuilder().setGroupId(0).setRole("LEADER").setLeaderId(2)).build();
+        assertTrue(GroupTable.of(List.of(follower)).controllerLeaderless());
+        assertFalse(GroupTable.of(List.of(follower, leader)).controllerLeaderless());
+        assertEquals(List.of(1L, 2L, 3L, 4L), GroupTable.of(List.of(follower, leader)).groups().stream()
+                .map(GroupTable.Group::id).toList(), "group 0 is not a data group of the table");
     }
 
     @Test
