@@ -13,13 +13,8 @@ import io.loomkv.core.shard.controller.proto.ReplaceReplica;
 import io.loomkv.core.shard.proto.GroupReplicas;
 import io.loomkv.net.client.KvClient;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,21 +43,10 @@ class StoreControllerMoveTest {
             expected.set(expected.indexOf(from), 4L);
             List<Long> sorted = expected.stream().sorted().toList();
             long latest;
-            try (KvClient client = cluster.client(); KvClient writer = cluster.client()) {
-                AtomicBoolean stop = new AtomicBoolean();
-                AtomicInteger written = new AtomicInteger();
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                Thread writes = Thread.ofVirtual().start(() -> {
-                    try {
-                        for (int i = 0; !stop.get(); i++) {
-                            writer.put("key" + i, "value" + i);
-                            written.set(i + 1);
-                        }
-                    } catch (Throwable e) {
-                        failure.set(e);
-                    }
-                });
-                LocalCluster.awaitCondition("100 writes before the move", () -> written.get() >= 100 || failure.get() != null);
+            int written;
+            try (KvClient client = cluster.client(); KvClient writerClient = cluster.client();
+                    SequentialWriter writer = new SequentialWriter(writerClient)) {
+                writer.awaitMore(100, "100 writes before the move");
 
                 ControllerReply moved = client.controller(replace(from, 4));
                 assertEquals("", moved.getError());
@@ -85,11 +69,8 @@ class StoreControllerMoveTest {
                 assertEquals(expected, SlotLayout.fromProto(joined.getConfig()).controllerStores(), "carried on by a Join");
                 LocalCluster.awaitCondition("group 2 has a leader at the new configuration",
                         () -> cluster.runningIds().stream().anyMatch(id -> cluster.node(id).isLeader(2)));
-                int before = written.get();
-                LocalCluster.awaitCondition("100 writes after the move", () -> written.get() >= before + 100 || failure.get() != null);
-                stop.set(true);
-                writes.join(Duration.ofSeconds(30));
-                assertEquals(null, failure.get(), "the writer failed");
+                writer.awaitMore(100, "100 writes after the move");
+                written = writer.stop();
 
                 // The old store restarts without its replica of group 0, and knows where the controller is.
                 cluster.stop(from);
@@ -117,9 +98,7 @@ class StoreControllerMoveTest {
                 assertEquals("", config.getError());
                 assertEquals(latest, config.getConfig().getVersion());
                 assertEquals(expected, SlotLayout.fromProto(config.getConfig()).controllerStores());
-                for (int i = 0; i < 200; i++) {
-                    assertEquals(Optional.of("value" + i), client.get("key" + i), "key" + i);
-                }
+                SequentialWriter.assertEveryWriteReadBack(client, written);
             }
         }
     }

@@ -15,9 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,21 +40,9 @@ class StoreReplicaMoveTest {
             assertFalse(cluster.node(4).groups().contains(GROUP), "store 4 starts without group 1");
             List<Long> expected = new ArrayList<>(List.of(1L, 2L, 3L));
             expected.set(expected.indexOf(from), 4L);
-            try (KvClient client = cluster.client(); KvClient writer = cluster.client()) {
-                AtomicBoolean stop = new AtomicBoolean();
-                AtomicInteger written = new AtomicInteger();
-                AtomicReference<Throwable> failure = new AtomicReference<>();
-                Thread writes = Thread.ofVirtual().start(() -> {
-                    try {
-                        for (int i = 0; !stop.get(); i++) {
-                            writer.put("key" + i, "value" + i);
-                            written.set(i + 1);
-                        }
-                    } catch (Throwable e) {
-                        failure.set(e);
-                    }
-                });
-                LocalCluster.awaitCondition("300 writes before the move", () -> written.get() >= 300 || failure.get() != null);
+            try (KvClient client = cluster.client(); KvClient writerClient = cluster.client();
+                    SequentialWriter writer = new SequentialWriter(writerClient)) {
+                writer.awaitMore(300, "300 writes before the move");
 
                 ControllerReply moved = client.controller(replace(GROUP, from, 4));
                 assertEquals("", moved.getError());
@@ -67,15 +52,9 @@ class StoreReplicaMoveTest {
                                 + " hosts " + cluster.node(from).groups(),
                         () -> cluster.node(4).voters(GROUP).equals(expected.stream().sorted().toList())
                                 && !cluster.node(from).groups().contains(GROUP));
-                int before = written.get();
-                LocalCluster.awaitCondition("200 writes after the move", () -> written.get() >= before + 200 || failure.get() != null);
-                stop.set(true);
-                writes.join(Duration.ofSeconds(30));
-                assertEquals(null, failure.get(), "the writer failed");
-                int total = written.get();
-                for (int i = 0; i < total; i++) {
-                    assertEquals(Optional.of("value" + i), client.get("key" + i), "key" + i);
-                }
+                writer.awaitMore(200, "200 writes after the move");
+                int total = writer.stop();
+                SequentialWriter.assertEveryWriteReadBack(client, total);
                 Store newLeader = cluster.awaitLeader(GROUP);
                 assertTrue(expected.contains(newLeader.storeId()), "leader " + newLeader.storeId());
                 LocalCluster.awaitCondition("store 4 applied what the leader did",
