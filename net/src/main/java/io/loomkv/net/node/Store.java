@@ -73,8 +73,10 @@ import org.slf4j.LoggerFactory;
  * the creation of replicas for a leader's messages and the reports to the shard controller need
  * its private state, as do the start of replicas for groups a Join places here, the migration
  * driver's host, and the placement driver's (dropping a replica a move took off this store: its
- * engine, log and the record in {@link DroppedGroups}); the next part to move out is the bootstrap of groups (initial and joined, with
- * the controller's entry), which would take about 200 lines with it.
+ * engine, log and the record in {@link DroppedGroups}), and where the shard controller is (created
+ * on, saved, and as the newest configuration lists it); the next part to move out is the bootstrap
+ * of groups (initial and joined, with the controller's entry), which would take about 200 lines
+ * with it.
  */
 public final class Store implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
