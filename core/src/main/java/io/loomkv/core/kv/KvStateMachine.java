@@ -430,6 +430,38 @@ public final class KvStateMachine {
         return ownership.serving();
     }
 
+    /**
+     * Slots whose keys the engine holds although this group does not serve them, ascending, at most
+     * {@code max}: one engine read of at most one key per run of such slots, and one more per slot
+     * found. Any thread (the served slots are published, engine reads may run beside apply). While
+     * slots move ({@link #movingSlotCount} above 0) a slot being pulled or deleted shows too, so
+     * only a settled group's answer means data left behind.
+     */
+    public List<Integer> straySlots(int max) {
+        SlotSet served = ownership.serving();
+        List<Integer> stray = new ArrayList<>();
+        int slot = 0;
+        while (slot < Slots.SLOT_COUNT && stray.size() < max) {
+            if (served.contains(slot)) {
+                slot++;
+                continue;
+            }
+            int last = slot;
+            while (last + 1 < Slots.SLOT_COUNT && !served.contains(last + 1)) {
+                last++;
+            }
+            var found = engine.scan(ScanRequest.range(SlotKeys.slotStart(slot), SlotKeys.slotEnd(last), 1)).entries();
+            if (found.isEmpty()) {
+                slot = last + 1;
+                continue;
+            }
+            int held = SlotKeys.slotOf(found.get(0).key());
+            stray.add(held);
+            slot = held + 1;
+        }
+        return stray;
+    }
+
     /** The number of the shard controller's configuration this group has applied (0 before the first); any thread. */
     public long configNumber() {
         return ownership.configNumber();

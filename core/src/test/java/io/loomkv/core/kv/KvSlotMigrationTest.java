@@ -60,8 +60,11 @@ class KvSlotMigrationTest {
         String otherKey = keyOutside(SLOT, OWNED_BY_1);
         assertEquals(Status.OK, a.client().put(otherKey, "stays").getStatus());
 
+        assertEquals(List.of(), a.machine.straySlots(64), "every key is in a served slot");
         assertOk(a.apply(MigrationCommands.reconfigure(a.nowMillis, CONFIG_2, CONFIG_1)));
         assertOk(b.apply(MigrationCommands.reconfigure(b.nowMillis, CONFIG_2, CONFIG_1)));
+        assertEquals(List.of(SLOT), a.machine.straySlots(64), "the slot handed off still holds its keys");
+        assertEquals(List.of(), a.machine.straySlots(0), "at most max listed");
         assertEquals(2, a.machine.configNumber());
         assertEquals(SlotPhase.HANDING_OFF, moving(a).getPhase());
         assertEquals(SlotPhase.PULLING, moving(b).getPhase());
@@ -106,6 +109,8 @@ class KvSlotMigrationTest {
         }
         assertEquals(6, steps, "40 keys, 7 per step: 6 steps");
         assertTrue(userKeysInSlot(a, SLOT).isEmpty(), "the moved slot's keys are gone from the old owner");
+        assertEquals(List.of(), a.machine.straySlots(64), "nothing left behind");
+        assertEquals(List.of(), b.machine.straySlots(64));
         assertEquals("stays", a.value(otherKey));
         KvReply again = a.apply(MigrationCommands.deleteSlot(a.nowMillis, 2, SLOT, 7));
         assertEquals(Status.INVALID_ARGUMENT, again.getStatus(), "a late DeleteSlot changes nothing");

@@ -720,6 +720,15 @@ public final class KvClient implements AutoCloseable {
                 config.attemptTimeout()));
     }
 
+    /**
+     * The status of the store at {@code server}, each data group's view also listing the slots its
+     * replica there holds keys of without serving them ({@code GroupView.stray_slots}).
+     */
+    public NodeStatusReply auditSlots(InetSocketAddress server) {
+        return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.newBuilder().setAuditSlots(true).build(),
+                config.attemptTimeout()));
+    }
+
     /** The status of the store at {@code server}, the top-level fields describing its replica of group 0, the shard controller. */
     public NodeStatusReply controllerStatus(InetSocketAddress server) {
         return awaitRpc(rpc.call(server, NodeMethods.STATUS, NodeStatusRequest.newBuilder().setController(true).build(),

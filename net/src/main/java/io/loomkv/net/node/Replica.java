@@ -218,6 +218,11 @@ final class Replica {
         return machine.movingSlotCount();
     }
 
+    /** See {@link KvStateMachine#straySlots}: slots whose keys this replica holds but does not serve. */
+    List<Integer> straySlots(int max) {
+        return machine.straySlots(max);
+    }
+
     /**
      * Whether this replica leads a data group and serves (not removed, not failed): the groups a
      * store's drivers act for. From published state, so asking wakes nothing.

@@ -50,6 +50,9 @@ import java.util.function.Function;
  * ({@link GroupSnapshotSource}). Runs on connection reader threads and never blocks.
  */
 final class StoreService implements AutoCloseable {
+    /** Stray slots one group's view lists at most (a STATUS asked with audit_slots). */
+    static final int MAX_STRAY_SLOTS_LISTED = 64;
+
     /** What the service needs from its store. */
     interface Replicas {
         SlotLayout layout();
@@ -339,7 +342,11 @@ final class StoreService implements AutoCloseable {
                 builder.addMembers(member(id, true));
             }
             for (Replica replica : replicas.all()) {
-                builder.addGroups(replica == target ? detailedView(target, status) : view(replica));
+                GroupView view = replica == target ? detailedView(target, status) : view(replica);
+                if (request.getAuditSlots() && replica.groupId() != GroupIds.CONTROLLER_GROUP_ID) {
+                    view = view.toBuilder().addAllStraySlots(replica.straySlots(MAX_STRAY_SLOTS_LISTED)).build();
+                }
+                builder.addGroups(view);
             }
             reply.complete(builder.build());
         });

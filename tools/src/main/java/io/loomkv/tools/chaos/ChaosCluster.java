@@ -196,6 +196,18 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
+    /** The node's STATUS with each data group's stray slots (see {@code KvClient.auditSlots}), or empty when it does not answer quickly. */
+    Optional<NodeStatusReply> auditSlots(ChaosNode node) {
+        if (!node.isRunning() || node.paused) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(statusClient.auditSlots(node.clientAddress));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Data groups of the cluster (from {@code data-groups}). */
     int groupCount() {
         return groups;

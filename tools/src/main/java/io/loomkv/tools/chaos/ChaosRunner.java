@@ -14,6 +14,7 @@ import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.client.KvClientException;
+import io.loomkv.net.node.proto.NodeStatusReply;
 import io.loomkv.net.store.proto.GroupView;
 import io.loomkv.net.store.proto.LayoutReply;
 import java.io.IOException;
@@ -240,6 +241,7 @@ public final class ChaosRunner {
             violations++;
         }
         violations += replicasDisagree(cluster, used, finalValues, findings);
+        violations += slotsLeftBehind(cluster, findings);
         long checkStart = System.nanoTime();
         CheckResult check = LinearizabilityChecker.withDefaults().check(new KvModel(), checked);
         say(String.format("linearizability: %s (%d operations, %d partitions, %d steps, %.1f s)", check.verdict(),
@@ -340,6 +342,53 @@ public final class ChaosRunner {
             }
         }
         return disagreements;
+    }
+
+    /**
+     * Every member's replicas hold keys only of slots their groups serve: a slot move left no data
+     * behind on its old owner (and the slots' keys the final reads found are where they belong).
+     * Asked once no slot moves any more (a deletion of a handed-off slot may still be finishing
+     * just after the faults: up to 30 s), of every running member.
+     */
+    private long slotsLeftBehind(ChaosCluster cluster, List<String> findings) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<String> found = new ArrayList<>();
+        int audited = 0;
+        while (true) {
+            found.clear();
+            audited = 0;
+            boolean moving = false;
+            for (ChaosNode node : cluster.members()) {
+                if (node.removed || !node.isRunning()) {
+                    continue;
+                }
+                Optional<NodeStatusReply> status = cluster.auditSlots(node);
+                if (status.isEmpty()) {
+                    found.add(node + " did not answer the slot audit after recovery");
+                    continue;
+                }
+                for (GroupView view : status.get().getGroupsList()) {
+                    if (view.getGroupId() == 0 || "REMOVED".equals(view.getRole())) {
+                        continue;
+                    }
+                    audited++;
+                    moving |= view.getMovingSlots() > 0;
+                    if (view.getStraySlotsCount() > 0) {
+                        found.add(node + " group " + view.getGroupId() + " holds keys of slots " + view.getStraySlotsList()
+                                + " it does not serve after recovery" + (view.getMovingSlots() > 0 ? " (still moving "
+                                + view.getMovingSlots() + ")" : ""));
+                    }
+                }
+            }
+            if ((found.isEmpty() && !moving) || System.nanoTime() > deadline) {
+                break;
+            }
+            Sleep.millis(500);
+        }
+        say("slots: " + (found.isEmpty() ? "no replica holds keys of a slot its group does not serve (" + audited
+                + " replicas audited)" : found.size() + " problems"));
+        findings.addAll(found);
+        return found.size();
     }
 
     /** Member {@code index}'s own value of {@code key}, a few tries (a busy machine may miss one); null when it never answers. */
