@@ -345,10 +345,12 @@ public final class ChaosRunner {
     }
 
     /**
-     * Every member's replicas hold keys only of slots their groups serve: a slot move left no data
-     * behind on its old owner (and the slots' keys the final reads found are where they belong).
-     * Asked once no slot moves any more (a deletion of a handed-off slot may still be finishing
-     * just after the faults: up to 30 s), of every running member.
+     * Every slot is owned by exactly one group and no move left data behind: every member's replica
+     * of every data group has applied the newest configuration its store knows (so each serves
+     * exactly the slots that configuration gives its group, and the configuration gives each slot
+     * one group) with no slot moving, and holds keys only of slots it serves. Asked of every
+     * running member until that holds, up to 30 s (a deletion of a handed-off slot, or a follower's
+     * apply, may still be finishing just after the faults).
      */
     private long slotsLeftBehind(ChaosCluster cluster, List<String> findings) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -373,6 +375,10 @@ public final class ChaosRunner {
                     }
                     audited++;
                     moving |= view.getMovingSlots() > 0;
+                    if (view.getConfigNumber() != status.get().getLayoutVersion()) {
+                        found.add(node + " group " + view.getGroupId() + " is at configuration " + view.getConfigNumber()
+                                + " after recovery, its store routes by " + status.get().getLayoutVersion());
+                    }
                     if (view.getStraySlotsCount() > 0) {
                         found.add(node + " group " + view.getGroupId() + " holds keys of slots " + view.getStraySlotsList()
                                 + " it does not serve after recovery" + (view.getMovingSlots() > 0 ? " (still moving "
