@@ -186,26 +186,12 @@ final class ChaosCluster implements AutoCloseable {
 
     /** The node's own view, or empty when it does not answer quickly (down, paused, cut off). */
     Optional<NodeStatusReply> status(ChaosNode node) {
-        if (!node.isRunning() || node.paused) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(statusClient.status(node.clientAddress));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+        return ask(node, statusClient::status);
     }
 
     /** The node's STATUS with each data group's stray slots (see {@code KvClient.auditSlots}), or empty when it does not answer quickly. */
     Optional<NodeStatusReply> auditSlots(ChaosNode node) {
-        if (!node.isRunning() || node.paused) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(statusClient.auditSlots(node.clientAddress));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+        return ask(node, statusClient::auditSlots);
     }
 
     /** Data groups of the cluster (from {@code data-groups}). */
@@ -215,23 +201,21 @@ final class ChaosCluster implements AutoCloseable {
 
     /** The node's LAYOUT reply (its view of every group, from published state), or empty when it does not answer quickly. */
     Optional<LayoutReply> layout(ChaosNode node) {
-        if (!node.isRunning() || node.paused) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(statusClient.layoutOf(node.clientAddress));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+        return ask(node, statusClient::layoutOf);
     }
 
     /** The node's STATUS of {@code groupId}, or empty when it does not answer quickly (or hosts no replica of it). */
     Optional<NodeStatusReply> status(ChaosNode node, long groupId) {
+        return ask(node, address -> statusClient.status(address, groupId));
+    }
+
+    /** One call to a running, unpaused node's client port; empty when it is down or does not answer quickly. */
+    private static <T> Optional<T> ask(ChaosNode node, java.util.function.Function<InetSocketAddress, T> call) {
         if (!node.isRunning() || node.paused) {
             return Optional.empty();
         }
         try {
-            return Optional.of(statusClient.status(node.clientAddress, groupId));
+            return Optional.of(call.apply(node.clientAddress));
         } catch (RuntimeException e) {
             return Optional.empty();
         }
