@@ -151,7 +151,7 @@ final class SlotOwnership {
         } catch (IllegalArgumentException e) {
             return Optional.of("configuration does not parse: " + e.getMessage());
         }
-        SlotSet had = before == null || !before.groups().contains(groupId) ? SlotSet.empty() : before.slotsOf(groupId);
+        SlotSet had = before == null || !before.hasGroup(groupId) ? SlotSet.empty() : before.slotsOf(groupId);
         if (!had.equals(servingView)) {
             return Optional.of("group " + groupId + " serves " + servingView + " but configuration " + configNumber
                     + " gives it " + had);

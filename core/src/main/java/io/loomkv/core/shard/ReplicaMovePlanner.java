@@ -91,7 +91,7 @@ public final class ReplicaMovePlanner {
         if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
             return !layout.controllerStores().isEmpty() && layout.replicaChanges(groupId) > 0;
         }
-        return layout.groups().contains(groupId) && layout.replicaChanges(groupId) > 0;
+        return layout.hasGroup(groupId) && layout.replicaChanges(groupId) > 0;
     }
 
     /**

@@ -5,7 +5,6 @@ import io.loomkv.core.shard.proto.Layout;
 import io.loomkv.core.shard.proto.SlotRangeAssignment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,6 +39,11 @@ public final class SlotLayout {
     private final long version;
     /** Group ids ascending; a group's index in this array is what {@link #groupIndexBySlot} holds. */
     private final long[] groupIds;
+    /**
+     * {@link #groupIds} boxed once: stores walk the groups of their layout every few ticks, and a
+     * list built per call cost a store hosting 1,000 idle replicas most of its idle CPU.
+     */
+    private final List<Long> groupList;
     private final char[] groupIndexBySlot;
     private final List<List<Long>> replicasByIndex;
     /** Per group index: how many replica moves changed its stores since it joined (see {@link #replicaChanges}). */
@@ -55,6 +59,7 @@ public final class SlotLayout {
             long controllerReplicaChanges) {
         this.version = version;
         this.groupIds = groupIds;
+        this.groupList = Arrays.stream(groupIds).boxed().toList();
         this.groupIndexBySlot = groupIndexBySlot;
         this.replicasByIndex = replicasByIndex;
         this.replicaChangesByIndex = replicaChangesByIndex;
@@ -301,13 +306,14 @@ public final class SlotLayout {
         return replicaChangesByIndex[indexOf(groupId)];
     }
 
-    /** Every group of the layout, ascending. */
+    /** Every group of the layout, ascending (unmodifiable). Ask {@link #hasGroup} rather than its {@code contains}. */
     public List<Long> groups() {
-        List<Long> groups = new ArrayList<>(groupIds.length);
-        for (long groupId : groupIds) {
-            groups.add(groupId);
-        }
-        return Collections.unmodifiableList(groups);
+        return groupList;
+    }
+
+    /** Whether {@code groupId} is one of {@link #groups}: a binary search, for loops over a store's replicas. */
+    public boolean hasGroup(long groupId) {
+        return Arrays.binarySearch(groupIds, groupId) >= 0;
     }
 
     /** The slot table as ranges, ascending, with adjacent slots of one group merged into one range. */

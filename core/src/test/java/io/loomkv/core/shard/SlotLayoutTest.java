@@ -127,6 +127,9 @@ class SlotLayoutTest {
                 SlotAssignment.of(0, 49, 2),
                 SlotAssignment.of(50, 99, 2)), replicas);
         assertEquals(List.of(2L, 5L, 9L), layout.groups());
+        assertEquals(List.of(true, true, true, false, false, false),
+                LongStream.of(2, 5, 9, 0, 3, 10).mapToObj(layout::hasGroup).toList(), "listed groups only, not group 0");
+        assertThrows(UnsupportedOperationException.class, () -> layout.groups().add(4L), "callers share one list");
         assertEquals(SlotSet.empty(), layout.slotsOf(5), "a listed group may own nothing yet");
         assertEquals(List.of(3L, 1L), layout.replicas(9), "replica order is kept");
         Layout proto = layout.toProto();

@@ -43,7 +43,7 @@ final class ClusterRouting {
             if (groupId == GroupIds.CONTROLLER_GROUP_ID) {
                 return controllerStores;
             }
-            return layout.groups().contains(groupId) ? layout.replicas(groupId) : List.of();
+            return layout.hasGroup(groupId) ? layout.replicas(groupId) : List.of();
         }
     }
 

@@ -566,7 +566,7 @@ public final class KvClient implements AutoCloseable {
                     yield routing.refresh(reply.getLayoutVersion()).handle((v, f) -> v).thenCompose(v -> {
                         SlotLayout layout = routing.current().layout();
                         if (request.getOpCase() == KvRequest.OpCase.OPEN_SESSION && group != GroupIds.CONTROLLER_GROUP_ID
-                                && !layout.groups().contains(group)) {
+                                && !layout.hasGroup(group)) {
                             // The group left: no session opens there, however long we ask. A
                             // definite answer (nothing was opened); write() reroutes its write.
                             return CompletableFuture.<KvReply>failedFuture(new KvClientException(Status.WRONG_GROUP,

@@ -49,7 +49,7 @@ final class LeaderBalancer {
             long leader = replica.state().leaderId();
             // Data groups only: the shard controller (group 0) is light work, and counting it
             // would leave its leader's store one data group short of an even spread.
-            if (leader != 0 && layout.groups().contains(replica.groupId())) {
+            if (leader != 0 && layout.hasGroup(replica.groupId())) {
                 led.merge(leader, 1, Integer::sum);
             }
         }
@@ -59,7 +59,7 @@ final class LeaderBalancer {
             if (started >= MAX_TRANSFERS_PER_ROUND || mine < 2) {
                 return;
             }
-            if (!replica.state().isLeader() || !layout.groups().contains(replica.groupId())) {
+            if (!replica.state().isLeader() || !layout.hasGroup(replica.groupId())) {
                 continue;
             }
             long target = target(replica, mine, led, liveness);

@@ -93,7 +93,7 @@ final class RequestRouter {
 
     private static Route named(long named, SlotLayout layout, String what) {
         if (named != 0) {
-            if (!layout.groups().contains(named)) {
+            if (!layout.hasGroup(named)) {
                 return Route.refuse(wrongGroup(layout, "group " + named + " is not in layout " + layout.version()));
             }
             return Route.to(named);

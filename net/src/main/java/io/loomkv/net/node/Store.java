@@ -470,7 +470,7 @@ public final class Store implements AutoCloseable {
      * configurations from 0, and a restart takes its slots from its snapshot and log).
      */
     private SlotSet slotsOf(long group) {
-        return group == GroupIds.CONTROLLER_GROUP_ID || !layout.groups().contains(group) ? SlotSet.empty()
+        return group == GroupIds.CONTROLLER_GROUP_ID || !layout.hasGroup(group) ? SlotSet.empty()
                 : layout.slotsOf(group);
     }
 
@@ -683,7 +683,7 @@ public final class Store implements AutoCloseable {
             if (replica == null || !replica.state().removed() || closed) {
                 return;
             }
-            if (layout.groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID) {
+            if (layout.hasGroup(group) || group == GroupIds.CONTROLLER_GROUP_ID) {
                 dropped.add(group);
             }
             replicas.remove(group);
@@ -807,7 +807,7 @@ public final class Store implements AutoCloseable {
             return;
         }
         for (Replica replica : replicas.values()) {
-            if (layout.groups().contains(replica.groupId())
+            if (layout.hasGroup(replica.groupId())
                     && LeaderBalancer.preferredLeader(layout, replica.groupId()) == config.nodeId()) {
                 replica.campaignIfLeaderless();
             }
@@ -871,7 +871,7 @@ public final class Store implements AutoCloseable {
         if (replica != null || closed || closing) {
             return replica;
         }
-        boolean known = liveLayout.current().groups().contains(group) || group == GroupIds.CONTROLLER_GROUP_ID;
+        boolean known = liveLayout.current().hasGroup(group) || group == GroupIds.CONTROLLER_GROUP_ID;
         if (!message.hasRaft() || !known || !LeaderMessages.isLeaderMessage(message.getRaft().getType())) {
             return null;
         }
