@@ -37,6 +37,8 @@ final class ExpiryDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExpiryDriver.class);
     /** Pause between rounds. */
     static final long ROUND_MILLIS = 100;
+    /** The longest pause while no group led here may hold a deadline (the first one set waits at most this long for its sweep). */
+    static final long IDLE_ROUND_MILLIS = 1_000;
     static final int EXAMINED_PER_STEP = 4_096;
     static final int KEYS_PER_STEP = 1_000;
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
@@ -51,7 +53,7 @@ final class ExpiryDriver implements AutoCloseable {
     ExpiryDriver(LocalStore host, LongConsumer expiredKeys) {
         this.host = host;
         this.expiredKeys = expiredKeys;
-        this.loop = new RoundLoop("expiry-" + host.storeId(), ROUND_MILLIS, this::round,
+        this.loop = new RoundLoop("expiry-" + host.storeId(), ROUND_MILLIS, IDLE_ROUND_MILLIS, this::round,
                 e -> LOG.warn("store {}: active expiry round failed: {}", host.storeId(), e.toString()));
     }
 
@@ -65,17 +67,20 @@ final class ExpiryDriver implements AutoCloseable {
     }
 
     /** A step of every group this store leads that may hold deadlines; true when one found a full batch. */
-    private boolean round() throws InterruptedException {
+    private RoundLoop.Outcome round() throws InterruptedException {
         boolean busy = false;
+        boolean watching = false;
         for (Replica replica : host.replicas()) {
             if (loop.closed()) {
-                return false;
+                return RoundLoop.Outcome.WAIT;
             }
             if (replica.mayHoldDeadlines() && replica.leadsDataGroup()) {
+                watching = true;
                 busy |= step(replica.groupId());
             }
         }
-        return busy;
+        // A group led here that may hold deadlines is watched every round: one can pass at any moment.
+        return busy ? RoundLoop.Outcome.MORE : watching ? RoundLoop.Outcome.WAIT : RoundLoop.Outcome.IDLE;
     }
 
     /** One step of a group's walk; true when it found a full batch (more are probably due). */

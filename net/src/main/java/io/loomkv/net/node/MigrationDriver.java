@@ -52,7 +52,8 @@ final class MigrationDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationDriver.class);
     /** Pause between rounds; a round with work left starts the next one at once. */
     static final long ROUND_MILLIS = 100;
-    private static final long LAYOUT_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
+    private static final long LAYOUT_REFRESH_MILLIS = 300;
+    private static final long LAYOUT_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(LAYOUT_REFRESH_MILLIS);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
     /** Exports one round makes per source group before the other groups' work gets its turn. */
     private static final int CHUNKS_PER_ROUND = 16;
@@ -91,7 +92,7 @@ final class MigrationDriver implements AutoCloseable {
     MigrationDriver(Host host, RpcClient peers) {
         this.host = host;
         this.peers = peers;
-        this.loop = new RoundLoop("migration-" + host.storeId(), ROUND_MILLIS, this::round,
+        this.loop = new RoundLoop("migration-" + host.storeId(), ROUND_MILLIS, LAYOUT_REFRESH_MILLIS, this::round,
                 e -> LOG.warn("store {}: slot migration round failed: {}", host.storeId(), e.toString()));
     }
 
@@ -104,8 +105,13 @@ final class MigrationDriver implements AutoCloseable {
         loop.close();
     }
 
-    /** One round: the layout when it is due, then a step of every led group with work; true when some has more. */
-    private boolean round() throws InterruptedException {
+    /** A newer configuration was taken (here or by a request's thread): the next round runs now. */
+    void wake() {
+        loop.wake();
+    }
+
+    /** One round: the layout when it is due, then a step of every led group with work. */
+    private RoundLoop.Outcome round() throws InterruptedException {
         long now = System.nanoTime();
         if (now - lastLayoutRefreshNanos >= LAYOUT_REFRESH_NANOS) {
             lastLayoutRefreshNanos = now;
@@ -113,17 +119,20 @@ final class MigrationDriver implements AutoCloseable {
         }
         long routing = host.layout().current().version();
         boolean busy = false;
+        boolean underWay = false;
         for (Replica replica : host.replicas()) {
             if (loop.closed()) {
-                return false;
+                return RoundLoop.Outcome.WAIT;
             }
             // From published values, so a group with nothing to do is not woken (it may be quiet).
             boolean work = replica.movingSlots() > 0 || replica.configNumber() < routing;
+            underWay |= work;
             if (work && replica.leadsDataGroup()) {
                 busy |= step(replica.groupId());
             }
         }
-        return busy;
+        // Idle, the rounds slow down to the layout refresh: that is how this store learns of a new configuration.
+        return busy ? RoundLoop.Outcome.MORE : underWay ? RoundLoop.Outcome.WAIT : RoundLoop.Outcome.IDLE;
     }
 
     /** Routes by the controller's newest configuration and starts replicas of new groups placed here. */

@@ -287,7 +287,7 @@ final class Replica {
         if (!running || !inputs.offer(input)) {
             return false;
         }
-        quiescence.wake();
+        wakeFromQuiet();
         store.scheduler().schedule(this);
         return true;
     }
@@ -306,9 +306,21 @@ final class Replica {
         }
         if (wakes(message)) {
             wakingDelivered.incrementAndGet();
-            quiescence.wake();
+            wakeFromQuiet();
         }
         store.scheduler().schedule(this);
+        return true;
+    }
+
+    /**
+     * There is work: a quiet replica wakes and the store's ticker ticks it again from the next tick
+     * on. Returns whether it was quiet.
+     */
+    private boolean wakeFromQuiet() {
+        if (!quiescence.wake()) {
+            return false;
+        }
+        store.ticker().replicaWoke();
         return true;
     }
 
@@ -336,7 +348,7 @@ final class Replica {
      */
     void onStoreDown(long storeId, long silentTicks) {
         if (quiescence.isQuiet() && state.leaderId() == storeId && !state.isLeader()) {
-            quiescence.wake();
+            wakeFromQuiet();
             LOG.info("{}: the leader's store {} is silent; waking up to elect a new leader", name, storeId);
             extraTicks.addAndGet(Math.min(silentTicks, store.config().electionTimeoutTicks() - 1L));
             store.scheduler().schedule(this);
@@ -346,7 +358,7 @@ final class Replica {
     /** Store liveness: {@code storeId} is back; a quiet leader wakes to catch its replica up. */
     void onStoreUp(long storeId) {
         if (quiescence.isQuiet() && state.isLeader() && membership.isMember(storeId)) {
-            quiescence.wake();
+            wakeFromQuiet();
             store.scheduler().schedule(this);
         }
     }
@@ -487,7 +499,7 @@ final class Replica {
         quiescence.goQuiet();
         // A message or request queued meanwhile found the replica awake and did not wake it: do it now.
         if (wakingDelivered.get() != wakingTaken || !inputs.isEmpty()) {
-            quiescence.wake();
+            wakeFromQuiet();
         }
     }
 

@@ -43,6 +43,12 @@ import org.slf4j.LoggerFactory;
 final class ReplicaPlacementDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaPlacementDriver.class);
     static final long ROUND_MILLIS = 200;
+    /**
+     * The longest pause while every managed group here has the stores its configuration lists; a
+     * newer configuration wakes the driver ({@link #wake}), and a leader that lands here during a
+     * move is noticed within this.
+     */
+    static final long IDLE_ROUND_MILLIS = 1_000;
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(5);
     /** What the driver needs from its store. */
     interface Host {
@@ -64,10 +70,8 @@ final class ReplicaPlacementDriver implements AutoCloseable {
 
     ReplicaPlacementDriver(Host host) {
         this.host = host;
-        this.loop = new RoundLoop("placement-" + host.storeId(), ROUND_MILLIS, () -> {
-            round();
-            return false;
-        }, e -> LOG.warn("store {}: replica placement round failed: {}", host.storeId(), e.toString()));
+        this.loop = new RoundLoop("placement-" + host.storeId(), ROUND_MILLIS, IDLE_ROUND_MILLIS, this::round,
+                e -> LOG.warn("store {}: replica placement round failed: {}", host.storeId(), e.toString()));
     }
 
     void start() {
@@ -99,8 +103,9 @@ final class ReplicaPlacementDriver implements AutoCloseable {
         return ReplicaMovePlanner.mayCreate(layout, groupId, store, incoming);
     }
 
-    private void round() throws InterruptedException {
+    private RoundLoop.Outcome round() throws InterruptedException {
         SlotLayout layout = host.layout();
+        boolean underWay = false;
         for (Replica replica : host.replicas()) {
             long group = replica.groupId();
             if (loop.closed() || !managed(layout, group)) {
@@ -111,18 +116,28 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 // A removed replica never serves again: if a later move brings the group back here,
                 // its leader adds this store afresh and the first message creates a new, empty one.
                 host.dropReplica(group);
+                underWay = true;
                 continue;
             }
             if (!target.contains(host.storeId()) && RemovalNotices.knowsNoMembership(replica.confState())) {
                 // An empty replica the group moved away from before its leader filled it.
                 replica.submit(new LoopInput.Control(node -> replica.retireIfAbandoned()));
+                underWay = true;
                 continue;
             }
+            long applied = appliedConfigNumber(replica);
+            underWay |= applied != layout.version() || ReplicaMovePlanner.differs(replica.confState(), target);
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
-            if (ReplicaMovePlanner.needsStep(leads, appliedConfigNumber(replica), layout.version(), replica.confState(), target)) {
+            if (ReplicaMovePlanner.needsStep(leads, applied, layout.version(), replica.confState(), target)) {
                 step(replica, target);
             }
         }
+        return underWay ? RoundLoop.Outcome.WAIT : RoundLoop.Outcome.IDLE;
+    }
+
+    /** A newer configuration was taken: the next round runs now rather than after an idle pause. */
+    void wake() {
+        loop.wake();
     }
 
     /**

@@ -216,8 +216,10 @@ public final class Store implements AutoCloseable {
             long snapshotBytes = Math.clamp(snapshotBudgetBytes(Runtime.getRuntime().maxMemory()) / Math.max(1, hosted.size()),
                     MIN_SNAPSHOT_THRESHOLD_BYTES, MAX_SNAPSHOT_THRESHOLD_BYTES);
             this.engines = new GroupEngines(config.nodeId(), config.engine(), config.dataDirectory(), hosted.size());
-            this.context = new StoreContext(config, limits, transport, scheduler, applyStage, addresses, liveness, snapshotBytes,
-                    engines, metrics);
+            this.ticker = new StoreTicker("store-ticker-" + storeName, config.nodeId(),
+                    TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), replicas::values, this::peerStores, liveness, transport, this::housekeeping);
+            this.context = new StoreContext(config, limits, transport, scheduler, ticker, applyStage, addresses, liveness,
+                    snapshotBytes, engines, metrics);
             bootstrapNewGroups(hosted);
             for (long group : hosted) {
                 GroupStorage storage = log.group(group);
@@ -238,8 +240,6 @@ public final class Store implements AutoCloseable {
                     }
                 };
             });
-            this.ticker = new StoreTicker("store-ticker-" + storeName, config.nodeId(),
-                    TimeUnit.MILLISECONDS.toNanos(config.tickIntervalMillis()), replicas::values, this::peerStores, liveness, transport, this::housekeeping);
             this.service = new StoreService(config, new StoreService.Replicas() {
                 @Override
                 public SlotLayout layout() {
@@ -610,6 +610,13 @@ public final class Store implements AutoCloseable {
         if (!forgottenHere) {
             addresses.follow(taken.version(), taken.addedStores(), config.nodeId());
             saveControllerStores(taken.controllerStores());
+            // Null while the constructor offers the first layout; the drivers start with a round anyway.
+            if (migration != null) {
+                migration.wake();
+            }
+            if (placement != null) {
+                placement.wake();
+            }
             return;
         }
         closing = true;

@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * {@link Replica}).
  *
  * <p>A timed park once per tick: see LoopTicker's history in docs/performance.md for why the replicas do not
- * park with timeouts themselves.
+ * park with timeouts themselves. While every replica is quiet there is nothing to tick, so it runs
+ * every other tick (liveness, store heartbeats, housekeeping); a replica that wakes calls
+ * {@link #replicaWoke} and the next tick comes on time. An idle store's wake-ups are most of its
+ * idle CPU on this machine (each costs a carrier's park and unpark), see docs/performance.md.
  */
 final class StoreTicker implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreTicker.class);
@@ -39,6 +42,8 @@ final class StoreTicker implements Runnable {
     private final Map<Long, Boolean> peerLive = new HashMap<>();
     private volatile boolean running = true;
     private volatile Thread thread;
+    /** Set while the ticker skips a tick because every replica was quiet; cleared by {@link #replicaWoke}. */
+    private volatile boolean idlePace;
 
     StoreTicker(String name, long storeId, long tickNanos, Supplier<Collection<Replica>> replicas,
             Supplier<Collection<Long>> peerStores, StoreLiveness liveness, StoreTransport transport, Runnable housekeeping) {
@@ -61,30 +66,57 @@ final class StoreTicker implements Runnable {
 
     @Override
     public void run() {
-        long nextTickNanos = System.nanoTime() + tickNanos;
+        long lastTickNanos = System.nanoTime();
+        long nextTickNanos = lastTickNanos + tickNanos;
         long nextHousekeepingNanos = System.nanoTime() + 2 * tickNanos;
         while (running) {
             long now = System.nanoTime();
             if (now - nextTickNanos < 0) {
+                if (!idlePace && nextTickNanos - lastTickNanos > tickNanos) {
+                    nextTickNanos = lastTickNanos + tickNanos; // A replica woke: tick on time again.
+                    continue;
+                }
                 LockSupport.parkNanos(this, nextTickNanos - now);
                 continue;
             }
-            nextTickNanos += ((now - nextTickNanos) / tickNanos + 1) * tickNanos;
+            lastTickNanos = nextTickNanos + (now - nextTickNanos) / tickNanos * tickNanos;
+            nextTickNanos = lastTickNanos + tickNanos;
             try {
-                tick(now);
+                // Set before the scan: a replica that wakes during or after it finds the flag and unparks us.
+                idlePace = true;
+                if (!tick(now)) {
+                    idlePace = false;
+                } else if (idlePace) {
+                    nextTickNanos += tickNanos;
+                }
                 if (now - nextHousekeepingNanos >= 0) {
                     nextHousekeepingNanos = now + HOUSEKEEPING_NANOS;
                     housekeeping.run();
                 }
             } catch (RuntimeException e) {
+                idlePace = false;
                 LOG.error("{}: tick failed", name, e);
             }
         }
     }
 
-    private void tick(long now) {
+    /** A replica left its quiet state: if the ticker is skipping a tick, it ticks on time again. */
+    void replicaWoke() {
+        if (idlePace) {
+            idlePace = false;
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** One tick; true when every replica was quiet (nothing was ticked). */
+    private boolean tick(long now) {
+        boolean allQuiet = true;
         for (Replica replica : replicas.get()) {
             if (!replica.isQuiet()) {
+                allQuiet = false;
                 replica.tickDue();
             }
         }
@@ -95,6 +127,7 @@ final class StoreTicker implements Runnable {
             }
         }
         transport.sendStoreHeartbeats(peers, now, tickNanos);
+        return allQuiet;
     }
 
     private void judge(long peer, long now) {
