@@ -82,6 +82,8 @@ final class Replica {
     /** When the next tick is due; turns only. */
     private long nextTickNanos;
     private final AtomicReference<PendingQuiesce> quiesceNotice = new AtomicReference<>();
+    /** Set when a request or control action woke the replica from quiet; the turn then wakes the leader. */
+    private volatile boolean wokeLocally;
     private final ReplicaApplier applier;
     private final PointReads pointReads;
     private final KvBatcher batcher;
@@ -287,7 +289,9 @@ final class Replica {
         if (!running || !inputs.offer(input)) {
             return false;
         }
-        wakeFromQuiet();
+        if (wakeFromQuiet()) {
+            wokeLocally = true;
+        }
         store.scheduler().schedule(this);
         return true;
     }
@@ -322,6 +326,30 @@ final class Replica {
         }
         store.ticker().replicaWoke();
         return true;
+    }
+
+    /** Its leader's store says a follower of the group woke on its own (see {@link #wakeLeaderIfWokenLocally}). */
+    void deliverWake() {
+        if (running && wakeFromQuiet()) {
+            store.scheduler().schedule(this);
+        }
+    }
+
+    /**
+     * On the turn: a follower that woke for a request or a control action on this store, not for a
+     * message, tells its leader. Its leader may still be quiet; a follower that ticks without
+     * hearing from it calls an election after its timeout, and another follower woken the same way
+     * grants the pre-vote (`ctl status` of a 1,000-group cluster set off hundreds of elections).
+     */
+    private void wakeLeaderIfWokenLocally() {
+        if (!wokeLocally) {
+            return;
+        }
+        wokeLocally = false;
+        long leader = state.leaderId();
+        if (!state.isLeader() && leader != 0 && leader != store.storeId() && !state.removed()) {
+            store.transport().sendWake(groupId, leader);
+        }
     }
 
     private static boolean wakes(Message message) {
@@ -382,6 +410,7 @@ final class Replica {
         try {
             long due = Math.min(dueTicks() + extraTicks.getAndSet(0), 2L * store.config().electionTimeoutTicks());
             long ticks = state.removed() ? 0 : due;
+            wakeLeaderIfWokenLocally();
             driver.turn(ticks, this::nextMessage, n -> batcher.drain(inputs, n, this::runControl));
             if (ticks > 0) {
                 quiescence.onTicks(ticks);
@@ -499,7 +528,9 @@ final class Replica {
         quiescence.goQuiet();
         // A message or request queued meanwhile found the replica awake and did not wake it: do it now.
         if (wakingDelivered.get() != wakingTaken || !inputs.isEmpty()) {
-            wakeFromQuiet();
+            if (wakeFromQuiet() && !inputs.isEmpty()) {
+                wokeLocally = true;
+            }
         }
     }
 

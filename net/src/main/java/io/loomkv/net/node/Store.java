@@ -861,6 +861,7 @@ public final class Store implements AutoCloseable {
                     replica.deliver(raft);
                 }
                 case QUIESCE -> replica.deliverQuiesce(from, message.getQuiesce().getTerm(), message.getQuiesce().getLastIndex());
+                case WAKE -> replica.deliverWake();
                 case BODY_NOT_SET -> LOG.warn("store {}: empty group message from store {}", config.nodeId(), from);
             }
         }

@@ -9,6 +9,7 @@ import io.loomkv.net.rpc.RpcClientConfig;
 import io.loomkv.net.rpc.RpcEndpoint;
 import io.loomkv.net.store.proto.GroupMessage;
 import io.loomkv.net.store.proto.QuiesceNotice;
+import io.loomkv.net.store.proto.WakeNotice;
 import io.loomkv.net.store.proto.StoreHeartbeat;
 import io.loomkv.net.store.proto.StoreReport;
 import java.time.Duration;
@@ -117,6 +118,17 @@ final class StoreTransport implements AutoCloseable {
         if (endpoint != null && endpoint.openConnections() > 0) {
             outbox(to).offer(GroupMessage.newBuilder().setGroupId(groupId)
                     .setQuiesce(QuiesceNotice.newBuilder().setTerm(term).setLastIndex(lastIndex)).build());
+        }
+    }
+
+    /** Queues a wake notice to the store {@code to}, which leads {@code groupId} (see {@link WakeNotice}). */
+    void sendWake(long groupId, long to) {
+        if (faults.shouldDrop(Message.newBuilder().setTo(to).build())) {
+            return;
+        }
+        RpcEndpoint endpoint = endpoint(to);
+        if (endpoint != null && endpoint.openConnections() > 0) {
+            outbox(to).offer(GroupMessage.newBuilder().setGroupId(groupId).setWake(WakeNotice.getDefaultInstance()).build());
         }
     }
 

@@ -12,6 +12,8 @@ import io.loomkv.core.kv.proto.OpenSession;
 import io.loomkv.core.kv.proto.Put;
 import io.loomkv.core.kv.proto.Status;
 import io.loomkv.net.client.KvClient;
+import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.node.proto.NodeStatusRequest;
 import io.loomkv.net.rpc.RpcClient;
 import io.loomkv.net.rpc.RpcClientConfig;
 import java.net.InetSocketAddress;
@@ -35,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * Quiescence of idle groups (CockroachDB's quiesced ranges, TiKV's hibernate regions): idle groups
  * stop ticking on every replica, a write wakes only its group, a dead follower's store does not
  * keep leaders awake (tikv#19070), and when a quiet group's leader store dies, store liveness wakes
- * the followers and they elect a new leader. No timed assertions: durations are logged.
+ * the followers and they elect a new leader; a follower woken on its own store wakes its quiet
+ * leader rather than electing a new one. No timed assertions: durations are logged.
  */
 class StoreQuiescenceTest {
     private static final Logger LOG = LoggerFactory.getLogger(StoreQuiescenceTest.class);
@@ -177,5 +180,46 @@ class StoreQuiescenceTest {
             }
             assertTrue(Set.of(2L, 3L).containsAll(cluster.runningIds()));
         }
+    }
+
+    /**
+     * An operator's status call asks one replica of each group for its term on its turn, which wakes
+     * it. A follower woken like that, with its leader still quiet, hears nothing from the leader and
+     * used to call an election after its timeout, which the other follower, woken the same way,
+     * granted (a `ctl status` of a 1,000-group cluster set off hundreds). It now tells its leader, which wakes too; the group goes quiet again with the same
+     * leader in the same term.
+     */
+    @Test
+    void aFollowerWokenOnItsStoreWakesItsQuietLeaderInsteadOfElectingANewOne() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll(); KvClient client = cluster.client();
+                RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
+            Map<Long, Long> settled = StoreRoutingTest.awaitSettledLeaders(cluster);
+            writeEveryGroup(cluster, client, "v");
+            awaitQuiet(cluster, cluster.runningIds());
+            Map<Long, Long> asked = new java.util.TreeMap<>();
+            Map<Long, Long> termBefore = new java.util.TreeMap<>();
+            for (long g : cluster.groups()) {
+                // Both followers: the first to time out asks the other for its pre-vote, and the other,
+                // awake as long and as deaf to the quiet leader, grants it.
+                for (long follower : cluster.runningIds().stream().filter(id -> id != settled.get(g)).toList()) {
+                    asked.put(g, follower);
+                    termBefore.put(g, status(rpc, cluster, follower, g).getTerm());
+                }
+            }
+            // Long enough for a woken follower to time out several times (election timeout 200 ms).
+            Thread.sleep(1_000);
+            awaitQuiet(cluster, cluster.runningIds());
+            for (long g : cluster.groups()) {
+                NodeStatusReply after = status(rpc, cluster, asked.get(g), g);
+                assertEquals(termBefore.get(g), after.getTerm(), "group " + g + " elected a leader after its follower on store "
+                        + asked.get(g) + " was asked for its status");
+                assertEquals((long) settled.get(g), after.getLeaderId(), "group " + g + "'s leader");
+            }
+        }
+    }
+
+    private static NodeStatusReply status(RpcClient rpc, LocalCluster cluster, long store, long group) {
+        return rpc.call(cluster.address(store).clientAddress(), NodeMethods.STATUS,
+                NodeStatusRequest.newBuilder().setGroupId(group).build(), Duration.ofSeconds(10)).join();
     }
 }
