@@ -46,6 +46,7 @@ final class LocalCluster implements AutoCloseable {
     /** Stores per group; 0: every initial member hosts every group. */
     private int replicasPerGroup;
     private long requestTimeoutMillis = 5_000;
+    private int electionTimeoutTicks = 10;
     /** Serve metrics and health on an ephemeral port (see {@link Store#metricsAddress()}). */
     private boolean metrics;
     /** Each store's TLS settings (plain TCP unless a test says otherwise). */
@@ -94,7 +95,7 @@ final class LocalCluster implements AutoCloseable {
 
     private NodeConfig baseConfig(long id, boolean join, MemberAddress self, List<MemberAddress> members) {
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
-                join, 20, 10, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
+                join, 20, electionTimeoutTicks, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
                 NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine)
                 .withMetricsAddress(metrics ? new InetSocketAddress("127.0.0.1", 0) : null);
     }
@@ -139,6 +140,12 @@ final class LocalCluster implements AutoCloseable {
     /** How long a store lets a request wait for its outcome before answering TIMEOUT (set before starting nodes). */
     LocalCluster withRequestTimeoutMillis(long millis) {
         requestTimeoutMillis = millis;
+        return this;
+    }
+
+    /** The election timeout in 20 ms ticks, 10 by default (set before starting nodes); also the stores' liveness timeout. */
+    LocalCluster withElectionTimeoutTicks(int ticks) {
+        electionTimeoutTicks = ticks;
         return this;
     }
 

@@ -191,8 +191,10 @@ class StoreQuiescenceTest {
      */
     @Test
     void aFollowerWokenOnItsStoreWakesItsQuietLeaderInsteadOfElectingANewOne() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).startAll(); KvClient client = cluster.client();
-                RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
+        // A 1 s election timeout: a woken follower must outwait a stall of the machine that long
+        // before it may rightly campaign, so only the bug makes this test fail.
+        try (LocalCluster cluster = new LocalCluster(dir, 3, 10_000, GROUPS).withElectionTimeoutTicks(50).startAll();
+                KvClient client = cluster.client(); RpcClient rpc = new RpcClient(RpcClientConfig.client(LocalCluster.CLUSTER_ID))) {
             Map<Long, Long> settled = StoreRoutingTest.awaitSettledLeaders(cluster);
             writeEveryGroup(cluster, client, "v");
             awaitQuiet(cluster, cluster.runningIds());
@@ -206,8 +208,8 @@ class StoreQuiescenceTest {
                     termBefore.put(g, status(rpc, cluster, follower, g).getTerm());
                 }
             }
-            // Long enough for a woken follower to time out several times (election timeout 200 ms).
-            Thread.sleep(1_000);
+            // Long enough for a woken follower to time out twice (election timeout 1 s, randomized up to 2 s).
+            Thread.sleep(4_000);
             awaitQuiet(cluster, cluster.runningIds());
             for (long g : cluster.groups()) {
                 NodeStatusReply after = status(rpc, cluster, asked.get(g), g);
