@@ -126,7 +126,10 @@ final class ReplicaPlacementDriver implements AutoCloseable {
                 continue;
             }
             long applied = appliedConfigNumber(replica);
-            underWay |= applied != layout.version() || ReplicaMovePlanner.differs(replica.confState(), target);
+            if (applied == layout.version() && !ReplicaMovePlanner.differs(replica.confState(), target)) {
+                continue; // Settled: it applied this configuration and its membership is the one listed.
+            }
+            underWay = true;
             boolean leads = replica.state().isLeader() && replica.state().unavailableReason() == null;
             if (ReplicaMovePlanner.needsStep(leads, applied, layout.version(), replica.confState(), target)) {
                 step(replica, target);

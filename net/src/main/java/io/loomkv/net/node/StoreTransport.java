@@ -111,24 +111,23 @@ final class StoreTransport implements AutoCloseable {
 
     /** Tells {@code to}'s replica of {@code groupId} that its leader went quiet; best effort. */
     void sendQuiesce(long groupId, long to, long term, long lastIndex) {
-        if (faults.shouldDrop(Message.newBuilder().setTo(to).build())) {
-            return;
-        }
-        RpcEndpoint endpoint = endpoint(to);
-        if (endpoint != null && endpoint.openConnections() > 0) {
-            outbox(to).offer(GroupMessage.newBuilder().setGroupId(groupId)
-                    .setQuiesce(QuiesceNotice.newBuilder().setTerm(term).setLastIndex(lastIndex)).build());
-        }
+        sendNotice(to, GroupMessage.newBuilder().setGroupId(groupId)
+                .setQuiesce(QuiesceNotice.newBuilder().setTerm(term).setLastIndex(lastIndex)).build());
     }
 
-    /** Queues a wake notice to the store {@code to}, which leads {@code groupId} (see {@link WakeNotice}). */
+    /** Queues a wake notice to the store {@code to}, which leads {@code groupId} (see {@link WakeNotice}); best effort. */
     void sendWake(long groupId, long to) {
+        sendNotice(to, GroupMessage.newBuilder().setGroupId(groupId).setWake(WakeNotice.getDefaultInstance()).build());
+    }
+
+    /** A notice beside the Raft messages: queued only while connected (never worth a connection of its own), subject to faults. */
+    private void sendNotice(long to, GroupMessage notice) {
         if (faults.shouldDrop(Message.newBuilder().setTo(to).build())) {
             return;
         }
         RpcEndpoint endpoint = endpoint(to);
         if (endpoint != null && endpoint.openConnections() > 0) {
-            outbox(to).offer(GroupMessage.newBuilder().setGroupId(groupId).setWake(WakeNotice.getDefaultInstance()).build());
+            outbox(to).offer(notice);
         }
     }
 
