@@ -3,7 +3,8 @@
 # data groups (each group on all three stores; fsync on; linearizable reads): 256 closed-loop
 # clients, 10,000 keys, 128 B values, 50/50, a 3 s warm-up, then DURATION measured. Every cluster
 # starts from empty data directories. Prints per run: ops/s and latency from bench kv, the
-# servers' CPU seconds, and WAL forces (fdatasync) per second per store during the run.
+# servers' CPU seconds, WAL forces (fdatasync) per second per store during the run, and the Raft
+# workers' turns and passes per request (from the stores' metrics endpoints).
 #
 # usage: bench/scripts/groups.sh [GROUP_COUNTS...]   (default: 1 4 16 64)
 # env:   DURATION (20s), CLIENTS (256), ROUNDS (1: with 2, the counts are run twice, alternated),
@@ -42,6 +43,14 @@ forces() { # WAL forces of every store, summed
   ./loomkv bench stores --cluster "$1" --json 2>/dev/null | grep -oE '"wal_forces":[0-9]+' | cut -d: -f2 | paste -sd+ | bc
 }
 
+counters() { # the stores' Raft worker turns and passes and the requests they served, summed: "TURNS PASSES REQUESTS"
+  local addr
+  for addr in $(grep -h '^metrics-address=' "$1"/*.properties | cut -d= -f2); do
+    curl -sf "http://$addr/metrics" || true
+  done | awk '$1 == "loomkv_raft_worker_turns_total" {t += $2} $1 == "loomkv_raft_worker_passes_total" {p += $2}
+              $1 ~ /^loomkv_server_request_duration_seconds_count/ {r += $2} END {printf "%d %d %d\n", t, p, r}'
+}
+
 run_one() {
   local n=$1 folder; folder=$(folder_for "$n")
   local name; name=$(basename "$folder")
@@ -52,13 +61,14 @@ run_one() {
   echo "== $n data groups: $(uptime)"
   ./loomkv bench kv --cluster "$folder" --keys 10000 --value-size 128 --read-ratio 0.5 --clients "$CLIENTS" \
       --warmup 0s --duration "$WARM" > /dev/null 2>&1 # preload and warm the servers: not measured
-  local cpu0 f0 t0; cpu0=$(cpu_ticks "$name"); f0=$(forces "$folder"); t0=$(date +%s.%N)
+  local cpu0 f0 t0 c0; cpu0=$(cpu_ticks "$name"); f0=$(forces "$folder"); t0=$(date +%s.%N); c0=$(counters "$folder")
   ./loomkv bench kv --cluster "$folder" --keys 10000 --value-size 128 --read-ratio 0.5 --clients "$CLIENTS" \
       --warmup 3s --duration "$DURATION" --no-preload > "$OUT/g$n.txt" 2> /dev/null
-  local cpu1 f1 t1; cpu1=$(cpu_ticks "$name"); f1=$(forces "$folder"); t1=$(date +%s.%N)
+  local cpu1 f1 t1 c1; cpu1=$(cpu_ticks "$name"); f1=$(forces "$folder"); t1=$(date +%s.%N); c1=$(counters "$folder")
   grep -E '^(  throughput|latency|  read|  update)' "$OUT/g$n.txt" | sed 's/^/   /'
   echo "   servers' CPU: $(( (cpu1 - cpu0) / $(getconf CLK_TCK) )) s over $(echo "$t1 - $t0" | bc | cut -c1-5) s (warm-up included)"
   echo "   WAL forces per store per second: $(echo "($f1 - $f0) / 3 / ($t1 - $t0)" | bc)"
+  echo "$c0 $c1" | awk '{r = $6 - $3; if (r > 0) printf "   Raft worker turns per request served %.3f, passes (flushes) per request %.3f, turns per pass %.2f\n", ($4 - $1) / r, ($5 - $2) / r, ($4 - $1) / ($5 - $2)}'
   ./loomkv cluster down "$folder" > /dev/null 2>&1 || true
 }
 

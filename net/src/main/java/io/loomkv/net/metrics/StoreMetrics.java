@@ -47,6 +47,8 @@ public final class StoreMetrics {
     private final CounterDataPoint proposalsFailed;
     private final CounterDataPoint slowApplies;
     private final CounterDataPoint keysExpired;
+    private final CounterDataPoint raftTurns;
+    private final CounterDataPoint raftPasses;
     private final DistributionDataPoint fsyncSeconds;
     private final CounterDataPoint walWrittenBytes;
     private final CounterDataPoint slowFsyncs;
@@ -72,6 +74,10 @@ public final class StoreMetrics {
                 "batches of committed entries whose apply took longer than 100 ms");
         this.keysExpired = counter("loomkv_server_keys_expired_total",
                 "keys deleted by active expiry through the log, counted by the store that proposed the deletion");
+        this.raftTurns = counter("loomkv_raft_worker_turns_total",
+                "turns the Raft workers ran (one replica's ticks, messages, requests and Ready each)");
+        this.raftPasses = counter("loomkv_raft_worker_passes_total",
+                "passes of a Raft worker over the replicas with work, each ending in one flush of the peer transport");
         this.walWrittenBytes = counter("loomkv_disk_wal_write_bytes_total", "bytes written to the WAL's segments");
         this.slowFsyncs = counter("loomkv_disk_wal_slow_fsync_total", "WAL fsyncs that took longer than 100 ms");
         this.fsyncSeconds = histogram("loomkv_disk_wal_fsync_duration_seconds",
@@ -162,6 +168,14 @@ public final class StoreMetrics {
 
     public CounterDataPoint keysExpired() {
         return keysExpired;
+    }
+
+    public CounterDataPoint raftTurns() {
+        return raftTurns;
+    }
+
+    public CounterDataPoint raftPasses() {
+        return raftPasses;
     }
 
     public CounterDataPoint slowApplies() {

@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.net.log.LogContext;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
 import org.slf4j.Logger;
@@ -22,13 +23,18 @@ final class RaftWorker implements Runnable {
 
     private final String name;
     private final StoreTransport transport;
+    /** Turns run and passes ended in a flush: turns per pass is how much one flush batches. */
+    private final CounterDataPoint turns;
+    private final CounterDataPoint passes;
     private final MpscUnboundedXaddArrayQueue<Replica> ready = new MpscUnboundedXaddArrayQueue<>(256);
     private volatile Thread thread;
     private volatile boolean running = true;
 
-    RaftWorker(String name, StoreTransport transport) {
+    RaftWorker(String name, StoreTransport transport, CounterDataPoint turns, CounterDataPoint passes) {
         this.name = name;
         this.transport = transport;
+        this.turns = turns;
+        this.passes = passes;
     }
 
     void start() {
@@ -48,7 +54,7 @@ final class RaftWorker implements Runnable {
             Replica replica = ready.poll();
             if (replica == null) {
                 if (turnsSinceFlush > 0) {
-                    transport.flush();
+                    flush(turnsSinceFlush);
                     turnsSinceFlush = 0;
                 }
                 if (ready.isEmpty() && running) {
@@ -67,10 +73,16 @@ final class RaftWorker implements Runnable {
                 LogContext.leaveGroup();
             }
             if (++turnsSinceFlush >= TURNS_PER_FLUSH) {
-                transport.flush();
+                flush(turnsSinceFlush);
                 turnsSinceFlush = 0;
             }
         }
+    }
+
+    private void flush(int turnsInPass) {
+        transport.flush();
+        turns.inc(turnsInPass);
+        passes.inc();
     }
 
     void stop() {

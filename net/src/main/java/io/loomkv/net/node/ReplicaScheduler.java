@@ -1,5 +1,7 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.metrics.StoreMetrics;
+
 /**
  * Runs replicas' turns on a fixed, small set of {@link RaftWorker}s: threads do not grow with the
  * number of groups (TiKV polls ready peers on a pool of 2, Dragonboat pins shards to 16 workers by
@@ -10,13 +12,13 @@ package io.loomkv.net.node;
 final class ReplicaScheduler implements AutoCloseable {
     private final RaftWorker[] workers;
 
-    ReplicaScheduler(String storeName, int workerCount, StoreTransport transport) {
+    ReplicaScheduler(String storeName, int workerCount, StoreTransport transport, StoreMetrics metrics) {
         if (workerCount < 1 || workerCount > 256) {
             throw new IllegalArgumentException("raft workers must be in 1..256, got " + workerCount);
         }
         workers = new RaftWorker[workerCount];
         for (int i = 0; i < workerCount; i++) {
-            workers[i] = new RaftWorker("raft-worker-" + storeName + "-" + i, transport);
+            workers[i] = new RaftWorker("raft-worker-" + storeName + "-" + i, transport, metrics.raftTurns(), metrics.raftPasses());
         }
     }
 

@@ -209,7 +209,7 @@ public final class Store implements AutoCloseable {
                 config.members().stream().filter(m -> m.id() != config.nodeId()).forEach(m -> metrics.peerRoundTrip(m.id()));
             }
             String storeName = Long.toString(config.nodeId());
-            this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport);
+            this.scheduler = new ReplicaScheduler(storeName, config.raftWorkers(), transport, metrics);
             this.applyStage = new ApplyStage(storeName, config.applyThreads());
             KvLimits limits = KvLimits.defaults().withMaxKeyBytes(config.maxKeyBytes()).withMaxValueBytes(config.maxValueBytes());
             TreeSet<Long> hosted = hostedGroups();

@@ -102,6 +102,10 @@ class StoreMetricsTest {
             assertGrew(before, after, "loomkv_server_proposals_committed_total");
             assertGrew(before, after, "loomkv_disk_wal_fsync_duration_seconds_count");
             assertGrew(before, after, "loomkv_disk_wal_write_bytes_total");
+            assertGrew(before, after, "loomkv_raft_worker_turns_total");
+            assertGrew(before, after, "loomkv_raft_worker_passes_total");
+            // A pass flushes after at least one turn.
+            assertTrue(after.get("loomkv_raft_worker_turns_total") >= after.get("loomkv_raft_worker_passes_total"), after.toString());
             assertGrew(before, after, "loomkv_network_client_received_bytes_total");
             assertGrew(before, after, "loomkv_network_client_sent_bytes_total");
             assertGrew(before, after, "loomkv_engine_keys");
