@@ -59,6 +59,13 @@ final class RaftWorker implements Runnable {
                 }
                 if (ready.isEmpty() && running) {
                     LockSupport.park(this);
+                    // Woken by the first replica with work: the connection readers and WAL
+                    // completions made runnable with it deliver their inputs first, so the pass
+                    // turns each replica once with more of them and its flush carries more
+                    // messages per frame. 16 groups on 3 stores, alternated: 8% fewer turns and
+                    // 16% fewer passes per request, 14-18% more throughput; one group no slower
+                    // (docs/performance.md, "Raft workers: yield, and one worker").
+                    Thread.yield();
                 }
                 continue;
             }
