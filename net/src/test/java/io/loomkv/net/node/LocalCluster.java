@@ -31,6 +31,11 @@ final class LocalCluster implements AutoCloseable {
     static final String CLUSTER_ID = "test-cluster";
     /** The data group a single-group test talks about. */
     static final long GROUP = 1;
+    /**
+     * Two, whatever the machine's default: the stores' groups then run on different workers, so
+     * the tests cover turns of one store's groups interleaved on two threads.
+     */
+    static final int RAFT_WORKERS = 2;
     private static final Set<Integer> HANDED_OUT_PORTS = ConcurrentHashMap.newKeySet();
 
     private final Path root;
@@ -96,7 +101,7 @@ final class LocalCluster implements AutoCloseable {
     private NodeConfig baseConfig(long id, boolean join, MemberAddress self, List<MemberAddress> members) {
         return new NodeConfig(id, CLUSTER_ID, self.clientAddress(), self.peerAddress(), root.resolve(generation == 0 ? "node" + id : "node" + id + "-retry" + generation), members,
                 join, 20, electionTimeoutTicks, 1, snapshotThresholdEntries, true, leaseReads, 1024, 64 * 1024, requestTimeoutMillis, groups, replicasPerGroup,
-                NodeConfig.DEFAULT_RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine)
+                RAFT_WORKERS, NodeConfig.DEFAULT_APPLY_THREADS).withTls(tls.apply(id)).withEngine(engine)
                 .withMetricsAddress(metrics ? new InetSocketAddress("127.0.0.1", 0) : null);
     }
 
