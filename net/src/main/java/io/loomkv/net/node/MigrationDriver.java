@@ -81,6 +81,8 @@ final class MigrationDriver implements AutoCloseable {
     private final RpcClient peers;
     private final RoundLoop loop;
     private long lastLayoutRefreshNanos;
+    /** When the last refresh that reached a configuration started: this store's layout is at least that fresh. */
+    private volatile long layoutFreshAsOfNanos = System.nanoTime() - Long.MAX_VALUE / 2;
     /** Rotates which replica of another group is asked first, spreading the reads. */
     private int askOffset;
     /**
@@ -103,6 +105,11 @@ final class MigrationDriver implements AutoCloseable {
     @Override
     public void close() {
         loop.close();
+    }
+
+    /** The start of the last refresh that reached the controller's configuration; any thread. */
+    long layoutFreshAsOfNanos() {
+        return layoutFreshAsOfNanos;
     }
 
     /** A newer configuration was taken (here or by a request's thread): the next round runs now. */
@@ -137,6 +144,7 @@ final class MigrationDriver implements AutoCloseable {
 
     /** Routes by the controller's newest configuration and starts replicas of new groups placed here. */
     private void refreshLayout() throws InterruptedException {
+        long startedNanos = System.nanoTime();
         SlotLayout layout = host.controllerConfigHere();
         if (layout == null) {
             Layout latest = queryController(-1);
@@ -152,7 +160,9 @@ final class MigrationDriver implements AutoCloseable {
             }
         }
         remember(layout);
-        if (host.layout().offer(layout)) {
+        boolean newer = host.layout().offer(layout);
+        layoutFreshAsOfNanos = startedNanos;
+        if (newer) {
             LOG.info("store {}: routing by configuration {} ({} data groups)", host.storeId(), layout.version(),
                     layout.groups().size());
         }
