@@ -81,7 +81,10 @@ final class MigrationDriver implements AutoCloseable {
     private final RpcClient peers;
     private final RoundLoop loop;
     private long lastLayoutRefreshNanos;
-    /** When the last refresh that reached a configuration started: this store's layout is at least that fresh. */
+    /**
+     * When the last refresh that got a configuration (this store's controller replica's, else the
+     * controller's) started: this store's layout is at least that fresh.
+     */
     private volatile long layoutFreshAsOfNanos = System.nanoTime() - Long.MAX_VALUE / 2;
     /** Rotates which replica of another group is asked first, spreading the reads. */
     private int askOffset;
@@ -107,7 +110,7 @@ final class MigrationDriver implements AutoCloseable {
         loop.close();
     }
 
-    /** The start of the last refresh that reached the controller's configuration; any thread. */
+    /** See {@link #layoutFreshAsOfNanos}; any thread. */
     long layoutFreshAsOfNanos() {
         return layoutFreshAsOfNanos;
     }

@@ -662,7 +662,8 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * The layout the RESP endpoint routes by: the live layout, first moved up to the configuration
+     * The layout the RESP endpoint routes by, and a leader's first message for a group not hosted
+     * here is judged by ({@link #synchronizedCreate}): the live layout, first moved up to the configuration
      * this store's replica of group 0 has applied, if that is newer. The migration driver offers a
      * new configuration only every few hundred milliseconds; in that window two stores could route a
      * moved slot by different configurations and send a Redis Cluster client back and forth with
