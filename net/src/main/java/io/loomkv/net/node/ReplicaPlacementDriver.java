@@ -89,18 +89,17 @@ final class ReplicaPlacementDriver implements AutoCloseable {
     }
 
     /**
-     * Whether {@code store} may create an empty replica of {@code groupId} for its leader to fill
-     * ({@link ReplicaMovePlanner#mayCreate}), counting the moves coming in: replicas of managed
-     * groups here in which this store is not a voter yet.
+     * The moves coming in to {@code store}, as {@link ReplicaMovePlanner#mayCreate} counts them:
+     * replicas of managed groups here in which this store is not a voter yet.
      */
-    static boolean mayCreate(SlotLayout layout, long groupId, long store, Iterable<Replica> hosted) {
+    static int incomingMoves(SlotLayout layout, long store, Iterable<Replica> hosted) {
         int incoming = 0;
         for (Replica replica : hosted) {
             if (managed(layout, replica.groupId()) && !replica.state().removed() && !replica.voters().contains(store)) {
                 incoming++;
             }
         }
-        return ReplicaMovePlanner.mayCreate(layout, groupId, store, incoming);
+        return incoming;
     }
 
     private RoundLoop.Outcome round() throws InterruptedException {

@@ -889,28 +889,8 @@ public final class Store implements AutoCloseable {
     }
 
     private final java.util.concurrent.locks.ReentrantLock createLock = new java.util.concurrent.locks.ReentrantLock();
-    /** Groups whose leader asked for a replica the layout does not place here, and when first; under createLock. */
-    private final java.util.Map<Long, Long> unlistedAskedNanos = new java.util.HashMap<>();
-
-    /**
-     * Whether this store's layout was refreshed since a leader first asked it for a replica of
-     * {@code group} that the layout does not place here. Until then a group moved here looks
-     * unmanaged (its move is in a configuration this store has not seen), and the limit on moves
-     * coming in would not count it: StoreReplicaMoveTest saw a third replica created 12 ms before
-     * the store learned the configuration that moved it. A group that is unmanaged indeed (a
-     * member added by hand) waits one refresh, at most a few hundred milliseconds.
-     */
-    private boolean layoutFreshSince(long group) {
-        long asked = unlistedAskedNanos.computeIfAbsent(group, g -> System.nanoTime());
-        if (migration.layoutFreshAsOfNanos() - asked > 0) {
-            return true;
-        }
-        if (unlistedAskedNanos.size() > 4 * NodeConfig.MAX_DATA_GROUPS) {
-            unlistedAskedNanos.clear(); // Bounded: only groups of the layout get here, but never let it grow.
-        }
-        migration.wake();
-        return false;
-    }
+    /** Under createLock. */
+    private final ReplicaCreationGate creationGate = new ReplicaCreationGate(4 * NodeConfig.MAX_DATA_GROUPS);
 
     private void synchronizedCreate(long group) {
         createLock.lock();
@@ -922,18 +902,19 @@ public final class Store implements AutoCloseable {
             // count taken before it let three groups' moves in together (StoreReplicaMoveTest's
             // rate-limit test, under load: three replicas created within 30 ms).
             SlotLayout layout = freshestLayout();
-            if (group != GroupIds.CONTROLLER_GROUP_ID) {
-                if (!layout.hasGroup(group)) {
-                    return; // Removed by a configuration newer than the message's leader knew.
+            int incoming = ReplicaPlacementDriver.incomingMoves(layout, config.nodeId(), replicas.values());
+            switch (creationGate.decide(layout, group, config.nodeId(), incoming, System.nanoTime(),
+                    migration.layoutFreshAsOfNanos())) {
+                case WAIT -> {
+                    migration.wake(); // Refreshes the layout; the leader retries its message meanwhile.
+                    return;
                 }
-                if (!layout.replicas(group).contains(config.nodeId()) && !ReplicaPlacementDriver.managed(layout, group)
-                        && !layoutFreshSince(group)) {
-                    return; // Decided once this store's layout is fresh; the leader retries meanwhile.
+                case REFUSE -> {
+                    return; // Stale, or a move here waits for another to finish; the leader retries.
                 }
-                unlistedAskedNanos.remove(group);
-            }
-            if (!ReplicaPlacementDriver.mayCreate(layout, group, config.nodeId(), replicas.values())) {
-                return; // A move here waits for another to finish, or the message is stale; the leader retries.
+                case CREATE -> {
+                    // Below.
+                }
             }
             GroupStorage storage = log.groups().containsKey(group) ? log.group(group) : log.createGroup(group);
             boolean empty = storage.lastIndex() == 0 && storage.snapshotMetadata().getIndex() == 0;
