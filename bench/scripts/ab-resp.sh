@@ -13,6 +13,9 @@
 # env:   STORES (3) 3: redis-benchmark --cluster over the three stores; 1: store 1 alone
 #        TESTS ("get set"), N (200000), WARM_N (200000), PREFIX (5: the ports' first digit)
 #        PERF=1: also perf stat the servers (context switches and system calls per request)
+#        NATIVE=1: after the RESP tests, the same load through loomkv's own protocol on the same
+#        cluster (bench kv: 256 clients, 10,000 keys, 128 B; puts for set, gets for get; NATIVE_DURATION,
+#        15s), with the servers' CPU and context switches per operation, so the RESP layer's cost shows
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -35,7 +38,7 @@ stop() {
   for p in ${PIDS[@]+"${PIDS[@]}"}; do wait "$p" 2> /dev/null || true; done
   PIDS=()
 }
-trap 'stop; rm -rf "$WORK"' EXIT
+trap 'stop; [[ -n ${KEEP_LOGS:-} ]] && cp "$WORK"/node*.log "$KEEP_LOGS"/ 2> /dev/null; rm -rf "$WORK"' EXIT
 
 configs() { # conf/sharded-3node on ports PREFIXxyz, data in WORK; STORES=1: store 1 alone
   local i
@@ -102,6 +105,23 @@ bench() { # bench TEST N: "req/s p50 p99"; retried up to 3 times when redis-benc
   echo "0 0 0"
 }
 
+native() { # native JAR FLAGS TEST: the same load through the native protocol, measured as above
+  local ratio=0 load c0 s0 c1 s1 ops
+  [[ $3 == get ]] && ratio=1
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  c0=$(cpu_ticks)
+  s0=$(switches)
+  "$JAVA" -jar "$1" bench kv --cluster "$WORK/conf" --clients 256 --keys 10000 --value-size 128 --read-ratio "$ratio" \
+      --duration "${NATIVE_DURATION:-15s}" > "$WORK/native.txt" 2>&1 || die "bench kv failed: $(tail -c 500 "$WORK/native.txt")"
+  c1=$(cpu_ticks)
+  s1=$(switches)
+  # CPU over the whole run (preload and warm-up too) per measured operation: a few percent high.
+  ops=$(awk '/^  operations/ {print $2; exit}' "$WORK/native.txt")
+  [[ -n $ops && $ops -gt 0 ]] || die "no operation count in bench kv's report: $(head -c 500 "$WORK/native.txt")"
+  echo "$(date -u +%H:%M:%S) $(basename "$1")${2:+ $2} x$STORES native $3: $(awk '/^  throughput/ {print $2, $3; exit}' "$WORK/native.txt"); load $load;" \
+    "server CPU $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / ops )) us/op; $(( (s1 - s0) * 100 / ops )) thread switches/100 op"
+}
+
 for spec in "$@"; do
   jar=${spec%%@*}
   flags=""
@@ -129,5 +149,8 @@ for spec in "$@"; do
     echo "$(date -u +%H:%M:%S) $(basename "$jar")${flags:+ $flags} x$STORES $t: $rps req/s, p50 $p50 p99 $p99 ms; load $load;" \
       "server CPU $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / N )) us/req; $(( (s1 - s0) * 100 / N )) thread switches/100 req$perf"
   done
+  if [[ -n ${NATIVE:-} ]]; then
+    for t in $TESTS; do native "$jar" "$flags" "$t"; done
+  fi
   stop
 done
