@@ -21,8 +21,12 @@
 # (other than -MOVED/-ASK in cluster mode), and so does this script, naming it.
 # redis-benchmark warns "Could not fetch server CONFIG" on loomkv: its CONFIG GET answers nothing.
 #
-# usage: bench/scripts/vs-redis.sh [-n REQUESTS] [--only redis|loomkv3|loomkv1]...
+# usage: bench/scripts/vs-redis.sh [-n REQUESTS] [--warm REQUESTS] [--only redis|loomkv3|loomkv1]...
 #   -n N        requests per test (default 100000)
+#   --warm N    before a target's measured runs, the four tests once with N requests each at -P 1,
+#               unmeasured (default 0: fresh servers, as a user's first run meets them). loomkv's
+#               JIT needs 30-45 s of load to settle (docs/performance.md); Redis needs none, and
+#               gets the same warm-up for symmetry
 #   --only T    run only target T (may be repeated); the table shows '-' for the others
 # env: NATIVE_DURATION (20s): with the x3 target, the same SET and GET loads through loomkv's own
 #      protocol (bench kv --read-ratio 0, then 1) on the same cluster, so the RESP layer's cost shows
@@ -38,6 +42,7 @@ die() { echo "vs-redis: error: $*" >&2; exit 1; }
 usage() { sed -n '/^# usage:/,/^# Outputs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 REQUESTS=100000
+WARM=0
 NATIVE_DURATION="${NATIVE_DURATION:-20s}"
 ONLY=()
 CLIENTS=256
@@ -53,12 +58,14 @@ need_value() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -n) need_value "$@"; REQUESTS=$2; shift 2 ;;
+    --warm) need_value "$@"; WARM=$2; shift 2 ;;
     --only) need_value "$@"; ONLY+=("$2"); shift 2 ;;
     -h|--help) usage ;;
     *) echo "vs-redis: unknown option '$1'" >&2; usage ;;
   esac
 done
 [[ "$REQUESTS" =~ ^[0-9]+$ && "$REQUESTS" -ge 1 && "$REQUESTS" -le 100000000 ]] || die "-n must be in 1..100000000, got '$REQUESTS'"
+[[ "$WARM" =~ ^[0-9]+$ && "$WARM" -le 100000000 ]] || die "--warm must be in 0..100000000, got '$WARM'"
 for target in ${ONLY[@]+"${ONLY[@]}"}; do
   [[ "$target" == redis || "$target" == loomkv3 || "$target" == loomkv1 ]] || die "--only takes redis, loomkv3 or loomkv1, got '$target'"
 done
@@ -242,6 +249,17 @@ bench() {
   esac
 }
 
+# warm_up NAME PORT MODE: with --warm, the four tests once at -P 1 with WARM requests each, into
+# OUT/NAME-warmup-p1.csv, not shown in the tables.
+warm_up() {
+  [[ $WARM -gt 0 ]] || return 0
+  local measured=$REQUESTS
+  echo "   (warm-up, not measured:)" >&2
+  REQUESTS=$WARM
+  bench "$1-warmup" "$2" 1 "$3"
+  REQUESTS=$measured
+}
+
 # cell NAME PIPELINE TEST: "rps p50 p99" from the run's CSV ("- - -" when it did not run).
 # redis-benchmark 7's CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
 # "p95_latency_ms","p99_latency_ms","max_latency_ms", one line per test ("MSET (10 keys)" for
@@ -282,10 +300,16 @@ write_configs
   echo "  $(redis-benchmark --version)$(if wanted redis; then echo "; $(redis-server --version | cut -d' ' -f1-3)"; fi)"
   echo "  redis-benchmark -c $CLIENTS -r $KEYSPACE -d $VALUE_BYTES -t $TESTS -n $REQUESTS, then the same with -P 16;" \
     "loomkv from $CONF (fsync on)"
+  if [[ $WARM -gt 0 ]]; then
+    echo "  each target warmed first: the four tests with $WARM requests each at -P 1, not measured"
+  else
+    echo "  fresh servers: no warm-up (--warm N adds one)"
+  fi
 } | tee "$OUT/summary.txt"
 
 if wanted redis; then
   start_redis
+  warm_up redis "$REDIS_PORT" plain
   for p in "${PIPELINES[@]}"; do bench redis "$REDIS_PORT" "$p" plain; done
   stop_redis
 fi
@@ -304,6 +328,7 @@ native() { # native NAME READ_RATIO: the same load through loomkv's own protocol
 }
 if wanted loomkv3; then
   start_loomkv "$SHARDED"
+  warm_up loomkv3 "$(resp_port "$SHARDED")" cluster
   for p in "${PIPELINES[@]}"; do bench loomkv3 "$(resp_port "$SHARDED")" "$p" cluster; done
   # SET and GET through the native protocol beside them: puts only, then linearizable gets only.
   native set 0
@@ -312,6 +337,7 @@ if wanted loomkv3; then
 fi
 if wanted loomkv1; then
   start_loomkv "$SINGLE"
+  warm_up loomkv1 "$(resp_port "$SINGLE")" single-store
   for p in "${PIPELINES[@]}"; do bench loomkv1 "$(resp_port "$SINGLE")" "$p" single-store; done
   stop_loomkv "$SINGLE"
 fi
