@@ -8,6 +8,7 @@
 #        a JAR@FLAGS argument starts that cluster's servers with extra JVM flags, e.g.
 #        A.jar A.jar@-Djdk.virtualThreadScheduler.parallelism=1 (flags separated by spaces)
 # env:   EXTRA="--read-ratio 0 ..." extra bench kv flags for both phases
+#        WARM_SECONDS (25) the unmeasured load before the measured run (the JIT settles after 30-45 s)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 [[ $# -ge 1 ]] || { echo "usage: $0 JAR..." >&2; exit 2; }
@@ -27,7 +28,7 @@ for spec in "$@"; do
   rm -rf "run/$(basename "$FOLDER")"
   LOOMKV_JVM_OPTS="$opts" "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster up "$FOLDER" > /dev/null
   # shellcheck disable=SC2086
-  "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration 25s --warmup 1s \
+  "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration "${WARM_SECONDS:-25}s" --warmup 1s \
       --value-size 128 --read-ratio 0.5 --clients 256 ${EXTRA:-} > /dev/null 2>&1
   before=$(cpu_ticks)
   # shellcheck disable=SC2086
