@@ -48,6 +48,9 @@ now_ms() { date +%s%3N; }
 
 # CPU ms (user + system) process $1 has used so far; less disturbed by neighbours than wall time.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+# CPU ms one thread has used: from /proc/PID/task/TID/stat. (/proc/TID/stat, without the task/
+# part, reports the whole process's CPU, which made every thread look as busy as its process.)
+task_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "$1/stat"; }
 
 # Epoch ms when process $1 started (from /proc: clock ticks after boot; 10 ms resolution).
 start_ms() {
@@ -117,7 +120,7 @@ case "$what" in
     jit_ms=0
     for p in run/wlocal/node*.pid; do
       for task in /proc/"$(cat "$p")"/task/*; do
-        if grep -q 'CompilerThre' "$task/comm" 2>/dev/null; then jit_ms=$(( jit_ms + $(cpu_ms "$(basename "$task")") )); fi
+        if grep -q 'CompilerThre' "$task/comm" 2>/dev/null; then jit_ms=$(( jit_ms + $(task_cpu_ms "$task") )); fi
       done
     done
     cluster_down "$folder"
