@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of loomkv builds on this shared machine: for each jar given (alternate them: A B A B), a
 # fresh conf/local-3node cluster from that jar, 25 s of load to warm the JIT, then a measured
-# 15 s run of 256 clients, 128 B values, 50/50 linearizable, and the servers' CPU per operation
+# 15 s run of 256 clients, 128 B values (VALUE_BYTES), 50/50 linearizable, and the servers' CPU per operation
 # (from /proc/PID/stat, which neighbours on the machine disturb less than throughput).
 #
 # usage: bench/scripts/ab-jars.sh A.jar B.jar A.jar B.jar
@@ -9,6 +9,7 @@
 #        A.jar A.jar@-Djdk.virtualThreadScheduler.parallelism=1 (flags separated by spaces)
 # env:   EXTRA="--read-ratio 0 ..." extra bench kv flags for both phases
 #        WARM_SECONDS (25) the unmeasured load before the measured run (the JIT settles after 30-45 s)
+#        VALUE_BYTES (128) the value size of both phases (4096: the seed workload's records)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 [[ $# -ge 1 ]] || { echo "usage: $0 JAR..." >&2; exit 2; }
@@ -29,11 +30,11 @@ for spec in "$@"; do
   LOOMKV_JVM_OPTS="$opts" "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster up "$FOLDER" > /dev/null
   # shellcheck disable=SC2086
   "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration "${WARM_SECONDS:-25}s" --warmup 1s \
-      --value-size 128 --read-ratio 0.5 --clients 256 ${EXTRA:-} > /dev/null 2>&1
+      --value-size "${VALUE_BYTES:-128}" --read-ratio 0.5 --clients 256 ${EXTRA:-} > /dev/null 2>&1
   before=$(cpu_ticks)
   # shellcheck disable=SC2086
   out=$("$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration 15s --warmup 2s \
-      --value-size 128 --read-ratio 0.5 --clients 256 --no-preload ${EXTRA:-} 2>/dev/null)
+      --value-size "${VALUE_BYTES:-128}" --read-ratio 0.5 --clients 256 --no-preload ${EXTRA:-} 2>/dev/null)
   after=$(cpu_ticks)
   ops=$(echo "$out" | awk '/^  operations/ {print $2}')
   echo "$(basename "$jar")${opts:+ $opts}: load $(cut -d' ' -f1 /proc/loadavg) $(echo "$out" | grep -E 'throughput|latency \(us' | tr -s ' ' | tr '\n' ' ')server CPU $(( (after - before) * 1000000 / $(getconf CLK_TCK) / ops )) us/op"
