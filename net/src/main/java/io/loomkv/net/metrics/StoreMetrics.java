@@ -241,17 +241,7 @@ public final class StoreMetrics {
         }
         CounterDataPoint received = counter(receivedName, "bytes received on " + what);
         CounterDataPoint sent = counter(sentName, "bytes sent on " + what);
-        return new TrafficObserver() {
-            @Override
-            public void received(long bytes) {
-                received.inc(bytes);
-            }
-
-            @Override
-            public void sent(long bytes) {
-                sent.inc(bytes);
-            }
-        };
+        return TrafficObserver.of(received::inc, sent::inc);
     }
 
     private static double[] exponential(double startSeconds, int count) {

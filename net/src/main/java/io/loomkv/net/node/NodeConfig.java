@@ -1,5 +1,6 @@
 package io.loomkv.net.node;
 
+import io.loomkv.net.rpc.RpcServerConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,6 +38,10 @@ import java.util.Objects;
  *     Cluster node, see docs/resp.md); null: no RESP endpoint
  * @param metricsAddress where the store serves {@code /metrics}, {@code /livez}, {@code /readyz} and
  *     {@code /health} over HTTP; null: no HTTP endpoint, and metrics are not recorded at all
+ * @param frameCompression whether the frames this store sends to peers and clients are
+ *     LZ4-compressed (from 8 KiB, when that makes them smaller); off by default, see
+ *     {@link RpcServerConfig#DEFAULT_COMPRESS_THRESHOLD_BYTES}. Frames that arrive compressed are
+ *     read either way, so stores with different settings talk to each other.
  */
 public record NodeConfig(
         long nodeId,
@@ -62,7 +67,8 @@ public record NodeConfig(
         StoreTls tls,
         EngineConfig engine,
         InetSocketAddress respAddress,
-        InetSocketAddress metricsAddress) {
+        InetSocketAddress metricsAddress,
+        boolean frameCompression) {
 
     /** Plain TCP on the memory engine, no RESP or metrics endpoint (tests and tools written before those). */
     public NodeConfig(long nodeId, String clusterId, InetSocketAddress clientAddress, InetSocketAddress peerAddress,
@@ -73,7 +79,7 @@ public record NodeConfig(
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
                 requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN,
-                EngineConfig.defaults(EngineKind.MEMORY), null, null);
+                EngineConfig.defaults(EngineKind.MEMORY), null, null, false);
     }
 
     public NodeConfig {
@@ -149,7 +155,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, groups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, respAddress, metricsAddress);
+                engine, respAddress, metricsAddress, frameCompression);
     }
 
     /** The same configuration with TLS settings {@code settings} (tests and tools). */
@@ -157,7 +163,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, settings,
-                engine, respAddress, metricsAddress);
+                engine, respAddress, metricsAddress, frameCompression);
     }
 
     /** The same configuration on another storage engine (tests and tools). */
@@ -165,7 +171,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                newEngine, respAddress, metricsAddress);
+                newEngine, respAddress, metricsAddress, frameCompression);
     }
 
     /** The same configuration with a RESP endpoint on {@code address} (null: none). */
@@ -173,7 +179,7 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, address, metricsAddress);
+                engine, address, metricsAddress, frameCompression);
     }
 
     /** The same configuration serving metrics and health on {@code address} (null: none). */
@@ -181,7 +187,20 @@ public record NodeConfig(
         return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
                 tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
                 maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, respAddress, address);
+                engine, respAddress, address, frameCompression);
+    }
+
+    /** The same configuration with LZ4 frame compression on or off (tests and tools). */
+    public NodeConfig withFrameCompression(boolean lz4) {
+        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
+                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
+                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
+                engine, respAddress, metricsAddress, lz4);
+    }
+
+    /** The body size from which this store compresses the frames it sends: never, unless {@link #frameCompression}. */
+    public int frameCompressThresholdBytes() {
+        return frameCompression ? RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES : RpcServerConfig.COMPRESSION_OFF;
     }
 
     /** Stores per group: {@link #replicasPerGroup}, where 0 means every initial member. */

@@ -109,7 +109,8 @@ public final class NodeConfigLoader {
                         tls(),
                         engine(),
                         string(NodeConfigKey.RESP_ADDRESS).isBlank() ? null : address(NodeConfigKey.RESP_ADDRESS),
-                        optionalAddress(NodeConfigKey.METRICS_ADDRESS));
+                        optionalAddress(NodeConfigKey.METRICS_ADDRESS),
+                        frameCompression());
             } catch (IllegalArgumentException e) {
                 throw new NodeConfigException(defaultSource + ": " + e.getMessage());
             }
@@ -161,6 +162,16 @@ public final class NodeConfigLoader {
         }
 
         /** {@code text}, {@code json}, or empty (the process's default stays). */
+        /** {@code frame-compression}: lz4 (true) or off (false); anything else is refused. */
+        boolean frameCompression() throws NodeConfigException {
+            String value = string(NodeConfigKey.FRAME_COMPRESSION).toLowerCase(java.util.Locale.ROOT);
+            return switch (value) {
+                case "lz4" -> true;
+                case "off" -> false;
+                default -> throw error(NodeConfigKey.FRAME_COMPRESSION, "'" + value + "' is neither lz4 nor off");
+            };
+        }
+
         String logFormat() throws NodeConfigException {
             String format = string(NodeConfigKey.LOG_FORMAT).toLowerCase(java.util.Locale.ROOT);
             if (!format.isEmpty() && !format.equals("text") && !format.equals("json")) {

@@ -201,7 +201,8 @@ public final class Store implements AutoCloseable {
             Duration election = Duration.ofMillis((long) config.tickIntervalMillis() * config.electionTimeoutTicks());
             this.liveness = new StoreLiveness(election.toNanos(), System.nanoTime());
             this.transport = new StoreTransport(config.nodeId(), addresses,
-                    StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election).withTls(config.tls().peerClientContext()));
+                    StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election).withTls(config.tls().peerClientContext())
+                            .withCompressThresholdBytes(config.frameCompressThresholdBytes()));
             if (metrics.isEnabled()) {
                 transport.observeTraffic(metrics.peerTraffic());
                 transport.measureRoundTrips(roundTrips);
@@ -293,7 +294,7 @@ public final class Store implements AutoCloseable {
             }, limits, metrics);
             StoreGauges.register(metrics, replicas.values(), log, liveLayout::current);
             this.peerServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
-                    .withTls(config.tls().peerServerContext()),
+                    .withTls(config.tls().peerServerContext()).withCompressThresholdBytes(config.frameCompressThresholdBytes()),
                     RpcHandlers.builder()
                             .addOneWay(NodeMethods.RAFT_BATCH, this::onRaftBatch)
                             .addOneWay(NodeMethods.STORE_HEARTBEAT, (heartbeat, ctx) -> heard(ctx))
@@ -333,11 +334,12 @@ public final class Store implements AutoCloseable {
                             .onHandshake(this::onPeerHandshake)
                             .build());
             this.clientServer = new RpcServer(RpcServerConfig.defaults(config.clusterId()).withNodeId(config.nodeId())
-                    .withTls(config.tls().clientServerContext()),
+                    .withTls(config.tls().clientServerContext()).withCompressThresholdBytes(config.frameCompressThresholdBytes()),
                     service.register(RpcHandlers.builder()).build());
             // With client TLS, the RESP port speaks TLS too, and the calls to other stores' client ports behind it.
             this.respRpc = config.respAddress() == null ? null
-                    : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext()));
+                    : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext())
+                            .withCompressThresholdBytes(config.frameCompressThresholdBytes()));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
                     config, this::freshestLayout, service, replicas::get, addresses,
                     new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc),
@@ -345,7 +347,7 @@ public final class Store implements AutoCloseable {
             peerServer.observeTraffic(metrics.peerTraffic());
             clientServer.observeTraffic(metrics.clientTraffic());
             this.migrationRpc = new RpcClient(StoreTransport.peerClientConfig(config.clusterId(), config.nodeId(), election)
-                    .withTls(config.tls().peerClientContext()));
+                    .withTls(config.tls().peerClientContext()).withCompressThresholdBytes(config.frameCompressThresholdBytes()));
             // Slot moves are peer traffic too (the exports' bytes show in loomkv_network_peer_*).
             migrationRpc.observeTraffic(metrics.peerTraffic());
             MigrationDriver.Host driverHost = migrationHost();

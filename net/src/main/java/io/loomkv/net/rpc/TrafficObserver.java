@@ -5,6 +5,7 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.function.LongConsumer;
 
 /**
  * Told how many bytes a server's connections read and wrote (frames, headers included), for the
@@ -26,6 +27,21 @@ public interface TrafficObserver {
     void received(long bytes);
 
     void sent(long bytes);
+
+    /** An observer that hands the byte counts to {@code received} and {@code sent}. */
+    static TrafficObserver of(LongConsumer received, LongConsumer sent) {
+        return new TrafficObserver() {
+            @Override
+            public void received(long bytes) {
+                received.accept(bytes);
+            }
+
+            @Override
+            public void sent(long bytes) {
+                sent.accept(bytes);
+            }
+        };
+    }
 
     /** {@code in}, reporting what is read from it (itself with {@link #NONE}). */
     static InputStream counting(InputStream in, TrafficObserver observer) {

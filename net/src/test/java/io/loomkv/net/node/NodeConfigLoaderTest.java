@@ -1,10 +1,12 @@
 package io.loomkv.net.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loomkv.net.rpc.RpcServerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -143,6 +145,21 @@ class NodeConfigLoaderTest {
         NodeConfigException bad = assertThrows(NodeConfigException.class,
                 () -> NodeConfigLoader.load(write(GOOD), Map.of("log-format", "xml")));
         assertTrue(bad.getMessage().contains("'log-format'") && bad.getMessage().contains("xml"), bad.getMessage());
+    }
+
+    @Test
+    void frameCompressionIsOffByDefaultOrLz4() throws Exception {
+        NodeConfig byDefault = NodeConfigLoader.load(write(GOOD), Map.of());
+        assertFalse(byDefault.frameCompression());
+        assertEquals(RpcServerConfig.COMPRESSION_OFF, byDefault.frameCompressThresholdBytes());
+        NodeConfig lz4 = NodeConfigLoader.load(write(GOOD + "frame-compression=lz4\n"), Map.of());
+        assertTrue(lz4.frameCompression());
+        assertEquals(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES, lz4.frameCompressThresholdBytes());
+        assertFalse(NodeConfigLoader.load(write(GOOD + "frame-compression=lz4\n"), Map.of("frame-compression", "OFF"))
+                .frameCompression(), "the flag wins over the file");
+        NodeConfigException bad = assertThrows(NodeConfigException.class,
+                () -> NodeConfigLoader.load(write(GOOD), Map.of("frame-compression", "zstd")));
+        assertTrue(bad.getMessage().contains("'frame-compression'") && bad.getMessage().contains("zstd"), bad.getMessage());
     }
 
     @Test

@@ -31,6 +31,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -214,12 +215,15 @@ class RpcServerClientTest {
     }
 
     @Test
-    void largeBodiesTravelCompressedAndIntact() throws Exception {
-        RpcEndpoint endpoint = clientEndpoint(server());
-        byte[] compressible = new byte[1024 * 1024];
-        for (int i = 0; i < compressible.length; i++) {
-            compressible[i] = (byte) (i % 64);
-        }
+    void largeBodiesTravelCompressedAndIntactWhenLz4IsOn() throws Exception {
+        RpcServer server = server(RpcServerConfig.defaults(CLUSTER)
+                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+        AtomicLong received = new AtomicLong();
+        AtomicLong sent = new AtomicLong();
+        server.observeTraffic(TrafficObserver.of(received::addAndGet, sent::addAndGet));
+        RpcEndpoint endpoint = endpoint(server, RpcClientConfig.client(CLUSTER)
+                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+        byte[] compressible = compressiblePayload();
         byte[] random = new byte[200_000];
         new Random(5).nextBytes(random);
         for (byte[] payload : List.of(compressible, random)) {
@@ -227,6 +231,36 @@ class RpcServerClientTest {
             EchoReply reply = await(endpoint.call(EchoService.ECHO, request, WAIT));
             assertEquals(ByteString.copyFrom(payload), reply.getPayload());
         }
+        // The 1 MiB of 64 repeated bytes shrink to a few KB each way; the random 200 KB cannot shrink.
+        assertTrue(received.get() < random.length + 100_000, "bytes received " + received.get());
+        assertTrue(sent.get() < random.length + 100_000, "bytes sent " + sent.get());
+    }
+
+    @Test
+    void bodiesTravelRawByDefault() throws Exception {
+        RpcServer server = server();
+        AtomicLong received = new AtomicLong();
+        AtomicLong sent = new AtomicLong();
+        server.observeTraffic(TrafficObserver.of(received::addAndGet, sent::addAndGet));
+        byte[] compressible = compressiblePayload();
+        EchoRequest request = EchoRequest.newBuilder().setPayload(ByteString.copyFrom(compressible)).build();
+        assertEquals(ByteString.copyFrom(compressible), await(clientEndpoint(server).call(EchoService.ECHO, request, WAIT)).getPayload());
+        assertTrue(received.get() > compressible.length, "bytes received " + received.get());
+        assertTrue(sent.get() > compressible.length, "bytes sent " + sent.get());
+        // A sender with LZ4 on is still understood: compression is each sender's own choice.
+        RpcEndpoint lz4Client = endpoint(server, RpcClientConfig.client(CLUSTER)
+                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+        long receivedBefore = received.get();
+        assertEquals(ByteString.copyFrom(compressible), await(lz4Client.call(EchoService.ECHO, request, WAIT)).getPayload());
+        assertTrue(received.get() - receivedBefore < 100_000, "compressed request bytes " + (received.get() - receivedBefore));
+    }
+
+    private static byte[] compressiblePayload() {
+        byte[] bytes = new byte[1024 * 1024];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (i % 64);
+        }
+        return bytes;
     }
 
     @Test
