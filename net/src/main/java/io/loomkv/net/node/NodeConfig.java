@@ -39,9 +39,9 @@ import java.util.Objects;
  * @param metricsAddress where the store serves {@code /metrics}, {@code /livez}, {@code /readyz} and
  *     {@code /health} over HTTP; null: no HTTP endpoint, and metrics are not recorded at all
  * @param frameCompression whether the frames this store sends to peers and clients are
- *     LZ4-compressed (from 8 KiB, when that makes them smaller); off by default, see
- *     {@link RpcServerConfig#DEFAULT_COMPRESS_THRESHOLD_BYTES}. Frames that arrive compressed are
- *     read either way, so stores with different settings talk to each other.
+ *     LZ4-compressed (from 8 KiB, when that makes them smaller); on by default, see
+ *     {@link RpcServerConfig#DEFAULT_COMPRESS_THRESHOLD_BYTES} for when off pays. Frames that
+ *     arrive compressed are read either way, so stores with different settings talk to each other.
  */
 public record NodeConfig(
         long nodeId,
@@ -79,7 +79,7 @@ public record NodeConfig(
         this(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join, tickIntervalMillis,
                 electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads, maxKeyBytes, maxValueBytes,
                 requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, StoreTls.PLAIN,
-                EngineConfig.defaults(EngineKind.MEMORY), null, null, false);
+                EngineConfig.defaults(EngineKind.MEMORY), null, null, true);
     }
 
     public NodeConfig {
@@ -198,7 +198,7 @@ public record NodeConfig(
                 engine, respAddress, metricsAddress, lz4);
     }
 
-    /** The body size from which this store compresses the frames it sends: never, unless {@link #frameCompression}. */
+    /** The body size from which this store compresses the frames it sends (never without {@link #frameCompression}). */
     public int frameCompressThresholdBytes() {
         return frameCompression ? RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES : RpcServerConfig.COMPRESSION_OFF;
     }

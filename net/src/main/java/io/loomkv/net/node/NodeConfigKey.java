@@ -43,8 +43,8 @@ public enum NodeConfigKey {
             "btree: page cache of the whole store in MiB, shared out over the data groups (at least 1 MiB each)"),
     ENGINE_BITCASK_FILE_BYTES("engine.bitcask.file-bytes", String.valueOf(EngineConfig.DEFAULT_BITCASK_FILE_BYTES),
             "bitcask: size at which a group's data file rolls over to a new one"),
-    FRAME_COMPRESSION("frame-compression", "off", "lz4: compress frames of 8 KiB and more to peers and clients when that makes them "
-            + "smaller (for slow links); off: never (on loopback and LANs it costs CPU and saves nothing)"),
+    FRAME_COMPRESSION("frame-compression", "lz4", "lz4: compress frames of 8 KiB and more to peers and clients when that makes them "
+            + "smaller; off: never (frames that arrive compressed are read either way)"),
     RESP_ADDRESS("resp-address", "", "host:port for Redis-protocol clients (a Redis Cluster node); empty: off"),
     METRICS_ADDRESS("metrics-address", "", "host:port serving /metrics (Prometheus), /livez, /readyz and /health over HTTP; empty: off"),
     METRICS_TLS("metrics-tls", "false", "true: metrics-address serves HTTPS with client-cert-file (and client-cert-auth)"),

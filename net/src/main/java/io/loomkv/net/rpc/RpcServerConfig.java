@@ -17,7 +17,7 @@ import java.time.Duration;
  * @param partialFrameTimeout a frame must arrive whole within this time of its first byte; also
  *     the time allowed for the handshake
  * @param compressThresholdBytes bodies at least this large are LZ4-compressed when that pays;
- *     {@link #COMPRESSION_OFF} (the default) disables compression
+ *     {@link #COMPRESSION_OFF} disables compression
  * @param tls accepted connections speak TLS with this context; null: plain TCP
  */
 public record RpcServerConfig(String clusterId, long nodeId, int maxConnections, int maxInFlightPerConnection,
@@ -33,13 +33,13 @@ public record RpcServerConfig(String clusterId, long nodeId, int maxConnections,
     /** The threshold when LZ4 is on: below it a body rarely compresses enough to pay for LZ4's own cost. */
     public static final int LZ4_COMPRESS_THRESHOLD_BYTES = 8 * 1024;
     /**
-     * Off by default, for servers and clients alike. Compressing costs both ends CPU to save bytes
-     * on the wire, and between stores on one machine or one LAN the bytes are cheap and the CPU is
-     * not: with 4 KB values, alternated runs on 3 loopback stores did 9% more operations at 9% less
-     * server CPU per operation without it (docs/performance.md). Slow links turn it on
-     * ({@code frame-compression=lz4}, {@link #withCompressThresholdBytes}).
+     * LZ4 from 8 KiB, for servers and clients alike. Whether it pays on a fast link depends on the
+     * load: with 4 KB values on 3 loopback stores, alternated runs did 4-18% more operations
+     * without it on one memory-engine group, and about 15% fewer on 16 rocksdb groups
+     * (docs/performance.md, 2026-12-07); so it stays on, and a store can turn it off
+     * ({@code frame-compression=off}).
      */
-    public static final int DEFAULT_COMPRESS_THRESHOLD_BYTES = COMPRESSION_OFF;
+    public static final int DEFAULT_COMPRESS_THRESHOLD_BYTES = LZ4_COMPRESS_THRESHOLD_BYTES;
 
     public RpcServerConfig {
         if (clusterId == null) {

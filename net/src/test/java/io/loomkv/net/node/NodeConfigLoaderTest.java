@@ -148,14 +148,14 @@ class NodeConfigLoaderTest {
     }
 
     @Test
-    void frameCompressionIsOffByDefaultOrLz4() throws Exception {
+    void frameCompressionIsLz4ByDefaultOrOff() throws Exception {
         NodeConfig byDefault = NodeConfigLoader.load(write(GOOD), Map.of());
-        assertFalse(byDefault.frameCompression());
-        assertEquals(RpcServerConfig.COMPRESSION_OFF, byDefault.frameCompressThresholdBytes());
-        NodeConfig lz4 = NodeConfigLoader.load(write(GOOD + "frame-compression=lz4\n"), Map.of());
-        assertTrue(lz4.frameCompression());
-        assertEquals(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES, lz4.frameCompressThresholdBytes());
-        assertFalse(NodeConfigLoader.load(write(GOOD + "frame-compression=lz4\n"), Map.of("frame-compression", "OFF"))
+        assertTrue(byDefault.frameCompression());
+        assertEquals(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES, byDefault.frameCompressThresholdBytes());
+        NodeConfig off = NodeConfigLoader.load(write(GOOD + "frame-compression=off\n"), Map.of());
+        assertFalse(off.frameCompression());
+        assertEquals(RpcServerConfig.COMPRESSION_OFF, off.frameCompressThresholdBytes());
+        assertTrue(NodeConfigLoader.load(write(GOOD + "frame-compression=off\n"), Map.of("frame-compression", "LZ4"))
                 .frameCompression(), "the flag wins over the file");
         NodeConfigException bad = assertThrows(NodeConfigException.class,
                 () -> NodeConfigLoader.load(write(GOOD), Map.of("frame-compression", "zstd")));

@@ -215,14 +215,12 @@ class RpcServerClientTest {
     }
 
     @Test
-    void largeBodiesTravelCompressedAndIntactWhenLz4IsOn() throws Exception {
-        RpcServer server = server(RpcServerConfig.defaults(CLUSTER)
-                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+    void largeBodiesTravelCompressedAndIntactByDefault() throws Exception {
+        RpcServer server = server();
         AtomicLong received = new AtomicLong();
         AtomicLong sent = new AtomicLong();
         server.observeTraffic(TrafficObserver.of(received::addAndGet, sent::addAndGet));
-        RpcEndpoint endpoint = endpoint(server, RpcClientConfig.client(CLUSTER)
-                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+        RpcEndpoint endpoint = clientEndpoint(server);
         byte[] compressible = compressiblePayload();
         byte[] random = new byte[200_000];
         new Random(5).nextBytes(random);
@@ -237,19 +235,20 @@ class RpcServerClientTest {
     }
 
     @Test
-    void bodiesTravelRawByDefault() throws Exception {
-        RpcServer server = server();
+    void bodiesTravelRawWhenCompressionIsOff() throws Exception {
+        RpcServer server = server(RpcServerConfig.defaults(CLUSTER).withCompressThresholdBytes(RpcServerConfig.COMPRESSION_OFF));
         AtomicLong received = new AtomicLong();
         AtomicLong sent = new AtomicLong();
         server.observeTraffic(TrafficObserver.of(received::addAndGet, sent::addAndGet));
         byte[] compressible = compressiblePayload();
         EchoRequest request = EchoRequest.newBuilder().setPayload(ByteString.copyFrom(compressible)).build();
-        assertEquals(ByteString.copyFrom(compressible), await(clientEndpoint(server).call(EchoService.ECHO, request, WAIT)).getPayload());
+        RpcEndpoint rawClient = endpoint(server, RpcClientConfig.client(CLUSTER)
+                .withCompressThresholdBytes(RpcServerConfig.COMPRESSION_OFF));
+        assertEquals(ByteString.copyFrom(compressible), await(rawClient.call(EchoService.ECHO, request, WAIT)).getPayload());
         assertTrue(received.get() > compressible.length, "bytes received " + received.get());
         assertTrue(sent.get() > compressible.length, "bytes sent " + sent.get());
         // A sender with LZ4 on is still understood: compression is each sender's own choice.
-        RpcEndpoint lz4Client = endpoint(server, RpcClientConfig.client(CLUSTER)
-                .withCompressThresholdBytes(RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES));
+        RpcEndpoint lz4Client = clientEndpoint(server);
         long receivedBefore = received.get();
         assertEquals(ByteString.copyFrom(compressible), await(lz4Client.call(EchoService.ECHO, request, WAIT)).getPayload());
         assertTrue(received.get() - receivedBefore < 100_000, "compressed request bytes " + (received.get() - receivedBefore));
