@@ -35,7 +35,7 @@ public record RpcServerConfig(String clusterId, long nodeId, int maxConnections,
     /**
      * LZ4 from 8 KiB, for servers and clients alike. Whether it pays on a fast link depends on the
      * load: with 4 KB values on 3 loopback stores, alternated runs did 4-18% more operations
-     * without it on one memory-engine group, and about 15% fewer on 16 rocksdb groups
+     * without it on the memory engine (1 and 16 groups), and about 15% fewer on 16 rocksdb groups
      * (docs/performance.md, 2026-12-07); so it stays on, and a store can turn it off
      * ({@code frame-compression=off}).
      */
