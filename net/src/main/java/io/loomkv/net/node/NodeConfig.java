@@ -190,14 +190,6 @@ public record NodeConfig(
                 engine, respAddress, address, frameCompression);
     }
 
-    /** The same configuration with LZ4 frame compression on or off (tests and tools). */
-    public NodeConfig withFrameCompression(boolean lz4) {
-        return new NodeConfig(nodeId, clusterId, clientAddress, peerAddress, dataDirectory, members, join,
-                tickIntervalMillis, electionTimeoutTicks, heartbeatTicks, snapshotThresholdEntries, fsync, leaseReads,
-                maxKeyBytes, maxValueBytes, requestTimeoutMillis, dataGroups, replicasPerGroup, raftWorkers, applyThreads, tls,
-                engine, respAddress, metricsAddress, lz4);
-    }
-
     /** The body size from which this store compresses the frames it sends (never without {@link #frameCompression}). */
     public int frameCompressThresholdBytes() {
         return frameCompression ? RpcServerConfig.LZ4_COMPRESS_THRESHOLD_BYTES : RpcServerConfig.COMPRESSION_OFF;
