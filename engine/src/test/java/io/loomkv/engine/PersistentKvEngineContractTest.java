@@ -170,7 +170,8 @@ public abstract class PersistentKvEngineContractTest extends KvEngineContractTes
         assertTrue(sizes.diskBytes() >= (long) keys * valueBytes,
                 "random values do not compress, so the disk holds at least their bytes: " + sizes);
         assertTrue(sizes.memoryBytes() > 0, "the engine holds something in memory after 4 MB of writes: " + sizes);
-        assertTrue(persistent.approximateSizeBytes() >= (long) keys * valueBytes, "size " + persistent.approximateSizeBytes());
+        long approximateBytes = persistent.approximateSizeBytes();
+        assertTrue(approximateBytes >= (long) keys * valueBytes, "size " + approximateBytes);
     }
 
     @Test
