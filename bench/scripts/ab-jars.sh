@@ -10,6 +10,7 @@
 # env:   EXTRA="--read-ratio 0 ..." extra bench kv flags for both phases
 #        WARM_SECONDS (25) the unmeasured load before the measured run (the JIT settles after 30-45 s)
 #        VALUE_BYTES (128) the value size of both phases (4096: the seed workload's records)
+#        KEYS (10000) the keys both phases use (100000 with 4096-byte values: more than the block cache)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 [[ $# -ge 1 ]] || { echo "usage: $0 JAR..." >&2; exit 2; }
@@ -29,11 +30,11 @@ for spec in "$@"; do
   rm -rf "run/$(basename "$FOLDER")"
   LOOMKV_JVM_OPTS="$opts" "$JAVA" "${FLAGS[@]}" -jar "$jar" cluster up "$FOLDER" > /dev/null
   # shellcheck disable=SC2086
-  "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration "${WARM_SECONDS:-25}s" --warmup 1s \
+  "$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys "${KEYS:-10000}" --duration "${WARM_SECONDS:-25}s" --warmup 1s \
       --value-size "${VALUE_BYTES:-128}" --read-ratio 0.5 --clients 256 ${EXTRA:-} > /dev/null 2>&1
   before=$(cpu_ticks)
   # shellcheck disable=SC2086
-  out=$("$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys 10000 --duration 15s --warmup 2s \
+  out=$("$JAVA" "${FLAGS[@]}" -jar "$jar" bench kv --cluster "$FOLDER" --keys "${KEYS:-10000}" --duration 15s --warmup 2s \
       --value-size "${VALUE_BYTES:-128}" --read-ratio 0.5 --clients 256 --no-preload ${EXTRA:-} 2>/dev/null)
   after=$(cpu_ticks)
   ops=$(echo "$out" | awk '/^  operations/ {print $2}')

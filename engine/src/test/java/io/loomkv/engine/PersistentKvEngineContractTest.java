@@ -364,6 +364,7 @@ public abstract class PersistentKvEngineContractTest extends KvEngineContractTes
             } else if (choice < 75) {
                 byte[] key = key();
                 assertArrayEquals(model.get(key), engine.get(key), where + ": get");
+                assertEquals(model.containsKey(key), engine.contains(key), where + ": contains");
             } else if (choice < 88) {
                 checkScan(where);
             } else if (choice < 92) {

@@ -21,6 +21,16 @@ public interface KvEngine extends AutoCloseable {
     /** The value stored under {@code key}, or null. */
     byte[] get(byte[] key);
 
+    /**
+     * Whether a value (possibly empty) is stored under {@code key}: what {@code get(key) != null}
+     * says. A write that only needs to know whether its key existed (a put's or a delete's reply)
+     * asks this on every replica, so an engine that can answer without reading or copying the
+     * value (a BitCask key directory; RocksDB without handing the value to Java) overrides it.
+     */
+    default boolean contains(byte[] key) {
+        return get(key) != null;
+    }
+
     void put(byte[] key, byte[] value);
 
     /** Removes {@code key}; absent keys are not an error (an LSM engine cannot tell cheaply). */

@@ -29,6 +29,15 @@ final class EntryWrites {
         return value != null ? value : engine.get(key);
     }
 
+    /** Whether a value is stored under {@code key} as this entry left it so far, else in the engine. */
+    boolean contains(KvEngine engine, byte[] key) {
+        byte[] value = pending.get(key);
+        if (value == null) {
+            return engine.contains(key);
+        }
+        return value != DELETED;
+    }
+
     void put(byte[] key, byte[] value) {
         pending.put(key, value);
     }

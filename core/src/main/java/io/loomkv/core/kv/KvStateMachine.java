@@ -672,7 +672,7 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = current(key) != null;
+        boolean existed = live(key);
         store(key, put.getValue().toByteArray());
         applyDeadline(key, Deadlines.deadline(put.getExpiry(), clockMillis), existed);
         return ok().setPut(PutResult.newBuilder().setExisted(existed)).build();
@@ -706,9 +706,9 @@ public final class KvStateMachine {
         if (!owns(key)) {
             return wrongGroup(key, "key");
         }
-        boolean existed = current(key) != null;
+        boolean existed = live(key);
         // An expired key does not count as existing, but its value and deadline go as well.
-        if (existed || (deadlinesMayExist && stored(key) != null)) {
+        if (existed || (deadlinesMayExist && storedAnywhere(key))) {
             remove(key);
             clearDeadline(key);
         }
@@ -777,7 +777,7 @@ public final class KvStateMachine {
             return wrongGroup(key, "key");
         }
         ExpireResult.Builder result = ExpireResult.newBuilder();
-        if (current(key) == null) {
+        if (!live(key)) {
             return ok().setExpire(result.setExisted(false)).build();
         }
         result.setExisted(true);
@@ -1025,6 +1025,19 @@ public final class KvStateMachine {
             return null;
         }
         return value;
+    }
+
+    /**
+     * Whether {@code key} has a value that has not expired, as {@code current(key) != null} says,
+     * without fetching the value: a put, delete or expire needs only that, on every replica.
+     */
+    private boolean live(byte[] key) {
+        return storedAnywhere(key) && !(deadlinesMayExist && Deadlines.expired(deadlineAtApply(key), clockMillis));
+    }
+
+    /** Whether the engine holds a value under {@code key} as the entry being applied sees it, expired or not. */
+    private boolean storedAnywhere(byte[] key) {
+        return pending == null ? engine.contains(key) : pending.contains(engine, key);
     }
 
     /** What the engine holds under {@code key} as the entry being applied sees it, expired or not. */

@@ -228,6 +228,18 @@ public final class BitcaskKvEngine implements PersistentKvEngine {
         }
     }
 
+    /** Answered from the key directory in memory: no data file is read. */
+    @Override
+    public boolean contains(byte[] key) {
+        Objects.requireNonNull(key, "key");
+        Generation generation = acquire();
+        try {
+            return generation.store().contains(key);
+        } finally {
+            generation.users().release();
+        }
+    }
+
     @Override
     public ScanPage scan(ScanRequest request) {
         Generation generation = acquire();

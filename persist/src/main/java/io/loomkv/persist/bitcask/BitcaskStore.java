@@ -129,6 +129,15 @@ public final class BitcaskStore implements AutoCloseable {
         throw new IllegalStateException("the record of a key moved " + MAX_READ_ATTEMPTS + " times during one read");
     }
 
+    /**
+     * Whether {@code key} has a value: one lookup in the key directory, which holds every live key
+     * (a delete removes its entry), so no data file is read.
+     */
+    public boolean contains(byte[] key) {
+        checkOpen();
+        return keyDir.get(key) != null;
+    }
+
     /** Reads and checks the record {@code entry} points at and returns its value. */
     static byte[] readValue(DataFile file, KeyDirEntry entry, byte[] key) throws IOException {
         byte[] record = file.read(entry.offsetBytes(), entry.recordBytes());

@@ -73,6 +73,23 @@ public abstract class KvEngineContractTest {
     }
 
     @Test
+    void containsAgreesWithGet() {
+        assertFalse(engine.contains(bytes("a")));
+        engine.put(bytes("a"), bytes("1"));
+        engine.put(bytes("empty"), new byte[0]);
+        assertTrue(engine.contains(bytes("a")));
+        assertTrue(engine.contains(bytes("empty")), "an empty value is a value");
+        assertFalse(engine.contains(bytes("b")));
+        assertFalse(engine.contains(new byte[0]));
+        engine.write(new WriteBatch(List.of(new WriteOp.Delete(bytes("a")), new WriteOp.Put(bytes("b"), bytes("2")))));
+        assertFalse(engine.contains(bytes("a")));
+        assertTrue(engine.contains(bytes("b")));
+        engine.delete(bytes("empty"));
+        assertFalse(engine.contains(bytes("empty")));
+        assertNull(engine.get(bytes("empty")));
+    }
+
+    @Test
     void scansFollowUnsignedByteOrder() {
         engine.put(new byte[] {(byte) 0x80}, bytes("high"));
         engine.put(new byte[] {0x7F}, bytes("low"));
