@@ -823,7 +823,7 @@ public final class KvStateMachine {
             return;
         }
         byte[] deadlineKey = DeadlineKeys.of(key);
-        if (stored(deadlineKey) != null) {
+        if (storedAnywhere(deadlineKey)) {
             remove(deadlineKey);
         }
     }
