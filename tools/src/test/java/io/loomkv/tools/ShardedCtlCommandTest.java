@@ -8,9 +8,9 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.tools.chaos.FreePorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,10 +80,9 @@ class ShardedCtlCommandTest {
         QuietStoreLogs.restore(quietLevel);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: the stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return FreePorts.next().getPort();
     }
 
     private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {

@@ -15,9 +15,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * Loopback addresses for the servers and proxies of a run, on ports below the kernel's ephemeral
  * range. Why: a killed server is restarted on the same ports seconds later, and a port from the
  * ephemeral range may meanwhile have been taken by any outgoing connection on this (shared)
- * machine; below the range only an explicit bind can take it.
+ * machine; below the range only an explicit bind can take it. Tests that start stores in one JVM
+ * use it for the same reason: a store that starts first dials its peers from ephemeral ports, and
+ * one of those may be the port a peer that starts later was given by {@code new ServerSocket(0)}
+ * (MoveLeadersTest failed so with "Address already in use").
  */
-final class FreePorts {
+public final class FreePorts {
     private static final int LOWEST_PORT = 12_000;
     private static final int ATTEMPTS = 200;
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
@@ -25,7 +28,7 @@ final class FreePorts {
     private FreePorts() {
     }
 
-    static InetSocketAddress next() {
+    public static InetSocketAddress next() {
         int highest = ephemeralRangeStart() - 1;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             int port = ThreadLocalRandom.current().nextInt(LOWEST_PORT, Math.max(LOWEST_PORT + 1, highest));
