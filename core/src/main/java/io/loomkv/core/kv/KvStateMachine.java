@@ -708,7 +708,7 @@ public final class KvStateMachine {
         }
         boolean existed = live(key);
         // An expired key does not count as existing, but its value and deadline go as well.
-        if (existed || (deadlinesMayExist && storedAnywhere(key))) {
+        if (existed || (deadlinesMayExist && isStored(key))) {
             remove(key);
             clearDeadline(key);
         }
@@ -823,7 +823,7 @@ public final class KvStateMachine {
             return;
         }
         byte[] deadlineKey = DeadlineKeys.of(key);
-        if (storedAnywhere(deadlineKey)) {
+        if (isStored(deadlineKey)) {
             remove(deadlineKey);
         }
     }
@@ -1021,10 +1021,7 @@ public final class KvStateMachine {
      */
     private byte[] current(byte[] key) {
         byte[] value = stored(key);
-        if (value != null && deadlinesMayExist && Deadlines.expired(deadlineAtApply(key), clockMillis)) {
-            return null;
-        }
-        return value;
+        return value == null || expiredAtApply(key) ? null : value;
     }
 
     /**
@@ -1032,11 +1029,16 @@ public final class KvStateMachine {
      * without fetching the value: a put, delete or expire needs only that, on every replica.
      */
     private boolean live(byte[] key) {
-        return storedAnywhere(key) && !(deadlinesMayExist && Deadlines.expired(deadlineAtApply(key), clockMillis));
+        return isStored(key) && !expiredAtApply(key);
+    }
+
+    /** Whether a stored key's deadline has passed at the clock of the entry being applied. */
+    private boolean expiredAtApply(byte[] key) {
+        return deadlinesMayExist && Deadlines.expired(deadlineAtApply(key), clockMillis);
     }
 
     /** Whether the engine holds a value under {@code key} as the entry being applied sees it, expired or not. */
-    private boolean storedAnywhere(byte[] key) {
+    private boolean isStored(byte[] key) {
         return pending == null ? engine.contains(key) : pending.contains(engine, key);
     }
 
