@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -234,9 +234,8 @@ class ConfigChangeCommandTest {
         return CliRun.loomkv(all.toArray(String[]::new));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 }

@@ -7,11 +7,11 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,10 +67,9 @@ class CtlEndpointCommandTest {
         QuietStoreLogs.restore(quietLevel);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 
     private record Run(int exitCode, String out) {

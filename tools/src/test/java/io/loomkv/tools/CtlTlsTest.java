@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import io.loomkv.net.tls.TestCertificates;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,10 +35,9 @@ class CtlTlsTest {
         return CliRun.loomkv(all.toArray(String[]::new));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 
     @Test

@@ -17,12 +17,12 @@ import com.google.gson.stream.JsonToken;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -129,9 +129,8 @@ class LogFormatTest {
                 5_000, 1, 0, 1, 1);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 }

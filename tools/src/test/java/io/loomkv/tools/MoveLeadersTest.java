@@ -9,7 +9,7 @@ import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
-import io.loomkv.tools.chaos.FreePorts;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -92,8 +92,8 @@ class MoveLeadersTest {
         }
     }
 
-    /** Below the ephemeral range: the stores started first dial their peers from ephemeral ports. */
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
     private static int freePort() {
-        return FreePorts.next().getPort();
+        return LoopbackPorts.next().getPort();
     }
 }

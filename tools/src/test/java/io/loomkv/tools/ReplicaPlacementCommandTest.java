@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  * makes no configuration; a stopped store is not chosen.
  */
 class ReplicaPlacementCommandTest {
-    private static final java.util.Set<Integer> HANDED_OUT_PORTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @TempDir
     Path dir;
@@ -192,15 +191,8 @@ class ReplicaPlacementCommandTest {
         return CliRun.loomkv(all.toArray(String[]::new));
     }
 
-    /** Never the same port twice in this JVM: the kernel may hand a closed probe's port out again, to the next cluster. */
-    private static int freePort() throws IOException {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            try (ServerSocket socket = new ServerSocket(0)) {
-                if (HANDED_OUT_PORTS.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            }
-        }
-        throw new IOException("no fresh free port after 100 tries");
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 }

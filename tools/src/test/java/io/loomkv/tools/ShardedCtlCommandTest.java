@@ -8,7 +8,7 @@ import io.loomkv.net.node.MemberAddress;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
-import io.loomkv.tools.chaos.FreePorts;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -80,9 +80,9 @@ class ShardedCtlCommandTest {
         QuietStoreLogs.restore(quietLevel);
     }
 
-    /** Below the ephemeral range: the stores started first dial their peers from ephemeral ports. */
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
     private static int freePort() {
-        return FreePorts.next().getPort();
+        return LoopbackPorts.next().getPort();
     }
 
     private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {

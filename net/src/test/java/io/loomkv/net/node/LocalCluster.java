@@ -5,10 +5,10 @@ import io.loomkv.core.shard.SlotLayout;
 import io.loomkv.core.shard.Slots;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +36,6 @@ final class LocalCluster implements AutoCloseable {
      * the tests cover turns of one store's groups interleaved on two threads.
      */
     static final int RAFT_WORKERS = 2;
-    private static final Set<Integer> HANDED_OUT_PORTS = ConcurrentHashMap.newKeySet();
 
     private final Path root;
     private final long snapshotThresholdEntries;
@@ -78,18 +77,9 @@ final class LocalCluster implements AutoCloseable {
         return new MemberAddress(id, new InetSocketAddress("127.0.0.1", freePort()), new InetSocketAddress("127.0.0.1", freePort()));
     }
 
-    private static int freePort() throws IOException {
-        // Never hand out the same port twice in this JVM: the kernel may return a port again once
-        // its probe socket is closed, and two nodes (or two clusters) would then collide.
-        for (int attempt = 0; attempt < 100; attempt++) {
-            try (ServerSocket socket = new ServerSocket(0)) {
-                socket.setReuseAddress(true);
-                if (HANDED_OUT_PORTS.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            }
-        }
-        throw new IOException("no fresh free port after 100 tries (" + HANDED_OUT_PORTS.size() + " handed out)");
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 
     NodeConfig config(long id, boolean join) {

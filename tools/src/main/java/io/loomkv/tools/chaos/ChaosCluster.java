@@ -7,6 +7,7 @@ import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigException;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.proto.NodeStatusReply;
+import io.loomkv.net.rpc.LoopbackPorts;
 import io.loomkv.net.store.proto.LayoutReply;
 import io.loomkv.tools.ClusterProcesses;
 import io.loomkv.tools.GroupTable;
@@ -86,8 +87,8 @@ final class ChaosCluster implements AutoCloseable {
         if (nodes.containsKey(id)) {
             throw new IllegalArgumentException("node " + id + " is already defined");
         }
-        InetSocketAddress proxyAddress = FreePorts.next();
-        ChaosNode node = new ChaosNode(id, FreePorts.next(), FreePorts.next(), proxyAddress,
+        InetSocketAddress proxyAddress = LoopbackPorts.next();
+        ChaosNode node = new ChaosNode(id, LoopbackPorts.next(), LoopbackPorts.next(), proxyAddress,
                 runDirectory.resolve("node" + id), runDirectory.resolve("conf").resolve("node" + id + ".properties"), join);
         proxies.put(id, PeerProxy.start(id, proxyAddress, node.peerAddress, links, seed ^ id));
         nodes.put(id, node);

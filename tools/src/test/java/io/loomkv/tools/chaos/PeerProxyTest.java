@@ -10,6 +10,7 @@ import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.frame.FrameType;
 import io.loomkv.net.node.NodeMethods;
 import io.loomkv.net.proto.Hello;
+import io.loomkv.net.rpc.LoopbackPorts;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -36,7 +37,7 @@ class PeerProxyTest {
     @BeforeEach
     void start() throws IOException {
         target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        proxy = PeerProxy.start(1, FreePorts.next(), (InetSocketAddress) target.getLocalSocketAddress(), links, 42);
+        proxy = PeerProxy.start(1, LoopbackPorts.next(), (InetSocketAddress) target.getLocalSocketAddress(), links, 42);
     }
 
     @AfterEach

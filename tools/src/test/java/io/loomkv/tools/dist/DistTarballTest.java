@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.protobuf.ByteString;
 import io.loomkv.net.client.KvClient;
 import io.loomkv.net.client.KvClientConfig;
+import io.loomkv.net.rpc.LoopbackPorts;
 import io.loomkv.tools.LoomKv;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,9 +121,8 @@ class DistTarballTest {
                 Files.readString(error, StandardCharsets.UTF_8));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 }

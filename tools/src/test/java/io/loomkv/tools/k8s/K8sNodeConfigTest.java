@@ -10,6 +10,7 @@ import io.loomkv.net.client.KvClientConfig;
 import io.loomkv.net.node.NodeConfig;
 import io.loomkv.net.node.NodeConfigLoader;
 import io.loomkv.net.node.Store;
+import io.loomkv.net.rpc.LoopbackPorts;
 import io.loomkv.tools.LoomKv;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -152,9 +153,8 @@ class K8sNodeConfigTest {
         return true;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** Below the ephemeral range: stores started first dial their peers from ephemeral ports. */
+    private static int freePort() {
+        return LoopbackPorts.next().getPort();
     }
 }

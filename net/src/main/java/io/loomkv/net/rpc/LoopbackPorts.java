@@ -1,4 +1,4 @@
-package io.loomkv.tools.chaos;
+package io.loomkv.net.rpc;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,20 +12,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Loopback addresses for the servers and proxies of a run, on ports below the kernel's ephemeral
- * range. Why: a killed server is restarted on the same ports seconds later, and a port from the
- * ephemeral range may meanwhile have been taken by any outgoing connection on this (shared)
- * machine; below the range only an explicit bind can take it. Tests that start stores in one JVM
+ * Free loopback addresses below the kernel's ephemeral range, each handed out once per JVM, for
+ * servers a test or a chaos run starts. Why: a killed server is restarted on the same ports seconds
+ * later, and a port from the ephemeral range may meanwhile have been taken by any outgoing
+ * connection on this (shared) machine; below the range only an explicit bind can take it. Tests that start stores in one JVM
  * use it for the same reason: a store that starts first dials its peers from ephemeral ports, and
  * one of those may be the port a peer that starts later was given by {@code new ServerSocket(0)}
  * (MoveLeadersTest failed so with "Address already in use").
  */
-public final class FreePorts {
+public final class LoopbackPorts {
     private static final int LOWEST_PORT = 12_000;
     private static final int ATTEMPTS = 200;
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
-    private FreePorts() {
+    private LoopbackPorts() {
     }
 
     public static InetSocketAddress next() {
