@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.function.Function;
 
 /**
  * A one-pass {@link SortedMap} view of a snapshot's entries, for
@@ -18,18 +19,22 @@ import java.util.SortedMap;
  * passed. Only what that constructor uses is supported: {@link #comparator()} and one iteration
  * of {@link #entrySet()}.
  */
-final class SortedRestoreSource extends AbstractMap<byte[], byte[]> implements SortedMap<byte[], byte[]> {
+final class SortedRestoreSource<V> extends AbstractMap<byte[], V> implements SortedMap<byte[], V> {
     private final Iterator<KeyValue> entries;
     private final Comparator<byte[]> order;
     private final int entryOverheadBytes;
+    private final Function<KeyValue, V> valueOf;
     private boolean iterated;
     private long count;
     private long sizeBytes;
 
-    SortedRestoreSource(Iterator<KeyValue> entries, Comparator<byte[]> order, int entryOverheadBytes) {
+    /** {@code valueOf} makes the map's value of each entry (the engine's cell holding the entry's value, say). */
+    SortedRestoreSource(Iterator<KeyValue> entries, Comparator<byte[]> order, int entryOverheadBytes,
+            Function<KeyValue, V> valueOf) {
         this.entries = entries;
         this.order = order;
         this.entryOverheadBytes = entryOverheadBytes;
+        this.valueOf = valueOf;
     }
 
     long count() {
@@ -47,10 +52,10 @@ final class SortedRestoreSource extends AbstractMap<byte[], byte[]> implements S
     }
 
     @Override
-    public Set<Map.Entry<byte[], byte[]>> entrySet() {
+    public Set<Map.Entry<byte[], V>> entrySet() {
         return new AbstractSet<>() {
             @Override
-            public Iterator<Map.Entry<byte[], byte[]>> iterator() {
+            public Iterator<Map.Entry<byte[], V>> iterator() {
                 if (iterated) {
                     throw new IllegalStateException("a restore source can be iterated only once");
                 }
@@ -65,7 +70,7 @@ final class SortedRestoreSource extends AbstractMap<byte[], byte[]> implements S
         };
     }
 
-    private final class Checked implements Iterator<Map.Entry<byte[], byte[]>> {
+    private final class Checked implements Iterator<Map.Entry<byte[], V>> {
         private byte[] previous;
 
         @Override
@@ -74,7 +79,7 @@ final class SortedRestoreSource extends AbstractMap<byte[], byte[]> implements S
         }
 
         @Override
-        public Map.Entry<byte[], byte[]> next() {
+        public Map.Entry<byte[], V> next() {
             KeyValue entry = entries.next();
             if (previous != null && order.compare(previous, entry.key()) >= 0) {
                 throw new IllegalArgumentException("restore needs strictly increasing keys: " + entry + " after a key not smaller");
@@ -82,22 +87,22 @@ final class SortedRestoreSource extends AbstractMap<byte[], byte[]> implements S
             previous = entry.key();
             count++;
             sizeBytes += entry.key().length + entry.value().length + entryOverheadBytes;
-            return Map.entry(entry.key(), entry.value());
+            return Map.entry(entry.key(), valueOf.apply(entry));
         }
     }
 
     @Override
-    public SortedMap<byte[], byte[]> subMap(byte[] fromKey, byte[] toKey) {
+    public SortedMap<byte[], V> subMap(byte[] fromKey, byte[] toKey) {
         throw new UnsupportedOperationException("a restore source is only iterated");
     }
 
     @Override
-    public SortedMap<byte[], byte[]> headMap(byte[] toKey) {
+    public SortedMap<byte[], V> headMap(byte[] toKey) {
         throw new UnsupportedOperationException("a restore source is only iterated");
     }
 
     @Override
-    public SortedMap<byte[], byte[]> tailMap(byte[] fromKey) {
+    public SortedMap<byte[], V> tailMap(byte[] fromKey) {
         throw new UnsupportedOperationException("a restore source is only iterated");
     }
 

@@ -10,10 +10,14 @@ import io.loomkv.core.engine.KeyValue;
 import io.loomkv.core.engine.KvEngine;
 import io.loomkv.core.engine.ScanPage;
 import io.loomkv.core.engine.ScanRequest;
+import io.loomkv.core.engine.WriteBatch;
+import io.loomkv.core.engine.WriteOp;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class MemoryKvEngineTest extends KvEngineContractTest {
@@ -60,10 +64,71 @@ class MemoryKvEngineTest extends KvEngineContractTest {
         assertArrayEquals(new byte[] {2}, engine.get(key(keys)));
     }
 
+    /**
+     * The ordered map and the hash index hold the same cells: after a seeded mix of new keys,
+     * overwrites, deletes, batches and a restore, gets, existence checks, a full scan, a snapshot
+     * and the counts all agree with a plain sorted model.
+     */
+    @Test
+    void theHashIndexAndTheOrderedMapStayInStep() {
+        MemoryKvEngine memory = (MemoryKvEngine) engine;
+        TreeMap<byte[], byte[]> model = new TreeMap<>(Arrays::compareUnsigned);
+        SplittableRandom random = new SplittableRandom(20261207);
+        for (int step = 0; step < 20_000; step++) {
+            byte[] key = key(random.nextInt(500));
+            byte[] value = ("v" + step).getBytes(StandardCharsets.UTF_8);
+            switch (random.nextInt(10)) {
+                case 0, 1, 2 -> {
+                    memory.delete(key);
+                    model.remove(key);
+                }
+                case 3 -> {
+                    byte[] other = key(random.nextInt(500));
+                    memory.write(new WriteBatch(List.of(new WriteOp.Put(key, value), new WriteOp.Delete(other))));
+                    model.put(key, value);
+                    model.remove(other);
+                }
+                default -> {
+                    memory.put(key, value);
+                    model.put(key, value);
+                }
+            }
+            if (step == 10_000) {
+                List<KeyValue> entries = new ArrayList<>();
+                model.forEach((k, v) -> entries.add(new KeyValue(k, v)));
+                memory.restore(entries.iterator());
+            }
+        }
+        long expectedBytes = 0;
+        for (int i = 0; i < 500; i++) {
+            byte[] expected = model.get(key(i));
+            assertArrayEquals(expected, memory.get(key(i)), "key " + i);
+            assertEquals(expected != null, memory.contains(key(i)), "key " + i);
+        }
+        List<KeyValue> scanned = memory.scan(new ScanRequest(new byte[0], null, 1_000, Long.MAX_VALUE)).entries();
+        List<KeyValue> snapshotted = new ArrayList<>();
+        try (EngineSnapshot snapshot = memory.snapshot()) {
+            snapshot.iterator().forEachRemaining(snapshotted::add);
+        }
+        List<String> expected = new ArrayList<>();
+        for (var entry : model.entrySet()) {
+            expected.add(Arrays.toString(entry.getKey()) + "=" + new String(entry.getValue(), StandardCharsets.UTF_8));
+            expectedBytes += entry.getKey().length + entry.getValue().length;
+        }
+        assertEquals(expected, scanned.stream().map(kv -> Arrays.toString(kv.key()) + "=" + new String(kv.value(), StandardCharsets.UTF_8)).toList());
+        assertEquals(expected, snapshotted.stream().map(kv -> Arrays.toString(kv.key()) + "=" + new String(kv.value(), StandardCharsets.UTF_8)).toList());
+        assertEquals(model.size(), memory.approximateKeyCount());
+        MemoryKvEngine single = new MemoryKvEngine();
+        single.put(key(0), new byte[] {1});
+        long overheadPerKey = single.approximateSizeBytes() - key(0).length - 1;
+        assertEquals(expectedBytes + model.size() * overheadPerKey, memory.approximateSizeBytes(),
+                "the keys and values plus the same overhead per key");
+    }
+
     @Test
     void aRestoreSourceIsIteratedOnce() {
-        SortedRestoreSource source = new SortedRestoreSource(List.of(new KeyValue(key(1), key(1))).iterator(),
-                Arrays::compareUnsigned, 0);
+        SortedRestoreSource<byte[]> source = new SortedRestoreSource<>(List.of(new KeyValue(key(1), key(1))).iterator(),
+                Arrays::compareUnsigned, 0, KeyValue::value);
         source.entrySet().iterator();
         assertThrows(IllegalStateException.class, () -> source.entrySet().iterator());
     }
