@@ -30,9 +30,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * and only a new or deleted key touches the skip list. Every put asks whether its key existed
  * (for its reply) on every replica, and every linearizable read is a get: in the skip list alone
  * those searches were the largest single item of a server's CPU with one group (9.5% of the
- * samples under `bench kv`'s load, 10,000 keys), and a get cost about 4 us at 1,000,000 keys, where a
- * search misses the cache at every level (docs/performance.md, fifteenth session). The price is
- * memory: 65 bytes more per key (the hash table's node and slot, and the cell).
+ * samples under {@code bench kv}'s load, 10,000 keys), and a get cost about 4 us at 1,000,000
+ * keys, where a search misses the cache at every level (docs/performance.md, fifteenth session).
+ * The price is memory: 65 bytes more per key (the hash table's node and slot, and the cell).
  *
  * <p>Snapshots are point-in-time without copying the map: while a snapshot is open, the writer
  * first saves the value a key had when the snapshot was taken (its "before image", or "absent")
