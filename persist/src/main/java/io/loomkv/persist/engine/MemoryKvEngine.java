@@ -238,7 +238,8 @@ public final class MemoryKvEngine implements KvEngine {
         ConcurrentSkipListMap<byte[], Cell> ordered = new ConcurrentSkipListMap<>(source);
         long count = source.count();
         long bytes = source.sizeBytes();
-        ConcurrentHashMap<Cell, Cell> index = new ConcurrentHashMap<>((int) Math.min(Integer.MAX_VALUE, count * 4 / 3 + 1));
+        // The capacity is a number of elements: the map applies its load factor to it itself.
+        ConcurrentHashMap<Cell, Cell> index = new ConcurrentHashMap<>((int) Math.min(Integer.MAX_VALUE, count));
         for (Cell cell : ordered.values()) {
             index.put(cell, cell);
         }
