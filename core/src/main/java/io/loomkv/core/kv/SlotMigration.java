@@ -133,7 +133,9 @@ final class SlotMigration {
                 machine.sessions().importSession(session, machine.clockMillis());
             }
         }
-        ownership.chunkInstalled(slot, lastKey, chunk.getLast());
+        // A copy: the chunk's keys share the log entry's bytes (KvStateMachine.applyEntry parses
+        // with aliasing), and the resume key is kept until the move ends.
+        ownership.chunkInstalled(slot, ByteString.copyFrom(lastKey.asReadOnlyByteBuffer()), chunk.getLast());
         return Optional.empty();
     }
 
