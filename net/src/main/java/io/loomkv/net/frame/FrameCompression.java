@@ -30,10 +30,22 @@ public record FrameCompression(FrameBodyEncoder encoder, FrameBodyDecoder decode
 
     /** LZ4 block compression with {@code codec}. */
     public static FrameCompression lz4(Lz4BlockCodec codec) {
-        FrameBodyEncoder encoder = codec::compressOrNull;
-        FrameBodyDecoder decoder = (source, offset, length, maxDecompressedBytes) -> {
+        FrameBodyEncoder encoder = new FrameBodyEncoder() {
+            @Override
+            public int maxCompressedLength(int bodyLengthBytes) {
+                return codec.maxCompressedLength(bodyLengthBytes);
+            }
+
+            @Override
+            public int compress(byte[] body, int offset, int length, byte[] destination, int destinationOffset) {
+                int written = codec.compress(body, offset, length, destination, destinationOffset);
+                return written == Lz4BlockCodec.RAW ? RAW : written;
+            }
+        };
+        FrameBodyDecoder decoder = (source, offset, length, maxDecompressedBytes, destination) -> {
             try {
-                return codec.decompress(source, offset, length, maxDecompressedBytes);
+                int declared = Lz4BlockCodec.decompressedLength(source, offset, length, maxDecompressedBytes);
+                return codec.decompress(source, offset, length, destination.apply(declared), 0, maxDecompressedBytes);
             } catch (CorruptDataException e) {
                 throw new FrameFormatException("bad LZ4 body: " + e.getMessage(), e);
             }

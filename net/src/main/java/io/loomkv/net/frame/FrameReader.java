@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.util.Arrays;
+import java.util.function.IntFunction;
 
 /**
  * Reads frames from a stream, many per read call when the peer pipelines them, and validates
@@ -17,7 +18,9 @@ import java.util.Arrays;
  * (cheaper on virtual threads, see there).
  *
  * <p>Not thread-safe: one reader thread per connection. The body returned by {@link #bodyArray()}
- * is only valid until the next call to {@link #next()}.
+ * is only valid until the next call to {@link #next()} (or {@link #releaseArrays()}): bodies larger
+ * than the read buffer, and decompressed bodies, are read into arrays borrowed from
+ * {@link FrameArrayPool#SHARED} and given back then.
  */
 public final class FrameReader {
     /** Sets the blocking-read timeout of the underlying stream; 0 means wait forever. */
@@ -45,6 +48,11 @@ public final class FrameReader {
     private byte[] bodyArray;
     private int bodyOffset;
     private int bodyLength;
+    /** Borrowed from the pool for the current frame's wire body; null when it is in {@link #buffer}. */
+    private byte[] lentWireBody;
+    /** Borrowed from the pool for the current frame's decompressed body; null when none. */
+    private byte[] lentDecompressed;
+    private final IntFunction<byte[]> decompressedBodyArrays = this::decompressedBodyArray;
 
     /**
      * @param idleTimeoutMillis longest wait for the first byte of a frame; 0 waits forever
@@ -95,6 +103,7 @@ public final class FrameReader {
      * @throws SocketTimeoutException when a started frame did not complete within the partial-frame timeout
      */
     public FrameHeader next() throws IOException {
+        releaseArrays();
         if (!fill(FrameCodec.HEADER_SIZE_BYTES, FrameCodec.HEADER_SIZE_BYTES)) {
             return null;
         }
@@ -113,16 +122,31 @@ public final class FrameReader {
         }
         frameStartNanos = NOT_STARTED;
         if (header.hasFlag(FrameFlags.LZ4)) {
-            bodyArray = bodyDecoder.decompress(wireBody, wireOffset, header.bodyLengthBytes(),
-                    maxFrameSizeBytes - FrameCodec.HEADER_SIZE_BYTES);
+            bodyLength = bodyDecoder.decompress(wireBody, wireOffset, header.bodyLengthBytes(),
+                    maxFrameSizeBytes - FrameCodec.HEADER_SIZE_BYTES, decompressedBodyArrays);
             bodyOffset = 0;
-            bodyLength = bodyArray.length;
         } else {
             bodyArray = wireBody;
             bodyOffset = wireOffset;
             bodyLength = header.bodyLengthBytes();
         }
         return header;
+    }
+
+    /**
+     * Gives the arrays the current body borrowed back to the pool; the body is invalid from here.
+     * {@link #next()} does it first; an owner may call it when it stops reading.
+     */
+    public void releaseArrays() {
+        if (lentWireBody != null) {
+            FrameArrayPool.SHARED.give(lentWireBody);
+            lentWireBody = null;
+        }
+        if (lentDecompressed != null) {
+            FrameArrayPool.SHARED.give(lentDecompressed);
+            lentDecompressed = null;
+        }
+        bodyArray = null;
     }
 
     /** Changes the idle timeout, e.g. from the handshake limit to the steady-state one; 0 waits forever. */
@@ -170,7 +194,13 @@ public final class FrameReader {
      */
     private byte[] readLargeBody(int bodyLengthBytes, int frameSizeBytes) throws IOException {
         int buffered = writePosition - readPosition - FrameCodec.HEADER_SIZE_BYTES;
-        byte[] body = new byte[Math.min(bodyLengthBytes, Math.max(2 * buffer.length, buffered))];
+        byte[] body;
+        if (bodyLengthBytes <= FrameArrayPool.LARGEST_CLASS_BYTES) {
+            // At most 1 MiB however little has arrived: the bound the growth below keeps for larger bodies.
+            body = lentWireBody = FrameArrayPool.SHARED.take(bodyLengthBytes);
+        } else {
+            body = new byte[Math.min(bodyLengthBytes, Math.max(2 * buffer.length, buffered))];
+        }
         System.arraycopy(buffer, readPosition + FrameCodec.HEADER_SIZE_BYTES, body, 0, buffered);
         readPosition = 0;
         writePosition = 0;
@@ -179,14 +209,21 @@ public final class FrameReader {
             if (have == body.length) {
                 body = Arrays.copyOf(body, (int) Math.min(bodyLengthBytes, 2L * body.length));
             }
-            int n = readWithTimeout(body, have, body.length - have, FrameCodec.HEADER_SIZE_BYTES + have,
-                    frameSizeBytes);
+            // A borrowed array may be longer than this body: never read into the next frame's bytes.
+            int room = Math.min(body.length, bodyLengthBytes) - have;
+            int n = readWithTimeout(body, have, room, FrameCodec.HEADER_SIZE_BYTES + have, frameSizeBytes);
             if (n < 0) {
                 throw truncated(FrameCodec.HEADER_SIZE_BYTES + have, frameSizeBytes);
             }
             have += n;
         }
         return body;
+    }
+
+    /** The array a decompressed body of {@code lengthBytes} goes into, which becomes {@link #bodyArray()}. */
+    private byte[] decompressedBodyArray(int lengthBytes) {
+        bodyArray = lentDecompressed = FrameArrayPool.SHARED.take(lengthBytes);
+        return bodyArray;
     }
 
     /**

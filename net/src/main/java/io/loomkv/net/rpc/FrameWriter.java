@@ -1,5 +1,7 @@
 package io.loomkv.net.rpc;
 
+import com.google.protobuf.CodedOutputStream;
+import io.loomkv.net.frame.FrameArrayPool;
 import io.loomkv.net.frame.FrameBodyEncoder;
 import io.loomkv.net.frame.FrameCodec;
 import io.loomkv.net.frame.FrameFlags;
@@ -31,6 +33,7 @@ final class FrameWriter implements Runnable {
     private final Thread thread;
     private int position;
     private int responsesInBuffer;
+
     private volatile boolean parked;
     private volatile boolean closeRequested;
     private volatile boolean aborted;
@@ -154,7 +157,7 @@ final class FrameWriter implements Runnable {
     private void append(OutboundFrame frame) throws IOException {
         int bodySizeBytes = frame.body().getSerializedSize();
         if (bodyEncoder != null && bodySizeBytes >= compressThresholdBytes) {
-            appendCompressible(frame);
+            appendCompressible(frame, bodySizeBytes);
         } else {
             int frameSizeBytes = FrameCodec.HEADER_SIZE_BYTES + bodySizeBytes;
             if (frameSizeBytes > buffer.length - position) {
@@ -173,25 +176,60 @@ final class FrameWriter implements Runnable {
         }
     }
 
-    private void appendCompressible(OutboundFrame frame) throws IOException {
-        byte[] raw = frame.body().toByteArray();
-        byte[] compressed = bodyEncoder.compressIfSmaller(raw);
-        byte[] body = compressed != null ? compressed : raw;
-        int flags = compressed != null ? frame.flags() | FrameFlags.LZ4 : frame.flags() & ~FrameFlags.LZ4;
-        int frameSizeBytes = FrameCodec.HEADER_SIZE_BYTES + body.length;
-        if (frameSizeBytes > buffer.length - position) {
+    /**
+     * Serialises the body into a borrowed array and compresses it straight into the write buffer
+     * when its worst case fits there, else into a second borrowed array: no array of its own per
+     * frame (a raw copy, a compression buffer and a trimmed copy of that were most of a leader's
+     * allocation under 4 KB values). The arrays go back to {@link FrameArrayPool#SHARED} at the end.
+     */
+    private void appendCompressible(OutboundFrame frame, int rawBytes) throws IOException {
+        byte[] raw = FrameArrayPool.SHARED.take(rawBytes);
+        try {
+            appendCompressible(frame, raw, rawBytes);
+        } finally {
+            FrameArrayPool.SHARED.give(raw);
+        }
+    }
+
+    private void appendCompressible(OutboundFrame frame, byte[] raw, int rawBytes) throws IOException {
+        CodedOutputStream coded = CodedOutputStream.newInstance(raw, 0, rawBytes);
+        frame.body().writeTo(coded);
+        coded.checkNoSpaceLeft();
+        int boundBytes = bodyEncoder.maxCompressedLength(rawBytes);
+        if (FrameCodec.HEADER_SIZE_BYTES + boundBytes > buffer.length - position) {
             flush();
         }
-        if (frameSizeBytes <= buffer.length) {
-            FrameCodec.writeHeader(buffer, position, frame.type(), flags, frame.requestId(), frame.methodId(),
-                    body.length);
-            System.arraycopy(body, 0, buffer, position + FrameCodec.HEADER_SIZE_BYTES, body.length);
-            position += frameSizeBytes;
+        byte[] compressed;
+        int compressedOffset;
+        if (FrameCodec.HEADER_SIZE_BYTES + boundBytes <= buffer.length) {
+            compressed = buffer;
+            compressedOffset = position + FrameCodec.HEADER_SIZE_BYTES;
         } else {
-            byte[] header = new byte[FrameCodec.HEADER_SIZE_BYTES];
-            FrameCodec.writeHeader(header, 0, frame.type(), flags, frame.requestId(), frame.methodId(), body.length);
-            out.write(header);
-            out.write(body);
+            compressed = FrameArrayPool.SHARED.take(boundBytes);
+            compressedOffset = 0;
+        }
+        int compressedBytes = bodyEncoder.compress(raw, 0, rawBytes, compressed, compressedOffset);
+        boolean lz4 = compressedBytes != FrameBodyEncoder.RAW;
+        byte[] body = lz4 ? compressed : raw;
+        int bodyOffset = lz4 ? compressedOffset : 0;
+        int bodyBytes = lz4 ? compressedBytes : rawBytes;
+        int flags = lz4 ? frame.flags() | FrameFlags.LZ4 : frame.flags() & ~FrameFlags.LZ4;
+        if (compressed == buffer) {
+            // Raw is never longer than the compression bound, so it fits where the bound did.
+            FrameCodec.writeHeader(buffer, position, frame.type(), flags, frame.requestId(), frame.methodId(), bodyBytes);
+            if (!lz4) {
+                System.arraycopy(raw, 0, buffer, compressedOffset, rawBytes);
+            }
+            position += FrameCodec.HEADER_SIZE_BYTES + bodyBytes;
+        } else {
+            try {
+                byte[] header = new byte[FrameCodec.HEADER_SIZE_BYTES];
+                FrameCodec.writeHeader(header, 0, frame.type(), flags, frame.requestId(), frame.methodId(), bodyBytes);
+                out.write(header);
+                out.write(body, bodyOffset, bodyBytes);
+            } finally {
+                FrameArrayPool.SHARED.give(compressed);
+            }
         }
     }
 

@@ -185,6 +185,37 @@ class FrameCodecTest {
     }
 
     @Test
+    void borrowedBodyArraysNeverMixTwoFramesBytes() throws IOException {
+        FrameCompression lz4 = FrameCompression.standard();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        // Large raw bodies shrinking then growing within and across the pool's size classes (a
+        // borrowed array longer than the body must not read into the frame after it), compressed
+        // ones likewise, small frames between them, and one body above the largest class.
+        int[] rawSizes = {300_000, 200_000, 250_000, 70_000, 5, 1_100_000, 131_000};
+        int[] compressedSizes = {120_000, 40_000, 3, 90_000, 200_000, 1_500_000, 130_000};
+        EchoRequest[] raw = new EchoRequest[rawSizes.length];
+        EchoRequest[] compressed = new EchoRequest[compressedSizes.length];
+        for (int i = 0; i < rawSizes.length; i++) {
+            raw[i] = echo(rawSizes[i], i);
+            out.write(FrameCodec.encodeToArray(FrameType.REQUEST, 0, i, 0x10001, raw[i]));
+            byte[] repetitive = new byte[compressedSizes[i]];
+            Arrays.fill(repetitive, (byte) ('a' + i));
+            compressed[i] = EchoRequest.newBuilder().setPayload(ByteString.copyFrom(repetitive)).build();
+            byte[] body = lz4.encoder().compressIfSmaller(compressed[i].toByteArray());
+            out.write(body == null ? FrameCodec.encodeToArray(FrameType.REQUEST, 0, i, 0x10001, compressed[i]) : lz4Frame(body));
+        }
+        FrameReader reader = new FrameReader(new ByteArrayInputStream(out.toByteArray()), FrameReader.noTimeouts(),
+                4 * 1024 * 1024, 0, 10_000, lz4.decoder());
+        for (int i = 0; i < rawSizes.length; i++) {
+            reader.next();
+            assertEquals(raw[i], body(reader), "raw frame " + i);
+            reader.next();
+            assertEquals(compressed[i], body(reader), "compressed frame " + i);
+        }
+        assertNull(reader.next());
+    }
+
+    @Test
     void lz4BodyMayNotDecompressBeyondTheFrameLimit() {
         FrameCompression lz4 = FrameCompression.lz4(Lz4BlockCodec.withDefaults());
         byte[] big = new byte[MAX_FRAME + 1000];

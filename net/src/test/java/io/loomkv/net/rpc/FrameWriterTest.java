@@ -138,8 +138,11 @@ class FrameWriterTest {
         byte[] random = new byte[20_000];
         new java.util.Random(3).nextBytes(random);
         EchoRequest incompressible = EchoRequest.newBuilder().setPayload(ByteString.copyFrom(random)).build();
+        byte[] largeRandom = new byte[150_000];
+        new java.util.Random(4).nextBytes(largeRandom);
+        EchoRequest largeIncompressible = EchoRequest.newBuilder().setPayload(ByteString.copyFrom(largeRandom)).build();
         List<EchoRequest> sent = List.of(body(100, (byte) 1), body(200_000, (byte) 2), body(10_000, (byte) 3),
-                incompressible, body(5, (byte) 4));
+                incompressible, body(5, (byte) 4), largeIncompressible, body(9_000, (byte) 5));
         for (int i = 0; i < sent.size(); i++) {
             assertTrue(writer.offer(request(i, sent.get(i))));
         }
@@ -154,5 +157,8 @@ class FrameWriterTest {
         assertTrue(headers.get(2).hasFlag(FrameFlags.LZ4));
         assertFalse(headers.get(3).hasFlag(FrameFlags.LZ4), "random bytes do not shrink: sent raw");
         assertFalse(headers.get(4).hasFlag(FrameFlags.LZ4));
+        assertFalse(headers.get(5).hasFlag(FrameFlags.LZ4), "larger than the write buffer and random: raw");
+        assertEquals(largeIncompressible.getSerializedSize(), headers.get(5).bodyLengthBytes());
+        assertTrue(headers.get(6).hasFlag(FrameFlags.LZ4));
     }
 }
