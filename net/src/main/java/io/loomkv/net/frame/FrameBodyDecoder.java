@@ -7,7 +7,7 @@ import java.util.function.IntFunction;
 public interface FrameBodyDecoder {
     /**
      * Decompresses into the array {@code destination} returns for the declared length (at least
-     * that long; the reader reuses one across frames), from its offset 0.
+     * that long: the reader lends one from {@link FrameArrayPool}), from its offset 0.
      *
      * @param maxDecompressedBytes the body may not grow beyond this; larger is a format error, found
      *     before {@code destination} is asked for anything

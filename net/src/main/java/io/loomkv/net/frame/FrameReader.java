@@ -18,9 +18,9 @@ import java.util.function.IntFunction;
  * (cheaper on virtual threads, see there).
  *
  * <p>Not thread-safe: one reader thread per connection. The body returned by {@link #bodyArray()}
- * is only valid until the next call to {@link #next()} (or {@link #releaseArrays()}): bodies larger
- * than the read buffer, and decompressed bodies, are read into arrays borrowed from
- * {@link FrameArrayPool#SHARED} and given back then.
+ * is only valid until the next call to {@link #next()}: bodies larger than the read buffer, and
+ * decompressed bodies, are read into arrays borrowed from {@link FrameArrayPool#SHARED}, which
+ * that call gives back.
  */
 public final class FrameReader {
     /** Sets the blocking-read timeout of the underlying stream; 0 means wait forever. */
@@ -133,11 +133,8 @@ public final class FrameReader {
         return header;
     }
 
-    /**
-     * Gives the arrays the current body borrowed back to the pool; the body is invalid from here.
-     * {@link #next()} does it first; an owner may call it when it stops reading.
-     */
-    public void releaseArrays() {
+    /** Gives the arrays the current body borrowed back to the pool; the body is invalid from here. */
+    private void releaseArrays() {
         if (lentWireBody != null) {
             FrameArrayPool.SHARED.give(lentWireBody);
             lentWireBody = null;
