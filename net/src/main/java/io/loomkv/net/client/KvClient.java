@@ -100,6 +100,18 @@ public final class KvClient implements AutoCloseable {
     /** How many times a multi-get or multi-put is split again when slots moved under it. */
     private static final int MULTI_SPLITS = 8;
 
+    /**
+     * One connection to each store, as etcd's and gRPC's clients have: every request this client
+     * has in flight to a store shares it, so one socket read or write on either side carries
+     * several of them. Each extra connection splits that batching: a store's reader pays a read,
+     * a failed read, an epoll registration and a wake-up per burst, whatever the burst holds
+     * (the bench's 8 clients on 16 groups: 5.1 store syscalls per operation with two connections
+     * per store, 3.2 with one; docs/performance.md).
+     */
+    public static final int CONNECTIONS_PER_STORE = 1;
+    /** What two connections allowed together, so an async caller meets OVERLOADED no sooner than before. */
+    public static final int MAX_IN_FLIGHT_PER_STORE = 2 * RpcClientConfig.DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
+
     private final KvClientConfig config;
     private final RpcClient rpc;
     private final ClusterRouting routing;
@@ -107,7 +119,8 @@ public final class KvClient implements AutoCloseable {
 
     public KvClient(KvClientConfig config) {
         this.config = config;
-        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls()));
+        this.rpc = new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls())
+                .withConnectionsPerEndpoint(CONNECTIONS_PER_STORE).withMaxInFlightPerConnection(MAX_IN_FLIGHT_PER_STORE));
         this.routing = new ClusterRouting(config, rpc);
     }
 

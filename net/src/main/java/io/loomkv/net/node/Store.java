@@ -16,6 +16,7 @@ import io.loomkv.core.replica.LeaderMessages;
 import io.loomkv.core.replica.RemovalNotices;
 import io.loomkv.core.shard.GroupIds;
 import io.loomkv.core.shard.SlotLayout;
+import io.loomkv.net.client.KvClient;
 import io.loomkv.net.log.LogContext;
 import io.loomkv.net.metrics.HealthCheck;
 import io.loomkv.net.metrics.MetricsServer;
@@ -337,9 +338,12 @@ public final class Store implements AutoCloseable {
                     .withTls(config.tls().clientServerContext()).withCompressThresholdBytes(config.frameCompressThresholdBytes()),
                     service.register(RpcHandlers.builder()).build());
             // With client TLS, the RESP port speaks TLS too, and the calls to other stores' client ports behind it.
+            // Connections to other stores as the Java client has them: one, carrying more requests per read and write.
             this.respRpc = config.respAddress() == null ? null
                     : new RpcClient(RpcClientConfig.client(config.clusterId()).withTls(config.tls().clientCallContext())
-                            .withCompressThresholdBytes(config.frameCompressThresholdBytes()));
+                            .withCompressThresholdBytes(config.frameCompressThresholdBytes())
+                            .withConnectionsPerEndpoint(KvClient.CONNECTIONS_PER_STORE)
+                            .withMaxInFlightPerConnection(KvClient.MAX_IN_FLIGHT_PER_STORE));
             this.respServer = respRpc == null ? null : new RespServer(RespServerConfig.defaults(), new StoreRespBackend(
                     config, this::freshestLayout, service, replicas::get, addresses,
                     new RespPeerDirectory(config.nodeId(), addresses, respRpc, System::nanoTime), respRpc),
