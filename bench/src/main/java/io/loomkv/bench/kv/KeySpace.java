@@ -1,6 +1,7 @@
 package io.loomkv.bench.kv;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,7 +42,16 @@ public final class KeySpace {
         if (index < 0 || index > MAX_INDEX) {
             throw new IllegalArgumentException("key index out of range: " + index);
         }
-        return ByteString.copyFrom(String.format("k%015d", index), StandardCharsets.US_ASCII);
+        // The digits written straight into the key's bytes: String.format took 4% of the load
+        // generator's CPU, which it shares with the servers on a small machine.
+        byte[] bytes = new byte[KEY_SIZE_BYTES];
+        bytes[0] = 'k';
+        long rest = index;
+        for (int i = KEY_SIZE_BYTES - 1; i > 0; i--) {
+            bytes[i] = (byte) ('0' + rest % 10);
+            rest /= 10;
+        }
+        return UnsafeByteOperations.unsafeWrap(bytes);
     }
 
     /** The end (exclusive) of the whole key space: every key starts with 'k'. */
