@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.ReentryLoops;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
 import org.slf4j.Logger;
@@ -35,6 +36,12 @@ final class ApplyWorker implements Runnable {
     @Override
     public void run() {
         while (running) {
+            applySome(); // Bounded batches, see ReentryLoops.
+        }
+    }
+
+    private void applySome() {
+        for (int i = 0; i < ReentryLoops.ITERATIONS_PER_CALL && running; i++) {
             ReplicaApplier applier = ready.poll();
             if (applier == null) {
                 if (ready.isEmpty() && running) {

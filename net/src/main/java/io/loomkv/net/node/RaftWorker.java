@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.ReentryLoops;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
@@ -51,6 +52,14 @@ final class RaftWorker implements Runnable {
     public void run() {
         int turnsSinceFlush = 0;
         while (running) {
+            turnsSinceFlush = turnSome(turnsSinceFlush); // Bounded batches, see ReentryLoops.
+        }
+    }
+
+    /** Up to {@link ReentryLoops#ITERATIONS_PER_CALL} steps of the worker's loop; returns the turns not yet flushed. */
+    private int turnSome(int turnsNotFlushed) {
+        int turnsSinceFlush = turnsNotFlushed;
+        for (int i = 0; i < ReentryLoops.ITERATIONS_PER_CALL && running; i++) {
             Replica replica = ready.poll();
             if (replica == null) {
                 if (turnsSinceFlush > 0) {
@@ -84,6 +93,7 @@ final class RaftWorker implements Runnable {
                 turnsSinceFlush = 0;
             }
         }
+        return turnsSinceFlush;
     }
 
     private void flush(int turnsInPass) {

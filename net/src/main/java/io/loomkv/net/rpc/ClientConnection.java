@@ -224,15 +224,8 @@ final class ClientConnection implements Runnable {
         String reason = "server closed the connection";
         boolean suspicious = false;
         try {
-            FrameHeader header;
-            while ((header = reader.next()) != null) {
-                if (header.type() != FrameType.RESPONSE) {
-                    throw new ProtocolViolationException("unexpected " + header.type() + " frame from the server");
-                }
-                onResponse(header);
-                if (!reader.hasCompleteFrameBuffered()) {
-                    writer.wakeIfQueued();
-                }
+            while (readResponses()) {
+                // See ReentryLoops: a bounded batch per call keeps the responses' handling on current code.
             }
         } catch (FrameFormatException | ProtocolViolationException e) {
             reason = "protocol error: " + e.getMessage();
@@ -245,6 +238,24 @@ final class ClientConnection implements Runnable {
         }
         close(new RpcException(ErrorReply.Code.CODE_UNAVAILABLE, "connection to " + address + " lost (" + reason
                 + ") with the request in flight; it may or may not have executed"), reason, suspicious);
+    }
+
+    /** Reads up to {@link ReentryLoops#ITERATIONS_PER_CALL} responses; false at the end of the stream. */
+    private boolean readResponses() throws IOException {
+        for (int i = 0; i < ReentryLoops.ITERATIONS_PER_CALL; i++) {
+            FrameHeader header = reader.next();
+            if (header == null) {
+                return false;
+            }
+            if (header.type() != FrameType.RESPONSE) {
+                throw new ProtocolViolationException("unexpected " + header.type() + " frame from the server");
+            }
+            onResponse(header);
+            if (!reader.hasCompleteFrameBuffered()) {
+                writer.wakeIfQueued();
+            }
+        }
+        return true;
     }
 
     private void onResponse(FrameHeader header) throws FrameFormatException {

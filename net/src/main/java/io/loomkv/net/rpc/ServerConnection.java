@@ -127,17 +127,8 @@ final class ServerConnection implements Runnable {
                 return;
             }
             writer.wakeIfQueued();
-            FrameHeader header;
-            while ((header = reader.next()) != null) {
-                switch (header.type()) {
-                    case REQUEST -> onRequest(header);
-                    case ONE_WAY -> onOneWay(header);
-                    case HELLO, RESPONSE -> throw new ProtocolViolationException(
-                            "unexpected " + header.type() + " frame from a client/peer after the handshake");
-                }
-                if (!reader.hasCompleteFrameBuffered()) {
-                    writer.wakeIfQueued();
-                }
+            while (serveFrames()) {
+                // See ReentryLoops: a bounded batch per call keeps the frames' handling on current code.
             }
         } catch (FrameFormatException | ProtocolViolationException e) {
             reason = "protocol error: " + e.getMessage();
@@ -160,6 +151,26 @@ final class ServerConnection implements Runnable {
             LOG.error("connection {}: unexpected failure in the reader", description, e);
         }
         close(reason, suspicious);
+    }
+
+    /** Serves up to {@link ReentryLoops#ITERATIONS_PER_CALL} frames; false at the end of the stream. */
+    private boolean serveFrames() throws IOException, InterruptedException {
+        for (int i = 0; i < ReentryLoops.ITERATIONS_PER_CALL; i++) {
+            FrameHeader header = reader.next();
+            if (header == null) {
+                return false;
+            }
+            switch (header.type()) {
+                case REQUEST -> onRequest(header);
+                case ONE_WAY -> onOneWay(header);
+                case HELLO, RESPONSE -> throw new ProtocolViolationException(
+                        "unexpected " + header.type() + " frame from a client/peer after the handshake");
+            }
+            if (!reader.hasCompleteFrameBuffered()) {
+                writer.wakeIfQueued();
+            }
+        }
+        return true;
     }
 
     /** Reads and checks the Hello. Returns false when the connection was refused and is closing. */
