@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.DeferredUnparks;
 import io.loomkv.net.rpc.ReentryLoops;
 import java.util.concurrent.locks.LockSupport;
 import org.jctools.queues.MpscUnboundedXaddArrayQueue;
@@ -15,6 +16,12 @@ import org.slf4j.LoggerFactory;
  */
 final class ApplyWorker implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(ApplyWorker.class);
+    /**
+     * Appliers run before the wake-ups of the connection writers they answered on are released:
+     * bounds how long a reply waits for the rest of the pass (a run is at most
+     * {@link ReplicaApplier#MAX_TASKS_PER_RUN} tasks).
+     */
+    static final int APPLIERS_PER_RELEASE = 16;
 
     private final MpscUnboundedXaddArrayQueue<ReplicaApplier> ready = new MpscUnboundedXaddArrayQueue<>(256);
     private final Thread thread;
@@ -28,26 +35,40 @@ final class ApplyWorker implements Runnable {
         thread.start();
     }
 
+    /** Queues an applier; a Raft worker's wake-up of this thread waits for the end of its pass (see {@link DeferredUnparks}). */
     void enqueue(ReplicaApplier applier) {
         ready.offer(applier);
-        LockSupport.unpark(thread);
+        DeferredUnparks.unpark(thread);
     }
 
     @Override
     public void run() {
-        while (running) {
-            applySome(); // Bounded batches, see ReentryLoops.
+        // The replies of every group applied in one pass leave in one write per connection.
+        DeferredUnparks wakes = DeferredUnparks.openForCurrentThread();
+        try {
+            while (running) {
+                applySome(wakes); // Bounded batches, see ReentryLoops.
+            }
+        } finally {
+            wakes.release();
         }
     }
 
-    private void applySome() {
+    private void applySome(DeferredUnparks wakes) {
+        int appliersSinceRelease = 0;
         for (int i = 0; i < ReentryLoops.ITERATIONS_PER_CALL && running; i++) {
             ReplicaApplier applier = ready.poll();
             if (applier == null) {
+                wakes.release();
+                appliersSinceRelease = 0;
                 if (ready.isEmpty() && running) {
                     LockSupport.park(this);
                 }
                 continue;
+            }
+            if (++appliersSinceRelease > APPLIERS_PER_RELEASE) {
+                wakes.release();
+                appliersSinceRelease = 1;
             }
             applier.clearScheduled();
             LogContext.enterGroup(applier.groupId());

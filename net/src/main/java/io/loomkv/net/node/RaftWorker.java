@@ -1,6 +1,7 @@
 package io.loomkv.net.node;
 
 import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.DeferredUnparks;
 import io.loomkv.net.rpc.ReentryLoops;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.concurrent.locks.LockSupport;
@@ -30,6 +31,8 @@ final class RaftWorker implements Runnable {
     private final MpscUnboundedXaddArrayQueue<Replica> ready = new MpscUnboundedXaddArrayQueue<>(256);
     private volatile Thread thread;
     private volatile boolean running = true;
+    /** This worker's deferred wake-ups of apply threads and connection writers, released by every flush. */
+    private DeferredUnparks wakes;
 
     RaftWorker(String name, StoreTransport transport, CounterDataPoint turns, CounterDataPoint passes) {
         this.name = name;
@@ -50,9 +53,15 @@ final class RaftWorker implements Runnable {
 
     @Override
     public void run() {
+        // The apply threads are woken once per pass, with the committed entries of every group it turned.
+        wakes = DeferredUnparks.openForCurrentThread();
         int turnsSinceFlush = 0;
-        while (running) {
-            turnsSinceFlush = turnSome(turnsSinceFlush); // Bounded batches, see ReentryLoops.
+        try {
+            while (running) {
+                turnsSinceFlush = turnSome(turnsSinceFlush); // Bounded batches, see ReentryLoops.
+            }
+        } finally {
+            wakes.release();
         }
     }
 
@@ -66,6 +75,7 @@ final class RaftWorker implements Runnable {
                     flush(turnsSinceFlush);
                     turnsSinceFlush = 0;
                 }
+                wakes.release(); // Nothing deferred may wait for our next turn.
                 if (ready.isEmpty() && running) {
                     LockSupport.park(this);
                     // Woken by the first replica with work: the connection readers and WAL
@@ -98,6 +108,7 @@ final class RaftWorker implements Runnable {
 
     private void flush(int turnsInPass) {
         transport.flush();
+        wakes.release();
         turns.inc(turnsInPass);
         passes.inc();
     }

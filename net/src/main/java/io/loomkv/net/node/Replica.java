@@ -24,6 +24,7 @@ import io.loomkv.core.replica.ReplicaDriver;
 import io.loomkv.core.replica.ReplicaIo;
 import io.loomkv.core.shard.SlotSet;
 import io.loomkv.net.log.LogContext;
+import io.loomkv.net.rpc.DeferredUnparks;
 import io.loomkv.persist.raft.GroupStorage;
 import io.loomkv.persist.snap.SnapshotReceiver;
 import java.io.IOException;
@@ -537,6 +538,7 @@ final class Replica {
     private void toApply(ApplyTask task) {
         while (!applier.offer(task)) {
             // Back-pressure: the apply stage is behind on this group; wait for room rather than grow without bound.
+            DeferredUnparks.releaseCurrent(); // The apply thread may not have been woken yet.
             LockSupport.parkNanos(50_000);
             if (!running) {
                 throw new IllegalStateException(name + " stopping with the apply queue full");

@@ -67,7 +67,7 @@ final class FrameWriter implements Runnable {
             return false;
         }
         if (parked && Thread.currentThread() != batchingThread) {
-            LockSupport.unpark(thread);
+            DeferredUnparks.unpark(thread); // An apply thread wakes us at the end of its pass.
         }
         return true;
     }
